@@ -1,0 +1,25 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+VENV   := .venv
+PYTHON := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+TORCH  := torch==2.13.0
+WORKERS ?= 2
+DEMO_INPUT ?= tests/data/prose
+
+.PHONY: demo test clean-demo
+
+$(STAMP): pyproject.toml
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q --upgrade pip
+	$(PYTHON) -m pip install -q $(TORCH)
+	$(PYTHON) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/scratchlm run pipelines/recipes/demo.yaml --input $(DEMO_INPUT) --output runs/demo --workers $(WORKERS)
+
+test: $(STAMP)
+	$(PYTHON) -m pytest -q -n $(WORKERS) -p no:cacheprovider
+
+clean-demo:
+	rm -rf runs/demo

@@ -1,0 +1,4 @@
+"""Curation: documents, readers, stages (filters, transforms, dedup), writers and stats."""
+from curate.document import Document
+
+__all__ = ["Document"]

@@ -1,0 +1,18 @@
+"""The one record every curation stage passes along."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class Document:
+    """A text with a stable id and a metadata dict that stages annotate.
+
+    ``meta`` holds ``source`` (``file#record``), ``url`` where known, and what stages add
+    (``lang``, ``lang_score``, quality signals, ``duplicate_of``...).
+    """
+
+    id: str
+    text: str
+    meta: dict[str, Any] = field(default_factory=dict)

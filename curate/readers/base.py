@@ -1,0 +1,93 @@
+"""What readers yield, how a file's format is chosen, and the dispatch to a format's reader."""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Union
+
+from curate.document import Document
+
+
+@dataclass(slots=True)
+class Rejected:
+    """A record that was read but cannot become a document; it goes to the rejects."""
+
+    doc: Document
+    reason: str
+
+
+@dataclass(slots=True)
+class FileError:
+    """A problem with the file itself (empty, truncated, corrupt): reading stops or skips there."""
+
+    file: str
+    offset: str
+    error: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"file": self.file, "offset": self.offset, "error": self.error}
+
+
+ReadItem = Union[Document, Rejected, FileError]
+
+
+@dataclass(frozen=True)
+class ReaderOptions:
+    """Options every reader understands (the recipe's ``read`` step fills them)."""
+
+    format: str = "auto"
+    id_field: str = "id"
+    text_field: str = "text"
+    extra: dict = field(default_factory=dict)
+
+
+# format name -> module under curate.readers providing ``read(path, source, options)``
+FORMAT_MODULES: dict[str, str] = {
+    "jsonl": "jsonl",
+    "parquet": "parquet",
+    "txt": "text",
+}
+
+# file suffix (after any compression suffix is removed) -> format name
+SUFFIX_FORMATS: dict[str, str] = {
+    ".jsonl": "jsonl",
+    ".json": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".txt": "txt",
+    ".text": "txt",
+    ".md": "txt",
+}
+
+COMPRESSION_SUFFIXES = (".gz", ".zst", ".zstd")
+
+
+def detect_format(path: str) -> str:
+    """The format name for a file name, looking through a compression suffix."""
+    name = path.lower()
+    for suffix in COMPRESSION_SUFFIXES:
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    for suffix, fmt in SUFFIX_FORMATS.items():
+        if name.endswith(suffix):
+            return fmt
+    raise ValueError(f"{path}: cannot tell the format from the file name; set read.format")
+
+
+def reader_for(fmt: str) -> Callable[[str, str, ReaderOptions], Iterator[ReadItem]]:
+    if fmt not in FORMAT_MODULES:
+        raise ValueError(f"unknown format {fmt!r}; known: {', '.join(sorted(FORMAT_MODULES))}")
+    module = importlib.import_module(f"curate.readers.{FORMAT_MODULES[fmt]}")
+    return module.read
+
+
+def read_file(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
+    """Stream the documents, rejects and file errors of one input file."""
+    fmt = detect_format(path) if options.format == "auto" else options.format
+    return reader_for(fmt)(path, source, options)
+
+
+def derived_id(source: str, index: int) -> str:
+    """Stable id for a record without one: its source file and position."""
+    return f"{source}#{index}"

@@ -1,0 +1,30 @@
+"""Open plain, gzip or zstd files as one binary stream, decompressing on the fly."""
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from typing import BinaryIO
+
+import zstandard
+
+# what a damaged or cut-off compressed stream raises while it is being read
+DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (
+    EOFError,
+    gzip.BadGzipFile,
+    zlib.error,
+    zstandard.ZstdError,
+    OSError,
+)
+
+
+def open_binary(path: str) -> BinaryIO:
+    """A readable binary stream of the file's decompressed bytes."""
+    lower = path.lower()
+    raw = open(path, "rb")
+    if lower.endswith(".gz"):
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    if lower.endswith((".zst", ".zstd")):
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
+        return io.BufferedReader(reader)  # type: ignore[arg-type]
+    return raw

@@ -1,0 +1,59 @@
+"""JSON Lines: one record per line; a bad line becomes a reject and reading goes on."""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+
+from curate.document import Document
+from curate.readers.base import FileError, ReadItem, ReaderOptions, Rejected, derived_id
+from curate.readers.compression import DECOMPRESSION_ERRORS, open_binary
+
+
+def record_to_item(record: Any, source: str, index: int, options: ReaderOptions) -> Document | Rejected:
+    """Turn one parsed record into a document, or a reject saying what is wrong with it."""
+    position = f"{source}#{index}"
+    if not isinstance(record, dict):
+        return Rejected(Document(derived_id(source, index), json.dumps(record), {"source": position}), "read:not_an_object")
+    raw_id = record.get(options.id_field)
+    doc_id = str(raw_id) if raw_id is not None else derived_id(source, index)
+    meta = {k: v for k, v in record.items() if k not in (options.id_field, options.text_field)}
+    meta["source"] = position
+    if options.text_field not in record:
+        return Rejected(Document(doc_id, json.dumps(record, ensure_ascii=False), meta), "read:missing_text")
+    text = record[options.text_field]
+    if not isinstance(text, str):
+        return Rejected(Document(doc_id, json.dumps(record, ensure_ascii=False), meta), "read:text_not_string")
+    return Document(doc_id, text, meta)
+
+
+def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
+    empty = True
+    index = 0
+    offset = 0
+    with open_binary(path) as stream:
+        try:
+            for line in stream:
+                start, offset = offset, offset + len(line)
+                if not line.strip():
+                    continue
+                empty = False
+                index += 1
+                try:
+                    text = line.decode("utf-8")
+                except UnicodeDecodeError as err:
+                    bad = line.decode("utf-8", errors="replace").rstrip("\n")
+                    meta = {"source": f"{source}#{index}", "error": f"byte {start + err.start}: {err.reason}"}
+                    yield Rejected(Document(derived_id(source, index), bad, meta), "read:invalid_utf8")
+                    continue
+                try:
+                    record = json.loads(text)
+                except json.JSONDecodeError as err:
+                    meta = {"source": f"{source}#{index}", "error": f"line {index}: {err.msg}"}
+                    yield Rejected(Document(derived_id(source, index), text.rstrip("\n"), meta), "read:bad_json")
+                    continue
+                yield record_to_item(record, source, index, options)
+        except DECOMPRESSION_ERRORS as err:
+            yield FileError(source, f"byte {offset} (after line {index})", f"corrupt or truncated stream: {err}")
+            return
+    if empty:
+        yield FileError(source, "byte 0", "empty file: no records")

@@ -1,0 +1,26 @@
+"""Plain text: the whole file is one document."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from curate.document import Document
+from curate.readers.base import FileError, ReadItem, ReaderOptions, Rejected
+from curate.readers.compression import DECOMPRESSION_ERRORS, open_binary
+
+
+def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
+    try:
+        with open_binary(path) as stream:
+            data = stream.read()
+    except DECOMPRESSION_ERRORS as err:
+        yield FileError(source, "byte 0", f"corrupt or truncated stream: {err}")
+        return
+    if not data.strip():
+        yield FileError(source, "byte 0", "empty file: no text")
+        return
+    meta = {"source": source}
+    try:
+        yield Document(source, data.decode("utf-8"), meta)
+    except UnicodeDecodeError as err:
+        meta["error"] = f"byte {err.start}: {err.reason}"
+        yield Rejected(Document(source, data.decode("utf-8", errors="replace"), meta), "read:invalid_utf8")

@@ -1,0 +1,18 @@
+"""One module per recipe stage, named after it; each module exposes its dataclass as ``STAGE``."""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from types import ModuleType
+
+
+def stage_names() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+
+def stage_class(name: str) -> type:
+    """The dataclass of the stage called ``name`` in recipes; KeyError when there is none."""
+    if name not in stage_names():
+        raise KeyError(name)
+    module: ModuleType = importlib.import_module(f"{__name__}.{name}")
+    return module.STAGE

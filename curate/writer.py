@@ -1,0 +1,82 @@
+"""Parquet shard writer: zstd, columns ``id``, ``text``, ``meta`` (JSON), plus ``reason`` for rejects.
+
+Rows are buffered into row groups so memory stays bounded; the file is written under a temporary
+name and renamed into place on ``close``, so a crash never leaves a half shard under the real name.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curate.document import Document
+
+DOC_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("meta", pa.string())])
+REJECT_SCHEMA = DOC_SCHEMA.append(pa.field("reason", pa.string()))
+ROW_GROUP_ROWS = 2048
+ROW_GROUP_BYTES = 64 * 1024 * 1024
+
+
+def meta_json(meta: dict) -> str:
+    """Canonical JSON for ``meta`` (sorted keys) so reruns write identical bytes."""
+    return json.dumps(meta, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+class ShardWriter:
+    """Writes documents (and, for rejects, their reasons) to one Parquet shard."""
+
+    def __init__(self, path: Path, rejects: bool = False) -> None:
+        self.path = Path(path)
+        self.schema = REJECT_SCHEMA if rejects else DOC_SCHEMA
+        self.tmp = self.path.with_name(f".{self.path.name}.tmp")
+        self.columns: dict[str, list[str]] = {name: [] for name in self.schema.names}
+        self.buffered_bytes = 0
+        self.rows = 0
+        self.bytes = 0
+        self._writer: pq.ParquetWriter | None = None
+
+    def write(self, doc: Document, reason: str | None = None) -> None:
+        self.columns["id"].append(doc.id)
+        self.columns["text"].append(doc.text)
+        self.columns["meta"].append(meta_json(doc.meta))
+        if "reason" in self.columns:
+            self.columns["reason"].append(reason or "")
+        size = len(doc.text.encode("utf-8", errors="replace"))
+        self.bytes += size
+        self.buffered_bytes += size
+        self.rows += 1
+        if len(self.columns["id"]) >= ROW_GROUP_ROWS or self.buffered_bytes >= ROW_GROUP_BYTES:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
+        if self.columns["id"]:
+            table = pa.table({k: pa.array(v, pa.string()) for k, v in self.columns.items()}, schema=self.schema)
+            self._writer.write_table(table)
+        self.columns = {name: [] for name in self.schema.names}
+        self.buffered_bytes = 0
+
+    def close(self) -> None:
+        """Finish the file and move it into place (an empty shard is still a valid file)."""
+        self._flush()
+        assert self._writer is not None
+        self._writer.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def write_atomic(path: Path, data: str) -> None:
+    """Write a small text file under a temporary name, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(data, encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,1 @@
+"""Recipes, the runner, executors, the CLI and the report."""

@@ -1,0 +1,46 @@
+"""``scratchlm curate`` and ``scratchlm run``: a recipe's curation steps, or the whole recipe."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pipelines.executors import EXECUTORS, make_executor
+from pipelines.recipe import load_recipe
+from pipelines.run import run_recipe
+from pipelines.runner import run_curation, stats_table
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("recipe", help="recipe YAML file")
+    parser.add_argument("--input", nargs="+", required=True, metavar="PATH",
+                        help="input files, folders or globs (default: none; required)")
+    parser.add_argument("--output", required=True, type=Path, metavar="DIR", help="run folder (required)")
+    parser.add_argument("--workers", type=int, default=1, help="parallel worker processes (default: 1)")
+    parser.add_argument("--executor", choices=EXECUTORS, default="local", help="executor (default: local)")
+
+
+def curate(args: argparse.Namespace) -> int:
+    recipe = load_recipe(args.recipe)
+    executor = make_executor(args.executor, args.workers)
+    result = run_curation(recipe, args.input, args.output, executor)
+    print(stats_table(result))
+    print(f"curated documents: {result.final_dir}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    recipe = load_recipe(args.recipe)
+    executor = make_executor(args.executor, args.workers)
+    run_recipe(recipe, args.input, args.output, executor)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("curate", help="run a recipe's curation steps",
+                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_run_options(p)
+    p.set_defaults(func=curate)
+    p = subparsers.add_parser("run", help="run a whole recipe: curation, then bpe, shard and train",
+                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_run_options(p)
+    p.set_defaults(func=run)

@@ -1,0 +1,108 @@
+"""Building a configuration dataclass from plain options, refusing unknown keys and bad types.
+
+The dataclass's fields and type hints are the schema; every error names the key's path, as in
+``steps[2].gopher_quality.min_words: expected int, got 'ten'``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any, Literal, Union, get_args, get_origin
+
+from curate.errors import ConfigError
+
+
+def _type_name(hint: Any) -> str:
+    origin = get_origin(hint)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in get_args(hint))
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in get_args(hint))
+    if origin is not None:
+        return str(hint).replace("typing.", "")
+    return getattr(hint, "__name__", str(hint))
+
+
+def coerce(value: Any, hint: Any, path: str) -> Any:
+    """Check ``value`` against a type hint, converting where it is lossless (int to float, list to tuple)."""
+    origin = get_origin(hint)
+    if hint is Any:
+        return value
+    if origin is Literal:
+        if value in get_args(hint):
+            return value
+        raise ConfigError(f"{path}: expected {_type_name(hint)}, got {value!r}")
+    if origin in (Union, types.UnionType):
+        for option in get_args(hint):
+            try:
+                return coerce(value, option, path)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{path}: expected {_type_name(hint)}, got {value!r}")
+    if hint is type(None):
+        if value is None:
+            return None
+        raise ConfigError(f"{path}: expected null, got {value!r}")
+    if origin in (list, tuple, typing.Sequence) or hint in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{path}: expected a list, got {value!r}")
+        args = get_args(hint)
+        item = args[0] if args else Any
+        items = [coerce(v, item, f"{path}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if (origin is tuple or hint is tuple) else items
+    if origin is dict or hint is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: expected a mapping, got {value!r}")
+        args = get_args(hint)
+        if args:
+            return {coerce(k, args[0], f"{path}.{k}"): coerce(v, args[1], f"{path}.{k}") for k, v in value.items()}
+        return dict(value)
+    if dataclasses.is_dataclass(hint):
+        return build(hint, value, path)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif hint is str:
+        if isinstance(value, str):
+            return value
+    elif isinstance(hint, type) and isinstance(value, hint):
+        return value
+    raise ConfigError(f"{path}: expected {_type_name(hint)}, got {value!r}")
+
+
+def build(cls: type, options: Any, path: str) -> Any:
+    """An instance of dataclass ``cls`` from a mapping of options (``None`` means all defaults)."""
+    if options is None:
+        options = {}
+    if not isinstance(options, dict):
+        raise ConfigError(f"{path}: expected a mapping of options, got {options!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for key, value in options.items():
+        if key not in fields:
+            known = ", ".join(sorted(fields)) or "none"
+            raise ConfigError(f"{path}.{key}: unknown option (known: {known})")
+        values[key] = coerce(value, hints[key], f"{path}.{key}")
+    try:
+        return cls(**values)
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"{path}: {err}") from None
+
+
+def to_plain(config: Any) -> Any:
+    """A config dataclass back as plain YAML-able data (tuples as lists)."""
+    if dataclasses.is_dataclass(config):
+        return {f.name: to_plain(getattr(config, f.name)) for f in dataclasses.fields(config) if f.init}
+    if isinstance(config, (list, tuple)):
+        return [to_plain(v) for v in config]
+    if isinstance(config, dict):
+        return {k: to_plain(v) for k, v in config.items()}
+    return config

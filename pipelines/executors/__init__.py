@@ -1,0 +1,19 @@
+"""Executors schedule work over shards; stage code never knows which one runs it."""
+from __future__ import annotations
+
+from curate.errors import ConfigError
+from pipelines.executors.local import LocalExecutor
+
+EXECUTORS = ("local", "ray")
+
+
+def make_executor(name: str, workers: int, **options: object):
+    if name == "local":
+        return LocalExecutor(workers)
+    if name == "ray":
+        try:
+            from pipelines.executors.ray import RayExecutor
+        except ImportError as err:
+            raise ConfigError(f"--executor ray needs Ray: pip install 'scratchlm[ray]' ({err})") from None
+        return RayExecutor(workers, **options)
+    raise ConfigError(f"--executor: unknown executor {name!r} (known: {', '.join(EXECUTORS)})")

@@ -1,0 +1,30 @@
+"""The default executor: a process pool over shards on this machine (in-process for one worker)."""
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any, Callable, Sequence
+
+from pipelines.progress import progress_bar
+
+
+class LocalExecutor:
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = max(1, workers)
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any], desc: str = "") -> list[Any]:
+        """``fn`` over ``items``, results in item order; a progress bar counts finished items."""
+        results: list[Any] = [None] * len(items)
+        with progress_bar(len(items), desc) as bar:
+            if self.workers == 1 or len(items) <= 1:
+                for i, item in enumerate(items):
+                    results[i] = fn(item)
+                    bar.advance(results[i])
+                return results
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(min(self.workers, len(items)), mp_context=context) as pool:
+                futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
+                for future in as_completed(futures):
+                    results[futures[future]] = future.result()
+                    bar.advance(results[futures[future]])
+        return results

@@ -1,0 +1,115 @@
+"""Recipes: one YAML file describing a run, loaded and checked before any work starts."""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from curate.errors import ConfigError
+from curate.stages import stage_class, stage_names
+from pipelines.config import build, to_plain
+
+# recipe section -> (module, dataclass) that configures it; run in this order after curation
+SECTIONS: dict[str, tuple[str, str]] = {
+    "bpe": ("tokenizer.config", "BpeConfig"),
+    "shard": ("tokenizer.config", "ShardConfig"),
+    "train": ("model.config", "TrainConfig"),
+}
+TOP_LEVEL_KEYS = ("name", "steps", "licences", *SECTIONS)
+
+
+@dataclass
+class Step:
+    name: str
+    stage: Any
+
+    @property
+    def folder(self) -> str:
+        return self.name
+
+
+@dataclass
+class Recipe:
+    name: str
+    steps: list[Step]
+    sections: dict[str, Any] = field(default_factory=dict)
+    licences: list[str] = field(default_factory=list)
+
+    def step_folder(self, index: int) -> str:
+        """``01_read``, ``02_language``...: the step's output folder name."""
+        return f"{index + 1:02d}_{self.steps[index].name}"
+
+    def to_plain(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name}
+        if self.licences:
+            data["licences"] = list(self.licences)
+        data["steps"] = [{s.name: to_plain(s.stage)} for s in self.steps]
+        for key in SECTIONS:
+            if key in self.sections:
+                data[key] = to_plain(self.sections[key])
+        return data
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_plain(), sort_keys=False, allow_unicode=True)
+
+
+def section_class(key: str) -> type:
+    module, name = SECTIONS[key]
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        raise ConfigError(f"{key}: this section is not available in this version of scratchlm") from None
+
+
+def parse_recipe(data: Any, origin: str = "recipe") -> Recipe:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: expected a mapping at the top level")
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            raise ConfigError(f"{key}: unknown recipe section (known: {', '.join(TOP_LEVEL_KEYS)})")
+    name = data.get("name", "recipe")
+    if not isinstance(name, str):
+        raise ConfigError(f"name: expected str, got {name!r}")
+    raw_steps = data.get("steps")
+    if not isinstance(raw_steps, list) or not raw_steps:
+        raise ConfigError("steps: expected a non-empty list of {stage: {options}}")
+    steps = []
+    known = stage_names()
+    for i, item in enumerate(raw_steps):
+        path = f"steps[{i}]"
+        if isinstance(item, str):
+            item = {item: {}}
+        if not isinstance(item, dict) or len(item) != 1:
+            raise ConfigError(f"{path}: expected one {{stage: {{options}}}} mapping, got {item!r}")
+        (stage_name, options), = item.items()
+        if stage_name not in known:
+            raise ConfigError(f"{path}.{stage_name}: unknown stage (known: {', '.join(known)})")
+        steps.append(Step(stage_name, build(stage_class(stage_name), options, f"{path}.{stage_name}")))
+    if steps[0].name != "read":
+        raise ConfigError("steps[0]: the first step must be 'read'")
+    if any(s.name == "read" for s in steps[1:]):
+        raise ConfigError("steps: 'read' may only be the first step")
+    sections = {key: build(section_class(key), data[key], key) for key in SECTIONS if key in data}
+    licences = data.get("licences", [])
+    if not isinstance(licences, list) or not all(isinstance(x, str) for x in licences):
+        raise ConfigError(f"licences: expected a list of strings, got {licences!r}")
+    return Recipe(name, steps, sections, licences)
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Read and check a recipe file; any problem is a ConfigError naming the file or key."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"cannot read recipe {path}: {err.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"recipe {path} is not valid YAML: {str(err).splitlines()[0]}") from None
+    try:
+        return parse_recipe(data, str(path))
+    except ConfigError as err:
+        raise ConfigError(f"recipe {path}: {err}") from None

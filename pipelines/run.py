@@ -1,0 +1,27 @@
+"""``scratchlm run``: a whole recipe, curation then each later section present, in order."""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from pipelines.recipe import SECTIONS, Recipe
+from pipelines.runner import CurationResult, run_curation, stats_table
+
+# section -> module whose ``run_section(config, run_dir, curated_dir, executor)`` carries it out
+SECTION_RUNNERS = {
+    "bpe": "pipelines.sections.bpe",
+    "shard": "pipelines.sections.shard",
+    "train": "pipelines.sections.train",
+}
+
+
+def run_recipe(recipe: Recipe, inputs: list[str], output: Path, executor: Any) -> CurationResult:
+    result = run_curation(recipe, inputs, output, executor)
+    print(stats_table(result))
+    print(f"curated documents: {result.final_dir}")
+    for key in SECTIONS:
+        if key in recipe.sections:
+            module = importlib.import_module(SECTION_RUNNERS[key])
+            module.run_section(recipe.sections[key], output, result.final_dir, executor)
+    return result

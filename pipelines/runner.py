@@ -1,0 +1,169 @@
+"""Running a recipe's curation steps: one folder per step, one output shard per input shard.
+
+A shard is finished when its ``.done`` file exists (written last, atomically, holding the
+shard's stats), so a killed run resumes by skipping finished shards and yields the same bytes.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from curate.document import Document
+from curate.errors import ConfigError
+from curate.inputs import InputFile, expand_inputs
+from curate.readers import FileError, Rejected
+from curate.shards import iter_documents
+from curate.stage import GlobalStage, apply_stage, iter_batches
+from curate.stats import StageStats
+from curate.writer import ShardWriter, write_atomic
+from pipelines.recipe import Recipe
+
+BATCH_DOCS = 256
+REASONS_KEY = "filter_reasons"  # where annotate mode records the reasons a doc would be dropped
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """One step applied to one shard: everything a worker needs, picklable."""
+
+    step_name: str
+    stage: Any
+    source: str       # input file's stable name (read step) or the previous step's shard
+    input_path: str
+    output_dir: str
+    part: str         # "part-00000"
+
+
+def _read_items(task: ShardTask) -> Iterator[Document | Rejected | FileError]:
+    if task.step_name == "read":
+        yield from task.stage.read(task.input_path, task.source)
+    else:
+        yield from iter_documents(task.input_path)
+
+
+def _text_bytes(doc: Document) -> int:
+    return len(doc.text.encode("utf-8", errors="replace"))
+
+
+def process_shard(task: ShardTask) -> StageStats:
+    """Apply one stage to one shard, writing its output, rejects and ``.done`` marker."""
+    started = time.perf_counter()
+    out_dir = Path(task.output_dir)
+    stats = StageStats()
+    output = ShardWriter(out_dir / f"{task.part}.parquet")
+    rejects = ShardWriter(out_dir / "rejects" / f"{task.part}.parquet", rejects=True)
+    annotate = getattr(task.stage, "action", "drop") == "annotate"
+
+    def reject(doc: Document, reason: str) -> None:
+        stats.dropped[reason] += 1
+        rejects.write(doc, reason)
+
+    def documents() -> Iterator[Document]:
+        for item in _read_items(task):
+            if isinstance(item, FileError):
+                stats.errors.append(item.as_dict())
+                continue
+            doc = item.doc if isinstance(item, Rejected) else item
+            stats.docs_in += 1
+            stats.bytes_in += _text_bytes(doc)
+            if isinstance(item, Rejected):
+                reject(item.doc, item.reason)
+            else:
+                yield item
+
+    for batch in iter_batches(documents(), BATCH_DOCS):
+        results = [None] * len(batch) if task.step_name == "read" else apply_stage(task.stage, batch)
+        for doc, result in zip(batch, results):
+            if isinstance(result, str):
+                if not annotate:
+                    reject(doc, result)
+                    continue
+                stats.annotated[result] += 1
+                doc.meta.setdefault(REASONS_KEY, []).append(result)
+            elif isinstance(result, Document):
+                doc = result
+            stats.docs_out += 1
+            stats.bytes_out += _text_bytes(doc)
+            output.write(doc)
+    output.close()
+    rejects.close()
+    stats.seconds = time.perf_counter() - started
+    write_atomic(out_dir / f"{task.part}.done", json.dumps(stats.to_dict(), sort_keys=True))
+    return stats
+
+
+@dataclass
+class CurationResult:
+    output: Path
+    steps: list[tuple[str, StageStats]]
+
+    @property
+    def final_dir(self) -> Path:
+        return self.output / self.steps[-1][0]
+
+
+def _check_run_folder(output: Path, recipe: Recipe, inputs: list[InputFile]) -> None:
+    """Refuse to resume into a folder that holds a run of another recipe or other inputs."""
+    recipe_file, inputs_file = output / "recipe.yaml", output / "inputs.json"
+    inputs_json = json.dumps([f.source for f in inputs], indent=1)
+    if recipe_file.exists() and recipe_file.read_text(encoding="utf-8") != recipe.to_yaml():
+        raise ConfigError(f"{output} holds a run of a different recipe; choose another --output")
+    if inputs_file.exists() and inputs_file.read_text(encoding="utf-8") != inputs_json:
+        raise ConfigError(f"{output} holds a run over different inputs; choose another --output")
+    write_atomic(recipe_file, recipe.to_yaml())
+    write_atomic(inputs_file, inputs_json)
+
+
+def shard_stats(step_dir: Path, part: str) -> StageStats:
+    return StageStats.from_dict(json.loads((step_dir / f"{part}.done").read_text(encoding="utf-8")))
+
+
+def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Any, log: Any = print) -> CurationResult:
+    """All curation steps of ``recipe`` over ``inputs`` into ``output``, resuming finished shards."""
+    files = expand_inputs(inputs)
+    output.mkdir(parents=True, exist_ok=True)
+    _check_run_folder(output, recipe, files)
+    parts = [f"part-{i:05d}" for i in range(len(files))]
+    sources = [(f.source, f.path) for f in files]
+    results: list[tuple[str, StageStats]] = []
+    for index, step in enumerate(recipe.steps):
+        folder = recipe.step_folder(index)
+        step_dir = output / folder
+        step_dir.mkdir(exist_ok=True)
+        if isinstance(step.stage, GlobalStage):
+            step.stage.prepare([Path(p) for _, p in sources], step_dir / "_work", executor)
+        tasks = [
+            ShardTask(step.name, step.stage, source, path, str(step_dir), part)
+            for part, (source, path) in zip(parts, sources)
+            if not (step_dir / f"{part}.done").exists()
+        ]
+        if tasks:
+            executor.map(process_shard, tasks, desc=folder)
+        stats = StageStats()
+        for part in parts:
+            stats.merge(shard_stats(step_dir, part))
+        write_atomic(step_dir / "stats.json", json.dumps(stats.to_dict(), indent=2, sort_keys=True))
+        results.append((folder, stats))
+        sources = [(f"{folder}/{part}.parquet", str(step_dir / f"{part}.parquet")) for part in parts]
+    summary = {folder: stats.to_dict() for folder, stats in results}
+    write_atomic(output / "stats.json", json.dumps(summary, indent=2))
+    return CurationResult(output, results)
+
+
+def stats_table(result: CurationResult) -> str:
+    """A per-step table: documents in, out, and dropped by reason."""
+    rows = [("step", "in", "out", "dropped", "reasons")]
+    for folder, stats in result.steps:
+        reasons = ", ".join(f"{r}={n}" for r, n in sorted(stats.dropped.items())) or "-"
+        if stats.errors:
+            reasons += f" (+{len(stats.errors)} file errors)"
+        rows.append((folder, f"{stats.docs_in:,}", f"{stats.docs_out:,}", f"{stats.docs_dropped:,}", reasons))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = []
+    for row in rows:
+        cells = [row[0].ljust(widths[0])] + [row[i].rjust(widths[i]) for i in (1, 2, 3)] + [row[4]]
+        lines.append("  ".join(cells))
+    return "\n".join(lines)

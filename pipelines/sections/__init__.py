@@ -1,0 +1,1 @@
+"""Runners for the recipe sections that follow curation (bpe, shard, train)."""
