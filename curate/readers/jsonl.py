@@ -16,7 +16,9 @@ def record_to_item(record: Any, source: str, index: int, options: ReaderOptions)
         return Rejected(Document(derived_id(source, index), json.dumps(record), {"source": position}), "read:not_an_object")
     raw_id = record.get(options.id_field)
     doc_id = str(raw_id) if raw_id is not None else derived_id(source, index)
-    meta = {k: v for k, v in record.items() if k not in (options.id_field, options.text_field)}
+    meta = {k: v for k, v in record.items() if k not in (options.id_field, options.text_field, "source")}
+    if "source" in record:  # the record's own field keeps its value under another name
+        meta["record_source"] = record["source"]
     meta["source"] = position
     if options.text_field not in record:
         return Rejected(Document(doc_id, json.dumps(record, ensure_ascii=False), meta), "read:missing_text")

@@ -1,0 +1,89 @@
+"""Recipes: unknown stages, unknown options and bad values are refused with the key's path."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Optional
+
+import pytest
+
+from curate.errors import ConfigError
+from pipelines.config import build
+from pipelines.recipe import load_recipe, parse_recipe
+from tests.conftest import REPO, run_cli
+
+
+@dataclass(frozen=True)
+class Example:
+    min_words: int = 50
+    ratio: float = 0.5
+    keep: list[str] | Literal["all"] = "all"
+    mode: Literal["drop", "annotate"] = "drop"
+    field: Optional[str] = None
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"min_words": "ten"}, "steps[2].example.min_words: expected int, got 'ten'"),
+    ({"min_words": True}, "steps[2].example.min_words: expected int, got True"),
+    ({"ratio": "x"}, "steps[2].example.ratio: expected float, got 'x'"),
+    ({"mode": "keep"}, "steps[2].example.mode: expected one of 'drop', 'annotate', got 'keep'"),
+    ({"keep": ["en", 3]}, "steps[2].example.keep: expected list[str] or one of 'all', got ['en', 3]"),
+    ({"colour": 1}, "steps[2].example.colour: unknown option (known: field, keep, min_words, mode, ratio)"),
+])
+def test_bad_options_name_their_path(options: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        build(Example, options, "steps[2].example")
+    assert str(err.value) == message
+
+
+def test_good_options_are_converted() -> None:
+    built = build(Example, {"min_words": 3, "ratio": 1, "keep": ["en"], "field": None}, "x")
+    assert built == Example(min_words=3, ratio=1.0, keep=["en"])
+    assert isinstance(built.ratio, float)
+
+
+def test_recipe_structure_errors() -> None:
+    with pytest.raises(ConfigError, match=r"^steps\[1\]\.no_such_stage: unknown stage"):
+        parse_recipe({"steps": [{"read": {}}, {"no_such_stage": {}}]})
+    with pytest.raises(ConfigError, match=r"^steps\[0\]\.read\.format: expected str, got 5$"):
+        parse_recipe({"steps": [{"read": {"format": 5}}]})
+    with pytest.raises(ConfigError, match=r"^steps: 'read' may only be the first step$"):
+        parse_recipe({"steps": [{"read": {}}, {"read": {}}]})
+    with pytest.raises(ConfigError, match=r"^stepz: unknown recipe section"):
+        parse_recipe({"stepz": []})
+
+
+def test_demo_recipe_loads_and_round_trips_through_yaml(tmp_path: Path) -> None:
+    recipe = load_recipe(REPO / "pipelines" / "recipes" / "demo.yaml")
+    resolved = tmp_path / "resolved.yaml"
+    resolved.write_text(recipe.to_yaml(), encoding="utf-8")
+    assert load_recipe(resolved).to_yaml() == recipe.to_yaml()
+
+
+def test_cli_refuses_bad_recipe_and_missing_input_before_work(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nsteps:\n  - read: {format: auto, colour: red}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = run_cli("curate", str(bad), "--input", str(REPO / "tests/data/prose"), "--output", str(out))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"scratchlm: error: recipe {bad}: steps[0].read.colour: unknown option (known: format, id_field, text_field)"
+    ]
+    assert not out.exists()
+    result = run_cli("curate", str(REPO / "pipelines/recipes/demo.yaml"), "--input", str(tmp_path / "nope"),
+                     "--output", str(out))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"scratchlm: error: input path {tmp_path / 'nope'} does not exist"
+    assert not out.exists()
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("steps: [read: {\n", encoding="utf-8")
+    result = run_cli("curate", str(broken), "--input", str(REPO / "tests/data/prose"), "--output", str(out))
+    assert result.returncode == 2 and "is not valid YAML" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_version_and_help() -> None:
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout.startswith("scratchlm ")
+    result = run_cli("curate", "--help")
+    assert result.returncode == 0 and "--workers" in result.stdout and "(default: 1)" in result.stdout

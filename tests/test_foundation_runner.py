@@ -1,0 +1,116 @@
+"""The runner: every document ends in one place, kill -9 resumes to identical bytes, reruns do nothing."""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from curate.errors import ConfigError
+
+from pipelines.executors import make_executor
+from pipelines.recipe import parse_recipe
+from pipelines.runner import run_curation
+from tests.conftest import DATA, REPO
+
+RECIPE = {"name": "t", "steps": [{"read": {}}]}
+
+
+def _split_brown(folder: Path, files: int) -> int:
+    """Real Brown corpus records spread over ``files`` JSONL files; returns the record count."""
+    lines = gzip.decompress((DATA / "prose" / "brown.jsonl.gz").read_bytes()).splitlines(keepends=True)
+    folder.mkdir(parents=True)
+    for i in range(files):
+        (folder / f"brown-{i:02d}.jsonl").write_bytes(b"".join(lines[i::files]))
+    return len(lines)
+
+
+def _rows(path: Path) -> int:
+    return pq.ParquetFile(path).metadata.num_rows
+
+
+def test_every_input_document_ends_in_exactly_one_place(tmp_path: Path) -> None:
+    inputs = tmp_path / "in"
+    good = _split_brown(inputs, 3)
+    (inputs / "bad.jsonl").write_bytes(b'{"id": 1, "text": "fine"}\n{oops\n{"text": 3}\n\xff\xfe\n')
+    (inputs / "empty.jsonl").write_bytes(b"")
+    (inputs / "cut.jsonl.gz").write_bytes((DATA / "prose" / "kjv.jsonl.gz").read_bytes()[:300_000])
+    out = tmp_path / "run"
+    result = run_curation(parse_recipe(RECIPE), [str(inputs)], out, make_executor("local", 2))
+    (folder, stats), = result.steps
+    finals = sum(_rows(p) for p in (out / folder).glob("part-*.parquet"))
+    rejects = sum(_rows(p) for p in (out / folder / "rejects").glob("part-*.parquet"))
+    reasons = [r for p in sorted((out / folder / "rejects").glob("*.parquet"))
+               for r in pq.read_table(p, columns=["reason"]).column(0).to_pylist()]
+    assert sorted(reasons) == ["read:bad_json", "read:invalid_utf8", "read:text_not_string"]
+    cut_records = finals - good - 1
+    assert 0 < cut_records < 66
+    assert stats.docs_in == finals + rejects == good + 1 + cut_records + 3
+    assert stats.docs_out == finals and stats.docs_dropped == rejects
+    errors = {e["file"]: e for e in stats.errors}
+    assert set(errors) == {"empty.jsonl", "cut.jsonl.gz"}
+    assert errors["cut.jsonl.gz"]["offset"].endswith(f"(after line {cut_records})")
+    summary = json.loads((out / "stats.json").read_text())
+    assert summary[folder]["docs_in"] == stats.docs_in
+    assert json.loads((out / folder / "stats.json").read_text())["dropped"] == {
+        "read:bad_json": 1, "read:invalid_utf8": 1, "read:text_not_string": 1}
+
+
+def _outputs(run: Path) -> dict[str, bytes]:
+    """Every Parquet file of a run, by relative path (stats carry timings, so they are left out)."""
+    return {str(p.relative_to(run)): p.read_bytes() for p in sorted(run.rglob("*.parquet"))}
+
+
+def _curate(recipe: Path, inputs: Path, out: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipelines", "curate", str(recipe), "--input", str(inputs),
+         "--output", str(out), "--workers", "1"],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+
+
+def test_kill_9_then_rerun_gives_identical_bytes_and_a_finished_run_does_nothing(tmp_path: Path) -> None:
+    inputs = tmp_path / "in"
+    _split_brown(inputs, 24)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(json.dumps(RECIPE), encoding="utf-8")
+    clean, broken = tmp_path / "clean", tmp_path / "broken"
+    assert _curate(recipe, inputs, clean).wait(timeout=120) == 0
+
+    process = _curate(recipe, inputs, broken)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list(broken.glob("*/part-*.done"))) < 2:
+        time.sleep(0.002)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (broken / "stats.json").exists(), "the run finished before it could be killed"
+    assert 2 <= len(list(broken.glob("*/part-*.done"))) < 24
+
+    assert _curate(recipe, inputs, broken).wait(timeout=120) == 0
+    assert _outputs(broken) == _outputs(clean)
+    assert not list(broken.rglob("*.tmp"))
+
+    done_times = {p: p.stat().st_mtime_ns for p in broken.rglob("*.done")}
+    rerun = subprocess.run(
+        [sys.executable, "-m", "pipelines", "curate", str(recipe), "--input", str(inputs),
+         "--output", str(broken)], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0
+    assert {p: p.stat().st_mtime_ns for p in broken.rglob("*.done")} == done_times
+
+
+def test_a_run_folder_refuses_another_recipe(tmp_path: Path) -> None:
+    inputs = tmp_path / "in"
+    _split_brown(inputs, 2)
+    out = tmp_path / "run"
+    run_curation(parse_recipe(RECIPE), [str(inputs)], out, make_executor("local", 1))
+    other = parse_recipe({"name": "other", "steps": [{"read": {}}]})
+    with pytest.raises(ConfigError) as err:
+        run_curation(other, [str(inputs)], out, make_executor("local", 1))
+    assert str(err.value) == f"{out} holds a run of a different recipe; choose another --output"
