@@ -17,11 +17,14 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", required=True, type=Path, metavar="DIR", help="run folder (required)")
     parser.add_argument("--workers", type=int, default=1, help="parallel worker processes (default: 1)")
     parser.add_argument("--executor", choices=EXECUTORS, default="local", help="executor (default: local)")
+    parser.add_argument("--ray-address", metavar="ADDR", default=None,
+                        help="Ray cluster to join (auto, or HOST:PORT of the head); unset: $RAY_ADDRESS, else a "
+                             "Ray on this machine. With --executor ray, --workers 0 runs a task per cluster CPU")
 
 
 def curate(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.recipe)
-    executor = make_executor(args.executor, args.workers)
+    executor = make_executor(args.executor, args.workers, args.ray_address)
     result = run_curation(recipe, args.input, args.output, executor)
     print(stats_table(result))
     print(f"curated documents: {result.final_dir}")
@@ -30,7 +33,7 @@ def curate(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.recipe)
-    executor = make_executor(args.executor, args.workers)
+    executor = make_executor(args.executor, args.workers, args.ray_address)
     run_recipe(recipe, args.input, args.output, executor)
     return 0
 

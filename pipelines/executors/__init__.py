@@ -7,7 +7,9 @@ from pipelines.executors.local import LocalExecutor
 EXECUTORS = ("local", "ray")
 
 
-def make_executor(name: str, workers: int, **options: object):
+def make_executor(name: str, workers: int, ray_address: str | None = None):
+    if ray_address is not None and name != "ray":
+        raise ConfigError("--ray-address needs --executor ray")
     if name == "local":
         return LocalExecutor(workers)
     if name == "ray":
@@ -15,5 +17,5 @@ def make_executor(name: str, workers: int, **options: object):
             from pipelines.executors.ray import RayExecutor
         except ImportError as err:
             raise ConfigError(f"--executor ray needs Ray: pip install 'scratchlm[ray]' ({err})") from None
-        return RayExecutor(workers, **options)
+        return RayExecutor(workers, address=ray_address)
     raise ConfigError(f"--executor: unknown executor {name!r} (known: {', '.join(EXECUTORS)})")
