@@ -1,0 +1,63 @@
+"""``scratchlm shard`` (curated documents to token shards) and ``scratchlm shard verify DIR``."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from curate.errors import ConfigError
+from pipelines.config import build
+from pipelines.executors import EXECUTORS, make_executor
+from pipelines.sections.shard import shard_summary
+from tokenizer.config import ShardConfig
+from tokenizer.corpus import corpus_files
+from tokenizer.sharding import shard_corpus
+from tokenizer.verify import verify_shards
+
+
+def shard(args: argparse.Namespace) -> int:
+    missing = [name for name in ("input", "tokenizer", "output") if getattr(args, name) is None]
+    if missing:
+        raise ConfigError(f"shard: --{' --'.join(missing)} required (or: scratchlm shard verify DIR)")
+    config = build(ShardConfig, {"shard_tokens": args.shard_tokens, "val_fraction": args.val_fraction,
+                                 "eos_token": args.eos_token}, "shard")
+    executor = make_executor(args.executor, args.workers)
+    manifest = shard_corpus(corpus_files(args.input), args.tokenizer, args.output, config, executor)
+    print(f"{shard_summary(manifest)}: {args.output}")
+    return 0
+
+
+def verify(args: argparse.Namespace) -> int:
+    report = verify_shards(args.folder, samples=args.samples, seed=args.seed)
+    for problem in report.problems:
+        print(f"FAIL {problem}")
+    for note in report.decode_skipped:
+        print(f"note {note}")
+    if not report.ok:
+        print(f"{args.folder}: {len(report.problems)} problem(s)")
+        return 1
+    print(f"ok: {report.shards} shards, {report.tokens:,} tokens, {report.docs:,} documents; "
+          f"{report.decoded} sampled documents decode to their source text")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    defaults = ShardConfig()
+    p = subparsers.add_parser("shard", help="encode curated documents into token shards (or: shard verify DIR)",
+                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--input", nargs="+", metavar="PATH", help="a curated step folder or JSONL/Parquet files")
+    p.add_argument("--tokenizer", type=Path, metavar="FILE", help="tokenizer.json")
+    p.add_argument("--output", type=Path, metavar="DIR", help="shard folder")
+    p.add_argument("--shard-tokens", type=int, default=defaults.shard_tokens, help="most tokens in one shard")
+    p.add_argument("--val-fraction", type=float, default=defaults.val_fraction,
+                   help="share of documents (by a hash of their id) in the val split")
+    p.add_argument("--eos-token", default=defaults.eos_token, help="token appended after each document")
+    p.add_argument("--workers", type=int, default=1, help="parallel worker processes")
+    p.add_argument("--executor", choices=EXECUTORS, default="local", help="executor")
+    p.set_defaults(func=shard)
+    commands = p.add_subparsers(dest="shard_command", metavar="verify")
+    v = commands.add_parser("verify", help="check a shard folder: checksums, token range, offsets, decoding",
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    v.add_argument("folder", type=Path, metavar="DIR", help="shard folder (with manifest.json)")
+    v.add_argument("--samples", type=int, default=8, help="documents per split decoded against their source")
+    v.add_argument("--seed", type=int, default=0, help="seed for choosing the sampled documents")
+    v.set_defaults(func=verify)

@@ -1,0 +1,66 @@
+"""``scratchlm tokenizer train`` and ``scratchlm tokenizer eval``."""
+from __future__ import annotations
+
+import argparse
+import json
+from itertools import chain, islice
+from pathlib import Path
+
+from tokenizers import Tokenizer
+
+from tokenizer.config import EOS_TOKEN, BpeConfig
+from tokenizer.corpus import corpus_files, iter_documents
+from tokenizer.evaluate import ALL, eval_table, evaluate
+from tokenizer.train import TOKENIZER_FILE, train_to_folder
+from pipelines.config import build
+
+
+def train(args: argparse.Namespace) -> int:
+    options = {"vocab_size": args.vocab_size, "min_frequency": args.min_frequency,
+               "special_tokens": args.special_tokens, "limit_bytes": args.limit_bytes}
+    config = build(BpeConfig, options, "tokenizer train")
+    stats = train_to_folder(corpus_files(args.input), config, args.output)
+    print(f"trained {stats['vocab_size']:,} tokens on {stats['docs']:,} documents ({stats['bytes'] / 1e6:.1f} MB) "
+          f"in {stats['seconds']:.1f} s, peak RSS {stats['peak_rss_mb']:.0f} MiB")
+    print(f"{args.output / TOKENIZER_FILE}  sha256 {stats['sha256']}")
+    return 0
+
+
+def evaluate_command(args: argparse.Namespace) -> int:
+    if not args.tokenizer.exists():
+        raise FileNotFoundError(f"--tokenizer {args.tokenizer}: no such file")
+    tokenizer = Tokenizer.from_file(str(args.tokenizer))
+    docs = chain.from_iterable(iter_documents(f) for f in corpus_files(args.input))
+    stats = evaluate(tokenizer, islice(docs, args.limit_docs))
+    print(eval_table(stats))
+    if args.json:
+        rows = [stats[ALL].row(ALL)] + [s.row(lang) for lang, s in sorted(stats.items()) if lang != ALL]
+        args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    return 0 if stats[ALL].exact == stats[ALL].docs else 1
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("tokenizer", help="train or evaluate a byte-level BPE tokenizer")
+    commands = parser.add_subparsers(dest="tokenizer_command", metavar="COMMAND", required=True)
+    defaults = BpeConfig()
+
+    p = commands.add_parser("train", help="train a byte-level BPE (HF tokenizers) on curated documents",
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--input", nargs="+", required=True, metavar="PATH",
+                   help="a curated step folder (its part-*.parquet shards) or JSONL/Parquet/text files")
+    p.add_argument("--output", type=Path, required=True, metavar="DIR", help="folder for tokenizer.json and its stats")
+    p.add_argument("--vocab-size", type=int, default=defaults.vocab_size, help="tokens in the vocabulary")
+    p.add_argument("--special-tokens", nargs="+", default=list(defaults.special_tokens), metavar="TOKEN",
+                   help=f"special tokens, ids 0, 1, ...; the first must be {EOS_TOKEN}")
+    p.add_argument("--min-frequency", type=int, default=defaults.min_frequency,
+                   help="a pair is merged only if it occurs at least this often")
+    p.add_argument("--limit-bytes", type=int, default=None, help="train on at most this many bytes of text")
+    p.set_defaults(func=train)
+
+    p = commands.add_parser("eval", help="bytes per token, byte-fallback share and round trip, per language",
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--tokenizer", type=Path, required=True, metavar="FILE", help="tokenizer.json")
+    p.add_argument("--input", nargs="+", required=True, metavar="PATH", help="curated step folder or files")
+    p.add_argument("--limit-docs", type=int, default=None, help="evaluate at most this many documents")
+    p.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the table as JSON")
+    p.set_defaults(func=evaluate_command)

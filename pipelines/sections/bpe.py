@@ -1,0 +1,25 @@
+"""The recipe's ``bpe`` section: train the byte-level BPE on the final curated step."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tokenizer.config import BpeConfig
+from tokenizer.corpus import corpus_files
+from tokenizer.train import TOKENIZER_FILE, trained_already, train_to_folder
+
+TOKENIZER_DIR = "tokenizer"
+
+
+def run_section(config: BpeConfig, run_dir: Path, curated_dir: Path, executor: Any) -> dict:
+    """Train into ``run_dir/tokenizer/tokenizer.json``, or keep an identical earlier training."""
+    files = corpus_files([str(curated_dir)])
+    output = Path(run_dir) / TOKENIZER_DIR
+    stats = trained_already(files, config, output)
+    if stats is None:
+        stats = train_to_folder(files, config, output)
+        print(f"bpe: trained {stats['vocab_size']:,} tokens on {stats['docs']:,} documents "
+              f"({stats['bytes'] / 1e6:.1f} MB) in {stats['seconds']:.1f} s: {output / TOKENIZER_FILE}")
+    else:
+        print(f"bpe: already trained: {output / TOKENIZER_FILE}")
+    return stats

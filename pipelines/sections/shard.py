@@ -1,0 +1,31 @@
+"""The recipe's ``shard`` section: encode the final curated step with the run's tokenizer."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from curate.errors import ConfigError
+from pipelines.sections.bpe import TOKENIZER_DIR
+from tokenizer.config import ShardConfig
+from tokenizer.corpus import corpus_files
+from tokenizer.sharding import shard_corpus
+from tokenizer.train import TOKENIZER_FILE
+
+SHARDS_DIR = "shards"
+
+
+def shard_summary(manifest: dict) -> str:
+    splits = manifest["splits"]
+    return ", ".join(f"{s}: {v['tokens']:,} tokens, {v['docs']:,} docs in {v['shards']} shards"
+                     for s, v in splits.items())
+
+
+def run_section(config: ShardConfig, run_dir: Path, curated_dir: Path, executor: Any) -> dict:
+    """Write ``run_dir/shards`` from the curated documents and ``run_dir/tokenizer/tokenizer.json``."""
+    tokenizer = Path(run_dir) / TOKENIZER_DIR / TOKENIZER_FILE
+    if not tokenizer.exists():
+        raise ConfigError(f"shard: {tokenizer} does not exist; add a bpe section to the recipe")
+    output = Path(run_dir) / SHARDS_DIR
+    manifest = shard_corpus(corpus_files([str(curated_dir)]), tokenizer, output, config, executor)
+    print(f"shard: {shard_summary(manifest)}: {output}")
+    return manifest

@@ -1,0 +1,91 @@
+"""The tokenizer's inputs: a curated step folder (its finished ``part-*.parquet`` shards) or files.
+
+Everything streams: documents are read in Parquet row batches or record by record, never
+collected into one list.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from curate.document import Document
+from curate.errors import InputError
+from curate.inputs import expand_inputs
+from curate.readers import FileError, ReaderOptions, Rejected, read_file
+from curate.shards import done_shards, iter_documents as iter_shard_documents, iter_texts as iter_shard_texts
+
+
+@dataclass(frozen=True)
+class CorpusFile:
+    """One input file; ``curated`` marks a scratchlm Parquet shard (columns id, text, meta)."""
+
+    path: str
+    source: str
+    curated: bool
+
+
+def corpus_files(inputs: list[str]) -> list[CorpusFile]:
+    """A step folder stands for its finished shards; any other path goes through ``expand_inputs``."""
+    found: list[CorpusFile] = []
+    for argument in inputs:
+        folder = Path(argument)
+        if folder.is_dir() and any(folder.glob("part-*.parquet")):
+            shards = done_shards(folder)
+            if not shards:
+                raise InputError(f"step folder {argument} has no finished shard (no part-*.done)")
+            found.extend(CorpusFile(str(p), f"{folder.name}/{p.name}", True) for p in shards)
+        else:
+            found.extend(CorpusFile(f.path, f.source, False) for f in expand_inputs([argument]))
+    sources = [f.source for f in found]
+    if len(set(sources)) != len(sources):
+        raise InputError("two inputs share a name: ids would collide; pass their parent folder instead")
+    return found
+
+
+def iter_documents(file: CorpusFile) -> Iterator[Document]:
+    """The documents of one input file; rejected records are skipped, a broken file is an error."""
+    if file.curated:
+        yield from iter_shard_documents(file.path)
+        return
+    for item in read_file(file.path, file.source, ReaderOptions()):
+        if isinstance(item, FileError):
+            raise InputError(f"{item.file}: {item.offset}: {item.error}")
+        if not isinstance(item, Rejected):
+            yield item
+
+
+def iter_texts(file: CorpusFile) -> Iterator[str]:
+    """Only the texts of one input file (cheaper for curated shards)."""
+    if file.curated:
+        return iter_shard_texts(file.path)
+    return (doc.text for doc in iter_documents(file))
+
+
+@dataclass
+class TextCounter:
+    """Documents and UTF-8 bytes that a text stream has handed out so far."""
+
+    docs: int = 0
+    bytes: int = 0
+
+
+def text_batches(files: list[CorpusFile], batch_docs: int = 1024, limit_bytes: int | None = None,
+                 counter: TextCounter | None = None) -> Iterator[list[str]]:
+    """Texts of all files in order, in lists of ``batch_docs``, stopping once ``limit_bytes`` is reached."""
+    counter = counter if counter is not None else TextCounter()
+    batch: list[str] = []
+    for file in files:
+        for text in iter_texts(file):
+            if limit_bytes is not None and counter.bytes >= limit_bytes:
+                if batch:
+                    yield batch
+                return
+            batch.append(text)
+            counter.docs += 1
+            counter.bytes += len(text.encode("utf-8"))
+            if len(batch) >= batch_docs:
+                yield batch
+                batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,302 @@
+"""Curated documents to token shards, in two resumable phases.
+
+1. **encode** (parallel, one task per input file): a worker encodes its file's documents in
+   batches with ``encode_batch_fast``, appends the EOS token after each, and appends the tokens
+   and document lengths of each split to ``_work/part-NNNNN.{split}.tokens|.lens`` (raw arrays,
+   written under temporary names, renamed at the end), then writes ``part-NNNNN.done``. A
+   worker holds one batch of documents at a time; a finished part is skipped on resume, and its
+   bytes depend only on its input file and the tokenizer.
+2. **pack** (sequential, a streaming copy): each split's token streams, in input order, are cut
+   at document boundaries into shards of at most ``shard_tokens`` tokens (a longer document
+   gets a shard of its own), written as ``.npy`` with their document offsets; ``manifest.json``
+   is written last and ``_work`` removed. Packing is deterministic, so a resumed run writes the
+   same bytes as an unbroken one.
+
+Parallelism: with at least as many input files as workers, each worker process encodes
+single-threaded (``TOKENIZERS_PARALLELISM=false``); with fewer, the files are encoded in this
+process with the tokenizer's own threads. ``benchmarks/tokenize.py`` measures both.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+from tokenizers import Tokenizer
+
+from curate.errors import ConfigError
+from curate.stage import iter_batches
+from curate.writer import write_atomic
+from tokenizer.checksum import file_sha256
+from tokenizer.config import ShardConfig
+from tokenizer.corpus import CorpusFile, iter_documents
+from tokenizer.shard_format import (FORMAT, MANIFEST, SPLITS, TOKENIZER_COPY, load_manifest, shard_names,
+                                    split_of, token_dtype, write_npy)
+
+WORK = "_work"
+PLAN = "plan.json"
+COPY_CHUNK = 1 << 23  # tokens per write when packing
+
+
+@contextmanager
+def tokenizers_parallelism(enabled: bool) -> Iterator[None]:
+    """Set ``TOKENIZERS_PARALLELISM`` for the duration (forked workers inherit it), then restore it."""
+    previous = os.environ.get("TOKENIZERS_PARALLELISM")
+    os.environ["TOKENIZERS_PARALLELISM"] = "true" if enabled else "false"
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["TOKENIZERS_PARALLELISM"]
+        else:
+            os.environ["TOKENIZERS_PARALLELISM"] = previous
+
+
+@dataclass(frozen=True)
+class EncodeTask:
+    """One input file to encode: everything a worker needs, picklable."""
+
+    file: CorpusFile
+    part: str
+    work_dir: str
+    tokenizer_path: str
+    val_fraction: float
+    eos_id: int
+    dtype: str
+    batch_docs: int
+    threads: bool
+
+
+@dataclass
+class PartResult:
+    """What ``part-NNNNN.done`` records about one encoded input file."""
+
+    part: str
+    source: str
+    path: str
+    curated: bool
+    docs: dict[str, int]
+    tokens: dict[str, int]
+    bytes: int
+    seconds: float
+
+    @property
+    def docs_in(self) -> int:  # for the progress bar
+        return sum(self.docs.values())
+
+
+class _PartStream:
+    """Tokens and document lengths of one split of one part, appended batch by batch."""
+
+    def __init__(self, work: Path, part: str, split: str, dtype: np.dtype) -> None:
+        self.paths = [work / f"{part}.{split}.tokens", work / f"{part}.{split}.lens"]
+        self.tmps = [p.with_name(f".{p.name}.tmp") for p in self.paths]
+        self.files = [open(t, "wb") for t in self.tmps]
+        self.dtype = dtype
+        self.pending: list[np.ndarray] = []
+        self.docs = 0
+        self.tokens = 0
+
+    def add(self, ids: list[int], eos_id: int) -> None:
+        tokens = np.empty(len(ids) + 1, self.dtype)
+        tokens[:-1] = ids
+        tokens[-1] = eos_id
+        self.pending.append(tokens)
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        lengths = np.fromiter((len(t) for t in self.pending), np.int64, len(self.pending))
+        np.concatenate(self.pending).tofile(self.files[0])
+        lengths.tofile(self.files[1])
+        self.docs += len(lengths)
+        self.tokens += int(lengths.sum())
+        self.pending = []
+
+    def close(self) -> None:
+        self.flush()
+        for stream, tmp, path in zip(self.files, self.tmps, self.paths):
+            stream.close()
+            os.replace(tmp, path)
+
+
+def encode_part(task: EncodeTask) -> PartResult:
+    """Encode one input file into its per-split token and length streams, then mark it done."""
+    started = time.perf_counter()
+    with tokenizers_parallelism(task.threads):
+        tokenizer = Tokenizer.from_file(task.tokenizer_path)
+        tokenizer.encode_special_tokens = True  # "<|endoftext|>" inside a text is text, not EOS
+        work = Path(task.work_dir)
+        streams = {split: _PartStream(work, task.part, split, np.dtype(task.dtype)) for split in SPLITS}
+        text_bytes = 0
+        for batch in iter_batches(iter_documents(task.file), task.batch_docs):
+            encodings = tokenizer.encode_batch_fast([doc.text for doc in batch], add_special_tokens=False)
+            for doc, encoding in zip(batch, encodings):
+                streams[split_of(doc.id, task.val_fraction)].add(encoding.ids, task.eos_id)
+                text_bytes += len(doc.text.encode("utf-8"))
+            for stream in streams.values():
+                stream.flush()
+    for stream in streams.values():
+        stream.close()
+    result = PartResult(
+        task.part, task.file.source, task.file.path, task.file.curated,
+        docs={s: streams[s].docs for s in SPLITS}, tokens={s: streams[s].tokens for s in SPLITS},
+        bytes=text_bytes, seconds=round(time.perf_counter() - started, 3),
+    )
+    write_atomic(work / f"{task.part}.done", json.dumps(asdict(result), sort_keys=True))
+    return result
+
+
+class _ShardPacker:
+    """Cuts one split's token streams into shards at document boundaries and writes them."""
+
+    def __init__(self, folder: Path, split: str, dtype: np.dtype, shard_tokens: int) -> None:
+        self.folder, self.split, self.dtype, self.shard_tokens = folder, split, dtype, shard_tokens
+        self.segments: list[tuple[np.ndarray, int, int]] = []  # (token stream, start, end)
+        self.lengths: list[np.ndarray] = []
+        self.fill = 0
+        self.entries: list[dict[str, Any]] = []
+
+    def add_part(self, tokens_path: Path, lens_path: Path) -> None:
+        lengths = np.fromfile(lens_path, np.int64)
+        if not len(lengths):
+            return
+        ends = np.cumsum(lengths)
+        tokens = np.memmap(tokens_path, self.dtype, "r")
+        if len(tokens) != ends[-1]:
+            raise RuntimeError(f"{tokens_path}: {len(tokens)} tokens, its lengths file says {ends[-1]}")
+        i = 0
+        while i < len(lengths):
+            start = int(ends[i - 1]) if i else 0
+            j = int(np.searchsorted(ends, start + self.shard_tokens - self.fill, side="right"))
+            if j == i:
+                if self.fill:
+                    self.close_shard()
+                    continue
+                j = i + 1  # a document longer than a shard gets a shard of its own
+            self.segments.append((tokens, start, int(ends[j - 1])))
+            self.lengths.append(lengths[i:j])
+            self.fill += int(ends[j - 1]) - start
+            i = j
+            if self.fill >= self.shard_tokens:
+                self.close_shard()
+
+    def _chunks(self) -> Iterator[np.ndarray]:
+        for tokens, start, end in self.segments:
+            for offset in range(start, end, COPY_CHUNK):
+                yield tokens[offset:min(end, offset + COPY_CHUNK)]
+
+    def close_shard(self) -> None:
+        if not self.fill:
+            return
+        file, docs_file = shard_names(self.split, len(self.entries))
+        lengths = np.concatenate(self.lengths)
+        offsets = np.zeros(len(lengths), np.int64)
+        np.cumsum(lengths[:-1], out=offsets[1:])
+        self.entries.append({
+            "file": file, "docs_file": docs_file, "split": self.split, "tokens": self.fill, "docs": len(lengths),
+            "sha256": write_npy(self.folder / file, self._chunks(), self.dtype, self.fill),
+            "docs_sha256": write_npy(self.folder / docs_file, [offsets], np.dtype(np.int64), len(offsets)),
+        })
+        self.segments, self.lengths, self.fill = [], [], 0
+
+
+def _plan(files: list[CorpusFile], tokenizer_sha256: str, config: ShardConfig) -> dict[str, Any]:
+    """What the shards depend on; a folder holding shards of another plan is not resumed into."""
+    return {"format": FORMAT, "inputs": [f.source for f in files], "tokenizer_sha256": tokenizer_sha256,
+            "shard_tokens": config.shard_tokens, "val_fraction": config.val_fraction, "eos_token": config.eos_token}
+
+
+def _check_plan(output: Path, work: Path, plan: dict[str, Any]) -> dict | None:
+    """The finished manifest of this same plan, None to go on, or a ConfigError for another plan."""
+    if (output / MANIFEST).exists():
+        manifest = load_manifest(output)
+        if manifest.get("plan") == plan:
+            return manifest
+        raise ConfigError(f"{output} holds shards of other inputs, tokenizer or options; choose another --output")
+    plan_path = work / PLAN
+    if plan_path.exists() and json.loads(plan_path.read_text(encoding="utf-8")) != plan:
+        raise ConfigError(f"{output} holds an unfinished sharding of other inputs or options; choose another --output")
+    write_atomic(plan_path, json.dumps(plan, indent=1))
+    return None
+
+
+def _copy_tokenizer(tokenizer_path: Path, output: Path) -> Path:
+    copy = output / TOKENIZER_COPY
+    if copy.exists() and copy.resolve() == tokenizer_path.resolve():
+        return copy
+    tmp = copy.with_name(f".{copy.name}.tmp")
+    shutil.copyfile(tokenizer_path, tmp)
+    os.replace(tmp, copy)
+    return copy
+
+
+def shard_corpus(files: list[CorpusFile], tokenizer_path: Path, output: Path, config: ShardConfig,
+                 executor: Any, threads: bool | None = None, log: Any = print) -> dict[str, Any]:
+    """Encode ``files`` into token shards under ``output``; the manifest (also returned) is written last.
+
+    ``threads`` forces the tokenizer's own threads on (in this process) or off (one process per
+    file); by default they are on only when there are fewer files to encode than workers.
+    """
+    if not files:
+        raise ConfigError("shard: no input documents")
+    output.mkdir(parents=True, exist_ok=True)
+    work = output / WORK
+    work.mkdir(exist_ok=True)
+    tokenizer_file = Path(tokenizer_path)
+    if not tokenizer_file.exists():
+        raise ConfigError(f"--tokenizer {tokenizer_path}: no such file")
+    tokenizer_sha256 = file_sha256(tokenizer_file)
+    done = _check_plan(output, work, _plan(files, tokenizer_sha256, config))
+    if done is not None:
+        log(f"shards already complete: {output / MANIFEST}")
+        return done
+    copy = _copy_tokenizer(tokenizer_file, output)
+    tokenizer = Tokenizer.from_file(str(copy))
+    vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
+    eos_id = tokenizer.token_to_id(config.eos_token)
+    if eos_id is None:
+        raise ConfigError(f"--tokenizer {tokenizer_path}: has no token {config.eos_token!r} to end documents with")
+    dtype = token_dtype(vocab_size)
+    parts = [f"part-{i:05d}" for i in range(len(files))]
+    workers = max(1, getattr(executor, "workers", 1))
+    pending = [(f, p) for f, p in zip(files, parts) if not (work / f"{p}.done").exists()]
+    use_threads = len(pending) < workers if threads is None else threads
+    tasks = [EncodeTask(f, p, str(work), str(copy), config.val_fraction, eos_id, dtype.name, config.batch_docs,
+                        use_threads) for f, p in pending]
+    if use_threads:
+        for task in tasks:
+            encode_part(task)
+    else:
+        with tokenizers_parallelism(False):
+            executor.map(encode_part, tasks, desc="shard:encode")
+    results = [PartResult(**json.loads((work / f"{p}.done").read_text(encoding="utf-8"))) for p in parts]
+
+    entries = []
+    for split in SPLITS:
+        packer = _ShardPacker(output, split, dtype, config.shard_tokens)
+        for part in parts:
+            packer.add_part(work / f"{part}.{split}.tokens", work / f"{part}.{split}.lens")
+        packer.close_shard()
+        entries.extend(packer.entries)
+    manifest = {
+        "format": FORMAT, "dtype": dtype.name, "eos_id": eos_id, "vocab_size": vocab_size,
+        "tokenizer": TOKENIZER_COPY, "tokenizer_sha256": tokenizer_sha256,
+        "splits": {
+            split: {"tokens": sum(r.tokens[split] for r in results), "docs": sum(r.docs[split] for r in results),
+                    "shards": sum(e["split"] == split for e in entries)}
+            for split in SPLITS
+        },
+        "shards": entries,
+        "plan": _plan(files, tokenizer_sha256, config),
+        "inputs": [asdict(r) for r in results],
+    }
+    write_atomic(output / MANIFEST, json.dumps(manifest, indent=1))
+    shutil.rmtree(work)
+    return manifest

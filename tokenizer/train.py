@@ -1,0 +1,89 @@
+"""Fast byte-level BPE training with HF ``tokenizers``, streamed from the curated corpus.
+
+GPT-2 style: the byte-level pre-tokeniser (GPT-2's regex, bytes mapped to printable
+characters), no normaliser, all 256 bytes in the initial alphabet (so nothing is ever
+unknown), and ``<|endoftext|>`` as special token 0.
+"""
+from __future__ import annotations
+
+import json
+import resource
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Iterable
+
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+from curate.writer import write_atomic
+from tokenizer.checksum import file_sha256
+from tokenizer.config import BpeConfig
+from tokenizer.corpus import CorpusFile, TextCounter, text_batches
+
+TOKENIZER_FILE = "tokenizer.json"
+STATS_FILE = "tokenizer.stats.json"
+
+
+def new_byte_level_bpe() -> Tokenizer:
+    """An untrained GPT-2 style byte-level BPE tokenizer."""
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    return tokenizer
+
+
+def train_bpe(batches: Iterable[list[str]], config: BpeConfig) -> Tokenizer:
+    """Train on an iterator of text batches; the batches are consumed once, as they come."""
+    tokenizer = new_byte_level_bpe()
+    trainer = trainers.BpeTrainer(
+        vocab_size=config.vocab_size,
+        min_frequency=config.min_frequency,
+        special_tokens=list(config.special_tokens),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(batches, trainer)
+    return tokenizer
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def config_plain(config: BpeConfig) -> dict:
+    """The config as JSON data (tuples as lists), as the stats file records it."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
+
+
+def train_to_folder(files: list[CorpusFile], config: BpeConfig, output: Path) -> dict:
+    """Train, save ``tokenizer.json`` atomically and ``tokenizer.stats.json`` (sha256 and counts) beside it."""
+    started = time.perf_counter()
+    counter = TextCounter()
+    tokenizer = train_bpe(text_batches(files, limit_bytes=config.limit_bytes, counter=counter), config)
+    output.mkdir(parents=True, exist_ok=True)
+    path = output / TOKENIZER_FILE
+    write_atomic(path, tokenizer.to_str())
+    stats = {
+        "tokenizer": TOKENIZER_FILE,
+        "sha256": file_sha256(path),
+        "vocab_size": tokenizer.get_vocab_size(),
+        "config": config_plain(config),
+        "inputs": [f.source for f in files],
+        "docs": counter.docs,
+        "bytes": counter.bytes,
+        "seconds": round(time.perf_counter() - started, 3),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+    write_atomic(output / STATS_FILE, json.dumps(stats, indent=2))
+    return stats
+
+
+def trained_already(files: list[CorpusFile], config: BpeConfig, output: Path) -> dict | None:
+    """The stats of an earlier identical training whose tokenizer file is intact, else None."""
+    stats_path, path = output / STATS_FILE, output / TOKENIZER_FILE
+    if not (stats_path.exists() and path.exists()):
+        return None
+    stats = json.loads(stats_path.read_text(encoding="utf-8"))
+    same = stats.get("inputs") == [f.source for f in files] and stats.get("config") == config_plain(config)
+    return stats if same and stats.get("sha256") == file_sha256(path) else None
