@@ -1,0 +1,102 @@
+"""From sorted runs to a drop list: candidate pairs per run, union-find, one keeper per cluster.
+
+``candidate_pairs`` merges one run (a band) across all shards and writes star edges between
+documents sharing a key, optionally keeping only pairs whose estimated Jaccard (the share of
+equal signature values) reaches a threshold. ``cluster_drops`` unites all edges and writes
+the drop list: every document of a cluster but its keeper, with the keeper's id and the
+cluster's size.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from curate.dedup.corpus import Corpus
+from curate.dedup.droplist import write_droplist
+from curate.dedup.runs import iter_groups, star_edges
+from curate.dedup.unionfind import UnionFind
+
+EDGE_BYTES = 16  # two int64 ids
+
+
+@dataclass(frozen=True)
+class PairTask:
+    corpus: Corpus
+    run: int
+    out: str
+    chunk_items: int
+    threshold: float = 0.0   # 0: keep every candidate pair
+
+
+def candidate_pairs(task: PairTask) -> int:
+    """Write the edges of one run to ``task.out`` (int64 pairs); returns how many. Skips a finished run."""
+    out = Path(task.out)
+    if out.exists():
+        return out.stat().st_size // EDGE_BYTES
+    tmp = out.with_name(f".{out.name}.tmp")
+    written = 0
+    with open(tmp, "wb") as f:
+        for keys, gids in iter_groups(task.corpus.runs(task.run), task.chunk_items):
+            left, right = star_edges(keys, gids, task.corpus.first_new)
+            if task.threshold > 0 and len(left):
+                agree = (task.corpus.signatures(left) == task.corpus.signatures(right)).mean(axis=1)
+                left, right = left[agree >= task.threshold], right[agree >= task.threshold]
+            f.write(np.stack([left, right], axis=1).astype(np.int64).tobytes())
+            written += len(left)
+    os.replace(tmp, out)
+    return written
+
+
+def _edge_chunks(path: Path, chunk_items: int):
+    total = path.stat().st_size // EDGE_BYTES
+    for start in range(0, total, chunk_items):
+        pairs = np.fromfile(path, dtype=np.int64, count=2 * min(chunk_items, total - start), offset=start * EDGE_BYTES)
+        yield pairs[0::2], pairs[1::2]
+
+
+def _keepers(corpus: Corpus, members: np.ndarray, roots: np.ndarray, by_score: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted cluster roots, the keeper of each): the root, or the best score (ties: the root side)."""
+    cluster_roots = np.unique(roots)
+    if not by_score:
+        return cluster_roots, cluster_roots
+    everyone = np.concatenate([members, cluster_roots])
+    cluster = np.concatenate([roots, cluster_roots])
+    order = np.lexsort((everyone, -corpus.scores(everyone), cluster))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = cluster[order][1:] != cluster[order][:-1]
+    return cluster[order][first], everyone[order][first]
+
+
+def cluster_drops(corpus: Corpus, edge_files: list[Path], workdir: Path, memory_bytes: int,
+                  chunk_items: int, by_score: bool) -> dict[str, int]:
+    """Unite the edges, choose keepers and write ``workdir/drops``; returns counts for the summary."""
+    uf = UnionFind(corpus.size, memory_bytes, workdir / "parent.i64")
+    edges = 0
+    for path in edge_files:
+        for left, right in _edge_chunks(path, chunk_items):
+            uf.union(left, right)
+            edges += len(left)
+    members, roots = [], []
+    for start, chunk_roots in uf.roots():
+        ids = np.arange(start, start + len(chunk_roots), dtype=np.int64)
+        moved = chunk_roots != ids
+        members.append(ids[moved])
+        roots.append(chunk_roots[moved])
+    uf.close()
+    (workdir / "parent.i64").unlink(missing_ok=True)
+    member_ids = np.concatenate(members) if members else np.empty(0, np.int64)
+    member_roots = np.concatenate(roots) if roots else np.empty(0, np.int64)
+    cluster_roots, keepers = _keepers(corpus, member_ids, member_roots, by_score)
+    sizes = np.searchsorted(cluster_roots, member_roots)  # cluster index of each member
+    cluster_size = np.bincount(sizes, minlength=len(cluster_roots)) + 1
+    # every document of a cluster but its keeper is dropped: members, and roots that lost on score
+    everyone = np.concatenate([member_ids, cluster_roots])
+    cluster = np.concatenate([sizes, np.arange(len(cluster_roots))])
+    dropped = (everyone != keepers[cluster]) & (everyone >= corpus.first_new)
+    gids, cluster = everyone[dropped], cluster[dropped]
+    write_droplist(workdir / "drops", corpus.doc_keys(gids), corpus.ids(keepers[cluster]), cluster_size[cluster])
+    return {"documents": corpus.size - corpus.first_new, "candidate_pairs": edges,
+            "clusters": int(len(cluster_roots)), "dropped": int(len(gids))}

@@ -1,0 +1,165 @@
+"""The per-shard pass of dedup, and the corpus view that maps global document ids back to shards.
+
+``scan_shard`` reads one Parquet shard in batches and writes, under its own folder:
+``doc_keys.npy`` (one uint64 per document, see ``doc_key``), ``ids.parquet`` (document ids, for
+``duplicate_of``), the sorted runs of ``curate.dedup.runs`` (band hashes, or the text hash for
+exact dedup), optionally ``sigs.u32`` (full signatures, for verification) and ``scores.npy``
+(for ``keep: highest:<field>``), and ``done.json`` last. A shard whose ``done.json`` exists
+is skipped, so the pass resumes after a kill.
+
+Global document ids number the documents of an earlier index first, then the input shards in
+order, then rows in order: the smallest id of a set is its first document in input order.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import xxhash
+
+from curate.dedup.normalize import Normalization
+from curate.dedup.runs import Run, load_run, write_run
+from curate.dedup.signatures import band_hashes, permutations, signature_batch, text_hash_batch
+from curate.dedup.store import load_json, save_json, save_npy
+from curate.errors import ConfigError
+
+BATCH_ROWS = 1024
+
+
+def doc_key(doc_id: str, meta: dict[str, Any]) -> int:
+    """A 64-bit key naming a document in its step: its id and ``meta.source`` (file#record)."""
+    return xxhash.xxh64_intdigest(f"{doc_id}\x00{meta.get('source', '')}".encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class ScanSpec:
+    """What the per-shard pass computes: MinHash bands (``bands > 0``) or one exact text hash."""
+
+    norm: Normalization
+    ngram: int = 5
+    bands: int = 0
+    rows: int = 0
+    seed: int = 1
+    signatures: bool = False      # keep the full signatures (for verification)
+    score_field: str = ""         # meta field whose value ranks documents of a cluster
+
+    @property
+    def num_perm(self) -> int:
+        return self.bands * self.rows
+
+
+def _score(meta: dict[str, Any], field: str) -> float:
+    value = meta.get(field)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else -math.inf
+
+
+def scan_shard(task: tuple[str, str, ScanSpec]) -> int:
+    """Hash one shard into its folder; returns its number of documents."""
+    shard, folder_name, spec = task
+    folder = Path(folder_name)
+    done = folder / "done.json"
+    if done.exists():
+        return int(load_json(done)["docs"])
+    folder.mkdir(parents=True, exist_ok=True)
+    perms = permutations(spec.num_perm, spec.seed) if spec.bands else None
+    doc_keys, run_keys, run_rows, scores = [], [], [], []
+    n = 0
+    sig_tmp = folder / ".sigs.u32.tmp"
+    ids_tmp = folder / ".ids.parquet.tmp"
+    id_schema = pa.schema([("id", pa.string())])
+    with open(sig_tmp, "wb") as sig_file, pq.ParquetWriter(ids_tmp, id_schema, compression="zstd") as ids:
+        for batch in pq.ParquetFile(shard).iter_batches(batch_size=BATCH_ROWS, columns=["id", "text", "meta"]):
+            metas = [json.loads(m) for m in batch.column(2).to_pylist()]
+            id_list = batch.column(0).to_pylist()
+            doc_keys.append(np.fromiter((doc_key(i, m) for i, m in zip(id_list, metas)), np.uint64, len(metas)))
+            ids.write_table(pa.table({"id": batch.column(0)}, schema=id_schema))
+            if spec.score_field:
+                scores.append(np.array([_score(m, spec.score_field) for m in metas], dtype=np.float64))
+            rows = np.arange(n, n + len(metas), dtype=np.int64)
+            if spec.bands:
+                sigs, counts = signature_batch(batch.column(1), spec.norm, spec.ngram, perms)
+                if spec.signatures:
+                    sig_file.write(sigs.tobytes())
+                has_shingles = counts > 0  # an empty text has no signature: never a near-duplicate
+                run_keys.append(band_hashes(sigs[has_shingles], spec.bands, spec.rows))
+                run_rows.append(rows[has_shingles])
+            else:
+                run_keys.append(text_hash_batch(batch.column(1), spec.norm)[None, :])
+                run_rows.append(rows)
+            n += len(metas)
+    runs = max(spec.bands, 1)
+    keys = np.concatenate(doc_keys) if doc_keys else np.empty(0, np.uint64)
+    if len(np.unique(keys)) != len(keys):
+        raise ConfigError(f"{shard}: two documents share an id and meta.source; dedup cannot tell them apart")
+    save_npy(folder / "doc_keys.npy", keys)
+    write_run(folder, np.concatenate(run_keys, axis=1) if run_keys else np.empty((runs, 0), np.uint64),
+              np.concatenate(run_rows) if run_rows else np.empty(0, np.int64))
+    if spec.score_field:
+        save_npy(folder / "scores.npy", np.concatenate(scores) if scores else np.empty(0))
+    sig_tmp.replace(folder / "sigs.u32")
+    ids_tmp.replace(folder / "ids.parquet")
+    save_json(done, {"docs": n})
+    return n
+
+
+class Corpus:
+    """Scanned shard folders (an earlier index's first), addressed by global document id."""
+
+    def __init__(self, folders: list[Path], counts: list[int], first_new: int = 0, num_perm: int = 0) -> None:
+        self.folders = folders
+        self.counts = counts
+        self.offsets = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]).astype(np.int64)
+        self.first_new = first_new  # ids below belong to the earlier index
+        self.num_perm = num_perm
+
+    @property
+    def size(self) -> int:
+        return int(self.offsets[-1])
+
+    def runs(self, index: int) -> list[Run]:
+        return [load_run(f, index, int(base)) for f, base in zip(self.folders, self.offsets[:-1])]
+
+    def _by_shard(self, gids: np.ndarray):
+        """(shard, positions in ``gids``, local rows) for each shard that ``gids`` touches."""
+        shard_of = np.searchsorted(self.offsets, gids, side="right") - 1
+        order = np.argsort(shard_of, kind="stable")
+        bounds = np.searchsorted(shard_of[order], np.arange(len(self.folders) + 1))
+        for s in range(len(self.folders)):
+            where = order[bounds[s]:bounds[s + 1]]
+            if len(where):
+                yield s, where, gids[where] - self.offsets[s]
+
+    def signatures(self, gids: np.ndarray) -> np.ndarray:
+        out = np.empty((len(gids), self.num_perm), dtype=np.uint32)
+        for s, where, rows in self._by_shard(gids):
+            sigs = np.memmap(self.folders[s] / "sigs.u32", dtype=np.uint32, mode="r").reshape(-1, self.num_perm)
+            out[where] = sigs[rows]
+        return out
+
+    def doc_keys(self, gids: np.ndarray) -> np.ndarray:
+        out = np.empty(len(gids), dtype=np.uint64)
+        for s, where, rows in self._by_shard(gids):
+            out[where] = np.load(self.folders[s] / "doc_keys.npy", mmap_mode="r")[rows]
+        return out
+
+    def scores(self, gids: np.ndarray) -> np.ndarray:
+        """Documents of the earlier index outrank every new one."""
+        out = np.full(len(gids), math.inf)
+        for s, where, rows in self._by_shard(gids):
+            if self.offsets[s] >= self.first_new:
+                out[where] = np.load(self.folders[s] / "scores.npy", mmap_mode="r")[rows]
+        return out
+
+    def ids(self, gids: np.ndarray) -> pa.Array:
+        out: list[Any] = [None] * len(gids)
+        for s, where, rows in self._by_shard(gids):
+            column = pq.read_table(self.folders[s] / "ids.parquet", columns=["id"]).column(0)
+            for position, value in zip(where.tolist(), column.take(pa.array(rows)).to_pylist()):
+                out[position] = value
+        return pa.array(out, pa.string())

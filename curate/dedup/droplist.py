@@ -1,0 +1,43 @@
+"""The drop list: sorted uint64 document keys, with the keeper's id and the cluster size of each.
+
+Lookups are a binary search in a memory-mapped array; the ids are read from a small Parquet
+file only for documents that are dropped.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curate.dedup.store import save_npy
+
+
+def write_droplist(folder: Path, keys: np.ndarray, duplicate_of: pa.Array, cluster_size: np.ndarray) -> None:
+    order = np.argsort(keys, kind="stable")
+    folder.mkdir(parents=True, exist_ok=True)
+    table = pa.table({"duplicate_of": duplicate_of.take(pa.array(order)),
+                      "cluster_size": pa.array(cluster_size[order].astype(np.int64))})
+    tmp = folder / ".info.parquet.tmp"
+    pq.write_table(table, tmp, compression="zstd")
+    tmp.replace(folder / "info.parquet")
+    save_npy(folder / "keys.npy", keys[order])
+
+
+class DropList:
+    def __init__(self, folder: Path) -> None:
+        self.keys = np.load(folder / "keys.npy", mmap_mode="r")
+        info = pq.read_table(folder / "info.parquet")
+        self.duplicate_of = info.column("duplicate_of")
+        self.cluster_size = info.column("cluster_size").to_numpy()
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def lookup(self, key: int) -> tuple[str, int] | None:
+        """(keeper's id, cluster size) when the document ``key`` is to be dropped, else None."""
+        i = int(np.searchsorted(self.keys, np.uint64(key)))
+        if i < len(self.keys) and int(self.keys[i]) == key:
+            return self.duplicate_of[i].as_py(), int(self.cluster_size[i])
+        return None

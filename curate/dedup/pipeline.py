@@ -1,0 +1,70 @@
+"""The global passes of a dedup step, in order, each skipped when its output exists.
+
+1. per shard: keys, ids and sorted runs (``corpus.scan_shard``), in worker processes;
+2. per run (band): candidate pairs from the merged runs (``clusters.candidate_pairs``), in workers;
+3. union-find over all pairs and the drop list (``clusters.cluster_drops``), in this process.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Sequence
+
+from curate.dedup.clusters import PairTask, candidate_pairs, cluster_drops
+from curate.dedup.corpus import Corpus, ScanSpec, doc_key, scan_shard
+from curate.dedup.droplist import DropList
+from curate.dedup.store import load_json, save_json
+from curate.document import Document
+from curate.stage import Executor
+
+BYTES_PER_MERGE_ITEM = 64  # key + id, plus the sort's index arrays and temporaries
+
+
+def scan(inputs: Sequence[Path], folder: Path, spec: ScanSpec, executor: Executor, desc: str) -> list[Path]:
+    """The per-shard pass over ``inputs`` into ``folder/part-NNNNN``; returns the shard folders."""
+    folders = [folder / f"part-{i:05d}" for i in range(len(inputs))]
+    executor.map(scan_shard, [(str(p), str(f), spec) for p, f in zip(inputs, folders)], desc=desc)
+    return folders
+
+
+def shard_counts(folders: list[Path]) -> list[int]:
+    return [int(load_json(f / "done.json")["docs"]) for f in folders]
+
+
+def run_dedup(inputs: Sequence[Path], workdir: Path, executor: Executor, spec: ScanSpec, *,
+              memory_bytes: int, threshold: float = 0.0, by_score: bool = False,
+              earlier: tuple[list[Path], list[int]] = ([], [])) -> dict:
+    """All passes; ``earlier`` are the shard folders and counts of an index to dedup against."""
+    summary_file = workdir / "summary.json"
+    if summary_file.exists():
+        return load_json(summary_file)
+    folders = scan(inputs, workdir / "shards", spec, executor, desc=f"{workdir.parent.name} signatures")
+    index_folders, index_counts = earlier
+    corpus = Corpus(index_folders + folders, index_counts + shard_counts(folders),
+                    first_new=sum(index_counts), num_perm=spec.num_perm)
+    chunk_items = max(1024, memory_bytes // BYTES_PER_MERGE_ITEM)
+    runs = max(spec.bands, 1)
+    tasks = [PairTask(corpus, r, str(workdir / "pairs" / f"run-{r:03d}.i64"), chunk_items, threshold)
+             for r in range(runs)]
+    (workdir / "pairs").mkdir(parents=True, exist_ok=True)
+    executor.map(candidate_pairs, tasks, desc=f"{workdir.parent.name} candidate pairs")
+    summary = cluster_drops(corpus, [Path(t.out) for t in tasks], workdir, memory_bytes, chunk_items, by_score)
+    save_json(summary_file, summary)
+    return summary
+
+
+@functools.lru_cache(maxsize=4)
+def load_droplist(workdir: str) -> DropList:
+    """The drop list a finished ``run_dedup`` left in ``workdir`` (loaded once per process)."""
+    return DropList(Path(workdir) / "drops")
+
+
+def drop_reason(workdir: str, doc: Document, reason: str) -> str | None:
+    """``reason`` when ``doc`` is on the drop list, after writing ``duplicate_of`` and ``cluster_size`` to its meta."""
+    if not workdir:
+        raise RuntimeError("a dedup stage was called before its prepare() pass")
+    hit = load_droplist(workdir).lookup(doc_key(doc.id, doc.meta))
+    if hit is None:
+        return None
+    doc.meta["duplicate_of"], doc.meta["cluster_size"] = hit
+    return reason

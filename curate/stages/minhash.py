@@ -1,0 +1,62 @@
+"""The ``minhash`` step: near-duplicate removal by MinHash LSH over word n-grams.
+
+Defaults are FineWeb's (Penedo et al. 2024, "The FineWeb Datasets", section 3.4): 5-gram word
+shingles, 14 bands of 8 rows (112 hashes), which finds pairs of Jaccard similarity around 0.75
+and above. With ``verify`` a candidate pair must also agree on ``threshold`` of its 112 hash
+values (the estimated Jaccard), which cuts the pairs that only share a band by chance.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from curate.dedup.corpus import ScanSpec
+from curate.dedup.index import open_index
+from curate.dedup.normalize import Normalization
+from curate.dedup.pipeline import drop_reason, run_dedup
+from curate.document import Document
+from curate.stage import Executor
+
+
+@dataclass(frozen=True)
+class MinHash:
+    """Keep one document per near-duplicate cluster (``keep: first`` or ``keep: highest:<meta field>``)."""
+
+    ngram: int = 5
+    bands: int = 14
+    rows: int = 8
+    seed: int = 1
+    verify: bool = True
+    threshold: float = 0.7
+    keep: str = "first"
+    index: str | None = None   # a `scratchlm dedup index` folder: also drop near-duplicates of its documents
+    memory_mb: int = 1024      # merge slices and the union-find array stay within this; beyond, they spill to disk
+    normalize: Normalization = field(default_factory=lambda: Normalization(punctuation=True, digits=True))
+    _workdir: str = field(default="", init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("ngram", "bands", "rows", "memory_mb"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ValueError("threshold must be between 0 and 1")
+        if self.keep != "first" and not (self.keep.startswith("highest:") and len(self.keep) > len("highest:")):
+            raise ValueError(f"keep must be 'first' or 'highest:<meta field>', got {self.keep!r}")
+
+    @property
+    def spec(self) -> ScanSpec:
+        return ScanSpec(self.normalize, self.ngram, self.bands, self.rows, self.seed, signatures=self.verify,
+                        score_field=self.keep.removeprefix("highest:") if self.keep != "first" else "")
+
+    def prepare(self, inputs: Sequence[Path], workdir: Path, executor: Executor) -> None:
+        object.__setattr__(self, "_workdir", str(workdir))
+        earlier = open_index(Path(self.index), self.spec) if self.index else ([], [])
+        run_dedup(inputs, workdir, executor, self.spec, memory_bytes=self.memory_mb << 20,
+                  threshold=self.threshold if self.verify else 0.0, by_score=self.keep != "first", earlier=earlier)
+
+    def __call__(self, doc: Document) -> str | None:
+        return drop_reason(self._workdir, doc, "minhash:duplicate")
+
+
+STAGE = MinHash
