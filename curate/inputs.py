@@ -1,4 +1,4 @@
-"""Expanding ``--input`` arguments (files, folders, globs) into an ordered list of input files."""
+"""Expanding ``--input`` arguments (files, folders, globs, URLs, ``@lists``) into an ordered list of inputs."""
 from __future__ import annotations
 
 import glob
@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from curate.errors import InputError
+from curate.remote import is_remote
 
 # files that are never documents, even inside an input folder
-SKIPPED_NAMES = {".DS_Store"}
+SKIPPED_NAMES = {".DS_Store", "dataset_dict.json"}
 SKIPPED_SUFFIXES = (".done", ".tmp", ".json.lock")
+# a folder holding one of these is a saved Hugging Face dataset: one input, read by curate.readers.hf
+DATASET_MARKERS = ("state.json", "dataset_info.json")
 
 
 @dataclass(frozen=True)
@@ -19,9 +22,17 @@ class InputFile:
     source: str  # how ids and ``meta.source`` name it: stable across machines and reruns
 
 
+def is_dataset_folder(folder: Path) -> bool:
+    return any((folder / marker).is_file() for marker in DATASET_MARKERS)
+
+
 def _folder_files(folder: Path) -> list[Path]:
     files = []
     for root, dirs, names in os.walk(folder):
+        if is_dataset_folder(Path(root)):
+            files.append(Path(root))
+            dirs[:] = []
+            continue
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(names):
             if name.startswith(".") or name in SKIPPED_NAMES or name.endswith(SKIPPED_SUFFIXES):
@@ -30,12 +41,43 @@ def _folder_files(folder: Path) -> list[Path]:
     return sorted(files)
 
 
+def url_source(url: str) -> str:
+    """A URL's stable name: without its scheme (``host/path?query``)."""
+    return url.split("://", 1)[1]
+
+
+def _list_entries(argument: str) -> list[str]:
+    """The inputs named in an ``@list`` file, one per line (blank lines and ``#`` comments skipped)."""
+    listing = Path(argument[1:])
+    try:
+        lines = listing.read_text(encoding="utf-8").splitlines()
+    except OSError as err:
+        raise InputError(f"input list {listing} cannot be read: {err.strerror}") from None
+    entries = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    if not entries:
+        raise InputError(f"input list {listing} names no inputs")
+    # a relative local path in a list is relative to the list's folder
+    return [e if is_remote(e) or os.path.isabs(e) else str(listing.parent / e) for e in entries]
+
+
 def expand_inputs(arguments: list[str]) -> list[InputFile]:
-    """Files in argument order; a folder contributes its files sorted, a glob its matches sorted."""
+    """Inputs in argument order; a folder contributes its files sorted, a glob its matches sorted.
+
+    A URL is one input, opened when it is read; ``@FILE`` stands for the inputs FILE lists.
+    A folder holding a saved Hugging Face dataset is one input.
+    """
     found: list[InputFile] = []
-    for argument in arguments:
+    queue = list(arguments)
+    while queue:
+        argument = queue.pop(0)
         path = Path(argument)
-        if path.is_file():
+        if argument.startswith("@"):
+            queue[:0] = _list_entries(argument)
+        elif is_remote(argument):
+            found.append(InputFile(argument, url_source(argument)))
+        elif path.is_dir() and is_dataset_folder(path):
+            found.append(InputFile(str(path), path.name))
+        elif path.is_file():
             found.append(InputFile(str(path), path.name))
         elif path.is_dir():
             files = _folder_files(path)

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Union
 
 from curate.document import Document
+from curate.extract import WebOptions
+from curate.remote import RemoteOptions
 
 
 @dataclass(slots=True)
@@ -39,6 +42,8 @@ class ReaderOptions:
     id_field: str = "id"
     text_field: str = "text"
     extra: dict = field(default_factory=dict)
+    web: WebOptions = WebOptions()           # HTML pages and web archives
+    remote: RemoteOptions = RemoteOptions()  # URLs (http, https, fsspec schemes)
 
 
 # format name -> module under curate.readers providing ``read(path, source, options)``
@@ -46,6 +51,10 @@ FORMAT_MODULES: dict[str, str] = {
     "jsonl": "jsonl",
     "parquet": "parquet",
     "txt": "text",
+    "warc": "warc",
+    "wet": "wet",
+    "html": "html",
+    "hf": "hf",
 }
 
 # file suffix (after any compression suffix is removed) -> format name
@@ -57,14 +66,21 @@ SUFFIX_FORMATS: dict[str, str] = {
     ".txt": "txt",
     ".text": "txt",
     ".md": "txt",
+    ".warc": "warc",
+    ".wet": "wet",       # Common Crawl's *.warc.wet.gz
+    ".html": "html",
+    ".htm": "html",
+    ".arrow": "hf",      # a Hugging Face datasets cache file
 }
 
 COMPRESSION_SUFFIXES = (".gz", ".zst", ".zstd")
 
 
 def detect_format(path: str) -> str:
-    """The format name for a file name, looking through a compression suffix."""
-    name = path.lower()
+    """The format name for a file name, looking through a compression suffix (and a URL's query)."""
+    if os.path.isdir(path):
+        return "hf"  # inputs.py passes a folder only when it is a saved Hugging Face dataset
+    name = path.lower().split("?")[0] if "://" in path else path.lower()
     for suffix in COMPRESSION_SUFFIXES:
         if name.endswith(suffix):
             name = name[: -len(suffix)]

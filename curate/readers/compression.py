@@ -8,6 +8,8 @@ from typing import BinaryIO
 
 import zstandard
 
+from curate.remote import RemoteOptions, open_source
+
 # what a damaged or cut-off compressed stream raises while it is being read
 DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (
     EOFError,
@@ -18,10 +20,10 @@ DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def open_binary(path: str) -> BinaryIO:
-    """A readable binary stream of the file's decompressed bytes."""
-    lower = path.lower()
-    raw = open(path, "rb")
+def open_binary(path: str, remote: RemoteOptions = RemoteOptions()) -> BinaryIO:
+    """A readable binary stream of the file's (or URL's) decompressed bytes."""
+    lower = path.lower().split("?")[0] if "://" in path else path.lower()
+    raw = open_source(path, remote)
     if lower.endswith(".gz"):
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     if lower.endswith((".zst", ".zstd")):

@@ -1,23 +1,47 @@
-"""The ``read`` step: turns input files into documents (the fetch stage)."""
+"""The ``read`` step: turns input files (local or remote) into documents (the fetch stage)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Iterator
 
-from curate.readers import ReaderOptions, ReadItem, read_file
+from curate.extract import Extractor, WebOptions
+from curate.readers import FileError, ReaderOptions, ReadItem, read_file
+from curate.remote import RemoteOptions
 
 
 @dataclass(frozen=True)
 class Read:
-    """Read JSONL, Parquet or plain text (gzip/zstd too); ``format: auto`` goes by file name."""
+    """Read JSONL, Parquet, text, WARC/WET, HTML pages or saved Hugging Face datasets.
+
+    ``format: auto`` goes by file name (gzip/zstd looked through); inputs may be URLs.
+    """
 
     format: str = "auto"
     id_field: str = "id"
     text_field: str = "text"
+    extract: bool = True                  # HTML: main text only; false keeps the decoded HTML
+    extractor: Extractor = "resiliparse"
+    min_text_chars: int = 1               # a page whose text is shorter is a fetch:empty_extraction reject
+    max_html_depth: int = 1000
+    max_record_bytes: int = 64 << 20
+    timeout_s: float = 30.0               # remote inputs: per connect and per read
+    retries: int = 4                      # remote inputs: on 5xx, 429 and connection errors, with backoff
+    backoff_s: float = 1.0
+    max_bytes: int = 8 << 30              # remote inputs: size cap per file
+
+    def __post_init__(self) -> None:
+        self.options()  # refuse bad values when the recipe is loaded, not in a worker
+
+    def options(self) -> ReaderOptions:
+        web = WebOptions(self.extract, self.extractor, self.min_text_chars, self.max_html_depth, self.max_record_bytes)
+        remote = RemoteOptions(self.timeout_s, self.retries, self.backoff_s, self.max_bytes)
+        return ReaderOptions(format=self.format, id_field=self.id_field, text_field=self.text_field, web=web, remote=remote)
 
     def read(self, path: str, source: str) -> Iterator[ReadItem]:
-        options = ReaderOptions(format=self.format, id_field=self.id_field, text_field=self.text_field)
-        return read_file(path, source, options)
+        try:
+            yield from read_file(path, source, self.options())
+        except OSError as err:  # a remote input that failed to open or dropped for good
+            yield FileError(source, "open or read", str(err))
 
 
 STAGE = Read

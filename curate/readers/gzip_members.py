@@ -1,0 +1,135 @@
+"""Splitting a multi-member gzip stream (a WARC as Common Crawl ships it) into its members.
+
+Each member is decompressed on its own, so a damaged member costs only itself: the splitter
+reports it and resynchronises on the next gzip header whose data decompresses. Only the current
+member is held in memory, and a member larger than the cap is skipped without being held.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import BinaryIO, Iterator, Union
+
+GZIP_MAGIC = b"\x1f\x8b\x08"
+CHUNK = 1 << 20
+FEED = 1 << 16
+
+
+@dataclass(slots=True)
+class Member:
+    offset: int  # byte offset of the member in the compressed stream
+    data: bytes
+
+
+@dataclass(slots=True)
+class Damage:
+    offset: int  # where the bad bytes start
+    error: str   # what went wrong, and where reading went on
+
+
+@dataclass(slots=True)
+class Oversized:
+    offset: int
+    size: int    # decompressed bytes seen before giving up on the member
+
+
+Piece = Union[Member, Damage, Oversized]
+
+
+class _Buffer:
+    """The unread compressed bytes and their offset in the stream."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.data = b""
+        self.offset = 0
+        self.eof = False
+
+    def fill(self) -> bool:
+        """Append one chunk; False at end of stream."""
+        if self.eof:
+            return False
+        chunk = self.stream.read(CHUNK)
+        if not chunk:
+            self.eof = True
+            return False
+        self.data += chunk
+        return True
+
+    def drop(self, count: int) -> None:
+        self.data = self.data[count:]
+        self.offset += count
+
+
+def _inflate(buffer: _Buffer, max_size: int) -> Piece | None:
+    """Decompress the member at the buffer's start; None at a clean end of stream."""
+    while not buffer.data:
+        if not buffer.fill():
+            return None
+    start = buffer.offset
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    parts: list[bytes] = []
+    size, used = 0, 0
+    while True:
+        if used == len(buffer.data) and not buffer.fill():
+            return Damage(start, f"truncated gzip member ({size:,} bytes decompressed before the end of the file)")
+        # fed in slices so that the copy zlib makes of the unused input stays small
+        piece = buffer.data[used:used + FEED]
+        try:
+            out = inflater.decompress(piece)
+        except zlib.error as err:
+            return Damage(start, f"corrupt gzip member: {err}")
+        used += len(piece) - len(inflater.unused_data)
+        size += len(out)
+        if size <= max_size:
+            parts.append(out)
+        elif parts:
+            parts = []
+        if inflater.eof:
+            buffer.drop(used)
+            if size > max_size:
+                return Oversized(start, size)
+            return Member(start, b"".join(parts))
+
+
+def _resync(buffer: _Buffer, prefix: bytes) -> int | None:
+    """Skip to the next gzip header after the buffer's first byte whose data inflates to ``prefix``..."""
+    buffer.drop(1)
+    while True:
+        found = buffer.data.find(GZIP_MAGIC)
+        if found < 0:
+            keep = len(GZIP_MAGIC) - 1
+            buffer.drop(max(0, len(buffer.data) - keep))
+            if not buffer.fill():
+                return None
+            continue
+        buffer.drop(found)
+        probe = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        while len(buffer.data) < 512 and buffer.fill():
+            pass
+        try:
+            if probe.decompress(buffer.data[:512]).startswith(prefix):
+                return buffer.offset
+        except zlib.error:
+            pass
+        buffer.drop(1)
+
+
+def iter_members(stream: BinaryIO, max_size: int, prefix: bytes = b"") -> Iterator[Piece]:
+    """The members of a gzip stream in order, with damaged stretches reported and skipped.
+
+    After damage, reading goes on at the next member whose data starts with ``prefix``.
+    """
+    buffer = _Buffer(stream)
+    while True:
+        piece = _inflate(buffer, max_size)
+        if piece is None:
+            return
+        if isinstance(piece, Damage):
+            resumed = _resync(buffer, prefix)
+            where = f"went on at byte {resumed:,}" if resumed is not None else "nothing readable after it"
+            yield Damage(piece.offset, f"{piece.error}; {where}")
+            if resumed is None:
+                return
+            continue
+        yield piece

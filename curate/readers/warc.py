@@ -1,0 +1,156 @@
+"""Web archives: WARC response records to page text, one record at a time (FastWARC parses).
+
+A ``.gz`` archive is split into its gzip members first (one record each, as Common Crawl
+ships them), so a corrupt member, a lying ``Content-Length`` or a cut-off end costs only the
+records concerned: each is a file error naming its byte offset and reading goes on.
+An uncompressed archive, or one compressed as a whole, is streamed through FastWARC and
+reading stops at the first damage.
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterator, Literal
+
+from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
+
+from curate.document import Document
+from curate.extract import decode_html, detect_charset
+from curate.readers.base import FileError, ReadItem, ReaderOptions, Rejected, derived_id
+from curate.readers.gzip_members import Damage, Member, iter_members
+from curate.readers.html import page_item
+from curate.remote import open_source
+
+RecordKind = Literal["response", "conversion"]
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+HEADER_END = b"\r\n\r\n"
+CONTENT_LENGTH = re.compile(rb"^content-length:[ \t]*(\d+)[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
+RECORD_TYPES = {"response": WarcRecordType.response, "conversion": WarcRecordType.conversion}
+
+
+class RecordError(ValueError):
+    """A record whose framing is broken: reported with its offset, then skipped."""
+
+
+def _check_framing(data: bytes) -> None:
+    """A gzip member must hold exactly one record whose block is ``Content-Length`` bytes long."""
+    if not data.startswith(b"WARC/"):
+        raise RecordError("member does not start with a WARC header")
+    header_end = data.find(HEADER_END)
+    match = CONTENT_LENGTH.search(data, 0, header_end) if header_end >= 0 else None
+    if match is None:
+        raise RecordError("WARC header without Content-Length")
+    declared = int(match.group(1))
+    block = len(data) - header_end - len(HEADER_END)
+    if block < declared:
+        raise RecordError(f"Content-Length {declared:,} but the record holds {block:,} bytes (truncated or lying)")
+    if data[header_end + len(HEADER_END) + declared:].strip():
+        raise RecordError(f"Content-Length {declared:,} but the record holds {block:,} bytes (lying)")
+
+
+def _records(path: str, source: str, options: ReaderOptions, wanted: RecordKind) -> Iterator[tuple[int, int, WarcRecord] | FileError]:
+    """(index, byte offset, record) of the wanted type, or file errors, in file order."""
+    opener: Callable = lambda: open_source(path, options.remote)
+    name = path.lower().split("?")[0]
+    if not name.endswith(".gz"):
+        yield from _streamed(opener, source, wanted)
+        return
+    with opener() as raw:
+        for index, piece in enumerate(iter_members(raw, options.web.max_record_bytes, b"WARC/"), 1):
+            if isinstance(piece, Damage):
+                yield FileError(source, f"byte {piece.offset}", piece.error)
+            elif not isinstance(piece, Member):
+                if piece.offset == 0:  # one member for the whole file: not gzipped per record
+                    yield from _streamed(opener, source, wanted)
+                    return
+                yield FileError(source, f"byte {piece.offset}", f"record of {piece.size:,} bytes is over max_record_bytes; skipped")
+            else:
+                try:
+                    _check_framing(piece.data)
+                    record = WarcRecord.from_bytes(piece.data)
+                except (RecordError, OSError) as err:
+                    yield FileError(source, f"byte {piece.offset}", f"record {index}: {err}")
+                    continue
+                if record.record_type == RECORD_TYPES[wanted]:
+                    yield index, piece.offset, record
+
+
+def _streamed(opener: Callable, source: str, wanted: RecordKind) -> Iterator[tuple[int, int, WarcRecord] | FileError]:
+    """Records straight from FastWARC's iterator; the first damage ends the file."""
+    index, offset = 0, 0
+    with opener() as raw:
+        try:
+            for record in ArchiveIterator(raw, record_types=WarcRecordType.any_type, parse_http=False):
+                index, offset = index + 1, record.stream_pos
+                if record.record_type == RECORD_TYPES[wanted]:
+                    yield index, offset, record
+        except OSError as err:
+            yield FileError(source, f"after byte {offset}", f"unreadable WARC after record {index}: {err}")
+
+
+def _meta(record: WarcRecord, position: str) -> dict:
+    return {
+        "source": position,
+        "url": record.headers.get("WARC-Target-URI", ""),
+        "date": record.headers.get("WARC-Date", ""),
+        "warc_record_id": record.record_id or "",
+        "content_type": "",
+    }
+
+
+def response_item(record: WarcRecord, doc_id: str, meta: dict, options: ReaderOptions) -> Document | Rejected:
+    """An HTTP response record as a page document, or a reject naming why it is not one."""
+    record.parse_http(auto_decode="all")
+    headers = record.http_headers
+    status = headers.status_code if headers is not None else 0
+    content_type = (headers.get("Content-Type", "") if headers is not None else "").strip()
+    meta["content_type"] = content_type
+    mime = content_type.split(";")[0].strip().lower()
+    if 300 <= status < 400:
+        meta["location"] = headers.get("Location", "")
+        return Rejected(Document(doc_id, "", meta), "fetch:redirect")
+    if not 200 <= status < 300:
+        return Rejected(Document(doc_id, "", meta), f"fetch:http_{status}")
+    body = record.reader.read()
+    declared = headers.get("Content-Length")
+    if declared and declared.isdigit() and len(body) < int(declared) and "Transfer-Encoding" not in headers:
+        return Rejected(Document(doc_id, "", meta), "fetch:truncated_payload")
+    if mime == "text/plain":
+        text = body.decode(detect_charset(body, record.http_charset), errors="replace").strip()
+        if len(text) < options.web.min_text_chars:
+            return Rejected(Document(doc_id, text, meta), "fetch:empty_extraction")
+        return Document(doc_id, text, meta)
+    if mime in HTML_TYPES or (not mime and body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))):
+        return page_item(decode_html(body, record.http_charset), doc_id, meta, options.web)
+    return Rejected(Document(doc_id, "", meta), "fetch:not_html")
+
+
+def conversion_item(record: WarcRecord, doc_id: str, meta: dict, options: ReaderOptions) -> Document | Rejected:
+    """A WET conversion record: its block is the page's text already."""
+    meta["content_type"] = record.headers.get("Content-Type", "")
+    text = record.reader.read().decode("utf-8", errors="replace").strip()
+    if len(text) < options.web.min_text_chars:
+        return Rejected(Document(doc_id, text, meta), "fetch:empty_extraction")
+    return Document(doc_id, text, meta)
+
+
+def read_records(path: str, source: str, options: ReaderOptions, wanted: RecordKind) -> Iterator[ReadItem]:
+    """Documents from the archive's records of one type; other record types are passed over."""
+    to_item = response_item if wanted == "response" else conversion_item
+    empty = True
+    for entry in _records(path, source, options, wanted):
+        empty = False
+        if isinstance(entry, FileError):
+            yield entry
+            continue
+        index, offset, record = entry
+        doc_id = derived_id(source, index)
+        try:
+            yield to_item(record, doc_id, _meta(record, doc_id), options)
+        except OSError as err:  # a malformed HTTP header block or payload encoding
+            yield FileError(source, f"byte {offset}", f"record {index}: {err}")
+    if empty:
+        yield FileError(source, "byte 0", f"no {wanted} records")
+
+
+def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
+    return read_records(path, source, options, "response")
