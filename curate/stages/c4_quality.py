@@ -1,0 +1,77 @@
+"""The ``c4_quality`` step: C4's line cleaning, then its page rules (Raffel et al. 2020, Sec. 2.2).
+
+The order of the checks follows the reference code of C4 (TensorFlow Datasets ``c4_utils``),
+which the paper's list summarises: per line, too-long words, citation markers, terminal
+punctuation, too few words, "lorem ipsum" (drops the page), "javascript", "{" (drops the page),
+cookie and terms-of-use notices; then the page needs ``min_sentences`` sentences.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from curate.document import Document
+from curate.stage import FilterStage, StageResult
+from curate.text.words import count_sentences, split_words
+
+CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]")
+END_MARKS = (".", "?", "!", '"')  # the paper's terminal punctuation marks
+POLICY_PHRASES = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
+
+
+@dataclass(frozen=True)
+class C4Quality(FilterStage):
+    """Keep the lines C4 keeps and drop pages C4 drops; writes ``c4_lines_kept``,
+    ``c4_lines_removed`` and ``c4_sentences`` into meta. In ``annotate`` mode the text is left
+    as it is and only the signals are recorded."""
+
+    min_sentences: int = 5
+    min_words_per_line: int = 3
+    max_word_length: int = 1000
+    remove_citations: bool = True
+    require_end_mark: bool = True
+    drop_javascript_lines: bool = True
+    drop_policy_lines: bool = True
+    drop_lorem_ipsum: bool = True
+    drop_curly_bracket: bool = True
+
+    def __call__(self, doc: Document) -> StageResult:
+        kept: list[str] = []
+        sentences = 0
+        lines = doc.text.splitlines()
+        reason = None
+        for raw in lines:
+            line = raw.strip()
+            words = line.split()
+            if any(len(w) > self.max_word_length for w in words):
+                continue
+            if self.remove_citations:
+                line = CITATION.sub("", line)
+            if self.require_end_mark and (not line.endswith(END_MARKS) or line.endswith("...")):
+                continue
+            if len(words) < self.min_words_per_line:
+                continue
+            lower = line.lower()
+            if self.drop_lorem_ipsum and "lorem ipsum" in lower:
+                reason = "c4_quality:lorem_ipsum"
+                break
+            if self.drop_javascript_lines and "javascript" in lower:
+                continue
+            if self.drop_curly_bracket and "{" in line:
+                reason = "c4_quality:curly_bracket"
+                break
+            if self.drop_policy_lines and any(p in lower for p in POLICY_PHRASES):
+                continue
+            sentences += count_sentences(split_words(line))
+            kept.append(line)
+        doc.meta["c4_lines_kept"] = len(kept)
+        doc.meta["c4_lines_removed"] = len(lines) - len(kept)
+        doc.meta["c4_sentences"] = sentences
+        if reason is None and sentences < self.min_sentences:
+            reason = "c4_quality:too_few_sentences"
+        if reason is not None or self.action == "annotate":
+            return reason
+        return Document(doc.id, "\n".join(kept).strip(), doc.meta)
+
+
+STAGE = C4Quality

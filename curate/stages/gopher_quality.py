@@ -1,0 +1,88 @@
+"""The ``gopher_quality`` step: the quality rules of Gopher (Rae et al. 2021, App. A, Table A1)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from curate.document import Document
+from curate.stage import FilterStage, StageResult
+from curate.stages._rules import Verdict
+from curate.text.words import is_word, split_words
+from curate.text.wordlists import stopwords
+
+# Gopher's stop words: a document must hold at least two of them (Table A1).
+GOPHER_STOP_WORDS = frozenset(("the", "be", "to", "of", "and", "that", "have", "with"))
+BULLETS = ("•", "-", "*", "‣", "◦", "●", "▪")
+ELLIPSES = ("...", "…")
+
+
+@dataclass(frozen=True)
+class GopherQuality(FilterStage):
+    """Drop documents outside Gopher's ranges; each rule is its own reason, each signal goes to meta.
+
+    Words are the tokens of ``curate.text.words.split_words`` that are not pure punctuation, for
+    every rule. (datatrove also counts punctuation tokens as words in the ratios, so that its
+    alphabetic-words rule drops punctuation-rich edited prose: 23 of the 500 Brown corpus texts.)
+    Stop words are matched case-insensitively. ``stop_words: iso``
+    uses the stopwords-iso list of the document's ``meta.lang`` instead of Gopher's eight words.
+    """
+
+    min_words: int = 50
+    max_words: int = 100_000
+    min_mean_word_length: float = 3.0
+    max_mean_word_length: float = 10.0
+    max_symbol_word_ratio: float = 0.1
+    max_bullet_lines_ratio: float = 0.9
+    max_ellipsis_lines_ratio: float = 0.3
+    min_alpha_words_ratio: float = 0.8
+    min_stop_words: int = 2
+    stop_words: Literal["gopher", "iso"] = "gopher"
+
+    def __call__(self, doc: Document) -> StageResult:
+        text, meta = doc.text, doc.meta
+        verdict = Verdict("gopher_quality", self.action == "annotate")
+        words = [t for t in split_words(text) if is_word(t)]
+
+        meta["gopher_word_count"] = len(words)
+        if verdict.fail(not self.min_words <= len(words) <= self.max_words, "word_count") or not words:
+            return verdict.reason
+
+        mean_length = sum(map(len, words)) / len(words)
+        meta["gopher_mean_word_length"] = round(mean_length, 4)
+        if verdict.fail(not self.min_mean_word_length <= mean_length <= self.max_mean_word_length, "mean_word_length"):
+            return verdict.reason
+
+        hashes = text.count("#") / len(words)
+        ellipses = (text.count("...") + text.count("…")) / len(words)
+        meta["gopher_hash_ratio"] = round(hashes, 4)
+        meta["gopher_ellipsis_ratio"] = round(ellipses, 4)
+        if verdict.fail(hashes > self.max_symbol_word_ratio, "hash_ratio") or \
+                verdict.fail(ellipses > self.max_symbol_word_ratio, "ellipsis_ratio"):
+            return verdict.reason
+
+        lines = text.splitlines() or [""]
+        bullet_lines = sum(1 for line in lines if line.lstrip().startswith(BULLETS)) / len(lines)
+        ellipsis_lines = sum(1 for line in lines if line.rstrip().endswith(ELLIPSES)) / len(lines)
+        meta["gopher_bullet_lines_ratio"] = round(bullet_lines, 4)
+        meta["gopher_ellipsis_lines_ratio"] = round(ellipsis_lines, 4)
+        if verdict.fail(bullet_lines > self.max_bullet_lines_ratio, "bullet_lines") or \
+                verdict.fail(ellipsis_lines > self.max_ellipsis_lines_ratio, "ellipsis_lines"):
+            return verdict.reason
+
+        alpha = sum(1 for w in words if _has_letter(w)) / len(words)
+        meta["gopher_alpha_words_ratio"] = round(alpha, 4)
+        if verdict.fail(alpha < self.min_alpha_words_ratio, "alpha_words"):
+            return verdict.reason
+
+        stops = stopwords(meta.get("lang", "en")) if self.stop_words == "iso" else GOPHER_STOP_WORDS
+        found = len(stops.intersection(w.lower() for w in words))
+        meta["gopher_stop_words"] = found
+        verdict.fail(found < self.min_stop_words, "stop_words")
+        return verdict.reason
+
+
+def _has_letter(token: str) -> bool:
+    return token.isalpha() or any(c.isalpha() for c in token)
+
+
+STAGE = GopherQuality

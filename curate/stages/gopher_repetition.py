@@ -1,0 +1,72 @@
+"""The ``gopher_repetition`` step: Gopher's repetition rules (Rae et al. 2021, App. A, Table A1)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from curate.document import Document
+from curate.stage import FilterStage, StageResult
+from curate.stages._rules import Verdict
+from curate.text.repetition import NgramIndex, duplicates
+from curate.text.words import split_nonempty_lines, split_paragraphs, split_words
+
+
+@dataclass(frozen=True)
+class GopherRepetition(FilterStage):
+    """Drop documents whose lines, paragraphs or n-grams repeat more than Table A1 allows.
+
+    Fractions of characters are taken over the whole text's length; n-grams are over the tokens
+    of ``split_words`` (punctuation included, as in datatrove). Top n-grams are keyed by ``n``
+    (``{2: 0.20, 3: 0.18, 4: 0.16}``), duplicated n-grams likewise (5 to 10); every top n-gram
+    size must be smaller than every duplicated n-gram size.
+    """
+
+    max_duplicate_line_fraction: float = 0.30
+    max_duplicate_paragraph_fraction: float = 0.30
+    max_duplicate_line_char_fraction: float = 0.20
+    max_duplicate_paragraph_char_fraction: float = 0.20
+    max_top_ngram_char_fraction: dict[int, float] = field(default_factory=lambda: {2: 0.20, 3: 0.18, 4: 0.16})
+    max_duplicate_ngram_char_fraction: dict[int, float] = field(
+        default_factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10})
+
+    def __post_init__(self) -> None:
+        if max(self.max_top_ngram_char_fraction, default=0) > min(self.max_duplicate_ngram_char_fraction, default=99):
+            raise ValueError("top n-gram sizes must be smaller than duplicated n-gram sizes")
+
+    def __call__(self, doc: Document) -> StageResult:
+        text, meta = doc.text, doc.meta
+        verdict = Verdict("gopher_repetition", self.action == "annotate")
+        if not text.strip():
+            return "gopher_repetition:empty"
+        length = len(text)
+
+        paragraphs = split_paragraphs(text)
+        count, chars = duplicates(paragraphs)
+        meta["gopher_dup_para_frac"] = round(count / len(paragraphs), 4)
+        meta["gopher_dup_para_char_frac"] = round(chars / length, 4)
+        if verdict.fail(count / len(paragraphs) > self.max_duplicate_paragraph_fraction, "duplicate_paragraphs") or \
+                verdict.fail(chars / length > self.max_duplicate_paragraph_char_fraction, "duplicate_paragraph_chars"):
+            return verdict.reason
+
+        lines = split_nonempty_lines(text)
+        count, chars = duplicates(lines)
+        meta["gopher_dup_line_frac"] = round(count / len(lines), 4)
+        meta["gopher_dup_line_char_frac"] = round(chars / length, 4)
+        if verdict.fail(count / len(lines) > self.max_duplicate_line_fraction, "duplicate_lines") or \
+                verdict.fail(chars / length > self.max_duplicate_line_char_fraction, "duplicate_line_chars"):
+            return verdict.reason
+
+        index = NgramIndex(split_words(text))
+        for n, limit in sorted(self.max_top_ngram_char_fraction.items()):
+            fraction = index.top_ngram_chars(n) / length
+            meta[f"gopher_top_{n}gram_char_frac"] = round(fraction, 4)
+            if verdict.fail(fraction > limit, f"top_{n}gram"):
+                return verdict.reason
+        for n, limit in sorted(self.max_duplicate_ngram_char_fraction.items()):
+            fraction = index.duplicate_ngram_chars(n) / length
+            meta[f"gopher_dup_{n}gram_char_frac"] = round(fraction, 4)
+            if verdict.fail(fraction > limit, f"duplicate_{n}grams"):
+                return verdict.reason
+        return verdict.reason
+
+
+STAGE = GopherRepetition
