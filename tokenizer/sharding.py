@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -84,7 +83,6 @@ class PartResult:
     docs: dict[str, int]
     tokens: dict[str, int]
     bytes: int
-    seconds: float
 
     @property
     def docs_in(self) -> int:  # for the progress bar
@@ -128,7 +126,6 @@ class _PartStream:
 
 def encode_part(task: EncodeTask) -> PartResult:
     """Encode one input file into its per-split token and length streams, then mark it done."""
-    started = time.perf_counter()
     with tokenizers_parallelism(task.threads):
         tokenizer = Tokenizer.from_file(task.tokenizer_path)
         tokenizer.encode_special_tokens = True  # "<|endoftext|>" inside a text is text, not EOS
@@ -147,7 +144,7 @@ def encode_part(task: EncodeTask) -> PartResult:
     result = PartResult(
         task.part, task.file.source, task.file.path, task.file.curated,
         docs={s: streams[s].docs for s in SPLITS}, tokens={s: streams[s].tokens for s in SPLITS},
-        bytes=text_bytes, seconds=round(time.perf_counter() - started, 3),
+        bytes=text_bytes,
     )
     write_atomic(work / f"{task.part}.done", json.dumps(asdict(result), sort_keys=True))
     return result
@@ -220,6 +217,7 @@ def _check_plan(output: Path, work: Path, plan: dict[str, Any]) -> dict | None:
         if manifest.get("plan") == plan:
             return manifest
         raise ConfigError(f"{output} holds shards of other inputs, tokenizer or options; choose another --output")
+    work.mkdir(exist_ok=True)
     plan_path = work / PLAN
     if plan_path.exists() and json.loads(plan_path.read_text(encoding="utf-8")) != plan:
         raise ConfigError(f"{output} holds an unfinished sharding of other inputs or options; choose another --output")
@@ -248,7 +246,6 @@ def shard_corpus(files: list[CorpusFile], tokenizer_path: Path, output: Path, co
         raise ConfigError("shard: no input documents")
     output.mkdir(parents=True, exist_ok=True)
     work = output / WORK
-    work.mkdir(exist_ok=True)
     tokenizer_file = Path(tokenizer_path)
     if not tokenizer_file.exists():
         raise ConfigError(f"--tokenizer {tokenizer_path}: no such file")
