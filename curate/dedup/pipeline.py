@@ -42,7 +42,7 @@ def run_dedup(inputs: Sequence[Path], workdir: Path, executor: Executor, spec: S
     index_folders, index_counts = earlier
     corpus = Corpus(index_folders + folders, index_counts + shard_counts(folders),
                     first_new=sum(index_counts), num_perm=spec.num_perm)
-    chunk_items = max(1024, memory_bytes // BYTES_PER_MERGE_ITEM)
+    chunk_items = max(16, memory_bytes // BYTES_PER_MERGE_ITEM)
     runs = max(spec.bands, 1)
     tasks = [PairTask(corpus, r, str(workdir / "pairs" / f"run-{r:03d}.i64"), chunk_items, threshold)
              for r in range(runs)]

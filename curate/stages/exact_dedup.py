@@ -17,16 +17,16 @@ class ExactDedup:
     """Keep the first document (input file order, then position) of each normalised text; 64-bit hash."""
 
     normalize: Normalization = field(default_factory=Normalization)
-    memory_mb: int = 1024   # merge slices and the union-find array stay within this; beyond, they spill to disk
+    memory_mb: float = 1024  # merge slices and the union-find array stay within this; beyond, they spill to disk
     _workdir: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.memory_mb < 1:
-            raise ValueError("memory_mb must be at least 1")
+        if self.memory_mb <= 0:
+            raise ValueError("memory_mb must be positive")
 
     def prepare(self, inputs: Sequence[Path], workdir: Path, executor: Executor) -> None:
         object.__setattr__(self, "_workdir", str(workdir))
-        run_dedup(inputs, workdir, executor, ScanSpec(self.normalize), memory_bytes=self.memory_mb << 20)
+        run_dedup(inputs, workdir, executor, ScanSpec(self.normalize), memory_bytes=int(self.memory_mb * (1 << 20)))
 
     def __call__(self, doc: Document) -> str | None:
         return drop_reason(self._workdir, doc, "exact_dedup:duplicate")

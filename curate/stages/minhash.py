@@ -31,14 +31,16 @@ class MinHash:
     threshold: float = 0.7
     keep: str = "first"
     index: str | None = None   # a `scratchlm dedup index` folder: also drop near-duplicates of its documents
-    memory_mb: int = 1024      # merge slices and the union-find array stay within this; beyond, they spill to disk
+    memory_mb: float = 1024    # merge slices and the union-find array stay within this; beyond, they spill to disk
     normalize: Normalization = field(default_factory=lambda: Normalization(punctuation=True, digits=True))
     _workdir: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("ngram", "bands", "rows", "memory_mb"):
+        for name in ("ngram", "bands", "rows"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
+        if self.memory_mb <= 0:
+            raise ValueError("memory_mb must be positive")
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError("threshold must be between 0 and 1")
         if self.keep != "first" and not (self.keep.startswith("highest:") and len(self.keep) > len("highest:")):
@@ -52,7 +54,7 @@ class MinHash:
     def prepare(self, inputs: Sequence[Path], workdir: Path, executor: Executor) -> None:
         object.__setattr__(self, "_workdir", str(workdir))
         earlier = open_index(Path(self.index), self.spec) if self.index else ([], [])
-        run_dedup(inputs, workdir, executor, self.spec, memory_bytes=self.memory_mb << 20,
+        run_dedup(inputs, workdir, executor, self.spec, memory_bytes=int(self.memory_mb * (1 << 20)),
                   threshold=self.threshold if self.verify else 0.0, by_score=self.keep != "first", earlier=earlier)
 
     def __call__(self, doc: Document) -> str | None:
