@@ -34,22 +34,22 @@ class FinewebQuality(FilterStage):
             return "fineweb_quality:empty"
 
         punct = sum(1 for line in lines if line.endswith(TERMINAL_TUPLE)) / len(lines)
-        meta["fineweb_punct_lines_ratio"] = round(punct, 4)
+        meta["fineweb_punct_lines_ratio"] = punct
         if verdict.fail(punct < self.min_punct_lines_ratio, "punct_lines"):
             return verdict.reason
 
         short = sum(1 for line in lines if len(line) <= self.short_line_chars) / len(lines)
-        meta["fineweb_short_lines_ratio"] = round(short, 4)
+        meta["fineweb_short_lines_ratio"] = short
         if verdict.fail(short > self.max_short_lines_ratio, "short_lines"):
             return verdict.reason
 
         dup_chars = duplicates(lines)[1] / max(1, len(text) - text.count("\n"))
-        meta["fineweb_dup_line_chars_ratio"] = round(dup_chars, 4)
+        meta["fineweb_dup_line_chars_ratio"] = dup_chars
         if verdict.fail(dup_chars > self.max_duplicate_line_chars, "duplicate_line_chars"):
             return verdict.reason
 
         newlines = text.count("\n") / max(1, len(split_words(text)))
-        meta["fineweb_newlines_per_word"] = round(newlines, 4)
+        meta["fineweb_newlines_per_word"] = newlines
         verdict.fail(newlines > self.max_newlines_per_word, "list_like")
         return verdict.reason
 

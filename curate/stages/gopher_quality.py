@@ -48,14 +48,14 @@ class GopherQuality(FilterStage):
             return verdict.reason
 
         mean_length = sum(map(len, words)) / len(words)
-        meta["gopher_mean_word_length"] = round(mean_length, 4)
+        meta["gopher_mean_word_length"] = mean_length
         if verdict.fail(not self.min_mean_word_length <= mean_length <= self.max_mean_word_length, "mean_word_length"):
             return verdict.reason
 
         hashes = text.count("#") / len(words)
         ellipses = (text.count("...") + text.count("…")) / len(words)
-        meta["gopher_hash_ratio"] = round(hashes, 4)
-        meta["gopher_ellipsis_ratio"] = round(ellipses, 4)
+        meta["gopher_hash_ratio"] = hashes
+        meta["gopher_ellipsis_ratio"] = ellipses
         if verdict.fail(hashes > self.max_symbol_word_ratio, "hash_ratio") or \
                 verdict.fail(ellipses > self.max_symbol_word_ratio, "ellipsis_ratio"):
             return verdict.reason
@@ -63,14 +63,14 @@ class GopherQuality(FilterStage):
         lines = text.splitlines() or [""]
         bullet_lines = sum(1 for line in lines if line.lstrip().startswith(BULLETS)) / len(lines)
         ellipsis_lines = sum(1 for line in lines if line.rstrip().endswith(ELLIPSES)) / len(lines)
-        meta["gopher_bullet_lines_ratio"] = round(bullet_lines, 4)
-        meta["gopher_ellipsis_lines_ratio"] = round(ellipsis_lines, 4)
+        meta["gopher_bullet_lines_ratio"] = bullet_lines
+        meta["gopher_ellipsis_lines_ratio"] = ellipsis_lines
         if verdict.fail(bullet_lines > self.max_bullet_lines_ratio, "bullet_lines") or \
                 verdict.fail(ellipsis_lines > self.max_ellipsis_lines_ratio, "ellipsis_lines"):
             return verdict.reason
 
         alpha = sum(1 for w in words if _has_letter(w)) / len(words)
-        meta["gopher_alpha_words_ratio"] = round(alpha, 4)
+        meta["gopher_alpha_words_ratio"] = alpha
         if verdict.fail(alpha < self.min_alpha_words_ratio, "alpha_words"):
             return verdict.reason
 

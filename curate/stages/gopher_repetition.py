@@ -41,16 +41,16 @@ class GopherRepetition(FilterStage):
 
         paragraphs = split_paragraphs(text)
         count, chars = duplicates(paragraphs)
-        meta["gopher_dup_para_frac"] = round(count / len(paragraphs), 4)
-        meta["gopher_dup_para_char_frac"] = round(chars / length, 4)
+        meta["gopher_dup_para_frac"] = count / len(paragraphs)
+        meta["gopher_dup_para_char_frac"] = chars / length
         if verdict.fail(count / len(paragraphs) > self.max_duplicate_paragraph_fraction, "duplicate_paragraphs") or \
                 verdict.fail(chars / length > self.max_duplicate_paragraph_char_fraction, "duplicate_paragraph_chars"):
             return verdict.reason
 
         lines = split_nonempty_lines(text)
         count, chars = duplicates(lines)
-        meta["gopher_dup_line_frac"] = round(count / len(lines), 4)
-        meta["gopher_dup_line_char_frac"] = round(chars / length, 4)
+        meta["gopher_dup_line_frac"] = count / len(lines)
+        meta["gopher_dup_line_char_frac"] = chars / length
         if verdict.fail(count / len(lines) > self.max_duplicate_line_fraction, "duplicate_lines") or \
                 verdict.fail(chars / length > self.max_duplicate_line_char_fraction, "duplicate_line_chars"):
             return verdict.reason
@@ -58,12 +58,12 @@ class GopherRepetition(FilterStage):
         index = NgramIndex(split_words(text))
         for n, limit in sorted(self.max_top_ngram_char_fraction.items()):
             fraction = index.top_ngram_chars(n) / length
-            meta[f"gopher_top_{n}gram_char_frac"] = round(fraction, 4)
+            meta[f"gopher_top_{n}gram_char_frac"] = fraction
             if verdict.fail(fraction > limit, f"top_{n}gram"):
                 return verdict.reason
         for n, limit in sorted(self.max_duplicate_ngram_char_fraction.items()):
             fraction = index.duplicate_ngram_chars(n) / length
-            meta[f"gopher_dup_{n}gram_char_frac"] = round(fraction, 4)
+            meta[f"gopher_dup_{n}gram_char_frac"] = fraction
             if verdict.fail(fraction > limit, f"duplicate_{n}grams"):
                 return verdict.reason
         return verdict.reason

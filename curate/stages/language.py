@@ -42,7 +42,7 @@ class Language(FilterStage):
         for i, doc in enumerate(docs):
             lang, score = answers.get(i, (UNDETERMINED, 0.0))
             doc.meta["lang"] = lang
-            doc.meta["lang_score"] = round(score, 4)
+            doc.meta["lang_score"] = score
             results.append(self.decide(lang, score))
         return results
 

@@ -1,0 +1,45 @@
+"""The ``quality_classifier`` step: score documents with a trained fastText model, keep the good ones."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from curate.document import Document
+from curate.stage import FilterStage, StageResult
+from curate.text.classifier import positive_scores
+from curate.text.langid import load_fasttext
+
+
+@lru_cache(maxsize=4)
+def _model(path: str):
+    return load_fasttext(path)
+
+
+@dataclass(frozen=True)
+class QualityClassifier(FilterStage):
+    """``model``: a .bin written by ``scratchlm quality train``. Writes ``meta.quality_score``
+    (probability of the high-quality label) and drops documents scoring below ``threshold``."""
+
+    model: str = ""
+    threshold: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not self.model:
+            raise ValueError("quality_classifier needs model: PATH (train one with `scratchlm quality train`)")
+        if not Path(self.model).is_file():
+            raise ValueError(f"quality model {self.model} not found")
+
+    def __call__(self, doc: Document) -> StageResult:
+        return self.map_batch([doc])[0]
+
+    def map_batch(self, docs: list[Document]) -> list[StageResult]:
+        scores = positive_scores(_model(self.model), [d.text for d in docs])
+        results: list[StageResult] = []
+        for doc, score in zip(docs, scores):
+            doc.meta["quality_score"] = score
+            results.append("quality_classifier:low_score" if score < self.threshold else None)
+        return results
+
+
+STAGE = QualityClassifier

@@ -1,0 +1,80 @@
+"""The ``url_filter`` step: drop documents whose URL is on a domain block list or holds banned words.
+
+As in RefinedWeb/FineWeb (Penedo et al. 2023, Sec. G.1): a domain list matched against the host
+and each of its parent domains, whole words of the URL (split on non-alphanumerics) matched
+against a word list, and sub-words matched anywhere in the URL.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from curate.document import Document
+from curate.stage import FilterStage, StageResult
+from curate.text.wordlists import badwords
+
+_URL_WORDS = re.compile(r"[^\W_]+")
+
+
+def _read_list(path: str) -> list[str]:
+    """One entry per line; blank lines and lines starting with # are skipped."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as err:
+        raise ValueError(f"cannot read block list {path}: {err.strerror}") from None
+    return [line.strip().lower() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+@dataclass(frozen=True)
+class UrlFilter(FilterStage):
+    """Block lists come inline (``domains``, ``words``, ``subwords``) and/or from files (one entry a
+    line). ``badwords_language`` adds the single-word entries of that LDNOOBW list to ``words``
+    (``null`` for none). Documents without ``meta.url`` are kept unless ``drop_missing``."""
+
+    domains: list[str] = field(default_factory=list)
+    domains_file: str | None = None
+    words: list[str] = field(default_factory=list)
+    words_file: str | None = None
+    subwords: list[str] = field(default_factory=list)
+    badwords_language: str | None = "en"
+    drop_missing: bool = False
+
+    def __post_init__(self) -> None:
+        for path in (self.domains_file, self.words_file):
+            if path is not None and not Path(path).is_file():
+                raise ValueError(f"block list {path} not found")
+        if self.badwords_language is not None:
+            badwords(self.badwords_language)
+
+    @cached_property
+    def _domains(self) -> frozenset[str]:
+        extra = _read_list(self.domains_file) if self.domains_file else []
+        return frozenset(d.lower().lstrip(".") for d in [*self.domains, *extra])
+
+    @cached_property
+    def _words(self) -> frozenset[str]:
+        extra = _read_list(self.words_file) if self.words_file else []
+        listed = badwords(self.badwords_language) if self.badwords_language else frozenset()
+        single = {w for w in listed if _URL_WORDS.fullmatch(w)}
+        return frozenset(w.lower() for w in [*self.words, *extra, *single])
+
+    def __call__(self, doc: Document) -> StageResult:
+        url = doc.meta.get("url")
+        if not url:
+            return "url_filter:no_url" if self.drop_missing else None
+        parts = urlsplit(url.lower())
+        host = (parts.hostname or "").rstrip(".")
+        labels = host.split(".")
+        if any(".".join(labels[i:]) in self._domains for i in range(len(labels))):
+            return "url_filter:domain"
+        if not self._words.isdisjoint(_URL_WORDS.findall(url.lower())):
+            return "url_filter:word"
+        if any(s in url.lower() for s in self.subwords):
+            return "url_filter:subword"
+        return None
+
+
+STAGE = UrlFilter

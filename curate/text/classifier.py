@@ -1,0 +1,85 @@
+"""A fastText quality classifier (the DCLM recipe: reference text against random web text).
+
+Training and scoring share ``normalize`` so that the model sees the same text both times.
+Training needs the fastText training bindings (the ``fasttext-numpy2`` distribution); scoring
+works with any ``fasttext`` module that can load a model.
+"""
+from __future__ import annotations
+
+import os
+import random
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from curate.errors import ConfigError
+
+POSITIVE = "__label__hq"
+NEGATIVE = "__label__cc"
+_SPACES = re.compile(r"\s+")
+_PUNCT = re.compile(r"([^\w\s])")
+
+
+def normalize(text: str) -> str:
+    """Lower case, punctuation split from words, all whitespace one space (one line per text)."""
+    return _SPACES.sub(" ", _PUNCT.sub(r" \1 ", text.lower())).strip()
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    epoch: int = 5
+    lr: float = 0.1
+    dim: int = 64
+    word_ngrams: int = 2
+    bucket: int = 200_000  # hash buckets of word n-grams: the model holds bucket x dim floats
+    min_count: int = 2
+    valid_fraction: float = 0.1
+    seed: int = 0
+
+
+def train(positive: Iterable[str], negative: Iterable[str], output: Path, options: TrainOptions) -> dict[str, float]:
+    """Train on the two text streams, save the model to ``output`` (written then renamed) and
+    return counts and the precision on a held-out share of both classes."""
+    import fasttext
+
+    if not hasattr(fasttext, "train_supervised"):
+        raise ConfigError("training needs fastText's training bindings: pip install --force-reinstall fasttext-numpy2")
+    rng = random.Random(options.seed)
+    lines = [f"{POSITIVE} {t}" for t in map(normalize, positive) if t]
+    n_pos = len(lines)
+    lines += [f"{NEGATIVE} {t}" for t in map(normalize, negative) if t]
+    n_neg = len(lines) - n_pos
+    if not n_pos or not n_neg:
+        raise ConfigError(f"training needs texts of both classes (positive: {n_pos}, negative: {n_neg})")
+    rng.shuffle(lines)
+    n_valid = int(len(lines) * options.valid_fraction)
+    valid, training = lines[:n_valid], lines[n_valid:]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=output.parent) as tmp:
+        train_file = Path(tmp) / "train.txt"
+        train_file.write_text("\n".join(training) + "\n", encoding="utf-8")
+        model = fasttext.train_supervised(
+            input=str(train_file), epoch=options.epoch, lr=options.lr, dim=options.dim,
+            wordNgrams=options.word_ngrams, bucket=options.bucket, minCount=options.min_count, thread=1, seed=options.seed, verbose=0,
+        )
+        partial = Path(tmp) / "model.bin"
+        model.save_model(str(partial))
+        os.replace(partial, output)
+    report = {"positive": n_pos, "negative": n_neg, "train": len(training), "valid": len(valid)}
+    if valid:
+        labels, _ = model.predict([line.split(" ", 1)[1] for line in valid], k=1)
+        correct = sum(pred[0] == line.split(" ", 1)[0] for pred, line in zip(labels, valid))
+        report["valid_accuracy"] = correct / len(valid)
+    return report
+
+
+def positive_scores(model, texts: list[str]) -> list[float]:
+    """The probability of the positive label for each text."""
+    labels, probs = model.predict([normalize(t) for t in texts], k=2)
+    scores = []
+    for names, values in zip(labels, probs):
+        by_label = dict(zip(names, values))
+        scores.append(min(1.0, float(by_label.get(POSITIVE, 0.0))))
+    return scores
