@@ -3,7 +3,10 @@
 Defaults are FineWeb's (Penedo et al. 2024, "The FineWeb Datasets", section 3.4): 5-gram word
 shingles, 14 bands of 8 rows (112 hashes), which finds pairs of Jaccard similarity around 0.75
 and above. With ``verify`` a candidate pair must also agree on ``threshold`` of its 112 hash
-values (the estimated Jaccard), which cuts the pairs that only share a band by chance.
+values (the estimated Jaccard), which cuts the pairs that only share a band by chance and the
+chains they build (A~B~C with A and C far apart): benchmarks/dedup_quality.py measured 0.8
+to keep every pair of Jaccard >= 0.85 together while every dropped document stays >= 0.6
+similar to its kept one (docs/benchmarks.md, Deduplication).
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ class MinHash:
     rows: int = 8
     seed: int = 1
     verify: bool = True
-    threshold: float = 0.7
+    threshold: float = 0.8
     keep: str = "first"
     index: str | None = None   # a `scratchlm dedup index` folder: also drop near-duplicates of its documents
     memory_mb: float = 1024    # merge slices and the union-find array stay within this; beyond, they spill to disk

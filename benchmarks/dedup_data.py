@@ -1,0 +1,52 @@
+"""Benchmark corpora for dedup, built from the real prose samples: chunks and edited copies of them.
+
+An edit replaces, deletes or inserts words at a given rate (a third each), the way a
+re-crawled or re-published page differs from the original; the rate sets the similarity.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PROSE = [REPO / "tests" / "data" / "prose", REPO.parent / "shared" / "data" / "prose"]
+FILLER = ["the", "of", "new", "said", "page", "update", "more", "read", "home", "city", "also", "which"]
+
+
+def prose_texts(names: tuple[str, ...] = ("brown", "kjv", "shakespeare")) -> list[str]:
+    """The prose documents of each sample file found (tests/data first, then shared/data)."""
+    texts = []
+    for name in names:
+        for folder in PROSE:
+            path = folder / f"{name}.jsonl.gz"
+            if path.exists():
+                with gzip.open(path, "rt", encoding="utf-8") as f:
+                    texts += [json.loads(line)["text"] for line in f]
+                break
+    return texts
+
+
+def chunks(texts: list[str], words: int) -> list[str]:
+    """Each text cut into pieces of ``words`` words (the last piece of a text may be shorter)."""
+    out = []
+    for text in texts:
+        ws = text.split()
+        out += [" ".join(ws[i:i + words]) for i in range(0, len(ws), words) if len(ws[i:i + words]) >= words // 4]
+    return out
+
+
+def edit(text: str, rate: float, rng: random.Random) -> str:
+    out = []
+    for word in text.split():
+        r = rng.random()
+        if r < rate / 3:
+            out.append(rng.choice(FILLER))
+        elif r < 2 * rate / 3:
+            continue
+        elif r < rate:
+            out += [word, rng.choice(FILLER)]
+        else:
+            out.append(word)
+    return " ".join(out)
