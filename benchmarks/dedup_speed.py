@@ -1,0 +1,184 @@
+"""Dedup speed on one core: MinHash signatures (ours, datasketch, rensa) and whole near-dedup (ours, datatrove).
+
+Corpus: the prose samples (Brown, KJV, Shakespeare) cut into 800-word documents, each with
+``--variants`` edited copies (word-edit rate 0 to 0.1), shuffled into four JSONL files. All
+tools get the same texts and settings: 5-word shingles, 112 permutations (14 bands x 8 rows),
+seed 1. Whole near-dedup is timed as a subprocess with GNU time (wall, peak RSS): ours is
+``scratchlm curate`` with ``read`` + ``minhash`` and one worker; datatrove is its four
+MinHash stages (signatures, buckets, clusters, filter) with one task each, run from the
+venv given by ``--datatrove-python``. ``--scale N`` instead times ours on N short documents
+(windows of the same prose, a tenth of them edited copies) to show memory stays bounded.
+
+    .venv/bin/python -m benchmarks.dedup_speed
+    .venv/bin/python -m benchmarks.dedup_speed --scale 1000000
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow as pa
+
+from benchmarks.dedup_data import REPO, chunks, edit, prose_texts
+from curate.dedup.normalize import Normalization, char_classes
+from curate.dedup.signatures import permutations, signature_batch
+
+NUM_PERM, SEED, NGRAM = 112, 1, 5
+DATATROVE = """
+import sys
+from datatrove.executor import LocalPipelineExecutor
+from datatrove.pipeline.dedup import MinhashDedupBuckets, MinhashDedupCluster, MinhashDedupFilter, MinhashDedupSignature
+from datatrove.pipeline.dedup.minhash import MinhashConfig
+from datatrove.pipeline.readers import JsonlReader
+from datatrove.pipeline.writers import JsonlWriter
+src, work = sys.argv[1], sys.argv[2]
+config = MinhashConfig(n_grams=5, num_buckets=14, hashes_per_bucket=8, seed=1)
+def run(pipeline, name):
+    LocalPipelineExecutor(pipeline, tasks=1, workers=1, logging_dir=f"{work}/logs/{name}").run()
+run([JsonlReader(src), MinhashDedupSignature(f"{work}/sigs", config=config)], "sigs")
+run([MinhashDedupBuckets(f"{work}/sigs", f"{work}/buckets", config=config)], "buckets")
+run([MinhashDedupCluster(f"{work}/buckets", f"{work}/remove_ids", config=config)], "clusters")
+run([JsonlReader(src), MinhashDedupFilter(f"{work}/remove_ids", exclusion_writer=JsonlWriter(f"{work}/removed")),
+     JsonlWriter(f"{work}/output")], "filter")
+"""
+
+
+def speed_corpus(variants: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    texts = []
+    for base in chunks(prose_texts(), 800):
+        texts.append(base)
+        texts += [edit(base, rng.uniform(0.0, 0.1), rng) for _ in range(variants)]
+    rng.shuffle(texts)
+    return texts
+
+
+def scale_corpus(n: int, seed: int = 0) -> list[str]:
+    """``n`` documents of 40 words: windows over the prose, one in ten an edited copy of an earlier one."""
+    rng = random.Random(seed)
+    words = " ".join(prose_texts()).split()
+    texts = []
+    for i in range(n):
+        if i % 10 == 9:
+            texts.append(edit(texts[rng.randrange(len(texts))], 0.03, rng))
+        else:
+            start = (i * 37) % (len(words) - 40)
+            texts.append(" ".join(words[start:start + 40]))
+    return texts
+
+
+def write_jsonl(texts: list[str], folder: Path, files: int = 4) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in range(files):
+        with open(folder / f"part{f}.jsonl", "w", encoding="utf-8") as out:
+            for i in range(f, len(texts), files):
+                out.write(json.dumps({"id": f"doc{i}", "text": texts[i]}) + "\n")
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MiB) of a command, by GNU time."""
+    result = subprocess.run(["/usr/bin/time", "-f", "%e %M", *cmd], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed:\n{result.stderr[-3000:]}")
+    wall, rss_kb = result.stderr.strip().splitlines()[-1].split()
+    return float(wall), int(rss_kb) / 1024
+
+
+def ours_whole(src: Path, work: Path) -> tuple[float, float]:
+    work.mkdir(parents=True, exist_ok=True)
+    recipe = work / "recipe.yaml"
+    recipe.write_text("name: speed\nsteps:\n  - read: {}\n  - minhash: {}\n", encoding="utf-8")
+    return timed([sys.executable, "-m", "pipelines", "curate", str(recipe), "--input", str(src),
+                  "--output", str(work / "run"), "--workers", "1"])
+
+
+def shingle_lists(texts: list[str]) -> list[list[str]]:
+    """Plain 5-word shingles (lowercase, whitespace split) as datasketch and rensa users build them."""
+    out = []
+    for text in texts:
+        ws = text.lower().split()
+        out.append(list({" ".join(ws[i:i + NGRAM]) for i in range(max(1, len(ws) - NGRAM + 1))}))
+    return out
+
+
+def signature_rates(texts: list[str], datasketch_docs: int) -> list[tuple[str, int, float]]:
+    from datasketch import MinHash
+    from rensa import RMinHash
+    rows = []
+    norm = Normalization(punctuation=True, digits=True)
+    perms = permutations(NUM_PERM, SEED)
+    char_classes()
+    signature_batch(pa.array(texts[:8]), norm, NGRAM, perms)  # compile outside the timing
+    started = time.perf_counter()
+    array = pa.array(texts)
+    for s in range(0, len(texts), 1024):
+        signature_batch(array[s:s + 1024], norm, NGRAM, perms)
+    rows.append(("ours (normalise + shingle + hash + MinHash)", len(texts), time.perf_counter() - started))
+    started = time.perf_counter()
+    shingled = shingle_lists(texts)
+    rows.append(("shingling in Python (for datasketch, rensa)", len(texts), time.perf_counter() - started))
+    encoded = [[s.encode("utf-8") for s in doc] for doc in shingled[:datasketch_docs]]
+    started = time.perf_counter()
+    for doc in encoded:
+        m = MinHash(num_perm=NUM_PERM, seed=SEED)
+        m.update_batch(doc)
+    rows.append(("datasketch MinHash.update_batch (sha1)", len(encoded), time.perf_counter() - started))
+    started = time.perf_counter()
+    MinHash.bulk(encoded, num_perm=NUM_PERM, seed=SEED)
+    rows.append(("datasketch MinHash.bulk (sha1)", len(encoded), time.perf_counter() - started))
+    started = time.perf_counter()
+    for doc in shingled:
+        m = RMinHash(NUM_PERM, SEED)
+        m.update(doc)
+        m.digest()
+    rows.append(("rensa RMinHash.update", len(shingled), time.perf_counter() - started))
+    started = time.perf_counter()
+    RMinHash.digest_matrix_from_token_sets(shingled, NUM_PERM, SEED)
+    rows.append(("rensa RMinHash.digest_matrix_from_token_sets", len(shingled), time.perf_counter() - started))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variants", type=int, default=5)
+    parser.add_argument("--datasketch-docs", type=int, default=4000, help="datasketch is timed on this many")
+    parser.add_argument("--datatrove-python", default=str(REPO / ".bench" / "datatrove-venv" / "bin" / "python"))
+    parser.add_argument("--scale", type=int, default=0, help="only time ours on this many short documents")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        if args.scale:
+            started = time.perf_counter()
+            texts = scale_corpus(args.scale)
+            write_jsonl(texts, work / "src", files=10)
+            print(f"{len(texts):,} documents, {sum(map(len, texts)) / 1e6:.1f} MB, "
+                  f"generated in {time.perf_counter() - started:.1f} s")
+            wall, rss = ours_whole(work / "src", work / "ours")
+            stats = json.loads((work / "ours" / "run" / "stats.json").read_text())
+            print(f"ours, read + minhash: {wall:.1f} s wall, peak RSS {rss:.0f} MiB; "
+                  f"minhash step: {json.dumps(stats['02_minhash']['dropped'])} of {stats['02_minhash']['docs_in']:,}")
+            return
+        texts = speed_corpus(args.variants)
+        mb = sum(len(t.encode()) for t in texts) / 1e6
+        print(f"{len(texts):,} documents, {mb:.1f} MB")
+        print(f"\n{'signatures, one core':<48} {'docs':>7} {'seconds':>8} {'docs/s':>9}")
+        for name, n, seconds in signature_rates(texts, args.datasketch_docs):
+            print(f"{name:<48} {n:>7,} {seconds:>8.2f} {n / seconds:>9,.0f}")
+        write_jsonl(texts, work / "src")
+        print(f"\n{'whole near-dedup, one core':<48} {'wall s':>8} {'peak RSS MiB':>13}")
+        wall, rss = ours_whole(work / "src", work / "ours")
+        print(f"{'ours: scratchlm curate read + minhash':<48} {wall:>8.1f} {rss:>13.0f}")
+        script = work / "datatrove_minhash.py"
+        script.write_text(DATATROVE, encoding="utf-8")
+        wall, rss = timed([args.datatrove_python, str(script), str(work / "src"), str(work / "dt")])
+        print(f"{'datatrove: four MinHash stages':<48} {wall:>8.1f} {rss:>13.0f}")
+
+
+if __name__ == "__main__":
+    main()
