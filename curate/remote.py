@@ -89,8 +89,6 @@ class HttpStream(io.RawIOBase):
             response = urllib.request.urlopen(self._request(), timeout=self.options.timeout_s)
         except urllib.error.HTTPError as err:
             err.close()
-            if err.code == 416 and self.size is not None and self.position >= self.size:
-                raise EOFError from None
             if err.code >= 500 or err.code == 429:
                 raise ConnectionError(f"HTTP {err.code} {err.reason}") from None
             raise RemoteError(f"{self.url}: HTTP {err.code} {err.reason}") from None
@@ -125,9 +123,6 @@ class HttpStream(io.RawIOBase):
         for attempt in range(self.options.retries + 1):
             try:
                 self._response = self._open_once()
-                return
-            except EOFError:
-                self._response = None
                 return
             except TRANSIENT_ERRORS as err:
                 if attempt == self.options.retries:

@@ -1,0 +1,65 @@
+"""``scratchlm fetch``: download a URL or a list of them into a local mirror that ``curate`` reads."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from curate.errors import ConfigError
+from curate.mirror import download, is_complete, list_entries, read_sums
+from curate.remote import RemoteOptions
+
+
+def fetch(args: argparse.Namespace) -> int:
+    try:
+        options = RemoteOptions(args.timeout, args.retries, args.backoff, args.max_bytes)
+    except ValueError as err:
+        raise ConfigError(f"fetch: {err}") from None
+    entries = list_entries(args.target, args.base_url, options)
+    if args.limit:
+        entries = entries[: args.limit]
+    args.output.mkdir(parents=True, exist_ok=True)
+    sums = read_sums(args.output)
+    fetched = skipped = failed = 0
+    for number, entry in enumerate(entries, 1):
+        if is_complete(entry, args.output, sums, args.verify):
+            skipped += 1
+            continue
+        label = f"[{number}/{len(entries)}] {entry.path}"
+        with tqdm(desc=label, unit="B", unit_scale=True, disable=not sys.stderr.isatty(), leave=False) as bar:
+            def advance(count: int, total: int | None) -> None:
+                if total is not None and bar.total != total:
+                    bar.total = total
+                bar.update(count)
+            try:
+                digest = download(entry, args.output, options, advance)
+            except OSError as err:
+                failed += 1
+                print(f"failed {entry.path}: {err}", file=sys.stderr)
+                continue
+        fetched += 1
+        print(f"fetched {entry.path} sha256:{digest}")
+    print(f"{fetched} fetched, {skipped} already complete, {failed} failed; mirror: {args.output}")
+    return 1 if failed else 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "fetch", help="download files (a URL or a list of them) into a local mirror",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Download into a local mirror with SHA-256 checksums (DIR/.sha256sums), resuming partial "
+                    "downloads and skipping complete files. TARGET is a URL, or a list of URLs or paths: @FILE, "
+                    "a local file, or a URL ending in .paths/.txt (.gz too), e.g. Common Crawl's wet.paths.gz "
+                    "with --base-url https://data.commoncrawl.org/")
+    p.add_argument("target", metavar="URL_OR_LIST", help="a URL, or a list of URLs or relative paths")
+    p.add_argument("--output", required=True, type=Path, metavar="DIR", help="mirror folder")
+    p.add_argument("--base-url", help="prefix for relative paths in the list")
+    p.add_argument("--limit", type=int, default=0, help="fetch only the first N entries (0: all)")
+    p.add_argument("--verify", action="store_true", help="re-hash complete files; fetch again on mismatch")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds per connect and per read")
+    p.add_argument("--retries", type=int, default=4, help="retries on 5xx, 429 and connection errors")
+    p.add_argument("--backoff", type=float, default=1.0, help="first retry delay in seconds, doubled each time")
+    p.add_argument("--max-bytes", type=int, default=8 << 30, help="size cap per file")
+    p.set_defaults(func=fetch)
