@@ -49,7 +49,7 @@ def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
     if not files:
         yield FileError(source, "folder", "no .arrow files in the dataset folder")
         return
-    index = 0
+    index = failed = 0
     for file in files:
         name = file.name if file != Path(path) else "byte 0"
         try:
@@ -58,6 +58,7 @@ def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
                     index += 1
                     yield record_to_item(record, source, index, options)
         except (OSError, pa.ArrowException) as err:
+            failed += 1
             yield FileError(source, f"{name} (after record {index})", f"unreadable Arrow data: {err}")
-    if index == 0:
+    if index == 0 and not failed:
         yield FileError(source, "record 0", "empty dataset: no records")
