@@ -1,0 +1,112 @@
+"""Training throughput of the trainer on a GPU: tokens/s, MFU and peak memory per preset.
+
+Runs the trainer's own step (real shard loader, bf16 autocast, fused AdamW, clipping, gradient
+accumulation) at block size 1024 and vocabulary 50,304. Under ``torchrun`` it measures DDP.
+
+    python3 benchmarks/train_gpu.py --data SHARDS                       # one GPU
+    torchrun --nproc_per_node 2 benchmarks/train_gpu.py --data SHARDS   # DDP over 2 GPUs
+
+MFU = tokens/s x (6N + 12·L·H·Q·T) / (989e12 x GPUs): N parameters in matrix products, L layers,
+H heads, Q head size, T context (PaLM, appendix B); 989 TFLOP/s is the H100 SXM's dense bf16 peak
+(the H200 has the same). Without --compile-off each block is compiled with torch.compile.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from model.config import TrainConfig  # noqa: E402
+from model.train import PEAK_FLOPS, Trainer  # noqa: E402
+
+
+def set_attention(backend: str) -> None:
+    """Restrict F.scaled_dot_product_attention to one fused kernel family (or leave PyTorch's choice)."""
+    if backend == "auto":
+        return
+    torch.backends.cuda.enable_flash_sdp(backend == "flash")
+    torch.backends.cuda.enable_cudnn_sdp(backend == "cudnn")
+    torch.backends.cuda.enable_mem_efficient_sdp(False)
+
+
+def measure(preset: str, micro_batch: int, batch_tokens: int, steps: int, warmup: int, data: Path,
+            compile_model: bool, attention: str) -> dict:
+    set_attention(attention)
+    cfg = TrainConfig(preset=preset, model={"vocab_size": 50_304, "block_size": 1024, "dropout": 0.0},
+                      micro_batch=micro_batch, batch_tokens=batch_tokens, max_steps=warmup + steps,
+                      compile=compile_model, warmup_steps=10)
+    with tempfile.TemporaryDirectory() as out:
+        trainer = Trainer(cfg, data, Path(out))
+        torch.cuda.reset_peak_memory_stats()
+        t0 = time.perf_counter()
+        for step in range(warmup):
+            trainer.train_step(step)
+        torch.cuda.synchronize()
+        warm_s = time.perf_counter() - t0
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        for step in range(warmup, warmup + steps):
+            loss, _ = trainer.train_step(step)
+        end.record()
+        torch.cuda.synchronize()
+        seconds = start.elapsed_time(end) / 1000
+        tokens_per_s = steps * trainer.step_tokens / seconds
+        world = trainer.dist.world
+        return {"preset": preset, "gpus": world, "device": torch.cuda.get_device_name(),
+                "micro_batch": micro_batch, "accumulation": trainer.accum, "batch_tokens": trainer.step_tokens,
+                "attention": attention, "compile": compile_model, "step_s": seconds / steps,
+                "tokens_per_s": tokens_per_s, "tokens_per_s_per_gpu": tokens_per_s / world,
+                "mfu": tokens_per_s * trainer.flops_per_token / (PEAK_FLOPS * world),
+                "flops_per_token": trainer.flops_per_token, "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30,
+                "warmup_s": warm_s, "last_loss": float(loss), "rank": trainer.dist.rank}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, required=True, help="shard folder")
+    p.add_argument("--runs", nargs="+", default=["gpt2-124m:64:auto", "gpt2-355m:32:auto"],
+                   help="PRESET:MICRO_BATCH:ATTENTION (auto, flash or cudnn), one measurement each")
+    p.add_argument("--batch-tokens", type=int, default=524_288, help="tokens per optimizer step (all GPUs)")
+    p.add_argument("--steps", type=int, default=6, help="timed optimizer steps")
+    p.add_argument("--warmup", type=int, default=2, help="untimed steps first (compilation)")
+    p.add_argument("--compile-off", action="store_true", help="run eagerly")
+    p.add_argument("--json", type=Path, help="append each result as a JSON line here")
+    args = p.parse_args()
+    rows = []
+    for run in args.runs:
+        preset, micro, attention = run.split(":")
+        try:
+            row = measure(preset, int(micro), args.batch_tokens, args.steps, args.warmup, args.data,
+                          not args.compile_off, attention)
+        except (RuntimeError, torch.OutOfMemoryError) as err:
+            print(f"{run}: failed: {str(err).splitlines()[0]}", flush=True)
+            continue
+        rows.append(row)
+        gc.collect()
+        torch.cuda.empty_cache()
+        if row["rank"] == 0:
+            print(json.dumps(row), flush=True)
+            if args.json:
+                with open(args.json, "a") as f:
+                    f.write(json.dumps(row) + "\n")
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"\n{'preset':<10} {'GPUs':>4} {'micro':>5} {'accum':>5} {'attn':>6} {'tokens/s':>10} "
+              f"{'per GPU':>10} {'MFU':>6} {'peak GiB':>8}  device")
+        for r in rows:
+            print(f"{r['preset']:<10} {r['gpus']:>4} {r['micro_batch']:>5} {r['accumulation']:>5} {r['attention']:>6} "
+                  f"{r['tokens_per_s']:>10,.0f} {r['tokens_per_s_per_gpu']:>10,.0f} {r['mfu']:>6.1%} "
+                  f"{r['peak_mem_gib']:>8.1f}  {r['device']}")
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""A short pretraining run on a GPU, logged as JSON lines (for docs/train_gpu_loss.png).
+
+    python3 benchmarks/train_gpu_run.py --data .bench/prose-shards --out /tmp/run --steps 250
+
+Plot the log afterwards with ``pipelines.loss_plot`` (matplotlib is not needed on the GPU).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from model.config import TrainConfig  # noqa: E402
+from model.train import train  # noqa: E402
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--preset", default="gpt2-124m")
+    p.add_argument("--steps", type=int, default=250)
+    p.add_argument("--micro-batch", type=int, default=32)
+    args = p.parse_args()
+    cfg = TrainConfig(preset=args.preset, model={"vocab_size": None, "dropout": 0.1}, max_steps=args.steps,
+                      micro_batch=args.micro_batch, warmup_steps=25, log_every=10, eval_every=20,
+                      eval_tokens=1 << 20, checkpoint_every=0, keep_checkpoints=1, compile=True)
+    result = train(cfg, args.data, args.out, log_hook=lambda r: print(json.dumps(r)[:300], flush=True))
+    print(json.dumps({k: v for k, v in result.items() if k != "samples"}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Model presets (the book's GPT-2 sizes plus a CPU-sized ``tiny``) and the recipe's ``train:`` section."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from model.errors import ModelError
+
+
+@dataclass(frozen=True)
+class GPTConfig:
+    """The architecture; ``vocab_size=None`` means the data's vocabulary padded to a multiple of 64."""
+    vocab_size: int | None = 50_304  # GPT-2's 50,257 padded to a multiple of 64 for faster matmuls
+    block_size: int = 1024
+    n_layer: int = 12
+    n_head: int = 12
+    n_embd: int = 768
+    dropout: float = 0.1
+    qkv_bias: bool = False
+    tie_weights: bool = True
+
+    def __post_init__(self) -> None:
+        if self.n_embd % self.n_head:
+            raise ModelError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ModelError(f"dropout must be in [0, 1), got {self.dropout}")
+        for name in ("block_size", "n_layer", "n_head", "n_embd"):
+            if getattr(self, name) < 1:
+                raise ModelError(f"{name} must be positive, got {getattr(self, name)}")
+
+
+# GPT-2 sizes (Radford et al. 2019, Table 2); learning rates from GPT-3 (Brown et al. 2020, Table 2.1).
+PRESETS: dict[str, GPTConfig] = {
+    "tiny": GPTConfig(vocab_size=None, block_size=128, n_layer=4, n_head=4, n_embd=128, dropout=0.0),
+    "gpt2-124m": GPTConfig(n_layer=12, n_head=12, n_embd=768),
+    "gpt2-355m": GPTConfig(n_layer=24, n_head=16, n_embd=1024),
+    "gpt2-774m": GPTConfig(n_layer=36, n_head=20, n_embd=1280),
+    "gpt2-1.5b": GPTConfig(n_layer=48, n_head=25, n_embd=1600),
+}
+PRESET_LR: dict[str, float] = {"tiny": 3e-3, "gpt2-124m": 6e-4, "gpt2-355m": 3e-4,
+                               "gpt2-774m": 2.5e-4, "gpt2-1.5b": 2e-4}
+
+
+def model_config(preset: str, overrides: dict[str, Any] | None = None) -> GPTConfig:
+    """A preset with any of its fields replaced."""
+    if preset not in PRESETS:
+        raise ModelError(f"unknown preset {preset!r} (known: {', '.join(PRESETS)})")
+    overrides = dict(overrides or {})
+    known = {f.name for f in dataclasses.fields(GPTConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ModelError(f"unknown model field(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    return dataclasses.replace(PRESETS[preset], **overrides)
+
+
+def pad_vocab(vocab_size: int, multiple: int = 64) -> int:
+    return -(-vocab_size // multiple) * multiple
+
+
+@dataclass
+class TrainConfig:
+    """The recipe's ``train:`` section; every field has a default sized for the CPU demo."""
+    preset: str = "tiny"
+    model: dict[str, Any] = field(default_factory=dict)  # GPTConfig fields to override
+    max_steps: int = 300
+    micro_batch: int = 16                 # sequences per forward pass and process
+    batch_tokens: int | None = None       # tokens per optimizer step (all processes); None: one micro-batch
+    lr: float | None = None               # peak learning rate; None: the preset's
+    min_lr_ratio: float = 0.1             # cosine decays to lr * min_lr_ratio
+    warmup_steps: int = 30
+    weight_decay: float = 0.1
+    beta1: float = 0.9
+    beta2: float = 0.95
+    grad_clip: float = 1.0                # 0 disables clipping
+    seed: int = 1337
+    log_every: int = 10
+    eval_every: int = 100                 # 0: only at the end
+    eval_tokens: int = 65_536             # validation tokens per evaluation
+    samples: int = 2                      # continuations written to the log at each evaluation
+    sample_tokens: int = 48
+    checkpoint_every: int = 100           # 0: only at the end
+    keep_checkpoints: int = 2
+    precision: str = "auto"               # auto (bf16 autocast on CUDA, fp32 on CPU), bf16 or fp32
+    compile: bool = False
+    activation_checkpointing: bool = False
+    fsdp: bool = False                    # shard parameters, gradients and optimizer state over processes
+    skip_nonfinite: bool = False          # skip a step whose loss or gradient is not finite, instead of stopping
+
+    def __post_init__(self) -> None:
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise ModelError(f"precision must be auto, bf16 or fp32, got {self.precision!r}")
+        for name in ("max_steps", "micro_batch", "log_every", "keep_checkpoints"):
+            if getattr(self, name) < 1:
+                raise ModelError(f"{name} must be at least 1, got {getattr(self, name)}")
+        model_config(self.preset, self.model)  # refuse a bad preset or override now
+
+    def peak_lr(self) -> float:
+        return self.lr if self.lr is not None else PRESET_LR[self.preset]

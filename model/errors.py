@@ -1,0 +1,6 @@
+"""User-facing errors of the trainer: the CLI prints them as one line and exits with 2."""
+from __future__ import annotations
+
+
+class ModelError(Exception):
+    """Bad input, configuration or checkpoint; the message names the file or step and the cause."""

@@ -1,0 +1,262 @@
+"""The fine-tuning loop shared by classification and instruction tuning, and its checkpoints.
+
+A fine-tuned model is saved as an ordinary checkpoint (``OUT/step-NNNNNNN``, so ``sample``,
+``export`` and further fine-tuning read it as they read a pretrained one) whose state carries a
+``finetune`` record: the task, the labels of a classifier, the base checkpoint, the options and
+the per-epoch history. With LoRA, the weights there have the adapters merged in, and
+``OUT/adapters.safetensors`` + ``OUT/adapters.json`` hold the adapters on their own.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence, TypeVar
+
+import numpy as np
+import torch
+
+from model import checkpoint
+from model.classify import (add_classifier_head, classification_loss, correct_count, parse_train_layers,
+                            set_trainable)
+from model.config import GPTConfig
+from model.data import sha256_file
+from model.errors import ModelError
+from model.gpt import GPT
+from model.instruct import IGNORE_INDEX, collate, response_loss
+from model.lora import LoraConfig, add_lora, load_adapters, merge_lora, trainable_state
+from model.safetensors_io import load_file, save_file
+
+ADAPTERS, ADAPTERS_INFO = "adapters.safetensors", "adapters.json"
+TOKENIZER = "tokenizer.json"
+POOL = 32  # batches per pool sorted by length (padding-aware batching)
+Item = TypeVar("Item")
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Options common to both tasks; lr and weight decay as in the book's chapters 6 and 7."""
+    epochs: int = 3
+    batch_size: int = 8
+    lr: float = 5e-5
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0  # 0 disables clipping
+    seed: int = 123
+    lora_rank: int = 0      # 0: no LoRA, fine-tune the weights themselves
+    lora_alpha: float = 16.0
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ModelError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.lora_rank < 0:
+            raise ModelError(f"lora_rank must be 0 (off) or positive, got {self.lora_rank}")
+
+    @property
+    def lora(self) -> LoraConfig | None:
+        return LoraConfig(self.lora_rank, self.lora_alpha) if self.lora_rank else None
+
+
+def pick_device(name: str | None = None) -> torch.device:
+    return torch.device(name or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
+def build_model(saved: checkpoint.Checkpoint, device: torch.device) -> GPT:
+    """The model a checkpoint holds: a plain GPT, or one with a classifier head."""
+    model = GPT(GPTConfig(**saved.model_config))
+    task = saved.state.get("finetune", {}).get("task")
+    if task == "classify":
+        add_classifier_head(model, len(saved.state["finetune"]["labels"]))
+        if checkpoint.TIED not in saved.weights:
+            raise ModelError(f"{saved.folder}: classifier checkpoint without its head {checkpoint.TIED}")
+    try:
+        checkpoint.load_weights(model, saved.weights)
+    except RuntimeError as err:  # shapes that do not fit
+        raise ModelError(f"{saved.folder}: weights do not fit the model ({str(err).splitlines()[0]})") from None
+    return model.to(device)
+
+
+def load_base(path: Path, device: torch.device) -> tuple[GPT, checkpoint.Checkpoint]:
+    """A language-model checkpoint to fine-tune and its model (a classifier cannot be a base)."""
+    saved = checkpoint.load(path)
+    if saved.state.get("finetune", {}).get("task") == "classify":
+        raise ModelError(f"{saved.folder}: a classifier cannot be fine-tuned further; start from a language model")
+    return build_model(saved, device), saved
+
+
+def length_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Generator) -> list[list[int]]:
+    """Index batches of similar lengths: shuffle, sort pools of ``POOL`` batches by length, shuffle batches."""
+    order = rng.permutation(len(lengths))
+    batches = []
+    for start in range(0, len(order), batch_size * POOL):
+        pool = sorted(order[start:start + batch_size * POOL], key=lambda i: lengths[i])
+        batches += [[int(i) for i in pool[j:j + batch_size]] for j in range(0, len(pool), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA, full precision elsewhere."""
+    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+
+
+def fit(model: GPT, items: Sequence[Item], lengths: Sequence[int],
+        make_batch: Callable[[list[Item]], tuple[torch.Tensor, ...]],
+        loss_fn: Callable[[GPT, tuple[torch.Tensor, ...]], torch.Tensor],
+        evaluate: Callable[[], dict[str, Any]], cfg: FinetuneConfig,
+        log: Callable[[dict[str, Any]], None] = lambda record: None) -> list[dict[str, Any]]:
+    """Train the parameters that require gradients for ``cfg.epochs``; one history record per epoch."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ModelError("nothing to train: every parameter is frozen")
+    device = params[0].device
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    history, step = [], 0
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        torch.manual_seed(cfg.seed + epoch)  # dropout
+        losses = []
+        for batch in length_batches(lengths, cfg.batch_size, np.random.default_rng([cfg.seed, epoch])):
+            tensors = tuple(t.to(device) for t in make_batch([items[i] for i in batch]))
+            with autocast(device):
+                loss = loss_fn(model, tensors)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+            optimizer.step()
+            losses.append(loss.item())
+            step += 1
+        if not all(math.isfinite(v) for v in losses):
+            raise ModelError(f"epoch {epoch}: training loss is not finite; lower the learning rate")
+        model.eval()
+        with torch.no_grad():
+            record = {"epoch": epoch, "step": step, "train_loss": sum(losses) / len(losses), **evaluate()}
+        history.append(record)
+        log(record)
+    return history
+
+
+def setup(model: GPT, cfg: FinetuneConfig, train_layers: str = "all", classes: int = 0) -> None:
+    """Add a classifier head when ``classes`` is given, then choose what trains.
+
+    With LoRA: the adapters (and a new classifier head) and nothing else; without: the layers
+    ``train_layers`` names (see ``parse_train_layers``).
+    """
+    if classes:
+        add_classifier_head(model, classes)
+    if cfg.lora:
+        add_lora(model, cfg.lora)
+        if classes:
+            model.head.out_head.requires_grad_(True)
+    else:
+        set_trainable(model, parse_train_layers(train_layers, model.config.n_layer))
+
+
+def save(out: Path, model: GPT, base: checkpoint.Checkpoint, finetune: dict[str, Any],
+         cfg: FinetuneConfig, steps: int) -> Path:
+    """Write the adapters (with LoRA), merge them, and save the model as a checkpoint; its folder."""
+    out.mkdir(parents=True, exist_ok=True)
+    finetune = {**finetune, "base": str(base.folder), "config": dataclasses.asdict(cfg)}
+    if cfg.lora:
+        save_file(trainable_state(model), out / ADAPTERS)
+        info = {"finetune": finetune, "steps": steps, "base_sha256": sha256_file(base.folder / checkpoint.WEIGHTS),
+                "model_config": base.model_config}
+        (out / ADAPTERS_INFO).write_text(json.dumps(info, indent=1), encoding="utf-8")
+        merge_lora(model)
+    tied = model.head.out_head.weight is model.tok_emb.weight
+    weights = checkpoint.weights_for_saving({k: v.detach().cpu() for k, v in model.state_dict().items()}, tied)
+    state = {"step": steps, "tokens": 0, "model_config": base.model_config, "finetune": finetune}
+    extra = [base.folder / TOKENIZER] if (base.folder / TOKENIZER).exists() else []
+    return checkpoint.save(out, steps, weights, state, extra, keep=1)
+
+
+def merge_adapters(adapters_dir: Path, out: Path, base_path: Path | None = None) -> Path:
+    """Rebuild a fine-tuned checkpoint from its base checkpoint and saved adapters; its folder."""
+    info_path = Path(adapters_dir) / ADAPTERS_INFO
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+        finetune = info["finetune"]
+    except (OSError, ValueError, KeyError) as err:
+        raise ModelError(f"{info_path}: unreadable adapter description ({err})") from None
+    model, base = load_base(base_path or Path(finetune["base"]), torch.device("cpu"))
+    if sha256_file(base.folder / checkpoint.WEIGHTS) != info["base_sha256"]:
+        raise ModelError(f"{base.folder}: not the base checkpoint these adapters were trained on (sha256 differs)")
+    cfg = FinetuneConfig(**finetune["config"])
+    setup(model, cfg, classes=len(finetune.get("labels", [])))
+    load_adapters(model, load_file(Path(adapters_dir) / ADAPTERS))
+    return save(out, model, base, {k: v for k, v in finetune.items() if k not in ("base", "config")},
+                cfg, info["steps"])
+
+
+def pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded (batch, longest) token ids and each row's length."""
+    width = max(len(r) for r in rows)
+    ids = torch.tensor([list(r) + [pad_id] * (width - len(r)) for r in rows])
+    return ids, torch.tensor([len(r) for r in rows])
+
+
+Labelled = tuple[list[int], int]
+
+
+def classifier_batch(examples: list[Labelled], block_size: int, pad_id: int) -> tuple[torch.Tensor, ...]:
+    """(ids, lengths, labels); texts longer than the context keep their first ``block_size`` tokens."""
+    ids, lengths = pad([ids[:block_size] for ids, _ in examples], pad_id)
+    return ids, lengths, torch.tensor([label for _, label in examples])
+
+
+def accuracy(model: GPT, examples: Sequence[Labelled], pad_id: int, batch_size: int = 32) -> float:
+    """Share of ``examples`` whose most likely class is their label."""
+    was_training = model.training
+    model.eval()
+    device, correct = model.tok_emb.weight.device, 0
+    with torch.no_grad():
+        for start in range(0, len(examples), batch_size):
+            ids, lengths, labels = classifier_batch(list(examples[start:start + batch_size]),
+                                                    model.config.block_size, pad_id)
+            with autocast(device):
+                correct += correct_count(model, ids.to(device), lengths.to(device), labels.to(device))
+    model.train(was_training)
+    return correct / max(len(examples), 1)
+
+
+def finetune_classifier(model: GPT, train: Sequence[Labelled], val: Sequence[Labelled], pad_id: int,
+                        cfg: FinetuneConfig, log: Callable[[dict[str, Any]], None] = lambda r: None
+                        ) -> list[dict[str, Any]]:
+    """Train a model prepared by ``setup(..., classes=N)``; per epoch: train loss, train and val accuracy."""
+    block = model.config.block_size
+    return fit(model, train, [min(len(ids), block) for ids, _ in train],
+               lambda batch: classifier_batch(batch, block, pad_id),
+               lambda m, t: classification_loss(m, *t),
+               lambda: {"train_accuracy": accuracy(model, train, pad_id), "val_accuracy": accuracy(model, val, pad_id)},
+               cfg, log)
+
+
+Pair = tuple[list[int], list[int]]
+
+
+def response_loss_of(model: GPT, examples: Sequence[Pair], pad_id: int, batch_size: int = 16) -> float:
+    """Mean loss per response token over ``examples``."""
+    device, total, count = model.tok_emb.weight.device, 0.0, 0
+    with torch.no_grad():
+        for start in range(0, len(examples), batch_size):
+            x, y = collate(list(examples[start:start + batch_size]), pad_id, model.config.block_size)
+            tokens = int((y != IGNORE_INDEX).sum())
+            with autocast(device):
+                total += response_loss(model(x.to(device)), y.to(device)).item() * tokens
+            count += tokens
+    return total / max(count, 1)
+
+
+def finetune_instruct(model: GPT, train: Sequence[Pair], val: Sequence[Pair], pad_id: int,
+                      cfg: FinetuneConfig, log: Callable[[dict[str, Any]], None] = lambda r: None
+                      ) -> list[dict[str, Any]]:
+    """Train on (prompt ids, response ids + EOS) pairs; per epoch: train loss, val response loss."""
+    block = model.config.block_size
+    return fit(model, train, [min(len(p) + len(r), block + 1) for p, r in train],
+               lambda batch: collate(batch, pad_id, block),
+               lambda m, t: response_loss(m(t[0]), t[1]),
+               lambda: {"val_loss": response_loss_of(model, val, pad_id)} if val else {},
+               cfg, log)

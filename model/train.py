@@ -1,0 +1,285 @@
+"""Pretraining on a shard folder: one process, or one per device under ``torchrun`` (DDP or FSDP).
+
+The step loop never waits for the device: per-step losses and gradient norms stay in a device
+buffer that is read once per ``log_every`` steps (and before evaluations and checkpoints), where a
+non-finite loss stops the run naming its step. With ``skip_nonfinite`` every step is checked and a
+bad one is skipped instead, at the cost of one device sync per step.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model_state_dict,
+                                                     get_optimizer_state_dict, set_optimizer_state_dict)
+
+from model import checkpoint, distributed
+from model.config import GPTConfig, TrainConfig, model_config, pad_vocab
+from model.data import BatchLoader, ShardSet, open_shards
+from model.errors import ModelError
+from model.generate import generate
+from model.gpt import GPT, flops_per_token
+
+PEAK_FLOPS = 989e12  # dense bf16 TFLOP/s of an H100 SXM (NVIDIA datasheet); the H200 has the same
+LOG_NAME = "log.jsonl"
+LogHook = Callable[[dict[str, Any]], None]
+
+
+def resolve_model_config(cfg: TrainConfig, shards: ShardSet) -> GPTConfig:
+    """The preset with overrides; a data vocabulary larger than the model's is refused."""
+    mc = model_config(cfg.preset, cfg.model)
+    if mc.vocab_size is None:
+        mc = dataclasses.replace(mc, vocab_size=pad_vocab(shards.vocab_size))
+    if shards.vocab_size > mc.vocab_size:
+        raise ModelError(f"{shards.folder / 'manifest.json'}: vocabulary of {shards.vocab_size} tokens exceeds "
+                         f"the model's {mc.vocab_size}")
+    return mc
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warmup to the peak, then cosine decay to ``peak * min_lr_ratio`` at ``max_steps``."""
+    peak = cfg.peak_lr()
+    if step < cfg.warmup_steps:
+        return peak * (step + 1) / cfg.warmup_steps
+    progress = min((step - cfg.warmup_steps) / max(cfg.max_steps - cfg.warmup_steps, 1), 1.0)
+    floor = peak * cfg.min_lr_ratio
+    return floor + 0.5 * (peak - floor) * (1 + math.cos(math.pi * progress))
+
+
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
+    """AdamW; biases, norms and embeddings get no weight decay."""
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        plain = name.endswith("bias") or "norm" in name or "_emb." in name
+        (no_decay if plain else decay).append(param)
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.peak_lr(), betas=(cfg.beta1, cfg.beta2),
+                             fused=device.type == "cuda")
+
+
+def autocast_dtype(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:
+    if cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda"):
+        return torch.bfloat16
+    return None
+
+
+def step_seed(seed: int, rank: int, step: int) -> int:
+    """Dropout's RNG seed for one step of one rank, so resuming needs no saved generator state."""
+    return int(np.random.SeedSequence([seed, rank, step, 1]).generate_state(1, np.uint64)[0] >> 1)
+
+
+@dataclass
+class Metrics:
+    """The device-side buffer of per-step loss and gradient norm between two reads."""
+    losses: torch.Tensor
+    norms: torch.Tensor
+    first_step: int = 0
+    count: int = 0
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, data: Path, out: Path, resume: bool = False,
+                 device: str | None = None, log_hook: LogHook | None = None,
+                 decode: Callable[[list[int]], str] | None = None) -> None:
+        self.cfg, self.out, self.log_hook, self.decode = cfg, Path(out), log_hook, decode
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.dist = distributed.init(device)
+        d = self.dist
+        self.shards = open_shards(data)
+        self.mc = resolve_model_config(cfg, self.shards)
+        torch.manual_seed(cfg.seed)
+        model = GPT(self.mc).to(d.device)
+        model.activation_checkpointing = cfg.activation_checkpointing
+        self.start_step, self.tokens_seen = 0, 0
+        saved = self._resume_point() if resume else None
+        if saved is not None:
+            checkpoint.load_weights(model, saved.weights)
+            self.start_step, self.tokens_seen = saved.state["step"], saved.state["tokens"]
+        if cfg.compile:
+            model.compile_for_training()
+        self.model = model
+        self.wrapped = distributed.wrap(model, d, cfg.fsdp)
+        self.optimizer = make_optimizer(model, cfg, d.device)
+        if saved is not None:
+            set_optimizer_state_dict(model, self.optimizer, saved.state["optimizer"],
+                                     options=StateDictOptions(full_state_dict=True))
+        per_micro = cfg.micro_batch * self.mc.block_size * d.world
+        self.accum = max(1, round((cfg.batch_tokens or per_micro) / per_micro))
+        self.step_tokens = self.accum * per_micro
+        self.loader = BatchLoader(self.shards, "train", self.mc.block_size, cfg.micro_batch, d.device, cfg.seed, d.rank)
+        self.val = BatchLoader(self.shards, "val", self.mc.block_size, cfg.micro_batch, d.device, cfg.seed, d.rank)
+        self.amp = autocast_dtype(cfg, d.device)
+        self.flops_per_token = flops_per_token(model, self.mc.block_size)
+        if d.device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+
+    def _resume_point(self) -> checkpoint.Checkpoint | None:
+        found = checkpoint.list_checkpoints(self.out)
+        if not found:
+            return None
+        saved = checkpoint.load(found[-1])
+        if saved.model_config != dataclasses.asdict(self.mc):
+            raise ModelError(f"{saved.folder}: saved model {saved.model_config} differs from the configured "
+                             f"{dataclasses.asdict(self.mc)}")
+        return saved
+
+    # ---- logging -------------------------------------------------------------------------
+
+    def _log(self, record: dict[str, Any]) -> None:
+        if not self.dist.main:
+            return
+        with open(self.out / LOG_NAME, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+        if self.log_hook:
+            self.log_hook(record)
+
+    def _trim_log(self) -> None:
+        """Drop log lines of steps after the resume point: the resumed run logs them again."""
+        path = self.out / LOG_NAME
+        if not self.dist.main or not path.exists():
+            return
+        keep = [line for line in path.read_text(encoding="utf-8").splitlines()
+                if line and json.loads(line).get("step", 0) < self.start_step]
+        path.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
+
+    def _flush(self, metrics: Metrics, lr: float, since: float) -> None:
+        """Read the buffered steps (one device sync), stop on a non-finite loss, log their mean."""
+        losses = metrics.losses[:metrics.count].tolist()
+        norms = metrics.norms[:metrics.count].tolist()
+        seconds = time.perf_counter() - since
+        for i, loss in enumerate(losses):
+            if not math.isfinite(loss) and not self.cfg.skip_nonfinite:
+                raise ModelError(f"step {metrics.first_step + i}: loss is {loss}; stopping (lower the learning "
+                                 f"rate, or pass --skip-nonfinite to skip such steps)")
+        finite = [(l, n) for l, n in zip(losses, norms) if math.isfinite(l)]
+        step = metrics.first_step + metrics.count - 1
+        tokens_per_s = metrics.count * self.step_tokens / max(seconds, 1e-9)
+        self._log({"step": step, "loss": sum(l for l, _ in finite) / max(len(finite), 1),
+                   "lr": lr, "grad_norm": sum(n for _, n in finite) / max(len(finite), 1),
+                   "tokens": self.tokens_seen, "tokens_per_s": tokens_per_s,
+                   "mfu": tokens_per_s * self.flops_per_token / (PEAK_FLOPS * self.dist.world),
+                   "skipped": metrics.count - len(finite)})
+        metrics.count = 0
+
+    # ---- evaluation and checkpoints ------------------------------------------------------
+
+    def _autocast(self):
+        if self.amp is None:
+            return nullcontext()
+        return torch.autocast(self.dist.device.type, dtype=self.amp)
+
+    @torch.no_grad()
+    def evaluate(self, step: int) -> dict[str, Any]:
+        """Validation loss and perplexity, and a few sampled continuations of validation documents."""
+        self.model.eval()
+        world = 1 if self.cfg.fsdp else self.dist.world  # FSDP ranks must run the same forwards
+        total = torch.zeros(2, device=self.dist.device)
+        with self._autocast():
+            for x, y in self.val.eval_batches(self.cfg.eval_tokens, world):
+                total += torch.stack([self.model(x, y).float() * len(x), torch.tensor(float(len(x)), device=x.device)])
+            if world > 1:
+                torch.distributed.all_reduce(total)
+        loss = (total[0] / total[1]).item()
+        samples = []
+        gen = torch.Generator(device=self.dist.device).manual_seed(self.cfg.seed + step)
+        for opening in self.shards.document_openings("val", self.cfg.samples, 16):
+            prompt = torch.from_numpy(opening)[None].to(self.dist.device)
+            out = generate(self.model, prompt, self.cfg.sample_tokens, temperature=0.8, top_k=50,
+                           eos_id=self.shards.eos_id, generator=gen)[0].tolist()
+            samples.append(self.decode(out) if self.decode else out)
+        self.model.train()
+        record = {"step": step, "val_loss": loss, "val_ppl": math.exp(min(loss, 50.0)), "samples": samples}
+        self._log(record)
+        return record
+
+    def save(self, next_step: int) -> None:
+        options = StateDictOptions(full_state_dict=True, cpu_offload=True)
+        weights = get_model_state_dict(self.model, options=options)
+        optimizer = get_optimizer_state_dict(self.model, self.optimizer, options=options)
+        if not self.dist.main:
+            return
+        state = {"step": next_step, "tokens": self.tokens_seen, "seed": self.cfg.seed, "optimizer": optimizer,
+                 "model_config": dataclasses.asdict(self.mc), "train_config": dataclasses.asdict(self.cfg),
+                 "data": str(self.shards.folder)}
+        extra = [self.shards.tokenizer_path] if self.shards.tokenizer_path.exists() else []
+        checkpoint.save(self.out, next_step, checkpoint.weights_for_saving(weights, self.mc.tie_weights),
+                        state, extra, keep=self.cfg.keep_checkpoints)
+
+    # ---- the loop ------------------------------------------------------------------------
+
+    def train_step(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """One optimizer step over ``accum`` micro-batches; returns (mean loss, gradient norm) on the device."""
+        cfg, d = self.cfg, self.dist
+        lr = lr_at(step, cfg)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        torch.manual_seed(step_seed(cfg.seed, d.rank, step))
+        loss_sum = torch.zeros((), device=d.device)
+        for micro, (x, y) in enumerate(self.loader.step_batches(step, self.accum)):
+            with distributed.no_grad_sync(self.wrapped, micro == self.accum - 1), self._autocast():
+                loss = self.wrapped(x, y)
+            (loss / self.accum).backward()
+            loss_sum += loss.detach()
+        loss = distributed.all_mean(loss_sum / self.accum, d)
+        if cfg.grad_clip > 0:
+            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+            norm = norm.full_tensor() if hasattr(norm, "full_tensor") else norm  # FSDP gives a DTensor
+        else:
+            norm = torch.zeros((), device=d.device)
+        if cfg.skip_nonfinite and not bool(torch.isfinite(loss) & torch.isfinite(norm)):
+            self.optimizer.zero_grad(set_to_none=True)
+            return loss, norm
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return loss, norm
+
+    def run(self) -> dict[str, Any]:
+        cfg, d = self.cfg, self.dist
+        self._trim_log()
+        self._log({"event": "start", "step": self.start_step, "max_steps": cfg.max_steps, "world": d.world,
+                   "accumulation": self.accum, "batch_tokens": self.step_tokens, "device": str(d.device),
+                   "params": sum(p.numel() for p in self.model.parameters()),
+                   "model": dataclasses.asdict(self.mc), "train": dataclasses.asdict(cfg)})
+        metrics = Metrics(torch.zeros(cfg.log_every, device=d.device), torch.zeros(cfg.log_every, device=d.device))
+        last_eval: dict[str, Any] = {}
+        tick, lr = time.perf_counter(), lr_at(self.start_step, cfg)
+        self.model.train()
+        for step in range(self.start_step, cfg.max_steps):
+            loss, norm = self.train_step(step)
+            self.tokens_seen += self.step_tokens
+            if not metrics.count:
+                metrics.first_step = step
+            metrics.losses[metrics.count] = loss
+            metrics.norms[metrics.count] = norm
+            metrics.count += 1
+            lr = lr_at(step, cfg)
+            last = step == cfg.max_steps - 1
+            eval_due = last or (cfg.eval_every and (step + 1) % cfg.eval_every == 0)
+            save_due = last or (cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0)
+            if metrics.count == cfg.log_every or eval_due or save_due:
+                self._flush(metrics, lr, tick)
+                if eval_due:
+                    last_eval = self.evaluate(step)
+                if save_due:
+                    self.save(step + 1)
+                tick = time.perf_counter()
+        return {"steps": cfg.max_steps, "tokens": self.tokens_seen, **last_eval}
+
+
+def train(cfg: TrainConfig, data: Path, out: Path, resume: bool = False, device: str | None = None,
+          log_hook: LogHook | None = None, decode: Callable[[list[int]], str] | None = None) -> dict[str, Any]:
+    """Train (or resume) and return the final step count, tokens seen and validation figures."""
+    trainer = Trainer(cfg, data, out, resume, device, log_hook, decode)
+    try:
+        return trainer.run()
+    finally:
+        distributed.shutdown()
