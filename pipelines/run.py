@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.recipe import SECTIONS, Recipe
+from pipelines.report import write_report
 from pipelines.runner import CurationResult, run_curation, stats_table
 
 # section -> module whose ``run_section(config, run_dir, curated_dir, executor)`` carries it out
@@ -24,4 +25,5 @@ def run_recipe(recipe: Recipe, inputs: list[str], output: Path, executor: Any) -
         if key in recipe.sections:
             module = importlib.import_module(SECTION_RUNNERS[key])
             module.run_section(recipe.sections[key], output, result.final_dir, executor)
+    print(f"report: {write_report(output)}")
     return result

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pipelines.executors import EXECUTORS, make_executor
 from pipelines.recipe import load_recipe
+from pipelines.report import write_report
 from pipelines.run import run_recipe
 from pipelines.runner import run_curation, stats_table
 
@@ -28,6 +29,7 @@ def curate(args: argparse.Namespace) -> int:
     result = run_curation(recipe, args.input, args.output, executor)
     print(stats_table(result))
     print(f"curated documents: {result.final_dir}")
+    print(f"report: {write_report(args.output)}")
     return 0
 
 

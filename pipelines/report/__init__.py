@@ -1,0 +1,47 @@
+"""The curation report: ``RUN_DIR/report/index.html`` (self-contained), its PNG plots, and ``datacard.md``."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from curate.writer import write_atomic
+from pipelines.report.datacard import datacard
+from pipelines.report.page import para, render
+from pipelines.report.run import load_run
+from pipelines.report.sample import SAMPLE_ROWS
+
+REPORT_DIR = "report"
+
+
+def _file_name(name: str, taken: set[str]) -> str:
+    """A safe, unique ``.png`` file name for a plot."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "plot"
+    candidate, n = stem, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{stem}-{n}"
+    taken.add(candidate)
+    return f"{candidate}.png"
+
+
+def write_report(run_dir: Path, sample_rows: int = SAMPLE_ROWS) -> Path:
+    """Write the report of the run in ``run_dir``; returns the path of ``index.html``."""
+    from pipelines.report.sections import build_sections  # matplotlib: imported only when a report is made
+
+    run = load_run(Path(run_dir), sample_rows)
+    out = run.run_dir / REPORT_DIR
+    out.mkdir(exist_ok=True)
+    sections = build_sections(run)
+    taken: set[str] = set()
+    for section in sections:
+        for plot in section.plots:
+            path = out / _file_name(plot.name, taken)
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_bytes(plot.png)
+            tmp.replace(path)
+            plot.name = path.stem
+    intro = [para(f"Run folder {run.run_dir}: {len(run.inputs):,} input file(s), {len(run.stats)} step(s).")]
+    write_atomic(out / "datacard.md", datacard(run))
+    index = out / "index.html"
+    write_atomic(index, render(f"Curation report: {run.name}", intro, sections))
+    return index

@@ -1,0 +1,113 @@
+"""Bounded, streaming samples of a step's Parquet shards: the first rows of each shard, never the whole step.
+
+Every shard contributes its first ``limit / shards`` rows, read in batches of only the columns
+needed, so the report's memory and time stay flat however large the run is.
+"""
+from __future__ import annotations
+
+import json
+import math
+from array import array
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+SAMPLE_ROWS = 20_000     # rows read per step, for outputs and for rejects alike
+SNIPPETS_PER_REASON = 3
+SNIPPET_CHARS = 400
+BATCH_ROWS = 1024
+
+
+@dataclass
+class Sample:
+    """What the report keeps of some shards: lengths, numeric meta fields, languages, reject reasons and snippets."""
+
+    total_rows: int = 0
+    lengths: array = field(default_factory=lambda: array("q"))           # characters per document
+    numbers: dict[str, array] = field(default_factory=lambda: defaultdict(lambda: array("d")))  # numeric meta
+    langs: Counter = field(default_factory=Counter)                       # meta.lang
+    keys: set[str] = field(default_factory=set)                           # every meta field seen
+    reasons: Counter = field(default_factory=Counter)
+    snippets: dict[str, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
+
+    @property
+    def rows(self) -> int:
+        return len(self.lengths)
+
+    @property
+    def partial(self) -> bool:
+        return self.rows < self.total_rows
+
+    def add_meta(self, meta: dict[str, Any]) -> None:
+        self.keys.update(meta)
+        for key, value in meta.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                self.numbers[key].append(float(value))
+        if isinstance(meta.get("lang"), str):
+            self.langs[meta["lang"]] += 1
+
+
+def _first_batches(path: Path, columns: list[str], quota: int) -> Iterator[dict[str, Any]]:
+    """Batches (as Arrow columns) of the first ``quota`` rows of one shard."""
+    left = quota
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=columns):
+        if left <= 0:
+            return
+        batch = batch.slice(0, left)
+        left -= batch.num_rows
+        yield {name: batch.column(name) for name in columns}
+
+
+def sample_shards(files: list[Path], limit: int = SAMPLE_ROWS) -> Sample:
+    """Sample the first rows of every shard in ``files`` (document or reject shards)."""
+    sample = Sample()
+    if not files:
+        return sample
+    quota = math.ceil(limit / len(files))
+    for path in files:
+        schema = pq.read_schema(path)
+        sample.total_rows += pq.ParquetFile(path).metadata.num_rows
+        rejects = "reason" in schema.names
+        columns = ["id", "text", "meta", "reason"] if rejects else ["text", "meta"]
+        for batch in _first_batches(path, columns, quota):
+            sample.lengths.extend(pc.utf8_length(batch["text"]).to_pylist())
+            for meta in batch["meta"].to_pylist():
+                sample.add_meta(json.loads(meta))
+            if rejects:
+                _add_reasons(sample, batch)
+    return sample
+
+
+def _add_reasons(sample: Sample, batch: dict[str, Any]) -> None:
+    """Reasons of a reject batch, and the first few snippets of each reason."""
+    reasons = batch["reason"].to_pylist()
+    sample.reasons.update(reasons)
+    for row, reason in enumerate(reasons):
+        found = sample.snippets[reason]
+        if len(found) < SNIPPETS_PER_REASON:
+            text = batch["text"][row].as_py()
+            snippet = text[:SNIPPET_CHARS] + ("…" if len(text) > SNIPPET_CHARS else "")
+            found.append((batch["id"][row].as_py(), snippet))
+
+
+@dataclass
+class StepSample:
+    folder: str
+    kept: Sample
+    rejected: Sample
+
+    @property
+    def stage(self) -> str:
+        """The recipe stage name: ``03_gopher_quality`` -> ``gopher_quality``."""
+        return self.folder.split("_", 1)[1] if "_" in self.folder else self.folder
+
+
+def sample_step(step_dir: Path, limit: int = SAMPLE_ROWS) -> StepSample:
+    """Samples of a step's output shards and of its rejects."""
+    kept = sample_shards(sorted(step_dir.glob("part-*.parquet")), limit)
+    rejected = sample_shards(sorted((step_dir / "rejects").glob("part-*.parquet")), limit)
+    return StepSample(step_dir.name, kept, rejected)

@@ -1,0 +1,198 @@
+"""The report's sections, each built from the run's data; a section is left out when its data is absent."""
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from typing import Callable, Sequence
+
+from pipelines.report import figures
+from pipelines.report.datacard import LANGUAGE_STAGE, limitations
+from pipelines.report.page import Plot, Section, heading, link, para, snippet, table
+from pipelines.report.run import RunData
+from pipelines.report.sample import Sample
+from pipelines.report.thresholds import thresholds
+
+TOP_LANGUAGES = 25
+CLUSTER_FIELD = "cluster_size"   # written by the dedup stages on each dropped duplicate
+
+
+def _sampled_note(run: RunData, samples: Sequence[Sample]) -> list[str]:
+    if any(s.partial for s in samples):
+        return [para(f"From a bounded sample: the first rows of each shard, up to {run.sample_rows:,} "
+                     "documents per step and per outcome (kept or dropped).", "note")]
+    return []
+
+
+def funnel(run: RunData) -> Section:
+    rows, labels, docs, nbytes = [], ["input"], [], []
+    for folder, s in run.stats.items():
+        if not docs:
+            docs.append(s["docs_in"])
+            nbytes.append(s["bytes_in"])
+        labels.append(folder)
+        docs.append(s["docs_out"])
+        nbytes.append(s["bytes_out"])
+        rows.append([folder, s["docs_in"], s["docs_out"], s["docs_dropped"], sum(s.get("annotated", {}).values()),
+                     s["bytes_in"], s["bytes_out"], len(s["errors"]), round(s["seconds"], 1)])
+    headers = ["step", "docs in", "docs out", "dropped", "annotated", "bytes in", "bytes out", "file errors", "seconds"]
+    section = Section("Funnel: documents and bytes through each step")
+    section.plots.append(Plot("funnel", figures.funnel(labels, docs, nbytes), "documents and bytes after each step"))
+    section.parts.append(table(headers, rows, "funnel"))
+    errors = [(folder, e) for folder, s in run.stats.items() for e in s["errors"]]
+    if errors:
+        section.parts.append(heading(f"File errors ({len(errors)})"))
+        section.parts.append(table(["step", "file", "offset", "error"],
+                                   [[f, e.get("file", ""), e.get("offset", ""), e.get("error", "")] for f, e in errors]))
+    return section
+
+
+def rejects(run: RunData) -> Section | None:
+    dropping = [(folder, s, sample) for (folder, s), sample in zip(run.stats.items(), run.samples) if s["dropped"]]
+    if not dropping:
+        return None
+    section = Section("Rejects by reason, with real examples")
+    section.notes.append(para("Each reason with the first documents it dropped, so you can judge whether the "
+                              "filter is right. The counts are exact (stats.json); the examples come from "
+                              "the first rows of the reject shards."))
+    labels, counts = [], []
+    for folder, s, sample in dropping:
+        section.parts.append(heading(folder))
+        rows = []
+        for reason, count in sorted(s["dropped"].items(), key=lambda kv: -kv[1]):
+            labels.append(f"{folder}  {reason}")
+            counts.append(count)
+            rows.append([reason, count, f"{100 * count / max(s['docs_in'], 1):.1f}%"])
+        section.parts.append(table(["reason", "dropped", "of step input"], rows, f"rejects-{folder}"))
+        for reason, _count, _share in rows:
+            examples = sample.rejected.snippets.get(reason, [])
+            section.parts.append(para(f"{reason}: " + (f"{len(examples)} example(s)" if examples
+                                                       else "no example in the sampled rows"), "note"))
+            section.parts.extend(snippet(doc_id, text) for doc_id, text in examples)
+    section.plots.append(Plot("rejects", figures.bars("Documents dropped, by step and reason", labels,
+                                                      {"dropped": counts}, "documents"), "rejects by reason"))
+    return section
+
+
+def languages(run: RunData) -> Section | None:
+    """Languages at the ``language`` step (else the first step with ``meta.lang``): kept and dropped documents."""
+    with_lang = [s for s in run.samples if s.kept.langs or s.rejected.langs]
+    if not with_lang:
+        return None
+    sample = next((s for s in with_lang if s.stage == LANGUAGE_STAGE), with_lang[0])
+    folder, kept, dropped = sample.folder, sample.kept.langs, sample.rejected.langs
+    total = kept + dropped
+    top = [lang for lang, _ in total.most_common(TOP_LANGUAGES)]
+    other = set(total) - set(top)
+    labels = top + (["other"] if other else [])
+    series = {name: [c[lang] for lang in top] + ([sum(c[o] for o in other)] if other else [])
+              for name, c in (("kept", kept), ("dropped", dropped))}
+    section = Section(f"Languages (meta.lang at {folder})")
+    section.notes.extend(_sampled_note(run, [sample.kept, sample.rejected]))
+    section.plots.append(Plot("languages", figures.bars(f"Documents by language at {folder}", labels, series,
+                                                        "documents"), "language distribution"))
+    rows = [[lang, kept[lang], dropped[lang]] for lang in sorted(total, key=lambda x: (-total[x], x))]
+    section.parts.append(table(["language", "kept", "dropped"], rows, "languages"))
+    return section
+
+
+def lengths(run: RunData) -> Section | None:
+    first, last = run.samples[0], run.samples[-1]
+    series = {f"before: {first.folder}": first.kept.lengths, f"after: {last.folder}": last.kept.lengths}
+    if not any(series.values()):
+        return None
+    section = Section("Document lengths before and after curation")
+    section.notes.extend(_sampled_note(run, [first.kept, last.kept]))
+    section.plots.append(Plot("lengths", figures.length_histograms(series), "document length histograms"))
+    rows = [[name, len(v), int(statistics.median(v)) if v else 0, round(statistics.fmean(v)) if v else 0]
+            for name, v in series.items()]
+    section.parts.append(table(["sample", "documents", "median chars", "mean chars"], rows, "lengths"))
+    return section
+
+
+def _new_signals(run: RunData) -> list[tuple[int, str]]:
+    """(step index, meta field): numeric fields that first appear at a step (its quality signals)."""
+    found = []
+    for index in range(1, len(run.samples)):
+        sample, before = run.samples[index], run.samples[index - 1].kept.keys
+        fields = set(sample.kept.numbers) | set(sample.rejected.numbers)
+        found.extend((index, f) for f in sorted(fields - before - {CLUSTER_FIELD}))
+    return found
+
+
+def signals(run: RunData) -> Section | None:
+    found = _new_signals(run)
+    if not found:
+        return None
+    section = Section("Quality signals, with the recipe's thresholds")
+    section.notes.append(para("Each numeric field a step writes into meta, over the documents it kept and dropped; "
+                              "dashed lines are the thresholds set in recipe.yaml."))
+    if run.recipe_error:
+        section.notes.append(para(f"Thresholds are not drawn: {run.recipe_error}", "note"))
+    section.notes.extend(_sampled_note(run, [s for i, _ in found for s in (run.samples[i].kept, run.samples[i].rejected)]))
+    rows, by_step = [], {}
+    for index, field in found:
+        sample = run.samples[index]
+        limits = thresholds(sample.stage, run.stage(sample.folder), field)
+        kept, dropped = sample.kept.numbers.get(field, []), sample.rejected.numbers.get(field, [])
+        by_step.setdefault(index, []).append(figures.Signal(field, kept, dropped, limits))
+        rows.append([sample.folder, field, len(kept), len(dropped),
+                     ", ".join(f"{k} = {v:g}" for k, v in limits.items()) or "-"])
+    for index, panels in by_step.items():
+        folder = run.samples[index].folder
+        section.plots.append(Plot(f"signals-{folder}", figures.signal_grid(f"{folder}: quality signals", panels),
+                                  f"{folder} quality signal histograms"))
+    section.parts.append(table(["step", "field", "kept docs", "dropped docs", "thresholds"], rows, "signals"))
+    return section
+
+
+def clusters(run: RunData) -> Section | None:
+    """Cluster sizes of the dedup steps: a cluster of k documents keeps one and drops k - 1."""
+    section = Section("Duplicate clusters")
+    for sample in run.samples:
+        sizes = Counter(int(v) for v in sample.rejected.numbers.get(CLUSTER_FIELD, []))
+        if not sizes:
+            continue
+        by_size = {k: max(1, round(n / max(k - 1, 1))) for k, n in sorted(sizes.items())}
+        section.notes.extend(_sampled_note(run, [sample.rejected]))
+        section.plots.append(Plot(f"clusters-{sample.folder}", figures.bars(
+            f"{sample.folder}: clusters by size", [str(k) for k in by_size], {"clusters": list(by_size.values())},
+            "clusters (dropped documents / (size - 1))"), f"{sample.folder} cluster sizes"))
+        section.parts.append(heading(sample.folder))
+        section.parts.append(table(["cluster size", "clusters", "documents dropped"],
+                                   [[k, by_size[k], sizes[k]] for k in by_size], f"clusters-{sample.folder}"))
+    return section if section.plots else None
+
+
+def tokens(run: RunData) -> Section | None:
+    splits = (run.manifest or {}).get("splits")
+    if not splits:
+        return None
+    names = sorted(splits)
+    section = Section("Tokens per split")
+    section.notes.append(para(f"From shards/manifest.json: vocabulary {run.manifest.get('vocab_size', '?')}, "
+                              f"dtype {run.manifest.get('dtype', '?')}."))
+    section.plots.append(Plot("tokens", figures.bars("Tokens per split", names,
+                                                     {"tokens": [splits[n]["tokens"] for n in names]}, "tokens"),
+                              "tokens per split"))
+    section.parts.append(table(["split", "tokens", "documents", "shards"],
+                               [[n, splits[n]["tokens"], splits[n]["docs"], splits[n]["shards"]] for n in names],
+                               "tokens"))
+    return section
+
+
+def card(run: RunData) -> Section:
+    section = Section("Data card: licences and known limitations")
+    section.notes.append("<p>" + link("datacard.md", "datacard.md") + "</p>")
+    licences = run.recipe.licences if run.recipe else []
+    section.parts.append(heading("Licences (as declared in the recipe)"))
+    section.parts.extend(para(item) for item in licences or ["None declared."])
+    section.parts.append(heading("Known limitations"))
+    section.parts.extend(para(note) for note in limitations(run))
+    return section
+
+
+BUILDERS: list[Callable[[RunData], Section | None]] = [funnel, rejects, languages, lengths, signals, clusters, tokens, card]
+
+
+def build_sections(run: RunData) -> list[Section]:
+    return [s for s in (build(run) for build in BUILDERS) if s is not None]
