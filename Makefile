@@ -4,7 +4,7 @@ PYTHON := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TORCH  := torch==2.13.0
 WORKERS ?= 2
-DEMO_INPUT ?= tests/data/prose
+DEMO_INPUT ?= tests/data/prose tests/data/web-sample.warc.gz
 
 .PHONY: demo test clean-demo
 
