@@ -66,9 +66,9 @@ def test_cli_refuses_bad_recipe_and_missing_input_before_work(tmp_path: Path) ->
     out = tmp_path / "out"
     result = run_cli("curate", str(bad), "--input", str(REPO / "tests/data/prose"), "--output", str(out))
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        f"scratchlm: error: recipe {bad}: steps[0].read.colour: unknown option (known: format, id_field, text_field)"
-    ]
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"scratchlm: error: recipe {bad}: steps[0].read.colour: unknown option (known: ")
+    assert "format, id_field" in line
     assert not out.exists()
     result = run_cli("curate", str(REPO / "pipelines/recipes/demo.yaml"), "--input", str(tmp_path / "nope"),
                      "--output", str(out))
