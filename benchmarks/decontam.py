@@ -1,0 +1,139 @@
+"""Decontamination: memory of the n-gram index of many test items, and documents checked per second.
+
+    .venv/bin/python benchmarks/decontam.py --items 100000
+
+The test items are HellaSwag-shaped (a 30-word context and four 20-word endings) cut from the
+Shakespeare and KJV prose in ../shared/data (tests/data when absent), with each item's words
+shuffled so that nearly all of its 13-grams are distinct, as those of real items are.
+
+Memory is measured in fresh processes, as a worker sees it: the growth of the resident set
+(and its peak, from ``getrusage``) when the index is built in the worker, and when it is loaded
+from the folder ``prepare`` writes (arrays memory-mapped, shared between workers) and then used
+on every document. The rate is one core checking the Brown corpus (500 texts, 6 MB, none
+contaminated) with ``decontaminate`` and with ``gopher_quality``, back to back on the same
+documents, best of ``--repeat`` runs each.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+from curate.decontam.ngrams import NgramIndex
+from curate.document import Document
+from curate.stages.decontaminate import Decontaminate
+from curate.stages.gopher_quality import GopherQuality
+
+REPO = Path(__file__).resolve().parents[1]
+PROSE = [REPO.parent / "shared/data/prose", REPO / "tests/data/prose"]
+
+
+def prose(name: str) -> list[str]:
+    """The texts of a prose sample, from ../shared/data or tests/data."""
+    for folder in PROSE:
+        if (folder / name).exists():
+            return [json.loads(line)["text"] for line in gzip.open(folder / name, "rt", encoding="utf-8")]
+    raise SystemExit(f"{name}: not found under {' or '.join(map(str, PROSE))}")
+
+
+def write_items(path: Path, count: int, seed: int) -> None:
+    names = ["shakespeare.jsonl.gz", "kjv.jsonl.gz"]
+    words = [w for name in names if any((f / name).exists() for f in PROSE) for t in prose(name) for w in t.split()]
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8") as out:
+        for _ in range(count):
+            spans = []
+            for size in (30, 20, 20, 20, 20):
+                start = rng.randrange(len(words) - size)
+                span = words[start:start + size]
+                rng.shuffle(span)
+                spans.append(" ".join(span))
+            out.write(json.dumps({"ctx": spans[0], "endings": spans[1:], "label": rng.randrange(4)}) + "\n")
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+
+
+def memory(mode: str, items: Path, index_dir: Path, n: int) -> dict[str, float]:
+    """Resident growth and peak (MB) of a fresh process that builds (or loads) the index and uses it."""
+    code = f"""
+import json, resource, sys
+sys.path.insert(0, {str(REPO)!r})
+from benchmarks.decontam import rss_mb, prose
+from pathlib import Path
+from curate.decontam.ngrams import NgramIndex, words_of
+texts = prose("brown.jsonl.gz")
+base = rss_mb()
+index = NgramIndex.build([{str(items)!r}], {n}) if {mode!r} == "build" else NgramIndex.load(Path({str(index_dir)!r}))
+for text in texts:
+    index.find(words_of(text))
+print(json.dumps({{"rss": rss_mb() - base, "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def rate(stage: Callable[[Document], object], texts: list[str], repeat: int) -> float:
+    """MB/s of one stage over ``texts`` (best of ``repeat``)."""
+    size = sum(len(t.encode()) for t in texts) / 1e6
+    best = float("inf")
+    for _ in range(repeat):
+        docs = [Document(str(i), t, {}) for i, t in enumerate(texts)]
+        started = time.perf_counter()
+        for doc in docs:
+            stage(doc)
+        best = min(best, time.perf_counter() - started)
+    return size / best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--n", type=int, default=13)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        items, index_dir = Path(tmp) / "items.jsonl", Path(tmp) / "index"
+        write_items(items, args.items, args.seed)
+        items_mb = items.stat().st_size / 2**20
+        started = time.perf_counter()
+        index = NgramIndex.build([str(items)], args.n)
+        build_s = time.perf_counter() - started
+        index.save(index_dir)
+        disk = sum(p.stat().st_size for p in index_dir.iterdir()) / 2**20
+        built = memory("build", items, index_dir, args.n)
+        loaded = memory("load", items, index_dir, args.n)
+        stage = Decontaminate(eval_files=(str(items),), n=args.n)
+        stage.index  # noqa: B018 -- build the stage's own cached index before timing
+        texts = prose("brown.jsonl.gz")
+        decontam = rate(stage, texts, args.repeat)
+        gopher = rate(GopherQuality(), texts, args.repeat)
+    rows = [
+        ("test items", f"{args.items:,} ({items_mb:.0f} MB JSONL)"),
+        ("distinct n-grams", f"{len(index.hashes):,} (n={args.n})"),
+        ("vocabulary", f"{len(index.vocab):,} words"),
+        ("index arrays", f"{index.nbytes / 2**20:.0f} MB"),
+        ("index on disk", f"{disk:.0f} MB"),
+        ("worker building it: RSS growth", f"{built['rss']:.0f} MB (peak +{built['peak']:.0f} MB)"),
+        ("worker loading it: RSS growth", f"{loaded['rss']:.0f} MB (peak +{loaded['peak']:.0f} MB)"),
+        ("build time", f"{build_s:.1f} s"),
+        ("decontaminate rate", f"{decontam:.1f} MB/s (one core)"),
+        ("gopher_quality rate", f"{gopher:.1f} MB/s (one core)"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    for name, value in rows:
+        print(f"{name.ljust(width)}  {value}")
+
+
+if __name__ == "__main__":
+    main()
