@@ -122,6 +122,27 @@ def test_a_killed_worker_is_retried_and_the_output_matches_the_local_run(tmp_pat
     assert stats.dropped["hold_once:short"] > 0
 
 
+def test_a_recipe_with_global_dedup_stages_gives_the_same_bytes_under_local_and_ray(
+        tmp_path: Path, ray_cluster: str) -> None:
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    brown = gzip.decompress((DATA / "prose" / "brown.jsonl.gz").read_bytes()).decode().splitlines()[:30]
+    (inputs / "brown.jsonl").write_text("\n".join(brown) + "\n")
+    again = [json.dumps({**json.loads(line), "id": f"again-{i}"}) for i, line in enumerate(brown[:5])]
+    (inputs / "brown-again.jsonl").write_text("\n".join(again) + "\n")
+    (inputs / "langid.jsonl.gz").write_bytes((DATA / "langid-dev.jsonl.gz").read_bytes())
+    recipe = parse_recipe({"name": "same", "steps": [
+        {"read": {}}, {"language": {"keep": ["en"]}}, {"gopher_quality": {}},
+        {"exact_dedup": {}}, {"minhash": {}}]})
+    local = run_curation(recipe, [str(inputs)], tmp_path / "local", make_executor("local", 2))
+    on_ray = run_curation(recipe, [str(inputs)], tmp_path / "ray", make_executor("ray", 2))
+    assert _parquet_bytes(tmp_path / "ray") == _parquet_bytes(tmp_path / "local")
+    assert [s.to_dict() | {"seconds": 0} for _, s in on_ray.steps] == \
+        [s.to_dict() | {"seconds": 0} for _, s in local.steps]
+    assert local.steps[3][1].dropped == {"exact_dedup:duplicate": 5}
+    assert any((tmp_path / "ray" / "05_minhash" / "_work").rglob("*.parquet")), "dedup work files were compared"
+
+
 def _curate_cli(recipe: Path, inputs: Path, out: Path, address: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "pipelines", "curate", str(recipe), "--input", str(inputs), "--output", str(out),

@@ -175,6 +175,25 @@ def test_a_read_only_run_leaves_out_the_sections_it_has_no_data_for(tmp_path: Pa
     assert "The recipe declares no licences" in card
 
 
+def test_scratchlm_run_reports_tokens_per_split_from_the_manifest(tmp_path: Path) -> None:
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text("\n".join(gzip.decompress((DATA / "prose" / "brown.jsonl.gz").read_bytes()).decode()
+                              .splitlines()[:20]) + "\n")
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("name: tokens\nsteps:\n  - read: {}\nbpe: {vocab_size: 300}\nshard: {val_fraction: 0.1}\n")
+    out = tmp_path / "run"
+    done = run_cli("run", str(recipe), "--input", str(docs), "--output", str(out))
+    assert done.returncode == 0, done.stderr
+    splits = json.loads((out / "shards" / "manifest.json").read_text())["splits"]
+    rows = {r[0]: [_number(c) for c in r[1:]] for r in _parse(out / "report" / "index.html").tables["tokens"][1:]}
+    assert rows == {name: [v["tokens"], v["docs"], v["shards"]] for name, v in splits.items()}
+    assert set(rows) == {"train", "val"}
+    Image.open(out / "report" / "tokens.png").verify()
+    card = (out / "report" / "datacard.md").read_text()
+    for name, v in splits.items():
+        assert f"| {name} | {v['tokens']:,} | {v['docs']:,} |" in card
+
+
 def test_sampling_is_bounded_and_the_counts_stay_exact(curated: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     shutil.copytree(curated, run, ignore=shutil.ignore_patterns("report"))
