@@ -1,7 +1,7 @@
 """A fastText quality classifier (the DCLM recipe: reference text against random web text).
 
 Training and scoring share ``normalize`` so that the model sees the same text both times.
-Training needs the fastText training bindings (the ``fasttext-numpy2`` distribution); scoring
+Training needs the fastText training bindings (the ``fasttext-community`` distribution); scoring
 works with any ``fasttext`` module that can load a model.
 """
 from __future__ import annotations
@@ -29,8 +29,8 @@ def normalize(text: str) -> str:
 
 @dataclass(frozen=True)
 class TrainOptions:
-    epoch: int = 5
-    lr: float = 0.1
+    epoch: int = 20   # one update per document: small training sets need many epochs
+    lr: float = 0.2
     dim: int = 64
     word_ngrams: int = 2
     bucket: int = 200_000  # hash buckets of word n-grams: the model holds bucket x dim floats
@@ -45,7 +45,7 @@ def train(positive: Iterable[str], negative: Iterable[str], output: Path, option
     import fasttext
 
     if not hasattr(fasttext, "train_supervised"):
-        raise ConfigError("training needs fastText's training bindings: pip install --force-reinstall fasttext-numpy2")
+        raise ConfigError("training needs fastText's training bindings: pip install --force-reinstall fasttext-community")
     rng = random.Random(options.seed)
     lines = [f"{POSITIVE} {t}" for t in map(normalize, positive) if t]
     n_pos = len(lines)
@@ -60,10 +60,13 @@ def train(positive: Iterable[str], negative: Iterable[str], output: Path, option
     with tempfile.TemporaryDirectory(dir=output.parent) as tmp:
         train_file = Path(tmp) / "train.txt"
         train_file.write_text("\n".join(training) + "\n", encoding="utf-8")
-        model = fasttext.train_supervised(
-            input=str(train_file), epoch=options.epoch, lr=options.lr, dim=options.dim,
-            wordNgrams=options.word_ngrams, bucket=options.bucket, minCount=options.min_count, thread=1, seed=options.seed, verbose=0,
-        )
+        try:
+            model = fasttext.train_supervised(
+                input=str(train_file), epoch=options.epoch, lr=options.lr, dim=options.dim, wordNgrams=options.word_ngrams,
+                bucket=options.bucket, minCount=options.min_count, thread=1, seed=options.seed, verbose=0,
+            )
+        except RuntimeError as err:  # fastText diverged ("Encountered NaN")
+            raise ConfigError(f"fastText training failed: {err} (try a lower --lr or a larger --dim)") from None
         partial = Path(tmp) / "model.bin"
         model.save_model(str(partial))
         os.replace(partial, output)
