@@ -50,3 +50,20 @@ def edit(text: str, rate: float, rng: random.Random) -> str:
         else:
             out.append(word)
     return " ".join(out)
+
+
+def warc_pages(path: Path = REPO / "tests" / "data" / "web-sample.warc.gz") -> list[tuple[str, str]]:
+    """(url, visible text) of every HTML page of the sample crawl, by resiliparse."""
+    from resiliparse.extract.html2text import extract_plain_text
+    from warcio.archiveiterator import ArchiveIterator
+
+    pages = []
+    with open(path, "rb") as f:
+        for record in ArchiveIterator(f):
+            if record.rec_type != "response" or record.http_headers.get_statuscode() != "200":
+                continue
+            if "html" not in (record.http_headers.get_header("Content-Type") or ""):
+                continue
+            html = record.content_stream().read().decode("utf-8", errors="replace")
+            pages.append((record.rec_headers.get_header("WARC-Target-URI"), extract_plain_text(html)))
+    return pages

@@ -4,10 +4,12 @@ Corpus: the prose samples (Brown, KJV, Shakespeare) cut into 800-word documents,
 ``--variants`` edited copies (word-edit rate 0 to 0.1), shuffled into four JSONL files. All
 tools get the same texts and settings: 5-word shingles, 112 permutations (14 bands x 8 rows),
 seed 1. Whole near-dedup is timed as a subprocess with GNU time (wall, peak RSS): ours is
-``scratchlm curate`` with ``read`` + ``minhash`` and one worker; datatrove is its four
-MinHash stages (signatures, buckets, clusters, filter) with one task each, run from the
+the curation runner (what ``scratchlm curate`` calls, without the CLI's imports of every
+subcommand) with ``read`` + ``minhash`` and one worker; datatrove is its four
+MinHash stages (signatures, buckets, clusters, filter), one worker (the bucket stage needs
+one task per band, run one after another), from the
 venv given by ``--datatrove-python``. ``--scale N`` instead times ours on N short documents
-(windows of the same prose, a tenth of them edited copies) to show memory stays bounded.
+(words drawn from the same prose, a tenth of them edited copies) to show memory stays bounded.
 
     .venv/bin/python -m benchmarks.dedup_speed
     .venv/bin/python -m benchmarks.dedup_speed --scale 1000000
@@ -23,26 +25,38 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from benchmarks.dedup_data import REPO, chunks, edit, prose_texts
 from curate.dedup.normalize import Normalization, char_classes
 from curate.dedup.signatures import permutations, signature_batch
 
 NUM_PERM, SEED, NGRAM = 112, 1, 5
+# ``scratchlm curate RECIPE --workers 1`` without the CLI, which imports every subcommand (torch...)
+CURATE = """
+import sys
+from pathlib import Path
+from pipelines.executors.local import LocalExecutor
+from pipelines.recipe import load_recipe
+from pipelines.runner import run_curation
+run_curation(load_recipe(sys.argv[1]), [sys.argv[2]], Path(sys.argv[3]), LocalExecutor(1))
+"""
 DATATROVE = """
 import sys
 from datatrove.executor import LocalPipelineExecutor
-from datatrove.pipeline.dedup import MinhashDedupBuckets, MinhashDedupCluster, MinhashDedupFilter, MinhashDedupSignature
-from datatrove.pipeline.dedup.minhash import MinhashConfig
+from datatrove.pipeline.dedup.minhash import (MinhashConfig, MinhashDedupBuckets, MinhashDedupCluster,
+                                              MinhashDedupFilter, MinhashDedupSignature)
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 src, work = sys.argv[1], sys.argv[2]
 config = MinhashConfig(n_grams=5, num_buckets=14, hashes_per_bucket=8, seed=1)
-def run(pipeline, name):
-    LocalPipelineExecutor(pipeline, tasks=1, workers=1, logging_dir=f"{work}/logs/{name}").run()
+def run(pipeline, name, tasks=1):
+    LocalPipelineExecutor(pipeline, tasks=tasks, workers=1, logging_dir=f"{work}/logs/{name}").run()
 run([JsonlReader(src), MinhashDedupSignature(f"{work}/sigs", config=config)], "sigs")
-run([MinhashDedupBuckets(f"{work}/sigs", f"{work}/buckets", config=config)], "buckets")
+run([MinhashDedupBuckets(f"{work}/sigs", f"{work}/buckets", config=config)], "buckets", tasks=14)  # one per band
 run([MinhashDedupCluster(f"{work}/buckets", f"{work}/remove_ids", config=config)], "clusters")
 run([JsonlReader(src), MinhashDedupFilter(f"{work}/remove_ids", exclusion_writer=JsonlWriter(f"{work}/removed")),
      JsonlWriter(f"{work}/output")], "filter")
@@ -60,17 +74,23 @@ def speed_corpus(variants: int, seed: int = 0) -> list[str]:
 
 
 def scale_corpus(n: int, seed: int = 0) -> list[str]:
-    """``n`` documents of 40 words: windows over the prose, one in ten an edited copy of an earlier one."""
+    """``n`` documents of 40 words drawn from the prose's word stream (so with its word frequencies),
+    one in ten an edited copy (word-edit rate 0.03) of an earlier document."""
     rng = random.Random(seed)
-    words = " ".join(prose_texts()).split()
-    texts = []
-    for i in range(n):
-        if i % 10 == 9:
-            texts.append(edit(texts[rng.randrange(len(texts))], 0.03, rng))
-        else:
-            start = (i * 37) % (len(words) - 40)
-            texts.append(" ".join(words[start:start + 40]))
+    words = pa.array(" ".join(prose_texts()).split())
+    picks = pa.array(np.random.default_rng(seed).integers(0, len(words), size=n * 40))
+    lists = pa.ListArray.from_arrays(pa.array(np.arange(0, n * 40 + 1, 40, dtype=np.int32)), words.take(picks))
+    texts = pc.binary_join(lists, " ").to_pylist()
+    for i in range(9, n, 10):
+        texts[i] = edit(texts[rng.randrange(i)], 0.03, rng)
     return texts
+
+
+def write_parquet(texts: list[str], folder: Path, files: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in range(files):
+        ids = [f"doc{i}" for i in range(f, len(texts), files)]
+        pq.write_table(pa.table({"id": ids, "text": texts[f::files]}), folder / f"part{f}.parquet")
 
 
 def write_jsonl(texts: list[str], folder: Path, files: int = 4) -> None:
@@ -94,8 +114,7 @@ def ours_whole(src: Path, work: Path) -> tuple[float, float]:
     work.mkdir(parents=True, exist_ok=True)
     recipe = work / "recipe.yaml"
     recipe.write_text("name: speed\nsteps:\n  - read: {}\n  - minhash: {}\n", encoding="utf-8")
-    return timed([sys.executable, "-m", "pipelines", "curate", str(recipe), "--input", str(src),
-                  "--output", str(work / "run"), "--workers", "1"])
+    return timed([sys.executable, "-c", CURATE, str(recipe), str(src), str(work / "run")])
 
 
 def shingle_lists(texts: list[str]) -> list[list[str]]:
@@ -156,7 +175,7 @@ def main() -> None:
         if args.scale:
             started = time.perf_counter()
             texts = scale_corpus(args.scale)
-            write_jsonl(texts, work / "src", files=10)
+            write_parquet(texts, work / "src", files=10)
             print(f"{len(texts):,} documents, {sum(map(len, texts)) / 1e6:.1f} MB, "
                   f"generated in {time.perf_counter() - started:.1f} s")
             wall, rss = ours_whole(work / "src", work / "ours")
@@ -173,7 +192,7 @@ def main() -> None:
         write_jsonl(texts, work / "src")
         print(f"\n{'whole near-dedup, one core':<48} {'wall s':>8} {'peak RSS MiB':>13}")
         wall, rss = ours_whole(work / "src", work / "ours")
-        print(f"{'ours: scratchlm curate read + minhash':<48} {wall:>8.1f} {rss:>13.0f}")
+        print(f"{'ours: runner, read + minhash':<48} {wall:>8.1f} {rss:>13.0f}")
         script = work / "datatrove_minhash.py"
         script.write_text(DATATROVE, encoding="utf-8")
         wall, rss = timed([args.datatrove_python, str(script), str(work / "src"), str(work / "dt")])

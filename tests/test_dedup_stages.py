@@ -47,7 +47,7 @@ def corpus(tmp_path, data_dir) -> Path:
     docs = brown(data_dir, 60)
     inputs = tmp_path / "in"
     write_jsonl(inputs / "a.jsonl", [{"id": d["id"], "text": d["text"], "score": 1} for d in docs[:30]])
-    write_jsonl(inputs / "b.jsonl", [{"id": f"near/{d['id']}", "text": edit(d["text"], 0.02, i), "score": 5}
+    write_jsonl(inputs / "b.jsonl", [{"id": f"near/{d['id']}", "text": edit(d["text"], 0.01, i), "score": 5}
                                      for i, d in enumerate(docs[:8])]
                 + [{"id": d["id"], "text": d["text"]} for d in docs[30:45]])
     write_jsonl(inputs / "c.jsonl", [{"id": f"exact/{d['id']}", "text": "  " + d["text"].upper()} for d in docs[8:12]]
@@ -115,7 +115,7 @@ def test_dedup_against_an_index(corpus, tmp_path, data_dir):
     # a "new crawl": fresh documents, plus near copies of documents the first run kept
     docs = brown(data_dir, 70)
     write_jsonl(tmp_path / "new" / "new.jsonl",
-                [{"id": f"new/{d['id']}", "text": edit(d["text"], 0.02, 99)} for d in docs[20:25]]
+                [{"id": f"new/{d['id']}", "text": edit(d["text"], 0.01, 99)} for d in docs[20:25]]
                 + [{"id": d["id"], "text": d["text"]} for d in docs[60:70]])
     second = curate(tmp_path / "new", tmp_path / "second", [{"minhash": {"index": str(index)}}])
     rejects = {r["id"]: json.loads(r["meta"])["duplicate_of"] for r in rows(second.final_dir / "rejects")}

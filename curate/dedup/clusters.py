@@ -20,6 +20,7 @@ from curate.dedup.runs import iter_groups, star_edges
 from curate.dedup.unionfind import UnionFind
 
 EDGE_BYTES = 16  # two int64 ids
+VERIFY_BLOCK = 1 << 15  # pairs whose signatures are compared at once (2 x 14 MiB at 112 hashes)
 
 
 @dataclass(frozen=True)
@@ -41,11 +42,13 @@ def candidate_pairs(task: PairTask) -> int:
     with open(tmp, "wb") as f:
         for keys, gids in iter_groups(task.corpus.runs(task.run), task.chunk_items):
             left, right = star_edges(keys, gids, task.corpus.first_new)
-            if task.threshold > 0 and len(left):
-                agree = (task.corpus.signatures(left) == task.corpus.signatures(right)).mean(axis=1)
-                left, right = left[agree >= task.threshold], right[agree >= task.threshold]
-            f.write(np.stack([left, right], axis=1).astype(np.int64).tobytes())
-            written += len(left)
+            for start in range(0, len(left), VERIFY_BLOCK):
+                a, b = left[start:start + VERIFY_BLOCK], right[start:start + VERIFY_BLOCK]
+                if task.threshold > 0:
+                    close = (task.corpus.signatures(a) == task.corpus.signatures(b)).mean(axis=1) >= task.threshold
+                    a, b = a[close], b[close]
+                f.write(np.stack([a, b], axis=1).astype(np.int64).tobytes())
+                written += len(a)
     os.replace(tmp, out)
     return written
 
