@@ -35,9 +35,10 @@ class DropList:
     def __len__(self) -> int:
         return len(self.keys)
 
-    def lookup(self, key: int) -> tuple[str, int] | None:
-        """(keeper's id, cluster size) when the document ``key`` is to be dropped, else None."""
-        i = int(np.searchsorted(self.keys, np.uint64(key)))
-        if i < len(self.keys) and int(self.keys[i]) == key:
-            return self.duplicate_of[i].as_py(), int(self.cluster_size[i])
-        return None
+    def lookup_many(self, keys: list[int]) -> list[tuple[str, int] | None]:
+        """For each document key: (keeper's id, cluster size) when it is to be dropped, else None."""
+        wanted = np.array(keys, dtype=np.uint64)
+        at = np.minimum(np.searchsorted(self.keys, wanted), max(len(self.keys) - 1, 0))
+        found = (self.keys[at] == wanted) if len(self.keys) else np.zeros(len(wanted), dtype=bool)
+        return [(self.duplicate_of[int(i)].as_py(), int(self.cluster_size[i])) if hit else None
+                for i, hit in zip(at, found)]

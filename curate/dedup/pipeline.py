@@ -59,12 +59,14 @@ def load_droplist(workdir: str) -> DropList:
     return DropList(Path(workdir) / "drops")
 
 
-def drop_reason(workdir: str, doc: Document, reason: str) -> str | None:
-    """``reason`` when ``doc`` is on the drop list, after writing ``duplicate_of`` and ``cluster_size`` to its meta."""
+def drop_reasons(workdir: str, docs: list[Document], reason: str) -> list[str | None]:
+    """``reason`` for each document on the drop list (its meta gets ``duplicate_of`` and ``cluster_size``), else None."""
     if not workdir:
         raise RuntimeError("a dedup stage was called before its prepare() pass")
-    hit = load_droplist(workdir).lookup(doc_key(doc.id, doc.meta))
-    if hit is None:
-        return None
-    doc.meta["duplicate_of"], doc.meta["cluster_size"] = hit
-    return reason
+    hits = load_droplist(workdir).lookup_many([doc_key(d.id, d.meta) for d in docs])
+    results: list[str | None] = []
+    for doc, hit in zip(docs, hits):
+        if hit is not None:
+            doc.meta["duplicate_of"], doc.meta["cluster_size"] = hit
+        results.append(None if hit is None else reason)
+    return results

@@ -7,7 +7,7 @@ from typing import Sequence
 
 from curate.dedup.corpus import ScanSpec
 from curate.dedup.normalize import Normalization
-from curate.dedup.pipeline import drop_reason, run_dedup
+from curate.dedup.pipeline import drop_reasons, run_dedup
 from curate.document import Document
 from curate.stage import Executor
 
@@ -28,8 +28,11 @@ class ExactDedup:
         object.__setattr__(self, "_workdir", str(workdir))
         run_dedup(inputs, workdir, executor, ScanSpec(self.normalize), memory_bytes=int(self.memory_mb * (1 << 20)))
 
+    def map_batch(self, docs: list[Document]) -> list[str | None]:
+        return drop_reasons(self._workdir, docs, "exact_dedup:duplicate")
+
     def __call__(self, doc: Document) -> str | None:
-        return drop_reason(self._workdir, doc, "exact_dedup:duplicate")
+        return self.map_batch([doc])[0]
 
 
 STAGE = ExactDedup

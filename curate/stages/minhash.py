@@ -17,7 +17,7 @@ from typing import Sequence
 from curate.dedup.corpus import ScanSpec
 from curate.dedup.index import open_index
 from curate.dedup.normalize import Normalization
-from curate.dedup.pipeline import drop_reason, run_dedup
+from curate.dedup.pipeline import drop_reasons, run_dedup
 from curate.document import Document
 from curate.stage import Executor
 
@@ -60,8 +60,11 @@ class MinHash:
         run_dedup(inputs, workdir, executor, self.spec, memory_bytes=int(self.memory_mb * (1 << 20)),
                   threshold=self.threshold if self.verify else 0.0, by_score=self.keep != "first", earlier=earlier)
 
+    def map_batch(self, docs: list[Document]) -> list[str | None]:
+        return drop_reasons(self._workdir, docs, "minhash:duplicate")
+
     def __call__(self, doc: Document) -> str | None:
-        return drop_reason(self._workdir, doc, "minhash:duplicate")
+        return self.map_batch([doc])[0]
 
 
 STAGE = MinHash
