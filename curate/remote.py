@@ -169,6 +169,22 @@ def describe(err: BaseException) -> str:
     return str(err) or type(err).__name__
 
 
+def open_seekable(path: str) -> BinaryIO | str:
+    """A local path as is, a URL as a seekable fsspec file (ranged reads: Parquet footers and row groups).
+
+    Unlike ``open_source``, reads go through fsspec's own client (aiohttp for http), so the
+    retry and size-cap options do not apply.
+    """
+    if not is_remote(path):
+        return path
+    try:
+        import fsspec
+
+        return fsspec.open(path, "rb").open()
+    except (ImportError, ValueError) as err:
+        raise InputError(f"cannot open {path}: {err} (install the fsspec driver for its scheme)") from None
+
+
 def open_source(path: str, options: RemoteOptions = RemoteOptions()) -> BinaryIO:
     """A binary stream of a local file, an http(s) URL or an fsspec URL (s3://, gs://...)."""
     if path.startswith(HTTP_SCHEMES):

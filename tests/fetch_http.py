@@ -62,12 +62,13 @@ class Handler(BaseHTTPRequestHandler):
     def _send(self, body: bytes, ranges: bool = True) -> None:
         header = self.headers.get("Range")
         if ranges and header and header.startswith("bytes="):
-            start = int(header[6:].split("-")[0])
+            first, _, last = header[6:].partition("-")
+            start, end = int(first), min(int(last) + 1 if last else len(body), len(body))
             if start >= len(body):
                 self._head(416, 0, {"Content-Range": f"bytes */{len(body)}"})
                 return
-            self._head(206, len(body) - start, {"Content-Range": f"bytes {start}-{len(body) - 1}/{len(body)}"})
-            self.wfile.write(body[start:])
+            self._head(206, end - start, {"Content-Range": f"bytes {start}-{end - 1}/{len(body)}"})
+            self.wfile.write(body[start:end])
             return
         self._head(200, len(body), {"Accept-Ranges": "bytes"} if ranges else None)
         self.wfile.write(body)

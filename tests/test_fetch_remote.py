@@ -6,6 +6,8 @@ import hashlib
 import json
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from conftest import DATA, run_cli
 from fetch_http import FetchServer
@@ -127,6 +129,15 @@ def test_fetch_mirrors_a_paths_list_resumes_and_skips(server, tmp_path, capsys):
 def test_resume_against_a_server_that_ignores_ranges(server):
     stream = HttpStream(f"{server.url}/norange/blob.bin", FAST, start=1000)
     assert read_all(stream) == BODY[1000:]
+
+
+def test_parquet_url_is_read_with_ranged_requests(server, tmp_path):
+    table = pa.table({"id": ["p1", "p2"], "text": ["parquet one", "parquet two"]})
+    pq.write_table(table, tmp_path / "docs.parquet")
+    server.files["docs.parquet"] = (tmp_path / "docs.parquet").read_bytes()
+    items = list(Read().read(f"{server.url}/files/docs.parquet", "docs.parquet"))
+    assert [(d.id, d.text) for d in items] == [("p1", "parquet one"), ("p2", "parquet two")]
+    assert any(r is not None for path, r in server.requests if path == "/files/docs.parquet")
 
 
 def test_curate_reads_a_url_input_end_to_end(server, tmp_path):

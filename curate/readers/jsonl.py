@@ -32,7 +32,7 @@ def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
     empty = True
     index = 0
     offset = 0
-    with open_binary(path) as stream:
+    with open_binary(path, options.remote) as stream:
         try:
             for line in stream:
                 start, offset = offset, offset + len(line)

@@ -9,13 +9,14 @@ import pyarrow.parquet as pq
 from curate.document import Document
 from curate.readers.base import FileError, ReadItem, ReaderOptions
 from curate.readers.jsonl import record_to_item
+from curate.remote import open_seekable
 
 BATCH_ROWS = 1024
 
 
 def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
     try:
-        parquet = pq.ParquetFile(path)
+        parquet = pq.ParquetFile(open_seekable(path))
     except Exception as err:  # pyarrow raises several types for a broken footer
         yield FileError(source, "footer", f"not a readable Parquet file: {err}")
         return

@@ -10,7 +10,7 @@ from curate.readers.compression import DECOMPRESSION_ERRORS, open_binary
 
 def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
     try:
-        with open_binary(path) as stream:
+        with open_binary(path, options.remote) as stream:
             data = stream.read()
     except DECOMPRESSION_ERRORS as err:
         yield FileError(source, "byte 0", f"corrupt or truncated stream: {err}")
