@@ -225,12 +225,12 @@ def accuracy(model: GPT, examples: Sequence[Labelled], pad_id: int, batch_size: 
 def finetune_classifier(model: GPT, train: Sequence[Labelled], val: Sequence[Labelled], pad_id: int,
                         cfg: FinetuneConfig, log: Callable[[dict[str, Any]], None] = lambda r: None
                         ) -> list[dict[str, Any]]:
-    """Train a model prepared by ``setup(..., classes=N)``; per epoch: train loss, train and val accuracy."""
+    """Train a model prepared by ``setup(..., classes=N)``; per epoch: train loss and val accuracy."""
     block = model.config.block_size
     return fit(model, train, [min(len(ids), block) for ids, _ in train],
                lambda batch: classifier_batch(batch, block, pad_id),
                lambda m, t: classification_loss(m, *t),
-               lambda: {"train_accuracy": accuracy(model, train, pad_id), "val_accuracy": accuracy(model, val, pad_id)},
+               lambda: {"val_accuracy": accuracy(model, val, pad_id)},
                cfg, log)
 
 

@@ -1,0 +1,22 @@
+"""``scratchlm import --from-hf DIR --out DIR``: a local GPT-2 folder as a scratchlm checkpoint."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pipelines.hf_interop import import_hf
+
+
+def run_import(args: argparse.Namespace) -> int:
+    folder = import_hf(args.from_hf, args.out)
+    print(f"checkpoint written: {folder} (use it with sample, finetune, export or train --init-from)")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("import", help="read a local Hugging Face GPT-2 folder into a checkpoint",
+                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--from-hf", type=Path, required=True, metavar="DIR",
+                   help="GPT-2 folder: config.json, model.safetensors (or pytorch_model.bin), tokenizer files")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (gets step-0000000/)")
+    p.set_defaults(func=run_import)
