@@ -198,3 +198,23 @@ def test_a_run_over_damaged_inputs_completes_and_counts_them(tmp_path):
     assert stats.docs_in == 11 + 4 + 2
     assert stats.dropped["fetch:html_too_deep"] == 1 and stats.dropped["fetch:empty_extraction"] >= 1
     assert [(e["file"], e["offset"]) for e in stats.errors] == [("cut.warc.gz", f"byte {offset_of(5)}")]
+
+
+def response_warc(body: bytes, http_length: int, truncated: bool) -> bytes:
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=True)
+    http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(http_length))],
+                            protocol="HTTP/1.1")
+    warc_headers = {"WARC-Truncated": "length"} if truncated else {}
+    record = writer.create_warc_record("https://example.org/long", "response", payload=io.BytesIO(body),
+                                       http_headers=http, warc_headers_dict=warc_headers)
+    writer.write_record(record)
+    return buffer.getvalue()
+
+
+def test_payload_shorter_than_its_http_length_is_rejected_unless_the_crawler_truncated_it(tmp_path):
+    body = b"<html><body><p>" + b"A paragraph of the page that goes on. " * 50 + b"</p></body></html>"
+    docs, rejects, _ = items(write(tmp_path, "cut.warc.gz", response_warc(body, 100_000, truncated=False)), WebOptions())
+    assert docs == [] and [r.reason for r in rejects] == ["fetch:truncated_payload"]
+    docs, rejects, _ = items(write(tmp_path, "crawler.warc.gz", response_warc(body, 100_000, truncated=True)), WebOptions())
+    assert rejects == [] and docs[0].meta["warc_truncated"] == "length" and "goes on." in docs[0].text

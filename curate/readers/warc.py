@@ -112,7 +112,9 @@ def response_item(record: WarcRecord, doc_id: str, meta: dict, options: ReaderOp
         return Rejected(Document(doc_id, "", meta), f"fetch:http_{status}")
     body = record.reader.read()
     declared = headers.get("Content-Length")
-    if declared and declared.isdigit() and len(body) < int(declared) and "Transfer-Encoding" not in headers:
+    if record.headers.get("WARC-Truncated"):  # cut by the crawler on purpose (Common Crawl: at 1 MiB)
+        meta["warc_truncated"] = record.headers.get("WARC-Truncated")
+    elif declared and declared.isdigit() and len(body) < int(declared) and "Transfer-Encoding" not in headers:
         return Rejected(Document(doc_id, "", meta), "fetch:truncated_payload")
     if mime == "text/plain":
         text = body.decode(detect_charset(body, record.http_charset), errors="replace").strip()
