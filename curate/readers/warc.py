@@ -8,8 +8,9 @@ reading stops at the first damage.
 """
 from __future__ import annotations
 
+import functools
 import re
-from typing import Callable, Iterator, Literal
+from typing import BinaryIO, Callable, Iterator, Literal
 
 from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 
@@ -25,6 +26,7 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 HEADER_END = b"\r\n\r\n"
 CONTENT_LENGTH = re.compile(rb"^content-length:[ \t]*(\d+)[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
 RECORD_TYPES = {"response": WarcRecordType.response, "conversion": WarcRecordType.conversion}
+Located = tuple[int, int, WarcRecord]  # (record index in the file, byte offset, record)
 
 
 class RecordError(ValueError):
@@ -47,9 +49,9 @@ def _check_framing(data: bytes) -> None:
         raise RecordError(f"Content-Length {declared:,} but the record holds {block:,} bytes (lying)")
 
 
-def _records(path: str, source: str, options: ReaderOptions, wanted: RecordKind) -> Iterator[tuple[int, int, WarcRecord] | FileError]:
+def _records(path: str, source: str, options: ReaderOptions, wanted: RecordKind) -> Iterator[Located | FileError]:
     """(index, byte offset, record) of the wanted type, or file errors, in file order."""
-    opener: Callable = lambda: open_source(path, options.remote)
+    opener = functools.partial(open_source, path, options.remote)
     name = path.lower().split("?")[0]
     if not name.endswith(".gz"):
         yield from _streamed(opener, source, wanted)
@@ -62,7 +64,8 @@ def _records(path: str, source: str, options: ReaderOptions, wanted: RecordKind)
                 if piece.offset == 0:  # one member for the whole file: not gzipped per record
                     yield from _streamed(opener, source, wanted)
                     return
-                yield FileError(source, f"byte {piece.offset}", f"record of {piece.size:,} bytes is over max_record_bytes; skipped")
+                error = f"record of {piece.size:,} bytes is over max_record_bytes; skipped"
+                yield FileError(source, f"byte {piece.offset}", error)
             else:
                 try:
                     _check_framing(piece.data)
@@ -74,7 +77,7 @@ def _records(path: str, source: str, options: ReaderOptions, wanted: RecordKind)
                     yield index, piece.offset, record
 
 
-def _streamed(opener: Callable, source: str, wanted: RecordKind) -> Iterator[tuple[int, int, WarcRecord] | FileError]:
+def _streamed(opener: Callable[[], BinaryIO], source: str, wanted: RecordKind) -> Iterator[Located | FileError]:
     """Records straight from FastWARC's iterator; the first damage ends the file."""
     index, offset = 0, 0
     with opener() as raw:
