@@ -97,6 +97,11 @@ def test_a_failing_remote_input_is_a_file_error_not_a_crash(server):
     assert len(items) == 1 and isinstance(items[0], FileError) and "HTTP 404" in items[0].error
 
 
+def test_a_url_of_unknown_format_is_a_file_error(server):
+    (item,) = Read().read(f"{server.url}/files/blob.bin", "blob.bin")
+    assert isinstance(item, FileError) and "cannot tell the format" in item.error
+
+
 def test_reader_survives_a_dropped_connection_mid_warc(server):
     options = ReaderOptions(remote=FAST, web=WebOptions(extract=False))
     items = list(read_file(f"{server.url}/drop/web-sample.warc.gz", "sample", options))

@@ -39,7 +39,12 @@ class Read:
 
     def read(self, path: str, source: str) -> Iterator[ReadItem]:
         try:
-            yield from read_file(path, source, self.options())
+            items = read_file(path, source, self.options())
+        except ValueError as err:  # no format for the name (a URL without a known suffix)
+            yield FileError(source, "name", str(err))
+            return
+        try:
+            yield from items
         except OSError as err:  # a remote input that failed to open or dropped for good
             yield FileError(source, "open or read", str(err))
 
