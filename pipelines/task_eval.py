@@ -1,0 +1,116 @@
+"""``scratchlm eval --task FILE``: zero-shot accuracy of a checkpoint on evaluation files.
+
+A file's layout decides the task (``curate.decontam.evalfile`` reads all three):
+HellaSwag (``ctx``/``endings``/``label``) and plain (``context``/``choices``/``answer``) files are
+multiple choice, each choice scored as the continuation ``" " + choice`` of the context (the
+lm-evaluation-harness convention); passage files (``text``) are LAMBADA-style: the context is the
+passage before its last word, the continuation a space and the last word.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from curate.decontam.evalfile import EvalItem, read_eval_file
+from curate.errors import ConfigError
+from model import checkpoint
+from model import finetune as ft
+from model.tasks import ChoiceItem, LogitsFn, Request, last_word, multiple_choice
+from pipelines.finetune_data import TextTokenizer
+
+
+def file_layout(path: Path, items: Sequence[EvalItem]) -> str:
+    """The one layout of a file's items; a file mixing layouts, or an unlabelled item, is refused."""
+    layouts = {item.layout for item in items}
+    if len(layouts) > 1:
+        raise ConfigError(f"{path}: mixes layouts ({', '.join(sorted(layouts))}); use one file per task")
+    layout = layouts.pop()
+    for item in items:
+        if layout != "passage" and item.answer is None:
+            raise ConfigError(f"{path}:{item.line}: no label/answer, so it cannot be scored")
+        if layout == "passage" and len(item.context.split()) < 2:
+            raise ConfigError(f"{path}:{item.line}: a passage needs a context before its last word")
+    return layout
+
+
+def encode(tok: TextTokenizer, texts: list[str]) -> list[list[int]]:
+    """Token ids of each text; an empty context becomes the end-of-text token, as in lm-evaluation-harness."""
+    return [ids or [tok.eos_id] for ids in tok.encode(texts)]
+
+
+def evaluate_file(model: LogitsFn, tok: TextTokenizer, path: Path, max_tokens: int, batch_size: int,
+                  device: torch.device | str, limit: int | None = None) -> dict[str, Any]:
+    """The accuracy record of one evaluation file."""
+    items = read_eval_file(path)[:limit]
+    layout = file_layout(path, items)
+    record: dict[str, Any] = {"file": str(path), "task": "last_word" if layout == "passage" else "multiple_choice",
+                              "layout": layout, "items": len(items)}
+    if layout == "passage":
+        contexts, words = zip(*(item.context.rsplit(maxsplit=1) for item in items))
+        requests = [Request(c, w) for c, w in zip(encode(tok, list(contexts)), encode(tok, [" " + w for w in words]))]
+        result = last_word(model, requests, max_tokens, batch_size, device)
+        record.update(acc=result.acc.to_dict(), perplexity=result.perplexity)
+        return record
+    contexts = encode(tok, [item.context for item in items])
+    choice_texts = [" " + choice for item in items for choice in item.choices]
+    choice_ids = iter(encode(tok, choice_texts))
+    lengths = iter(map(len, choice_texts))
+    encoded = [ChoiceItem(ctx, [next(choice_ids) for _ in item.choices], item.answer,  # type: ignore[arg-type]
+                          [next(lengths) for _ in item.choices]) for ctx, item in zip(contexts, items)]
+    result = multiple_choice(model, encoded, max_tokens, batch_size, device)
+    record.update(acc=result.acc.to_dict(), acc_norm=result.acc_norm.to_dict())
+    return record
+
+
+def _cell(metric: dict[str, Any] | None) -> str:
+    if metric is None:
+        return "-"
+    return f"{metric['value']:.4f} [{metric['low']:.4f}, {metric['high']:.4f}]"
+
+
+def results_table(records: Sequence[dict[str, Any]]) -> str:
+    """One line per file: items, accuracy and normalised accuracy with their 95% Wilson intervals."""
+    rows = [("file", "task", "items", "acc [95% CI]", "acc_norm [95% CI]", "ppl")]
+    for r in records:
+        ppl = f"{r['perplexity']:.2f}" if "perplexity" in r and math.isfinite(r["perplexity"]) else "-"
+        rows.append((Path(r["file"]).name, r["task"], str(r["items"]), _cell(r.get("acc")), _cell(r.get("acc_norm")), ppl))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+                     for row in rows)
+
+
+def load_language_model(path: Path, device: torch.device) -> tuple[torch.nn.Module, checkpoint.Checkpoint]:
+    saved = checkpoint.load(path)
+    if saved.state.get("finetune", {}).get("task") == "classify":
+        raise ConfigError(f"{saved.folder}: a classifier checkpoint has no language-model head to score text with")
+    model = ft.build_model(saved, device)
+    model.eval()
+    return model, saved
+
+
+def run_tasks(checkpoint_dir: Path, tasks: Sequence[Path], tokenizer: Path | None = None, batch_size: int = 32,
+              device: str | None = None, limit: int | None = None, json_out: Path | None = None) -> int:
+    """Evaluate a checkpoint on each task file; print the table, write the JSON (``-``: stdout)."""
+    for task in tasks:
+        if not Path(task).is_file():
+            raise ConfigError(f"--task {task}: no such file")
+    dev = ft.pick_device(device)
+    model, saved = load_language_model(checkpoint_dir, dev)
+    tok = TextTokenizer.load(tokenizer or saved.folder / ft.TOKENIZER)
+    records = []
+    with ft.autocast(dev):
+        for task in tasks:
+            records.append(evaluate_file(model, tok, Path(task), model.config.block_size, batch_size, dev, limit))
+    report = {"checkpoint": str(saved.folder), "step": saved.state.get("step"), "results": records}
+    text = json.dumps(report, indent=2)
+    if json_out is not None and str(json_out) == "-":
+        print(text)
+        return 0
+    print(results_table(records))
+    if json_out is not None:
+        Path(json_out).write_text(text + "\n", encoding="utf-8")
+    return 0
