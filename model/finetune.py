@@ -12,7 +12,6 @@ import dataclasses
 import json
 import math
 from contextlib import nullcontext
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
@@ -27,6 +26,7 @@ from model.data import sha256_file
 from model.errors import ModelError
 from model.gpt import GPT
 from model.instruct import IGNORE_INDEX, collate, response_loss
+from model.finetune_config import FinetuneConfig
 from model.lora import LoraConfig, add_lora, load_adapters, merge_lora, trainable_state
 from model.safetensors_io import load_file, save_file
 
@@ -34,30 +34,6 @@ ADAPTERS, ADAPTERS_INFO = "adapters.safetensors", "adapters.json"
 TOKENIZER = "tokenizer.json"
 POOL = 32  # batches per pool sorted by length (padding-aware batching)
 Item = TypeVar("Item")
-
-
-@dataclass(frozen=True)
-class FinetuneConfig:
-    """Options common to both tasks; lr and weight decay as in the book's chapters 6 and 7."""
-    epochs: int = 3
-    batch_size: int = 8
-    lr: float = 5e-5
-    weight_decay: float = 0.1
-    grad_clip: float = 1.0  # 0 disables clipping
-    seed: int = 123
-    lora_rank: int = 0      # 0: no LoRA, fine-tune the weights themselves
-    lora_alpha: float = 16.0
-
-    def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ModelError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.lora_rank < 0:
-            raise ModelError(f"lora_rank must be 0 (off) or positive, got {self.lora_rank}")
-
-    @property
-    def lora(self) -> LoraConfig | None:
-        return LoraConfig(self.lora_rank, self.lora_alpha) if self.lora_rank else None
 
 
 def pick_device(name: str | None = None) -> torch.device:
@@ -147,8 +123,8 @@ def setup(model: GPT, cfg: FinetuneConfig, train_layers: str = "all", classes: i
     """
     if classes:
         add_classifier_head(model, classes)
-    if cfg.lora:
-        add_lora(model, cfg.lora)
+    if cfg.lora_rank:
+        add_lora(model, LoraConfig(cfg.lora_rank, cfg.lora_alpha))
         if classes:
             model.head.out_head.requires_grad_(True)
     else:
@@ -160,7 +136,7 @@ def save(out: Path, model: GPT, base: checkpoint.Checkpoint, finetune: dict[str,
     """Write the adapters (with LoRA), merge them, and save the model as a checkpoint; its folder."""
     out.mkdir(parents=True, exist_ok=True)
     finetune = {**finetune, "base": str(base.folder), "config": dataclasses.asdict(cfg)}
-    if cfg.lora:
+    if cfg.lora_rank:
         save_file(trainable_state(model), out / ADAPTERS)
         info = {"finetune": finetune, "steps": steps, "base_sha256": sha256_file(base.folder / checkpoint.WEIGHTS),
                 "model_config": base.model_config}

@@ -71,3 +71,37 @@ def build(folder: Path = FOLDER) -> None:
 
 if __name__ == "__main__":
     build(Path(sys.argv[1]) if len(sys.argv) > 1 else FOLDER)
+
+
+def read_split(split: str) -> list[dict]:
+    """The shipped passages of one split."""
+    with gzip.open(FOLDER / f"source-{split}.jsonl.gz", "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def tiny_checkpoint(out: Path, texts: list[str], vocab_size: int = 1024, seed: int = 0, **model: object) -> Path:
+    """A seeded, randomly initialised small GPT saved as a checkpoint, with a byte-level BPE trained on ``texts``."""
+    import dataclasses
+
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    from model import checkpoint
+    from model.config import GPTConfig, pad_vocab
+    from model.gpt import GPT
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(texts, trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=["<|endoftext|>"], show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    out.mkdir(parents=True, exist_ok=True)
+    tok.save(str(out / "tokenizer.json"))
+    settings = {"block_size": 96, "n_layer": 2, "n_head": 2, "n_embd": 64, "dropout": 0.0, **model}
+    config = GPTConfig(vocab_size=pad_vocab(tok.get_vocab_size()), **settings)
+    torch.manual_seed(seed)
+    gpt = GPT(config)
+    state = {"step": 0, "tokens": 0, "model_config": dataclasses.asdict(config)}
+    weights = checkpoint.weights_for_saving(gpt.state_dict(), config.tie_weights)
+    return checkpoint.save(out / "base", 0, weights, state, [out / "tokenizer.json"])

@@ -4,10 +4,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipelines.hf_interop import export_hf
-
 
 def export(args: argparse.Namespace) -> int:
+    from pipelines.hf_interop import export_hf  # imports torch: only when the command runs
+
     out = export_hf(args.checkpoint, args.output)
     print(f"Hugging Face GPT-2 folder written: {out} (transformers.AutoModelForCausalLM.from_pretrained"
           f"('{out}') and AutoTokenizer.from_pretrained('{out}') load it)")

@@ -1,0 +1,26 @@
+"""Fine-tuning options (no torch import: the CLI builds its parser from these defaults)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from model.errors import ModelError
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Options common to both tasks; lr and weight decay as in the book's chapters 6 and 7."""
+    epochs: int = 3
+    batch_size: int = 8
+    lr: float = 5e-5
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0  # 0 disables clipping
+    seed: int = 123
+    lora_rank: int = 0      # 0: no LoRA, fine-tune the weights themselves
+    lora_alpha: float = 16.0
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ModelError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.lora_rank < 0:
+            raise ModelError(f"lora_rank must be 0 (off) or positive, got {self.lora_rank}")
