@@ -159,6 +159,15 @@ def test_uncompressed_and_whole_file_gzip_warcs_stream_through(tmp_path):
     assert len(docs) == 10 and [r.reason for r in rejects] + [e.offset for e in errors] == ["fetch:truncated_payload"]
 
 
+def test_records_over_the_size_cap_are_skipped_and_counted(tmp_path):
+    sizes = [len(gzip.decompress(m)) for m in MEMBERS]
+    cap = sorted(sizes)[-3]  # the two largest records are over it
+    docs, rejects, errors = items(write(tmp_path, "big.warc.gz", b"".join(MEMBERS)), WebOptions(extract=False, max_record_bytes=cap))
+    assert len(docs) + len(rejects) == 9
+    assert sorted(e.offset for e in errors) == sorted(f"byte {offset_of(i)}" for i, n in enumerate(sizes) if n > cap)
+    assert all("over max_record_bytes" in e.error for e in errors)
+
+
 @pytest.mark.parametrize("data", [b"", b"not a warc at all\n" * 100, bytes(range(256)) * 64])
 def test_garbage_is_a_file_error(tmp_path, data):
     docs, rejects, errors = items(write(tmp_path, "junk.warc.gz", data))

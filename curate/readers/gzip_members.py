@@ -2,7 +2,8 @@
 
 Each member is decompressed on its own, so a damaged member costs only itself: the splitter
 reports it and resynchronises on the next gzip header whose data decompresses. Only the current
-member is held in memory, and a member larger than the cap is skipped without being held.
+member is held in memory, and a member larger than the cap is skipped without being held (a
+first member over the cap is reported at once: the file is not gzipped per record).
 """
 from __future__ import annotations
 
@@ -83,8 +84,12 @@ def _inflate(buffer: _Buffer, max_size: int) -> Piece | None:
         size += len(out)
         if size <= max_size:
             parts.append(out)
-        elif parts:
+        else:  # too large: hold neither its output nor its input any longer
+            if start == 0:
+                return Oversized(start, size)  # the whole file is one member: the caller streams it instead
             parts = []
+            buffer.drop(used)
+            used = 0
         if inflater.eof:
             buffer.drop(used)
             if size > max_size:
