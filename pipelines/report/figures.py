@@ -97,10 +97,12 @@ def _signal_panel(ax: Any, signal: Signal) -> None:
     values = np.concatenate([kept, dropped])
     low, high = float(values.min()), float(values.max())
     span = (high - low) or 1.0
-    shown = {k: v for k, v in signal.thresholds.items() if low - 0.1 * span <= v <= high + 0.1 * span}
+    log = low >= 0 and high >= 1000 and bool(np.all(values == np.round(values)))
+    # thresholds near the data widen the axis to show them; far ones are only listed in the table
+    near = (lambda v: max(low, 1.0) / 10 <= v <= high * 10) if log else (lambda v: low - 2 * span <= v <= high + 2 * span)
+    shown = {k: v for k, v in signal.thresholds.items() if near(v)}
     start, stop = min([low, *shown.values()]), max([high, *shown.values()])
-    if low >= 0 and high >= 1000 and np.all(values == np.round(values)):
-        # heavy-tailed counts (words, characters): log bins, zeros in the first bin
+    if log:  # heavy-tailed counts (words, characters): log bins, zeros in the first bin
         edges = np.asarray(_log_edges(start, stop))
         kept, dropped = np.maximum(kept, 1.0), np.maximum(dropped, 1.0)
         ax.set_xscale("log")

@@ -45,7 +45,7 @@ class Sample:
     def add_meta(self, meta: dict[str, Any]) -> None:
         self.keys.update(meta)
         for key, value in meta.items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
                 self.numbers[key].append(float(value))
         if isinstance(meta.get("lang"), str):
             self.langs[meta["lang"]] += 1

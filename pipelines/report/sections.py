@@ -111,11 +111,12 @@ def lengths(run: RunData) -> Section | None:
 
 def _new_signals(run: RunData) -> list[tuple[int, str]]:
     """(step index, meta field): numeric fields that first appear at a step (its quality signals)."""
-    found = []
-    for index in range(1, len(run.samples)):
-        sample, before = run.samples[index], run.samples[index - 1].kept.keys
+    found, before = [], set()
+    for index, sample in enumerate(run.samples):
         fields = set(sample.kept.numbers) | set(sample.rejected.numbers)
-        found.extend((index, f) for f in sorted(fields - before - {CLUSTER_FIELD}))
+        if index > 0:
+            found.extend((index, f) for f in sorted(fields - before - {CLUSTER_FIELD}))
+        before |= sample.kept.keys | sample.rejected.keys
     return found
 
 
