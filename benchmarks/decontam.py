@@ -7,7 +7,7 @@ Shakespeare and KJV prose in ../shared/data (tests/data when absent), with each 
 shuffled so that nearly all of its 13-grams are distinct, as those of real items are.
 
 Memory is measured in fresh processes, as a worker sees it: the growth of the resident set
-(and its peak, from ``getrusage``) when the index is built in the worker, and when it is loaded
+(and its peak, ``VmHWM``) when the index is built in the worker, and when it is loaded
 from the folder ``prepare`` writes (arrays memory-mapped, shared between workers) and then used
 on every document. The rate is one core checking the Brown corpus (500 texts, 6 MB, none
 contaminated) with ``decontaminate`` and with ``gopher_quality``, back to back on the same
@@ -58,15 +58,16 @@ def write_items(path: Path, count: int, seed: int) -> None:
             out.write(json.dumps({"ctx": spans[0], "endings": spans[1:], "label": rng.randrange(4)}) + "\n")
 
 
-def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096 / 2**20
+def rss_mb(field: str = "VmRSS") -> float:
+    """This process's resident set (``VmRSS``) or its peak (``VmHWM``), in MiB."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":")) / 1024
 
 
 def memory(mode: str, items: Path, index_dir: Path, n: int) -> dict[str, float]:
     """Resident growth and peak (MB) of a fresh process that builds (or loads) the index and uses it."""
     code = f"""
-import json, resource, sys
+import json, sys
 sys.path.insert(0, {str(REPO)!r})
 from benchmarks.decontam import rss_mb, prose
 from pathlib import Path
@@ -76,7 +77,7 @@ base = rss_mb()
 index = NgramIndex.build([{str(items)!r}], {n}) if {mode!r} == "build" else NgramIndex.load(Path({str(index_dir)!r}))
 for text in texts:
     index.find(words_of(text))
-print(json.dumps({{"rss": rss_mb() - base, "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base}}))
+print(json.dumps({{"rss": rss_mb() - base, "peak": rss_mb("VmHWM") - base}}))
 """
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     return json.loads(out)

@@ -154,3 +154,21 @@ def test_bad_options_and_files_are_refused_with_their_place(tmp_path: Path) -> N
         f.write('{"ctx": "a", "endings": ["b"], "label": 3}\n')
     with pytest.raises(ConfigError, match=r"bad\.jsonl:2: answer/label 3 is not an index into the 1 choices"):
         Decontaminate(eval_files=(str(bad),))(Document("d", "text"))
+
+
+def test_prepare_builds_once_and_again_when_a_file_changes(tmp_path: Path, hellaswag: Path) -> None:
+    stage = Decontaminate(eval_files=(str(hellaswag),))
+    stage.prepare([], tmp_path / "work", executor=None)
+    first = Path(stage.index_dir)
+    stamp = (first / "hashes.npy").stat().st_mtime_ns
+    again = Decontaminate(eval_files=(str(hellaswag),))
+    again.prepare([], tmp_path / "work", executor=None)
+    assert Path(again.index_dir) == first and (first / "hashes.npy").stat().st_mtime_ns == stamp
+    with hellaswag.open("a") as f:
+        f.write(json.dumps({"text": " ".join(WORDS[600:640])}) + "\n")
+    changed = Decontaminate(eval_files=(str(hellaswag),))
+    changed.prepare([], tmp_path / "work", executor=None)
+    assert Path(changed.index_dir) != first
+    doc = Document("d", embed(" ".join(WORDS[610:625])))
+    assert changed(doc) == "decontaminate:hellaswag_val.jsonl" and doc.meta["contaminated_by"] == "hellaswag_val.jsonl#4"
+    assert stage(Document("d", embed(" ".join(WORDS[610:625])))) is None  # the old index, as it was built

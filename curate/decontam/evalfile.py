@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Iterator, Literal
 
 from curate.errors import ConfigError
 
@@ -77,10 +77,10 @@ def parse_record(record: object, line: int, where: str) -> EvalItem:
     raise ConfigError(f"{where}: unknown layout (expected ctx/endings/label, context/choices/answer, or text)")
 
 
-def read_eval_file(path: str | Path) -> list[EvalItem]:
-    """Every item of a JSONL evaluation file; blank lines are skipped, a bad line stops with file:line."""
+def iter_eval_file(path: str | Path) -> Iterator[EvalItem]:
+    """The items of a JSONL evaluation file, streamed; blank lines are skipped, a bad line stops with file:line."""
     path = Path(path)
-    items: list[EvalItem] = []
+    count = 0
     try:
         with path.open(encoding="utf-8") as handle:
             for line_no, line in enumerate(handle, start=1):
@@ -91,11 +91,16 @@ def read_eval_file(path: str | Path) -> list[EvalItem]:
                     record = json.loads(line)
                 except ValueError as err:
                     raise ConfigError(f"{where}: not valid JSON ({err})") from None
-                items.append(parse_record(record, line_no, where))
+                count += 1
+                yield parse_record(record, line_no, where)
     except OSError as err:
         raise ConfigError(f"{path}: cannot read evaluation file ({err.strerror})") from None
     except UnicodeDecodeError as err:
         raise ConfigError(f"{path}: not UTF-8 ({err.reason})") from None
-    if not items:
+    if not count:
         raise ConfigError(f"{path}: no evaluation items")
-    return items
+
+
+def read_eval_file(path: str | Path) -> list[EvalItem]:
+    """Every item of a JSONL evaluation file."""
+    return list(iter_eval_file(path))

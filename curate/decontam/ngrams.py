@@ -25,7 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
-from curate.decontam.evalfile import read_eval_file
+from curate.decontam.evalfile import iter_eval_file
 from curate.errors import ConfigError
 
 WORD_RE = re.compile(r"\w+")
@@ -197,7 +197,7 @@ class NgramIndex:
             owner.clear()
 
         for file_no, path in enumerate(paths):
-            for item in read_eval_file(path):
+            for item in iter_eval_file(path):
                 item_no = len(item_line)
                 item_file.append(file_no)
                 item_line.append(item.line)
@@ -216,8 +216,11 @@ class NgramIndex:
                     flush()
         flush()
         all_hashes, all_owners = np.concatenate(hashes), np.concatenate(owners)
+        del hashes[:], owners[:]
         order = np.argsort(all_hashes, kind="stable")  # items ascend within a hash: the first one wins
-        all_hashes, all_owners = all_hashes[order], all_owners[order]
+        all_hashes = all_hashes[order]
+        all_owners = all_owners[order]
+        del order
         first = first_of_runs(all_hashes)
         return cls(n, vocab, all_hashes[first], all_owners[first], names,
                    np.asarray(item_file, np.int32), np.asarray(item_line, np.int32), short)
