@@ -38,13 +38,16 @@ def set_attention(backend: str) -> None:
 
 
 def measure(preset: str, micro_batch: int, batch_tokens: int, steps: int, warmup: int, data: Path,
-            compile_model: bool, attention: str) -> dict:
+            compile_model: bool, attention: str, whole: bool) -> dict:
     set_attention(attention)
     cfg = TrainConfig(preset=preset, model={"vocab_size": 50_304, "block_size": 1024, "dropout": 0.0},
                       micro_batch=micro_batch, batch_tokens=batch_tokens, max_steps=warmup + steps,
                       compile=compile_model, warmup_steps=10)
     with tempfile.TemporaryDirectory() as out:
         trainer = Trainer(cfg, data, Path(out))
+        if whole:  # one graph for the whole model instead of one per block
+            trainer.model.compiled = None
+            trainer.wrapped = torch.compile(trainer.model)
         torch.cuda.reset_peak_memory_stats()
         t0 = time.perf_counter()
         for step in range(warmup):
@@ -62,7 +65,7 @@ def measure(preset: str, micro_batch: int, batch_tokens: int, steps: int, warmup
         world = trainer.dist.world
         return {"preset": preset, "gpus": world, "device": torch.cuda.get_device_name(),
                 "micro_batch": micro_batch, "accumulation": trainer.accum, "batch_tokens": trainer.step_tokens,
-                "attention": attention, "compile": compile_model, "step_s": seconds / steps,
+                "attention": attention, "compile": ("whole" if whole else "blocks") if compile_model else "off", "step_s": seconds / steps,
                 "tokens_per_s": tokens_per_s, "tokens_per_s_per_gpu": tokens_per_s / world,
                 "mfu": tokens_per_s * trainer.flops_per_token / (PEAK_FLOPS * world),
                 "flops_per_token": trainer.flops_per_token, "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30,
@@ -78,6 +81,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=6, help="timed optimizer steps")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first (compilation)")
     p.add_argument("--compile-off", action="store_true", help="run eagerly")
+    p.add_argument("--whole-model", action="store_true", help="compile the whole model as one graph")
     p.add_argument("--json", type=Path, help="append each result as a JSON line here")
     args = p.parse_args()
     rows = []
@@ -85,7 +89,7 @@ def main() -> None:
         preset, micro, attention = run.split(":")
         try:
             row = measure(preset, int(micro), args.batch_tokens, args.steps, args.warmup, args.data,
-                          not args.compile_off, attention)
+                          not args.compile_off, attention, args.whole_model)
         except (RuntimeError, torch.OutOfMemoryError) as err:
             print(f"{run}: failed: {str(err).splitlines()[0]}", flush=True)
             continue
@@ -99,11 +103,11 @@ def main() -> None:
                     f.write(json.dumps(row) + "\n")
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"\n{'preset':<10} {'GPUs':>4} {'micro':>5} {'accum':>5} {'attn':>6} {'tokens/s':>10} "
-              f"{'per GPU':>10} {'MFU':>6} {'peak GiB':>8}  device")
+              f"{'per GPU':>10} {'MFU':>6} {'peak GiB':>8} {'compile':>7}  device")
         for r in rows:
             print(f"{r['preset']:<10} {r['gpus']:>4} {r['micro_batch']:>5} {r['accumulation']:>5} {r['attention']:>6} "
                   f"{r['tokens_per_s']:>10,.0f} {r['tokens_per_s_per_gpu']:>10,.0f} {r['mfu']:>6.1%} "
-                  f"{r['peak_mem_gib']:>8.1f}  {r['device']}")
+                  f"{r['peak_mem_gib']:>8.1f} {r['compile']:>7}  {r['device']}")
     if torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
 

@@ -58,34 +58,42 @@ def pad_vocab(vocab_size: int, multiple: int = 64) -> int:
     return -(-vocab_size // multiple) * multiple
 
 
+def _opt(default: Any, help: str) -> Any:
+    """A defaulted field whose help text the CLI shows."""
+    if isinstance(default, dict):
+        return field(default_factory=dict, metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass
 class TrainConfig:
     """The recipe's ``train:`` section; every field has a default sized for the CPU demo."""
-    preset: str = "tiny"
-    model: dict[str, Any] = field(default_factory=dict)  # GPTConfig fields to override
-    max_steps: int = 300
-    micro_batch: int = 16                 # sequences per forward pass and process
-    batch_tokens: int | None = None       # tokens per optimizer step (all processes); None: one micro-batch
-    lr: float | None = None               # peak learning rate; None: the preset's
-    min_lr_ratio: float = 0.1             # cosine decays to lr * min_lr_ratio
-    warmup_steps: int = 30
-    weight_decay: float = 0.1
-    beta1: float = 0.9
-    beta2: float = 0.95
-    grad_clip: float = 1.0                # 0 disables clipping
-    seed: int = 1337
-    log_every: int = 10
-    eval_every: int = 100                 # 0: only at the end
-    eval_tokens: int = 65_536             # validation tokens per evaluation
-    samples: int = 2                      # continuations written to the log at each evaluation
-    sample_tokens: int = 48
-    checkpoint_every: int = 100           # 0: only at the end
-    keep_checkpoints: int = 2
-    precision: str = "auto"               # auto (bf16 autocast on CUDA, fp32 on CPU), bf16 or fp32
-    compile: bool = False
-    activation_checkpointing: bool = False
-    fsdp: bool = False                    # shard parameters, gradients and optimizer state over processes
-    skip_nonfinite: bool = False          # skip a step whose loss or gradient is not finite, instead of stopping
+    preset: str = _opt("tiny", f"model size: {', '.join(PRESETS)}")
+    model: dict[str, Any] = _opt({}, "GPTConfig fields to override, e.g. {n_layer: 6, dropout: 0.0}")
+    max_steps: int = _opt(300, "optimizer steps in all")
+    micro_batch: int = _opt(16, "sequences per forward pass and process")
+    batch_tokens: int | None = _opt(None, "tokens per optimizer step over all processes, reached by "
+                                          "gradient accumulation; None: one micro-batch")
+    lr: float | None = _opt(None, "peak learning rate; None: the preset's")
+    min_lr_ratio: float = _opt(0.1, "the cosine decay ends at lr * min_lr_ratio")
+    warmup_steps: int = _opt(30, "linear warmup steps")
+    weight_decay: float = _opt(0.1, "AdamW weight decay (none on biases, norms, embeddings)")
+    beta1: float = _opt(0.9, "AdamW beta1")
+    beta2: float = _opt(0.95, "AdamW beta2")
+    grad_clip: float = _opt(1.0, "gradient norm clipping threshold; 0 disables")
+    seed: int = _opt(1337, "seed of initialisation, batches and dropout")
+    log_every: int = _opt(10, "steps between log lines (and device syncs)")
+    eval_every: int = _opt(100, "steps between validation runs; 0: only at the end")
+    eval_tokens: int = _opt(65_536, "validation tokens per evaluation")
+    samples: int = _opt(2, "continuations of validation documents written to the log at each evaluation")
+    sample_tokens: int = _opt(48, "tokens per logged continuation")
+    checkpoint_every: int = _opt(100, "steps between checkpoints; 0: only at the end")
+    keep_checkpoints: int = _opt(2, "checkpoints kept (the newest)")
+    precision: str = _opt("auto", "auto (bf16 autocast on CUDA, fp32 on CPU), bf16 or fp32")
+    compile: bool = _opt(False, "torch.compile each block and the head")
+    activation_checkpointing: bool = _opt(False, "recompute block activations in the backward pass")
+    fsdp: bool = _opt(False, "under torchrun, shard parameters, gradients and optimizer state (FSDP2)")
+    skip_nonfinite: bool = _opt(False, "skip a step whose loss or gradient is not finite instead of stopping")
 
     def __post_init__(self) -> None:
         if self.precision not in ("auto", "bf16", "fp32"):

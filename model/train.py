@@ -11,7 +11,6 @@ import dataclasses
 import json
 import math
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -25,6 +24,7 @@ from model import checkpoint, distributed
 from model.config import GPTConfig, TrainConfig, model_config, pad_vocab
 from model.data import BatchLoader, ShardSet, open_shards
 from model.errors import ModelError
+from model.evaluate import autocast, loss_sum
 from model.generate import generate
 from model.gpt import GPT, flops_per_token
 
@@ -65,8 +65,9 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.devic
                              fused=device.type == "cuda")
 
 
-def autocast_dtype(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:
-    if cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda"):
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """bf16 for ``bf16``, and for ``auto`` on CUDA; None (plain fp32) otherwise."""
+    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
         return torch.bfloat16
     return None
 
@@ -116,7 +117,7 @@ class Trainer:
         self.step_tokens = self.accum * per_micro
         self.loader = BatchLoader(self.shards, "train", self.mc.block_size, cfg.micro_batch, d.device, cfg.seed, d.rank)
         self.val = BatchLoader(self.shards, "val", self.mc.block_size, cfg.micro_batch, d.device, cfg.seed, d.rank)
-        self.amp = autocast_dtype(cfg, d.device)
+        self.amp = autocast_dtype(cfg.precision, d.device)
         self.flops_per_token = flops_per_token(model, self.mc.block_size)
         if d.device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = True
@@ -172,22 +173,13 @@ class Trainer:
 
     # ---- evaluation and checkpoints ------------------------------------------------------
 
-    def _autocast(self):
-        if self.amp is None:
-            return nullcontext()
-        return torch.autocast(self.dist.device.type, dtype=self.amp)
-
     @torch.no_grad()
     def evaluate(self, step: int) -> dict[str, Any]:
         """Validation loss and perplexity, and a few sampled continuations of validation documents."""
-        self.model.eval()
         world = 1 if self.cfg.fsdp else self.dist.world  # FSDP ranks must run the same forwards
-        total = torch.zeros(2, device=self.dist.device)
-        with self._autocast():
-            for x, y in self.val.eval_batches(self.cfg.eval_tokens, world):
-                total += torch.stack([self.model(x, y).float() * len(x), torch.tensor(float(len(x)), device=x.device)])
-            if world > 1:
-                torch.distributed.all_reduce(total)
+        total = loss_sum(self.model, self.val.eval_batches(self.cfg.eval_tokens, world), self.dist.device, self.amp)
+        if world > 1:
+            torch.distributed.all_reduce(total)
         loss = (total[0] / total[1]).item()
         samples = []
         gen = torch.Generator(device=self.dist.device).manual_seed(self.cfg.seed + step)
@@ -196,7 +188,6 @@ class Trainer:
             out = generate(self.model, prompt, self.cfg.sample_tokens, temperature=0.8, top_k=50,
                            eos_id=self.shards.eos_id, generator=gen)[0].tolist()
             samples.append(self.decode(out) if self.decode else out)
-        self.model.train()
         record = {"step": step, "val_loss": loss, "val_ppl": math.exp(min(loss, 50.0)), "samples": samples}
         self._log(record)
         return record
@@ -208,6 +199,7 @@ class Trainer:
         if not self.dist.main:
             return
         state = {"step": next_step, "tokens": self.tokens_seen, "seed": self.cfg.seed, "optimizer": optimizer,
+                 "eos_id": self.shards.eos_id,
                  "model_config": dataclasses.asdict(self.mc), "train_config": dataclasses.asdict(self.cfg),
                  "data": str(self.shards.folder)}
         extra = [self.shards.tokenizer_path] if self.shards.tokenizer_path.exists() else []
@@ -225,7 +217,7 @@ class Trainer:
         torch.manual_seed(step_seed(cfg.seed, d.rank, step))
         loss_sum = torch.zeros((), device=d.device)
         for micro, (x, y) in enumerate(self.loader.step_batches(step, self.accum)):
-            with distributed.no_grad_sync(self.wrapped, micro == self.accum - 1), self._autocast():
+            with distributed.no_grad_sync(self.wrapped, micro == self.accum - 1), autocast(d.device, self.amp):
                 loss = self.wrapped(x, y)
             (loss / self.accum).backward()
             loss_sum += loss.detach()

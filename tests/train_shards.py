@@ -40,6 +40,13 @@ def train_bpe(texts: list[str], vocab_size: int) -> Tokenizer:
     return tok
 
 
+def brown_shards(folder: Path, chars: int = 150_000, vocab_size: int = 512) -> Path:
+    """A small shard folder of Brown corpus text (tests/data/prose), the last two documents as ``val``."""
+    texts = read_texts(Path(__file__).parent / "data" / "prose" / "brown.jsonl.gz", chars)
+    tok = train_bpe(texts, vocab_size)
+    return write_shards(folder, tok, {"train": texts[:-2], "val": texts[-2:]})
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

@@ -1,0 +1,184 @@
+"""``scratchlm train``, ``sample`` and ``eval``: pretrain a GPT on token shards, then use it.
+
+Text is encoded and decoded here with the run's ``tokenizer.json`` (the ``tokenizers`` library);
+``model/`` itself only sees token ids.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import sys
+import typing
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from tqdm import tqdm
+
+from curate.errors import ConfigError
+from model.config import TrainConfig
+from model.data import BatchLoader, open_shards
+from model.errors import ModelError
+from model.evaluate import load_model, loss_sum
+from model.generate import generate
+from model.train import LOG_NAME, autocast_dtype, train
+from pipelines.config import build
+from pipelines.loss_plot import plot_loss
+
+FORMATTER = argparse.ArgumentDefaultsHelpFormatter
+
+
+def load_tokenizer(path: Path):
+    from tokenizers import Tokenizer
+    if not path.exists():
+        raise ModelError(f"{path}: no tokenizer.json to encode or decode text with")
+    return Tokenizer.from_file(str(path))
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value as JSON where it parses (numbers, true/false, null), else the string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    """One option per TrainConfig field (``--max-steps`` for ``max_steps``), help from the field."""
+    hints = typing.get_type_hints(TrainConfig)
+    for f in dataclasses.fields(TrainConfig):
+        flag, help_text = "--" + f.name.replace("_", "-"), f.metadata.get("help", "")
+        if f.name == "model":
+            parser.add_argument("--set", dest="model", action="append", default=[], metavar="FIELD=VALUE",
+                                help="a GPTConfig field to override (repeatable), e.g. --set n_layer=6 --set dropout=0.0")
+        elif hints[f.name] is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
+        else:
+            parser.add_argument(flag, type=parse_value, default=f.default, help=help_text)
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    options = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
+    pairs = [item.split("=", 1) for item in options["model"]]
+    if any(len(p) != 2 for p in pairs):
+        raise ConfigError(f"--set expects FIELD=VALUE, got {options['model']}")
+    options["model"] = {k: parse_value(v) for k, v in pairs}
+    return build(TrainConfig, options, "train")
+
+
+class Progress:
+    """A progress bar with loss and tokens/s on a terminal; otherwise one line per log record."""
+
+    def __init__(self, total: int) -> None:
+        self.bar = tqdm(total=total, unit="step", disable=not sys.stderr.isatty(), leave=False)
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        if "loss" in record:
+            self.bar.update(record["step"] + 1 - self.bar.n)
+            self.bar.set_postfix(loss=f"{record['loss']:.3f}", tok_s=f"{record['tokens_per_s']:,.0f}")
+            line = (f"step {record['step']:>6}  loss {record['loss']:.4f}  lr {record['lr']:.2e}  "
+                    f"grad norm {record['grad_norm']:.2f}  {record['tokens_per_s']:,.0f} tokens/s  "
+                    f"MFU {record['mfu']:.1%}")
+        elif "val_loss" in record:
+            line = f"step {record['step']:>6}  val loss {record['val_loss']:.4f}  val ppl {record['val_ppl']:.1f}"
+            line += "".join(f"\n  sample: {s!r}" for s in record["samples"])
+        elif record.get("event") == "start":
+            self.bar.update(record["step"] - self.bar.n)
+            line = (f"training {record['params']:,} parameters on {record['device']} x{record['world']}, "
+                    f"{record['batch_tokens']:,} tokens per step, from step {record['step']}")
+        else:
+            return
+        if self.bar.disable:
+            print(line, flush=True)
+        elif "loss" not in record:
+            self.bar.write(line)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def run_training(cfg: TrainConfig, data: Path, out: Path, resume: bool, device: str | None = None) -> dict[str, Any]:
+    """Train with a progress display, write ``loss.png`` and return the final figures."""
+    shards = open_shards(data, verify=False)
+    tok = load_tokenizer(shards.tokenizer_path) if shards.tokenizer_path.exists() else None
+    decode: Callable[[list[int]], str] | None = tok.decode if tok else None
+    progress = Progress(cfg.max_steps)
+    try:
+        result = train(cfg, data, out, resume=resume, device=device, log_hook=progress, decode=decode)
+    finally:
+        progress.close()
+    if (out / LOG_NAME).exists() and int(os.environ.get("RANK", "0")) == 0:
+        plot_loss(out / LOG_NAME, out / "loss.png", f"{cfg.preset} on {data}")
+    return result
+
+
+def train_command(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
+    result = run_training(cfg, args.data, args.out, args.resume, args.device)
+    if "val_loss" in result:
+        print(f"done: {result['steps']} steps, {result['tokens']:,} tokens, val loss {result['val_loss']:.4f}, "
+              f"val ppl {result['val_ppl']:.1f}; checkpoints and loss.png in {args.out}")
+    return 0
+
+
+def sample_command(args: argparse.Namespace) -> int:
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model, saved = load_model(args.checkpoint, device)
+    tok = load_tokenizer(saved.folder / "tokenizer.json")
+    ids = tok.encode(args.prompt).ids if args.prompt else []
+    ids = ids or [saved.state.get("eos_id", 0)]
+    prompt = torch.tensor([ids], device=device)
+    gen = torch.Generator(device=device).manual_seed(args.seed)
+    out = generate(model, prompt, args.max_new_tokens, args.temperature, args.top_k, args.top_p, generator=gen)
+    print(tok.decode(out[0].tolist()))
+    return 0
+
+
+def eval_command(args: argparse.Namespace) -> int:
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model, saved = load_model(args.checkpoint, device)
+    shards = open_shards(args.data)
+    if shards.vocab_size > model.config.vocab_size:
+        raise ModelError(f"{args.data}: vocabulary of {shards.vocab_size} exceeds the model's {model.config.vocab_size}")
+    loader = BatchLoader(shards, args.split, model.config.block_size, args.batch_size, device, seed=0)
+    amp = autocast_dtype(args.precision, device)
+    total = loss_sum(model, loader.eval_batches(args.max_tokens), device, amp)
+    loss, tokens = (total[0] / total[1]).item(), int(total[1].item())
+    print(json.dumps({"checkpoint": str(saved.folder), "split": args.split, "loss": loss,
+                      "perplexity": math.exp(min(loss, 50.0)), "tokens": tokens}))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("train", help="pretrain a GPT on a token shard folder", formatter_class=FORMATTER)
+    p.add_argument("--data", type=Path, required=True, help="shard folder (manifest.json)")
+    p.add_argument("--out", type=Path, required=True, help="output folder: log.jsonl, loss.png, step-* checkpoints")
+    p.add_argument("--resume", action="store_true", help="continue from the newest complete checkpoint in --out")
+    p.add_argument("--device", default=None, help="cpu or cuda; None: cuda when available")
+    add_config_options(p)
+    p.set_defaults(func=train_command)
+
+    p = subparsers.add_parser("sample", help="continue a prompt with a trained model", formatter_class=FORMATTER)
+    p.add_argument("--checkpoint", type=Path, required=True, help="checkpoint folder, or a training --out folder")
+    p.add_argument("--prompt", default="", help="text to continue (empty: start from end-of-text)")
+    p.add_argument("--max-new-tokens", type=int, default=100)
+    p.add_argument("--temperature", type=float, default=0.8, help="0 for greedy decoding")
+    p.add_argument("--top-k", type=int, default=50, help="sample among the k likeliest tokens (0: all)")
+    p.add_argument("--top-p", type=float, default=None, help="sample within the nucleus of this probability")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None, help="cpu or cuda; None: cuda when available")
+    p.set_defaults(func=sample_command)
+
+    p = subparsers.add_parser("eval", help="loss and perplexity of a checkpoint on a shard split",
+                              formatter_class=FORMATTER)
+    p.add_argument("--checkpoint", type=Path, required=True, help="checkpoint folder, or a training --out folder")
+    p.add_argument("--data", type=Path, required=True, help="shard folder (manifest.json)")
+    p.add_argument("--split", default="val")
+    p.add_argument("--max-tokens", type=int, default=1 << 20, help="evaluate at most this many tokens")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
+    p.add_argument("--device", default=None, help="cpu or cuda; None: cuda when available")
+    p.set_defaults(func=eval_command)
