@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
+from pipelines.cli import main
 from pipelines.report import write_report
 from pipelines.report.sample import sample_shards
 from tests.conftest import DATA, run_cli
@@ -28,6 +29,7 @@ steps:
   - read: {}
   - language: {keep: [en]}
   - gopher_quality: {min_words: 40}
+  - fineweb_quality: {action: annotate}
   - exact_dedup: {}
 """
 
@@ -108,7 +110,7 @@ def test_the_funnel_and_reject_tables_match_stats_json(curated: Path) -> None:
         assert [_number(cells[k]) for k in ("docs in", "docs out", "dropped", "bytes in", "bytes out")] == \
             [step["docs_in"], step["docs_out"], step["docs_dropped"], step["bytes_in"], step["bytes_out"]]
     dropping = [folder for folder, step in stats.items() if step["dropped"]]
-    assert {"02_language", "03_gopher_quality", "04_exact_dedup"} <= set(dropping)
+    assert {"02_language", "03_gopher_quality", "05_exact_dedup"} <= set(dropping)
     for folder in dropping:
         _, *rows = tables[f"rejects-{folder}"]
         assert {r[0]: _number(r[1]) for r in rows} == stats[folder]["dropped"]
@@ -123,7 +125,7 @@ def test_every_plot_is_a_valid_png_and_the_page_embeds_them_all(curated: Path) -
     report = curated / "report"
     files = {p.name: p.read_bytes() for p in report.glob("*.png")}
     assert {"funnel.png", "rejects.png", "languages.png", "lengths.png", "signals-03_gopher_quality.png",
-            "clusters-04_exact_dedup.png"} <= set(files)
+            "clusters-05_exact_dedup.png"} <= set(files)
     for data in files.values():
         Image.open(BytesIO(data)).verify()
     images = _parse(report / "index.html").images
@@ -156,7 +158,8 @@ def test_languages_clusters_and_thresholds_come_from_the_run(curated: Path) -> N
     signals = {(r[0], r[1]): r[4] for r in tables["signals"][1:]}
     assert signals[("03_gopher_quality", "gopher_word_count")] == "min_words = 40, max_words = 100000"
     assert signals[("02_language", "lang_score")] == "threshold = 0.65"
-    (size, clusters, dropped), = [tuple(map(_number, r)) for r in tables["clusters-04_exact_dedup"][1:]]
+    assert signals[("04_fineweb_quality", "fineweb_punct_lines_ratio")] == "min_punct_lines_ratio = 0.12"
+    (size, clusters, dropped), = [tuple(map(_number, r)) for r in tables["clusters-05_exact_dedup"][1:]]
     assert (size, clusters, dropped) == (2, 6, 6)
 
 
@@ -164,8 +167,7 @@ def test_a_read_only_run_leaves_out_the_sections_it_has_no_data_for(tmp_path: Pa
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("name: bare\nsteps:\n  - read: {}\n")
     out = tmp_path / "run"
-    assert run_cli("curate", str(recipe), "--input", str(DATA / "prose" / "kjv.jsonl.gz"),
-                   "--output", str(out)).returncode == 0
+    assert main(["curate", str(recipe), "--input", str(DATA / "prose" / "kjv.jsonl.gz"), "--output", str(out)]) == 0
     page = (out / "report" / "index.html").read_text()
     assert "Funnel" in page and "Document lengths" in page
     for absent in ("Rejects by reason", "Languages", "Quality signals", "Duplicate clusters", "Tokens per split"):
@@ -210,11 +212,10 @@ def test_sampling_is_bounded_and_the_counts_stay_exact(curated: Path, tmp_path: 
     assert funnel == {folder: step["docs_out"] for folder, step in stats.items()}
 
 
-def test_a_missing_run_folder_is_one_clear_line(tmp_path: Path) -> None:
-    done = run_cli("report", str(tmp_path / "nowhere"))
-    assert done.returncode == 2
-    assert done.stderr.strip() == (f"scratchlm: error: {tmp_path / 'nowhere' / 'stats.json'}: no run statistics "
-                                   f"(is {tmp_path / 'nowhere'} a finished `scratchlm curate` run?)")
+def test_a_missing_run_folder_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["report", str(tmp_path / "nowhere")]) == 2
+    assert capsys.readouterr().err == (f"scratchlm: error: {tmp_path / 'nowhere' / 'stats.json'}: no run statistics "
+                                       f"(is {tmp_path / 'nowhere'} a finished `scratchlm curate` run?)\n")
 
 
 def _browser() -> str | None:

@@ -25,6 +25,12 @@ THRESHOLDS: list[tuple[str, str, tuple[str, ...]]] = [
     ("gopher_repetition", r"gopher_dup_line_char_frac", ("max_duplicate_line_char_fraction",)),
     ("gopher_repetition", r"gopher_top_(\d+)gram_char_frac", ("max_top_ngram_char_fraction[{0}]",)),
     ("gopher_repetition", r"gopher_dup_(\d+)gram_char_frac", ("max_duplicate_ngram_char_fraction[{0}]",)),
+    ("fineweb_quality", r"fineweb_punct_lines_ratio", ("min_punct_lines_ratio",)),
+    ("fineweb_quality", r"fineweb_short_lines_ratio", ("max_short_lines_ratio",)),
+    ("fineweb_quality", r"fineweb_dup_line_chars_ratio", ("max_duplicate_line_chars",)),
+    ("fineweb_quality", r"fineweb_newlines_per_word", ("max_newlines_per_word",)),
+    ("c4_quality", r"c4_sentences", ("min_sentences",)),
+    ("quality_classifier", r"quality_score", ("threshold",)),
 ]
 
 
