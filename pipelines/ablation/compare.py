@@ -1,0 +1,132 @@
+"""Reading an ablation's finished runs back from disk, and refusing to compare unfair ones.
+
+Every figure of the page comes from here, and here only from the runs' own files: each training
+folder's ``log.jsonl``, each variant's shard ``manifest.json`` and curation ``stats.json``.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curate.errors import ConfigError
+
+DECONTAMINATE = "decontaminate"
+
+
+@dataclass
+class SeedRun:
+    """One training of one variant: its validation curve on the evaluation text and its set-up."""
+
+    seed: int
+    folder: Path
+    curve: list[tuple[int, float]]
+    tokens: int
+    steps: int
+    train: dict[str, Any]
+    model: dict[str, Any]
+
+    @property
+    def final_loss(self) -> float:
+        return self.curve[-1][1]
+
+
+@dataclass
+class VariantResult:
+    name: str
+    changes: list[str]
+    docs_kept: int
+    train_tokens: int
+    manifest: dict[str, Any]
+    runs: list[SeedRun]
+    decontaminated: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def losses(self) -> list[float]:
+        return [r.final_loss for r in self.runs]
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.losses)
+
+    @property
+    def std(self) -> float:
+        """Sample standard deviation over seeds (0 for one seed)."""
+        return statistics.stdev(self.losses) if len(self.losses) > 1 else 0.0
+
+
+def read_log(folder: Path, seed: int) -> SeedRun:
+    """A training folder's log: the last start record, validation losses, tokens at the end."""
+    path = folder / "log.jsonl"
+    if not path.exists():
+        raise ConfigError(f"{path}: no training log")
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    starts = [r for r in records if r.get("event") == "start"]
+    curve = [(r["step"], r["val_loss"]) for r in records if "val_loss" in r]
+    trained = [r for r in records if "loss" in r and "tokens" in r]
+    if not starts or not curve or not trained:
+        raise ConfigError(f"{path}: incomplete training log (no start, validation or step record)")
+    start = starts[-1]
+    return SeedRun(seed, folder, curve, trained[-1]["tokens"], trained[-1]["step"] + 1, start["train"], start["model"])
+
+
+def decontamination_counts(curated: Path) -> dict[str, int]:
+    """Documents each evaluation file removed (or flagged) in the variant's ``decontaminate`` steps."""
+    summary = json.loads((curated / "stats.json").read_text(encoding="utf-8"))
+    counts: dict[str, int] = {}
+    for folder, stats in summary.items():
+        if not folder.endswith(f"_{DECONTAMINATE}"):
+            continue
+        for reason, n in {**stats["dropped"], **stats.get("annotated", {})}.items():
+            if reason.startswith(f"{DECONTAMINATE}:"):
+                name = reason.split(":", 1)[1]
+                counts[name] = counts.get(name, 0) + n
+    return counts
+
+
+def read_variant(folder: Path, name: str, changes: list[str], seeds: list[int]) -> VariantResult:
+    """One variant's figures from ``folder`` (``curated/``, ``shards/``, ``seed-N/``)."""
+    summary = json.loads((folder / "curated" / "stats.json").read_text(encoding="utf-8"))
+    last = list(summary.values())[-1]
+    manifest = json.loads((folder / "shards" / "manifest.json").read_text(encoding="utf-8"))
+    runs = [read_log(folder / f"seed-{seed}", seed) for seed in seeds]
+    return VariantResult(name, changes, last["docs_out"], manifest["splits"]["train"]["tokens"], manifest, runs,
+                         decontamination_counts(folder / "curated"))
+
+
+def _without_seed(train: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in train.items() if k != "seed"}
+
+
+def check_fair(results: list[VariantResult], tokenizer_sha256: str) -> None:
+    """Refuse (ConfigError) unless every run shares tokenizer, model, training set-up, seeds,
+    token budget and evaluation shards."""
+    first = results[0]
+    reference_run = first.runs[0]
+    val_files = sorted(e["sha256"] for e in first.manifest["shards"] if e["split"] == "val")
+    seeds = [r.seed for r in first.runs]
+    for result in results:
+        where = f"variant {result.name}"
+        if result.manifest["tokenizer_sha256"] != tokenizer_sha256:
+            raise ConfigError(f"{where}: its shards were encoded with another tokenizer; the comparison is unfair")
+        if sorted(e["sha256"] for e in result.manifest["shards"] if e["split"] == "val") != val_files:
+            raise ConfigError(f"{where}: its validation shards differ from {first.name}'s; the evaluation text must be one")
+        if [r.seed for r in result.runs] != seeds:
+            raise ConfigError(f"{where}: seeds {[r.seed for r in result.runs]} differ from {first.name}'s {seeds}")
+        for run in result.runs:
+            at = f"{where}, seed {run.seed} ({run.folder / 'log.jsonl'})"
+            if run.model != reference_run.model:
+                raise ConfigError(f"{at}: the model differs from {first.name}'s; the comparison is unfair")
+            if _without_seed(run.train) != _without_seed(reference_run.train):
+                changed = sorted(k for k in set(run.train) | set(reference_run.train)
+                                 if k != "seed" and run.train.get(k) != reference_run.train.get(k))
+                raise ConfigError(f"{at}: training set-up differs from {first.name}'s in {', '.join(changed)}")
+            if run.train.get("seed") != run.seed:
+                raise ConfigError(f"{at}: trained with seed {run.train.get('seed')}, expected {run.seed}")
+            if (run.tokens, run.steps) != (reference_run.tokens, reference_run.steps):
+                raise ConfigError(f"{at}: trained {run.tokens:,} tokens in {run.steps} steps, {first.name} "
+                                  f"{reference_run.tokens:,} in {reference_run.steps}; the token budget must be one")
+            if run.curve[-1][0] != run.steps - 1:
+                raise ConfigError(f"{at}: the last validation is at step {run.curve[-1][0]}, not the final step")

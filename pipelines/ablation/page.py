@@ -1,0 +1,88 @@
+"""``ablation.html`` and ``ablation.png``: validation curves, final losses with their seed spread, data kept."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Sequence
+
+from matplotlib.figure import Figure
+
+from curate.writer import write_atomic
+from pipelines.ablation.compare import VariantResult
+from pipelines.report.page import Plot, Section, para, render, table
+
+PNG = "ablation.png"
+HTML = "ablation.html"
+
+
+def loss_text(value: float) -> str:
+    """How the page writes a loss (the test reads it back the same way)."""
+    return f"{value:.4f}"
+
+
+def figure(results: Sequence[VariantResult]) -> bytes:
+    """Left: mean validation loss per variant over steps (band: min to max over seeds). Right: final
+    loss, mean with a bar of one standard deviation over seeds."""
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    curves, finals = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    for index, result in enumerate(results):
+        color = f"C{index}"
+        steps = [step for step, _ in result.runs[0].curve]
+        per_step = list(zip(*[[loss for _, loss in run.curve] for run in result.runs]))
+        curves.plot(steps, [sum(v) / len(v) for v in per_step], "o-", color=color, markersize=3, label=result.name)
+        if len(result.runs) > 1:
+            curves.fill_between(steps, [min(v) for v in per_step], [max(v) for v in per_step], color=color, alpha=0.2)
+        finals.errorbar([index], [result.mean], yerr=[result.std], fmt="o", color=color, capsize=5)
+        finals.plot([index] * len(result.runs), result.losses, "x", color=color, alpha=0.6)
+    curves.set_xlabel("step")
+    curves.set_ylabel("loss on the evaluation text (nats/token)")
+    curves.set_title("Validation loss (mean over seeds; band: min to max)")
+    curves.grid(alpha=0.3)
+    curves.legend(fontsize=8)
+    finals.set_xlim(-0.5, len(results) - 0.5)
+    finals.set_xticks(range(len(results)), [r.name for r in results], rotation=20, ha="right", fontsize=8)
+    finals.set_title(f"Final loss (mean ± 1 s.d., x: each of {len(results[0].runs)} seeds)")
+    finals.grid(alpha=0.3, axis="y")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=96, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _results_table(results: Sequence[VariantResult]) -> str:
+    budget = results[0].runs[0].tokens
+    rows = [[r.name, "; ".join(r.changes), r.docs_kept, r.train_tokens, f"{budget / r.train_tokens:.2f}",
+             loss_text(r.mean), loss_text(r.std), len(r.runs), ", ".join(loss_text(x) for x in r.losses)]
+            for r in results]
+    headers = ["variant", "changes to the base recipe", "documents kept", "tokens kept", "passes over the data",
+               "final loss (mean)", "s.d. over seeds", "seeds", "final loss per seed"]
+    return table(headers, rows, "results")
+
+
+def _decontamination(results: Sequence[VariantResult]) -> list[str]:
+    files = sorted({name for r in results for name in r.decontaminated})
+    if not files:
+        return [para("No variant has a decontaminate step.", "note")]
+    rows = [[r.name, *[r.decontaminated.get(f, 0) for f in files]] for r in results]
+    return [para("Training documents removed (or flagged, with action: annotate) as contaminated by each "
+                 "evaluation file, from the decontaminate step's reasons in stats.json."),
+            table(["variant", *files], rows, "decontamination")]
+
+
+def write_page(name: str, results: Sequence[VariantResult], output: Path, eval_inputs: Sequence[str]) -> Path:
+    """Write ``ablation.png`` and ``ablation.html`` (the plot inlined) into ``output``."""
+    png = figure(results)
+    (output / PNG).write_bytes(png)
+    first = results[0].runs[0]
+    setup = (f"Every variant: one tokenizer trained on the union of all variants' documents, preset "
+             f"{first.train['preset']} ({first.model['n_layer']} layers, {first.model['n_embd']} wide, context "
+             f"{first.model['block_size']}), {first.steps} steps, {first.tokens:,} training tokens per run, seeds "
+             f"{', '.join(str(r.seed) for r in results[0].runs)}; validation on the same evaluation text "
+             f"({', '.join(eval_inputs)}, {results[0].manifest['splits']['val']['tokens']:,} tokens).")
+    sections = [
+        Section("Results", [para(setup)], [Plot("ablation", png, "validation loss per variant")],
+                [_results_table(results)]),
+        Section("Decontamination", _decontamination(results)),
+    ]
+    html = render(f"Ablation: {name}", [para("What each curation choice does to the trained model.")], sections)
+    write_atomic(output / HTML, html)
+    return output / HTML

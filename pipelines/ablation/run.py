@@ -1,0 +1,142 @@
+"""``scratchlm ablate``: curate each variant, encode all with one tokenizer, train each K times, compare.
+
+```
+DIR/quality_model/model.bin          # when the ablation trains a quality classifier
+DIR/variants/NAME/curated/           # the variant's curation run (NN_stage folders, stats.json)
+DIR/tokenizer/tokenizer.json         # one BPE, trained on the union of the variants' documents
+DIR/eval/                            # the --eval text, encoded once
+DIR/variants/NAME/tokens/            # the variant's documents, all in train
+DIR/variants/NAME/shards/            # train from tokens/, val = the eval shards (what training reads)
+DIR/variants/NAME/seed-S/            # one training: log.jsonl, checkpoints, loss.png
+DIR/ablation.html, ablation.png, ablation.json
+```
+Every phase resumes: finished curation shards, tokenizer, shards and trainings are kept.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+from curate.errors import ConfigError
+from curate.writer import write_atomic
+from pipelines.ablation.compare import VariantResult, check_fair, read_log, read_variant
+from pipelines.ablation.page import write_page
+from pipelines.ablation.quality_model import train_quality_model
+from pipelines.ablation.spec import Ablation
+from pipelines.ablation.tokens import compose_shards, shard_all_train, train_union_tokenizer
+from pipelines.recipe import Recipe
+from pipelines.runner import run_curation, stats_table
+from tokenizer.checksum import file_sha256
+
+Log = Callable[[str], None]
+
+
+def seeds_of(ablation: Ablation, count: int) -> list[int]:
+    """``count`` consecutive seeds from the ablation's ``train.seed``."""
+    if count < 1:
+        raise ConfigError(f"--seeds: expected at least 1, got {count}")
+    return [ablation.train.seed + i for i in range(count)]
+
+
+def _seed_steps(recipe: Recipe, earlier: list[tuple[Recipe, Path]], target: Path) -> None:
+    """Link the finished step folders that ``recipe`` shares (same steps from the start) with an
+    earlier variant into ``target``, so the runner skips them instead of running them again."""
+    plain = recipe.to_plain()["steps"]
+    best, source = 0, None
+    for other, folder in earlier:
+        theirs = other.to_plain()["steps"]
+        same = 0
+        while same < min(len(plain), len(theirs)) and plain[same] == theirs[same]:
+            same += 1
+        if same > best:
+            best, source = same, folder
+    for index in range(best):
+        name = recipe.step_folder(index)
+        if source is None or (target / name).exists() or not (source / name / "stats.json").exists():
+            continue
+        shutil.copytree(source / name, target / name, copy_function=_hardlink)
+
+
+def _hardlink(source: str, target: str) -> None:
+    try:
+        Path(target).hardlink_to(source)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def curate_variants(ablation: Ablation, inputs: list[str], output: Path, executor: Any, log: Log) -> list[Path]:
+    """Each variant's curation run; returns their final step folders."""
+    quality = None
+    if ablation.quality_model is not None:
+        read_stage = ablation.recipe(ablation.variants[0], Path(".")).steps[0].stage
+        quality = train_quality_model(ablation.quality_model, read_stage, output / "quality_model")
+        log(f"quality model: {quality}")
+    recipes = [ablation.recipe(v, quality) for v in ablation.variants]  # all checked before any curation
+    done: list[tuple[Recipe, Path]] = []
+    finals = []
+    for variant, recipe in zip(ablation.variants, recipes):
+        folder = output / "variants" / variant.name / "curated"
+        folder.mkdir(parents=True, exist_ok=True)
+        _seed_steps(recipe, done, folder)
+        log(f"== curate {variant.name}: {'; '.join(variant.changes)}")
+        result = run_curation(recipe, inputs, folder, executor)
+        log(stats_table(result))
+        done.append((recipe, folder))
+        finals.append(result.final_dir)
+    return finals
+
+
+def train_variant(ablation: Ablation, data: Path, out: Path, seed: int) -> None:
+    """One training of one variant, skipped when its log already ends at the final validation."""
+    from pipelines.commands.train import run_training
+
+    config = dataclasses.replace(ablation.train, seed=seed)
+    try:
+        run = read_log(out, seed)
+        if run.steps == config.max_steps and run.curve[-1][0] == config.max_steps - 1:
+            return
+    except ConfigError:
+        pass
+    run_training(config, data, out, resume=True, device="cpu" if not _cuda() else None)
+
+
+def _cuda() -> bool:
+    import torch
+    return torch.cuda.is_available()
+
+
+def run_ablation(ablation: Ablation, inputs: list[str], eval_inputs: list[str], output: Path, seeds: int,
+                 executor: Any, log: Log = print) -> list[VariantResult]:
+    """The whole ablation into ``output``; returns the compared variants (after the fairness checks)."""
+    seed_list = seeds_of(ablation, seeds)
+    output.mkdir(parents=True, exist_ok=True)
+    finals = curate_variants(ablation, inputs, output, executor, log)
+    tokenizer = train_union_tokenizer(finals, ablation.bpe, output / "tokenizer")
+    log(f"tokenizer (union of {len(finals)} variants): {tokenizer}")
+    evaluation = output / "eval"
+    manifest = shard_all_train(eval_inputs, tokenizer, evaluation, ablation.shard, executor)
+    log(f"evaluation text: {manifest['splits']['train']['tokens']:,} tokens, {manifest['splits']['train']['docs']:,} docs")
+    for variant, final in zip(ablation.variants, finals):
+        folder = output / "variants" / variant.name
+        tokens = shard_all_train([str(final)], tokenizer, folder / "tokens", ablation.shard, executor)
+        compose_shards(folder / "tokens", evaluation, folder / "shards")
+        log(f"== train {variant.name}: {tokens['splits']['train']['tokens']:,} tokens of documents, seeds {seed_list}")
+        for seed in seed_list:
+            train_variant(ablation, folder / "shards", folder / f"seed-{seed}", seed)
+    results = [read_variant(output / "variants" / v.name, v.name, v.changes, seed_list) for v in ablation.variants]
+    check_fair(results, file_sha256(tokenizer))
+    page = write_page(ablation.name, results, output, eval_inputs)
+    write_atomic(output / "ablation.json", json.dumps(summary(results), indent=1))
+    log(f"page: {page}")
+    return results
+
+
+def summary(results: list[VariantResult]) -> dict[str, Any]:
+    """The compared figures as JSON data."""
+    return {r.name: {"changes": r.changes, "docs_kept": r.docs_kept, "train_tokens": r.train_tokens,
+                     "final_loss_mean": r.mean, "final_loss_std": r.std,
+                     "final_loss_by_seed": {str(run.seed): run.final_loss for run in r.runs},
+                     "decontaminated": r.decontaminated} for r in results}

@@ -1,0 +1,243 @@
+"""The ablation file: a base recipe, variants of its steps, and one way to train and evaluate them all.
+
+```yaml
+name: quality
+base: ../recipes/demo.yaml          # a recipe file (relative to this file) or an inline recipe mapping
+quality_model:                      # optional: a fastText classifier trained in the run; a step option
+  positive: [tests/data/prose/brown.jsonl.gz]   # written "{quality_model}" is replaced by its path
+  negative: [tests/data/web-sample.warc.gz]     # (paths relative to the working directory, like --input)
+bpe: {vocab_size: 4096}             # one tokenizer, trained on the union of every variant's documents
+shard: {shard_tokens: 1000000}
+train: {preset: tiny, max_steps: 300, eval_every: 50}
+variants:
+  - name: no_filter
+    remove: [language, gopher_quality]          # every step of these stages
+  - name: stricter
+    set: {gopher_quality: {min_words: 100}}     # options merged into the named step
+  - name: classifier
+    add: [{quality_classifier: {model: "{quality_model}"}, after: minhash}]  # default: at the end
+```
+
+Fairness is part of the format: a variant can change curation steps only; the tokenizer, model
+preset, seeds, token budget and evaluation text are the ablation's, one for all variants.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from curate.errors import ConfigError
+from curate.stages import stage_names
+from pipelines.config import build
+from pipelines.recipe import Recipe, parse_recipe
+from tokenizer.config import BpeConfig, ShardConfig
+
+TOP_KEYS = ("name", "base", "quality_model", "bpe", "shard", "train", "variants")
+VARIANT_KEYS = ("name", "remove", "set", "add")
+QUALITY_KEYS = ("positive", "negative", "max_docs", "options")
+QUALITY_PLACEHOLDER = "{quality_model}"
+
+
+@dataclass
+class Variant:
+    """One variant: a name and the base recipe's steps with its changes applied (plain data)."""
+
+    name: str
+    steps: list[dict[str, Any]]
+    changes: list[str]
+
+
+@dataclass
+class QualityModelSpec:
+    positive: list[str]
+    negative: list[str]
+    max_docs: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Ablation:
+    name: str
+    variants: list[Variant]
+    bpe: BpeConfig
+    shard: ShardConfig
+    train: Any  # model.config.TrainConfig (imported lazily: torch is not needed to read the file)
+    quality_model: QualityModelSpec | None = None
+
+    def recipe(self, variant: Variant, quality_model: Path | None = None) -> Recipe:
+        """The variant's curation recipe, ``{quality_model}`` replaced by the trained model's path."""
+        steps = _substitute(variant.steps, str(quality_model) if quality_model else None, variant.name)
+        try:
+            return parse_recipe({"name": f"{self.name}-{variant.name}", "steps": steps}, variant.name)
+        except ConfigError as err:
+            raise ConfigError(f"variant {variant.name}: {err}") from None
+
+
+def _substitute(value: Any, model: str | None, variant: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _substitute(v, model, variant) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, model, variant) for v in value]
+    if value == QUALITY_PLACEHOLDER:
+        if model is None:
+            raise ConfigError(f"variant {variant}: {QUALITY_PLACEHOLDER} is used but the ablation has no quality_model")
+        return model
+    return value
+
+
+def _mapping(value: Any, path: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: expected a mapping, got {value!r}")
+    return value
+
+
+def _step_items(steps: Any, path: str) -> list[dict[str, Any]]:
+    """Recipe steps as a list of one-key mappings ``{stage: {options}}``."""
+    if not isinstance(steps, list) or not steps:
+        raise ConfigError(f"{path}: expected a non-empty list of steps")
+    items = []
+    known = stage_names()
+    for i, item in enumerate(steps):
+        if isinstance(item, str):
+            item = {item: {}}
+        if not isinstance(item, dict) or len(item) != 1:
+            raise ConfigError(f"{path}[{i}]: expected one {{stage: {{options}}}} mapping, got {item!r}")
+        (name, options), = item.items()
+        if name not in known:
+            raise ConfigError(f"{path}[{i}].{name}: unknown stage (known: {', '.join(known)})")
+        items.append({name: copy.deepcopy(_mapping(options, f"{path}[{i}].{name}"))})
+    return items
+
+
+def _index_of(steps: list[dict[str, Any]], stage: str, path: str) -> int:
+    found = [i for i, s in enumerate(steps) if next(iter(s)) == stage]
+    if not found:
+        raise ConfigError(f"{path}: the recipe has no {stage} step")
+    if len(found) > 1:
+        raise ConfigError(f"{path}: the recipe has {len(found)} {stage} steps; the change is ambiguous")
+    return found[0]
+
+
+def apply_changes(base: list[dict[str, Any]], raw: dict[str, Any], path: str) -> Variant:
+    """The base steps with the variant's ``remove``, then ``set``, then ``add`` applied."""
+    unknown = [k for k in raw if k not in VARIANT_KEYS]
+    if unknown:
+        hint = " (every variant shares the ablation's bpe, shard and train)" if set(unknown) & {"bpe", "shard", "train", "seed"} else ""
+        raise ConfigError(f"{path}.{unknown[0]}: unknown variant key (known: {', '.join(VARIANT_KEYS)}){hint}")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name or not name.replace("_", "").replace("-", "").isalnum():
+        raise ConfigError(f"{path}.name: expected a name of letters, digits, - and _, got {name!r}")
+    steps = copy.deepcopy(base)
+    changes: list[str] = []
+    removes = raw.get("remove") or []
+    if not isinstance(removes, list) or not all(isinstance(s, str) for s in removes):
+        raise ConfigError(f"{path}.remove: expected a list of stage names, got {removes!r}")
+    for stage in removes:
+        if stage == "read":
+            raise ConfigError(f"{path}.remove: the read step cannot be removed")
+        if not any(next(iter(s)) == stage for s in steps):
+            raise ConfigError(f"{path}.remove: the recipe has no {stage} step")
+        steps = [s for s in steps if next(iter(s)) != stage]
+        changes.append(f"-{stage}")
+    for stage, options in _mapping(raw.get("set"), f"{path}.set").items():
+        index = _index_of(steps, stage, f"{path}.set.{stage}")
+        steps[index][stage].update(_mapping(options, f"{path}.set.{stage}"))
+        changes.append(f"{stage}: " + ", ".join(f"{k}={v}" for k, v in options.items()))
+    adds = raw.get("add") or []
+    if not isinstance(adds, list):
+        raise ConfigError(f"{path}.add: expected a list of {{stage: {{options}}, after: stage}}, got {adds!r}")
+    for i, item in enumerate(adds):
+        where = f"{path}.add[{i}]"
+        item = dict(_mapping(item, where))
+        after = item.pop("after", None)
+        stage_item = _step_items([item], where)[0]
+        index = len(steps) if after is None else _index_of(steps, after, f"{where}.after") + 1
+        steps.insert(index, stage_item)
+        changes.append(f"+{next(iter(stage_item))}" + (f" after {after}" if after else ""))
+    return Variant(name, steps, changes or ["base recipe"])
+
+
+def _base_steps(base: Any, folder: Path) -> list[dict[str, Any]]:
+    if isinstance(base, str):
+        path = folder / base
+        try:
+            base = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as err:
+            raise ConfigError(f"base: cannot read recipe {path}: {err.strerror}") from None
+        except yaml.YAMLError as err:
+            raise ConfigError(f"base: recipe {path} is not valid YAML: {str(err).splitlines()[0]}") from None
+    if not isinstance(base, dict):
+        raise ConfigError("base: expected a recipe file name or a recipe mapping")
+    return _step_items(base.get("steps"), "base.steps")
+
+
+def _quality_spec(raw: Any) -> QualityModelSpec | None:
+    if raw is None:
+        return None
+    raw = _mapping(raw, "quality_model")
+    unknown = [k for k in raw if k not in QUALITY_KEYS]
+    if unknown:
+        raise ConfigError(f"quality_model.{unknown[0]}: unknown key (known: {', '.join(QUALITY_KEYS)})")
+    lists = {}
+    for key in ("positive", "negative"):
+        value = raw.get(key)
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"quality_model.{key}: expected a non-empty list of paths, got {value!r}")
+        lists[key] = value
+    max_docs = raw.get("max_docs")
+    if max_docs is not None and (not isinstance(max_docs, int) or max_docs < 1):
+        raise ConfigError(f"quality_model.max_docs: expected a positive int, got {max_docs!r}")
+    from curate.text.classifier import TrainOptions
+    options = _mapping(raw.get("options"), "quality_model.options")
+    build(TrainOptions, options, "quality_model.options")  # refuse bad options before any work
+    return QualityModelSpec(lists["positive"], lists["negative"], max_docs, options)
+
+
+def parse_ablation(data: Any, folder: Path) -> Ablation:
+    """Check an ablation mapping; ``folder`` resolves a ``base`` file name."""
+    from model.config import TrainConfig
+
+    data = _mapping(data, "ablation")
+    unknown = [k for k in data if k not in TOP_KEYS]
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown ablation key (known: {', '.join(TOP_KEYS)})")
+    name = data.get("name", "ablation")
+    if not isinstance(name, str):
+        raise ConfigError(f"name: expected str, got {name!r}")
+    if "base" not in data:
+        raise ConfigError("base: name the base recipe (a file or an inline recipe)")
+    base = _base_steps(data["base"], folder)
+    raw_variants = data.get("variants")
+    if not isinstance(raw_variants, list) or len(raw_variants) < 2:
+        raise ConfigError("variants: expected a list of at least two variants to compare")
+    variants = [apply_changes(base, _mapping(v, f"variants[{i}]"), f"variants[{i}]") for i, v in enumerate(raw_variants)]
+    names = [v.name for v in variants]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"variants: names must be unique, got {names}")
+    shard_options = _mapping(data.get("shard"), "shard")
+    if "val_fraction" in shard_options:
+        raise ConfigError("shard.val_fraction: an ablation validates every variant on the --eval text; leave it out")
+    shard = replace(build(ShardConfig, shard_options, "shard"), val_fraction=0.0)
+    return Ablation(name, variants, build(BpeConfig, data.get("bpe"), "bpe"), shard,
+                    build(TrainConfig, data.get("train"), "train"), _quality_spec(data.get("quality_model")))
+
+
+def load_ablation(path: str | Path) -> Ablation:
+    """Read and check an ablation file; every problem is one ConfigError naming the file and key."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ConfigError(f"cannot read ablation file {path}: {err.strerror}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"ablation file {path} is not valid YAML: {str(err).splitlines()[0]}") from None
+    try:
+        return parse_ablation(data, path.parent)
+    except ConfigError as err:
+        raise ConfigError(f"ablation file {path}: {err}") from None

@@ -1,0 +1,115 @@
+"""The shared token side of an ablation: one tokenizer for all variants, one evaluation text.
+
+* The tokenizer is trained once on the union of every variant's curated documents (a document
+  id seen in an earlier variant is not read again), so no variant gets a vocabulary fitted to it.
+* Each variant's documents are sharded whole into ``train``; the ``--eval`` text is sharded once,
+  and its shard files become every variant's ``val`` split (hard links, same bytes, same sha256),
+  so the trainer's own validation runs are the comparison on one held-out text.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from curate.errors import ConfigError
+from curate.writer import write_atomic
+from tokenizer.checksum import file_sha256
+from tokenizer.config import BpeConfig, ShardConfig
+from tokenizer.corpus import TextCounter, corpus_files, iter_documents
+from tokenizer.shard_format import FORMAT, MANIFEST, TOKENIZER_COPY, load_manifest, shard_names
+from tokenizer.sharding import shard_corpus
+from tokenizer.train import TOKENIZER_FILE, config_plain, train_bpe
+
+STATS_FILE = "union.json"
+
+
+def union_batches(folders: Sequence[Path], counter: TextCounter, limit_bytes: int | None,
+                  batch_docs: int = 1024) -> Iterator[list[str]]:
+    """Texts of the curated step folders in order, each document id once (holds the ids seen)."""
+    seen: set[str] = set()
+    batch: list[str] = []
+    for file in corpus_files([str(f) for f in folders]):
+        for doc in iter_documents(file):
+            if doc.id in seen:
+                continue
+            if limit_bytes is not None and counter.bytes >= limit_bytes:
+                break
+            seen.add(doc.id)
+            batch.append(doc.text)
+            counter.docs += 1
+            counter.bytes += len(doc.text.encode("utf-8"))
+            if len(batch) >= batch_docs:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def train_union_tokenizer(folders: Sequence[Path], config: BpeConfig, output: Path) -> Path:
+    """``output/tokenizer.json`` trained on the union of ``folders``; kept when trained on the same ones."""
+    path, stats_path = output / TOKENIZER_FILE, output / STATS_FILE
+    plan = {"folders": [str(f) for f in folders], "config": config_plain(config)}
+    if path.exists() and stats_path.exists():
+        stats = json.loads(stats_path.read_text(encoding="utf-8"))
+        if stats["plan"] == plan and stats["sha256"] == file_sha256(path):
+            return path
+    counter = TextCounter()
+    tokenizer = train_bpe(union_batches(folders, counter, config.limit_bytes), config)
+    output.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, tokenizer.to_str())
+    stats = {"plan": plan, "sha256": file_sha256(path), "docs": counter.docs, "bytes": counter.bytes}
+    write_atomic(stats_path, json.dumps(stats, indent=1))
+    return path
+
+
+def shard_all_train(inputs: Sequence[str], tokenizer: Path, output: Path, config: ShardConfig,
+                    executor: Any) -> dict[str, Any]:
+    """Every document of ``inputs`` into the ``train`` split of a shard folder (no ``val``)."""
+    return shard_corpus(corpus_files(list(inputs)), tokenizer, output, replace(config, val_fraction=0.0),
+                        executor, log=lambda _: None)
+
+
+def _link(source: Path, target: Path) -> None:
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+
+
+def compose_shards(train_folder: Path, eval_folder: Path, output: Path) -> dict[str, Any]:
+    """A shard folder whose ``train`` is ``train_folder``'s and whose ``val`` is ``eval_folder``'s ``train``.
+
+    Both must come from the same tokenizer; the manifest is written last, so a complete folder
+    is reused as it is.
+    """
+    if (output / MANIFEST).exists():
+        return load_manifest(output)
+    train, evaluation = load_manifest(train_folder), load_manifest(eval_folder)
+    if train["tokenizer_sha256"] != evaluation["tokenizer_sha256"]:
+        raise ConfigError(f"{train_folder} and {eval_folder} were encoded with different tokenizers")
+    output.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for split, folder, manifest in (("train", train_folder, train), ("val", eval_folder, evaluation)):
+        shards = [e for e in manifest["shards"] if e["split"] == "train"]
+        for index, entry in enumerate(shards):
+            file, docs_file = shard_names(split, index)
+            _link(folder / entry["file"], output / file)
+            _link(folder / entry["docs_file"], output / docs_file)
+            entries.append({**entry, "file": file, "docs_file": docs_file, "split": split})
+    _link(train_folder / TOKENIZER_COPY, output / TOKENIZER_COPY)
+    splits = {split: {"tokens": sum(e["tokens"] for e in entries if e["split"] == split),
+                      "docs": sum(e["docs"] for e in entries if e["split"] == split),
+                      "shards": sum(e["split"] == split for e in entries)} for split in ("train", "val")}
+    manifest = {"format": FORMAT, "dtype": train["dtype"], "eos_id": train["eos_id"],
+                "vocab_size": train["vocab_size"], "tokenizer": TOKENIZER_COPY,
+                "tokenizer_sha256": train["tokenizer_sha256"], "splits": splits, "shards": entries,
+                "sources": {"train": str(train_folder), "val": str(eval_folder)}}
+    write_atomic(output / MANIFEST, json.dumps(manifest, indent=1))
+    return manifest

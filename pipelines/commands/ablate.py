@@ -1,0 +1,32 @@
+"""``scratchlm ablate``: what each curation step does to the trained model."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pipelines.executors import EXECUTORS, make_executor
+
+
+def ablate(args: argparse.Namespace) -> int:
+    from pipelines.ablation.run import run_ablation
+    from pipelines.ablation.spec import load_ablation
+
+    ablation = load_ablation(args.ablation)
+    executor = make_executor(args.executor, args.workers, args.ray_address)
+    run_ablation(ablation, args.input, args.eval, args.output, args.seeds, executor)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("ablate", help="curate each variant of a recipe, train the same model on each, compare",
+                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("ablation", help="ablation YAML file (a base recipe and its variants)")
+    p.add_argument("--input", nargs="+", required=True, metavar="PATH", help="raw input files, folders or globs")
+    p.add_argument("--eval", nargs="+", required=True, metavar="PATH",
+                   help="held-out evaluation text (any format read knows), the same for every variant")
+    p.add_argument("--output", required=True, type=Path, metavar="DIR", help="ablation folder")
+    p.add_argument("--seeds", type=int, default=1, metavar="K", help="trainings per variant (seeds train.seed .. +K-1)")
+    p.add_argument("--workers", type=int, default=1, help="parallel worker processes for curation and encoding")
+    p.add_argument("--executor", choices=EXECUTORS, default="local", help="executor")
+    p.add_argument("--ray-address", metavar="ADDR", default=None, help="Ray cluster to join (with --executor ray)")
+    p.set_defaults(func=ablate)
