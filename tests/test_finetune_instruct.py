@@ -74,3 +74,10 @@ def test_response_loss_falls_and_answers_use_the_format(tmp_path, monkeypatch):
     assert history[-1]["val_loss"] < before / 3
     assert "### Instruction:\nName the source of this passage.\n\n### Input:\n" in result.stdout
     assert "### Response:\n" in result.stdout and "[expected: " in result.stdout
+
+    # sample answers in the format (here through the int8 model): the response alone, stopped at EOS
+    record = records[130]
+    result = run_cli("sample", "--checkpoint", str(tmp_path / "ft"), "--prompt", record["instruction"],
+                     "--input", record["input"], "--temperature", "0", "--max-new-tokens", "12", "--int8")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() in SOURCES.values()

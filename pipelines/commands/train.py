@@ -15,16 +15,13 @@ import typing
 from pathlib import Path
 from typing import Any, Callable
 
-import torch
 from tqdm import tqdm
 
 from curate.errors import ConfigError
 from model.config import TrainConfig
-from model.data import BatchLoader, open_shards
 from model.errors import ModelError
-from model.evaluate import load_model, loss_sum
-from model.generate import generate
-from model.train import LOG_NAME, autocast_dtype, train
+from model.instruct import extract_response, format_prompt
+from model.quantize import quantize_int8
 from pipelines.config import build
 from pipelines.loss_plot import plot_loss
 
@@ -102,6 +99,8 @@ class Progress:
 
 def run_training(cfg: TrainConfig, data: Path, out: Path, resume: bool, device: str | None = None) -> dict[str, Any]:
     """Train with a progress display, write ``loss.png`` and return the final figures."""
+    from model.data import open_shards
+    from model.train import LOG_NAME, train
     shards = open_shards(data, verify=False)
     tok = load_tokenizer(shards.tokenizer_path) if shards.tokenizer_path.exists() else None
     decode: Callable[[list[int]], str] | None = tok.decode if tok else None
@@ -125,19 +124,37 @@ def train_command(args: argparse.Namespace) -> int:
 
 
 def sample_command(args: argparse.Namespace) -> int:
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    import torch
+    from model.evaluate import load_model
+    from model.generate import generate
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() and not args.int8 else "cpu"))
     model, saved = load_model(args.checkpoint, device)
+    if args.int8:
+        model = quantize_int8(model)
     tok = load_tokenizer(saved.folder / "tokenizer.json")
-    ids = tok.encode(args.prompt).ids if args.prompt else []
+    # an instruction-tuned model gets its prompt format and answers with the response alone
+    instruct = saved.state.get("finetune", {}).get("task") == "instruct"
+    text = format_prompt(args.prompt, args.input) if instruct else args.prompt
+    ids = tok.encode(text).ids if text else []
     ids = ids or [saved.state.get("eos_id", 0)]
     prompt = torch.tensor([ids], device=device)
     gen = torch.Generator(device=device).manual_seed(args.seed)
-    out = generate(model, prompt, args.max_new_tokens, args.temperature, args.top_k, args.top_p, generator=gen)
-    print(tok.decode(out[0].tolist()))
+    out = generate(model, prompt, args.max_new_tokens, args.temperature, args.top_k, args.top_p,
+                   eos_id=tok.token_to_id("<|endoftext|>") if instruct else None, generator=gen)
+    print(extract_response(tok.decode(out[0, len(ids):].tolist())) if instruct else tok.decode(out[0].tolist()))
     return 0
 
 
 def eval_command(args: argparse.Namespace) -> int:
+    if args.task:
+        from pipelines.task_eval import run_tasks
+        return run_tasks(args.checkpoint, args.task, args.batch_size, args.device, args.precision, args.json)
+    if args.data is None:
+        raise ConfigError("eval: give --data DIR (loss on a shard split) or --task FILE... (accuracy)")
+    import torch
+    from model.data import BatchLoader, open_shards
+    from model.evaluate import load_model, loss_sum
+    from model.train import autocast_dtype
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model, saved = load_model(args.checkpoint, device)
     shards = open_shards(args.data)
@@ -170,12 +187,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--top-p", type=float, default=None, help="sample within the nucleus of this probability")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="cpu or cuda; None: cuda when available")
+    p.add_argument("--int8", action="store_true", help="int8 dynamic quantization of the Linear layers (CPU)")
+    p.add_argument("--input", default="", help="an instruction-tuned model's optional input for the --prompt instruction")
     p.set_defaults(func=sample_command)
 
     p = subparsers.add_parser("eval", help="loss and perplexity of a checkpoint on a shard split",
                               formatter_class=FORMATTER)
     p.add_argument("--checkpoint", type=Path, required=True, help="checkpoint folder, or a training --out folder")
-    p.add_argument("--data", type=Path, required=True, help="shard folder (manifest.json)")
+    p.add_argument("--data", type=Path, help="shard folder (manifest.json): loss and perplexity on --split")
+    p.add_argument("--task", type=Path, nargs="+", metavar="FILE",
+                   help="instead of --data: accuracy on evaluation JSONL files (HellaSwag ctx/endings/label, "
+                        "context/choices/answer, or text passages for last-word accuracy); see pipelines/task_eval.py")
+    p.add_argument("--json", type=Path, metavar="FILE", help="with --task: also write the results as JSON (-: print only JSON)")
     p.add_argument("--split", default="val")
     p.add_argument("--max-tokens", type=int, default=1 << 20, help="evaluate at most this many tokens")
     p.add_argument("--batch-size", type=int, default=8)
