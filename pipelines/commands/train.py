@@ -20,8 +20,6 @@ from tqdm import tqdm
 from curate.errors import ConfigError
 from model.config import TrainConfig
 from model.errors import ModelError
-from model.instruct import extract_response, format_prompt
-from model.quantize import quantize_int8
 from pipelines.config import build
 from pipelines.loss_plot import plot_loss
 
@@ -127,6 +125,8 @@ def sample_command(args: argparse.Namespace) -> int:
     import torch
     from model.evaluate import load_model
     from model.generate import generate
+    from model.instruct import extract_response, format_prompt
+    from model.quantize import quantize_int8
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() and not args.int8 else "cpu"))
     model, saved = load_model(args.checkpoint, device)
     if args.int8:
