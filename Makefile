@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(VENV)/bin/scratchlm run pipelines/recipes/demo.yaml --input $(DEMO_INPUT) --output runs/demo --workers $(WORKERS)
 
 test: $(STAMP)
-	$(PYTHON) -m pytest -q -n $(WORKERS) -p no:cacheprovider
+	$(PYTHON) -m pytest -q -n $(WORKERS) --dist loadgroup -p no:cacheprovider
 
 clean-demo:
 	rm -rf runs/demo

@@ -26,6 +26,7 @@ from pipelines.runner import run_curation
 from tests.conftest import DATA, REPO
 
 ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.xdist_group("ray")  # one worker, one Ray start (make test uses --dist loadgroup)
 
 SHARD_LINES = 2700  # kept rows pass a writer row group (2048) before "f0-2600", so the shard is half on disk when its worker dies
 

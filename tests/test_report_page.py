@@ -20,6 +20,7 @@ from pipelines.report import write_report
 from pipelines.report.sample import sample_shards
 from tests.conftest import DATA, run_cli
 
+pytestmark = pytest.mark.xdist_group("report")  # one worker runs the module's curation once (--dist loadgroup)
 HOSTILE = 'Click <script>alert("pwned")</script> & <b>win</b> a free prize now, friends!'
 RECIPE = """\
 name: report-test
