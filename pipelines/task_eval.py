@@ -17,9 +17,9 @@ import torch
 
 from curate.decontam.evalfile import EvalItem, read_eval_file
 from curate.errors import ConfigError
-from model import checkpoint
-from model import finetune as ft
+from model.evaluate import autocast, load_model
 from model.tasks import ChoiceItem, LogitsFn, Request, last_word, multiple_choice
+from model.train import autocast_dtype
 from pipelines.finetune_data import TextTokenizer
 
 
@@ -83,28 +83,18 @@ def results_table(records: Sequence[dict[str, Any]]) -> str:
                      for row in rows)
 
 
-def load_language_model(path: Path, device: torch.device) -> tuple[torch.nn.Module, checkpoint.Checkpoint]:
-    saved = checkpoint.load(path)
-    if saved.state.get("finetune", {}).get("task") == "classify":
-        raise ConfigError(f"{saved.folder}: a classifier checkpoint has no language-model head to score text with")
-    model = ft.build_model(saved, device)
-    model.eval()
-    return model, saved
-
-
-def run_tasks(checkpoint_dir: Path, tasks: Sequence[Path], tokenizer: Path | None = None, batch_size: int = 32,
-              device: str | None = None, limit: int | None = None, json_out: Path | None = None) -> int:
-    """Evaluate a checkpoint on each task file; print the table, write the JSON (``-``: stdout)."""
+def run_tasks(checkpoint_dir: Path, tasks: Sequence[Path], batch_size: int = 32, device: str | None = None,
+              precision: str = "auto", json_out: Path | None = None, limit: int | None = None) -> int:
+    """Evaluate a checkpoint on each task file; print the table and write the JSON (``-``: print it instead)."""
     for task in tasks:
         if not Path(task).is_file():
             raise ConfigError(f"--task {task}: no such file")
-    dev = ft.pick_device(device)
-    model, saved = load_language_model(checkpoint_dir, dev)
-    tok = TextTokenizer.load(tokenizer or saved.folder / ft.TOKENIZER)
-    records = []
-    with ft.autocast(dev):
-        for task in tasks:
-            records.append(evaluate_file(model, tok, Path(task), model.config.block_size, batch_size, dev, limit))
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model, saved = load_model(checkpoint_dir, dev)
+    tok = TextTokenizer.load(saved.folder / "tokenizer.json")
+    with autocast(dev, autocast_dtype(precision, dev)):
+        records = [evaluate_file(model, tok, Path(task), model.config.block_size, batch_size, dev, limit)
+                   for task in tasks]
     report = {"checkpoint": str(saved.folder), "step": saved.state.get("step"), "results": records}
     text = json.dumps(report, indent=2)
     if json_out is not None and str(json_out) == "-":
