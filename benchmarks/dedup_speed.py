@@ -1,7 +1,9 @@
 """Dedup speed on one core: MinHash signatures (ours, datasketch, rensa) and whole near-dedup (ours, datatrove).
 
 Corpus: the prose samples (Brown, KJV, Shakespeare) cut into 800-word documents, each with
-``--variants`` edited copies (word-edit rate 0 to 0.1), shuffled into four JSONL files. All
+``--variants`` edited copies (word-edit rate 0 to 0.1), shuffled into four JSONL files.
+Times are CPU seconds of one process (the signature loops run in this process; the whole runs
+are subprocesses, measured by GNU time), which a busy shared machine disturbs less than wall time. All
 tools get the same texts and settings: 5-word shingles, 112 permutations (14 bands x 8 rows),
 seed 1. Whole near-dedup is timed as a subprocess with GNU time (wall, peak RSS): ours is
 the curation runner (what ``scratchlm curate`` calls, without the CLI's imports of every
@@ -17,6 +19,7 @@ venv given by ``--datatrove-python``. ``--scale N`` instead times ours on N shor
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import random
 import subprocess
@@ -101,16 +104,16 @@ def write_jsonl(texts: list[str], folder: Path, files: int = 4) -> None:
                 out.write(json.dumps({"id": f"doc{i}", "text": texts[i]}) + "\n")
 
 
-def timed(cmd: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MiB) of a command, by GNU time."""
-    result = subprocess.run(["/usr/bin/time", "-f", "%e %M", *cmd], capture_output=True, text=True)
+def timed(cmd: list[str]) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak RSS in MiB) of a command, by GNU time."""
+    result = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", *cmd], capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed:\n{result.stderr[-3000:]}")
-    wall, rss_kb = result.stderr.strip().splitlines()[-1].split()
-    return float(wall), int(rss_kb) / 1024
+    wall, user, system, rss_kb = result.stderr.strip().splitlines()[-1].split()
+    return float(wall), float(user) + float(system), int(rss_kb) / 1024
 
 
-def ours_whole(src: Path, work: Path) -> tuple[float, float]:
+def ours_whole(src: Path, work: Path) -> tuple[float, float, float]:
     work.mkdir(parents=True, exist_ok=True)
     recipe = work / "recipe.yaml"
     recipe.write_text("name: speed\nsteps:\n  - read: {}\n  - minhash: {}\n", encoding="utf-8")
@@ -134,32 +137,32 @@ def signature_rates(texts: list[str], datasketch_docs: int) -> list[tuple[str, i
     perms = permutations(NUM_PERM, SEED)
     char_classes()
     signature_batch(pa.array(texts[:8]), norm, NGRAM, perms)  # compile outside the timing
-    started = time.perf_counter()
+    started = time.process_time()
     array = pa.array(texts)
     for s in range(0, len(texts), 1024):
         signature_batch(array[s:s + 1024], norm, NGRAM, perms)
-    rows.append(("ours (normalise + shingle + hash + MinHash)", len(texts), time.perf_counter() - started))
-    started = time.perf_counter()
+    rows.append(("ours (normalise + shingle + hash + MinHash)", len(texts), time.process_time() - started))
+    started = time.process_time()
     shingled = shingle_lists(texts)
-    rows.append(("shingling in Python (for datasketch, rensa)", len(texts), time.perf_counter() - started))
+    rows.append(("shingling in Python (for datasketch, rensa)", len(texts), time.process_time() - started))
     encoded = [[s.encode("utf-8") for s in doc] for doc in shingled[:datasketch_docs]]
-    started = time.perf_counter()
+    started = time.process_time()
     for doc in encoded:
         m = MinHash(num_perm=NUM_PERM, seed=SEED)
         m.update_batch(doc)
-    rows.append(("datasketch MinHash.update_batch (sha1)", len(encoded), time.perf_counter() - started))
-    started = time.perf_counter()
+    rows.append(("datasketch MinHash.update_batch (sha1)", len(encoded), time.process_time() - started))
+    started = time.process_time()
     MinHash.bulk(encoded, num_perm=NUM_PERM, seed=SEED)
-    rows.append(("datasketch MinHash.bulk (sha1)", len(encoded), time.perf_counter() - started))
-    started = time.perf_counter()
+    rows.append(("datasketch MinHash.bulk (sha1)", len(encoded), time.process_time() - started))
+    started = time.process_time()
     for doc in shingled:
         m = RMinHash(NUM_PERM, SEED)
         m.update(doc)
         m.digest()
-    rows.append(("rensa RMinHash.update", len(shingled), time.perf_counter() - started))
-    started = time.perf_counter()
+    rows.append(("rensa RMinHash.update", len(shingled), time.process_time() - started))
+    started = time.process_time()
     RMinHash.digest_matrix_from_token_sets(shingled, NUM_PERM, SEED)
-    rows.append(("rensa RMinHash.digest_matrix_from_token_sets", len(shingled), time.perf_counter() - started))
+    rows.append(("rensa RMinHash.digest_matrix_from_token_sets", len(shingled), time.process_time() - started))
     return rows
 
 
@@ -173,30 +176,33 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if args.scale:
-            started = time.perf_counter()
+            started = time.process_time()
             texts = scale_corpus(args.scale)
             write_parquet(texts, work / "src", files=10)
             print(f"{len(texts):,} documents, {sum(map(len, texts)) / 1e6:.1f} MB, "
-                  f"generated in {time.perf_counter() - started:.1f} s")
-            wall, rss = ours_whole(work / "src", work / "ours")
+                  f"generated in {time.process_time() - started:.1f} CPU s")
+            wall, cpu, rss = ours_whole(work / "src", work / "ours")
             stats = json.loads((work / "ours" / "run" / "stats.json").read_text())
-            print(f"ours, read + minhash: {wall:.1f} s wall, peak RSS {rss:.0f} MiB; "
+            print(f"ours, read + minhash: {wall:.1f} s wall, {cpu:.1f} s CPU, peak RSS {rss:.0f} MiB; "
                   f"minhash step: {json.dumps(stats['02_minhash']['dropped'])} of {stats['02_minhash']['docs_in']:,}")
             return
         texts = speed_corpus(args.variants)
         mb = sum(len(t.encode()) for t in texts) / 1e6
         print(f"{len(texts):,} documents, {mb:.1f} MB")
-        print(f"\n{'signatures, one core':<48} {'docs':>7} {'seconds':>8} {'docs/s':>9}")
+        print(f"\n{'signatures, one core (CPU time)':<48} {'docs':>7} {'CPU s':>8} {'docs/s':>9}")
         for name, n, seconds in signature_rates(texts, args.datasketch_docs):
             print(f"{name:<48} {n:>7,} {seconds:>8.2f} {n / seconds:>9,.0f}")
         write_jsonl(texts, work / "src")
-        print(f"\n{'whole near-dedup, one core':<48} {'wall s':>8} {'peak RSS MiB':>13}")
-        wall, rss = ours_whole(work / "src", work / "ours")
-        print(f"{'ours: runner, read + minhash':<48} {wall:>8.1f} {rss:>13.0f}")
+        print(f"\n{'whole near-dedup, one core':<42} {'wall s':>7} {'CPU s':>7} {'peak RSS MiB':>13} {'dropped':>8}")
+        wall, cpu, rss = ours_whole(work / "src", work / "ours")
+        stats = json.loads((work / "ours" / "run" / "stats.json").read_text())
+        print(f"{'ours: runner, read + minhash':<42} {wall:>7.1f} {cpu:>7.1f} {rss:>13.0f} "
+              f"{stats['02_minhash']['docs_dropped']:>8,}")
         script = work / "datatrove_minhash.py"
         script.write_text(DATATROVE, encoding="utf-8")
-        wall, rss = timed([args.datatrove_python, str(script), str(work / "src"), str(work / "dt")])
-        print(f"{'datatrove: four MinHash stages':<48} {wall:>8.1f} {rss:>13.0f}")
+        wall, cpu, rss = timed([args.datatrove_python, str(script), str(work / "src"), str(work / "dt")])
+        removed = sum(1 for p in (work / "dt" / "removed").glob("*.jsonl.gz") for _ in gzip.open(p))
+        print(f"{'datatrove: four MinHash stages':<42} {wall:>7.1f} {cpu:>7.1f} {rss:>13.0f} {removed:>8,}")
 
 
 if __name__ == "__main__":
