@@ -36,8 +36,8 @@ def test_clean_prose_passes_every_gopher_rule(doc_id):
 QUALITY_CASES = [
     (lambda: fortune("fortune/de/de/bahnhof#11"), "word_count", "min_words", "gopher_word_count"),
     (lambda: web("http://scamlist.onion/index.html"), "mean_word_length", "max_mean_word_length", "gopher_mean_word_length"),
-    (lambda: fortune("fortune/zh/chinese#146"), "mean_word_length", "min_mean_word_length", "gopher_mean_word_length"),
-    (lambda: fortune("fortune/pl/pl/argante#576"), "hash_ratio", "max_symbol_word_ratio", "gopher_hash_ratio"),
+    (lambda: fortune("fortune/it/it/italia#3710"), "mean_word_length", "min_mean_word_length", "gopher_mean_word_length"),
+    (lambda: fortune("fortune/it/it/italia#1796"), "hash_ratio", "max_symbol_word_ratio", "gopher_hash_ratio"),
     (lambda: web("http://ub2fkkeeyl3jgwwz.onion/server-status"), "ellipsis_ratio", "max_symbol_word_ratio", "gopher_ellipsis_ratio"),
     (lambda: fortune("fortune/it/it/italia#2273"), "bullet_lines", "max_bullet_lines_ratio", "gopher_bullet_lines_ratio"),
     (lambda: fortune("fortune/de/de/witze#82"), "ellipsis_lines", "max_ellipsis_lines_ratio", "gopher_ellipsis_lines_ratio"),
@@ -93,7 +93,7 @@ REPETITION_CASES = [
     (lambda: web("https://docs.python.org/3.11/library/i18n.html"), "top_4gram", 4, "gopher_top_4gram_char_frac"),
     (lambda: prose("kjv/02-Exodus"), "duplicate_5grams", 5, "gopher_dup_5gram_char_frac"),
     (lambda: web("https://docs.python.org/3.11/library/tty.html"), "duplicate_6grams", 6, "gopher_dup_6gram_char_frac"),
-    (lambda: fortune("fortune/zh/chinese#508"), "duplicate_7grams", 7, "gopher_dup_7gram_char_frac"),
+    (lambda: fortune("fortune/pl/pl/argante#576"), "duplicate_7grams", 7, "gopher_dup_7gram_char_frac"),
     (lambda: fortune("fortune/it/it/italia#946"), "duplicate_8grams", 8, "gopher_dup_8gram_char_frac"),
     (lambda: fortune("fortune/de/de/zitate#3755"), "duplicate_10grams", 10, "gopher_dup_10gram_char_frac"),
 ]

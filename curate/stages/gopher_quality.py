@@ -20,10 +20,11 @@ ELLIPSES = ("...", "…")
 class GopherQuality(FilterStage):
     """Drop documents outside Gopher's ranges; each rule is its own reason, each signal goes to meta.
 
-    Words are the tokens of ``curate.text.words.split_words`` that are not pure punctuation, for
-    every rule. (datatrove also counts punctuation tokens as words in the ratios, so that its
-    alphabetic-words rule drops punctuation-rich edited prose: 23 of the 500 Brown corpus texts.)
-    Stop words are matched case-insensitively. ``stop_words: iso``
+    Tokens come from ``curate.text.words.split_words`` (spaCy's English boundaries, as in FineWeb's
+    datatrove filters). The word count and mean word length count the tokens that are not pure
+    punctuation; the symbol and alphabetic ratios divide by all tokens, punctuation included, as
+    FineWeb's implementation does (so that punctuation-dense text, code or lists, fails the
+    alphabetic rule more easily). Stop words are matched case-insensitively. ``stop_words: iso``
     uses the stopwords-iso list of the document's ``meta.lang`` instead of Gopher's eight words.
     """
 
@@ -41,7 +42,8 @@ class GopherQuality(FilterStage):
     def __call__(self, doc: Document) -> StageResult:
         text, meta = doc.text, doc.meta
         verdict = Verdict("gopher_quality", self.action == "annotate")
-        words = [t for t in split_words(text) if is_word(t)]
+        tokens = split_words(text)
+        words = [t for t in tokens if is_word(t)]
 
         meta["gopher_word_count"] = len(words)
         if verdict.fail(not self.min_words <= len(words) <= self.max_words, "word_count") or not words:
@@ -52,8 +54,8 @@ class GopherQuality(FilterStage):
         if verdict.fail(not self.min_mean_word_length <= mean_length <= self.max_mean_word_length, "mean_word_length"):
             return verdict.reason
 
-        hashes = text.count("#") / len(words)
-        ellipses = (text.count("...") + text.count("…")) / len(words)
+        hashes = text.count("#") / len(tokens)
+        ellipses = (text.count("...") + text.count("…")) / len(tokens)
         meta["gopher_hash_ratio"] = hashes
         meta["gopher_ellipsis_ratio"] = ellipses
         if verdict.fail(hashes > self.max_symbol_word_ratio, "hash_ratio") or \
@@ -69,7 +71,7 @@ class GopherQuality(FilterStage):
                 verdict.fail(ellipsis_lines > self.max_ellipsis_lines_ratio, "ellipsis_lines"):
             return verdict.reason
 
-        alpha = sum(1 for w in words if _has_letter(w)) / len(words)
+        alpha = sum(1 for t in tokens if _has_letter(t)) / len(tokens)
         meta["gopher_alpha_words_ratio"] = alpha
         if verdict.fail(alpha < self.min_alpha_words_ratio, "alpha_words"):
             return verdict.reason

@@ -1,36 +1,92 @@
 """Word and line splitting, computed once per document and shared by the rules of a stage.
 
 The word splitter follows the token boundaries of spaCy's English tokenizer, which datatrove
-uses for FineWeb's Gopher and FineWeb filters: punctuation is its own token, hyphens and
-slashes between words split, clitics (``'s``, ``'re``...) are their own tokens, while
-numbers (``3.14``, ``1,000``), dotted abbreviations (``e.g.``, ``U.S.``) and URLs stay whole.
-(spaCy splits "don't" into "do n't", this splitter into "don 't": the same count and length.)
-It is one precompiled regular expression, many times faster than spaCy.
+uses for FineWeb's Gopher and FineWeb filters. Text splits on whitespace; each piece then loses
+its leading and trailing punctuation, one character a token ("..." is one token), and its
+clitic (``'s``, ``'re``, ``n't``...); what remains splits only at spaCy's infixes: hyphens and
+commas between letters, ``.`` between a lower-case and an upper-case letter, ``/ : < > =``
+before a letter, arithmetic signs between digits. So numbers (``3.14``, ``1,000``), dotted
+abbreviations (``e.g.``, ``U.S.``, ``J.``, ``Mr.``), words with inner apostrophes (``O'Neil``),
+options and paths (``-m``, ``/etc``), URLs and runs of CJK text between spaces stay whole.
+Measured on 2,136 documents of the datatrove benchmark, token counts differ from spaCy's by
+0.4% on average (spaCy's emoticon and rarer abbreviation exceptions are not copied). Pieces of letters and digits only (most of them) take a
+fast path; the others go through precompiled patterns.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
 
-_WORD_RE = re.compile(
-    r"https?://[^\s<>\"']*[^\s<>\"'.,;:!?)\]}]"   # URL, trailing punctuation split off
-    r"|(?:[^\W\d_]\.){2,}"                          # e.g. U.S. a.m.
-    r"|\w+(?:\.\w+|(?<=\d),\d+)*"                   # words, numbers 3.14 1,000, host names
-    r"|['’](?i:[sdm]|re|ve|ll|t)\b"                  # clitics: 's 're 'll 't ...
-    r"|\.\.\.+"                                     # ellipsis
-    r"|[^\w\s]",                                    # any other symbol, one per token
+# spaCy's English prefixes and suffixes (punctuation, quotes, brackets, ellipses); "-", "/", "."
+# and "\\" are not prefixes, so "-m", "/etc" and "./run" stay whole; "." is a suffix.
+_EDGE_CHARS = r"…,:;!?¿؟¡()\[\]{}<>_#*&。？！，、；：～·।،۔؛٪'\"”“’‘«»„‚‹›`—–%§=$£€¥"
+# Abbreviations that spaCy's English exceptions keep with their period (the frequent ones).
+_ABBREVIATIONS = r"(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Co|Corp|Inc|Ltd|Sen|Rep|Gov|Gen|Prof|Rev|Mt|vs|etc|Jan|Feb|Mar|Apr" \
+                 r"|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Ala|Ariz|Ark|Calif|Colo|Conn|Del|Fla|Ga|Ill|Ind|Kan|Ky|La|Md" \
+                 r"|Mass|Mich|Minn|Miss|Mo|Mont|Neb|Nev|Okla|Ore|Pa|Tenn|Va|Wash|Wis)\."
+# spaCy's exceptions that split a word without punctuation.
+_SPLIT_WORDS = {"cannot": ("can", "not"), "Cannot": ("Can", "not"), "id": ("i", "d"), "Id": ("I", "d")}
+_EDGES = re.compile(
+    rf"(?P<pre>(?:\.\.+|[{_EDGE_CHARS}])*)"                              # leading punctuation
+    rf"(?P<core>(?:[^\W\d_]\.)+|{_ABBREVIATIONS}|(?![{_EDGE_CHARS}]).*?|)"  # e.g. U.S. J. Mr. / the word
+    r"(?P<clitic>(?i:n['’]t|['’](?:s|re|ve|ll|d|m))?)"                # clitic
+    rf"(?P<post>(?:\.\.+|[.{_EDGE_CHARS}])*)",                           # trailing punctuation
+    re.S,
 )
+_PUNCT_RUN = re.compile(r"\.\.+|\S")
+_INFIX = re.compile(
+    r"(?<=[^\W_])(-+|–|—)(?=[^\W\d_])"         # well-known, 32-bit
+    r"|(?<=[a-z])(\.)(?=[A-Z])"                 # end.Next
+    r"|(?<=[^\W\d_])(,)(?=[^\W\d_])"            # word,word
+    r"|(?<=[^\W_])([:<>=/])(?=[^\W\d_])"          # a/b key:value
+    r"|(?<=\d)([+*^-])(?=[\d-])"                 # 3-4 2+2
+)
+_INFIX_CHARS = frozenset(",.-/:<>=+*^–—")
+_URL = re.compile(r"(?:https?://|www\.)\S*?(?=[.,;:!?)\]}\"']*$)")
+
+
+def _split_piece(piece: str, out: list[str]) -> None:
+    url = _URL.match(piece)
+    if url:
+        out.append(url.group())
+        out.extend(_PUNCT_RUN.findall(piece[url.end():]))
+        return
+    m = _EDGES.fullmatch(piece)
+    if m is None:  # a piece with inner whitespace cannot occur; keep it whole
+        out.append(piece)
+        return
+    pre, core, clitic, post = m.group("pre", "core", "clitic", "post")
+    out.extend(_PUNCT_RUN.findall(pre))
+    if core:
+        if not _INFIX_CHARS.isdisjoint(core):
+            out.extend(t for t in _INFIX.split(core) if t)
+        else:
+            out.append(core)
+    if clitic:
+        out.append(clitic)
+    out.extend(_PUNCT_RUN.findall(post))
+
+
+def split_words(text: str) -> list[str]:
+    """The word tokens of ``text`` (punctuation included, whitespace dropped)."""
+    out: list[str] = []
+    append = out.append
+    for piece in text.split():
+        if piece.isalnum():
+            if piece in _SPLIT_WORDS:
+                out.extend(_SPLIT_WORDS[piece])
+            else:
+                append(piece)
+        else:
+            _split_piece(piece, out)
+    return out
+
 
 # Characters that make a token a symbol rather than a word: punctuation (Unicode P*) of the
 # Basic Multilingual Plane, ASCII symbols and control characters, as datatrove's PUNCTUATION_SET.
 PUNCTUATION: frozenset[str] = frozenset(
     chr(c) for c in range(0x10000) if unicodedata.category(chr(c))[0] == "P" or unicodedata.category(chr(c)) == "Cc"
 ) | frozenset("$+<=>^`|~►")
-
-
-def split_words(text: str) -> list[str]:
-    """The word tokens of ``text`` (punctuation included, whitespace dropped)."""
-    return _WORD_RE.findall(text)
 
 
 def is_word(token: str) -> bool:
