@@ -17,8 +17,6 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model_state_dict,
-                                                     get_optimizer_state_dict, set_optimizer_state_dict)
 
 from model import checkpoint, distributed
 from model.config import GPTConfig, TrainConfig, model_config, pad_vocab
@@ -110,6 +108,7 @@ class Trainer:
         self.wrapped = distributed.wrap(model, d, cfg.fsdp)
         self.optimizer = make_optimizer(model, cfg, d.device)
         if saved is not None:
+            from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
             set_optimizer_state_dict(model, self.optimizer, saved.state["optimizer"],
                                      options=StateDictOptions(full_state_dict=True))
         per_micro = cfg.micro_batch * self.mc.block_size * d.world
@@ -193,6 +192,9 @@ class Trainer:
         return record
 
     def save(self, next_step: int) -> None:
+        """Gather full weights and optimizer state (collective under FSDP); rank 0 writes them."""
+        from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model_state_dict,
+                                                             get_optimizer_state_dict)
         options = StateDictOptions(full_state_dict=True, cpu_offload=True)
         weights = get_model_state_dict(self.model, options=options)
         optimizer = get_optimizer_state_dict(self.model, self.optimizer, options=options)
