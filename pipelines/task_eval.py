@@ -38,29 +38,32 @@ def file_layout(path: Path, items: Sequence[EvalItem]) -> str:
 
 
 def encode(tok: TextTokenizer, texts: list[str]) -> list[list[int]]:
-    """Token ids of each text; an empty context becomes the end-of-text token, as in lm-evaluation-harness."""
+    """Token ids of each text; an empty text becomes the end-of-text token (lm-evaluation-harness scores an
+    empty context that way)."""
     return [ids or [tok.eos_id] for ids in tok.encode(texts)]
 
 
 def evaluate_file(model: LogitsFn, tok: TextTokenizer, path: Path, max_tokens: int, batch_size: int,
-                  device: torch.device | str, limit: int | None = None) -> dict[str, Any]:
+                  device: torch.device | str) -> dict[str, Any]:
     """The accuracy record of one evaluation file."""
-    items = read_eval_file(path)[:limit]
+    items = read_eval_file(path)
     layout = file_layout(path, items)
-    record: dict[str, Any] = {"file": str(path), "task": "last_word" if layout == "passage" else "multiple_choice",
-                              "layout": layout, "items": len(items)}
+    task = "last_word" if layout == "passage" else "multiple_choice"
+    record: dict[str, Any] = {"file": str(path), "task": task, "layout": layout, "items": len(items)}
     if layout == "passage":
         contexts, words = zip(*(item.context.rsplit(maxsplit=1) for item in items))
-        requests = [Request(c, w) for c, w in zip(encode(tok, list(contexts)), encode(tok, [" " + w for w in words]))]
+        targets = encode(tok, [" " + word for word in words])
+        requests = [Request(c, t) for c, t in zip(encode(tok, list(contexts)), targets)]
         result = last_word(model, requests, max_tokens, batch_size, device)
         record.update(acc=result.acc.to_dict(), perplexity=result.perplexity)
         return record
     contexts = encode(tok, [item.context for item in items])
-    choice_texts = [" " + choice for item in items for choice in item.choices]
-    choice_ids = iter(encode(tok, choice_texts))
-    lengths = iter(map(len, choice_texts))
-    encoded = [ChoiceItem(ctx, [next(choice_ids) for _ in item.choices], item.answer,  # type: ignore[arg-type]
-                          [next(lengths) for _ in item.choices]) for ctx, item in zip(contexts, items)]
+    choice_ids = iter(encode(tok, [" " + choice for item in items for choice in item.choices]))
+    encoded = []
+    for ctx, item in zip(contexts, items):
+        texts = [" " + choice for choice in item.choices]
+        encoded.append(ChoiceItem(ctx, [next(choice_ids) for _ in texts], item.answer,  # type: ignore[arg-type]
+                                  [len(text) for text in texts]))
     result = multiple_choice(model, encoded, max_tokens, batch_size, device)
     record.update(acc=result.acc.to_dict(), acc_norm=result.acc_norm.to_dict())
     return record
@@ -77,14 +80,16 @@ def results_table(records: Sequence[dict[str, Any]]) -> str:
     rows = [("file", "task", "items", "acc [95% CI]", "acc_norm [95% CI]", "ppl")]
     for r in records:
         ppl = f"{r['perplexity']:.2f}" if "perplexity" in r and math.isfinite(r["perplexity"]) else "-"
-        rows.append((Path(r["file"]).name, r["task"], str(r["items"]), _cell(r.get("acc")), _cell(r.get("acc_norm")), ppl))
+        rows.append((Path(r["file"]).name, r["task"], str(r["items"]), _cell(r.get("acc")),
+                     _cell(r.get("acc_norm")), ppl))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
-                     for row in rows)
+    lines = ["  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+             for row in rows]
+    return "\n".join(lines)
 
 
 def run_tasks(checkpoint_dir: Path, tasks: Sequence[Path], batch_size: int = 32, device: str | None = None,
-              precision: str = "auto", json_out: Path | None = None, limit: int | None = None) -> int:
+              precision: str = "auto", json_out: Path | None = None) -> int:
     """Evaluate a checkpoint on each task file; print the table and write the JSON (``-``: print it instead)."""
     for task in tasks:
         if not Path(task).is_file():
@@ -93,8 +98,7 @@ def run_tasks(checkpoint_dir: Path, tasks: Sequence[Path], batch_size: int = 32,
     model, saved = load_model(checkpoint_dir, dev)
     tok = TextTokenizer.load(saved.folder / "tokenizer.json")
     with autocast(dev, autocast_dtype(precision, dev)):
-        records = [evaluate_file(model, tok, Path(task), model.config.block_size, batch_size, dev, limit)
-                   for task in tasks]
+        records = [evaluate_file(model, tok, Path(task), model.config.block_size, batch_size, dev) for task in tasks]
     report = {"checkpoint": str(saved.folder), "step": saved.state.get("step"), "results": records}
     text = json.dumps(report, indent=2)
     if json_out is not None and str(json_out) == "-":

@@ -4,7 +4,8 @@ Words are maximal runs of word characters (``\\w``: letters, digits, underscore)
 case, punctuation and white space do not matter, as in GPT-3's overlap analysis (Brown et al.
 2020, appendix C) and NeMo Curator's ``TaskDecontamination``; the default n of 13 is theirs.
 
-Each word of the items' vocabulary gets a fixed pseudo-random 64-bit value; an n-gram's hash is
+Each word of the items' vocabulary gets a fixed pseudo-random 64-bit value (SplitMix64 of its
+id, ids numbered in order of first sight in the files); an n-gram's hash is
 ``sum(value[w_k] * M_k) mod 2**64`` over its n words with odd multipliers ``M_k``, so a window
 slides over a text as n vectorised multiply-adds. A window holding a word outside the
 vocabulary cannot match and is skipped before the lookup. The index is a sorted ``uint64`` array
@@ -12,7 +13,6 @@ of hashes with, per hash, the first item holding it (8 + 4 bytes per distinct n-
 bitmap of the hashes' top bits (16 bits per n-gram, one random read per lookup) that answers
 most misses, so that only its few false positives and the true hits take a binary search.
 Items shorter than n words have no n-gram and are counted as ``short``.
-A word's value is SplitMix64 of its id (ids numbered in order of first sight in the files).
 """
 from __future__ import annotations
 
@@ -138,7 +138,6 @@ class NgramIndex:
         self.short = short            # items with fewer than n words
         self.mults = multipliers(n)
         self.values = splitmix64(np.arange(len(vocab) + 1))
-        self.values[UNKNOWN] = 0
 
     def find(self, words: Sequence[str]) -> Match | None:
         """The windows of ``words`` whose n-gram an item holds, and the item of the first one."""
@@ -147,7 +146,8 @@ class NgramIndex:
         ids = np.fromiter(map(self.vocab.get, words, repeat(UNKNOWN)), dtype=np.int64, count=len(words))
         starts, hashes = window_hashes(ids, self.values[ids], self.mults)
         prefixes = hashes >> self.shift
-        maybe = np.flatnonzero(self.bitmap[prefixes >> np.uint64(3)] >> (prefixes & np.uint64(7)).astype(np.uint8) & 1)
+        bits = self.bitmap[prefixes >> np.uint64(3)] >> (prefixes & np.uint64(7)).astype(np.uint8)
+        maybe = np.flatnonzero(bits & 1)
         if not len(maybe):
             return None
         starts, hashes = starts[maybe], hashes[maybe]
@@ -238,7 +238,6 @@ class NgramIndex:
     def load(cls, folder: Path) -> "NgramIndex":
         """An index written by ``save``; the arrays are memory-mapped, so processes share their pages."""
         meta = json.loads((folder / "index.json").read_text(encoding="utf-8"))
-        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r")
-                  for name in ARRAYS}
+        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
         vocab = {word: i for i, word in enumerate(meta["vocab"], start=1)}
         return cls(meta["n"], vocab, files=meta["files"], short=meta["short"], **arrays)
