@@ -110,28 +110,36 @@ def _signal_panel(ax: Any, signal: Signal) -> None:
         edges = np.linspace(start, stop if stop > start else start + 1.0, 41)
     below, _ = np.histogram(kept, edges)
     above, _ = np.histogram(dropped, edges)
-    ax.stairs(below + above, edges, fill=True, color=DROPPED, label=f"dropped ({len(dropped):,})")
-    ax.stairs(below, edges, fill=True, color=KEPT, label=f"kept ({len(kept):,})")
-    for label, value in shown.items():
-        ax.axvline(value, color="black", linestyle="--", linewidth=1.2)
-        ax.annotate(f"{label} = {value:g}", (value, 1), xycoords=("data", "axes fraction"), rotation=90,
-                    va="top", ha="right", fontsize=7)
+    ax.stairs(below + above, edges, fill=True, color=DROPPED, label="dropped")
+    ax.stairs(below, edges, fill=True, color=KEPT, label="kept")
+    middle = math.sqrt(edges[0] * edges[-1]) if log else (edges[0] + edges[-1]) / 2
+    for value in shown.values():
+        right = value > middle  # label on the inner side of the line, so it stays inside the axes
+        ax.axvline(value, color="black", linestyle="--", linewidth=1.2, label="threshold")
+        ax.annotate(f"{value:g}", (value, 1), xycoords=("data", "axes fraction"), xytext=(-2 if right else 2, -2),
+                    textcoords="offset points", va="top", ha="right" if right else "left", fontsize=7)
     ax.set_title(signal.field, fontsize=9)
     ax.tick_params(labelsize=7)
-    ax.legend(fontsize=7, loc="upper right")
 
 
 def signal_grid(title: str, signals: Sequence[Signal], columns: int = 3) -> bytes:
     """All quality signals of one step as small multiples."""
     columns = min(columns, len(signals))
     rows = math.ceil(len(signals) / columns)
-    height = 2.6 * rows + 0.6
-    fig = Figure(figsize=(4 * columns, height))  # fixed margins: a layout engine triples the drawing time
-    fig.subplots_adjust(left=0.05, right=0.98, bottom=0.35 / height, top=1 - 0.6 / height, wspace=0.25, hspace=0.55)
+    width, height = 4.0 * columns + 0.4, 2.6 * rows + 1.0
+    fig = Figure(figsize=(width, height))  # margins in inches: a layout engine triples the drawing time
+    fig.subplots_adjust(left=0.55 / width, right=1 - 0.15 / width, bottom=0.35 / height, top=1 - 0.95 / height,
+                        wspace=0.3, hspace=0.55)
     axes = fig.subplots(rows, columns, squeeze=False).ravel()
     for ax, signal in zip(axes, signals):
         _signal_panel(ax, signal)
     for ax in axes[len(signals):]:
         ax.set_visible(False)
-    fig.suptitle(title)
+    fig.suptitle(title, y=1 - 0.12 / height, va="top")
+    unique: dict[str, Any] = {}
+    for ax in axes[:len(signals)]:
+        handles, labels = ax.get_legend_handles_labels()
+        unique.update(zip(labels, handles))
+    fig.legend(unique.values(), unique.keys(), loc="upper right", ncols=3, fontsize=8, frameon=False,
+               bbox_to_anchor=(1 - 0.15 / width, 1 - 0.45 / height))
     return _png(fig)

@@ -1,6 +1,7 @@
 """The report's sections, each built from the run's data; a section is left out when its data is absent."""
 from __future__ import annotations
 
+import re
 import statistics
 from collections import Counter
 from typing import Callable, Sequence
@@ -109,13 +110,18 @@ def lengths(run: RunData) -> Section | None:
     return section
 
 
+def _natural(name: str) -> list:
+    """Sort key putting ``gopher_dup_5gram`` before ``gopher_dup_10gram``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
 def _new_signals(run: RunData) -> list[tuple[int, str]]:
     """(step index, meta field): numeric fields that first appear at a step (its quality signals)."""
     found, before = [], set()
     for index, sample in enumerate(run.samples):
         fields = set(sample.kept.numbers) | set(sample.rejected.numbers)
         if index > 0:
-            found.extend((index, f) for f in sorted(fields - before - {CLUSTER_FIELD}))
+            found.extend((index, f) for f in sorted(fields - before - {CLUSTER_FIELD}, key=_natural))
         before |= sample.kept.keys | sample.rejected.keys
     return found
 
