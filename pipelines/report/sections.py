@@ -15,6 +15,7 @@ from pipelines.report.thresholds import thresholds
 
 TOP_LANGUAGES = 25
 CLUSTER_FIELD = "cluster_size"   # written by the dedup stages on each dropped duplicate
+MAX_SIZE_ROWS = 16
 
 
 def _sampled_note(run: RunData, samples: Sequence[Sample]) -> list[str]:
@@ -152,6 +153,22 @@ def signals(run: RunData) -> Section | None:
     return section
 
 
+def _size_rows(sizes: Counter) -> list[tuple[str, int, int]]:
+    """(size label, clusters, documents dropped): one row per size, or power-of-two bins past 16 sizes."""
+    def label(k: int) -> str:
+        if len(sizes) <= MAX_SIZE_ROWS or k <= 4:
+            return str(k)
+        top = 1 << (k - 1).bit_length()
+        return f"{top // 2 + 1}-{top}"
+
+    rows: dict[str, list[int]] = {}
+    for k, dropped in sorted(sizes.items()):
+        row = rows.setdefault(label(k), [0, 0])
+        row[0] += max(1, round(dropped / max(k - 1, 1)))
+        row[1] += dropped
+    return [(name, clusters, dropped) for name, (clusters, dropped) in rows.items()]
+
+
 def clusters(run: RunData) -> Section | None:
     """Cluster sizes of the dedup steps: a cluster of k documents keeps one and drops k - 1."""
     section = Section("Duplicate clusters")
@@ -159,14 +176,13 @@ def clusters(run: RunData) -> Section | None:
         sizes = Counter(int(v) for v in sample.rejected.numbers.get(CLUSTER_FIELD, []))
         if not sizes:
             continue
-        by_size = {k: max(1, round(n / max(k - 1, 1))) for k, n in sorted(sizes.items())}
+        rows = _size_rows(sizes)
         section.notes.extend(_sampled_note(run, [sample.rejected]))
         section.plots.append(Plot(f"clusters-{sample.folder}", figures.bars(
-            f"{sample.folder}: clusters by size", [str(k) for k in by_size], {"clusters": list(by_size.values())},
+            f"{sample.folder}: clusters by size", [r[0] for r in rows], {"clusters": [r[1] for r in rows]},
             "clusters (dropped documents / (size - 1))"), f"{sample.folder} cluster sizes"))
         section.parts.append(heading(sample.folder))
-        section.parts.append(table(["cluster size", "clusters", "documents dropped"],
-                                   [[k, by_size[k], sizes[k]] for k in by_size], f"clusters-{sample.folder}"))
+        section.parts.append(table(["cluster size", "clusters", "documents dropped"], rows, f"clusters-{sample.folder}"))
     return section if section.plots else None
 
 
