@@ -205,6 +205,8 @@ def test_sampling_is_bounded_and_the_counts_stay_exact(curated: Path, tmp_path: 
     sizes = [pq.ParquetFile(p).metadata.num_rows for p in shards]
     assert sample.rows == sum(min(2, n) for n in sizes) and sample.total_rows == sum(sizes) > 1000
     assert sample.partial
+    two = sample_shards(shards, limit=8, most_files=2)
+    assert two.skipped_files == len(shards) - 2 and two.total_rows == sizes[0] + sizes[2] and two.partial
     write_report(run, sample_rows=8)
     page = (run / "report" / "index.html").read_text()
     assert "From a bounded sample" in page

@@ -1,7 +1,8 @@
 """Bounded, streaming samples of a step's Parquet shards: the first rows of each shard, never the whole step.
 
-Every shard contributes its first ``limit / shards`` rows, read in batches of only the columns
-needed, so the report's memory and time stay flat however large the run is.
+Up to ``SAMPLE_FILES`` shards, evenly spaced, each contribute their first ``limit / shards``
+rows, read in batches of only the columns needed, so the report's memory and time stay flat
+however large the run is.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 SAMPLE_ROWS = 20_000     # rows read per step, for outputs and for rejects alike
+SAMPLE_FILES = 256       # shards opened per step at most, evenly spaced (a crawl has tens of thousands)
 SNIPPETS_PER_REASON = 3
 SNIPPET_CHARS = 400
 BATCH_ROWS = 1024
@@ -26,7 +28,8 @@ BATCH_ROWS = 1024
 class Sample:
     """What the report keeps of some shards: lengths, numeric meta fields, languages, reject reasons and snippets."""
 
-    total_rows: int = 0
+    total_rows: int = 0       # rows in the shards read from
+    skipped_files: int = 0    # shards not read at all (beyond SAMPLE_FILES)
     lengths: array = field(default_factory=lambda: array("q"))           # characters per document
     numbers: dict[str, array] = field(default_factory=lambda: defaultdict(lambda: array("d")))  # numeric meta
     langs: Counter = field(default_factory=Counter)                       # meta.lang
@@ -40,7 +43,7 @@ class Sample:
 
     @property
     def partial(self) -> bool:
-        return self.rows < self.total_rows
+        return self.rows < self.total_rows or self.skipped_files > 0
 
     def add_meta(self, meta: dict[str, Any]) -> None:
         self.keys.update(meta)
@@ -51,10 +54,10 @@ class Sample:
             self.langs[meta["lang"]] += 1
 
 
-def _first_batches(path: Path, columns: list[str], quota: int) -> Iterator[dict[str, Any]]:
+def _first_batches(parquet: pq.ParquetFile, columns: list[str], quota: int) -> Iterator[dict[str, Any]]:
     """Batches (as Arrow columns) of the first ``quota`` rows of one shard."""
     left = quota
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=columns):
+    for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns):
         if left <= 0:
             return
         batch = batch.slice(0, left)
@@ -62,18 +65,27 @@ def _first_batches(path: Path, columns: list[str], quota: int) -> Iterator[dict[
         yield {name: batch.column(name) for name in columns}
 
 
-def sample_shards(files: list[Path], limit: int = SAMPLE_ROWS) -> Sample:
-    """Sample the first rows of every shard in ``files`` (document or reject shards)."""
+def spread(files: list[Path], most: int) -> list[Path]:
+    """At most ``most`` of ``files``, evenly spaced, first and order kept."""
+    if len(files) <= most:
+        return files
+    return [files[i * len(files) // most] for i in range(most)]
+
+
+def sample_shards(files: list[Path], limit: int = SAMPLE_ROWS, most_files: int = SAMPLE_FILES) -> Sample:
+    """Sample the first rows of up to ``most_files`` shards of ``files`` (document or reject shards)."""
     sample = Sample()
-    if not files:
+    chosen = spread(files, most_files)
+    sample.skipped_files = len(files) - len(chosen)
+    if not chosen:
         return sample
-    quota = math.ceil(limit / len(files))
-    for path in files:
-        schema = pq.read_schema(path)
-        sample.total_rows += pq.ParquetFile(path).metadata.num_rows
-        rejects = "reason" in schema.names
+    quota = math.ceil(limit / len(chosen))
+    for path in chosen:
+        parquet = pq.ParquetFile(path)
+        sample.total_rows += parquet.metadata.num_rows
+        rejects = "reason" in parquet.schema_arrow.names
         columns = ["id", "text", "meta", "reason"] if rejects else ["text", "meta"]
-        for batch in _first_batches(path, columns, quota):
+        for batch in _first_batches(parquet, columns, quota):
             sample.lengths.extend(pc.utf8_length(batch["text"]).to_pylist())
             for meta in batch["meta"].to_pylist():
                 sample.add_meta(json.loads(meta))

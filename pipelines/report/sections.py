@@ -10,7 +10,7 @@ from pipelines.report import figures
 from pipelines.report.datacard import LANGUAGE_STAGE, limitations
 from pipelines.report.page import Plot, Section, heading, link, para, snippet, table
 from pipelines.report.run import RunData
-from pipelines.report.sample import Sample
+from pipelines.report.sample import SAMPLE_FILES, Sample
 from pipelines.report.thresholds import thresholds
 
 TOP_LANGUAGES = 25
@@ -20,8 +20,8 @@ MAX_SIZE_ROWS = 16
 
 def _sampled_note(run: RunData, samples: Sequence[Sample]) -> list[str]:
     if any(s.partial for s in samples):
-        return [para(f"From a bounded sample: the first rows of each shard, up to {run.sample_rows:,} "
-                     "documents per step and per outcome (kept or dropped).", "note")]
+        return [para(f"From a bounded sample: the first rows of up to {SAMPLE_FILES} shards, up to "
+                     f"{run.sample_rows:,} documents per step and per outcome (kept or dropped).", "note")]
     return []
 
 
