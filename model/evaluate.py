@@ -8,6 +8,7 @@ import torch
 
 from model import checkpoint
 from model.config import GPTConfig
+from model.errors import ModelError
 from model.gpt import GPT
 
 
@@ -33,6 +34,8 @@ def loss_sum(model: GPT, batches: list[tuple[torch.Tensor, torch.Tensor]], devic
 def load_model(path: Path | str, device: torch.device) -> tuple[GPT, checkpoint.Checkpoint]:
     """The model of a checkpoint folder (or of a training folder's newest checkpoint), in eval mode."""
     saved = checkpoint.load(Path(path))
+    if saved.state.get("finetune", {}).get("task") == "classify":
+        raise ModelError(f"{saved.folder}: a classifier (finetune classify), not a language model")
     model = GPT(GPTConfig(**saved.model_config))
     checkpoint.load_weights(model, saved.weights)
     return model.to(device).eval(), saved
