@@ -21,9 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
+# the repository on the path instead of benchmarks/, whose tokenize.py would shadow the standard library's
+sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import torch  # noqa: E402
+
 from model.config import TrainConfig  # noqa: E402
 from model.train import PEAK_FLOPS, Trainer  # noqa: E402
 
@@ -37,14 +39,33 @@ def set_attention(backend: str) -> None:
     torch.backends.cuda.enable_mem_efficient_sdp(False)
 
 
+class ToBF16(torch.nn.Module):
+    """Casts the embeddings to bf16, so the residual stream is bf16 (as in llm.c) instead of fp32."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.to(torch.bfloat16)
+
+
+def profile_step(trainer: Trainer, step: int, rows: int = 22) -> None:
+    """The GPU kernels of one optimizer step, by total time."""
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        trainer.train_step(step)
+        torch.cuda.synchronize()
+    print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=rows, max_name_column_width=70), flush=True)
+
+
 def measure(preset: str, micro_batch: int, batch_tokens: int, steps: int, warmup: int, data: Path,
-            compile_model: bool, attention: str, whole: bool) -> dict:
+            compile_model: bool, attention: str, whole: bool, bf16_residual: bool = False,
+            profile: bool = False) -> dict:
     set_attention(attention)
     cfg = TrainConfig(preset=preset, model={"vocab_size": 50_304, "block_size": 1024, "dropout": 0.0},
                       micro_batch=micro_batch, batch_tokens=batch_tokens, max_steps=warmup + steps,
                       compile=compile_model, warmup_steps=10)
     with tempfile.TemporaryDirectory() as out:
         trainer = Trainer(cfg, data, Path(out))
+        if bf16_residual:
+            trainer.model.drop_emb = torch.nn.Sequential(trainer.model.drop_emb, ToBF16())
         if whole:  # one graph for the whole model instead of one per block
             trainer.model.compiled = None
             trainer.wrapped = torch.compile(trainer.model)
@@ -61,11 +82,13 @@ def measure(preset: str, micro_batch: int, batch_tokens: int, steps: int, warmup
         end.record()
         torch.cuda.synchronize()
         seconds = start.elapsed_time(end) / 1000
+        if profile:
+            profile_step(trainer, warmup + steps)
         tokens_per_s = steps * trainer.step_tokens / seconds
         world = trainer.dist.world
         return {"preset": preset, "gpus": world, "device": torch.cuda.get_device_name(),
                 "micro_batch": micro_batch, "accumulation": trainer.accum, "batch_tokens": trainer.step_tokens,
-                "attention": attention, "compile": ("whole" if whole else "blocks") if compile_model else "off", "step_s": seconds / steps,
+                "attention": attention, "residual": "bf16" if bf16_residual else "fp32", "compile": ("whole" if whole else "blocks") if compile_model else "off", "step_s": seconds / steps,
                 "tokens_per_s": tokens_per_s, "tokens_per_s_per_gpu": tokens_per_s / world,
                 "mfu": tokens_per_s * trainer.flops_per_token / (PEAK_FLOPS * world),
                 "flops_per_token": trainer.flops_per_token, "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30,
@@ -82,6 +105,8 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first (compilation)")
     p.add_argument("--compile-off", action="store_true", help="run eagerly")
     p.add_argument("--whole-model", action="store_true", help="compile the whole model as one graph")
+    p.add_argument("--bf16-residual", action="store_true", help="keep the residual stream in bf16")
+    p.add_argument("--profile", action="store_true", help="print the GPU kernels of one more step")
     p.add_argument("--json", type=Path, help="append each result as a JSON line here")
     args = p.parse_args()
     rows = []
@@ -89,7 +114,7 @@ def main() -> None:
         preset, micro, attention = run.split(":")
         try:
             row = measure(preset, int(micro), args.batch_tokens, args.steps, args.warmup, args.data,
-                          not args.compile_off, attention, args.whole_model)
+                          not args.compile_off, attention, args.whole_model, args.bf16_residual, args.profile)
         except (RuntimeError, torch.OutOfMemoryError) as err:
             print(f"{run}: failed: {str(err).splitlines()[0]}", flush=True)
             continue
@@ -103,11 +128,11 @@ def main() -> None:
                     f.write(json.dumps(row) + "\n")
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"\n{'preset':<10} {'GPUs':>4} {'micro':>5} {'accum':>5} {'attn':>6} {'tokens/s':>10} "
-              f"{'per GPU':>10} {'MFU':>6} {'peak GiB':>8} {'compile':>7}  device")
+              f"{'per GPU':>10} {'MFU':>6} {'peak GiB':>8} {'compile':>7} {'resid':>5}  device")
         for r in rows:
             print(f"{r['preset']:<10} {r['gpus']:>4} {r['micro_batch']:>5} {r['accumulation']:>5} {r['attention']:>6} "
                   f"{r['tokens_per_s']:>10,.0f} {r['tokens_per_s_per_gpu']:>10,.0f} {r['mfu']:>6.1%} "
-                  f"{r['peak_mem_gib']:>8.1f} {r['compile']:>7}  {r['device']}")
+                  f"{r['peak_mem_gib']:>8.1f} {r['compile']:>7} {r['residual']:>5}  {r['device']}")
     if torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
 

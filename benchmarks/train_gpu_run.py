@@ -11,7 +11,9 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# the repository on the path instead of benchmarks/, whose tokenize.py would shadow the standard library's
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
 from model.config import TrainConfig  # noqa: E402
 from model.train import train  # noqa: E402
 
