@@ -23,10 +23,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from model.checkpoint import load  # noqa: E402
 from model.config import model_config  # noqa: E402
 from model.data import BatchLoader, open_shards  # noqa: E402
 from model.finetune import build_model  # noqa: E402
-from model.checkpoint import load  # noqa: E402
 from model.generate import generate  # noqa: E402
 from model.gpt import GPT  # noqa: E402
 from model.quantize import quantize_int8  # noqa: E402
@@ -71,9 +71,8 @@ def compare(name: str, model: GPT, args: argparse.Namespace, batches: list | Non
     model.eval()
     int8 = quantize_int8(model)
     block, vocab = model.config.block_size, model.config.vocab_size
-    rows = [(f"{name} float32", measure(model, block, vocab, args, batches)),
+    return [(f"{name} float32", measure(model, block, vocab, args, batches)),
             (f"{name} int8", measure(int8, block, vocab, args, batches))]
-    return rows
 
 
 def main() -> None:
@@ -95,7 +94,8 @@ def main() -> None:
     rows = compare(f"{saved.folder.parent.name} ({sum(p.numel() for p in model.parameters()) / 1e6:.1f}M)",
                    model, args, loader.eval_batches(args.eval_tokens))
     if args.speed_preset:
-        rows += compare(f"{args.speed_preset} random", GPT(model_config(args.speed_preset, {"dropout": 0.0})), args, None)
+        random_model = GPT(model_config(args.speed_preset, {"dropout": 0.0}))
+        rows += compare(f"{args.speed_preset} random", random_model, args, None)
 
     columns = ["size MB", "prefill ms", "decode tok/s", "scoring tok/s", "val loss"]
     print(f"torch {torch.__version__}, {args.threads} thread(s), engine {torch.backends.quantized.engine}")

@@ -19,14 +19,13 @@ import numpy as np
 import torch
 
 from model import checkpoint
-from model.classify import (add_classifier_head, classification_loss, correct_count, parse_train_layers,
-                            set_trainable)
+from model.classify import add_classifier_head, classification_loss, correct_count, parse_train_layers, set_trainable
 from model.config import GPTConfig
 from model.data import sha256_file
 from model.errors import ModelError
+from model.finetune_config import FinetuneConfig
 from model.gpt import GPT
 from model.instruct import IGNORE_INDEX, collate, response_loss
-from model.finetune_config import FinetuneConfig
 from model.lora import LoraConfig, add_lora, load_adapters, merge_lora, trainable_state
 from model.safetensors_io import load_file, save_file
 

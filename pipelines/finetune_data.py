@@ -90,7 +90,8 @@ def encode_labelled(rows: list[tuple[str, str]], labels: list[str], tok: TextTok
     index = {label: i for i, label in enumerate(labels)}
     unknown = sorted({label for _, label in rows} - set(index))
     if unknown:
-        raise ConfigError(f"{path}: label(s) {', '.join(unknown)} not in the training file (known: {', '.join(labels)})")
+        raise ConfigError(f"{path}: label(s) {', '.join(unknown)} not in the training file "
+                          f"(known: {', '.join(labels)})")
     ids = tok.encode([text for text, _ in rows])
     return [(i, index[label]) for i, (_, label) in zip(ids, rows) if i]
 

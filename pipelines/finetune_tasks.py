@@ -14,8 +14,7 @@ from model import finetune as ft
 from model.finetune_config import FinetuneConfig
 from model.generate import generate
 from model.instruct import extract_response, record_prompt
-from pipelines.finetune_data import (TextTokenizer, encode_labelled, instruction_pairs, labelled_texts,
-                                     read_records)
+from pipelines.finetune_data import TextTokenizer, encode_labelled, instruction_pairs, labelled_texts, read_records
 
 LOG = "log.jsonl"
 

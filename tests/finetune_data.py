@@ -1,4 +1,5 @@
-"""The labelled passages of tests/data/finetune/ and how they were made (run as a script to rebuild).
+"""Fine-tuning test data: the labelled passages of tests/data/finetune/ (run as a script to rebuild
+them) and small seeded checkpoints to fine-tune.
 
 Each record is a run of ``WORDS`` consecutive words (whitespace collapsed to single spaces) from
 one document of the Brown corpus, the King James Bible or Shakespeare, labelled with its source.

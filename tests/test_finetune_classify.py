@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import run_cli
-from curate.errors import ConfigError
 from finetune_data import FOLDER, read_split, tiny_checkpoint
+
+from curate.errors import ConfigError
 from model import checkpoint
 from pipelines.finetune_data import TextTokenizer, encode_labelled
 

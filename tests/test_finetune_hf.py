@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import DATA, run_cli
+from finetune_data import read_split, tiny_checkpoint
 from tokenizers import Tokenizer
 
-from conftest import DATA, run_cli
 from curate.errors import ConfigError
-from finetune_data import read_split, tiny_checkpoint
 from model import checkpoint
 from model import finetune as ft
 from pipelines.hf_interop import import_hf

@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 
 import torch
-
 from conftest import run_cli
 from finetune_data import read_split, tiny_checkpoint
+
 from model import checkpoint
 from model import finetune as ft
 from model.instruct import IGNORE_INDEX, collate, extract_response, format_prompt, response_loss

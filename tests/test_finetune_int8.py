@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import torch
+from finetune_data import read_split, tiny_checkpoint
 from torch import nn
 
-from finetune_data import read_split, tiny_checkpoint
 from model import finetune as ft
 from model.generate import generate
 from model.quantize import quantize_int8

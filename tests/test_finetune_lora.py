@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import torch
-
 from conftest import run_cli
 from finetune_data import read_split, tiny_checkpoint
+
 from model import checkpoint
 from model import finetune as ft
 from model.config import GPTConfig

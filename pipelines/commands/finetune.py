@@ -27,7 +27,8 @@ def add_common(p: argparse.ArgumentParser, train_layers: str) -> None:
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder for the fine-tuned model")
     p.add_argument("--tokenizer", type=Path, metavar="FILE", help="tokenizer.json (default: the checkpoint's)")
     p.add_argument("--train-layers", default=train_layers,
-                   help="what trains besides the head: all, last-block+norm, or N last blocks (+ final norm)")
+                   help="what trains besides the head: all, last-block+norm, or N last blocks (+ final norm); "
+                        "ignored with LoRA, where only adapters (and a classifier head) train")
     p.add_argument("--epochs", type=int, default=d.epochs, help="passes over the training data")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="examples per optimizer step")
     p.add_argument("--lr", type=float, default=d.lr, help="AdamW learning rate")
