@@ -39,13 +39,6 @@ def set_attention(backend: str) -> None:
     torch.backends.cuda.enable_mem_efficient_sdp(False)
 
 
-class ToBF16(torch.nn.Module):
-    """Casts the embeddings to bf16, so the residual stream is bf16 (as in llm.c) instead of fp32."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.to(torch.bfloat16)
-
-
 def profile_step(trainer: Trainer, step: int, rows: int = 22) -> None:
     """The GPU kernels of one optimizer step, by total time."""
     from torch.profiler import ProfilerActivity, profile
@@ -61,11 +54,9 @@ def measure(preset: str, micro_batch: int, batch_tokens: int, steps: int, warmup
     set_attention(attention)
     cfg = TrainConfig(preset=preset, model={"vocab_size": 50_304, "block_size": 1024, "dropout": 0.0},
                       micro_batch=micro_batch, batch_tokens=batch_tokens, max_steps=warmup + steps,
-                      compile=compile_model, warmup_steps=10)
+                      compile=compile_model, warmup_steps=10, bf16_residual=bf16_residual)
     with tempfile.TemporaryDirectory() as out:
         trainer = Trainer(cfg, data, Path(out))
-        if bf16_residual:
-            trainer.model.drop_emb = torch.nn.Sequential(trainer.model.drop_emb, ToBF16())
         if whole:  # one graph for the whole model instead of one per block
             trainer.model.compiled = None
             trainer.wrapped = torch.compile(trainer.model)

@@ -90,6 +90,8 @@ class TrainConfig:
     checkpoint_every: int = _opt(100, "steps between checkpoints; 0: only at the end")
     keep_checkpoints: int = _opt(2, "checkpoints kept (the newest)")
     precision: str = _opt("auto", "auto (bf16 autocast on CUDA, fp32 on CPU), bf16 or fp32")
+    bf16_residual: bool = _opt(False, "under bf16 autocast keep the residual stream in bf16 too, as llm.c does "
+                                      "(faster, less precise; fp32 otherwise)")
     compile: bool = _opt(False, "torch.compile each block and the head")
     activation_checkpointing: bool = _opt(False, "recompute block activations in the backward pass")
     fsdp: bool = _opt(False, "under torchrun, shard parameters, gradients and optimizer state (FSDP2)")

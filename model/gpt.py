@@ -117,6 +117,7 @@ class GPT(nn.Module):
         if config.tie_weights:
             self.head.out_head.weight = self.tok_emb.weight
         self.activation_checkpointing = False
+        self.residual_dtype: torch.dtype | None = None  # under autocast, the residual stream's dtype
         self.compiled: tuple[list[nn.Module], nn.Module] | None = None  # set by compile_for_training
         self.apply(self._init_weights)
         # GPT-2 scales the residual projections by 1/sqrt(2 * n_layer) (Radford et al. 2019, section 2.3)
@@ -137,6 +138,8 @@ class GPT(nn.Module):
         start = cache.length if cache is not None else 0
         positions = torch.arange(start, start + idx.shape[1], device=idx.device)
         x = self.drop_emb(self.tok_emb(idx) + self.pos_emb(positions))
+        if self.residual_dtype is not None and torch.is_autocast_enabled(idx.device.type):
+            x = x.to(self.residual_dtype)
         blocks, head = self.compiled if self.training and self.compiled else (self.blocks, self.head)
         for layer, block in enumerate(blocks):
             if self.activation_checkpointing and self.training:

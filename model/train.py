@@ -97,6 +97,9 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         model = GPT(self.mc).to(d.device)
         model.activation_checkpointing = cfg.activation_checkpointing
+        self.amp = autocast_dtype(cfg.precision, d.device)
+        if cfg.bf16_residual and self.amp == torch.bfloat16:
+            model.residual_dtype = torch.bfloat16
         self.start_step, self.tokens_seen = 0, 0
         saved = self._resume_point() if resume else None
         if saved is not None:
@@ -116,7 +119,6 @@ class Trainer:
         self.step_tokens = self.accum * per_micro
         self.loader = BatchLoader(self.shards, "train", self.mc.block_size, cfg.micro_batch, d.device, cfg.seed, d.rank)
         self.val = BatchLoader(self.shards, "val", self.mc.block_size, cfg.micro_batch, d.device, cfg.seed, d.rank)
-        self.amp = autocast_dtype(cfg.precision, d.device)
         self.flops_per_token = flops_per_token(model, self.mc.block_size)
         if d.device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = True
@@ -166,7 +168,8 @@ class Trainer:
         self._log({"step": step, "loss": sum(l for l, _ in finite) / max(len(finite), 1),
                    "lr": lr, "grad_norm": sum(n for _, n in finite) / max(len(finite), 1),
                    "tokens": self.tokens_seen, "tokens_per_s": tokens_per_s,
-                   "mfu": tokens_per_s * self.flops_per_token / (PEAK_FLOPS * self.dist.world),
+                   "mfu": (tokens_per_s * self.flops_per_token / (PEAK_FLOPS * self.dist.world)
+                           if self.dist.device.type == "cuda" else None),  # the peak is a GPU's
                    "skipped": metrics.count - len(finite)})
         metrics.count = 0
 

@@ -75,8 +75,9 @@ class Progress:
             self.bar.update(record["step"] + 1 - self.bar.n)
             self.bar.set_postfix(loss=f"{record['loss']:.3f}", tok_s=f"{record['tokens_per_s']:,.0f}")
             line = (f"step {record['step']:>6}  loss {record['loss']:.4f}  lr {record['lr']:.2e}  "
-                    f"grad norm {record['grad_norm']:.2f}  {record['tokens_per_s']:,.0f} tokens/s  "
-                    f"MFU {record['mfu']:.1%}")
+                    f"grad norm {record['grad_norm']:.2f}  {record['tokens_per_s']:,.0f} tokens/s")
+            if record["mfu"] is not None:
+                line += f"  MFU {record['mfu']:.1%}"
         elif "val_loss" in record:
             line = f"step {record['step']:>6}  val loss {record['val_loss']:.4f}  val ppl {record['val_ppl']:.1f}"
             line += "".join(f"\n  sample: {s!r}" for s in record["samples"])
