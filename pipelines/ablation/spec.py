@@ -202,6 +202,7 @@ def _quality_spec(raw: Any) -> QualityModelSpec | None:
 def parse_ablation(data: Any, folder: Path) -> Ablation:
     """Check an ablation mapping; ``folder`` resolves a ``base`` file name."""
     from model.config import TrainConfig
+    from model.errors import ModelError
 
     data = _mapping(data, "ablation")
     unknown = [k for k in data if k not in TOP_KEYS]
@@ -224,8 +225,12 @@ def parse_ablation(data: Any, folder: Path) -> Ablation:
     if "val_fraction" in shard_options:
         raise ConfigError("shard.val_fraction: an ablation validates every variant on the --eval text; leave it out")
     shard = replace(build(ShardConfig, shard_options, "shard"), val_fraction=0.0)
-    return Ablation(name, variants, build(BpeConfig, data.get("bpe"), "bpe"), shard,
-                    build(TrainConfig, data.get("train"), "train"), _quality_spec(data.get("quality_model")))
+    try:
+        train = build(TrainConfig, data.get("train"), "train")
+    except ModelError as err:
+        raise ConfigError(f"train: {err}") from None
+    return Ablation(name, variants, build(BpeConfig, data.get("bpe"), "bpe"), shard, train,
+                    _quality_spec(data.get("quality_model")))
 
 
 def load_ablation(path: str | Path) -> Ablation:

@@ -1,0 +1,203 @@
+"""A two-variant ablation in miniature on real text: every number of the page against the runs' files,
+the evaluation loss recomputed from a checkpoint, and the refusal to compare unfair runs."""
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import re
+import statistics
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from curate.errors import ConfigError
+from model.data import BatchLoader, open_shards
+from model.evaluate import load_model, loss_sum
+from pipelines.ablation.run import run_ablation
+from pipelines.ablation.spec import load_ablation
+from pipelines.executors.local import LocalExecutor
+
+DATA = Path(__file__).parent / "data"
+SEEDS = 2
+TRAIN = {"preset": "tiny", "model": {"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 32},
+         "micro_batch": 8, "max_steps": 16, "warmup_steps": 4, "eval_every": 8, "log_every": 4,
+         "eval_tokens": 4096, "samples": 0, "checkpoint_every": 0, "keep_checkpoints": 1}
+
+
+def _jsonl(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def _prose(name: str, count: int) -> list[dict]:
+    with gzip.open(DATA / "prose" / name, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for _, line in zip(range(count), f)]
+
+
+class _Tables(HTMLParser):
+    """Cell texts of each ``<table id=...>``, row by row, and the text of every paragraph."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self.paragraphs: list[str] = []
+        self._table: str | None = None
+        self._cell: list[str] | None = None
+        self._para: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self._table = dict(attrs).get("id", "")
+            self.tables[self._table] = []
+        elif tag == "tr" and self._table is not None:
+            self.tables[self._table].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "p":
+            self._para = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[self._table][-1].append("".join(self._cell))
+            self._cell = None
+        elif tag == "table":
+            self._table = None
+        elif tag == "p" and self._para is not None:
+            self.paragraphs.append("".join(self._para))
+            self._para = None
+
+    def handle_data(self, data):
+        for target in (self._cell, self._para):
+            if target is not None:
+                target.append(data)
+
+
+@pytest.fixture(scope="module")
+def ablation(tmp_path_factory):
+    """Brown prose plus 1,000 short texts in 10 languages; variant ``all`` keeps every document,
+    ``english`` filters by language and decontaminates against three Brown passages."""
+    root = tmp_path_factory.mktemp("ablation")
+    brown = _prose("brown.jsonl.gz", 12)
+    inputs = [str(_jsonl(root / "brown.jsonl", [{"id": d["id"], "text": d["text"]} for d in brown])),
+              str(DATA / "langid-dev.jsonl.gz")]
+    evaluation = _jsonl(root / "eval.jsonl", [{"id": "kjv-0", "text": _prose("kjv.jsonl.gz", 1)[0]["text"][:8000]}])
+    passages = _jsonl(root / "passages.jsonl",
+                      [{"text": " ".join(d["text"].split()[100:140])} for d in brown[:3]])
+    spec = {"name": "mini", "base": {"steps": [{"read": {}}, {"language": {"keep": ["en"]}}]},
+            "bpe": {"vocab_size": 512}, "train": TRAIN,
+            "variants": [{"name": "all", "remove": ["language"]},
+                         {"name": "english", "add": [{"decontaminate": {"eval_files": [str(passages)]}}]}]}
+    (root / "mini.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    out = root / "out"
+    results = run_ablation(load_ablation(root / "mini.yaml"), inputs, [str(evaluation)], out, SEEDS,
+                           LocalExecutor(1), log=lambda _: None)
+    return root, out, inputs, evaluation, results
+
+
+def _final_val(log: Path) -> float:
+    records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    return [r["val_loss"] for r in records if "val_loss" in r][-1]
+
+
+def test_every_number_of_the_page_comes_from_the_runs(ablation):
+    _, out, _, evaluation, _ = ablation
+    page = _Tables()
+    page.feed((out / "ablation.html").read_text(encoding="utf-8"))
+    rows = {row[0]: row for row in page.tables["results"][1:]}
+    assert sorted(rows) == ["all", "english"]
+    budget = TRAIN["max_steps"] * TRAIN["micro_batch"] * TRAIN["model"]["block_size"]
+    for name, row in rows.items():
+        folder = out / "variants" / name
+        steps = json.loads((folder / "curated" / "stats.json").read_text(encoding="utf-8"))
+        docs = list(steps.values())[-1]["docs_out"]
+        tokens = json.loads((folder / "tokens" / "manifest.json").read_text(encoding="utf-8"))["splits"]["train"]["tokens"]
+        losses = [_final_val(folder / f"seed-{1337 + i}" / "log.jsonl") for i in range(SEEDS)]
+        _, _, kept, kept_tokens, passes, mean, sd, seeds, per_seed = row
+        assert int(kept.replace(",", "")) == docs
+        assert int(kept_tokens.replace(",", "")) == tokens
+        assert passes == f"{budget / tokens:.2f}"
+        assert mean == f"{statistics.fmean(losses):.4f}"
+        assert sd == f"{statistics.stdev(losses):.4f}"
+        assert int(seeds) == SEEDS
+        assert per_seed == ", ".join(f"{x:.4f}" for x in losses)
+    assert int(rows["all"][2].replace(",", "")) > int(rows["english"][2].replace(",", ""))
+    # the set-up paragraph: steps, tokens per run, seeds, evaluation tokens
+    setup = next(p for p in page.paragraphs if p.startswith("Every variant"))
+    eval_tokens = json.loads((out / "eval" / "manifest.json").read_text(encoding="utf-8"))["splits"]["train"]["tokens"]
+    numbers = re.findall(r"\d{1,3}(?:,\d{3})+|\d+", setup)
+    for expected in (TRAIN["max_steps"], budget, eval_tokens, TRAIN["model"]["n_layer"],
+                     TRAIN["model"]["n_embd"], TRAIN["model"]["block_size"]):
+        assert f"{expected:,}" in numbers
+    assert {"1337", "1338"} <= set(numbers)
+    # decontamination: the three passages' documents, as the step's stats.json counts them
+    decontam = {row[0]: row[1:] for row in page.tables["decontamination"][1:]}
+    assert page.tables["decontamination"][0] == ["variant", "passages.jsonl"]
+    stats = json.loads((out / "variants" / "english" / "curated" / "03_decontaminate" / "stats.json").read_text())
+    assert int(decontam["english"][0]) == stats["dropped"]["decontaminate:passages.jsonl"] == 3
+    assert int(decontam["all"][0]) == 0
+    assert (out / "ablation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_validation_is_the_evaluation_text_for_every_variant(ablation):
+    """The logged final loss is the checkpoint's loss on the --eval text, encoded with the shared tokenizer."""
+    _, out, _, _, results = ablation
+    evaluation = open_shards(out / "eval")
+    assert evaluation.manifest["tokenizer_sha256"] == json.loads(
+        (out / "tokenizer" / "union.json").read_text())["sha256"]
+    for result in results:
+        run = result.runs[-1]
+        model, _ = load_model(run.folder, torch.device("cpu"))
+        loader = BatchLoader(evaluation, "train", model.config.block_size, TRAIN["micro_batch"], torch.device("cpu"), 0)
+        total = loss_sum(model, loader.eval_batches(TRAIN["eval_tokens"]), torch.device("cpu"), None)
+        assert math.isclose((total[0] / total[1]).item(), run.final_loss, rel_tol=1e-5)
+
+
+def test_tokenizer_is_trained_on_the_union_of_the_variants(ablation):
+    _, out, _, _, results = ablation
+    union = json.loads((out / "tokenizer" / "union.json").read_text(encoding="utf-8"))
+    # ``english`` is a subset of ``all``: the union is ``all``'s documents, each once
+    assert union["docs"] == max(r.docs_kept for r in results)
+    assert [Path(f).parts[-3] for f in union["plan"]["folders"]] == ["all", "english"]
+
+
+def _rewrite_start(log: Path, change: dict) -> None:
+    lines = log.read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines]
+    for record in records:
+        if record.get("event") == "start":
+            record["train"].update(change)
+    log.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+
+
+@pytest.mark.parametrize("tamper, message", [
+    ("train", "training set-up differs"),
+    ("tokenizer", "another tokenizer"),
+    ("val", "validation shards differ"),
+])
+def test_unfair_runs_are_refused(ablation, tmp_path, tamper, message):
+    """A rerun over a copy whose files say the runs differ refuses to write a comparison."""
+    import shutil
+
+    root, out, inputs, evaluation, _ = ablation
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    (copy / "ablation.html").unlink()
+    english = copy / "variants" / "english"
+    if tamper == "train":
+        _rewrite_start(english / "seed-1338" / "log.jsonl", {"lr": 0.1})
+    else:
+        manifest_path = english / "shards" / "manifest.json"
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if tamper == "tokenizer":
+            manifest["tokenizer_sha256"] = "0" * 64
+        else:
+            next(e for e in manifest["shards"] if e["split"] == "val")["sha256"] = "f" * 64
+        manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        run_ablation(load_ablation(root / "mini.yaml"), inputs, [str(evaluation)], copy, SEEDS,
+                     LocalExecutor(1), log=lambda _: None)
+    assert not (copy / "ablation.html").exists()

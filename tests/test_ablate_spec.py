@@ -1,0 +1,91 @@
+"""The ablation file: variants change curation steps only; everything that makes runs comparable is shared."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from curate.errors import ConfigError
+from pipelines.ablation.spec import load_ablation, parse_ablation
+
+ROOT = Path(__file__).parent.parent
+BASE = {"steps": [{"read": {}}, {"language": {"keep": ["en"]}}, {"gopher_quality": {}}, {"minhash": {}}]}
+
+
+def _spec(*variants: dict, **extra) -> dict:
+    return {"name": "t", "base": BASE, "variants": list(variants), **extra}
+
+
+def _stages(recipe) -> list[str]:
+    return [s.name for s in recipe.steps]
+
+
+def test_remove_set_add_build_each_variant_from_the_base():
+    ablation = parse_ablation(_spec(
+        {"name": "base"},
+        {"name": "no_lang", "remove": ["language"]},
+        {"name": "strict", "set": {"gopher_quality": {"min_words": 120}}},
+        {"name": "pii_after_lang", "add": [{"pii": {}, "after": "language"}, {"exact_dedup": {}}]},
+    ), ROOT)
+    recipes = {v.name: ablation.recipe(v) for v in ablation.variants}
+    assert _stages(recipes["base"]) == ["read", "language", "gopher_quality", "minhash"]
+    assert _stages(recipes["no_lang"]) == ["read", "gopher_quality", "minhash"]
+    assert recipes["strict"].steps[2].stage.min_words == 120
+    assert recipes["base"].steps[2].stage.min_words != 120  # the base is not changed by a variant
+    assert _stages(recipes["pii_after_lang"]) == ["read", "language", "pii", "gopher_quality", "minhash", "exact_dedup"]
+    assert ablation.shard.val_fraction == 0.0
+
+
+@pytest.mark.parametrize("variant, message", [
+    ({"name": "x", "train": {"max_steps": 10}}, "every variant shares the ablation's bpe, shard and train"),
+    ({"name": "x", "seed": 3}, "every variant shares"),
+    ({"name": "x", "bpe": {"vocab_size": 300}}, "every variant shares"),
+    ({"name": "x", "remove": ["pii"]}, "has no pii step"),
+    ({"name": "x", "remove": ["read"]}, "read step cannot be removed"),
+    ({"name": "x", "set": {"gopher_quality": {"min_wordz": 1}}}, "min_wordz: unknown option"),
+    ({"name": "x", "add": [{"no_such_stage": {}}]}, "unknown stage"),
+    ({"name": "x", "add": [{"pii": {}, "after": "c4_quality"}]}, "has no c4_quality step"),
+])
+def test_a_variant_may_change_curation_only(variant, message):
+    with pytest.raises(ConfigError, match=message):
+        ablation = parse_ablation(_spec({"name": "ok"}, variant), ROOT)
+        for v in ablation.variants:
+            ablation.recipe(v)
+
+
+@pytest.mark.parametrize("spec, message", [
+    (_spec({"name": "a"}), "at least two variants"),
+    (_spec({"name": "a"}, {"name": "a"}), "names must be unique"),
+    (_spec({"name": "a"}, {"name": "b"}, shard={"val_fraction": 0.1}), "validates every variant on the --eval text"),
+    (_spec({"name": "a"}, {"name": "b"}, train={"preset": "huge"}), "unknown preset"),
+    (_spec({"name": "a"}, {"name": "b", "add": [{"quality_classifier": {"model": "{quality_model}"}}]}),
+     "has no quality_model"),
+])
+def test_ablation_level_errors(spec, message):
+    with pytest.raises(ConfigError, match=message):
+        ablation = parse_ablation(spec, ROOT)
+        for v in ablation.variants:
+            ablation.recipe(v)
+
+
+def test_the_example_file_loads_and_names_four_variants():
+    ablation = load_ablation(ROOT / "pipelines" / "ablations" / "quality.yaml")
+    assert [v.name for v in ablation.variants] == ["no_filter", "heuristics", "heuristics_dedup",
+                                                   "heuristics_dedup_classifier"]
+    assert ablation.quality_model is not None
+    recipes = [ablation.recipe(v, ROOT / "any.bin") for v in ablation.variants[:3]]
+    assert _stages(recipes[0]) == ["read"]
+    assert "minhash" not in _stages(recipes[1]) and "minhash" in _stages(recipes[2])
+
+
+def test_cli_refuses_an_unfair_variant_in_one_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(_spec({"name": "a"}, {"name": "b", "train": {"max_steps": 5}})), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "pipelines", "ablate", str(path), "--input", "x", "--eval", "y",
+                           "--output", str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "variants[1].train: unknown variant key" in done.stderr
+    assert not (tmp_path / "out").exists()
