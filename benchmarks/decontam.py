@@ -25,8 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from curate.decontam.ngrams import NgramIndex
 from curate.document import Document
@@ -42,7 +42,8 @@ def prose(name: str) -> list[str]:
     """The texts of a prose sample, from ../shared/data or tests/data."""
     for folder in PROSE:
         if (folder / name).exists():
-            return [json.loads(line)["text"] for line in gzip.open(folder / name, "rt", encoding="utf-8")]
+            with gzip.open(folder / name, "rt", encoding="utf-8") as lines:
+                return [json.loads(line)["text"] for line in lines]
     raise SystemExit(f"{name}: not found under {' or '.join(map(str, PROSE))}")
 
 

@@ -17,8 +17,8 @@ unlike the normal approximation stays inside [0, 1] and keeps its coverage near 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import torch
 

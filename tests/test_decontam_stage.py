@@ -20,7 +20,8 @@ from tests.conftest import DATA
 
 
 def prose(name: str) -> list[str]:
-    return [json.loads(line)["text"] for line in gzip.open(DATA / "prose" / name, "rt", encoding="utf-8")]
+    with gzip.open(DATA / "prose" / name, "rt", encoding="utf-8") as lines:
+        return [json.loads(line)["text"] for line in lines]
 
 
 BROWN = prose("brown.jsonl.gz")

@@ -5,8 +5,8 @@ import dataclasses
 import gzip
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import torch
@@ -14,8 +14,15 @@ import torch
 from model import checkpoint
 from model.config import GPTConfig, pad_vocab
 from model.gpt import GPT
-from model.tasks import (Accuracy, ChoiceItem, Request, last_word, multiple_choice, score_requests,
-                         wilson_interval)
+from model.tasks import (
+    Accuracy,
+    ChoiceItem,
+    Request,
+    last_word,
+    multiple_choice,
+    score_requests,
+    wilson_interval,
+)
 from pipelines.cli import main
 from tests.conftest import DATA
 from tokenizer.config import BpeConfig
@@ -88,7 +95,8 @@ def test_wilson_interval_matches_a_hand_computation() -> None:
 
 # --- a tiny GPT that memorises real sentences, evaluated through the CLI -----------------------
 
-BROWN = [json.loads(line)["text"] for line in gzip.open(DATA / "prose" / "brown.jsonl.gz", "rt", encoding="utf-8")]
+with gzip.open(DATA / "prose" / "brown.jsonl.gz", "rt", encoding="utf-8") as lines:
+    BROWN = [json.loads(line)["text"] for line in lines]
 
 
 def passages() -> list[str]:

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -172,7 +172,7 @@ class NgramIndex:
         return sum(a.nbytes for a in arrays)
 
     @classmethod
-    def build(cls, paths: Sequence[str | Path], n: int) -> "NgramIndex":
+    def build(cls, paths: Sequence[str | Path], n: int) -> NgramIndex:
         """The index of every item of the evaluation files at ``paths``."""
         names = [Path(p).name for p in paths]
         dupes = sorted({x for x in names if names.count(x) > 1})
@@ -235,7 +235,7 @@ class NgramIndex:
         (folder / "index.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path) -> "NgramIndex":
+    def load(cls, folder: Path) -> NgramIndex:
         """An index written by ``save``; the arrays are memory-mapped, so processes share their pages."""
         meta = json.loads((folder / "index.json").read_text(encoding="utf-8"))
         arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in ARRAYS}

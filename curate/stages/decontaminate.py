@@ -19,9 +19,10 @@ import functools
 import hashlib
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 from curate.decontam.ngrams import WORD_RE, Match, NgramIndex, word_spans, words_of
 from curate.document import Document
