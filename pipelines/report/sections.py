@@ -16,6 +16,7 @@ from pipelines.report.thresholds import thresholds
 TOP_LANGUAGES = 25
 CLUSTER_FIELD = "cluster_size"   # written by the dedup stages on each dropped duplicate
 MAX_SIZE_ROWS = 16
+LISTED_ERRORS = 50
 
 
 def _sampled_note(run: RunData, samples: Sequence[Sample]) -> list[str]:
@@ -43,8 +44,10 @@ def funnel(run: RunData) -> Section:
     errors = [(folder, e) for folder, s in run.stats.items() for e in s["errors"]]
     if errors:
         section.parts.append(heading(f"File errors ({len(errors)})"))
-        section.parts.append(table(["step", "file", "offset", "error"],
-                                   [[f, e.get("file", ""), e.get("offset", ""), e.get("error", "")] for f, e in errors]))
+        section.parts.append(table(["step", "file", "offset", "error"], [
+            [f, e.get("file", ""), e.get("offset", ""), e.get("error", "")] for f, e in errors[:LISTED_ERRORS]]))
+        if len(errors) > LISTED_ERRORS:
+            section.parts.append(para(f"... and {len(errors) - LISTED_ERRORS:,} more, listed in stats.json.", "note"))
     return section
 
 
