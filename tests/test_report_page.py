@@ -167,15 +167,19 @@ def test_languages_clusters_and_thresholds_come_from_the_run(curated: Path) -> N
 def test_a_read_only_run_leaves_out_the_sections_it_has_no_data_for(tmp_path: Path) -> None:
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("name: bare\nsteps:\n  - read: {}\n")
+    (tmp_path / "empty.jsonl").write_bytes(b"")
     out = tmp_path / "run"
-    assert main(["curate", str(recipe), "--input", str(DATA / "prose" / "kjv.jsonl.gz"), "--output", str(out)]) == 0
+    assert main(["curate", str(recipe), "--input", str(DATA / "prose" / "kjv.jsonl.gz"), str(tmp_path / "empty.jsonl"),
+                 "--output", str(out)]) == 0
     page = (out / "report" / "index.html").read_text()
     assert "Funnel" in page and "Document lengths" in page
     for absent in ("Rejects by reason", "Languages", "Quality signals", "Duplicate clusters", "Tokens per split"):
         assert absent not in page
+    (error,) = json.loads((out / "stats.json").read_text())["01_read"]["errors"]
+    assert "File errors (1)" in page and f"<td>{error['file']}</td>" in page
     card = (out / "report" / "datacard.md").read_text()
     assert "No language identification step" in card and "No deduplication step" in card
-    assert "The recipe declares no licences" in card
+    assert "The recipe declares no licences" in card and "1 file error(s)" in card
 
 
 def test_scratchlm_run_reports_tokens_per_split_from_the_manifest(tmp_path: Path) -> None:
