@@ -185,3 +185,16 @@ def test_bf16_residual_stream_under_autocast() -> None:
     assert abs(float(fp32_stream) - float(bf16_stream)) < 0.02
     model(idx)  # outside autocast the stream stays fp32 (as in sampling)
     assert seen[-1] == torch.float32
+
+
+def test_activation_checkpointing_gives_the_same_gradients() -> None:
+    torch.manual_seed(3)
+    model = GPT(SMALL).double()
+    idx, targets = torch.randint(0, 97, (2, 16)), torch.randint(0, 97, (2, 16))
+    grads = []
+    for recompute in (False, True):
+        model.zero_grad()
+        model.activation_checkpointing = recompute
+        model(idx, targets).backward()
+        grads.append([p.grad.clone() for p in model.parameters()])
+    assert all(torch.allclose(a, b, atol=1e-12) for a, b in zip(*grads))
