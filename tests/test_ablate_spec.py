@@ -89,3 +89,28 @@ def test_cli_refuses_an_unfair_variant_in_one_line(tmp_path):
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "variants[1].train: unknown variant key" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_quality_model_is_trained_once_and_named_in_the_variant(tmp_path):
+    from pipelines.ablation.quality_model import train_quality_model
+    from curate.text.classifier import positive_scores
+    from curate.text.langid import load_fasttext
+
+    data = ROOT / "tests" / "data"
+    spec = _spec({"name": "plain"},
+                 {"name": "classified", "add": [{"quality_classifier": {"model": "{quality_model}", "threshold": 0.5}}]},
+                 quality_model={"positive": [str(data / "prose" / "brown.jsonl.gz")],
+                                "negative": [str(data / "web-sample.warc.gz")], "max_docs": 60,
+                                "options": {"epoch": 5, "bucket": 20000}})
+    spec["base"] = {"steps": [{"read": {"min_text_chars": 200}}, {"language": {}}]}
+    ablation = parse_ablation(spec, ROOT)
+    model = train_quality_model(ablation.quality_model, ablation.read_stage(), tmp_path / "q")
+    written = model.stat().st_mtime_ns
+    assert train_quality_model(ablation.quality_model, ablation.read_stage(), tmp_path / "q") == model
+    assert model.stat().st_mtime_ns == written  # kept, not trained again
+    recipe = ablation.recipe(ablation.variants[1], model)
+    assert recipe.steps[-1].stage.model == str(model)
+    prose, web = positive_scores(load_fasttext(str(model)), [
+        "The jury further said in term-end presentments that the City Executive Committee deserves praise.",
+        "Navigation index modules next previous Python 3.11 documentation Library Reference"])
+    assert prose > 0.5 > web

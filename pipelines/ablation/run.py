@@ -71,8 +71,7 @@ def curate_variants(ablation: Ablation, inputs: list[str], output: Path, executo
     """Each variant's curation run; returns their final step folders."""
     quality = None
     if ablation.quality_model is not None:
-        read_stage = ablation.recipe(ablation.variants[0], Path(".")).steps[0].stage
-        quality = train_quality_model(ablation.quality_model, read_stage, output / "quality_model")
+        quality = train_quality_model(ablation.quality_model, ablation.read_stage(), output / "quality_model")
         log(f"quality model: {quality}")
     recipes = [ablation.recipe(v, quality) for v in ablation.variants]  # all checked before any curation
     done: list[tuple[Recipe, Path]] = []
@@ -100,12 +99,7 @@ def train_variant(ablation: Ablation, data: Path, out: Path, seed: int) -> None:
             return
     except ConfigError:
         pass
-    run_training(config, data, out, resume=True, device="cpu" if not _cuda() else None)
-
-
-def _cuda() -> bool:
-    import torch
-    return torch.cuda.is_available()
+    run_training(config, data, out, resume=True)
 
 
 def run_ablation(ablation: Ablation, inputs: list[str], eval_inputs: list[str], output: Path, seeds: int,

@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 
 from curate.errors import ConfigError
-from curate.stages import stage_names
+from curate.stages import stage_class, stage_names
 from pipelines.config import build
 from pipelines.recipe import Recipe, parse_recipe
 from tokenizer.config import BpeConfig, ShardConfig
@@ -67,6 +67,10 @@ class Ablation:
     shard: ShardConfig
     train: Any  # model.config.TrainConfig (imported lazily: torch is not needed to read the file)
     quality_model: QualityModelSpec | None = None
+
+    def read_stage(self) -> Any:
+        """The first variant's ``read`` step (every variant starts with one)."""
+        return build(stage_class("read"), self.variants[0].steps[0]["read"], "read")
 
     def recipe(self, variant: Variant, quality_model: Path | None = None) -> Recipe:
         """The variant's curation recipe, ``{quality_model}`` replaced by the trained model's path."""
