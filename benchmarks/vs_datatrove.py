@@ -9,13 +9,14 @@ by our ``read`` step (resiliparse), the Brown and KJV prose and the langid fortu
 and LDNOOBW lists. For each filter alone, the table gives how often the two agree on keep or
 drop; every kind of disagreement is listed with examples. Then both run the chain LID ->
 Gopher repetition -> Gopher quality -> C4 -> FineWeb, back to back in single processes, and
-the CPU seconds of each are compared.
+the CPU seconds of each are compared, both processes pinned to the same single core.
 """
 from __future__ import annotations
 
 import argparse
 import gzip
 import json
+import os
 import subprocess
 import sys
 import time
@@ -116,6 +117,8 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=3, help="example documents per kind of disagreement")
     args = parser.parse_args()
     python = ensure_venv()
+    # one core for both sides (the datatrove process inherits the affinity); CPU seconds are timed
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     corpus = build_corpus(args.shakespeare)
     records = [json.loads(line) for line in corpus.open(encoding="utf-8")]
     megabytes = sum(len(r["text"].encode("utf-8")) for r in records) / 1e6
