@@ -177,13 +177,14 @@ def test_bf16_residual_stream_under_autocast() -> None:
     idx, targets = torch.randint(0, 97, (2, 16)), torch.randint(0, 97, (2, 16))
     seen = []
     model.blocks[1].register_forward_pre_hook(lambda module, args: seen.append(args[0].dtype))
-    with torch.autocast("cpu", dtype=torch.bfloat16):
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         fp32_stream = model(idx, targets)
         model.residual_dtype = torch.bfloat16
         bf16_stream = model(idx, targets)
     assert seen == [torch.float32, torch.bfloat16]
     assert abs(float(fp32_stream) - float(bf16_stream)) < 0.02
-    model(idx)  # outside autocast the stream stays fp32 (as in sampling)
+    with torch.no_grad():
+        model(idx)  # outside autocast the stream stays fp32 (as in sampling)
     assert seen[-1] == torch.float32
 
 
