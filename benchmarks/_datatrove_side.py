@@ -11,11 +11,17 @@ import json
 import sys
 import time
 
-import datatrove.pipeline.filters.c4_filters as c4_filters
-import datatrove.utils.lid as lid
 from datatrove.data import Document
-from datatrove.pipeline.filters import (C4BadWordsFilter, C4QualityFilter, FineWebQualityFilter,
-                                        GopherQualityFilter, GopherRepetitionFilter, LanguageFilter)
+from datatrove.pipeline.filters import (
+    C4BadWordsFilter,
+    C4QualityFilter,
+    FineWebQualityFilter,
+    GopherQualityFilter,
+    GopherRepetitionFilter,
+    LanguageFilter,
+    c4_filters,
+)
+from datatrove.utils import lid
 
 
 def keeps(result) -> bool:

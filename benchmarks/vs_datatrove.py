@@ -156,7 +156,7 @@ def main() -> None:
     seconds, kept = our_chain(records)
     dt_seconds, dt_kept = theirs["chain_seconds"], theirs["chain_kept"]
     same = len(set(kept) ^ set(dt_kept))
-    print(f"\nchain LID -> Gopher repetition -> Gopher quality -> C4 -> FineWeb, one process each")
+    print("\nchain LID -> Gopher repetition -> Gopher quality -> C4 -> FineWeb, one process each")
     print(f"{'':12}{'CPU s':>8}{'MB/s':>8}{'kept':>7}")
     print(f"{'datatrove':12}{dt_seconds:>8.1f}{megabytes / dt_seconds:>8.2f}{len(dt_kept):>7,}")
     print(f"{'scratchlm':12}{seconds:>8.1f}{megabytes / seconds:>8.2f}{len(kept):>7,}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import gzip
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from curate.document import Document
@@ -14,14 +14,14 @@ from curate.readers import ReaderOptions, read_file
 DATA = Path(__file__).resolve().parent / "data"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _web() -> dict[str, Document]:
     path = DATA / "web-sample.warc.gz"
     docs = (d for d in read_file(str(path), path.name, ReaderOptions()) if isinstance(d, Document))
     return {d.meta["url"]: d for d in docs}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _jsonl(name: str) -> dict[str, Document]:
     with gzip.open(DATA / name, "rt", encoding="utf-8") as stream:
         records = [json.loads(line) for line in stream]

@@ -5,12 +5,12 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import DATA, run_cli
+from quality_corpus import prose, web
+
 from curate.errors import ConfigError
 from curate.stages.quality_classifier import QualityClassifier
 from pipelines.config import build
-from quality_corpus import prose, web
 
 TRAIN = ("--positive", str(DATA / "prose" / "brown.jsonl.gz"), "--negative", str(DATA / "web-sample.warc.gz"),
          "--max-docs", "80", "--dim", "32", "--bucket", "20000", "--epoch", "40", "--lr", "0.5", "--seed", "3")

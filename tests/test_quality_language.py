@@ -4,12 +4,12 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from quality_corpus import fortunes, prose
 
 from curate.document import Document
 from curate.errors import ConfigError
 from curate.stages.language import Language
 from pipelines.config import build
-from quality_corpus import fortunes, prose
 
 
 def test_fasttext_top1_accuracy_on_the_langid_sample():

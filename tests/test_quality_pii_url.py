@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from quality_corpus import prose, web
 
 from curate.document import Document
 from curate.errors import ConfigError
 from curate.stages.pii import Pii
 from curate.stages.url_filter import UrlFilter
 from pipelines.config import build
-from quality_corpus import prose, web
 
 
 def scrub(text: str, **options) -> tuple[str, dict]:

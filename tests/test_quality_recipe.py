@@ -5,10 +5,10 @@ import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
-
 from conftest import REPO, run_cli
-from pipelines.recipe import load_recipe
 from quality_corpus import fortune, prose, web
+
+from pipelines.recipe import load_recipe
 
 FINEWEB = REPO / "pipelines" / "recipes" / "fineweb.yaml"
 

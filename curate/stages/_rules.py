@@ -9,7 +9,7 @@ class Verdict:
     annotate mode every signal is still computed so that a user can study them all.
     """
 
-    __slots__ = ("prefix", "annotate", "reason")
+    __slots__ = ("annotate", "prefix", "reason")
 
     def __init__(self, prefix: str, annotate: bool) -> None:
         self.prefix = prefix

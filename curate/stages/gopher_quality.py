@@ -7,8 +7,8 @@ from typing import Literal
 from curate.document import Document
 from curate.stage import FilterStage, StageResult
 from curate.stages._rules import Verdict
-from curate.text.words import is_word, split_words
 from curate.text.wordlists import stopwords
+from curate.text.words import is_word, split_words
 
 # Gopher's stop words: a document must hold at least two of them (Table A1).
 GOPHER_STOP_WORDS = frozenset(("the", "be", "to", "of", "and", "that", "have", "with"))

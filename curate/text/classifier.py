@@ -10,9 +10,9 @@ import os
 import random
 import re
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from curate.errors import ConfigError
 

@@ -5,7 +5,7 @@ Each backend answers ``(lang, score)`` per text with ISO 639-1 codes as lid.176 
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Protocol
@@ -80,7 +80,7 @@ class LangdetectLid:
 BACKENDS = {"fasttext": FastTextLid, "langdetect": LangdetectLid}
 
 
-@lru_cache(maxsize=None)
+@cache
 def identifier(backend: str) -> LanguageIdentifier:
     """The process-wide identifier of ``backend`` (loaded on first use)."""
     return BACKENDS[backend]()

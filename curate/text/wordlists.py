@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from curate.errors import ConfigError
@@ -21,7 +21,7 @@ def badword_languages() -> list[str]:
     return sorted(p.name[:-4] for p in (_ROOT / "ldnoobw").iterdir() if p.name.endswith(".txt"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def badwords(lang: str) -> frozenset[str]:
     """The LDNOOBW list of ``lang``, lower-cased, less the allow-list."""
     path = _ROOT / "ldnoobw" / f"{lang}.txt"
@@ -66,17 +66,17 @@ class BadWordMatcher:
         return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def badword_matcher(lang: str) -> BadWordMatcher:
     return BadWordMatcher(lang)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _stopwords_iso() -> dict[str, list[str]]:
     return json.loads((_ROOT / "stopwords-iso" / "stopwords-iso.json").read_text(encoding="utf-8"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def stopwords(lang: str) -> frozenset[str]:
     """The stopwords-iso list of ``lang`` (empty when the language has none)."""
     return frozenset(w.lower() for w in _stopwords_iso().get(lang, ()))

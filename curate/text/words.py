@@ -31,7 +31,7 @@ _EDGES = re.compile(
     rf"(?P<core>(?:[^\W\d_]\.)+|{_ABBREVIATIONS}|(?![{_EDGE_CHARS}]).*?|)"  # e.g. U.S. J. Mr. / the word
     r"(?P<clitic>(?i:n['’]t|['’](?:s|re|ve|ll|d|m))?)"                # clitic
     rf"(?P<post>(?:\.\.+|[.{_EDGE_CHARS}])*)",                           # trailing punctuation
-    re.S,
+    re.DOTALL,
 )
 _PUNCT_RUN = re.compile(r"\.\.+|\S")
 _INFIX = re.compile(

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
-from typing import Iterator
 
 from curate.errors import ConfigError
 from curate.inputs import expand_inputs
