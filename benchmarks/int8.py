@@ -9,7 +9,9 @@ in the same process on the same inputs:
 - scoring: forward passes over batches of 8 full contexts, tokens per second;
 - val loss: mean cross-entropy over ``--eval-tokens`` validation tokens (trained model only).
 
-    .venv/bin/python benchmarks/int8.py --checkpoint RUN_DIR --data SHARD_DIR --threads 1
+    .venv/bin/python -m benchmarks.int8 --checkpoint RUN_DIR --data SHARD_DIR --threads 1
+
+(as a module: run as a script, benchmarks/tokenize.py would shadow the standard library's tokenize)
 """
 from __future__ import annotations
 
@@ -84,6 +86,7 @@ def main() -> None:
     p.add_argument("--new-tokens", type=int, default=64)
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--speed-preset", default="gpt2-124m", help="random-weight model for speed ('' to skip)")
+    p.add_argument("--speed-context", type=int, default=256, help="its context length (prefill and scoring)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -94,15 +97,15 @@ def main() -> None:
     rows = compare(f"{saved.folder.parent.name} ({sum(p.numel() for p in model.parameters()) / 1e6:.1f}M)",
                    model, args, loader.eval_batches(args.eval_tokens))
     if args.speed_preset:
-        random_model = GPT(model_config(args.speed_preset, {"dropout": 0.0}))
-        rows += compare(f"{args.speed_preset} random", random_model, args, None)
+        random_model = GPT(model_config(args.speed_preset, {"dropout": 0.0, "block_size": args.speed_context}))
+        rows += compare(f"{args.speed_preset} random, context {args.speed_context}", random_model, args, None)
 
     columns = ["size MB", "prefill ms", "decode tok/s", "scoring tok/s", "val loss"]
     print(f"torch {torch.__version__}, {args.threads} thread(s), engine {torch.backends.quantized.engine}")
     print("| model | " + " | ".join(columns) + " |")
     print("|---|" + "---:|" * len(columns))
     for name, row in rows:
-        cells = [f"{row[c]:,.4f}" if c == "val loss" else f"{row[c]:,.1f}" if c in row else "–" for c in columns]
+        cells = ["–" if c not in row else f"{row[c]:,.4f}" if c == "val loss" else f"{row[c]:,.1f}" for c in columns]
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 
