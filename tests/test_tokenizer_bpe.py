@@ -25,7 +25,7 @@ def corpus() -> list[str]:
 
 @pytest.fixture(scope="module")
 def fast(corpus: list[str]) -> Tokenizer:
-    return train_bpe([corpus], BpeConfig(vocab_size=VOCAB, special_tokens=SPECIALS))
+    return train_bpe(corpus, BpeConfig(vocab_size=VOCAB, special_tokens=SPECIALS))
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,8 @@ def test_cli_train_then_eval_per_language(tmp_path, data_dir) -> None:
     assert result.returncode == 0, result.stderr
     rows = {row["lang"]: row for row in json.loads((tmp_path / "eval.json").read_text())}
     assert set(rows) == {"all", "de", "ru", "es", "it", "pl", "cs", "zh", "bg", "eo", "en"}
-    assert all(row["docs"] == 100 and row["round_trip_exact"] == "100/100" for lang, row in rows.items() if lang != "all")
+    languages = [row for lang, row in rows.items() if lang != "all"]
+    assert all(row["docs"] == 100 and row["round_trip_exact"] == "100/100" for row in languages)
     assert rows["all"]["bytes"] == stats["bytes"]
     # 700 tokens cannot hold most CJK characters whole: Chinese falls back to bytes, English hardly
     assert rows["zh"]["byte_fallback_share"] > 10 * rows["en"]["byte_fallback_share"]

@@ -23,6 +23,7 @@ from tokenizer.train import train_to_folder
 from tokenizer_samples import HARD_STRINGS, prose
 
 CONFIG = ShardConfig(shard_tokens=6_000, val_fraction=0.3)
+IN_PROCESSES = ShardConfig(shard_tokens=6_000, val_fraction=0.3, parallel="processes")
 
 
 def write_jsonl(path: Path, texts: list[str], prefix: str) -> Path:
@@ -41,7 +42,8 @@ def raw(tmp_path_factory) -> list[Path]:
     folder = tmp_path_factory.mktemp("raw")
     paragraphs = [p for text in prose(120_000, stride=11) for p in text.split("\n\n") if p.strip()]
     odd = HARD_STRINGS + ["a literal <|endoftext|> inside a document", "<|endoftext|>"]
-    return [write_jsonl(folder / "a.jsonl", paragraphs[:200], "a"), write_jsonl(folder / "b.jsonl", paragraphs[200:400], "b"),
+    return [write_jsonl(folder / "a.jsonl", paragraphs[:200], "a"),
+            write_jsonl(folder / "b.jsonl", paragraphs[200:400], "b"),
             write_jsonl(folder / "c.jsonl", odd, "c")]
 
 
@@ -76,7 +78,7 @@ def source_documents(curated: Path) -> list:
 
 
 def test_every_document_appears_exactly_once(curated, tokenizer_path, tmp_path) -> None:
-    manifest = shard_corpus(corpus_files([str(curated)]), tokenizer_path, tmp_path / "shards", CONFIG,
+    manifest = shard_corpus(corpus_files([str(curated)]), tokenizer_path, tmp_path / "shards", IN_PROCESSES,
                             LocalExecutor(2), log=lambda *_: None)
     sources = source_documents(curated)
     decoded = shard_documents(tmp_path / "shards")
@@ -117,11 +119,12 @@ class InterruptedExecutor(LocalExecutor):
 
 def test_resumed_run_writes_the_same_bytes(curated, tokenizer_path, tmp_path) -> None:
     files = corpus_files([str(curated)])
-    shard_corpus(files, tokenizer_path, tmp_path / "whole", CONFIG, LocalExecutor(1), threads=False, log=lambda *_: None)
+    shard_corpus(files, tokenizer_path, tmp_path / "whole", CONFIG, LocalExecutor(1), log=lambda *_: None)
     with pytest.raises(KeyboardInterrupt):
-        shard_corpus(files, tokenizer_path, tmp_path / "resumed", CONFIG, InterruptedExecutor(2), log=lambda *_: None)
+        shard_corpus(files, tokenizer_path, tmp_path / "resumed", IN_PROCESSES, InterruptedExecutor(2),
+                     log=lambda *_: None)
     assert len(list((tmp_path / "resumed" / "_work").glob("part-*.done"))) == 1
-    shard_corpus(files, tokenizer_path, tmp_path / "resumed", CONFIG, LocalExecutor(2), log=lambda *_: None)
+    shard_corpus(files, tokenizer_path, tmp_path / "resumed", IN_PROCESSES, LocalExecutor(2), log=lambda *_: None)
     whole = sorted(p.name for p in (tmp_path / "whole").iterdir())
     assert whole == sorted(p.name for p in (tmp_path / "resumed").iterdir())
     for name in whole:

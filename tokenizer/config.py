@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 EOS_TOKEN = "<|endoftext|>"
 
@@ -33,7 +34,11 @@ class ShardConfig:
     shard_tokens: int = 10_000_000
     val_fraction: float = 0.01
     eos_token: str = EOS_TOKEN
-    batch_docs: int = 512  # documents per encode_batch call in a worker
+    batch_docs: int = 512  # documents per encode_batch call
+    # threads: this process encodes with the tokenizer's own threads (measured fastest on one
+    # machine, docs/benchmarks.md); processes: one single-threaded task per input file, on the
+    # executor's workers (local processes or Ray)
+    parallel: Literal["threads", "processes"] = "threads"
 
     def __post_init__(self) -> None:
         if self.shard_tokens <= 0:

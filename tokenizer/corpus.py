@@ -70,22 +70,14 @@ class TextCounter:
     bytes: int = 0
 
 
-def text_batches(files: list[CorpusFile], batch_docs: int = 1024, limit_bytes: int | None = None,
-                 counter: TextCounter | None = None) -> Iterator[list[str]]:
-    """Texts of all files in order, in lists of ``batch_docs``, stopping once ``limit_bytes`` is reached."""
+def corpus_texts(files: list[CorpusFile], limit_bytes: int | None = None,
+                 counter: TextCounter | None = None) -> Iterator[str]:
+    """Texts of all files in order, stopping once ``limit_bytes`` of text have been handed out."""
     counter = counter if counter is not None else TextCounter()
-    batch: list[str] = []
     for file in files:
         for text in iter_texts(file):
             if limit_bytes is not None and counter.bytes >= limit_bytes:
-                if batch:
-                    yield batch
                 return
-            batch.append(text)
             counter.docs += 1
             counter.bytes += len(text.encode("utf-8"))
-            if len(batch) >= batch_docs:
-                yield batch
-                batch = []
-    if batch:
-        yield batch
+            yield text

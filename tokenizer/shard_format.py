@@ -84,7 +84,7 @@ class ShardEntry:
     tokens: int
     docs: int
     sha256: str
-    docs_sha256: str
+    docs_sha256: str = ""  # optional in the format; scratchlm's sharding always writes it
 
 
 def load_manifest(folder: Path) -> dict:
@@ -98,7 +98,9 @@ def load_manifest(folder: Path) -> dict:
 
 
 def shard_entries(manifest: dict, split: str | None = None) -> list[ShardEntry]:
-    return [ShardEntry(**s) for s in manifest["shards"] if split is None or s["split"] == split]
+    fields = ShardEntry.__dataclass_fields__
+    return [ShardEntry(**{k: v for k, v in s.items() if k in fields})
+            for s in manifest["shards"] if split is None or s["split"] == split]
 
 
 def open_tokens(folder: Path, entry: ShardEntry) -> np.ndarray:

@@ -12,9 +12,10 @@
    is written last and ``_work`` removed. Packing is deterministic, so a resumed run writes the
    same bytes as an unbroken one.
 
-Parallelism: with at least as many input files as workers, each worker process encodes
-single-threaded (``TOKENIZERS_PARALLELISM=false``); with fewer, the files are encoded in this
-process with the tokenizer's own threads. ``benchmarks/tokenize.py`` measures both.
+Parallelism (``ShardConfig.parallel``): ``threads`` encodes the files one after the other in
+this process, each batch on the tokenizer's own threads (``RAYON_NUM_THREADS`` caps them);
+``processes`` runs one task per file on the executor's workers, each single-threaded
+(``TOKENIZERS_PARALLELISM=false``). ``benchmarks/tokenize.py`` measures both.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import os
 import shutil
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -55,6 +57,14 @@ def tokenizers_parallelism(enabled: bool) -> Iterator[None]:
             del os.environ["TOKENIZERS_PARALLELISM"]
         else:
             os.environ["TOKENIZERS_PARALLELISM"] = previous
+
+
+@lru_cache(maxsize=2)
+def _load_tokenizer(path: str) -> Tokenizer:
+    """The tokenizer a worker encodes with, loaded once per process."""
+    tokenizer = Tokenizer.from_file(path)
+    tokenizer.encode_special_tokens = True  # "<|endoftext|>" inside a text is text, not EOS
+    return tokenizer
 
 
 @dataclass(frozen=True)
@@ -127,8 +137,7 @@ class _PartStream:
 def encode_part(task: EncodeTask) -> PartResult:
     """Encode one input file into its per-split token and length streams, then mark it done."""
     with tokenizers_parallelism(task.threads):
-        tokenizer = Tokenizer.from_file(task.tokenizer_path)
-        tokenizer.encode_special_tokens = True  # "<|endoftext|>" inside a text is text, not EOS
+        tokenizer = _load_tokenizer(task.tokenizer_path)
         work = Path(task.work_dir)
         streams = {split: _PartStream(work, task.part, split, np.dtype(task.dtype)) for split in SPLITS}
         text_bytes = 0
@@ -236,12 +245,8 @@ def _copy_tokenizer(tokenizer_path: Path, output: Path) -> Path:
 
 
 def shard_corpus(files: list[CorpusFile], tokenizer_path: Path, output: Path, config: ShardConfig,
-                 executor: Any, threads: bool | None = None, log: Any = print) -> dict[str, Any]:
-    """Encode ``files`` into token shards under ``output``; the manifest (also returned) is written last.
-
-    ``threads`` forces the tokenizer's own threads on (in this process) or off (one process per
-    file); by default they are on only when there are fewer files to encode than workers.
-    """
+                 executor: Any, log: Any = print) -> dict[str, Any]:
+    """Encode ``files`` into token shards under ``output``; the manifest (also returned) is written last."""
     if not files:
         raise ConfigError("shard: no input documents")
     output.mkdir(parents=True, exist_ok=True)
@@ -262,12 +267,10 @@ def shard_corpus(files: list[CorpusFile], tokenizer_path: Path, output: Path, co
         raise ConfigError(f"--tokenizer {tokenizer_path}: has no token {config.eos_token!r} to end documents with")
     dtype = token_dtype(vocab_size)
     parts = [f"part-{i:05d}" for i in range(len(files))]
-    workers = max(1, getattr(executor, "workers", 1))
-    pending = [(f, p) for f, p in zip(files, parts) if not (work / f"{p}.done").exists()]
-    use_threads = len(pending) < workers if threads is None else threads
+    threads = config.parallel == "threads"
     tasks = [EncodeTask(f, p, str(work), str(copy), config.val_fraction, eos_id, dtype.name, config.batch_docs,
-                        use_threads) for f, p in pending]
-    if use_threads:
+                        threads) for f, p in zip(files, parts) if not (work / f"{p}.done").exists()]
+    if threads:
         for task in tasks:
             encode_part(task)
     else:

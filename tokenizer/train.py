@@ -18,7 +18,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from curate.writer import write_atomic
 from tokenizer.checksum import file_sha256
 from tokenizer.config import BpeConfig
-from tokenizer.corpus import CorpusFile, TextCounter, text_batches
+from tokenizer.corpus import CorpusFile, TextCounter, corpus_texts
 
 TOKENIZER_FILE = "tokenizer.json"
 STATS_FILE = "tokenizer.stats.json"
@@ -32,8 +32,8 @@ def new_byte_level_bpe() -> Tokenizer:
     return tokenizer
 
 
-def train_bpe(batches: Iterable[list[str]], config: BpeConfig) -> Tokenizer:
-    """Train on an iterator of text batches; the batches are consumed once, as they come."""
+def train_bpe(texts: Iterable[str], config: BpeConfig) -> Tokenizer:
+    """Train on an iterator of texts, consumed once as they come (``tokenizers`` buffers 256 of them)."""
     tokenizer = new_byte_level_bpe()
     trainer = trainers.BpeTrainer(
         vocab_size=config.vocab_size,
@@ -42,7 +42,7 @@ def train_bpe(batches: Iterable[list[str]], config: BpeConfig) -> Tokenizer:
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tokenizer.train_from_iterator(batches, trainer)
+    tokenizer.train_from_iterator(texts, trainer)
     return tokenizer
 
 
@@ -60,7 +60,7 @@ def train_to_folder(files: list[CorpusFile], config: BpeConfig, output: Path) ->
     """Train, save ``tokenizer.json`` atomically and ``tokenizer.stats.json`` (sha256 and counts) beside it."""
     started = time.perf_counter()
     counter = TextCounter()
-    tokenizer = train_bpe(text_batches(files, limit_bytes=config.limit_bytes, counter=counter), config)
+    tokenizer = train_bpe(corpus_texts(files, limit_bytes=config.limit_bytes, counter=counter), config)
     output.mkdir(parents=True, exist_ok=True)
     path = output / TOKENIZER_FILE
     write_atomic(path, tokenizer.to_str())

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from curate.errors import ConfigError
@@ -19,7 +20,9 @@ def shard(args: argparse.Namespace) -> int:
     if missing:
         raise ConfigError(f"shard: --{' --'.join(missing)} required (or: scratchlm shard verify DIR)")
     config = build(ShardConfig, {"shard_tokens": args.shard_tokens, "val_fraction": args.val_fraction,
-                                 "eos_token": args.eos_token}, "shard")
+                                 "eos_token": args.eos_token, "parallel": args.parallel}, "shard")
+    if config.parallel == "threads":  # read by tokenizers when its thread pool starts
+        os.environ.setdefault("RAYON_NUM_THREADS", str(max(1, args.workers)))
     executor = make_executor(args.executor, args.workers)
     manifest = shard_corpus(corpus_files(args.input), args.tokenizer, args.output, config, executor)
     print(f"{shard_summary(manifest)}: {args.output}")
@@ -51,7 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--val-fraction", type=float, default=defaults.val_fraction,
                    help="share of documents (by a hash of their id) in the val split")
     p.add_argument("--eos-token", default=defaults.eos_token, help="token appended after each document")
-    p.add_argument("--workers", type=int, default=1, help="parallel worker processes")
+    p.add_argument("--parallel", choices=("threads", "processes"), default=defaults.parallel,
+                   help="tokenizer threads in this process, or one single-threaded worker process per input file")
+    p.add_argument("--workers", type=int, default=1, help="tokenizer threads, or worker processes")
     p.add_argument("--executor", choices=EXECUTORS, default="local", help="executor")
     p.set_defaults(func=shard)
     commands = p.add_subparsers(dest="shard_command", metavar="verify")
