@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from curate.document import Document
@@ -65,7 +66,7 @@ class Pii:
         return Document(doc.id, text, doc.meta)
 
     @staticmethod
-    def _replace(pattern: re.Pattern[str], text: str, valid, placeholder: str) -> tuple[str, int]:
+    def _replace(pattern: re.Pattern[str], text: str, valid: Callable[[str], bool], placeholder: str) -> tuple[str, int]:
         count = 0
 
         def swap(match: re.Match[str]) -> str:

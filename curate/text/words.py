@@ -51,10 +51,7 @@ def _split_piece(piece: str, out: list[str]) -> None:
         out.append(url.group())
         out.extend(_PUNCT_RUN.findall(piece[url.end():]))
         return
-    m = _EDGES.fullmatch(piece)
-    if m is None:  # a piece with inner whitespace cannot occur; keep it whole
-        out.append(piece)
-        return
+    m = _EDGES.fullmatch(piece)  # always matches: the core may take any run after the prefixes
     pre, core, clitic, post = m.group("pre", "core", "clitic", "post")
     out.extend(_PUNCT_RUN.findall(pre))
     if core:
@@ -106,6 +103,7 @@ def split_paragraphs(text: str) -> list[str]:
 def split_nonempty_lines(text: str) -> list[str]:
     """Lines split on runs of newlines (so that blank lines do not count as duplicates)."""
     return _LINES_RE.split(text)
+
 
 # Sentence-final characters (Unicode Sentence_Terminal, the scripts in use on the web): what
 # FineWeb counts as a line ending in punctuation, and where spaCy's sentencizer ends sentences.
