@@ -93,11 +93,11 @@ def cluster_drops(corpus: Corpus, edge_files: list[Path], workdir: Path, memory_
     member_ids = np.concatenate(members) if members else np.empty(0, np.int64)
     member_roots = np.concatenate(roots) if roots else np.empty(0, np.int64)
     cluster_roots, keepers = _keepers(corpus, member_ids, member_roots, by_score)
-    sizes = np.searchsorted(cluster_roots, member_roots)  # cluster index of each member
-    cluster_size = np.bincount(sizes, minlength=len(cluster_roots)) + 1
+    member_cluster = np.searchsorted(cluster_roots, member_roots)  # cluster index of each member
+    cluster_size = np.bincount(member_cluster, minlength=len(cluster_roots)) + 1
     # every document of a cluster but its keeper is dropped: members, and roots that lost on score
     everyone = np.concatenate([member_ids, cluster_roots])
-    cluster = np.concatenate([sizes, np.arange(len(cluster_roots))])
+    cluster = np.concatenate([member_cluster, np.arange(len(cluster_roots))])
     dropped = (everyone != keepers[cluster]) & (everyone >= corpus.first_new)
     gids, cluster = everyone[dropped], cluster[dropped]
     write_droplist(workdir / "drops", corpus.doc_keys(gids), corpus.ids(keepers[cluster]), cluster_size[cluster])
