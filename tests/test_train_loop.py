@@ -83,6 +83,7 @@ def test_kill_and_resume_matches_an_unbroken_run(shards, tmp_path) -> None:
     assert records(broken, "loss") == records(whole, "loss")  # every step, bit for bit
     assert records(broken, "val_loss") == records(whole, "val_loss")
     assert len(records(whole, "loss")) == 30 and (broken / "loss.png").stat().st_size > 0
+    assert sorted(p.name for p in broken.glob("step-*")) == ["step-0000020", "step-0000030"]  # the last 2 kept
 
     sample = subprocess.run(cli("sample", "--checkpoint", str(whole), "--prompt", "The jury said",
                                 "--max-new-tokens", "12", "--device", "cpu"), cwd=REPO, env=env,
