@@ -104,7 +104,7 @@ def _final_val(log: Path) -> float:
 
 
 def test_every_number_of_the_page_comes_from_the_runs(ablation):
-    _, out, _, evaluation, _ = ablation
+    out = ablation[1]
     page = _Tables()
     page.feed((out / "ablation.html").read_text(encoding="utf-8"))
     rows = {row[0]: row for row in page.tables["results"][1:]}
@@ -201,3 +201,13 @@ def test_unfair_runs_are_refused(ablation, tmp_path, tamper, message):
         run_ablation(load_ablation(root / "mini.yaml"), inputs, [str(evaluation)], copy, SEEDS,
                      LocalExecutor(1), log=lambda _: None)
     assert not (copy / "ablation.html").exists()
+
+
+def test_a_rerun_with_other_training_settings_is_refused(ablation, tmp_path):
+    root, out, inputs, evaluation, _ = ablation
+    spec = yaml.safe_load((root / "mini.yaml").read_text(encoding="utf-8"))
+    spec["train"]["max_steps"] += 1
+    (tmp_path / "longer.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    with pytest.raises(ConfigError, match="holds an ablation with other"):
+        run_ablation(load_ablation(tmp_path / "longer.yaml"), inputs, [str(evaluation)], out, SEEDS,
+                     LocalExecutor(1), log=lambda _: None)

@@ -92,9 +92,9 @@ def test_cli_refuses_an_unfair_variant_in_one_line(tmp_path):
 
 
 def test_quality_model_is_trained_once_and_named_in_the_variant(tmp_path):
-    from pipelines.ablation.quality_model import train_quality_model
     from curate.text.classifier import positive_scores
     from curate.text.langid import load_fasttext
+    from pipelines.ablation.quality_model import train_quality_model
 
     data = ROOT / "tests" / "data"
     spec = _spec({"name": "plain"},

@@ -9,6 +9,7 @@ DIR/variants/NAME/tokens/            # the variant's documents, all in train
 DIR/variants/NAME/shards/            # train from tokens/, val = the eval shards (what training reads)
 DIR/variants/NAME/seed-S/            # one training: log.jsonl, checkpoints, loss.png
 DIR/ablation.html, ablation.png, ablation.json
+DIR/plan.json                        # inputs, eval text, bpe, shard and train: a rerun must match
 ```
 Every phase resumes: finished curation shards, tokenizer, shards and trainings are kept.
 """
@@ -27,11 +28,13 @@ from pipelines.ablation.page import write_page
 from pipelines.ablation.quality_model import train_quality_model
 from pipelines.ablation.spec import Ablation
 from pipelines.ablation.tokens import compose_shards, shard_all_train, train_union_tokenizer
+from pipelines.config import to_plain
 from pipelines.recipe import Recipe
 from pipelines.runner import run_curation, stats_table
 from tokenizer.checksum import file_sha256
 
 Log = Callable[[str], None]
+PLAN = "plan.json"
 
 
 def seeds_of(ablation: Ablation, count: int) -> list[int]:
@@ -102,11 +105,23 @@ def train_variant(ablation: Ablation, data: Path, out: Path, seed: int) -> None:
     run_training(config, data, out, resume=True)
 
 
+def check_plan(ablation: Ablation, inputs: list[str], eval_inputs: list[str], output: Path) -> None:
+    """Refuse to resume into a folder holding an ablation of other settings or data (seeds may grow)."""
+    plan = json.dumps({"inputs": inputs, "eval": eval_inputs, "bpe": to_plain(ablation.bpe),
+                       "shard": to_plain(ablation.shard), "train": to_plain(ablation.train)}, indent=1)
+    path = output / PLAN
+    if path.exists() and path.read_text(encoding="utf-8") != plan:
+        raise ConfigError(f"{output} holds an ablation with other inputs, evaluation text, bpe, shard or train "
+                          f"settings; choose another --output")
+    output.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, plan)
+
+
 def run_ablation(ablation: Ablation, inputs: list[str], eval_inputs: list[str], output: Path, seeds: int,
                  executor: Any, log: Log = print) -> list[VariantResult]:
     """The whole ablation into ``output``; returns the compared variants (after the fairness checks)."""
     seed_list = seeds_of(ablation, seeds)
-    output.mkdir(parents=True, exist_ok=True)
+    check_plan(ablation, inputs, eval_inputs, output)
     finals = curate_variants(ablation, inputs, output, executor, log)
     tokenizer = train_union_tokenizer(finals, ablation.bpe, output / "tokenizer")
     log(f"tokenizer (union of {len(finals)} variants): {tokenizer}")
