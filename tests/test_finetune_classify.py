@@ -12,6 +12,7 @@ from finetune_data import FOLDER, read_split, tiny_checkpoint
 from curate.errors import ConfigError
 from model import checkpoint
 from pipelines.finetune_data import TextTokenizer, encode_labelled
+from pipelines.hf_interop import export_hf
 
 # stated in docs: a 2-block, 64-wide GPT, fine-tuning only its last block, final norm and head
 MIN_TEST_ACCURACY = 0.55
@@ -45,6 +46,8 @@ def test_classifier_learns_source_with_frozen_layers(base, tmp_path, monkeypatch
     trained = [k for k in before if k.startswith(("blocks.1.", "head.final_norm."))]
     assert all(not torch.equal(before[k], tuned.weights[k]) for k in trained)
     assert tuned.weights["head.out_head.weight"].shape == (3, 64)
+    with pytest.raises(ConfigError, match="a classifier checkpoint has no language-model head"):
+        export_hf(out, tmp_path / "hf")
 
 
 def test_unknown_label_names_the_file(base, tmp_path):

@@ -1,6 +1,7 @@
 """LoRA: only adapters learn, merging reproduces the adapted model, adapters saved alone merge back."""
 from __future__ import annotations
 
+import pytest
 import torch
 from conftest import run_cli
 from finetune_data import read_split, tiny_checkpoint
@@ -8,6 +9,7 @@ from finetune_data import read_split, tiny_checkpoint
 from model import checkpoint
 from model import finetune as ft
 from model.config import GPTConfig
+from model.errors import ModelError
 from model.gpt import GPT
 from model.lora import LoraConfig, LoRALinear, add_lora, merge_lora
 from pipelines.finetune_data import TextTokenizer, encode_labelled
@@ -87,3 +89,7 @@ def test_lora_classifier_saves_adapters_that_merge_back(tmp_path, monkeypatch):
     base_weights = saved.weights
     assert not torch.equal(merged["blocks.0.att.qkv.weight"], base_weights["blocks.0.att.qkv.weight"])
     assert torch.equal(merged["tok_emb.weight"], base_weights["tok_emb.weight"])
+
+    other = tiny_checkpoint(tmp_path / "other", texts, vocab_size=512, block_size=64, seed=1)
+    with pytest.raises(ModelError, match="not the base checkpoint these adapters were trained on"):
+        ft.merge_adapters(tmp_path / "tuned", tmp_path / "wrong", other)
