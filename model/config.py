@@ -70,6 +70,8 @@ class TrainConfig:
     """The recipe's ``train:`` section; every field has a default sized for the CPU demo."""
     preset: str = _opt("tiny", f"model size: {', '.join(PRESETS)}")
     model: dict[str, Any] = _opt({}, "GPTConfig fields to override, e.g. {n_layer: 6, dropout: 0.0}")
+    init_from: str | None = _opt(None, "start from this checkpoint's weights and architecture (continued "
+                                       "pretraining); the preset and model overrides are then ignored")
     max_steps: int = _opt(300, "optimizer steps in all")
     micro_batch: int = _opt(16, "sequences per forward pass and process")
     batch_tokens: int | None = _opt(None, "tokens per optimizer step over all processes, reached by "

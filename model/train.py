@@ -31,9 +31,10 @@ LOG_NAME = "log.jsonl"
 LogHook = Callable[[dict[str, Any]], None]
 
 
-def resolve_model_config(cfg: TrainConfig, shards: ShardSet) -> GPTConfig:
-    """The preset with overrides; a data vocabulary larger than the model's is refused."""
-    mc = model_config(cfg.preset, cfg.model)
+def resolve_model_config(cfg: TrainConfig, shards: ShardSet, initial: checkpoint.Checkpoint | None = None) -> GPTConfig:
+    """The preset with overrides, or the initial checkpoint's architecture; a data vocabulary
+    larger than the model's is refused."""
+    mc = GPTConfig(**initial.model_config) if initial is not None else model_config(cfg.preset, cfg.model)
     if mc.vocab_size is None:
         mc = dataclasses.replace(mc, vocab_size=pad_vocab(shards.vocab_size))
     if shards.vocab_size > mc.vocab_size:
@@ -93,9 +94,12 @@ class Trainer:
         self.dist = distributed.init(device)
         d = self.dist
         self.shards = open_shards(data)
-        self.mc = resolve_model_config(cfg, self.shards)
+        initial = checkpoint.load(checkpoint.resolve(Path(cfg.init_from))) if cfg.init_from else None
+        self.mc = resolve_model_config(cfg, self.shards, initial)
         torch.manual_seed(cfg.seed)
         model = GPT(self.mc).to(d.device)
+        if initial is not None:
+            checkpoint.load_weights(model, initial.weights)
         model.activation_checkpointing = cfg.activation_checkpointing
         self.amp = autocast_dtype(cfg.precision, d.device)
         if cfg.bf16_residual and self.amp == torch.bfloat16:
