@@ -91,6 +91,12 @@ def build(cls: type, options: Any, path: str) -> Any:
             known = ", ".join(sorted(fields)) or "none"
             raise ConfigError(f"{path}.{key}: unknown option (known: {known})")
         values[key] = coerce(value, hints[key], f"{path}.{key}")
+    for name, spec in fields.items():  # defaults too, so a resolved recipe reloads to the same values
+        if name not in values and spec.default is not dataclasses.MISSING:
+            try:
+                values[name] = coerce(spec.default, hints[name], f"{path}.{name}")
+            except ConfigError:
+                pass
     try:
         return cls(**values)
     except (ValueError, TypeError) as err:
