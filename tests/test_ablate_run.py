@@ -211,3 +211,12 @@ def test_a_rerun_with_other_training_settings_is_refused(ablation, tmp_path):
     with pytest.raises(ConfigError, match="holds an ablation with other"):
         run_ablation(load_ablation(tmp_path / "longer.yaml"), inputs, [str(evaluation)], out, SEEDS,
                      LocalExecutor(1), log=lambda _: None)
+
+
+def test_a_shared_first_step_is_curated_once(ablation):
+    """``english`` starts with ``all``'s read step: its shards are the same files (hard links)."""
+    out = ablation[1]
+    shared = [out / "variants" / name / "curated" / "01_read" / "part-00000.parquet" for name in ("all", "english")]
+    assert shared[0].stat().st_ino == shared[1].stat().st_ino
+    own = out / "variants" / "english" / "curated" / "02_language" / "part-00000.parquet"
+    assert own.stat().st_nlink == 1

@@ -60,7 +60,10 @@ def _seed_steps(recipe: Recipe, earlier: list[tuple[Recipe, Path]], target: Path
         name = recipe.step_folder(index)
         if source is None or (target / name).exists() or not (source / name / "stats.json").exists():
             continue
-        shutil.copytree(source / name, target / name, copy_function=_hardlink)
+        tmp = target / f".{name}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(source / name, tmp, copy_function=_hardlink)
+        tmp.rename(target / name)
 
 
 def _hardlink(source: str, target: str) -> None:
