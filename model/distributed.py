@@ -40,7 +40,9 @@ def init(device: str | None = None) -> Dist:
 
 
 def shutdown() -> None:
+    """Leave the process group once every rank is done (gloo aborts a rank whose peer left first)."""
     if dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 

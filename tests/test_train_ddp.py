@@ -45,7 +45,8 @@ for mode in ("ddp", "fsdp"):
             "replicas_equal": all(torch.equal(replicas[0], r) for r in replicas),
             "batches_differ": not torch.equal(batches[0], batches[1]),
             "weights": flat.tolist()}))
-dist.destroy_process_group()
+from model.distributed import shutdown
+shutdown()
 '''
 
 
