@@ -110,18 +110,21 @@ def test_every_number_of_the_page_comes_from_the_runs(ablation):
     rows = {row[0]: row for row in page.tables["results"][1:]}
     assert sorted(rows) == ["all", "english"]
     budget = TRAIN["max_steps"] * TRAIN["micro_batch"] * TRAIN["model"]["block_size"]
+    first = [_final_val(out / "variants" / "all" / f"seed-{1337 + i}" / "log.jsonl") for i in range(SEEDS)]
     for name, row in rows.items():
         folder = out / "variants" / name
         steps = json.loads((folder / "curated" / "stats.json").read_text(encoding="utf-8"))
         docs = list(steps.values())[-1]["docs_out"]
         tokens = json.loads((folder / "tokens" / "manifest.json").read_text(encoding="utf-8"))["splits"]["train"]["tokens"]
         losses = [_final_val(folder / f"seed-{1337 + i}" / "log.jsonl") for i in range(SEEDS)]
-        _, _, kept, kept_tokens, passes, mean, sd, seeds, per_seed = row
+        _, _, kept, kept_tokens, passes, mean, sd, paired, seeds, per_seed = row
         assert int(kept.replace(",", "")) == docs
         assert int(kept_tokens.replace(",", "")) == tokens
         assert passes == f"{budget / tokens:.2f}"
         assert mean == f"{statistics.fmean(losses):.4f}"
         assert sd == f"{statistics.stdev(losses):.4f}"
+        differences = [a - b for a, b in zip(losses, first)]
+        assert paired == f"{statistics.fmean(differences):+.4f} ± {statistics.stdev(differences):.4f}"
         assert int(seeds) == SEEDS
         assert per_seed == ", ".join(f"{x:.4f}" for x in losses)
     assert int(rows["all"][2].replace(",", "")) > int(rows["english"][2].replace(",", ""))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import statistics
 from pathlib import Path
 from typing import Sequence
 
@@ -48,13 +49,24 @@ def figure(results: Sequence[VariantResult]) -> bytes:
     return buffer.getvalue()
 
 
+def paired_difference(result: VariantResult, reference: VariantResult) -> tuple[float, float]:
+    """Mean and sample s.d. over seeds of (this variant's final loss - the reference's), seed by seed:
+    runs of one seed share their initial weights, so the pairing removes that part of the spread."""
+    differences = [a - b for a, b in zip(result.losses, reference.losses)]
+    return statistics.fmean(differences), statistics.stdev(differences) if len(differences) > 1 else 0.0
+
+
 def _results_table(results: Sequence[VariantResult]) -> str:
     budget = results[0].runs[0].tokens
-    rows = [[r.name, "; ".join(r.changes), r.docs_kept, r.train_tokens, f"{budget / r.train_tokens:.2f}",
-             loss_text(r.mean), loss_text(r.std), len(r.runs), ", ".join(loss_text(x) for x in r.losses)]
-            for r in results]
+    rows = []
+    for r in results:
+        mean, sd = paired_difference(r, results[0])
+        rows.append([r.name, "; ".join(r.changes), r.docs_kept, r.train_tokens, f"{budget / r.train_tokens:.2f}",
+                     loss_text(r.mean), loss_text(r.std), f"{mean:+.4f} ± {sd:.4f}", len(r.runs),
+                     ", ".join(loss_text(x) for x in r.losses)])
     headers = ["variant", "changes to the base recipe", "documents kept", "tokens kept", "passes over the data",
-               "final loss (mean)", "s.d. over seeds", "seeds", "final loss per seed"]
+               "final loss (mean)", "s.d. over seeds", f"minus {results[0].name}, paired by seed (mean ± s.d.)",
+               "seeds", "final loss per seed"]
     return table(headers, rows, "results")
 
 
