@@ -1,11 +1,10 @@
 """The ``perplexity`` step: score each document with a trained scratchlm model, keep the likely ones.
 
 The CCNet idea (Wenzek et al. 2020, "CCNet: Extracting High Quality Monolingual Datasets from Web
-Crawl Data", section 3.3): a language model trained on reference text (there a KenLM on Wikipedia,
-here the user's own checkpoint) gives low perplexity to text like its reference. CCNet splits
-documents into head/middle/tail at the 30th and 60th percentiles of perplexity; here either a fixed
-``max_perplexity`` or a ``percentile`` band of this step's input (e.g. ``[0, 60]``: head and middle)
-decides. ``meta.perplexity`` is written for every scored document.
+Crawl Data", "LM filtering"): a language model trained on reference text (there a KenLM on Wikipedia,
+here the user's own checkpoint) gives low perplexity to text like its reference. CCNet split each
+language's documents into head, middle and tail by perplexity; here either a fixed
+``max_perplexity`` or a ``percentile`` band of this step's input (e.g. ``[0, 60]``) decides. ``meta.perplexity`` is written for every scored document.
 
 torch and ``model/`` are imported only when a worker first scores (``curate`` stays torch-free at
 import). A band needs every score first: ``prepare`` scores all input shards once and stores the
