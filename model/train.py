@@ -273,7 +273,15 @@ class Trainer:
                 if save_due:
                     self.save(step + 1)
                 tick = time.perf_counter()
+        if not last_eval:  # nothing left to train: report the finished run's last evaluation
+            last_eval = self._logged_eval()
         return {"steps": cfg.max_steps, "tokens": self.tokens_seen, **last_eval}
+
+    def _logged_eval(self) -> dict[str, Any]:
+        path = self.out / LOG_NAME
+        records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+        evals = [r for r in records if "val_loss" in r]
+        return evals[-1] if evals else {}
 
 
 def train(cfg: TrainConfig, data: Path, out: Path, resume: bool = False, device: str | None = None,
