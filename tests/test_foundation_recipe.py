@@ -36,6 +36,13 @@ def test_bad_options_name_their_path(options: dict, message: str) -> None:
     assert str(err.value) == message
 
 
+def test_the_documented_example_error_from_a_real_stage() -> None:
+    steps = [{"read": {}}, {"language": {}}, {"gopher_quality": {"min_words": "ten"}}]
+    with pytest.raises(ConfigError) as err:
+        parse_recipe({"steps": steps})
+    assert str(err.value) == "steps[2].gopher_quality.min_words: expected int, got 'ten'"
+
+
 def test_good_options_are_converted() -> None:
     built = build(Example, {"min_words": 3, "ratio": 1, "keep": ["en"], "field": None}, "x")
     assert built == Example(min_words=3, ratio=1.0, keep=["en"])
