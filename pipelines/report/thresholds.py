@@ -31,6 +31,7 @@ THRESHOLDS: list[tuple[str, str, tuple[str, ...]]] = [
     ("fineweb_quality", r"fineweb_newlines_per_word", ("max_newlines_per_word",)),
     ("c4_quality", r"c4_sentences", ("min_sentences",)),
     ("quality_classifier", r"quality_score", ("threshold",)),
+    ("perplexity", r"perplexity", ("max_perplexity",)),
 ]
 
 
