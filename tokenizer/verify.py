@@ -80,39 +80,55 @@ def _document_tokens(folder: Path, entries: list[ShardEntry], index: int) -> np.
     raise IndexError(index)
 
 
-def _source_text(source: dict, split: str, index: int, val_fraction: float) -> str:
-    """The text of the ``index``-th document of ``split`` in one input file."""
+def _source_texts(source: dict, wanted: dict[str, set[int]], val_fraction: float) -> dict[tuple[str, int], str]:
+    """The texts of the ``wanted`` documents (split -> indices within that split) of one input file,
+    read in one pass that stops at the last of them."""
     file = CorpusFile(source["path"], source["source"], source["curated"])
-    seen = 0
+    count = sum(len(indices) for indices in wanted.values())
+    seen = dict.fromkeys(SPLITS, 0)
+    texts: dict[tuple[str, int], str] = {}
     for doc in iter_documents(file):
-        if split_of(doc.id, val_fraction) == split:
-            if seen == index:
-                return doc.text
-            seen += 1
-    raise IndexError(f"{source['path']}: has fewer {split} documents than the manifest says")
+        split = split_of(doc.id, val_fraction)
+        if seen[split] in wanted.get(split, ()):
+            texts[split, seen[split]] = doc.text
+            if len(texts) == count:
+                return texts
+        seen[split] += 1
+    raise IndexError(f"{source['path']}: has fewer documents of a split than the manifest says")
 
 
 def _check_decoding(folder: Path, manifest: dict, samples: int, seed: int, report: VerifyReport) -> None:
+    """Decode a seeded sample of documents per split and compare each with its source text; each
+    source file is read once for all of its sampled documents."""
     tokenizer = Tokenizer.from_file(str(folder / manifest["tokenizer"]))
     rng = random.Random(seed)
-    val_fraction = manifest["plan"]["val_fraction"]
+    inputs = manifest["inputs"]
+    # input index -> split -> {index within that input's split: index within the whole split}
+    wanted: dict[int, dict[str, dict[int, int]]] = {}
     for split in SPLITS:
         total = manifest["splits"][split]["docs"]
         for index in sorted(rng.sample(range(total), min(samples, total))):
             position = index
-            for source in manifest["inputs"]:
+            for k, source in enumerate(inputs):
                 if position < source["docs"][split]:
                     break
                 position -= source["docs"][split]
-            if not Path(source["path"]).exists():
-                report.decode_skipped.append(f"{source['path']}: source not found, decode check skipped")
-                continue
-            tokens = _document_tokens(folder, shard_entries(manifest, split), index)
-            text = tokenizer.decode(tokens.tolist(), skip_special_tokens=False)
-            if text != _source_text(source, split, position, val_fraction):
-                report.problems.append(f"{split} document {index} ({source['source']} {split} #{position}): "
-                                       "decoded tokens differ from the source text")
-            report.decoded += 1
+            wanted.setdefault(k, {}).setdefault(split, {})[position] = index
+    entries = {split: shard_entries(manifest, split) for split in SPLITS}
+    for k, by_split in sorted(wanted.items()):
+        source = inputs[k]
+        if not Path(source["path"]).exists():
+            report.decode_skipped.extend(f"{source['path']}: source not found, decode check skipped"
+                                         for positions in by_split.values() for _ in positions)
+            continue
+        texts = _source_texts(source, {s: set(p) for s, p in by_split.items()}, manifest["plan"]["val_fraction"])
+        for split, positions in by_split.items():
+            for position, index in positions.items():
+                tokens = _document_tokens(folder, entries[split], index)
+                if tokenizer.decode(tokens.tolist(), skip_special_tokens=False) != texts[split, position]:
+                    report.problems.append(f"{split} document {index} ({source['source']} {split} #{position}): "
+                                           "decoded tokens differ from the source text")
+                report.decoded += 1
 
 
 def verify_shards(folder: Path, samples: int = 8, seed: int = 0) -> VerifyReport:
