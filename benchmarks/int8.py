@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from model.checkpoint import load  # noqa: E402
 from model.config import model_config  # noqa: E402
 from model.data import BatchLoader, open_shards  # noqa: E402
-from model.finetune import build_model  # noqa: E402
+from model.evaluate import build_model  # noqa: E402
 from model.generate import generate  # noqa: E402
 from model.gpt import GPT  # noqa: E402
 from model.quantize import quantize_int8  # noqa: E402

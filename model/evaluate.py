@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from model import checkpoint
+from model.classify import add_classifier_head
 from model.config import GPTConfig
 from model.errors import ModelError
 from model.gpt import GPT
@@ -14,6 +15,13 @@ from model.gpt import GPT
 
 def autocast(device: torch.device, dtype: torch.dtype | None):
     return torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext()
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """bf16 for ``bf16``, and for ``auto`` on CUDA; None (plain fp32) otherwise."""
+    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+        return torch.bfloat16
+    return None
 
 
 @torch.no_grad()
@@ -31,11 +39,29 @@ def loss_sum(model: GPT, batches: list[tuple[torch.Tensor, torch.Tensor]], devic
     return total
 
 
+def pick_device(name: str | None = None) -> torch.device:
+    """The named device, or cuda when available, else cpu."""
+    return torch.device(name or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
+def build_model(saved: checkpoint.Checkpoint, device: torch.device) -> GPT:
+    """The model a checkpoint holds: a plain GPT, or one with a classifier head."""
+    model = GPT(GPTConfig(**saved.model_config))
+    task = saved.state.get("finetune", {}).get("task")
+    if task == "classify":
+        add_classifier_head(model, len(saved.state["finetune"]["labels"]))
+        if checkpoint.TIED not in saved.weights:
+            raise ModelError(f"{saved.folder}: classifier checkpoint without its head {checkpoint.TIED}")
+    try:
+        checkpoint.load_weights(model, saved.weights)
+    except RuntimeError as err:  # shapes that do not fit
+        raise ModelError(f"{saved.folder}: weights do not fit the model ({str(err).splitlines()[0]})") from None
+    return model.to(device)
+
+
 def load_model(path: Path | str, device: torch.device) -> tuple[GPT, checkpoint.Checkpoint]:
     """The model of a checkpoint folder (or of a training folder's newest checkpoint), in eval mode."""
     saved = checkpoint.load(Path(path))
     if saved.state.get("finetune", {}).get("task") == "classify":
         raise ModelError(f"{saved.folder}: a classifier (finetune classify), not a language model")
-    model = GPT(GPTConfig(**saved.model_config))
-    checkpoint.load_weights(model, saved.weights)
-    return model.to(device).eval(), saved
+    return build_model(saved, device).eval(), saved

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
@@ -20,9 +19,9 @@ import torch
 
 from model import checkpoint
 from model.classify import add_classifier_head, classification_loss, correct_count, parse_train_layers, set_trainable
-from model.config import GPTConfig
 from model.data import sha256_file
 from model.errors import ModelError
+from model.evaluate import autocast, autocast_dtype, build_model
 from model.finetune_config import FinetuneConfig
 from model.gpt import GPT
 from model.instruct import IGNORE_INDEX, collate, response_loss
@@ -33,25 +32,6 @@ ADAPTERS, ADAPTERS_INFO = "adapters.safetensors", "adapters.json"
 TOKENIZER = "tokenizer.json"
 POOL = 32  # batches per pool sorted by length (padding-aware batching)
 Item = TypeVar("Item")
-
-
-def pick_device(name: str | None = None) -> torch.device:
-    return torch.device(name or ("cuda" if torch.cuda.is_available() else "cpu"))
-
-
-def build_model(saved: checkpoint.Checkpoint, device: torch.device) -> GPT:
-    """The model a checkpoint holds: a plain GPT, or one with a classifier head."""
-    model = GPT(GPTConfig(**saved.model_config))
-    task = saved.state.get("finetune", {}).get("task")
-    if task == "classify":
-        add_classifier_head(model, len(saved.state["finetune"]["labels"]))
-        if checkpoint.TIED not in saved.weights:
-            raise ModelError(f"{saved.folder}: classifier checkpoint without its head {checkpoint.TIED}")
-    try:
-        checkpoint.load_weights(model, saved.weights)
-    except RuntimeError as err:  # shapes that do not fit
-        raise ModelError(f"{saved.folder}: weights do not fit the model ({str(err).splitlines()[0]})") from None
-    return model.to(device)
 
 
 def load_base(path: Path, device: torch.device) -> tuple[GPT, checkpoint.Checkpoint]:
@@ -72,11 +52,6 @@ def length_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Gener
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def autocast(device: torch.device):
-    """bf16 autocast on CUDA, full precision elsewhere."""
-    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
-
-
 def fit(model: GPT, items: Sequence[Item], lengths: Sequence[int],
         make_batch: Callable[[list[Item]], tuple[torch.Tensor, ...]],
         loss_fn: Callable[[GPT, tuple[torch.Tensor, ...]], torch.Tensor],
@@ -95,7 +70,7 @@ def fit(model: GPT, items: Sequence[Item], lengths: Sequence[int],
         losses = []
         for batch in length_batches(lengths, cfg.batch_size, np.random.default_rng([cfg.seed, epoch])):
             tensors = tuple(t.to(device) for t in make_batch([items[i] for i in batch]))
-            with autocast(device):
+            with autocast(device, autocast_dtype("auto", device)):
                 loss = loss_fn(model, tensors)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -191,7 +166,7 @@ def accuracy(model: GPT, examples: Sequence[Labelled], pad_id: int, batch_size: 
         for start in range(0, len(examples), batch_size):
             ids, lengths, labels = classifier_batch(list(examples[start:start + batch_size]),
                                                     model.config.block_size, pad_id)
-            with autocast(device):
+            with autocast(device, autocast_dtype("auto", device)):
                 correct += correct_count(model, ids.to(device), lengths.to(device), labels.to(device))
     model.train(was_training)
     return correct / max(len(examples), 1)
@@ -219,7 +194,7 @@ def response_loss_of(model: GPT, examples: Sequence[Pair], pad_id: int, batch_si
         for start in range(0, len(examples), batch_size):
             x, y = collate(list(examples[start:start + batch_size]), pad_id, model.config.block_size)
             tokens = int((y != IGNORE_INDEX).sum())
-            with autocast(device):
+            with autocast(device, autocast_dtype("auto", device)):
                 total += response_loss(model(x.to(device)), y.to(device)).item() * tokens
             count += tokens
     return total / max(count, 1)

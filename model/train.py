@@ -22,7 +22,7 @@ from model import checkpoint, distributed
 from model.config import GPTConfig, TrainConfig, model_config, pad_vocab
 from model.data import BatchLoader, ShardSet, open_shards
 from model.errors import ModelError
-from model.evaluate import autocast, loss_sum
+from model.evaluate import autocast, autocast_dtype, loss_sum
 from model.generate import generate
 from model.gpt import GPT, flops_per_token
 
@@ -62,13 +62,6 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.devic
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=cfg.peak_lr(), betas=(cfg.beta1, cfg.beta2),
                              fused=device.type == "cuda")
-
-
-def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """bf16 for ``bf16``, and for ``auto`` on CUDA; None (plain fp32) otherwise."""
-    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
-        return torch.bfloat16
-    return None
 
 
 def step_seed(seed: int, rank: int, step: int) -> int:

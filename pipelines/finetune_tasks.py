@@ -11,6 +11,7 @@ import torch
 
 from curate.errors import ConfigError
 from model import finetune as ft
+from model.evaluate import pick_device
 from model.finetune_config import FinetuneConfig
 from model.generate import generate
 from model.instruct import extract_response, record_prompt
@@ -39,7 +40,7 @@ def logger(out: Path):
 
 def load(args: argparse.Namespace):
     """(model, base checkpoint, tokenizer) for the command's ``--checkpoint`` and ``--tokenizer``."""
-    model, base = ft.load_base(args.checkpoint, ft.pick_device(args.device))
+    model, base = ft.load_base(args.checkpoint, pick_device(args.device))
     tok = TextTokenizer.load(args.tokenizer or base.folder / ft.TOKENIZER)
     if tok.tokenizer.get_vocab_size() > model.config.vocab_size:
         raise ConfigError(f"{args.tokenizer or base.folder / ft.TOKENIZER}: vocabulary larger than the model's")

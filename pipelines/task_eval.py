@@ -18,9 +18,8 @@ import torch
 
 from curate.decontam.evalfile import EvalItem, read_eval_file
 from curate.errors import ConfigError
-from model.evaluate import autocast, load_model
+from model.evaluate import autocast, autocast_dtype, load_model, pick_device
 from model.tasks import ChoiceItem, LogitsFn, Request, last_word, multiple_choice
-from model.train import autocast_dtype
 from pipelines.finetune_data import TextTokenizer
 
 
@@ -95,7 +94,7 @@ def run_tasks(checkpoint_dir: Path, tasks: Sequence[Path], batch_size: int = 32,
     for task in tasks:
         if not Path(task).is_file():
             raise ConfigError(f"--task {task}: no such file")
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    dev = pick_device(device)
     model, saved = load_model(checkpoint_dir, dev)
     tok = TextTokenizer.load(saved.folder / "tokenizer.json")
     with autocast(dev, autocast_dtype(precision, dev)):

@@ -152,11 +152,9 @@ def eval_command(args: argparse.Namespace) -> int:
         return run_tasks(args.checkpoint, args.task, args.batch_size, args.device, args.precision, args.json)
     if args.data is None:
         raise ConfigError("eval: give --data DIR (loss on a shard split) or --task FILE... (accuracy)")
-    import torch
     from model.data import BatchLoader, open_shards
-    from model.evaluate import load_model, loss_sum
-    from model.train import autocast_dtype
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    from model.evaluate import autocast_dtype, load_model, loss_sum, pick_device
+    device = pick_device(args.device)
     model, saved = load_model(args.checkpoint, device)
     shards = open_shards(args.data)
     if shards.vocab_size > model.config.vocab_size:
