@@ -39,21 +39,19 @@ class GopherRepetition(FilterStage):
             return "gopher_repetition:empty"
         length = len(text)
 
-        paragraphs = split_paragraphs(text)
-        count, chars = duplicates(paragraphs)
-        meta["gopher_dup_para_frac"] = count / len(paragraphs)
-        meta["gopher_dup_para_char_frac"] = chars / length
-        if verdict.fail(count / len(paragraphs) > self.max_duplicate_paragraph_fraction, "duplicate_paragraphs") or \
-                verdict.fail(chars / length > self.max_duplicate_paragraph_char_fraction, "duplicate_paragraph_chars"):
-            return verdict.reason
-
-        lines = split_nonempty_lines(text)
-        count, chars = duplicates(lines)
-        meta["gopher_dup_line_frac"] = count / len(lines)
-        meta["gopher_dup_line_char_frac"] = chars / length
-        if verdict.fail(count / len(lines) > self.max_duplicate_line_fraction, "duplicate_lines") or \
-                verdict.fail(chars / length > self.max_duplicate_line_char_fraction, "duplicate_line_chars"):
-            return verdict.reason
+        # paragraphs, then lines: (meta key, rule name, splitter, count limit, character limit)
+        for key, rule, split, max_fraction, max_char_fraction in (
+                ("para", "paragraph", split_paragraphs, self.max_duplicate_paragraph_fraction,
+                 self.max_duplicate_paragraph_char_fraction),
+                ("line", "line", split_nonempty_lines, self.max_duplicate_line_fraction,
+                 self.max_duplicate_line_char_fraction)):
+            parts = split(text)
+            count, chars = duplicates(parts)
+            meta[f"gopher_dup_{key}_frac"] = count / len(parts)
+            meta[f"gopher_dup_{key}_char_frac"] = chars / length
+            if verdict.fail(count / len(parts) > max_fraction, f"duplicate_{rule}s") or \
+                    verdict.fail(chars / length > max_char_fraction, f"duplicate_{rule}_chars"):
+                return verdict.reason
 
         index = NgramIndex(split_words(text))
         for n, limit in sorted(self.max_top_ngram_char_fraction.items()):
