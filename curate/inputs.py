@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import glob
+from collections import Counter
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,13 @@ def url_source(url: str) -> str:
     return url.split("://", 1)[1]
 
 
+def glob_base(pattern: str) -> Path:
+    """The folder a glob's matches are named relative to: its leading parts without wildcards."""
+    parts = Path(pattern).parts
+    fixed = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+    return Path(*parts[:fixed]) if fixed else Path(".")
+
+
 def _list_entries(argument: str) -> list[str]:
     """The inputs named in an ``@list`` file, one per line (blank lines and ``#`` comments skipped)."""
     listing = Path(argument[1:])
@@ -88,12 +96,11 @@ def expand_inputs(arguments: list[str]) -> list[InputFile]:
             matches = sorted(m for m in glob.glob(argument, recursive=True) if Path(m).is_file())
             if not matches:
                 raise InputError(f"input pattern {argument} matches no files")
-            base = Path(argument.split("*")[0].rsplit("/", 1)[0] or ".")
+            base = glob_base(argument)
             found.extend(InputFile(m, Path(m).relative_to(base).as_posix()) for m in matches)
         else:
             raise InputError(f"input path {argument} does not exist")
-    sources = [f.source for f in found]
-    duplicates = sorted({s for s in sources if sources.count(s) > 1})
+    duplicates = sorted(s for s, n in Counter(f.source for f in found).items() if n > 1)
     if duplicates:
         raise InputError(f"two inputs share the name {duplicates[0]}: ids would collide; pass their parent folder instead")
     return found

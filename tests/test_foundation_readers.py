@@ -125,3 +125,16 @@ def test_parquet_reader_with_meta_json_and_extra_columns(tmp_path: Path) -> None
     assert [(d.id, d.text) for d in docs] == [("a", "first text"), ("t.parquet#2", "second text")]
     assert docs[0].meta == {"url": "https://example.org/", "score": 0.5, "source": "t.parquet#1"}
     assert docs[1].meta == {"score": 0.7, "source": "t.parquet#2"}
+
+
+def test_glob_sources_are_relative_to_the_part_before_the_first_wildcard(tmp_path: Path, monkeypatch) -> None:
+    from curate.inputs import expand_inputs
+
+    (tmp_path / "d1").mkdir()
+    (tmp_path / "d1" / "x.txt").write_text("x", encoding="utf-8")
+    (tmp_path / "doc1.txt").write_text("y", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert [i.source for i in expand_inputs(["d1/*.txt"])] == ["x.txt"]
+    assert [i.source for i in expand_inputs(["d?/x.txt"])] == ["d1/x.txt"]
+    assert [i.source for i in expand_inputs(["doc*.txt"])] == ["doc1.txt"]
+    assert [i.source for i in expand_inputs([f"{tmp_path}/d1/*.txt"])] == ["x.txt"]
