@@ -48,6 +48,12 @@ def is_remote(path: str) -> bool:
     return bool(URL_PATTERN.match(path))
 
 
+def suffix_name(path: str) -> str:
+    """``path`` lower-cased for suffix checks (``.gz``, ``.warc``...), a URL's query dropped."""
+    lower = path.lower()
+    return lower.split("?", 1)[0] if is_remote(path) else lower
+
+
 # what a dropped or stalled connection raises while a response is being opened or read
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     ConnectionError,

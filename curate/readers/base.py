@@ -8,7 +8,7 @@ from typing import Callable, Iterator, Union
 
 from curate.document import Document
 from curate.extract import WebOptions
-from curate.remote import RemoteOptions
+from curate.remote import RemoteOptions, suffix_name
 
 
 @dataclass(slots=True)
@@ -80,7 +80,7 @@ def detect_format(path: str) -> str:
     """The format name for a file name, looking through a compression suffix (and a URL's query)."""
     if os.path.isdir(path):
         return "hf"  # inputs.py passes a folder only when it is a saved Hugging Face dataset
-    name = path.lower().split("?")[0] if "://" in path else path.lower()
+    name = suffix_name(path)
     for suffix in COMPRESSION_SUFFIXES:
         if name.endswith(suffix):
             name = name[: -len(suffix)]

@@ -8,7 +8,7 @@ from typing import BinaryIO
 
 import zstandard
 
-from curate.remote import RemoteOptions, open_source
+from curate.remote import RemoteOptions, open_source, suffix_name
 
 # what a damaged or cut-off compressed stream raises while it is being read
 DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (
@@ -22,7 +22,7 @@ DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (
 
 def open_binary(path: str, remote: RemoteOptions = RemoteOptions()) -> BinaryIO:
     """A readable binary stream of the file's (or URL's) decompressed bytes."""
-    lower = path.lower().split("?")[0] if "://" in path else path.lower()
+    lower = suffix_name(path)
     raw = open_source(path, remote)
     if lower.endswith(".gz"):
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]

@@ -19,7 +19,7 @@ from curate.extract import decode_html, detect_charset
 from curate.readers.base import FileError, ReadItem, ReaderOptions, Rejected, derived_id
 from curate.readers.gzip_members import Damage, Member, iter_members
 from curate.readers.html import page_item
-from curate.remote import open_source
+from curate.remote import open_source, suffix_name
 
 RecordKind = Literal["response", "conversion"]
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -52,8 +52,7 @@ def _check_framing(data: bytes) -> None:
 def _records(path: str, source: str, options: ReaderOptions, wanted: RecordKind) -> Iterator[Located | FileError]:
     """(index, byte offset, record) of the wanted type, or file errors, in file order."""
     opener = functools.partial(open_source, path, options.remote)
-    name = path.lower().split("?")[0]
-    if not name.endswith(".gz"):
+    if not suffix_name(path).endswith(".gz"):
         yield from _streamed(opener, source, wanted)
         return
     with opener() as raw:
