@@ -7,8 +7,9 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, ClassVar, Sequence
 
 from curate.dedup.clusters import PairTask, candidate_pairs, cluster_drops
 from curate.dedup.corpus import Corpus, ScanSpec, doc_key, scan_shard
@@ -57,6 +58,33 @@ def run_dedup(inputs: Sequence[Path], workdir: Path, executor: Executor, spec: S
 def load_droplist(workdir: str) -> DropList:
     """The drop list a finished ``run_dedup`` left in ``workdir`` (loaded once per process)."""
     return DropList(Path(workdir) / "drops")
+
+
+@dataclass(frozen=True)
+class DedupStage:
+    """What ``exact_dedup`` and ``minhash`` share: ``prepare`` runs the passes into the step's work
+    folder, the per-document pass looks each batch up in the drop list. A subclass declares
+    ``memory_mb`` and ``REASON`` and calls ``_run_dedup`` from its ``prepare``."""
+
+    REASON: ClassVar[str]
+    # ``memory_mb`` is not declared here: a field here would come first in every subclass, and the
+    # order of the fields is the order of the options in a run's recipe.yaml
+    _workdir: str = field(default="", init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.memory_mb <= 0:
+            raise ValueError("memory_mb must be positive")
+
+    def _run_dedup(self, inputs: Sequence[Path], workdir: Path, executor: Executor, spec: ScanSpec,
+                   **options: Any) -> dict:
+        object.__setattr__(self, "_workdir", str(workdir))
+        return run_dedup(inputs, workdir, executor, spec, memory_bytes=int(self.memory_mb * (1 << 20)), **options)
+
+    def map_batch(self, docs: list[Document]) -> list[str | None]:
+        return drop_reasons(self._workdir, docs, self.REASON)
+
+    def __call__(self, doc: Document) -> str | None:
+        return self.map_batch([doc])[0]
 
 
 def drop_reasons(workdir: str, docs: list[Document], reason: str) -> list[str | None]:

@@ -17,15 +17,15 @@ from typing import Sequence
 from curate.dedup.corpus import ScanSpec
 from curate.dedup.index import open_index
 from curate.dedup.normalize import Normalization
-from curate.dedup.pipeline import drop_reasons, run_dedup
-from curate.document import Document
+from curate.dedup.pipeline import DedupStage
 from curate.stage import Executor
 
 
 @dataclass(frozen=True)
-class MinHash:
+class MinHash(DedupStage):
     """Keep one document per near-duplicate cluster (``keep: first`` or ``keep: highest:<meta field>``)."""
 
+    REASON = "minhash:duplicate"
     ngram: int = 5
     bands: int = 14
     rows: int = 8
@@ -36,14 +36,12 @@ class MinHash:
     index: str | None = None   # a `scratchlm dedup index` folder: also drop near-duplicates of its documents
     memory_mb: float = 1024    # merge slices and the union-find array stay within this; beyond, they spill to disk
     normalize: Normalization = field(default_factory=lambda: Normalization(punctuation=True, digits=True))
-    _workdir: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for name in ("ngram", "bands", "rows"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        if self.memory_mb <= 0:
-            raise ValueError("memory_mb must be positive")
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError("threshold must be between 0 and 1")
         if self.keep != "first" and not (self.keep.startswith("highest:") and len(self.keep) > len("highest:")):
@@ -55,16 +53,9 @@ class MinHash:
                         score_field=self.keep.removeprefix("highest:") if self.keep != "first" else "")
 
     def prepare(self, inputs: Sequence[Path], workdir: Path, executor: Executor) -> None:
-        object.__setattr__(self, "_workdir", str(workdir))
         earlier = open_index(Path(self.index), self.spec) if self.index else ([], [])
-        run_dedup(inputs, workdir, executor, self.spec, memory_bytes=int(self.memory_mb * (1 << 20)),
-                  threshold=self.threshold if self.verify else 0.0, by_score=self.keep != "first", earlier=earlier)
-
-    def map_batch(self, docs: list[Document]) -> list[str | None]:
-        return drop_reasons(self._workdir, docs, "minhash:duplicate")
-
-    def __call__(self, doc: Document) -> str | None:
-        return self.map_batch([doc])[0]
+        self._run_dedup(inputs, workdir, executor, self.spec, threshold=self.threshold if self.verify else 0.0,
+                        by_score=self.keep != "first", earlier=earlier)
 
 
 STAGE = MinHash
