@@ -84,6 +84,7 @@ def test_url_filter_domains_words_and_subwords(tmp_path: Path):
     assert stage(Document("a", "t", {"url": "https://site.org/classic-cars"})) is None  # whole words only
     assert stage(Document("a", "t", {"url": "https://bestcasinoonline.net/"})) == "url_filter:subword"
     assert stage(Document("a", "t")) is None
+    assert UrlFilter(subwords=["Casino"])(Document("a", "t", {"url": "https://BestCasino.net/"})) == "url_filter:subword"
     assert UrlFilter(drop_missing=True)(Document("a", "t")) == "url_filter:no_url"
     with pytest.raises(ConfigError, match="not found"):
         build(UrlFilter, {"domains_file": str(tmp_path / "missing.txt")}, "steps[0].url_filter")

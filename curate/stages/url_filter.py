@@ -61,18 +61,21 @@ class UrlFilter(FilterStage):
         single = {w for w in listed if _URL_WORDS.fullmatch(w)}
         return frozenset(w.lower() for w in [*self.words, *extra, *single])
 
+    @cached_property
+    def _subwords(self) -> tuple[str, ...]:
+        return tuple(s.lower() for s in self.subwords)
+
     def __call__(self, doc: Document) -> StageResult:
         url = doc.meta.get("url")
         if not url:
             return "url_filter:no_url" if self.drop_missing else None
-        parts = urlsplit(url.lower())
-        host = (parts.hostname or "").rstrip(".")
-        labels = host.split(".")
+        lower = url.lower()
+        labels = (urlsplit(lower).hostname or "").rstrip(".").split(".")
         if any(".".join(labels[i:]) in self._domains for i in range(len(labels))):
             return "url_filter:domain"
-        if not self._words.isdisjoint(_URL_WORDS.findall(url.lower())):
+        if not self._words.isdisjoint(_URL_WORDS.findall(lower)):
             return "url_filter:word"
-        if any(s in url.lower() for s in self.subwords):
+        if any(s in lower for s in self._subwords):
             return "url_filter:subword"
         return None
 
