@@ -1,4 +1,4 @@
-"""``scratchlm run``: a whole recipe, curation then each later section present, in order."""
+"""``scratchlm run`` and ``scratchlm curate``: curation, then (for run) each later section present, in order."""
 from __future__ import annotations
 
 import importlib
@@ -7,7 +7,7 @@ from typing import Any
 
 from pipelines.recipe import SECTIONS, Recipe
 from pipelines.report import write_report
-from pipelines.runner import CurationResult, run_curation, stats_table
+from pipelines.runner import CurationResult, run_curation
 
 # section -> module whose ``run_section(config, run_dir, curated_dir, executor)`` carries it out
 SECTION_RUNNERS = {
@@ -17,11 +17,12 @@ SECTION_RUNNERS = {
 }
 
 
-def run_recipe(recipe: Recipe, inputs: list[str], output: Path, executor: Any) -> CurationResult:
+def run_recipe(recipe: Recipe, inputs: list[str], output: Path, executor: Any,
+               sections: bool = True) -> CurationResult:
+    """Curate (printing the stats table), run the recipe's later sections unless ``sections`` is
+    False (``scratchlm curate``), then write the report."""
     result = run_curation(recipe, inputs, output, executor)
-    print(stats_table(result))
-    print(f"curated documents: {result.final_dir}")
-    for key in SECTIONS:
+    for key in SECTIONS if sections else ():
         if key in recipe.sections:
             module = importlib.import_module(SECTION_RUNNERS[key])
             module.run_section(recipe.sections[key], output, result.final_dir, executor)

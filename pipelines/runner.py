@@ -122,7 +122,8 @@ def shard_stats(step_dir: Path, part: str) -> StageStats:
 
 
 def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Any, log: Any = print) -> CurationResult:
-    """All curation steps of ``recipe`` over ``inputs`` into ``output``, resuming finished shards."""
+    """All curation steps of ``recipe`` over ``inputs`` into ``output``, resuming finished shards;
+    ``log`` gets the per-step stats table and the final step's folder."""
     files = expand_inputs(inputs)
     output.mkdir(parents=True, exist_ok=True)
     _check_run_folder(output, recipe, files)
@@ -150,7 +151,10 @@ def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Any,
         sources = [(f"{folder}/{part}.parquet", str(step_dir / f"{part}.parquet")) for part in parts]
     summary = {folder: stats.to_dict() for folder, stats in results}
     write_atomic(output / "stats.json", json.dumps(summary, indent=2))
-    return CurationResult(output, results)
+    result = CurationResult(output, results)
+    log(stats_table(result))
+    log(f"curated documents: {result.final_dir}")
+    return result
 
 
 def stats_table(result: CurationResult) -> str:

@@ -30,7 +30,7 @@ from pipelines.ablation.spec import Ablation
 from pipelines.ablation.tokens import compose_shards, shard_all_train, train_union_tokenizer
 from pipelines.config import to_plain
 from pipelines.recipe import Recipe
-from pipelines.runner import run_curation, stats_table
+from pipelines.runner import run_curation
 from tokenizer.checksum import file_sha256
 
 Log = Callable[[str], None]
@@ -87,8 +87,7 @@ def curate_variants(ablation: Ablation, inputs: list[str], output: Path, executo
         folder.mkdir(parents=True, exist_ok=True)
         _seed_steps(recipe, done, folder)
         log(f"== curate {variant.name}: {'; '.join(variant.changes)}")
-        result = run_curation(recipe, inputs, folder, executor)
-        log(stats_table(result))
+        result = run_curation(recipe, inputs, folder, executor, log)
         done.append((recipe, folder))
         finals.append(result.final_dir)
     return finals

@@ -6,9 +6,7 @@ from pathlib import Path
 
 from pipelines.executors import EXECUTORS, make_executor
 from pipelines.recipe import load_recipe
-from pipelines.report import write_report
 from pipelines.run import run_recipe
-from pipelines.runner import run_curation, stats_table
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -24,19 +22,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def curate(args: argparse.Namespace) -> int:
-    recipe = load_recipe(args.recipe)
-    executor = make_executor(args.executor, args.workers, args.ray_address)
-    result = run_curation(recipe, args.input, args.output, executor)
-    print(stats_table(result))
-    print(f"curated documents: {result.final_dir}")
-    print(f"report: {write_report(args.output)}")
-    return 0
+    return run(args, sections=False)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, sections: bool = True) -> int:
     recipe = load_recipe(args.recipe)
     executor = make_executor(args.executor, args.workers, args.ray_address)
-    run_recipe(recipe, args.input, args.output, executor)
+    run_recipe(recipe, args.input, args.output, executor, sections)
     return 0
 
 
