@@ -28,8 +28,7 @@ from curate.dedup.runs import Run, load_run, write_run
 from curate.dedup.signatures import band_hashes, permutations, signature_batch, text_hash_batch
 from curate.dedup.store import load_json, save_json, save_npy
 from curate.errors import ConfigError
-
-BATCH_ROWS = 1024
+from curate.shards import BATCH_ROWS
 
 
 def doc_key(doc_id: str, meta: dict[str, Any]) -> int:
@@ -113,7 +112,6 @@ class Corpus:
 
     def __init__(self, folders: list[Path], counts: list[int], first_new: int = 0, num_perm: int = 0) -> None:
         self.folders = folders
-        self.counts = counts
         self.offsets = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]).astype(np.int64)
         self.first_new = first_new  # ids below belong to the earlier index
         self.num_perm = num_perm

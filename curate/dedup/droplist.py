@@ -32,13 +32,11 @@ class DropList:
         self.duplicate_of = info.column("duplicate_of")
         self.cluster_size = info.column("cluster_size").to_numpy()
 
-    def __len__(self) -> int:
-        return len(self.keys)
-
     def lookup_many(self, keys: list[int]) -> list[tuple[str, int] | None]:
         """For each document key: (keeper's id, cluster size) when it is to be dropped, else None."""
         wanted = np.array(keys, dtype=np.uint64)
         at = np.minimum(np.searchsorted(self.keys, wanted), max(len(self.keys) - 1, 0))
         found = (self.keys[at] == wanted) if len(self.keys) else np.zeros(len(wanted), dtype=bool)
-        return [(self.duplicate_of[int(i)].as_py(), int(self.cluster_size[i])) if hit else None
-                for i, hit in zip(at, found)]
+        hits = at[found]
+        keepers = iter(zip(self.duplicate_of.take(pa.array(hits)).to_pylist(), self.cluster_size[hits].tolist()))
+        return [next(keepers) if hit else None for hit in found.tolist()]
