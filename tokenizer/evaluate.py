@@ -67,7 +67,7 @@ def evaluate(tokenizer: Tokenizer, docs: Iterable[Document], batch_docs: int = 2
     fallback, unk = byte_fallback_ids(tokenizer), unknown_id(tokenizer)
     stats: dict[str, EvalStats] = {ALL: EvalStats()}
     for batch in iter_batches(docs, batch_docs):
-        encodings = tokenizer.encode_batch([doc.text for doc in batch], add_special_tokens=False)
+        encodings = tokenizer.encode_batch_fast([doc.text for doc in batch], add_special_tokens=False)
         decoded = tokenizer.decode_batch([e.ids for e in encodings], skip_special_tokens=False)
         for doc, encoding, text in zip(batch, encodings, decoded):
             one = EvalStats(docs=1, bytes=len(doc.text.encode("utf-8")), tokens=len(encoding.ids),
