@@ -64,6 +64,36 @@ def section_class(key: str) -> type:
         raise ConfigError(f"{key}: this section is not available in this version of scratchlm") from None
 
 
+def step_items(raw_steps: Any, path: str) -> list[tuple[str, Any]]:
+    """A recipe's ``steps`` list as ``(stage, options)`` pairs, each stage known (options not checked yet)."""
+    if not isinstance(raw_steps, list) or not raw_steps:
+        raise ConfigError(f"{path}: expected a non-empty list of {{stage: {{options}}}}")
+    items = []
+    known = stage_names()
+    for i, item in enumerate(raw_steps):
+        if isinstance(item, str):
+            item = {item: {}}
+        if not isinstance(item, dict) or len(item) != 1:
+            raise ConfigError(f"{path}[{i}]: expected one {{stage: {{options}}}} mapping, got {item!r}")
+        (stage_name, options), = item.items()
+        if stage_name not in known:
+            raise ConfigError(f"{path}[{i}].{stage_name}: unknown stage (known: {', '.join(known)})")
+        items.append((stage_name, options))
+    return items
+
+
+def read_yaml(path: str | Path, what: str) -> Any:
+    """The parsed YAML of ``path``; unreadable or invalid is one ConfigError naming ``what`` and the file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"cannot read {what} {path}: {err.strerror}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{what} {path} is not valid YAML: {str(err).splitlines()[0]}") from None
+
+
 def parse_recipe(data: Any, origin: str = "recipe") -> Recipe:
     if not isinstance(data, dict):
         raise ConfigError(f"{origin}: expected a mapping at the top level")
@@ -73,21 +103,8 @@ def parse_recipe(data: Any, origin: str = "recipe") -> Recipe:
     name = data.get("name", "recipe")
     if not isinstance(name, str):
         raise ConfigError(f"name: expected str, got {name!r}")
-    raw_steps = data.get("steps")
-    if not isinstance(raw_steps, list) or not raw_steps:
-        raise ConfigError("steps: expected a non-empty list of {stage: {options}}")
-    steps = []
-    known = stage_names()
-    for i, item in enumerate(raw_steps):
-        path = f"steps[{i}]"
-        if isinstance(item, str):
-            item = {item: {}}
-        if not isinstance(item, dict) or len(item) != 1:
-            raise ConfigError(f"{path}: expected one {{stage: {{options}}}} mapping, got {item!r}")
-        (stage_name, options), = item.items()
-        if stage_name not in known:
-            raise ConfigError(f"{path}.{stage_name}: unknown stage (known: {', '.join(known)})")
-        steps.append(Step(stage_name, build(stage_class(stage_name), options, f"{path}.{stage_name}")))
+    steps = [Step(stage_name, build(stage_class(stage_name), options, f"steps[{i}].{stage_name}"))
+             for i, (stage_name, options) in enumerate(step_items(data.get("steps"), "steps"))]
     if steps[0].name != "read":
         raise ConfigError("steps[0]: the first step must be 'read'")
     if any(s.name == "read" for s in steps[1:]):
@@ -101,14 +118,7 @@ def parse_recipe(data: Any, origin: str = "recipe") -> Recipe:
 
 def load_recipe(path: str | Path) -> Recipe:
     """Read and check a recipe file; any problem is a ConfigError naming the file or key."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"cannot read recipe {path}: {err.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ConfigError(f"recipe {path} is not valid YAML: {str(err).splitlines()[0]}") from None
+    data = read_yaml(path, "recipe")
     try:
         return parse_recipe(data, str(path))
     except ConfigError as err:

@@ -28,12 +28,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from curate.errors import ConfigError
-from curate.stages import stage_class, stage_names
+from curate.stages import stage_class
 from pipelines.config import build
-from pipelines.recipe import Recipe, parse_recipe
+from pipelines.recipe import Recipe, parse_recipe, read_yaml, step_items
 from tokenizer.config import BpeConfig, ShardConfig
 
 TOP_KEYS = ("name", "base", "quality_model", "bpe", "shard", "train", "variants")
@@ -102,21 +100,9 @@ def _mapping(value: Any, path: str) -> dict[str, Any]:
 
 
 def _step_items(steps: Any, path: str) -> list[dict[str, Any]]:
-    """Recipe steps as a list of one-key mappings ``{stage: {options}}``."""
-    if not isinstance(steps, list) or not steps:
-        raise ConfigError(f"{path}: expected a non-empty list of steps")
-    items = []
-    known = stage_names()
-    for i, item in enumerate(steps):
-        if isinstance(item, str):
-            item = {item: {}}
-        if not isinstance(item, dict) or len(item) != 1:
-            raise ConfigError(f"{path}[{i}]: expected one {{stage: {{options}}}} mapping, got {item!r}")
-        (name, options), = item.items()
-        if name not in known:
-            raise ConfigError(f"{path}[{i}].{name}: unknown stage (known: {', '.join(known)})")
-        items.append({name: copy.deepcopy(_mapping(options, f"{path}[{i}].{name}"))})
-    return items
+    """Recipe steps as a list of one-key mappings ``{stage: {options}}`` (options copied, to be edited)."""
+    return [{name: copy.deepcopy(_mapping(options, f"{path}[{i}].{name}"))}
+            for i, (name, options) in enumerate(step_items(steps, path))]
 
 
 def _index_of(steps: list[dict[str, Any]], stage: str, path: str) -> int:
@@ -169,13 +155,10 @@ def apply_changes(base: list[dict[str, Any]], raw: dict[str, Any], path: str) ->
 
 def _base_steps(base: Any, folder: Path) -> list[dict[str, Any]]:
     if isinstance(base, str):
-        path = folder / base
         try:
-            base = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as err:
-            raise ConfigError(f"base: cannot read recipe {path}: {err.strerror}") from None
-        except yaml.YAMLError as err:
-            raise ConfigError(f"base: recipe {path} is not valid YAML: {str(err).splitlines()[0]}") from None
+            base = read_yaml(folder / base, "recipe")
+        except ConfigError as err:
+            raise ConfigError(f"base: {err}") from None
     if not isinstance(base, dict):
         raise ConfigError("base: expected a recipe file name or a recipe mapping")
     return _step_items(base.get("steps"), "base.steps")
@@ -240,12 +223,7 @@ def parse_ablation(data: Any, folder: Path) -> Ablation:
 def load_ablation(path: str | Path) -> Ablation:
     """Read and check an ablation file; every problem is one ConfigError naming the file and key."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ConfigError(f"cannot read ablation file {path}: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"ablation file {path} is not valid YAML: {str(err).splitlines()[0]}") from None
+    data = read_yaml(path, "ablation file")
     try:
         return parse_ablation(data, path.parent)
     except ConfigError as err:
