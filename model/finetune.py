@@ -67,8 +67,9 @@ def fit(model: GPT, items: Sequence[Item], lengths: Sequence[int],
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         torch.manual_seed(cfg.seed + epoch)  # dropout
-        losses = []
-        for batch in length_batches(lengths, cfg.batch_size, np.random.default_rng([cfg.seed, epoch])):
+        batches = length_batches(lengths, cfg.batch_size, np.random.default_rng([cfg.seed, epoch]))
+        loss_total = torch.zeros((), device=device)  # read once per epoch: no device sync per step
+        for batch in batches:
             tensors = tuple(t.to(device) for t in make_batch([items[i] for i in batch]))
             with autocast(device, autocast_dtype("auto", device)):
                 loss = loss_fn(model, tensors)
@@ -77,13 +78,14 @@ def fit(model: GPT, items: Sequence[Item], lengths: Sequence[int],
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
             optimizer.step()
-            losses.append(loss.item())
+            loss_total += loss.detach().float()
             step += 1
-        if not all(math.isfinite(v) for v in losses):
+        train_loss = loss_total.item() / len(batches)  # a non-finite step makes the mean non-finite
+        if not math.isfinite(train_loss):
             raise ModelError(f"epoch {epoch}: training loss is not finite; lower the learning rate")
         model.eval()
         with torch.no_grad():
-            record = {"epoch": epoch, "step": step, "train_loss": sum(losses) / len(losses), **evaluate()}
+            record = {"epoch": epoch, "step": step, "train_loss": train_loss, **evaluate()}
         history.append(record)
         log(record)
     return history
