@@ -21,6 +21,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
+
 from curate.document import Document
 from curate.stage import Executor, FilterStage, StageResult
 from curate.writer import write_atomic
@@ -81,15 +83,6 @@ def score_shard(task: ScoreTask) -> list[float]:
     return [s for s in scores if s is not None]
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0..100), linear between closest ranks (numpy's default method)."""
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 @dataclass(frozen=True)
 class Perplexity(FilterStage):
     """Keep documents whose perplexity under ``model`` (a checkpoint or training folder) is at most
@@ -129,7 +122,7 @@ class Perplexity(FilterStage):
             per_shard = executor.map(score_shard, [ScoreTask(self, str(p)) for p in inputs], desc="perplexity:score")
             scores = [s for shard in per_shard for s in shard]
             low, high = self.percentile
-            bounds = [percentile(scores, low), percentile(scores, high)] if scores else [math.inf, -math.inf]
+            bounds = np.percentile(scores, [low, high]).tolist() if scores else [math.inf, -math.inf]
             workdir.mkdir(parents=True, exist_ok=True)
             write_atomic(path, json.dumps({"cutoffs": bounds, "documents": len(scores)}))
         bounds = json.loads(path.read_text(encoding="utf-8"))["cutoffs"]
