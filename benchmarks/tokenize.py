@@ -1,6 +1,6 @@
 """BPE training and sharding: ours against calling HF ``tokenizers`` directly, on 1 and 2 cores.
 
-    .venv/bin/python benchmarks/tokenize.py --mb 50 --vocab 32768 --cores 1 2
+    .venv/bin/python -m benchmarks.tokenize --mb 50 --vocab 32768 --cores 1 2
 
 Corpus: the real text at hand (Brown, KJV and Shakespeare prose from ../shared/data, the
 langid fortunes, and the visible text of every HTML page in the sample WARC, extracted with
