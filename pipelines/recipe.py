@@ -24,11 +24,7 @@ TOP_LEVEL_KEYS = ("name", "steps", "licences", *SECTIONS)
 @dataclass
 class Step:
     name: str
-    stage: Any
-
-    @property
-    def folder(self) -> str:
-        return self.name
+    stage: Any  # its folder is Recipe.step_folder(index)
 
 
 @dataclass

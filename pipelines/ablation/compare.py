@@ -72,9 +72,9 @@ def read_log(folder: Path, seed: int) -> SeedRun:
     return SeedRun(seed, folder, curve, trained[-1]["tokens"], trained[-1]["step"] + 1, start["train"], start["model"])
 
 
-def decontamination_counts(curated: Path) -> dict[str, int]:
-    """Documents each evaluation file removed (or flagged) in the variant's ``decontaminate`` steps."""
-    summary = json.loads((curated / "stats.json").read_text(encoding="utf-8"))
+def decontamination_counts(summary: dict[str, Any]) -> dict[str, int]:
+    """Documents each evaluation file removed (or flagged) in the ``decontaminate`` steps of a
+    curation run's ``stats.json`` summary."""
     counts: dict[str, int] = {}
     for folder, stats in summary.items():
         if not folder.endswith(f"_{DECONTAMINATE}"):
@@ -93,7 +93,7 @@ def read_variant(folder: Path, name: str, changes: list[str], seeds: list[int]) 
     manifest = json.loads((folder / "shards" / "manifest.json").read_text(encoding="utf-8"))
     runs = [read_log(folder / f"seed-{seed}", seed) for seed in seeds]
     return VariantResult(name, changes, last["docs_out"], manifest["splits"]["train"]["tokens"], manifest, runs,
-                         decontamination_counts(folder / "curated"))
+                         decontamination_counts(summary))
 
 
 def _without_seed(train: dict[str, Any]) -> dict[str, Any]:
