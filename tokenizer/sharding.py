@@ -255,7 +255,8 @@ def shard_corpus(files: list[CorpusFile], tokenizer_path: Path, output: Path, co
     if not tokenizer_file.exists():
         raise ConfigError(f"--tokenizer {tokenizer_path}: no such file")
     tokenizer_sha256 = file_sha256(tokenizer_file)
-    done = _check_plan(output, work, _plan(files, tokenizer_sha256, config))
+    plan = _plan(files, tokenizer_sha256, config)
+    done = _check_plan(output, work, plan)
     if done is not None:
         log(f"shards already complete: {output / MANIFEST}")
         return done
@@ -294,7 +295,7 @@ def shard_corpus(files: list[CorpusFile], tokenizer_path: Path, output: Path, co
             for split in SPLITS
         },
         "shards": entries,
-        "plan": _plan(files, tokenizer_sha256, config),
+        "plan": plan,
         "inputs": [asdict(r) for r in results],
     }
     write_atomic(output / MANIFEST, json.dumps(manifest, indent=1))
