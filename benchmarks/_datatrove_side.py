@@ -1,11 +1,13 @@
 """The datatrove half of benchmarks/vs_datatrove.py; runs inside datatrove's own virtual environment.
 
     python _datatrove_side.py CORPUS.jsonl OUT.json LID_MODEL BADWORDS_DIR
+    python _datatrove_side.py --tokens CORPUS.jsonl OUT.json
 
 Answers, for every document of CORPUS, each filter's decision taken alone (True = keep, else the
 reason), then times the chain LID -> Gopher repetition -> Gopher quality -> C4 -> FineWeb on one
 core, as datatrove's pipeline runs it (a document leaves the chain at its first failing filter,
-and C4 rewrites the text it passes on).
+and C4 rewrites the text it passes on). With ``--tokens``, it writes instead the number of words
+datatrove's English word tokenizer (spaCy) gives each document.
 """
 import json
 import sys
@@ -22,13 +24,24 @@ from datatrove.pipeline.filters import (
     c4_filters,
 )
 from datatrove.utils import lid
+from datatrove.utils.typeshelper import Languages
+from datatrove.utils.word_tokenizers import load_word_tokenizer
 
 
 def keeps(result) -> bool:
     return not isinstance(result, tuple) and bool(result)
 
 
+def token_counts(corpus: str, out: str) -> None:
+    tokenizer = load_word_tokenizer(Languages.english)
+    counts = [len(tokenizer.word_tokenize(json.loads(line)["text"])) for line in open(corpus, encoding="utf-8")]
+    json.dump(counts, open(out, "w"))
+
+
 def main() -> None:
+    if sys.argv[1] == "--tokens":
+        token_counts(*sys.argv[2:4])
+        return
     corpus, out, model, badwords = sys.argv[1:5]
     # no downloads: the same lid.176 model and LDNOOBW lists as scratchlm's
     lid.cached_asset_path_or_download = lambda *a, **k: model

@@ -1,6 +1,6 @@
 """Our quality filters next to datatrove's on the same real documents: decisions and speed.
 
-    .venv/bin/python benchmarks/vs_datatrove.py [--shakespeare]
+    .venv/bin/python -m benchmarks.vs_datatrove [--shakespeare] [--tokens]
 
 datatrove 0.10.1 (with spaCy, its English word tokenizer) lives in its own virtual environment,
 .bench/datatrove-venv, made on first use. The documents are the sample WARC's pages extracted
@@ -10,6 +10,7 @@ and LDNOOBW lists. For each filter alone, the table gives how often the two agre
 drop; every kind of disagreement is listed with examples. Then both run the chain LID ->
 Gopher repetition -> Gopher quality -> C4 -> FineWeb, back to back in single processes, and
 the CPU seconds of each are compared, both processes pinned to the same single core.
+``--tokens`` compares only the word counts of ``curate.text.words.split_words`` with spaCy's.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from curate.stages.gopher_quality import GopherQuality
 from curate.stages.gopher_repetition import GopherRepetition
 from curate.stages.language import Language
 from curate.text.langid import lid176_path
+from curate.text.words import split_words
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / ".bench"
@@ -111,10 +113,24 @@ def our_chain(records: list[dict]) -> tuple[float, list[str]]:
     return time.process_time() - start, kept
 
 
+def compare_tokens(python: Path, corpus: Path, records: list[dict]) -> None:
+    """Word counts per document: ours against datatrove's spaCy tokenizer."""
+    out = WORK / "spacy-tokens.json"
+    subprocess.run([str(python), "-P", str(REPO / "benchmarks" / "_datatrove_side.py"), "--tokens", str(corpus),
+                    str(out)], check=True)
+    theirs = json.loads(out.read_text())
+    mine = [len(split_words(r["text"])) for r in records]
+    relative = [abs(a - b) / b for a, b in zip(mine, theirs) if b]
+    print(f"word tokens: ours {sum(mine):,}, spaCy {sum(theirs):,} ({sum(mine) / sum(theirs) - 1:+.2%} in all); "
+          f"per document |ours - spaCy| / spaCy: mean {sum(relative) / len(relative):.2%}, "
+          f"equal counts in {sum(a == b for a, b in zip(mine, theirs)):,} of {len(records):,} documents")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shakespeare", action="store_true", help="add the Shakespeare plays from ../shared/data")
     parser.add_argument("--examples", type=int, default=3, help="example documents per kind of disagreement")
+    parser.add_argument("--tokens", action="store_true", help="compare only word counts with spaCy's, then stop")
     args = parser.parse_args()
     python = ensure_venv()
     # one core for both sides (the datatrove process inherits the affinity); CPU seconds are timed
@@ -123,6 +139,9 @@ def main() -> None:
     records = [json.loads(line) for line in corpus.open(encoding="utf-8")]
     megabytes = sum(len(r["text"].encode("utf-8")) for r in records) / 1e6
     print(f"{len(records):,} documents, {megabytes:.1f} MB of text ({corpus.relative_to(REPO)})\n")
+    if args.tokens:
+        compare_tokens(python, corpus, records)
+        return
 
     theirs_file = WORK / "datatrove.json"
     badwords = REPO / "curate" / "data" / "wordlists" / "ldnoobw"
@@ -155,12 +174,12 @@ def main() -> None:
 
     seconds, kept = our_chain(records)
     dt_seconds, dt_kept = theirs["chain_seconds"], theirs["chain_kept"]
-    same = len(set(kept) ^ set(dt_kept))
+    differ = len(set(kept) ^ set(dt_kept))
     print("\nchain LID -> Gopher repetition -> Gopher quality -> C4 -> FineWeb, one process each")
     print(f"{'':12}{'CPU s':>8}{'MB/s':>8}{'kept':>7}")
     print(f"{'datatrove':12}{dt_seconds:>8.1f}{megabytes / dt_seconds:>8.2f}{len(dt_kept):>7,}")
     print(f"{'scratchlm':12}{seconds:>8.1f}{megabytes / seconds:>8.2f}{len(kept):>7,}")
-    print(f"speed-up {dt_seconds / seconds:.1f}x; documents kept by one chain only: {same}")
+    print(f"speed-up {dt_seconds / seconds:.1f}x; documents kept by one chain only: {differ}")
 
 
 if __name__ == "__main__":
