@@ -1,9 +1,9 @@
 """Decontamination: memory of the n-gram index of many test items, and documents checked per second.
 
-    .venv/bin/python benchmarks/decontam.py --items 100000
+    .venv/bin/python -m benchmarks.decontam --items 100000
 
 The test items are HellaSwag-shaped (a 30-word context and four 20-word endings) cut from the
-Shakespeare and KJV prose in ../shared/data (tests/data when absent), with each item's words
+Shakespeare and KJV prose (``benchmarks.dedup_data.prose_texts``: tests/data, else ../shared/data), with each item's words
 shuffled so that nearly all of its 13-grams are distinct, as those of real items are.
 
 Memory is measured in fresh processes, as a worker sees it: the growth of the resident set
@@ -18,7 +18,6 @@ less than wall-clock time; the build is given both.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import random
 import subprocess
@@ -28,28 +27,25 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.dedup_data import PROSE, REPO, prose_texts
 from curate.decontam.ngrams import NgramIndex
 from curate.document import Document
 from curate.stages.decontaminate import Decontaminate
 from curate.stages.gopher_quality import GopherQuality
 from curate.stages.gopher_repetition import GopherRepetition
 
-REPO = Path(__file__).resolve().parents[1]
-PROSE = [REPO.parent / "shared/data/prose", REPO / "tests/data/prose"]
 
 
 def prose(name: str) -> list[str]:
-    """The texts of a prose sample, from ../shared/data or tests/data."""
-    for folder in PROSE:
-        if (folder / name).exists():
-            with gzip.open(folder / name, "rt", encoding="utf-8") as lines:
-                return [json.loads(line)["text"] for line in lines]
-    raise SystemExit(f"{name}: not found under {' or '.join(map(str, PROSE))}")
+    """The texts of a prose sample (``brown``...), from tests/data or ../shared/data."""
+    texts = prose_texts((name,))
+    if not texts:
+        raise SystemExit(f"{name}.jsonl.gz: not found under {' or '.join(map(str, PROSE))}")
+    return texts
 
 
 def write_items(path: Path, count: int, seed: int) -> None:
-    names = ["shakespeare.jsonl.gz", "kjv.jsonl.gz"]
-    words = [w for name in names if any((f / name).exists() for f in PROSE) for t in prose(name) for w in t.split()]
+    words = [w for t in prose_texts(("shakespeare", "kjv")) for w in t.split()]
     rng = random.Random(seed)
     with path.open("w", encoding="utf-8") as out:
         for _ in range(count):
@@ -76,7 +72,7 @@ sys.path.insert(0, {str(REPO)!r})
 from benchmarks.decontam import rss_mb, prose
 from pathlib import Path
 from curate.decontam.ngrams import NgramIndex, words_of
-texts = prose("brown.jsonl.gz")
+texts = prose("brown")
 base = rss_mb()
 index = NgramIndex.build([{str(items)!r}], {n}) if {mode!r} == "build" else NgramIndex.load(Path({str(index_dir)!r}))
 for text in texts:
@@ -120,7 +116,7 @@ def main() -> None:
         loaded = memory("load", items, index_dir, args.n)
         stage = Decontaminate(eval_files=(str(items),), n=args.n)
         stage.index  # noqa: B018 -- build the stage's own cached index before timing
-        texts = prose("brown.jsonl.gz")
+        texts = prose("brown")
         decontam = rate(stage, texts, args.repeat)
         gopher = rate(GopherQuality(), texts, args.repeat)
         repetition = rate(GopherRepetition(), texts, args.repeat)
