@@ -164,6 +164,29 @@ def test_verify_checks_offsets_and_decoding_beyond_checksums(curated, tokenizer_
     assert f"{entry['file']}: a document does not end with the EOS token" in result.stdout
 
 
+def test_verify_compares_sampled_documents_with_their_source(raw, tokenizer_path, tmp_path) -> None:
+    inputs = [tmp_path / p.name for p in raw]
+    for source, copy in zip(raw, inputs):
+        copy.write_bytes(source.read_bytes())
+    folder = tmp_path / "shards"
+    shard_corpus(corpus_files([str(p) for p in inputs]), tokenizer_path, folder, CONFIG, LocalExecutor(1),
+                 log=lambda *_: None)
+    result = run_cli("shard", "verify", str(folder), "--samples", "10000")  # every document
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = inputs[1].read_text().splitlines()
+    record = json.loads(lines[3])
+    record["text"] += " (edited after sharding)"
+    lines[3] = json.dumps(record)
+    inputs[1].write_text("\n".join(lines) + "\n")
+    result = run_cli("shard", "verify", str(folder), "--samples", "10000")
+    assert result.returncode == 1
+    failures = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
+    assert len(failures) == 1 and "b.jsonl" in failures[0] and "decoded tokens differ" in failures[0]
+    inputs[0].unlink()
+    result = run_cli("shard", "verify", str(folder), "--samples", "10000")
+    assert "a.jsonl: source not found, decode check skipped" in result.stdout
+
+
 def test_recipe_sections_train_and_shard_then_resume(raw, tmp_path) -> None:
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("name: t\nsteps:\n  - read: {}\nbpe: {vocab_size: 400}\n"
