@@ -217,13 +217,13 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         torch.manual_seed(step_seed(cfg.seed, d.rank, step))
-        loss_sum = torch.zeros((), device=d.device)
+        total = torch.zeros((), device=d.device)
         for micro, (x, y) in enumerate(self.loader.step_batches(step, self.accum)):
             with distributed.no_grad_sync(self.wrapped, micro == self.accum - 1), autocast(d.device, self.amp):
                 loss = self.wrapped(x, y)
             (loss / self.accum).backward()
-            loss_sum += loss.detach()
-        loss = distributed.all_mean(loss_sum / self.accum, d)
+            total += loss.detach()
+        loss = distributed.all_mean(total / self.accum, d)
         if cfg.grad_clip > 0:
             norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
             norm = norm.full_tensor() if hasattr(norm, "full_tensor") else norm  # FSDP gives a DTensor
@@ -245,7 +245,7 @@ class Trainer:
                    "model": dataclasses.asdict(self.mc), "train": dataclasses.asdict(cfg)})
         metrics = Metrics(torch.zeros(cfg.log_every, device=d.device), torch.zeros(cfg.log_every, device=d.device))
         last_eval: dict[str, Any] = {}
-        tick, lr = time.perf_counter(), lr_at(self.start_step, cfg)
+        tick = time.perf_counter()
         self.model.train()
         for step in range(self.start_step, cfg.max_steps):
             loss, norm = self.train_step(step)
@@ -255,12 +255,11 @@ class Trainer:
             metrics.losses[metrics.count] = loss
             metrics.norms[metrics.count] = norm
             metrics.count += 1
-            lr = lr_at(step, cfg)
             last = step == cfg.max_steps - 1
             eval_due = last or (cfg.eval_every and (step + 1) % cfg.eval_every == 0)
             save_due = last or (cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0)
             if metrics.count == cfg.log_every or eval_due or save_due:
-                self._flush(metrics, lr, tick)
+                self._flush(metrics, lr_at(step, cfg), tick)
                 if eval_due:
                     last_eval = self.evaluate(step)
                 if save_due:
