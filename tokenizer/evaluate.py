@@ -67,12 +67,13 @@ def evaluate(tokenizer: Tokenizer, docs: Iterable[Document], batch_docs: int = 2
     fallback, unk = byte_fallback_ids(tokenizer), unknown_id(tokenizer)
     stats: dict[str, EvalStats] = {ALL: EvalStats()}
     for batch in iter_batches(docs, batch_docs):
-        encodings = tokenizer.encode_batch_fast([doc.text for doc in batch], add_special_tokens=False)
-        decoded = tokenizer.decode_batch([e.ids for e in encodings], skip_special_tokens=False)
-        for doc, encoding, text in zip(batch, encodings, decoded):
-            one = EvalStats(docs=1, bytes=len(doc.text.encode("utf-8")), tokens=len(encoding.ids),
-                            byte_fallback=sum(i in fallback for i in encoding.ids),
-                            unknown=encoding.ids.count(unk) if unk is not None else 0,
+        # Encoding.ids builds a new list on every access: take each once
+        all_ids = [e.ids for e in tokenizer.encode_batch_fast([doc.text for doc in batch], add_special_tokens=False)]
+        decoded = tokenizer.decode_batch(all_ids, skip_special_tokens=False)
+        for doc, ids, text in zip(batch, all_ids, decoded):
+            one = EvalStats(docs=1, bytes=len(doc.text.encode("utf-8")), tokens=len(ids),
+                            byte_fallback=sum(i in fallback for i in ids),
+                            unknown=ids.count(unk) if unk is not None else 0,
                             exact=int(text == doc.text))
             stats[ALL].add(one)
             stats.setdefault(str(doc.meta.get("lang", "unknown")), EvalStats()).add(one)
