@@ -181,14 +181,16 @@ def open_seekable(path: str) -> BinaryIO | str:
     Unlike ``open_source``, reads go through fsspec's own client (aiohttp for http), so the
     retry and size-cap options do not apply.
     """
-    if not is_remote(path):
-        return path
+    return _fsspec_open(path) if is_remote(path) else path
+
+
+def _fsspec_open(url: str) -> BinaryIO:
     try:
         import fsspec
 
-        return fsspec.open(path, "rb").open()
+        return fsspec.open(url, "rb").open()
     except (ImportError, ValueError) as err:
-        raise InputError(f"cannot open {path}: {err} (install the fsspec driver for its scheme)") from None
+        raise InputError(f"cannot open {url}: {err} (install the fsspec driver for its scheme)") from None
 
 
 def open_source(path: str, options: RemoteOptions = RemoteOptions()) -> BinaryIO:
@@ -196,10 +198,5 @@ def open_source(path: str, options: RemoteOptions = RemoteOptions()) -> BinaryIO
     if path.startswith(HTTP_SCHEMES):
         return io.BufferedReader(HttpStream(path, options), buffer_size=READ_BUFFER)  # type: ignore[return-value]
     if is_remote(path):
-        try:
-            import fsspec
-
-            return fsspec.open(path, "rb").open()
-        except (ImportError, ValueError) as err:
-            raise InputError(f"cannot open {path}: {err} (install the fsspec driver for its scheme)") from None
+        return _fsspec_open(path)
     return open(path, "rb")
