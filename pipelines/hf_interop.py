@@ -28,8 +28,8 @@ from model import checkpoint
 from model.config import GPTConfig
 from model.errors import ModelError
 from model.safetensors_io import load_file, save_file
+from pipelines.finetune_data import EOS_TOKEN, TextTokenizer
 
-EOS_TOKEN = "<|endoftext|>"
 # gelu_fast and gelu_pytorch_tanh compute the same tanh approximation as gelu_new
 TANH_GELU = ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")
 LAYER_NORM_EPS = 1e-5  # torch.nn.LayerNorm's default, which model.gpt uses
@@ -80,10 +80,7 @@ def to_hf_weights(weights: dict[str, torch.Tensor], config: GPTConfig) -> dict[s
 
 def write_tokenizer_files(tokenizer_path: Path, out: Path, block_size: int) -> int:
     """tokenizer.json and the files ``AutoTokenizer`` reads beside it; the end-of-text id."""
-    tokenizer = Tokenizer.from_file(str(tokenizer_path))
-    eos_id = tokenizer.token_to_id(EOS_TOKEN)
-    if eos_id is None:
-        raise ConfigError(f"{tokenizer_path}: the tokenizer has no {EOS_TOKEN} token")
+    eos_id = TextTokenizer.load(tokenizer_path).eos_id
     shutil.copyfile(tokenizer_path, out / "tokenizer.json")
     special = {"bos_token": EOS_TOKEN, "eos_token": EOS_TOKEN, "unk_token": EOS_TOKEN}
     config = {"tokenizer_class": "GPT2Tokenizer", "model_max_length": block_size, "add_prefix_space": False,
