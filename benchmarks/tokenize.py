@@ -119,8 +119,8 @@ def build_corpus(folder: Path, megabytes: float) -> dict:
 
 
 def load_texts(folder: Path) -> list[str]:
-    from curate.shards import iter_texts
-    return [t for p in sorted(folder.glob("part-*.parquet")) for t in iter_texts(p)]
+    from tokenizer.corpus import corpus_files, corpus_texts
+    return list(corpus_texts(corpus_files([str(folder)])))
 
 
 def usage() -> tuple[float, float]:
