@@ -7,22 +7,14 @@ from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 
-from curate.errors import ConfigError
-from curate.inputs import expand_inputs
-from curate.readers import FileError, ReaderOptions, Rejected, read_file
 from curate.text.classifier import TrainOptions, train
+from tokenizer.corpus import corpus_files, iter_texts as file_texts
 
 
 def iter_texts(arguments: list[str], limit: int | None) -> Iterator[str]:
-    """Texts of the documents in the given files, folders or globs (any format ``read`` knows)."""
-    def texts() -> Iterator[str]:
-        for item in expand_inputs(arguments):
-            for record in read_file(item.path, item.source, ReaderOptions()):
-                if isinstance(record, FileError):
-                    raise ConfigError(f"{record.file} at {record.offset}: {record.error}")
-                if not isinstance(record, Rejected):
-                    yield record.text
-    return islice(texts(), limit)
+    """Texts of the documents in the given files, folders, globs (any format ``read`` knows) or
+    curated step folders, at most ``limit`` of them."""
+    return islice((text for file in corpus_files(arguments) for text in file_texts(file)), limit)
 
 
 def train_command(args: argparse.Namespace) -> int:
