@@ -194,11 +194,12 @@ def run_pinned(kind: str, cores: int, args: argparse.Namespace) -> dict:
 
 def didactic_contrast(corpus: Path, vocab: int) -> dict:
     from tokenizer.config import BpeConfig
+    from tokenizer.corpus import corpus_files, corpus_texts
     from tokenizer.didactic import DidacticBPE
     from tokenizer.train import train_bpe
 
     texts, size = [], 0
-    for text in load_texts(corpus):
+    for text in corpus_texts(corpus_files([str(corpus)])):  # streamed: only the first 1 MB is read
         texts.append(text[: 1_000_000 - size])
         size += len(texts[-1])
         if size >= 1_000_000:
