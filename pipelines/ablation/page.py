@@ -1,7 +1,6 @@
 """``ablation.html`` and ``ablation.png``: validation curves, final losses with their seed spread, data kept."""
 from __future__ import annotations
 
-import io
 import statistics
 from pathlib import Path
 from typing import Sequence
@@ -10,6 +9,7 @@ from matplotlib.figure import Figure
 
 from curate.writer import write_atomic
 from pipelines.ablation.compare import VariantResult
+from pipelines.report.figures import png
 from pipelines.report.page import Plot, Section, para, render, table
 
 PNG = "ablation.png"
@@ -44,9 +44,7 @@ def figure(results: Sequence[VariantResult]) -> bytes:
     finals.set_xticks(range(len(results)), [r.name for r in results], rotation=20, ha="right", fontsize=8)
     finals.set_title(f"Final loss (mean ± 1 s.d., x: each of {len(results[0].runs)} seeds)")
     finals.grid(alpha=0.3, axis="y")
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=96, metadata={"Software": None})
-    return buffer.getvalue()
+    return png(fig)
 
 
 def paired_difference(result: VariantResult, reference: VariantResult) -> tuple[float, float]:
@@ -82,8 +80,8 @@ def _decontamination(results: Sequence[VariantResult]) -> list[str]:
 
 def write_page(name: str, results: Sequence[VariantResult], output: Path, eval_inputs: Sequence[str]) -> Path:
     """Write ``ablation.png`` and ``ablation.html`` (the plot inlined) into ``output``."""
-    png = figure(results)
-    (output / PNG).write_bytes(png)
+    image = figure(results)
+    (output / PNG).write_bytes(image)
     first = results[0].runs[0]
     setup = (f"Every variant: one tokenizer trained on the union of all variants' documents, preset "
              f"{first.train['preset']} ({first.model['n_layer']} layers, {first.model['n_embd']} wide, context "
@@ -91,7 +89,7 @@ def write_page(name: str, results: Sequence[VariantResult], output: Path, eval_i
              f"{', '.join(str(r.seed) for r in results[0].runs)}; validation on the same evaluation text "
              f"({', '.join(eval_inputs)}, {results[0].manifest['splits']['val']['tokens']:,} tokens).")
     sections = [
-        Section("Results", [para(setup)], [Plot("ablation", png, "validation loss per variant")],
+        Section("Results", [para(setup)], [Plot("ablation", image, "validation loss per variant")],
                 [_results_table(results)]),
         Section("Decontamination", _decontamination(results)),
     ]

@@ -15,7 +15,7 @@ def _cell(value: object) -> str:
 
 def limitations(run: RunData) -> list[str]:
     """What a user of this data should know, derived from what the run did and did not do."""
-    stages = {folder.split("_", 1)[-1] for folder in run.stats}
+    stages = {sample.stage for sample in run.samples}
     notes = []
     if LANGUAGE_STAGE not in stages:
         notes.append("No language identification step: the corpus may mix languages.")

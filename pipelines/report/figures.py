@@ -13,7 +13,7 @@ DPI = 96
 KEPT, DROPPED = "#4878a8", "#d0704f"
 
 
-def _png(fig: Figure) -> bytes:
+def png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     return buffer.getvalue()
@@ -31,7 +31,7 @@ def funnel(steps: Sequence[str], docs: Sequence[int], nbytes: Sequence[int]) -> 
     axes[0].set_yticks(range(len(steps)), list(steps))
     axes[0].invert_yaxis()  # the axes share y: once inverts both
     fig.suptitle("What each step keeps")
-    return _png(fig)
+    return png(fig)
 
 
 def _label_bars(ax, totals: Sequence[float], fmt: str = "{:,}") -> None:
@@ -55,7 +55,7 @@ def bars(title: str, labels: Sequence[str], series: dict[str, Sequence[int]], xl
     ax.set_title(title)
     if len(series) > 1:
         ax.legend(loc="lower right", fontsize=8)
-    return _png(fig)
+    return png(fig)
 
 
 def length_histograms(series: dict[str, Sequence[int]]) -> bytes:
@@ -71,7 +71,7 @@ def length_histograms(series: dict[str, Sequence[int]]) -> bytes:
     ax.set_xlabel("characters per document")
     ax.set_ylabel("documents")
     ax.legend(fontsize=8)
-    return _png(fig)
+    return png(fig)
 
 
 def _log_edges(low: float, high: float, bins: int = 40) -> list[float]:
@@ -142,4 +142,4 @@ def signal_grid(title: str, signals: Sequence[Signal], columns: int = 3) -> byte
         unique.update(zip(labels, handles))
     fig.legend(unique.values(), unique.keys(), loc="upper right", ncols=3, fontsize=8, frameon=False,
                bbox_to_anchor=(1 - 0.15 / width, 1 - 0.45 / height))
-    return _png(fig)
+    return png(fig)
