@@ -54,14 +54,18 @@ def glob_base(pattern: str) -> Path:
     return Path(*parts[:fixed]) if fixed else Path(".")
 
 
+def list_lines(text: str) -> list[str]:
+    """The entries of a list file: one a line, stripped; blank lines and ``#`` comments skipped."""
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
 def _list_entries(argument: str) -> list[str]:
     """The inputs named in an ``@list`` file, one per line (blank lines and ``#`` comments skipped)."""
     listing = Path(argument[1:])
     try:
-        lines = listing.read_text(encoding="utf-8").splitlines()
+        entries = list_lines(listing.read_text(encoding="utf-8"))
     except OSError as err:
         raise InputError(f"input list {listing} cannot be read: {err.strerror}") from None
-    entries = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
     if not entries:
         raise InputError(f"input list {listing} names no inputs")
     # a relative local path in a list is relative to the list's folder

@@ -16,6 +16,7 @@ from typing import BinaryIO, Callable
 from urllib.parse import unquote, urljoin, urlparse
 
 from curate.errors import InputError
+from curate.inputs import list_lines
 from curate.readers.compression import open_binary
 from curate.remote import HTTP_SCHEMES, HttpStream, RemoteError, RemoteOptions, is_remote, open_source
 
@@ -40,8 +41,7 @@ def _relative_path(url: str, listed: str) -> str:
 
 def _listing_lines(listing: str, options: RemoteOptions) -> list[str]:
     with open_binary(listing, options) as stream:
-        text = stream.read().decode("utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+        return list_lines(stream.read().decode("utf-8"))
 
 
 def list_entries(target: str, base_url: str | None, options: RemoteOptions = RemoteOptions()) -> list[Entry]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from curate.document import Document
+from curate.inputs import list_lines
 from curate.stage import FilterStage, StageResult
 from curate.text.wordlists import badwords
 
@@ -22,10 +23,9 @@ _URL_WORDS = re.compile(r"[^\W_]+")
 def _read_list(path: str) -> list[str]:
     """One entry per line; blank lines and lines starting with # are skipped."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        return [line.lower() for line in list_lines(Path(path).read_text(encoding="utf-8"))]
     except OSError as err:
         raise ValueError(f"cannot read block list {path}: {err.strerror}") from None
-    return [line.strip().lower() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
 @dataclass(frozen=True)
