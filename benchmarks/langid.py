@@ -1,6 +1,6 @@
 """Language ID: top-1 accuracy per language of both ``language`` backends on the langid sample.
 
-    .venv/bin/python benchmarks/langid.py [--min-chars 120]
+    .venv/bin/python -m benchmarks.langid [--min-chars 120]
 
 The sample is tests/data/langid-dev.jsonl.gz (1,000 fortunes, 100 in each of 10 languages,
 labels from the Debian package each came from). Each backend runs through the ``language``
