@@ -17,6 +17,8 @@ from typing import Any, Iterator
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from curate.shards import done_shards
+
 SAMPLE_ROWS = 20_000     # rows read per step, for outputs and for rejects alike
 SAMPLE_FILES = 256       # shards opened per step at most, evenly spaced (a crawl has tens of thousands)
 SNIPPETS_PER_REASON = 3
@@ -120,6 +122,6 @@ class StepSample:
 
 def sample_step(step_dir: Path, limit: int = SAMPLE_ROWS) -> StepSample:
     """Samples of a step's output shards and of its rejects."""
-    kept = sample_shards(sorted(step_dir.glob("part-*.parquet")), limit)
+    kept = sample_shards(done_shards(step_dir), limit)
     rejected = sample_shards(sorted((step_dir / "rejects").glob("part-*.parquet")), limit)
     return StepSample(step_dir.name, kept, rejected)
