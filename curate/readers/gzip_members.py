@@ -38,13 +38,30 @@ Piece = Union[Member, Damage, Oversized]
 
 
 class _Buffer:
-    """The unread compressed bytes and their offset in the stream."""
+    """The unread compressed bytes (``data[pos:]``) and their offset in the stream.
+
+    Dropping bytes only moves ``pos``; the consumed head is cut off when the next chunk is
+    appended, so a chunk holding many small members is copied once, not once per member.
+    """
 
     def __init__(self, stream: BinaryIO) -> None:
         self.stream = stream
         self.data = b""
+        self.pos = 0
         self.offset = 0
         self.eof = False
+
+    def __len__(self) -> int:
+        return len(self.data) - self.pos
+
+    def peek(self, start: int, count: int) -> bytes:
+        """``count`` unread bytes from ``start`` (relative to the unread head)."""
+        return self.data[self.pos + start:self.pos + start + count]
+
+    def find(self, pattern: bytes) -> int:
+        """Where ``pattern`` first occurs in the unread bytes, or -1."""
+        found = self.data.find(pattern, self.pos)
+        return found - self.pos if found >= 0 else -1
 
     def fill(self) -> bool:
         """Append one chunk; False at end of stream."""
@@ -54,17 +71,18 @@ class _Buffer:
         if not chunk:
             self.eof = True
             return False
-        self.data += chunk
+        self.data = self.data[self.pos:] + chunk
+        self.pos = 0
         return True
 
     def drop(self, count: int) -> None:
-        self.data = self.data[count:]
+        self.pos += count
         self.offset += count
 
 
 def _inflate(buffer: _Buffer, max_size: int) -> Piece | None:
     """Decompress the member at the buffer's start; None at a clean end of stream."""
-    while not buffer.data:
+    while not len(buffer):
         if not buffer.fill():
             return None
     start = buffer.offset
@@ -72,10 +90,10 @@ def _inflate(buffer: _Buffer, max_size: int) -> Piece | None:
     parts: list[bytes] = []
     size, used = 0, 0
     while True:
-        if used == len(buffer.data) and not buffer.fill():
+        if used == len(buffer) and not buffer.fill():
             return Damage(start, f"truncated gzip member ({size:,} bytes decompressed before the end of the file)")
         # fed in slices so that the copy zlib makes of the unused input stays small
-        piece = buffer.data[used:used + FEED]
+        piece = buffer.peek(used, FEED)
         try:
             out = inflater.decompress(piece)
         except zlib.error as err:
@@ -101,19 +119,19 @@ def _resync(buffer: _Buffer, prefix: bytes) -> int | None:
     """Skip to the next gzip header after the buffer's first byte whose data inflates to ``prefix``..."""
     buffer.drop(1)
     while True:
-        found = buffer.data.find(GZIP_MAGIC)
+        found = buffer.find(GZIP_MAGIC)
         if found < 0:
             keep = len(GZIP_MAGIC) - 1
-            buffer.drop(max(0, len(buffer.data) - keep))
+            buffer.drop(max(0, len(buffer) - keep))
             if not buffer.fill():
                 return None
             continue
         buffer.drop(found)
         probe = zlib.decompressobj(zlib.MAX_WBITS | 16)
-        while len(buffer.data) < 512 and buffer.fill():
+        while len(buffer) < 512 and buffer.fill():
             pass
         try:
-            if probe.decompress(buffer.data[:512]).startswith(prefix):
+            if probe.decompress(buffer.peek(0, 512)).startswith(prefix):
                 return buffer.offset
         except zlib.error:
             pass
