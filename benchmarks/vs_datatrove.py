@@ -34,6 +34,7 @@ from curate.stages.gopher_repetition import GopherRepetition
 from curate.stages.language import Language
 from curate.text.langid import lid176_path
 from curate.text.words import split_words
+from curate.writer import write_atomic
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / ".bench"
@@ -70,9 +71,7 @@ def build_corpus(shakespeare: bool) -> Path:
     for name in names:
         with gzip.open(name, "rt", encoding="utf-8") as stream:
             records += [{"id": r["id"], "text": r["text"]} for r in map(json.loads, stream)]
-    partial = path.with_suffix(".tmp")
-    partial.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-    partial.rename(path)
+    write_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
     return path
 
 
