@@ -85,18 +85,13 @@ def tiny_checkpoint(out: Path, texts: list[str], vocab_size: int = 1024, seed: i
     import dataclasses
 
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from train_shards import train_bpe
 
     from model import checkpoint
     from model.config import GPTConfig, pad_vocab
     from model.gpt import GPT
 
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(texts, trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=["<|endoftext|>"], show_progress=False,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok = train_bpe(texts, vocab_size)
     out.mkdir(parents=True, exist_ok=True)
     tok.save(str(out / "tokenizer.json"))
     settings = {"block_size": 96, "n_layer": 2, "n_head": 2, "n_embd": 64, "dropout": 0.0, **model}

@@ -6,12 +6,13 @@ own, so the trainer's tests do not depend on the ``tokenizer/`` package.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+from model.data import sha256_file
 
 EOS = "<|endoftext|>"
 
@@ -47,10 +48,6 @@ def brown_shards(folder: Path, chars: int = 150_000, vocab_size: int = 512) -> P
     return write_shards(folder, tok, {"train": texts[:-2], "val": texts[-2:]})
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def write_shards(folder: Path, tok: Tokenizer, splits: dict[str, list[str]], shard_tokens: int = 1 << 30) -> Path:
     """Encode each split's documents (each followed by EOS) into shards of at most ``shard_tokens``."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -75,10 +72,10 @@ def write_shards(folder: Path, tok: Tokenizer, splits: dict[str, list[str]], sha
             np.save(folder / f"{name}.npy", tokens)
             np.save(folder / f"{name}.docs.npy", starts)
             shards.append({"file": f"{name}.npy", "docs_file": f"{name}.docs.npy", "split": split,
-                           "tokens": int(len(tokens)), "docs": len(chunk), "sha256": _sha256(folder / f"{name}.npy")})
+                           "tokens": int(len(tokens)), "docs": len(chunk), "sha256": sha256_file(folder / f"{name}.npy")})
         totals[split] = {"tokens": sum(len(d) for d in docs), "docs": len(docs), "shards": len(chunks)}
     manifest = {"format": "scratchlm-shards/1", "dtype": np.dtype(dtype).name, "eos_id": eos, "vocab_size": vocab,
-                "tokenizer": "tokenizer.json", "tokenizer_sha256": _sha256(folder / "tokenizer.json"),
+                "tokenizer": "tokenizer.json", "tokenizer_sha256": sha256_file(folder / "tokenizer.json"),
                 "splits": totals, "shards": shards}
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return folder
