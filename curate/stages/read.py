@@ -19,15 +19,17 @@ class Read:
     format: str = "auto"
     id_field: str = "id"
     text_field: str = "text"
-    extract: bool = True                  # HTML: main text only; false keeps the decoded HTML
-    extractor: Extractor = "resiliparse"
-    min_text_chars: int = 1               # a page whose text is shorter is a fetch:empty_extraction reject
-    max_html_depth: int = 1000
-    max_record_bytes: int = 64 << 20
-    timeout_s: float = 30.0               # remote inputs: per connect and per read
-    retries: int = 4                      # remote inputs: on 5xx, 429 and connection errors, with backoff
-    backoff_s: float = 1.0
-    max_bytes: int = 8 << 30              # remote inputs: size cap per file
+    # web pages and archives (defaults: WebOptions's)
+    extract: bool = WebOptions.extract    # HTML: main text only; false keeps the decoded HTML
+    extractor: Extractor = WebOptions.extractor
+    min_text_chars: int = WebOptions.min_text_chars  # a page whose text is shorter is a fetch:empty_extraction reject
+    max_html_depth: int = WebOptions.max_html_depth
+    max_record_bytes: int = WebOptions.max_record_bytes
+    # remote inputs (defaults: RemoteOptions's)
+    timeout_s: float = RemoteOptions.timeout_s  # per connect and per read
+    retries: int = RemoteOptions.retries        # on 5xx, 429 and connection errors, with backoff
+    backoff_s: float = RemoteOptions.backoff_s
+    max_bytes: int = RemoteOptions.max_bytes    # size cap per file
 
     def __post_init__(self) -> None:
         self.options()  # refuse bad values when the recipe is loaded, not in a worker
