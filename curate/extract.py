@@ -99,11 +99,12 @@ def _trafilatura_text(html: str) -> str:
     return trafilatura.extract(html, include_comments=False, include_tables=True, deduplicate=False) or ""
 
 
-def extract_main_text(html: str, extractor: Extractor = "resiliparse") -> str:
-    """The main text of a page (navigation, menus, footers, scripts and styles dropped)."""
+def extract_main_text(html: str, extractor: Extractor = "resiliparse", tree: HTMLTree | None = None) -> str:
+    """The main text of a page (navigation, menus, footers, scripts and styles dropped);
+    resiliparse reuses ``tree`` when the page is already parsed."""
     if extractor == "trafilatura":
         return _trafilatura_text(html)
-    return _resiliparse_text(HTMLTree.parse(html))
+    return _resiliparse_text(tree if tree is not None else HTMLTree.parse(html))
 
 
 def page_text(html: str, options: WebOptions) -> tuple[str, str | None]:
@@ -113,7 +114,7 @@ def page_text(html: str, options: WebOptions) -> tuple[str, str | None]:
     tree = HTMLTree.parse(html)
     if too_deep(tree, options.max_html_depth):
         return "", "fetch:html_too_deep"
-    text = (_trafilatura_text(html) if options.extractor == "trafilatura" else _resiliparse_text(tree)).strip()
+    text = extract_main_text(html, options.extractor, tree).strip()
     if len(text) < options.min_text_chars:
         return text, "fetch:empty_extraction"
     return text, None
