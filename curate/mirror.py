@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Callable
 from urllib.parse import unquote, urljoin, urlparse
 
+from curate.checksum import file_sha256
 from curate.errors import InputError
 from curate.inputs import list_lines
 from curate.readers.compression import open_binary
@@ -86,13 +87,6 @@ def _record_sum(folder: Path, path: str, digest: str) -> None:
     with open(folder / SUMS_FILE, "a", encoding="utf-8") as sums:
         sums.write(f"{digest}  {path}\n")
 
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _open_at(url: str, start: int, options: RemoteOptions) -> tuple[BinaryIO, int | None]:

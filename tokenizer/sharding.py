@@ -34,7 +34,7 @@ from tokenizers import Tokenizer
 from curate.errors import ConfigError
 from curate.stage import iter_batches
 from curate.writer import write_atomic
-from tokenizer.checksum import file_sha256
+from curate.checksum import file_sha256
 from tokenizer.config import ShardConfig
 from tokenizer.corpus import CorpusFile, iter_documents
 from tokenizer.shard_format import (FORMAT, MANIFEST, SPLITS, TOKENIZER_COPY, load_manifest, shard_names,

@@ -16,7 +16,7 @@ from typing import Iterable
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 from curate.writer import write_atomic
-from tokenizer.checksum import file_sha256
+from curate.checksum import file_sha256
 from tokenizer.config import BpeConfig
 from tokenizer.corpus import CorpusFile, TextCounter, corpus_texts
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer
 
-from tokenizer.checksum import file_sha256
+from curate.checksum import file_sha256
 from tokenizer.corpus import CorpusFile, iter_documents
 from tokenizer.shard_format import (SPLITS, ShardEntry, load_manifest, open_offsets, open_tokens,
                                     shard_entries, split_of)

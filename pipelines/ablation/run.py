@@ -31,7 +31,7 @@ from pipelines.ablation.tokens import compose_shards, shard_all_train, train_uni
 from pipelines.config import to_plain
 from pipelines.recipe import Recipe
 from pipelines.runner import run_curation
-from tokenizer.checksum import file_sha256
+from curate.checksum import file_sha256
 
 Log = Callable[[str], None]
 PLAN = "plan.json"

@@ -17,7 +17,7 @@ from typing import Any, Iterator, Sequence
 
 from curate.errors import ConfigError
 from curate.writer import write_atomic
-from tokenizer.checksum import file_sha256
+from curate.checksum import file_sha256
 from tokenizer.config import BpeConfig, ShardConfig
 from tokenizer.corpus import TextCounter, corpus_files, iter_documents
 from tokenizer.shard_format import FORMAT, MANIFEST, TOKENIZER_COPY, load_manifest, shard_names
