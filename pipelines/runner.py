@@ -86,9 +86,9 @@ def process_shard(task: ShardTask) -> StageStats:
             elif isinstance(result, Document):
                 doc = result
             stats.docs_out += 1
-            stats.bytes_out += _text_bytes(doc)
             output.write(doc)
     output.close()
+    stats.bytes_out = output.bytes  # the writer has already measured every text it wrote
     rejects.close()
     stats.seconds = time.perf_counter() - started
     write_atomic(out_dir / f"{task.part}.done", json.dumps(stats.to_dict(), sort_keys=True))
