@@ -7,6 +7,8 @@ import json
 import math
 import re
 import statistics
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -21,7 +23,8 @@ from pipelines.ablation.run import run_ablation
 from pipelines.ablation.spec import load_ablation
 from pipelines.executors.local import LocalExecutor
 
-DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
+DATA = ROOT / "tests" / "data"
 SEEDS = 2
 TRAIN = {"preset": "tiny", "model": {"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 32},
          "micro_batch": 8, "max_steps": 16, "warmup_steps": 4, "eval_every": 8, "log_every": 4,
@@ -98,9 +101,13 @@ def ablation(tmp_path_factory):
     return root, out, inputs, evaluation, results
 
 
-def _final_val(log: Path) -> float:
+def _val_curve(log: Path) -> list[tuple[int, float]]:
     records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
-    return [r["val_loss"] for r in records if "val_loss" in r][-1]
+    return [(r["step"], r["val_loss"]) for r in records if "val_loss" in r]
+
+
+def _final_val(log: Path) -> float:
+    return _val_curve(log)[-1][1]
 
 
 def test_every_number_of_the_page_comes_from_the_runs(ablation):
@@ -117,7 +124,7 @@ def test_every_number_of_the_page_comes_from_the_runs(ablation):
         docs = list(steps.values())[-1]["docs_out"]
         tokens = json.loads((folder / "tokens" / "manifest.json").read_text(encoding="utf-8"))["splits"]["train"]["tokens"]
         losses = [_final_val(folder / f"seed-{1337 + i}" / "log.jsonl") for i in range(SEEDS)]
-        _, _, kept, kept_tokens, passes, mean, sd, paired, seeds, per_seed = row
+        _, _, kept, kept_tokens, passes, mean, sd, paired, seeds, per_seed, lowest = row
         assert int(kept.replace(",", "")) == docs
         assert int(kept_tokens.replace(",", "")) == tokens
         assert passes == f"{budget / tokens:.2f}"
@@ -127,6 +134,10 @@ def test_every_number_of_the_page_comes_from_the_runs(ablation):
         assert paired == f"{statistics.fmean(differences):+.4f} ± {statistics.stdev(differences):.4f}"
         assert int(seeds) == SEEDS
         assert per_seed == ", ".join(f"{x:.4f}" for x in losses)
+        curves = [_val_curve(folder / f"seed-{1337 + i}" / "log.jsonl") for i in range(SEEDS)]
+        best = [min(curve, key=lambda point: point[1]) for curve in curves]
+        assert lowest == (f"{statistics.fmean(loss for _, loss in best):.4f} "
+                          f"(steps {', '.join(str(step) for step, _ in best)})")
     assert int(rows["all"][2].replace(",", "")) > int(rows["english"][2].replace(",", ""))
     # the set-up paragraph: steps, tokens per run, seeds, evaluation tokens
     setup = next(p for p in page.paragraphs if p.startswith("Every variant"))
@@ -223,3 +234,38 @@ def test_a_shared_first_step_is_curated_once(ablation):
     assert shared[0].stat().st_ino == shared[1].stat().st_ino
     own = out / "variants" / "english" / "curated" / "02_language" / "part-00000.parquet"
     assert own.stat().st_nlink == 1
+
+
+def test_prepare_here_train_elsewhere_then_compare(ablation, tmp_path):
+    """--prepare-only stops before training; the trainings module trains every run in two processes;
+    the rerun trains nothing and compares the same figures as the one-command ablation."""
+    root, out, inputs, evaluation, results = ablation
+    split = tmp_path / "split"
+    prepared = run_ablation(load_ablation(root / "mini.yaml"), inputs, [str(evaluation)], split, SEEDS,
+                            LocalExecutor(1), log=lambda _: None, prepare_only=True)
+    assert prepared == [] and not list(split.glob("variants/*/seed-*")) and not (split / "ablation.html").exists()
+    plan = json.loads((split / "trainings.json").read_text(encoding="utf-8"))
+    assert plan["variants"] == ["all", "english"] and plan["seeds"] == [1337, 1338]
+    command = [sys.executable, "-m", "pipelines.ablation.trainings", str(split), "--jobs", "2"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "0 of 4 trainings already finished; 4 to train" in done.stdout
+    assert sorted(re.findall(r"trained (\w+) seed (\d+)", done.stdout)) == sorted(
+        (v, str(s)) for v in ("all", "english") for s in (1337, 1338))
+    logs = sorted(split.glob("variants/*/seed-*/log.jsonl"))
+    stamps = [p.stat().st_mtime_ns for p in logs]
+    again = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert "4 of 4 trainings already finished; 0 to train" in again.stdout
+    compared = run_ablation(load_ablation(root / "mini.yaml"), inputs, [str(evaluation)], split, SEEDS,
+                            LocalExecutor(1), log=lambda _: None)
+    assert [p.stat().st_mtime_ns for p in logs] == stamps
+    for mine, theirs in zip(compared, results):
+        assert mine.name == theirs.name and mine.losses == pytest.approx(theirs.losses, abs=1e-3)
+    assert (split / "ablation.html").exists()
+
+
+def test_trainings_without_a_plan_is_one_line(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "pipelines.ablation.trainings", str(tmp_path)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 2
+    assert done.stderr == f"error: {tmp_path / 'trainings.json'}: no training plan (run scratchlm ablate ... --prepare-only first)\n"

@@ -114,3 +114,30 @@ def test_quality_model_is_trained_once_and_named_in_the_variant(tmp_path):
         "The jury further said in term-end presentments that the City Executive Committee deserves praise.",
         "Navigation index modules next previous Python 3.11 documentation Library Reference"])
     assert prose > 0.5 > web
+
+
+def test_extends_takes_the_other_file_and_replaces_its_keys(tmp_path):
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "recipes" / "base.yaml").write_text(yaml.safe_dump(BASE), encoding="utf-8")
+    (tmp_path / "small.yaml").write_text(yaml.safe_dump(
+        {"name": "t", "base": "recipes/base.yaml", "train": {"max_steps": 5},
+         "variants": [{"name": "a"}, {"name": "b", "remove": ["minhash"]}]}), encoding="utf-8")
+    (tmp_path / "gpu").mkdir()
+    (tmp_path / "gpu" / "large.yaml").write_text(yaml.safe_dump(
+        {"extends": "../small.yaml", "train": {"max_steps": 50, "micro_batch": 4}}), encoding="utf-8")
+    small, large = load_ablation(tmp_path / "small.yaml"), load_ablation(tmp_path / "gpu" / "large.yaml")
+    assert (large.train.max_steps, large.train.micro_batch, small.train.max_steps) == (50, 4, 5)
+    assert [(v.name, v.steps) for v in large.variants] == [(v.name, v.steps) for v in small.variants]
+    (tmp_path / "twice.yaml").write_text(yaml.safe_dump({"extends": "gpu/large.yaml"}), encoding="utf-8")
+    with pytest.raises(ConfigError, match="extends another file itself"):
+        load_ablation(tmp_path / "twice.yaml")
+    (tmp_path / "missing.yaml").write_text(yaml.safe_dump({"extends": "nope.yaml"}), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"missing.yaml: extends: cannot read"):
+        load_ablation(tmp_path / "missing.yaml")
+
+
+def test_the_gpu_example_trains_the_same_variants_on_200m_tokens():
+    small = load_ablation(ROOT / "pipelines" / "ablations" / "quality.yaml")
+    gpu = load_ablation(ROOT / "pipelines" / "ablations" / "quality-gpu.yaml")
+    assert [(v.name, v.steps) for v in gpu.variants] == [(v.name, v.steps) for v in small.variants]
+    assert gpu.train.max_steps * gpu.train.batch_tokens >= 200_000_000

@@ -32,6 +32,11 @@ class SeedRun:
     def final_loss(self) -> float:
         return self.curve[-1][1]
 
+    @property
+    def lowest(self) -> tuple[int, float]:
+        """(step, loss) of the lowest validation loss: where a run that repeats its data starts to overfit."""
+        return min(self.curve, key=lambda point: point[1])
+
 
 @dataclass
 class VariantResult:

@@ -59,12 +59,15 @@ def _results_table(results: Sequence[VariantResult]) -> str:
     rows = []
     for r in results:
         mean, sd = paired_difference(r, results[0])
+        lowest = [run.lowest for run in r.runs]
         rows.append([r.name, "; ".join(r.changes), r.docs_kept, r.train_tokens, f"{budget / r.train_tokens:.2f}",
                      loss_text(r.mean), loss_text(r.std), f"{mean:+.4f} ± {sd:.4f}", len(r.runs),
-                     ", ".join(loss_text(x) for x in r.losses)])
+                     ", ".join(loss_text(x) for x in r.losses),
+                     f"{loss_text(statistics.fmean(loss for _, loss in lowest))} "
+                     f"(steps {', '.join(str(step) for step, _ in lowest)})"])
     headers = ["variant", "changes to the base recipe", "documents kept", "tokens kept", "passes over the data",
                "final loss (mean)", "s.d. over seeds", f"minus {results[0].name}, paired by seed (mean ± s.d.)",
-               "seeds", "final loss per seed"]
+               "seeds", "final loss per seed", "lowest loss during training, mean over seeds (at steps)"]
     return table(headers, rows, "results")
 
 

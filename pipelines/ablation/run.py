@@ -15,7 +15,6 @@ Every phase resumes: finished curation shards, tokenizer, shards and trainings a
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -23,11 +22,12 @@ from typing import Any, Callable
 
 from curate.errors import ConfigError
 from curate.writer import write_atomic
-from pipelines.ablation.compare import VariantResult, check_fair, read_log, read_variant
+from pipelines.ablation.compare import VariantResult, check_fair, read_variant
 from pipelines.ablation.page import write_page
 from pipelines.ablation.quality_model import train_quality_model
 from pipelines.ablation.spec import Ablation
 from pipelines.ablation.tokens import compose_shards, shard_all_train, train_union_tokenizer
+from pipelines.ablation.trainings import run_trainings, write_plan
 from pipelines.config import to_plain
 from pipelines.recipe import Recipe
 from pipelines.runner import run_curation
@@ -93,20 +93,6 @@ def curate_variants(ablation: Ablation, inputs: list[str], output: Path, executo
     return finals
 
 
-def train_variant(ablation: Ablation, data: Path, out: Path, seed: int) -> None:
-    """One training of one variant, skipped when its log already ends at the final validation."""
-    from pipelines.commands.train import run_training
-
-    config = dataclasses.replace(ablation.train, seed=seed)
-    try:
-        run = read_log(out, seed)
-        if run.steps == config.max_steps and run.curve[-1][0] == config.max_steps - 1:
-            return
-    except ConfigError:
-        pass
-    run_training(config, data, out, resume=True)
-
-
 def check_plan(ablation: Ablation, inputs: list[str], eval_inputs: list[str], output: Path) -> None:
     """Refuse to resume into a folder holding an ablation of other settings or data (seeds may grow)."""
     plan = json.dumps({"inputs": inputs, "eval": eval_inputs, "bpe": to_plain(ablation.bpe),
@@ -120,8 +106,12 @@ def check_plan(ablation: Ablation, inputs: list[str], eval_inputs: list[str], ou
 
 
 def run_ablation(ablation: Ablation, inputs: list[str], eval_inputs: list[str], output: Path, seeds: int,
-                 executor: Any, log: Log = print) -> list[VariantResult]:
-    """The whole ablation into ``output``; returns the compared variants (after the fairness checks)."""
+                 executor: Any, log: Log = print, jobs: int | None = None,
+                 prepare_only: bool = False) -> list[VariantResult]:
+    """The whole ablation into ``output``; returns the compared variants (after the fairness checks).
+
+    ``jobs`` trainings run at a time (default: one per GPU); ``prepare_only`` stops after encoding,
+    leaving ``DIR/trainings.json`` for ``python -m pipelines.ablation.trainings DIR`` (and returns [])."""
     seed_list = seeds_of(ablation, seeds)
     check_plan(ablation, inputs, eval_inputs, output)
     finals = curate_variants(ablation, inputs, output, executor, log)
@@ -134,9 +124,13 @@ def run_ablation(ablation: Ablation, inputs: list[str], eval_inputs: list[str], 
         folder = output / "variants" / variant.name
         tokens = shard_all_train([str(final)], tokenizer, folder / "tokens", ablation.shard, executor)
         compose_shards(folder / "tokens", evaluation, folder / "shards")
-        log(f"== train {variant.name}: {tokens['splits']['train']['tokens']:,} tokens of documents, seeds {seed_list}")
-        for seed in seed_list:
-            train_variant(ablation, folder / "shards", folder / f"seed-{seed}", seed)
+        log(f"== {variant.name}: {tokens['splits']['train']['tokens']:,} tokens of documents")
+    plan = write_plan(output, [v.name for v in ablation.variants], seed_list, to_plain(ablation.train))
+    if prepare_only:
+        log(f"prepared; train with: python -m pipelines.ablation.trainings {output}, then rerun this command")
+        return []
+    log(f"== train: {len(ablation.variants)} variants × seeds {seed_list} ({plan})")
+    run_trainings(output, jobs, log)
     results = [read_variant(output / "variants" / v.name, v.name, v.changes, seed_list) for v in ablation.variants]
     check_fair(results, file_sha256(tokenizer))
     page = write_page(ablation.name, results, output, eval_inputs)
@@ -150,4 +144,6 @@ def summary(results: list[VariantResult]) -> dict[str, Any]:
     return {r.name: {"changes": r.changes, "docs_kept": r.docs_kept, "train_tokens": r.train_tokens,
                      "final_loss_mean": r.mean, "final_loss_std": r.std,
                      "final_loss_by_seed": {str(run.seed): run.final_loss for run in r.runs},
+                     "lowest_loss_by_seed": {str(run.seed): {"step": run.lowest[0], "loss": run.lowest[1]}
+                                             for run in r.runs},
                      "decontaminated": r.decontaminated} for r in results}

@@ -3,6 +3,7 @@
 ```yaml
 name: quality
 base: ../recipes/demo.yaml          # a recipe file (relative to this file) or an inline recipe mapping
+# extends: quality.yaml             # or: another ablation file, with the keys given here replacing its own
 quality_model:                      # optional: a fastText classifier trained in the run; a step option
   positive: [tests/data/prose/brown.jsonl.gz]   # written "{quality_model}" is replaced by its path
   negative: [tests/data/web-sample.warc.gz]     # (paths relative to the working directory, like --input)
@@ -220,11 +221,30 @@ def parse_ablation(data: Any, folder: Path) -> Ablation:
                     _quality_spec(data.get("quality_model")))
 
 
+def _extended(data: Any, path: Path) -> Any:
+    """An ablation file with ``extends: OTHER.yaml`` is the other file with this file's top-level keys
+    replacing its own (the same variants at another scale, say); the other file may not extend again."""
+    if not isinstance(data, dict) or "extends" not in data:
+        return data
+    parent_path = path.parent / str(data["extends"])
+    try:
+        parent = read_yaml(parent_path, "ablation file")
+    except ConfigError as err:
+        raise ConfigError(f"extends: {err}") from None
+    if not isinstance(parent, dict):
+        raise ConfigError(f"extends: {parent_path} holds no ablation mapping")
+    if "extends" in parent:
+        raise ConfigError(f"extends: {parent_path} extends another file itself; extend that one directly")
+    if isinstance(parent.get("base"), str):  # a base file name is relative to the file that names it
+        parent["base"] = str((parent_path.parent / parent["base"]).resolve())
+    return {**parent, **{k: v for k, v in data.items() if k != "extends"}}
+
+
 def load_ablation(path: str | Path) -> Ablation:
     """Read and check an ablation file; every problem is one ConfigError naming the file and key."""
     path = Path(path)
     data = read_yaml(path, "ablation file")
     try:
-        return parse_ablation(data, path.parent)
+        return parse_ablation(_extended(data, path), path.parent)
     except ConfigError as err:
         raise ConfigError(f"ablation file {path}: {err}") from None

@@ -13,7 +13,8 @@ def ablate(args: argparse.Namespace) -> int:
 
     ablation = load_ablation(args.ablation)
     executor = make_executor(args.executor, args.workers, args.ray_address)
-    run_ablation(ablation, args.input, args.eval, args.output, args.seeds, executor)
+    run_ablation(ablation, args.input, args.eval, args.output, args.seeds, executor, jobs=args.jobs,
+                 prepare_only=args.prepare_only)
     return 0
 
 
@@ -27,6 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--output", required=True, type=Path, metavar="DIR", help="ablation folder")
     p.add_argument("--seeds", type=int, default=1, metavar="K", help="trainings per variant (seeds train.seed .. +K-1)")
     p.add_argument("--workers", type=int, default=1, help="parallel worker processes for curation and encoding")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="trainings at a time, one per GPU where there are GPUs (default: one per GPU, else 1)")
+    p.add_argument("--prepare-only", action="store_true",
+                   help="curate, train the tokenizer and encode, then stop: train elsewhere with "
+                        "python -m pipelines.ablation.trainings DIR, then rerun this command to compare")
     p.add_argument("--executor", choices=EXECUTORS, default="local", help="executor")
     p.add_argument("--ray-address", metavar="ADDR", default=None, help="Ray cluster to join (with --executor ray)")
     p.set_defaults(func=ablate)
