@@ -89,7 +89,7 @@ def measure(preset: str, micro_batch: int, batch_tokens: int, steps: int, warmup
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, required=True, help="shard folder")
-    p.add_argument("--runs", nargs="+", default=["gpt2-124m:64:auto", "gpt2-355m:32:auto"],
+    p.add_argument("--runs", nargs="+", default=["gpt2-124m:128:auto", "gpt2-355m:32:auto"],
                    help="PRESET:MICRO_BATCH:ATTENTION (auto, flash or cudnn), one measurement each")
     p.add_argument("--batch-tokens", type=int, default=524_288, help="tokens per optimizer step (all GPUs)")
     p.add_argument("--steps", type=int, default=6, help="timed optimizer steps")
