@@ -127,6 +127,18 @@ def test_parquet_reader_with_meta_json_and_extra_columns(tmp_path: Path) -> None
     assert docs[1].meta == {"score": 0.7, "source": "t.parquet#2"}
 
 
+def test_parquet_row_with_bad_meta_is_rejected_and_the_file_goes_on(tmp_path: Path) -> None:
+    table = pa.table({"id": ["a", "b", "c"], "text": ["one", "two", "three"],
+                      "meta": ['{"url": "u"}', '{"url": ', '[1, 2]']})
+    pq.write_table(table, tmp_path / "t.parquet")
+    good, truncated, listed = _items(tmp_path / "t.parquet")
+    assert isinstance(good, Document) and good.meta == {"url": "u", "source": "t.parquet#1"}
+    assert isinstance(truncated, Rejected) and truncated.reason == "read:bad_meta"
+    assert (truncated.doc.id, truncated.doc.text) == ("b", "two")
+    assert truncated.doc.meta["error"] == "row 2: meta is not a JSON object (Expecting value at char 8)"
+    assert isinstance(listed, Rejected) and listed.doc.meta["error"] == "row 3: meta is not a JSON object (a list)"
+
+
 def test_glob_sources_are_relative_to_the_part_before_the_first_wildcard(tmp_path: Path, monkeypatch) -> None:
     from curate.inputs import expand_inputs
 

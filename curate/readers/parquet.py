@@ -7,11 +7,30 @@ from typing import Iterator
 import pyarrow.parquet as pq
 
 from curate.document import Document
-from curate.readers.base import FileError, ReadItem, ReaderOptions
+from curate.readers.base import FileError, ReadItem, ReaderOptions, Rejected
 from curate.readers.jsonl import record_to_item
 from curate.remote import open_seekable
 
 BATCH_ROWS = 1024
+
+
+def merge_meta(item: Document | Rejected, meta: object, index: int) -> Document | Rejected:
+    """The record's ``meta`` column (a JSON object, as scratchlm's shards write it) under the fields
+    the record gave; a ``meta`` that is not a JSON object makes the record a ``read:bad_meta`` reject."""
+    doc = item if isinstance(item, Document) else item.doc
+    try:
+        fields = json.loads(meta) if isinstance(meta, str) else meta
+        cause = "" if isinstance(fields, dict) else f"a {type(fields).__name__}"
+    except json.JSONDecodeError as err:
+        cause = f"{err.msg} at char {err.pos}"
+    if cause:
+        doc.meta["error"] = f"row {index}: meta is not a JSON object ({cause})"
+        return item if isinstance(item, Rejected) else Rejected(doc, "read:bad_meta")
+    merged = {**fields, **{k: v for k, v in doc.meta.items() if k != "source"}}
+    merged.setdefault("source", doc.meta["source"])
+    doc.meta.clear()
+    doc.meta.update(merged)
+    return item
 
 
 def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
@@ -30,14 +49,6 @@ def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
                 index += 1
                 meta = record.pop("meta", None)
                 item = record_to_item(record, source, index, options)
-                if isinstance(meta, str):
-                    meta = json.loads(meta)
-                if isinstance(meta, dict):
-                    target = item.meta if isinstance(item, Document) else item.doc.meta
-                    merged = {**meta, **{k: v for k, v in target.items() if k != "source"}}
-                    merged.setdefault("source", target["source"])
-                    target.clear()
-                    target.update(merged)
-                yield item
+                yield merge_meta(item, meta, index) if meta is not None else item
     except Exception as err:
         yield FileError(source, f"row {index}", f"corrupt Parquet data: {err}")
