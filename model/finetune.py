@@ -27,6 +27,7 @@ from model.gpt import GPT
 from model.instruct import IGNORE_INDEX, collate, response_loss
 from model.lora import LoraConfig, add_lora, load_adapters, merge_lora, trainable_state
 from model.safetensors_io import load_file, save_file
+from model.train import decay_groups
 
 ADAPTERS, ADAPTERS_INFO = "adapters.safetensors", "adapters.json"
 TOKENIZER = "tokenizer.json"
@@ -62,7 +63,7 @@ def fit(model: GPT, items: Sequence[Item], lengths: Sequence[int],
     if not params:
         raise ModelError("nothing to train: every parameter is frozen")
     device = params[0].device
-    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = torch.optim.AdamW(decay_groups(model, cfg.weight_decay), lr=cfg.lr)
     history, step = [], 0
     for epoch in range(1, cfg.epochs + 1):
         model.train()

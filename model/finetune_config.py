@@ -8,7 +8,8 @@ from model.errors import ModelError
 
 @dataclass(frozen=True)
 class FinetuneConfig:
-    """Options common to both tasks; lr and weight decay as in the book's chapters 6 and 7."""
+    """Options common to both tasks; lr and weight decay as in the book's chapters 6 and 7 (decay on
+    weights only, as in pretraining: `model.train.decay_groups`)."""
     epochs: int = 3
     batch_size: int = 8
     lr: float = 5e-5

@@ -53,14 +53,21 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return floor + 0.5 * (peak - floor) * (1 + math.cos(math.pi * progress))
 
 
-def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
-    """AdamW; biases, norms and embeddings get no weight decay."""
+def decay_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """AdamW parameter groups of the trainable parameters: biases, norms and embeddings (the tied
+    output head too) get no weight decay, every other weight ``weight_decay``; empty groups left out."""
     decay, no_decay = [], []
     for name, param in model.named_parameters():
-        plain = name.endswith("bias") or "norm" in name or "_emb." in name
-        (no_decay if plain else decay).append(param)
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=cfg.peak_lr(), betas=(cfg.beta1, cfg.beta2),
+        if param.requires_grad:
+            plain = name.endswith("bias") or "norm" in name or "_emb." in name
+            (no_decay if plain else decay).append(param)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return [g for g in groups if g["params"]]
+
+
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
+    """AdamW (fused on CUDA) over ``decay_groups``."""
+    return torch.optim.AdamW(decay_groups(model, cfg.weight_decay), lr=cfg.peak_lr(), betas=(cfg.beta1, cfg.beta2),
                              fused=device.type == "cuda")
 
 

@@ -199,3 +199,24 @@ def test_activation_checkpointing_gives_the_same_gradients() -> None:
         model(idx, targets).backward()
         grads.append([p.grad.clone() for p in model.parameters()])
     assert all(torch.allclose(a, b, atol=1e-12) for a, b in zip(*grads))
+
+
+def test_weight_decay_skips_biases_norms_and_embeddings() -> None:
+    from model.lora import LoraConfig, add_lora
+    from model.train import decay_groups
+
+    model = GPT(dataclasses.replace(SMALL, qkv_bias=True))
+    names = {id(p): n for n, p in model.named_parameters()}
+    decay, plain = decay_groups(model, 0.1)
+    assert (decay["weight_decay"], plain["weight_decay"]) == (0.1, 0.0)
+    assert sorted(names[id(p)] for p in plain["params"]) == sorted(
+        n for n in names.values() if n.endswith("bias") or ".norm" in n or "final_norm" in n or n.endswith("_emb.weight"))
+    assert {names[id(p)] for p in decay["params"]} == {n for n in names.values() if n.endswith("weight")
+                                                        and "norm" not in n and "_emb" not in n}
+    assert "tok_emb.weight" in {names[id(p)] for p in plain["params"]}  # the tied head is the embedding
+    for p in model.parameters():  # fine-tuning LoRA: only the adapters train, and they decay
+        p.requires_grad_(False)
+    add_lora(model, LoraConfig(rank=2, alpha=4.0))
+    (only,) = decay_groups(model, 0.1)
+    assert only["weight_decay"] == 0.1 and {id(p) for p in only["params"]} == {
+        id(p) for p in model.parameters() if p.requires_grad}
