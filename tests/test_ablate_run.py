@@ -264,6 +264,14 @@ def test_prepare_here_train_elsewhere_then_compare(ablation, tmp_path):
     assert (split / "ablation.html").exists()
 
 
+def test_a_bad_jobs_count_stops_before_any_work(ablation, tmp_path):
+    root, _, inputs, evaluation, _ = ablation
+    with pytest.raises(ConfigError, match="--jobs: expected at least 1, got 0"):
+        run_ablation(load_ablation(root / "mini.yaml"), inputs, [str(evaluation)], tmp_path / "out", SEEDS,
+                     LocalExecutor(1), log=lambda _: None, jobs=0)
+    assert not (tmp_path / "out").exists()
+
+
 def test_trainings_without_a_plan_is_one_line(tmp_path):
     done = subprocess.run([sys.executable, "-m", "pipelines.ablation.trainings", str(tmp_path)],
                           capture_output=True, text=True, cwd=ROOT)

@@ -27,7 +27,7 @@ from pipelines.ablation.page import write_page
 from pipelines.ablation.quality_model import train_quality_model
 from pipelines.ablation.spec import Ablation
 from pipelines.ablation.tokens import compose_shards, shard_all_train, train_union_tokenizer
-from pipelines.ablation.trainings import run_trainings, write_plan
+from pipelines.ablation.trainings import resolve_jobs, run_trainings, write_plan
 from pipelines.config import to_plain
 from pipelines.recipe import Recipe
 from pipelines.runner import run_curation
@@ -113,6 +113,8 @@ def run_ablation(ablation: Ablation, inputs: list[str], eval_inputs: list[str], 
     ``jobs`` trainings run at a time (default: one per GPU); ``prepare_only`` stops after encoding,
     leaving ``DIR/trainings.json`` for ``python -m pipelines.ablation.trainings DIR`` (and returns [])."""
     seed_list = seeds_of(ablation, seeds)
+    if not prepare_only:
+        resolve_jobs(jobs)  # a bad --jobs stops before any work
     check_plan(ablation, inputs, eval_inputs, output)
     finals = curate_variants(ablation, inputs, output, executor, log)
     tokenizer = train_union_tokenizer(finals, ablation.bpe, output / "tokenizer")

@@ -105,20 +105,27 @@ def gpu_count() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
+def resolve_jobs(jobs: int | None) -> tuple[int, int]:
+    """(trainings at a time, GPUs here): ``jobs`` checked, or one per GPU (one without GPUs)."""
+    gpus = gpu_count()
+    if jobs is None:
+        return max(gpus, 1), gpus
+    if jobs < 1:
+        raise ConfigError(f"--jobs: expected at least 1, got {jobs}")
+    if gpus and jobs > gpus:
+        raise ConfigError(f"--jobs {jobs}: only {gpus} GPUs here (one training per GPU)")
+    return jobs, gpus
+
+
 def run_trainings(output: Path, jobs: int | None = None, log: Log = print) -> int:
     """Train every unfinished run of ``DIR/trainings.json``, ``jobs`` at a time (default: one per GPU,
     or one without GPUs); returns how many were trained."""
+    jobs, gpus = resolve_jobs(jobs)
     trainings, train = read_plan(output)
     todo = [t for t in trainings if not finished(t, train["max_steps"])]
     log(f"{len(trainings) - len(todo)} of {len(trainings)} trainings already finished; {len(todo)} to train")
     if not todo:
         return 0
-    gpus = gpu_count()
-    jobs = jobs or max(gpus, 1)
-    if jobs < 1:
-        raise ConfigError(f"--jobs: expected at least 1, got {jobs}")
-    if gpus and jobs > gpus:
-        raise ConfigError(f"--jobs {jobs}: only {gpus} GPUs here (one training per GPU)")
     if jobs == 1:
         for training in todo:
             log(_train(training, train))
