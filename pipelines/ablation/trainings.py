@@ -76,13 +76,15 @@ def finished(training: Training, max_steps: int) -> bool:
     return bool(evals) and evals[-1] == max_steps - 1
 
 
-def _train(training: Training, train: dict[str, Any]) -> str:
-    """Train one variant × seed (resuming from its checkpoints); a line saying how it ended."""
+def _train(training: Training, train: dict[str, Any], side_by_side: bool = False) -> str:
+    """Train one variant × seed (resuming from its checkpoints); a line saying how it ended.
+    ``side_by_side``: other trainings print too, so no progress bar, and every line names the run."""
     from model.config import TrainConfig
-    from pipelines.commands.train import run_training
+    from pipelines.commands.train import Progress, run_training
 
     config = dataclasses.replace(TrainConfig(**train), seed=training.seed)
-    result = run_training(config, training.data, training.out, resume=True)
+    progress = Progress(config.max_steps, f"{training.variant} seed {training.seed}", bar=not side_by_side)
+    result = run_training(config, training.data, training.out, resume=True, progress=progress)
     where = os.environ.get("CUDA_VISIBLE_DEVICES")
     return (f"trained {training.variant} seed {training.seed}{f' on GPU {where}' if where else ''}: "
             f"{result['tokens']:,} tokens, validation loss {result.get('val_loss', float('nan')):.4f}")
@@ -96,7 +98,7 @@ def _take_slot(slots: Any, gpus: int) -> None:
 
 
 def _train_task(task: tuple[Training, dict[str, Any]]) -> str:
-    return _train(*task)
+    return _train(*task, side_by_side=True)
 
 
 def gpu_count() -> int:

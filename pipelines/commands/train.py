@@ -67,8 +67,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 class Progress:
     """A progress bar with loss and tokens/s on a terminal; otherwise one line per log record."""
 
-    def __init__(self, total: int) -> None:
-        self.bar = tqdm(total=total, unit="step", disable=not sys.stderr.isatty(), leave=False)
+    def __init__(self, total: int, label: str = "", bar: bool = True) -> None:
+        """``label`` starts every line (runs printing side by side); ``bar=False``: lines even on a terminal."""
+        self.label = f"[{label}] " if label else ""
+        self.bar = tqdm(total=total, unit="step", disable=not (bar and sys.stderr.isatty()), leave=False)
 
     def __call__(self, record: dict[str, Any]) -> None:
         if "loss" in record:
@@ -88,22 +90,24 @@ class Progress:
         else:
             return
         if self.bar.disable:
-            print(line, flush=True)
+            print(self.label + line, flush=True)
         elif "loss" not in record:
-            self.bar.write(line)
+            self.bar.write(self.label + line)
 
     def close(self) -> None:
         self.bar.close()
 
 
-def run_training(cfg: TrainConfig, data: Path, out: Path, resume: bool, device: str | None = None) -> dict[str, Any]:
-    """Train with a progress display, write ``loss.png`` and return the final figures."""
+def run_training(cfg: TrainConfig, data: Path, out: Path, resume: bool, device: str | None = None,
+                 progress: Progress | None = None) -> dict[str, Any]:
+    """Train with a progress display (a bar on a terminal by default), write ``loss.png`` and return
+    the final figures."""
     from model.data import open_shards
     from model.train import LOG_NAME, train
     shards = open_shards(data, verify=False)
     tok = load_tokenizer(shards.tokenizer_path) if shards.tokenizer_path.exists() else None
     decode: Callable[[list[int]], str] | None = tok.decode if tok else None
-    progress = Progress(cfg.max_steps)
+    progress = progress or Progress(cfg.max_steps)
     try:
         result = train(cfg, data, out, resume=resume, device=device, log_hook=progress, decode=decode)
     finally:
