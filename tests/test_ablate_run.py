@@ -250,6 +250,9 @@ def test_prepare_here_train_elsewhere_then_compare(ablation, tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "0 of 4 trainings already finished; 4 to train" in done.stdout
+    for variant in ("all", "english"):  # side by side, every progress line names its run
+        assert re.search(rf"^\[{variant} seed 1337\] step +\d+  val loss ", done.stdout, re.M)
+    assert all(line.startswith(("[", "trained ", "0 of 4")) for line in done.stdout.splitlines())
     assert sorted(re.findall(r"trained (\w+) seed (\d+)", done.stdout)) == sorted(
         (v, str(s)) for v in ("all", "english") for s in (1337, 1338))
     logs = sorted(split.glob("variants/*/seed-*/log.jsonl"))
