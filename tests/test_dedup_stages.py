@@ -124,6 +124,26 @@ def test_dedup_against_an_index(corpus, tmp_path, data_dir):
         curate(tmp_path / "new", tmp_path / "third", [{"minhash": {"index": str(index), "ngram": 4}}])
 
 
+
+def test_an_index_built_from_a_recipe_takes_its_normalisation(corpus, tmp_path):
+    first = curate(corpus, tmp_path / "first", [{"minhash": {}}])
+    options = {"ngram": 4, "normalize": {"punctuation": False, "digits": False}}
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(json.dumps({"name": "r", "steps": [{"read": {}}, {"minhash": options}]}), encoding="utf-8")
+    built = run_cli("dedup", "index", "--input", str(first.final_dir), "--output", str(tmp_path / "index"),
+                    "--recipe", str(recipe))
+    assert built.returncode == 0, built.stderr
+    settings = json.loads((tmp_path / "index" / "index.json").read_text(encoding="utf-8"))["settings"]
+    assert settings["ngram"] == 4 and settings["norm"]["punctuation"] is False
+    # the same recipe's step opens it; the default normalisation is refused
+    curate(corpus, tmp_path / "again", [{"minhash": {**options, "index": str(tmp_path / "index")}}])
+    with pytest.raises(ConfigError, match="built with"):
+        curate(corpus, tmp_path / "other", [{"minhash": {"ngram": 4, "index": str(tmp_path / "index")}}])
+    both = run_cli("dedup", "index", "--input", str(first.final_dir), "--output", str(tmp_path / "x"),
+                   "--recipe", str(recipe), "--bands", "10")
+    assert both.returncode == 2 and both.stderr.count("\n") == 1 and "give --recipe or --bands, not both" in both.stderr
+
+
 def test_bad_options_are_refused():
     with pytest.raises(ConfigError, match="keep must be"):
         parse_recipe({"name": "x", "steps": [{"read": {}}, {"minhash": {"keep": "best"}}]})

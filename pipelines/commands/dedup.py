@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from curate.dedup.index import build_index
-from curate.errors import InputError
+from curate.errors import ConfigError, InputError
 from curate.shards import done_shards
 from curate.stages.minhash import MinHash
 from pipelines.executors import make_executor
@@ -28,8 +28,27 @@ def parquet_shards(paths: list[str]) -> list[Path]:
     return shards
 
 
+SETTINGS = ("ngram", "bands", "rows", "seed")
+
+
+def recipe_minhash(path: str) -> MinHash:
+    """The one ``minhash`` step of a recipe file (its shingles, bands, rows, seed and normalisation)."""
+    from pipelines.recipe import load_recipe
+
+    steps = [step.stage for step in load_recipe(path).steps if step.name == "minhash"]
+    if len(steps) != 1:
+        raise ConfigError(f"{path}: expected one minhash step, found {len(steps)}")
+    return steps[0]
+
+
 def index(args: argparse.Namespace) -> int:
-    stage = MinHash(ngram=args.ngram, bands=args.bands, rows=args.rows, seed=args.seed)
+    given = [f"--{name}" for name in SETTINGS if getattr(args, name) is not None]
+    if args.recipe and given:
+        raise ConfigError(f"give --recipe or {', '.join(given)}, not both: the recipe's minhash step sets them")
+    if args.recipe:
+        stage = recipe_minhash(args.recipe)
+    else:
+        stage = MinHash(**{name: getattr(args, name) for name in SETTINGS if getattr(args, name) is not None})
     executor = make_executor("local", args.workers)
     manifest = build_index(parquet_shards(args.input), args.output, stage.spec, executor)
     print(f"index of {manifest['documents']:,} documents in {len(manifest['shards'])} shards: {args.output}")
@@ -45,10 +64,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--input", nargs="+", required=True, metavar="PATH",
                    help="Parquet shards, or step folders of a curated run (e.g. runs/x/04_minhash)")
     p.add_argument("--output", required=True, type=Path, metavar="DIR", help="index folder")
+    p.add_argument("--recipe", metavar="FILE",
+                   help="take every setting, normalisation included, from this recipe's minhash step")
     defaults = MinHash()
-    p.add_argument("--ngram", type=int, default=defaults.ngram, help="words per shingle (must match the recipe)")
-    p.add_argument("--bands", type=int, default=defaults.bands, help="LSH bands (must match the recipe)")
-    p.add_argument("--rows", type=int, default=defaults.rows, help="rows per band (must match the recipe)")
-    p.add_argument("--seed", type=int, default=defaults.seed, help="permutation seed (must match the recipe)")
+    for name, what in (("ngram", "words per shingle"), ("bands", "LSH bands"), ("rows", "rows per band"),
+                       ("seed", "permutation seed")):
+        p.add_argument(f"--{name}", type=int, default=None,
+                       help=f"{what} (must match the recipe; default {getattr(defaults, name)}, "
+                            f"with the minhash step's default normalisation)")
     p.add_argument("--workers", type=int, default=1, help="parallel worker processes")
     p.set_defaults(func=index)
