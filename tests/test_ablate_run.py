@@ -275,6 +275,22 @@ def test_a_bad_jobs_count_stops_before_any_work(ablation, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_failed_training_is_named_and_the_others_finish(ablation, tmp_path):
+    root, _, inputs, evaluation, _ = ablation
+    out = tmp_path / "out"
+    run_ablation(load_ablation(root / "mini.yaml"), inputs, [str(evaluation)], out, SEEDS,
+                 LocalExecutor(1), log=lambda _: None, prepare_only=True)
+    shard = next((out / "variants" / "english" / "shards").glob("train-*.npy"))
+    shard.unlink()  # a hard link to tokens/: replace, do not edit in place
+    shard.write_bytes((out / "variants" / "english" / "tokens" / shard.name).read_bytes()[:-2] + b"\x00\x01")
+    done = subprocess.run([sys.executable, "-m", "pipelines.ablation.trainings", str(out), "--jobs", "2"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: 2 of 4 trainings failed (failed english seed 13") and "sha256" in done.stderr
+    assert done.stderr.count("\n") == 1
+    assert sorted(re.findall(r"^trained (\w+) seed (\d+)", done.stdout, re.M)) == [("all", "1337"), ("all", "1338")]
+
+
 def test_trainings_without_a_plan_is_one_line(tmp_path):
     done = subprocess.run([sys.executable, "-m", "pipelines.ablation.trainings", str(tmp_path)],
                           capture_output=True, text=True, cwd=ROOT)

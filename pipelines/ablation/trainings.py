@@ -20,7 +20,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from curate.errors import ConfigError
 
@@ -76,18 +76,24 @@ def finished(training: Training, max_steps: int) -> bool:
     return bool(evals) and evals[-1] == max_steps - 1
 
 
-def _train(training: Training, train: dict[str, Any], side_by_side: bool = False) -> str:
-    """Train one variant × seed (resuming from its checkpoints); a line saying how it ended.
+def _train(training: Training, train: dict[str, Any], side_by_side: bool = False) -> tuple[bool, str]:
+    """Train one variant × seed (resuming from its checkpoints): (succeeded, a line saying how it
+    ended). A training that fails says why and leaves the others to go on.
     ``side_by_side``: other trainings print too, so no progress bar, and every line names the run."""
     from model.config import TrainConfig
+    from model.errors import ModelError
     from pipelines.commands.train import Progress, run_training
 
-    config = dataclasses.replace(TrainConfig(**train), seed=training.seed)
-    progress = Progress(config.max_steps, f"{training.variant} seed {training.seed}", bar=not side_by_side)
-    result = run_training(config, training.data, training.out, resume=True, progress=progress)
+    name = f"{training.variant} seed {training.seed}"
     where = os.environ.get("CUDA_VISIBLE_DEVICES")
-    return (f"trained {training.variant} seed {training.seed}{f' on GPU {where}' if where else ''}: "
-            f"{result['tokens']:,} tokens, validation loss {result.get('val_loss', float('nan')):.4f}")
+    config = dataclasses.replace(TrainConfig(**train), seed=training.seed)
+    try:
+        result = run_training(config, training.data, training.out, resume=True,
+                              progress=Progress(config.max_steps, name, bar=not side_by_side))
+    except (ModelError, ConfigError) as err:
+        return False, f"failed {name}: {err}"
+    return True, (f"trained {name}{f' on GPU {where}' if where else ''}: {result['tokens']:,} tokens, "
+                  f"validation loss {result.get('val_loss', float('nan')):.4f}")
 
 
 def _take_slot(slots: Any, gpus: int) -> None:
@@ -97,12 +103,12 @@ def _take_slot(slots: Any, gpus: int) -> None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(slot)
 
 
-def _train_task(task: tuple[Training, dict[str, Any]]) -> str:
+def _train_task(task: tuple[Training, dict[str, Any]]) -> tuple[bool, str]:
     return _train(*task, side_by_side=True)
 
 
 def gpu_count() -> int:
-    """GPUs on this machine (0 without CUDA); asks torch only when it is installed with CUDA."""
+    """GPUs on this machine (0 without CUDA)."""
     import torch
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
@@ -128,18 +134,28 @@ def run_trainings(output: Path, jobs: int | None = None, log: Log = print) -> in
     log(f"{len(trainings) - len(todo)} of {len(trainings)} trainings already finished; {len(todo)} to train")
     if not todo:
         return 0
+    failed = []
+    for ok, line in _outcomes(todo, train, jobs, gpus):
+        log(line)
+        if not ok:
+            failed.append(line)
+    if failed:
+        raise ConfigError(f"{len(failed)} of {len(todo)} trainings failed ({failed[0]}); the others are "
+                          f"kept: run again to retry")
+    return len(todo)
+
+
+def _outcomes(todo: list[Training], train: dict[str, Any], jobs: int, gpus: int) -> Iterator[tuple[bool, str]]:
+    """Each training's (succeeded, line), in this process or ``jobs`` processes (one per GPU)."""
     if jobs == 1:
-        for training in todo:
-            log(_train(training, train))
-        return len(todo)
+        yield from (_train(training, train) for training in todo)
+        return
     context = multiprocessing.get_context("spawn")  # fresh processes: CUDA_VISIBLE_DEVICES set before torch loads
     slots = context.Queue()
     for slot in range(jobs):
         slots.put(slot)
     with context.Pool(jobs, initializer=_take_slot, initargs=(slots, gpus)) as pool:
-        for line in pool.imap_unordered(_train_task, [(t, train) for t in todo]):
-            log(line)
-    return len(todo)
+        yield from pool.imap_unordered(_train_task, [(t, train) for t in todo])
 
 
 def main(argv: list[str] | None = None) -> int:
