@@ -1,0 +1,101 @@
+"""The ``custom`` step: a user's own function as a recipe step, on real prose, in worker processes."""
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import run_cli
+from pipelines.executors.local import LocalExecutor
+from pipelines.recipe import parse_recipe
+from pipelines.runner import run_curation
+
+FUNCTIONS = '''
+from curate.document import Document
+
+def drop_short(doc, min_words=100):
+    return "too_short" if len(doc.text.split()) < min_words else None
+
+def shout_titles(doc):
+    return Document(doc.id, doc.text.upper(), {**doc.meta, "shouted": True}) if "Mr." in doc.text else None
+
+def fragile(doc):
+    if "sunday" in doc.text.lower():
+        raise KeyError("no sundays")
+    return 0 if "friday" in doc.text.lower() else None
+'''
+
+
+@pytest.fixture
+def prose(tmp_path: Path, data_dir: Path) -> Path:
+    """60 Brown samples cut to a spread of lengths (the i-th keeps 20 * i words)."""
+    with gzip.open(data_dir / "prose" / "brown.jsonl.gz", "rt", encoding="utf-8") as f:
+        docs = [json.loads(line) for _, line in zip(range(60), f)]
+    path = tmp_path / "in" / "brown.jsonl"
+    path.parent.mkdir()
+    path.write_text("".join(json.dumps({"id": d["id"], "text": " ".join(d["text"].split()[:20 * i])}) + "\n"
+                            for i, d in enumerate(docs, start=1)), encoding="utf-8")
+    (tmp_path / "my_filters.py").write_text(FUNCTIONS, encoding="utf-8")
+    return path
+
+
+def _rows(folder: Path) -> list[dict]:
+    return [r for p in sorted(folder.glob("part-*.parquet")) for r in pq.read_table(p).to_pylist()]
+
+
+def test_custom_functions_filter_transform_and_fail_per_document(prose, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # FILE.py paths are relative to the working directory
+    texts = {json.loads(line)["id"]: json.loads(line)["text"] for line in prose.read_text().splitlines()}
+    recipe = parse_recipe({"name": "custom", "steps": [
+        {"read": {}},
+        {"custom": {"function": "my_filters.py:drop_short", "options": {"min_words": 300}}},
+        {"custom": {"function": "my_filters.py:shout_titles", "name": "shout"}},
+        {"custom": {"function": "my_filters.py:fragile"}},
+    ]})
+    result = run_curation(recipe, [str(prose)], tmp_path / "run", LocalExecutor(2), log=lambda *_: None)
+    stats = json.loads((tmp_path / "run" / "stats.json").read_text())
+    short = [i for i, t in texts.items() if len(t.split()) < 300]
+    assert stats["02_custom"]["dropped"] == {"drop_short:too_short": len(short)} and len(short) == 14
+    kept = [i for i in texts if i not in short]
+    shouted = {i for i in kept if "Mr." in texts[i]}
+    failing = {i for i in kept if "sunday" in texts[i].lower()}
+    zero = {i for i in kept if i not in failing and "friday" in texts[i].lower()}
+    assert shouted and failing and zero
+    assert stats["04_custom"]["dropped"] == {"fragile:error": len(failing | zero)}
+    rejects = {r["id"]: json.loads(r["meta"])["error"] for r in _rows(tmp_path / "run" / "04_custom" / "rejects")}
+    assert {i for i, e in rejects.items() if e == "KeyError: 'no sundays'"} == failing
+    assert {i for i, e in rejects.items() if e.startswith("returned 0;")} == zero
+    final = {r["id"]: r for r in _rows(result.final_dir)}
+    assert sorted(final) == sorted(set(kept) - failing - zero)
+    for doc_id, row in final.items():
+        assert row["text"] == (texts[doc_id].upper() if doc_id in shouted else texts[doc_id])
+        assert json.loads(row["meta"]).get("shouted", False) == (doc_id in shouted)
+
+
+def test_annotate_mode_keeps_every_document(prose, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    recipe = parse_recipe({"name": "custom", "steps": [
+        {"read": {}}, {"custom": {"function": "my_filters.py:drop_short", "action": "annotate"}}]})
+    result = run_curation(recipe, [str(prose)], tmp_path / "run", LocalExecutor(1), log=lambda *_: None)
+    assert len(_rows(result.final_dir)) == 60
+    stats = json.loads((tmp_path / "run" / "stats.json").read_text())["02_custom"]
+    assert stats["annotated"] == {"drop_short:too_short": 4}  # under 100 words: the first four samples
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"function": "my_filters.py:drop_short", "options": {"min_chars": 5}}, "do not fit my_filters.py:drop_short"),
+    ({"function": "my_filters.py:nothing"}, "my_filters.py has no function nothing"),
+    ({"function": "missing.py:f"}, "function file missing.py not found"),
+    ({"function": "no_such_module_here:f"}, "cannot import module no_such_module_here"),
+    ({"function": "drop_short"}, "function must be FILE.py:NAME or MODULE:NAME"),
+])
+def test_bad_functions_are_refused_before_any_work(prose, tmp_path, options, message):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(json.dumps({"name": "c", "steps": [{"read": {}}, {"custom": options}]}), encoding="utf-8")
+    done = run_cli("curate", str(recipe), "--input", str(prose), "--output", str(tmp_path / "out"), cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "steps[1].custom" in done.stderr and message in done.stderr
+    assert not (tmp_path / "out").exists()
