@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -99,3 +100,17 @@ def test_bad_functions_are_refused_before_any_work(prose, tmp_path, options, mes
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "steps[1].custom" in done.stderr and message in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_resuming_after_the_function_changed_is_refused(prose, tmp_path):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(json.dumps({"name": "c", "steps": [
+        {"read": {}}, {"custom": {"function": "my_filters.py:drop_short"}}]}), encoding="utf-8")
+    args = ("curate", str(recipe), "--input", str(prose), "--output", str(tmp_path / "out"))
+    assert run_cli(*args, cwd=tmp_path).returncode == 0
+    again = run_cli(*args, cwd=tmp_path)
+    assert again.returncode == 0 and re.search(r"^02_custom +60 +56 +4 ", again.stdout, re.M)
+    source = tmp_path / "my_filters.py"
+    source.write_text(source.read_text().replace("min_words=100", "min_words=200"), encoding="utf-8")
+    changed = run_cli(*args, cwd=tmp_path)
+    assert changed.returncode == 2 and "holds a run of a different recipe" in changed.stderr

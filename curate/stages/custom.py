@@ -13,7 +13,8 @@ function's name). A function that raises on a document sends that document to th
 ``NAME:error`` with the exception in ``meta.error``, and the run goes on; so does a document for
 which it returns anything else (an empty string, a number), with what it returned in
 ``meta.error``. The function is imported, and its options checked against its signature, when the
-recipe is loaded: before any work.
+recipe is loaded: before any work. The run records the source file's sha256, so resuming a run
+after the function's file changed is refused, like resuming with another recipe.
 """
 from __future__ import annotations
 
@@ -61,6 +62,15 @@ def load_function(spec: str) -> Callable[..., Any]:
     return function
 
 
+def source_sha256(function: Callable[..., Any]) -> str:
+    """The sha256 of the file that defines ``function`` ("" when it has no source file)."""
+    try:
+        path = inspect.getsourcefile(function)
+    except TypeError:  # a builtin
+        return ""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else ""
+
+
 @dataclass(frozen=True)
 class Custom(FilterStage):
     """``function(doc, **options)`` on every document; see the module's docstring."""
@@ -68,9 +78,17 @@ class Custom(FilterStage):
     function: str = ""
     options: dict[str, Any] = field(default_factory=dict)
     name: str = ""  # the reasons' prefix; default: the function's name
+    # the sha256 of the function's source file, filled in at loading and recorded in the run's
+    # recipe.yaml: resuming a run after the file changed is refused like any other recipe change
+    code_sha256: str = ""
 
     def __post_init__(self) -> None:
         function = load_function(self.function)
+        digest = source_sha256(function)
+        if self.code_sha256 and digest and self.code_sha256 != digest:
+            raise ValueError(f"the source of {self.function} changed since code_sha256 {self.code_sha256[:12]}... "
+                             f"was recorded (now {digest[:12]}...)")
+        object.__setattr__(self, "code_sha256", digest)
         try:
             inspect.signature(function).bind(None, **self.options)
         except TypeError as err:
