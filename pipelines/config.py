@@ -13,12 +13,15 @@ from typing import Any, Literal, Union, get_args, get_origin
 from curate.errors import ConfigError
 
 
-def _type_name(hint: Any) -> str:
+def type_name(hint: Any) -> str:
+    """A type hint as the error messages and `scratchlm stages` write it."""
+    if hint is type(None):
+        return "null"
     origin = get_origin(hint)
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in get_args(hint))
     if origin in (Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in get_args(hint))
+        return " or ".join(type_name(a) for a in get_args(hint))
     if origin is not None:
         return str(hint).replace("typing.", "")
     return getattr(hint, "__name__", str(hint))
@@ -32,14 +35,14 @@ def coerce(value: Any, hint: Any, path: str) -> Any:
     if origin is Literal:
         if value in get_args(hint):
             return value
-        raise ConfigError(f"{path}: expected {_type_name(hint)}, got {value!r}")
+        raise ConfigError(f"{path}: expected {type_name(hint)}, got {value!r}")
     if origin in (Union, types.UnionType):
         for option in get_args(hint):
             try:
                 return coerce(value, option, path)
             except ConfigError:
                 continue
-        raise ConfigError(f"{path}: expected {_type_name(hint)}, got {value!r}")
+        raise ConfigError(f"{path}: expected {type_name(hint)}, got {value!r}")
     if hint is type(None):
         if value is None:
             return None
@@ -74,7 +77,7 @@ def coerce(value: Any, hint: Any, path: str) -> Any:
             return value
     elif isinstance(hint, type) and isinstance(value, hint):
         return value
-    raise ConfigError(f"{path}: expected {_type_name(hint)}, got {value!r}")
+    raise ConfigError(f"{path}: expected {type_name(hint)}, got {value!r}")
 
 
 def build(cls: type, options: Any, path: str) -> Any:

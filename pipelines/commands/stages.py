@@ -1,0 +1,62 @@
+"""``scratchlm stages [NAME]``: the recipe's curation stages, and one stage's options with defaults."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import inspect
+import re
+import sys
+import typing
+
+from curate.stages import stage_class, stage_names
+from pipelines.config import to_plain, type_name
+
+
+def summary(cls: type) -> str:
+    """The first sentence-line of a stage's module docstring (what the step does)."""
+    module = sys.modules[cls.__module__]
+    lines = (inspect.getdoc(module) or inspect.getdoc(cls) or "").splitlines()
+    return re.sub(r"^The ``\w+`` step: ", "", lines[0]) if lines else ""
+
+
+def describe(name: str) -> str:
+    """A stage's docstrings, then one line per option: name, type, default."""
+    cls = stage_class(name)
+    hints = typing.get_type_hints(cls)
+    lines = [f"{name}: {summary(cls)}", ""]
+    doc = inspect.getdoc(cls)
+    if doc and not doc.startswith(f"{cls.__name__}("):  # not the dataclass's generated signature
+        lines += [doc, ""]
+    lines.append("options (name: type = default):")
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            continue
+        if f.default is not dataclasses.MISSING:
+            default = to_plain(f.default)
+        elif f.default_factory is not dataclasses.MISSING:
+            default = to_plain(f.default_factory())
+        else:
+            default = "(required)"
+        lines.append(f"  {f.name}: {type_name(hints[f.name])} = {default!r}" if default != "(required)"
+                     else f"  {f.name}: {type_name(hints[f.name])} (required)")
+    return "\n".join(lines)
+
+
+def stages(args: argparse.Namespace) -> int:
+    if args.name is None:
+        names = stage_names()
+        width = max(len(n) for n in names)
+        for name in names:
+            print(f"{name:<{width}}  {summary(stage_class(name))}")
+        return 0
+    if args.name not in stage_names():
+        print(f"scratchlm: error: unknown stage {args.name!r} (known: {', '.join(stage_names())})", file=sys.stderr)
+        return 2
+    print(describe(args.name))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("stages", help="list the curation stages a recipe step can name, or one stage's options")
+    p.add_argument("name", nargs="?", default=None, help="a stage: print its options and defaults")
+    p.set_defaults(func=stages)
