@@ -6,8 +6,9 @@ a GPU machine), importing only what the trainer needs (torch, numpy, tqdm), not 
 
     python -m pipelines.ablation.trainings DIR [--jobs N]
 
-With ``--jobs N`` on a machine with GPUs, slot i trains on GPU i (``CUDA_VISIBLE_DEVICES``), each
-slot taking the next unfinished training when its last one ends. Then ``scratchlm ablate`` with the
+With ``--jobs N``, N child processes train at a time (on a machine with GPUs, slot i on GPU i,
+through ``CUDA_VISIBLE_DEVICES``), each slot taking the next unfinished training when its last one
+ends; a child that fails or crashes is reported and the others go on. Then ``scratchlm ablate`` with the
 same arguments as before finds every training finished and writes the comparison.
 """
 from __future__ import annotations
@@ -15,12 +16,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import multiprocessing
 import os
+import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from curate.errors import ConfigError
 
@@ -96,17 +98,6 @@ def _train(training: Training, train: dict[str, Any], side_by_side: bool = False
                   f"validation loss {result.get('val_loss', float('nan')):.4f}")
 
 
-def _take_slot(slots: Any, gpus: int) -> None:
-    """Pool initializer: this worker's slot number picks its GPU (before torch is imported)."""
-    slot = slots.get()
-    if gpus:
-        os.environ["CUDA_VISIBLE_DEVICES"] = str(slot)
-
-
-def _train_task(task: tuple[Training, dict[str, Any]]) -> tuple[bool, str]:
-    return _train(*task, side_by_side=True)
-
-
 def gpu_count() -> int:
     """GPUs on this machine (0 without CUDA)."""
     import torch
@@ -132,38 +123,62 @@ def run_trainings(output: Path, jobs: int | None = None, log: Log = print) -> in
     trainings, train = read_plan(output)
     todo = [t for t in trainings if not finished(t, train["max_steps"])]
     log(f"{len(trainings) - len(todo)} of {len(trainings)} trainings already finished; {len(todo)} to train")
-    if not todo:
-        return 0
-    failed = []
-    for ok, line in _outcomes(todo, train, jobs, gpus):
-        log(line)
-        if not ok:
-            failed.append(line)
+    if jobs == 1:
+        failed = []
+        for training in todo:
+            ok, line = _train(training, train)
+            log(line)
+            if not ok:
+                failed.append(training)
+    else:
+        failed = _side_by_side(output, todo, jobs, gpus)
     if failed:
-        raise ConfigError(f"{len(failed)} of {len(todo)} trainings failed ({failed[0]}); the others are "
-                          f"kept: run again to retry")
+        names = ", ".join(f"{t.variant} seed {t.seed}" for t in failed)
+        raise ConfigError(f"{len(failed)} of {len(todo)} trainings failed ({names}; the lines above say why); "
+                          f"the others are kept: run again to retry")
     return len(todo)
 
 
-def _outcomes(todo: list[Training], train: dict[str, Any], jobs: int, gpus: int) -> Iterator[tuple[bool, str]]:
-    """Each training's (succeeded, line), in this process or ``jobs`` processes (one per GPU)."""
-    if jobs == 1:
-        yield from (_train(training, train) for training in todo)
-        return
-    context = multiprocessing.get_context("spawn")  # fresh processes: CUDA_VISIBLE_DEVICES set before torch loads
-    slots = context.Queue()
-    for slot in range(jobs):
-        slots.put(slot)
-    with context.Pool(jobs, initializer=_take_slot, initargs=(slots, gpus)) as pool:
-        yield from pool.imap_unordered(_train_task, [(t, train) for t in todo])
+def _side_by_side(output: Path, todo: list[Training], jobs: int, gpus: int) -> list[Training]:
+    """Train ``todo`` in ``jobs`` child processes at a time, slot i on GPU i; each child prints its
+    own lines. Returns the trainings whose process failed (a crash too: the others go on)."""
+    pending, running, failed = list(todo), {}, []
+    while pending or running:
+        for slot in [s for s in range(jobs) if s not in running][:len(pending)]:
+            training = pending.pop(0)
+            env = {**os.environ, **({"CUDA_VISIBLE_DEVICES": str(slot)} if gpus else {})}
+            command = [sys.executable, "-m", "pipelines.ablation.trainings", str(output),
+                       "--only", f"{training.variant}:{training.seed}"]
+            running[slot] = (training, subprocess.Popen(command, env=env))
+        time.sleep(0.2)
+        for slot, (training, process) in list(running.items()):
+            if process.poll() is not None:
+                del running[slot]
+                if process.returncode:
+                    failed.append(training)
+    return sorted(failed, key=todo.index)
+
+
+def train_one(output: Path, only: str) -> int:
+    """Train the one run ``VARIANT:SEED`` of the plan, side by side with others: 0, or 3 when it failed."""
+    trainings, train = read_plan(output)
+    chosen = [t for t in trainings if f"{t.variant}:{t.seed}" == only]
+    if not chosen:
+        raise ConfigError(f"--only {only}: no such training in {output / PLAN}")
+    ok, line = _train(chosen[0], train, side_by_side=True)
+    print(line, flush=True)
+    return 0 if ok else 3
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("output", type=Path, help="the ablation folder (holding trainings.json)")
     p.add_argument("--jobs", type=int, default=None, help="trainings at a time (default: one per GPU, else 1)")
+    p.add_argument("--only", metavar="VARIANT:SEED", help=argparse.SUPPRESS)  # one child of --jobs N
     args = p.parse_args(argv)
     try:
+        if args.only:
+            return train_one(args.output, args.only)
         run_trainings(args.output, args.jobs, log=lambda line: print(line, flush=True))
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
