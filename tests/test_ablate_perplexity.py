@@ -110,6 +110,27 @@ def test_percentile_band_is_taken_over_every_input_shard(checkpoint, tmp_path):
     assert dropped == {"perplexity:below_band": int((scores < low).sum()), "perplexity:above_band": int((scores > high).sum())}
 
 
+def test_a_band_scores_each_document_once(checkpoint, tmp_path, monkeypatch):
+    """prepare scores every document and keeps the scores; the per-document pass looks them up (here
+    in this process: one worker), and finds each document's own score where the two files reuse ids
+    for other texts."""
+    from curate.stages import perplexity
+
+    calls = []
+    original = perplexity.Scorer.perplexity
+    monkeypatch.setattr(perplexity.Scorer, "perplexity", lambda self, text, n: calls.append(text) or original(self, text, n))
+    prose, junk = _held_out_prose(4), _gibberish(3)
+    inputs = [_write(tmp_path / "one.jsonl", prose[:2] + junk[:2] + [""], "x"),
+              _write(tmp_path / "two.jsonl", prose[2:] + junk[2:] + [prose[0]], "x")]
+    out = _curate(tmp_path, inputs, {"model": str(checkpoint), "percentile": [0, 50]})
+    assert len(calls) == 9  # every document of both files once, the empty one too
+    stats = json.loads((out / "stats.json").read_text(encoding="utf-8"))
+    assert stats["docs_in"] == 9 and stats["dropped"]["perplexity:empty"] == 1
+    kept = _docs(out)
+    fresh = {text: original(perplexity._scorer(str(checkpoint)), text, 1024) for text in prose + junk}
+    assert all(d.meta["perplexity"] == fresh[d.text] for d in kept)
+
+
 @pytest.mark.parametrize("options, message", [
     ({}, "needs model"),
     ({"model": "no/such/folder", "max_perplexity": 100}, "not found"),

@@ -8,7 +8,9 @@ language's documents into head, middle and tail by perplexity; here either a fix
 
 torch and ``model/`` are imported only when a worker first scores (``curate`` stays torch-free at
 import). A band needs every score first: ``prepare`` scores all input shards once and stores the
-cutoffs; the per-document pass scores again (the same model gives the same numbers).
+cutoffs and every score, keyed by a hash of (id, text), in the step's work folder (16 bytes a
+document, sorted and memory-mapped); the per-document pass looks the scores up instead of scoring
+again.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +31,7 @@ from curate.stage import Executor, FilterStage, StageResult
 from curate.writer import write_atomic
 
 CUTOFFS = "cutoffs-{}.json"
+SCORES = "scores-{}"
 
 
 class Scorer:
@@ -74,13 +78,53 @@ class ScoreTask:
     path: str
 
 
-def score_shard(task: ScoreTask) -> list[float]:
-    """The perplexities of one input shard's documents (empty ones left out)."""
-    from curate.shards import iter_texts
+def doc_key(doc: Document) -> int:
+    """A 64-bit key of a document's id and text (ids alone need not be unique)."""
+    digest = hashlib.blake2b(f"{doc.id}\x00{doc.text}".encode("utf-8", errors="replace"), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+def score_shard(task: ScoreTask) -> tuple[np.ndarray, np.ndarray]:
+    """(keys, perplexities) of one input shard's documents; an empty document scores NaN."""
+    from curate.shards import iter_documents
 
     scorer = _scorer(task.stage.model)
-    scores = (scorer.perplexity(text, task.stage.max_tokens) for text in iter_texts(task.path))
-    return [s for s in scores if s is not None]
+    keys, scores = [], []
+    for doc in iter_documents(task.path):
+        score = scorer.perplexity(doc.text, task.stage.max_tokens)
+        keys.append(doc_key(doc))
+        scores.append(math.nan if score is None else score)
+    return np.array(keys, dtype=np.uint64), np.array(scores, dtype=np.float64)
+
+
+class ScoreTable:
+    """Scores by document key: two sorted, memory-mapped arrays in the step's work folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.keys = np.load(folder / "keys.npy", mmap_mode="r")
+        self.scores = np.load(folder / "scores.npy", mmap_mode="r")
+
+    @staticmethod
+    def write(folder: Path, keys: np.ndarray, scores: np.ndarray) -> None:
+        order = np.argsort(keys, kind="stable")
+        tmp = folder.with_name(folder.name + ".tmp")
+        tmp.mkdir(parents=True, exist_ok=True)
+        np.save(tmp / "keys.npy", keys[order])
+        np.save(tmp / "scores.npy", scores[order])
+        tmp.rename(folder)
+
+    def lookup(self, keys: list[int]) -> list[float | None]:
+        """Each key's score (None for an empty document); KeyError for a document not scored."""
+        wanted = np.array(keys, dtype=np.uint64)
+        at = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
+        if not np.array_equal(self.keys[at], wanted):
+            raise KeyError("a document of this step's input was not scored by prepare")
+        return [None if math.isnan(s) else s for s in self.scores[at].tolist()]
+
+
+@lru_cache(maxsize=4)
+def _table(folder: str) -> ScoreTable:
+    return ScoreTable(Path(folder))
 
 
 @dataclass(frozen=True)
@@ -92,8 +136,9 @@ class Perplexity(FilterStage):
     max_perplexity: float | None = None
     percentile: tuple[float, float] | None = None
     max_tokens: int = 1024  # score a document by its first tokens
-    # set by ``prepare`` when a band is asked for: the band's perplexity bounds
+    # set by ``prepare`` when a band is asked for: the band's perplexity bounds, and the scores' folder
     cutoffs: tuple[float, float] | None = field(default=None, init=False, compare=False)
+    scores_dir: str = field(default="", init=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.model:
@@ -117,19 +162,34 @@ class Perplexity(FilterStage):
             return
         digest = hashlib.sha256(json.dumps([os.path.abspath(self.model), list(self.percentile), self.max_tokens,
                                             [str(p) for p in inputs]]).encode()).hexdigest()[:16]
-        path = workdir / CUTOFFS.format(digest)
-        if not path.exists():
+        path, table = workdir / CUTOFFS.format(digest), workdir / SCORES.format(digest)
+        if not (path.exists() and table.exists()):
             per_shard = executor.map(score_shard, [ScoreTask(self, str(p)) for p in inputs], desc="perplexity:score")
-            scores = [s for shard in per_shard for s in shard]
+            keys = np.concatenate([k for k, _ in per_shard]) if per_shard else np.zeros(0, np.uint64)
+            scores = np.concatenate([s for _, s in per_shard]) if per_shard else np.zeros(0)
+            scored = scores[~np.isnan(scores)]
             low, high = self.percentile
-            bounds = np.percentile(scores, [low, high]).tolist() if scores else [math.inf, -math.inf]
+            bounds = np.percentile(scored, [low, high]).tolist() if len(scored) else [math.inf, -math.inf]
             workdir.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, json.dumps({"cutoffs": bounds, "documents": len(scores)}))
+            shutil.rmtree(table, ignore_errors=True)
+            ScoreTable.write(table, keys, scores)
+            write_atomic(path, json.dumps({"cutoffs": bounds, "documents": len(scored)}))
         bounds = json.loads(path.read_text(encoding="utf-8"))["cutoffs"]
         object.__setattr__(self, "cutoffs", (bounds[0], bounds[1]))
+        object.__setattr__(self, "scores_dir", str(table))
+
+    def map_batch(self, docs: list[Document]) -> list[StageResult]:
+        """Scores looked up (after a band's ``prepare``) or computed, then the rules."""
+        if self.scores_dir:
+            scores = _table(self.scores_dir).lookup([doc_key(doc) for doc in docs])
+        else:
+            scores = [_scorer(self.model).perplexity(doc.text, self.max_tokens) for doc in docs]
+        return [self._decide(doc, score) for doc, score in zip(docs, scores)]
 
     def __call__(self, doc: Document) -> StageResult:
-        score = _scorer(self.model).perplexity(doc.text, self.max_tokens)
+        return self.map_batch([doc])[0]
+
+    def _decide(self, doc: Document, score: float | None) -> StageResult:
         if score is None:
             return "perplexity:empty"
         doc.meta["perplexity"] = score
