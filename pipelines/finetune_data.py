@@ -14,6 +14,7 @@ from tokenizers import Tokenizer
 from curate.errors import ConfigError
 from curate.readers.compression import open_binary
 from model.instruct import record_prompt
+from tokenizer.files import load_tokenizer
 
 EOS_TOKEN = "<|endoftext|>"
 
@@ -55,10 +56,7 @@ class TextTokenizer:
 
     @classmethod
     def load(cls, path: Path) -> "TextTokenizer":
-        if not Path(path).exists():
-            raise ConfigError(f"{path}: no tokenizer (pass --tokenizer FILE)")
-        tokenizer = Tokenizer.from_file(str(path))
-        tokenizer.encode_special_tokens = True  # a literal "<|endoftext|>" in data is text, as in the shards
+        tokenizer = load_tokenizer(path)  # a literal "<|endoftext|>" in data is text, as in the shards
         eos = tokenizer.token_to_id(EOS_TOKEN)
         if eos is None:
             raise ConfigError(f"{path}: the tokenizer has no {EOS_TOKEN} token")

@@ -37,6 +37,7 @@ from curate.writer import write_atomic
 from curate.checksum import file_sha256
 from tokenizer.config import ShardConfig
 from tokenizer.corpus import CorpusFile, iter_documents
+from tokenizer.files import load_tokenizer
 from tokenizer.shard_format import (FORMAT, MANIFEST, SPLITS, TOKENIZER_COPY, load_manifest, shard_names,
                                     split_of, token_dtype, write_npy)
 
@@ -62,9 +63,7 @@ def tokenizers_parallelism(enabled: bool) -> Iterator[None]:
 @lru_cache(maxsize=2)
 def _load_tokenizer(path: str) -> Tokenizer:
     """The tokenizer a worker encodes with, loaded once per process."""
-    tokenizer = Tokenizer.from_file(path)
-    tokenizer.encode_special_tokens = True  # "<|endoftext|>" inside a text is text, not EOS
-    return tokenizer
+    return load_tokenizer(path)
 
 
 @dataclass(frozen=True)
@@ -261,7 +260,7 @@ def shard_corpus(files: list[CorpusFile], tokenizer_path: Path, output: Path, co
         log(f"shards already complete: {output / MANIFEST}")
         return done
     copy = _copy_tokenizer(tokenizer_file, output)
-    tokenizer = Tokenizer.from_file(str(copy))
+    tokenizer = load_tokenizer(copy)
     vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
     eos_id = tokenizer.token_to_id(config.eos_token)
     if eos_id is None:

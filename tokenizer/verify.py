@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tokenizers import Tokenizer
 
 from curate.checksum import file_sha256
 from tokenizer.corpus import CorpusFile, iter_documents
+from tokenizer.files import load_tokenizer
 from tokenizer.shard_format import (SPLITS, ShardEntry, load_manifest, open_offsets, open_tokens,
                                     shard_entries, split_of)
 
@@ -100,7 +100,7 @@ def _source_texts(source: dict, wanted: dict[str, set[int]], val_fraction: float
 def _check_decoding(folder: Path, manifest: dict, samples: int, seed: int, report: VerifyReport) -> None:
     """Decode a seeded sample of documents per split and compare each with its source text; each
     source file is read once for all of its sampled documents."""
-    tokenizer = Tokenizer.from_file(str(folder / manifest["tokenizer"]))
+    tokenizer = load_tokenizer(folder / manifest["tokenizer"])
     rng = random.Random(seed)
     inputs = manifest["inputs"]
     # input index -> split -> {index within that input's split: index within the whole split}

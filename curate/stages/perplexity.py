@@ -39,14 +39,13 @@ class Scorer:
 
     def __init__(self, checkpoint: str) -> None:
         import torch
-        from tokenizers import Tokenizer
 
         from model.evaluate import load_model
+        from tokenizer.files import load_tokenizer
 
         self.torch = torch
         self.model, saved = load_model(Path(checkpoint), torch.device("cpu"))
-        self.tokenizer = Tokenizer.from_file(str(saved.folder / "tokenizer.json"))
-        self.tokenizer.encode_special_tokens = True
+        self.tokenizer = load_tokenizer(saved.folder / "tokenizer.json")
         self.eos = int(saved.state.get("eos_id", 0))
         self.block = self.model.config.block_size
 

@@ -6,11 +6,11 @@ import json
 from itertools import chain, islice
 from pathlib import Path
 
-from tokenizers import Tokenizer
 
 from tokenizer.config import EOS_TOKEN, BpeConfig
 from tokenizer.corpus import corpus_files, iter_documents
 from tokenizer.evaluate import ALL, eval_table, evaluate
+from tokenizer.files import load_tokenizer
 from tokenizer.train import TOKENIZER_FILE, train_to_folder
 from pipelines.config import build
 
@@ -27,9 +27,7 @@ def train(args: argparse.Namespace) -> int:
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
-    if not args.tokenizer.exists():
-        raise FileNotFoundError(f"--tokenizer {args.tokenizer}: no such file")
-    tokenizer = Tokenizer.from_file(str(args.tokenizer))
+    tokenizer = load_tokenizer(args.tokenizer)
     docs = chain.from_iterable(iter_documents(f) for f in corpus_files(args.input))
     stats = evaluate(tokenizer, islice(docs, args.limit_docs))
     print(eval_table(stats))

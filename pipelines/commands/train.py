@@ -22,15 +22,9 @@ from model.config import TrainConfig
 from model.errors import ModelError
 from pipelines.config import build
 from pipelines.loss_plot import plot_loss
+from tokenizer.files import load_tokenizer
 
 FORMATTER = argparse.ArgumentDefaultsHelpFormatter
-
-
-def load_tokenizer(path: Path):
-    from tokenizers import Tokenizer
-    if not path.exists():
-        raise ModelError(f"{path}: no tokenizer.json to encode or decode text with")
-    return Tokenizer.from_file(str(path))
 
 
 def parse_value(text: str) -> Any:
@@ -136,7 +130,7 @@ def sample_command(args: argparse.Namespace) -> int:
     model, saved = load_model(args.checkpoint, device)
     if args.int8:
         model = quantize_int8(model)
-    tok = load_tokenizer(saved.folder / "tokenizer.json")
+    tok = load_tokenizer(saved.folder / "tokenizer.json", special_tokens_as_text=False)  # a typed prompt
     # an instruction-tuned model gets its prompt format and answers with the response alone
     instruct = saved.state.get("finetune", {}).get("task") == "instruct"
     text = format_prompt(args.prompt, args.input) if instruct else args.prompt

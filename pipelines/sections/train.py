@@ -9,7 +9,8 @@ import torch
 from model.config import TrainConfig
 from model.evaluate import load_model
 from model.generate import generate
-from pipelines.commands.train import load_tokenizer, run_training
+from pipelines.commands.train import run_training
+from tokenizer.files import load_tokenizer
 
 SHARDS_DIR, TRAIN_DIR = "shards", "train"
 

@@ -1,0 +1,24 @@
+"""Loading a ``tokenizer.json``: the one place that decides how ``<|endoftext|>`` inside a text encodes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from tokenizers import Tokenizer
+
+from curate.errors import ConfigError
+
+
+def load_tokenizer(path: str | Path, special_tokens_as_text: bool = True) -> Tokenizer:
+    """The tokenizer in ``path``. By default a special token's text inside a document (a literal
+    ``<|endoftext|>``) encodes as ordinary text, as the shards encode it, so only the end of a
+    document is the end-of-text id; ``special_tokens_as_text=False`` makes it the special token
+    (for prompts a person types)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no tokenizer.json there")
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as err:  # tokenizers raises its own Exception subclass for a bad file
+        raise ConfigError(f"{path}: not a readable tokenizer.json ({err})") from None
+    tokenizer.encode_special_tokens = special_tokens_as_text
+    return tokenizer
