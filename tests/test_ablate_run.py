@@ -147,6 +147,11 @@ def test_every_number_of_the_page_comes_from_the_runs(ablation):
                      TRAIN["model"]["n_embd"], TRAIN["model"]["block_size"]):
         assert f"{expected:,}" in numbers
     assert {"1337", "1338"} <= set(numbers)
+    start = json.loads((out / "variants" / "all" / "seed-1337" / "log.jsonl").read_text().splitlines()[0])
+    assert f"{start['params']:,} parameters" in setup
+    overrides = ", ".join(f"{k}={v}" for k, v in start["train"]["model"].items())
+    assert sorted(overrides.split(", ")) == sorted(f"{k}={v}" for k, v in TRAIN["model"].items())
+    assert f"preset tiny with {overrides} (1 layers, 32 wide, context 32, " in setup
     # decontamination: the three passages' documents, as the step's stats.json counts them
     decontam = {row[0]: row[1:] for row in page.tables["decontamination"][1:]}
     assert page.tables["decontamination"][0] == ["variant", "passages.jsonl"]

@@ -27,6 +27,7 @@ class SeedRun:
     steps: int
     train: dict[str, Any]
     model: dict[str, Any]
+    params: int = 0
 
     @property
     def final_loss(self) -> float:
@@ -74,7 +75,8 @@ def read_log(folder: Path, seed: int) -> SeedRun:
     if not starts or not curve or not trained:
         raise ConfigError(f"{path}: incomplete training log (no start, validation or step record)")
     start = starts[-1]
-    return SeedRun(seed, folder, curve, trained[-1]["tokens"], trained[-1]["step"] + 1, start["train"], start["model"])
+    return SeedRun(seed, folder, curve, trained[-1]["tokens"], trained[-1]["step"] + 1, start["train"], start["model"],
+                   start.get("params", 0))
 
 
 def decontamination_counts(summary: dict[str, Any]) -> dict[str, int]:

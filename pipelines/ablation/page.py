@@ -86,9 +86,11 @@ def write_page(name: str, results: Sequence[VariantResult], output: Path, eval_i
     image = figure(results)
     (output / PNG).write_bytes(image)
     first = results[0].runs[0]
+    overrides = ", ".join(f"{k}={v}" for k, v in first.train.get("model", {}).items())
     setup = (f"Every variant: one tokenizer trained on the union of all variants' documents, preset "
-             f"{first.train['preset']} ({first.model['n_layer']} layers, {first.model['n_embd']} wide, context "
-             f"{first.model['block_size']}), {first.steps} steps, {first.tokens:,} training tokens per run, seeds "
+             f"{first.train['preset']}{f' with {overrides}' if overrides else ''} ({first.model['n_layer']} layers, "
+             f"{first.model['n_embd']} wide, context {first.model['block_size']}, {first.params:,} parameters), "
+             f"{first.steps} steps, {first.tokens:,} training tokens per run, seeds "
              f"{', '.join(str(r.seed) for r in results[0].runs)}; validation on the same evaluation text "
              f"({', '.join(eval_inputs)}, {results[0].manifest['splits']['val']['tokens']:,} tokens).")
     sections = [
