@@ -50,12 +50,12 @@ def profile_step(trainer: Trainer, step: int, rows: int = 22) -> None:
 
 def measure(preset: str, micro_batch: int, batch_tokens: int, steps: int, warmup: int, data: Path,
             compile_model: bool, attention: str, whole: bool, bf16_residual: bool = False,
-            profile: bool = False, checkpointing: bool = False) -> dict:
+            profile: bool = False, checkpointing: bool = False, loss_chunk: int = 0) -> dict:
     set_attention(attention)
     cfg = TrainConfig(preset=preset, model={"vocab_size": 50_304, "block_size": 1024, "dropout": 0.0},
                       micro_batch=micro_batch, batch_tokens=batch_tokens, max_steps=warmup + steps,
                       compile=compile_model, warmup_steps=10, bf16_residual=bf16_residual,
-                      activation_checkpointing=checkpointing)
+                      activation_checkpointing=checkpointing, loss_chunk=loss_chunk)
     with tempfile.TemporaryDirectory() as out:
         trainer = Trainer(cfg, data, Path(out))
         if whole:  # one graph for the whole model instead of one per block
@@ -80,7 +80,7 @@ def measure(preset: str, micro_batch: int, batch_tokens: int, steps: int, warmup
         world = trainer.dist.world
         return {"preset": preset, "gpus": world, "device": torch.cuda.get_device_name(),
                 "micro_batch": micro_batch, "accumulation": trainer.accum, "batch_tokens": trainer.step_tokens,
-                "attention": attention, "residual": "bf16" if bf16_residual else "fp32", "checkpointing": checkpointing, "compile": ("whole" if whole else "blocks") if compile_model else "off", "step_s": seconds / steps,
+                "attention": attention, "residual": "bf16" if bf16_residual else "fp32", "checkpointing": checkpointing, "loss_chunk": loss_chunk, "compile": ("whole" if whole else "blocks") if compile_model else "off", "step_s": seconds / steps,
                 "tokens_per_s": tokens_per_s, "tokens_per_s_per_gpu": tokens_per_s / world,
                 "mfu": tokens_per_s * trainer.flops_per_token / (PEAK_FLOPS * world),
                 "flops_per_token": trainer.flops_per_token, "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30,
@@ -100,6 +100,8 @@ def main() -> None:
     p.add_argument("--bf16-residual", action="store_true", help="keep the residual stream in bf16")
     p.add_argument("--activation-checkpointing", action="store_true",
                    help="recompute each block's activations in the backward pass (less memory, more compute)")
+    p.add_argument("--loss-chunk", type=int, default=0, metavar="N",
+                   help="the head's loss N positions at a time (model/chunked_loss.py); 0: all at once")
     p.add_argument("--profile", action="store_true", help="print the GPU kernels of one more step")
     p.add_argument("--json", type=Path, help="append each result as a JSON line here")
     args = p.parse_args()
@@ -109,7 +111,7 @@ def main() -> None:
         try:
             row = measure(preset, int(micro), args.batch_tokens, args.steps, args.warmup, args.data,
                           not args.compile_off, attention, args.whole_model, args.bf16_residual, args.profile,
-                          args.activation_checkpointing)
+                          args.activation_checkpointing, args.loss_chunk)
         except (RuntimeError, torch.OutOfMemoryError) as err:
             print(f"{run}: failed: {str(err).splitlines()[0]}", flush=True)
             continue

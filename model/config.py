@@ -96,6 +96,8 @@ class TrainConfig:
                                       "(faster, less precise; fp32 otherwise)")
     compile: bool = _opt(False, "torch.compile each block and the head")
     activation_checkpointing: bool = _opt(False, "recompute block activations in the backward pass")
+    loss_chunk: int = _opt(0, "compute the loss this many positions at a time, never holding the whole "
+                              "logits tensor (less memory for large vocabularies); 0: all at once")
     fsdp: bool = _opt(False, "under torchrun, shard parameters, gradients and optimizer state (FSDP2)")
     skip_nonfinite: bool = _opt(False, "skip a step whose loss or gradient is not finite instead of stopping")
 
@@ -105,6 +107,8 @@ class TrainConfig:
         for name in ("max_steps", "micro_batch", "log_every", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise ModelError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.loss_chunk < 0:
+            raise ModelError(f"loss_chunk must be 0 (off) or positive, got {self.loss_chunk}")
         model_config(self.preset, self.model)  # refuse a bad preset or override now
 
     def peak_lr(self) -> float:

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from model.chunked_loss import chunked_cross_entropy
 from model.config import GPTConfig
 
 
@@ -95,9 +96,14 @@ class OutputHead(nn.Module):
         super().__init__()
         self.final_norm = nn.LayerNorm(config.n_embd)
         self.out_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        self.loss_chunk = 0  # > 0: the loss takes this many positions at a time (model/chunked_loss.py)
 
     def forward(self, x: torch.Tensor, targets: torch.Tensor | None = None) -> torch.Tensor:
-        logits = self.out_head(self.final_norm(x))
+        x = self.final_norm(x)
+        if targets is not None and self.loss_chunk and self.out_head.bias is None:
+            return chunked_cross_entropy(x.flatten(0, 1), self.out_head.weight, targets.flatten().long(),
+                                         self.loss_chunk)
+        logits = self.out_head(x)
         if targets is None:
             return logits
         return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten().long())

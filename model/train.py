@@ -101,6 +101,7 @@ class Trainer:
         if initial is not None:
             checkpoint.load_weights(model, initial.weights)
         model.activation_checkpointing = cfg.activation_checkpointing
+        model.head.loss_chunk = cfg.loss_chunk
         self.amp = autocast_dtype(cfg.precision, d.device)
         if cfg.bf16_residual and self.amp == torch.bfloat16:
             model.residual_dtype = torch.bfloat16

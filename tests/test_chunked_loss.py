@@ -1,0 +1,55 @@
+"""The chunked head loss computes F.cross_entropy(x @ W.T, targets) and its gradients, and trains the same."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from model.chunked_loss import IGNORE_INDEX, chunked_cross_entropy
+from model.config import TrainConfig
+from model.train import Trainer
+from train_shards import brown_shards
+
+torch.set_num_threads(1)
+
+
+def _both(rows: int, width: int, vocab: int, chunk: int, ignored: list[int], seed: int):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(rows, width, dtype=torch.float64, generator=gen, requires_grad=True)
+    w = torch.randn(vocab, width, dtype=torch.float64, generator=gen, requires_grad=True)
+    targets = torch.randint(0, vocab, (rows,), generator=gen)
+    targets[ignored] = IGNORE_INDEX
+    plain = F.cross_entropy(x @ w.t(), targets)
+    (gx, gw) = torch.autograd.grad(plain * 3.0, (x, w))
+    chunked = chunked_cross_entropy(x, w, targets, chunk)
+    (cx, cw) = torch.autograd.grad(chunked * 3.0, (x, w))
+    return (plain, gx, gw), (chunked, cx, cw)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 50, 64])
+def test_loss_and_gradients_match_the_plain_loss(chunk: int) -> None:
+    (plain, gx, gw), (chunked, cx, cw) = _both(50, 16, 97, chunk, ignored=[3, 4, 49], seed=chunk)
+    assert torch.allclose(chunked, plain, rtol=1e-12, atol=1e-12)
+    assert torch.allclose(cx, gx, rtol=1e-10, atol=1e-12) and torch.allclose(cw, gw, rtol=1e-10, atol=1e-12)
+    assert cx[[3, 4, 49]].abs().max() == 0  # ignored positions get no gradient
+
+
+def test_training_with_a_chunked_loss_matches_the_plain_loss(tmp_path: Path) -> None:
+    shards = brown_shards(tmp_path / "shards", chars=40_000, vocab_size=300)
+    base = TrainConfig(max_steps=6, micro_batch=4, log_every=1, eval_every=0, eval_tokens=512, samples=0,
+                       checkpoint_every=0, warmup_steps=2, lr=3e-3,
+                       model={"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 32, "dropout": 0.0})
+    losses = []
+    for chunk in (0, 37):
+        trainer = Trainer(dataclasses.replace(base, loss_chunk=chunk), shards, tmp_path / f"out{chunk}", device="cpu")
+        assert trainer.model.head.loss_chunk == chunk
+        losses.append([float(trainer.train_step(step)[0]) for step in range(base.max_steps)])
+        weights = torch.cat([p.detach().flatten() for p in trainer.model.parameters()])
+        losses[-1].append(weights)
+    plain, chunked = losses
+    assert plain[:-1] == pytest.approx(chunked[:-1], abs=1e-5)
+    assert plain[0] > plain[-2]  # it trains
+    assert torch.allclose(plain[-1], chunked[-1], atol=1e-5)
