@@ -6,7 +6,8 @@
 ```
 
 ``function`` is ``FILE.py:NAME`` (a path, relative to the working directory) or ``MODULE:NAME`` (an
-importable module). It is called as ``function(doc, **options)`` and answers as every stage does:
+importable module). Every worker imports it: on a Ray cluster the file must be at the same path on
+every node, or the module installed there. It is called as ``function(doc, **options)`` and answers as every stage does:
 ``None`` keeps the document (it may write into ``doc.meta``), a string drops it with that reason, a
 ``Document`` replaces it. Reasons are counted as ``NAME:reason`` (``name`` defaults to the
 function's name). A function that raises on a document sends that document to the rejects as
