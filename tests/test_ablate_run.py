@@ -297,6 +297,15 @@ def test_a_failed_training_is_named_and_the_others_finish(ablation, tmp_path):
     assert sorted(re.findall(r"^trained (\w+) seed (\d+)", done.stdout, re.M)) == [("all", "1337"), ("all", "1338")]
 
 
+def test_a_missing_input_stops_before_the_folder_is_written(ablation, tmp_path):
+    root, _, inputs, evaluation, _ = ablation
+    for args in ([*inputs, str(tmp_path / "nope.jsonl")], [str(evaluation)]), (inputs, [str(tmp_path / "nope.txt")]):
+        with pytest.raises(ConfigError, match=r"input path .*nope.* does not exist"):
+            run_ablation(load_ablation(root / "mini.yaml"), args[0], args[1], tmp_path / "out", SEEDS,
+                         LocalExecutor(1), log=lambda _: None)
+    assert not (tmp_path / "out").exists()
+
+
 def test_trainings_without_a_plan_is_one_line(tmp_path):
     done = subprocess.run([sys.executable, "-m", "pipelines.ablation.trainings", str(tmp_path)],
                           capture_output=True, text=True, cwd=ROOT)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from curate.errors import ConfigError
+from curate.inputs import expand_inputs
 from curate.writer import write_atomic
 from pipelines.ablation.compare import VariantResult, check_fair, read_variant
 from pipelines.ablation.page import write_page
@@ -93,6 +94,14 @@ def curate_variants(ablation: Ablation, inputs: list[str], output: Path, executo
     return finals
 
 
+def check_inputs(ablation: Ablation, inputs: list[str], eval_inputs: list[str]) -> None:
+    """Every input, evaluation and quality-model path exists (InputError otherwise), before anything is written."""
+    expand_inputs(inputs)
+    expand_inputs(eval_inputs)
+    if ablation.quality_model is not None:
+        expand_inputs(ablation.quality_model.positive + ablation.quality_model.negative)
+
+
 def check_plan(ablation: Ablation, inputs: list[str], eval_inputs: list[str], output: Path) -> None:
     """Refuse to resume into a folder holding an ablation of other settings or data (seeds may grow)."""
     plan = json.dumps({"inputs": inputs, "eval": eval_inputs, "bpe": to_plain(ablation.bpe),
@@ -115,6 +124,7 @@ def run_ablation(ablation: Ablation, inputs: list[str], eval_inputs: list[str], 
     seed_list = seeds_of(ablation, seeds)
     if not prepare_only:
         resolve_jobs(jobs)  # a bad --jobs stops before any work
+    check_inputs(ablation, inputs, eval_inputs)
     check_plan(ablation, inputs, eval_inputs, output)
     finals = curate_variants(ablation, inputs, output, executor, log)
     tokenizer = train_union_tokenizer(finals, ablation.bpe, output / "tokenizer")
