@@ -147,6 +147,8 @@ def _side_by_side(output: Path, todo: list[Training], jobs: int, gpus: int) -> l
         for slot in [s for s in range(jobs) if s not in running][:len(pending)]:
             training = pending.pop(0)
             env = {**os.environ, **({"CUDA_VISIBLE_DEVICES": str(slot)} if gpus else {})}
+            if not gpus:  # CPU trainings side by side share the cores instead of each taking all
+                env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))
             command = [sys.executable, "-m", "pipelines.ablation.trainings", str(output),
                        "--only", f"{training.variant}:{training.seed}"]
             running[slot] = (training, subprocess.Popen(command, env=env))
