@@ -163,12 +163,14 @@ def _side_by_side(output: Path, todo: list[Training], jobs: int, gpus: int) -> l
 
 def train_one(output: Path, only: str) -> int:
     """Train the one run ``VARIANT:SEED`` of the plan, side by side with others: 0, or 3 when it failed."""
+    from pipelines.commands.train import write_line
+
     trainings, train = read_plan(output)
     chosen = [t for t in trainings if f"{t.variant}:{t.seed}" == only]
     if not chosen:
         raise ConfigError(f"--only {only}: no such training in {output / PLAN}")
     ok, line = _train(chosen[0], train, side_by_side=True)
-    print(line, flush=True)
+    write_line(line)
     return 0 if ok else 3
 
 

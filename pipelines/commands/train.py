@@ -58,6 +58,13 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return build(TrainConfig, options, "train")
 
 
+def write_line(text: str) -> None:
+    """``text`` and its newline in one write: processes printing side by side (unbuffered, as under
+    PYTHONUNBUFFERED=1, print writes the newline separately) cannot cut into each other's lines."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
 class Progress:
     """A progress bar with loss and tokens/s on a terminal; otherwise one line per log record."""
 
@@ -84,7 +91,7 @@ class Progress:
         else:
             return
         if self.bar.disable:
-            print(self.label + line, flush=True)
+            write_line(self.label + line)
         elif "loss" not in record:
             self.bar.write(self.label + line)
 
