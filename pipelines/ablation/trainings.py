@@ -2,7 +2,8 @@
 
 ``scratchlm ablate`` calls this after encoding the variants; it also runs alone, on the folder that
 ``scratchlm ablate --prepare-only`` wrote (curated and encoded on a CPU machine, say, then copied to
-a GPU machine), importing only what the trainer needs (torch, numpy, tqdm), not the curation stack:
+a GPU machine), importing only what the trainer needs (torch, numpy, tqdm, tokenizers), not the
+curation stack:
 
     python -m pipelines.ablation.trainings DIR [--jobs N]
 
