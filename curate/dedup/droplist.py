@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.dedup.store import save_npy
+from curate.dedup.store import find_sorted, save_npy
 
 
 def write_droplist(folder: Path, keys: np.ndarray, duplicate_of: pa.Array, cluster_size: np.ndarray) -> None:
@@ -34,9 +34,7 @@ class DropList:
 
     def lookup_many(self, keys: list[int]) -> list[tuple[str, int] | None]:
         """For each document key: (keeper's id, cluster size) when it is to be dropped, else None."""
-        wanted = np.array(keys, dtype=np.uint64)
-        at = np.minimum(np.searchsorted(self.keys, wanted), max(len(self.keys) - 1, 0))
-        found = (self.keys[at] == wanted) if len(self.keys) else np.zeros(len(wanted), dtype=bool)
+        at, found = find_sorted(self.keys, keys)
         hits = at[found]
         keepers = iter(zip(self.duplicate_of.take(pa.array(hits)).to_pylist(), self.cluster_size[hits].tolist()))
         return [next(keepers) if hit else None for hit in found.tolist()]

@@ -1,10 +1,11 @@
-"""Atomic writes of the arrays and small files dedup keeps under its work folder."""
+"""Atomic writes of the arrays and small files dedup keeps under its work folder, and lookups in its
+sorted key arrays (also used by the perplexity step's score table)."""
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -18,6 +19,16 @@ def save_npy(path: Path, array: np.ndarray) -> None:
     with open(tmp, "wb") as f:
         np.save(f, np.ascontiguousarray(array))
     os.replace(tmp, path)
+
+
+def find_sorted(sorted_keys: np.ndarray, keys: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Binary search of ``keys`` in a sorted uint64 array (memory-mapped is fine): each key's
+    position and whether it is there."""
+    wanted = np.array(keys, dtype=np.uint64)
+    if not len(sorted_keys):
+        return np.zeros(len(wanted), dtype=np.int64), np.zeros(len(wanted), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_keys, wanted), len(sorted_keys) - 1)
+    return at, sorted_keys[at] == wanted
 
 
 def save_json(path: Path, data: Any) -> None:

@@ -18,7 +18,6 @@ import hashlib
 import json
 import math
 import os
-import shutil
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
+from curate.dedup.store import find_sorted, save_npy
 from curate.document import Document
 from curate.stage import Executor, FilterStage, StageResult
 from curate.writer import write_atomic
@@ -105,18 +105,19 @@ class ScoreTable:
 
     @staticmethod
     def write(folder: Path, keys: np.ndarray, scores: np.ndarray) -> None:
+        """Both arrays sorted by key; ``keys.npy`` last, so that its presence means a complete table."""
         order = np.argsort(keys, kind="stable")
-        tmp = folder.with_name(folder.name + ".tmp")
-        tmp.mkdir(parents=True, exist_ok=True)
-        np.save(tmp / "keys.npy", keys[order])
-        np.save(tmp / "scores.npy", scores[order])
-        tmp.rename(folder)
+        save_npy(folder / "scores.npy", scores[order])
+        save_npy(folder / "keys.npy", keys[order])
+
+    @staticmethod
+    def complete(folder: Path) -> bool:
+        return (folder / "keys.npy").exists()
 
     def lookup(self, keys: list[int]) -> list[float | None]:
         """Each key's score (None for an empty document); KeyError for a document not scored."""
-        wanted = np.array(keys, dtype=np.uint64)
-        at = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
-        if not np.array_equal(self.keys[at], wanted):
+        at, found = find_sorted(self.keys, keys)
+        if not found.all():
             raise KeyError("a document of this step's input was not scored by prepare")
         return [None if math.isnan(s) else s for s in self.scores[at].tolist()]
 
@@ -162,15 +163,13 @@ class Perplexity(FilterStage):
         digest = hashlib.sha256(json.dumps([os.path.abspath(self.model), list(self.percentile), self.max_tokens,
                                             [str(p) for p in inputs]]).encode()).hexdigest()[:16]
         path, table = workdir / CUTOFFS.format(digest), workdir / SCORES.format(digest)
-        if not (path.exists() and table.exists()):
+        if not (path.exists() and ScoreTable.complete(table)):
             per_shard = executor.map(score_shard, [ScoreTask(self, str(p)) for p in inputs], desc="perplexity:score")
             keys = np.concatenate([k for k, _ in per_shard]) if per_shard else np.zeros(0, np.uint64)
             scores = np.concatenate([s for _, s in per_shard]) if per_shard else np.zeros(0)
             scored = scores[~np.isnan(scores)]
             low, high = self.percentile
             bounds = np.percentile(scored, [low, high]).tolist() if len(scored) else [math.inf, -math.inf]
-            workdir.mkdir(parents=True, exist_ok=True)
-            shutil.rmtree(table, ignore_errors=True)
             ScoreTable.write(table, keys, scores)
             write_atomic(path, json.dumps({"cutoffs": bounds, "documents": len(scored)}))
         bounds = json.loads(path.read_text(encoding="utf-8"))["cutoffs"]

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from curate.errors import ConfigError
+from pipelines.ablation.compare import read_log
 
 PLAN = "trainings.json"
 Log = Callable[[str], None]
@@ -71,12 +72,11 @@ def read_plan(output: Path) -> tuple[list[Training], dict[str, Any]]:
 
 def finished(training: Training, max_steps: int) -> bool:
     """True when the run's log ends with the validation of its last step."""
-    path = training.out / "log.jsonl"
-    if not path.exists():
+    try:
+        run = read_log(training.out, training.seed)
+    except ConfigError:  # no log yet, or one without a validation
         return False
-    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    evals = [r["step"] for r in records if "val_loss" in r]
-    return bool(evals) and evals[-1] == max_steps - 1
+    return run.curve[-1][0] == max_steps - 1
 
 
 def _train(training: Training, train: dict[str, Any], side_by_side: bool = False) -> tuple[bool, str]:
