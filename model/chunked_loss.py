@@ -11,6 +11,7 @@ the logits are formed in the input's dtype and reduced in float32, as autocast's
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 IGNORE_INDEX = -100  # F.cross_entropy's default
 
@@ -48,5 +49,13 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
 
 
 def chunked_cross_entropy(x: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, chunk: int) -> torch.Tensor:
-    """Mean cross-entropy of ``x @ weight.T`` (rows of ``x``: positions) against ``targets``."""
-    return ChunkedLinearCrossEntropy.apply(x, weight, targets, chunk)
+    """Mean cross-entropy of ``x @ weight.T`` (rows of ``x``: positions) against ``targets``; without
+    gradients (evaluation) the chunks form only their losses."""
+    if torch.is_grad_enabled():
+        return ChunkedLinearCrossEntropy.apply(x, weight, targets, chunk)
+    w = weight.to(x.dtype)
+    total = torch.zeros((), dtype=torch.promote_types(x.dtype, torch.float32), device=x.device)
+    for start in range(0, x.shape[0], chunk):
+        logits = (x[start:start + chunk] @ w.t()).to(total.dtype)
+        total += F.cross_entropy(logits, targets[start:start + chunk], reduction="sum")
+    return total / (targets != IGNORE_INDEX).sum().clamp(min=1)

@@ -124,11 +124,11 @@ class BatchLoader:
         starts = rng.integers(0, self.cum_starts[-1], size=(count, self.batch))
         return [self.to_device(self.windows(s)) for s in starts]
 
-    def eval_batches(self, max_tokens: int, world: int = 1) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """This rank's share of consecutive, non-overlapping windows covering up to ``max_tokens``."""
+    def eval_batches(self, max_tokens: int, world: int = 1, rank: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Share ``rank`` of ``world`` of the consecutive, non-overlapping windows covering up to ``max_tokens``."""
         firsts = np.concatenate([[0], self.cum_starts[:-1]])
         starts = np.concatenate([first + np.arange(0, len(a) - self.block_size, self.block_size)
                                  for first, a in zip(firsts, self.arrays)])
-        starts = starts[:max(max_tokens // self.block_size, 1)][self.rank::world]
+        starts = starts[:max(max_tokens // self.block_size, 1)][rank::world]
         return [self.to_device(self.windows(starts[i:i + self.batch]))
                 for i in range(0, len(starts), self.batch)]

@@ -183,8 +183,10 @@ class Trainer:
     @torch.no_grad()
     def evaluate(self, step: int) -> dict[str, Any]:
         """Validation loss and perplexity, and a few sampled continuations of validation documents."""
-        world = 1 if self.cfg.fsdp else self.dist.world  # FSDP ranks must run the same forwards
-        total = loss_sum(self.model, self.val.eval_batches(self.cfg.eval_tokens, world), self.dist.device, self.amp)
+        # FSDP ranks must run the same forwards: each evaluates every window (the share of rank 0 of 1)
+        world, rank = (1, 0) if self.cfg.fsdp else (self.dist.world, self.dist.rank)
+        batches = self.val.eval_batches(self.cfg.eval_tokens, world, rank)
+        total = loss_sum(self.model, batches, self.dist.device, self.amp)
         if world > 1:
             torch.distributed.all_reduce(total)
         loss = (total[0] / total[1]).item()

@@ -53,3 +53,14 @@ def test_training_with_a_chunked_loss_matches_the_plain_loss(tmp_path: Path) -> 
     assert plain[:-1] == pytest.approx(chunked[:-1], abs=1e-5)
     assert plain[0] > plain[-2]  # it trains
     assert torch.allclose(plain[-1], chunked[-1], atol=1e-5)
+
+
+def test_without_gradients_the_chunks_form_only_the_loss() -> None:
+    gen = torch.Generator().manual_seed(3)
+    x, w = torch.randn(40, 8, generator=gen), torch.randn(61, 8, generator=gen)
+    targets = torch.randint(0, 61, (40,), generator=gen)
+    targets[[0, 39]] = IGNORE_INDEX
+    with torch.no_grad():
+        loss = chunked_cross_entropy(x, w, targets, 9)
+    assert not loss.requires_grad and loss.grad_fn is None
+    assert torch.allclose(loss, F.cross_entropy(x @ w.t(), targets), rtol=1e-6)

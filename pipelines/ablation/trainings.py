@@ -143,11 +143,13 @@ def run_trainings(output: Path, jobs: int | None = None, log: Log = print) -> in
 def _side_by_side(output: Path, todo: list[Training], jobs: int, gpus: int) -> list[Training]:
     """Train ``todo`` in ``jobs`` child processes at a time, slot i on GPU i; each child prints its
     own lines. Returns the trainings whose process failed (a crash too: the others go on)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")  # slot i takes the i-th GPU this process may use
+    devices = visible.split(",") if visible else [str(i) for i in range(gpus)]
     pending, running, failed = list(todo), {}, []
     while pending or running:
         for slot in [s for s in range(jobs) if s not in running][:len(pending)]:
             training = pending.pop(0)
-            env = {**os.environ, **({"CUDA_VISIBLE_DEVICES": str(slot)} if gpus else {})}
+            env = {**os.environ, **({"CUDA_VISIBLE_DEVICES": devices[slot]} if gpus else {})}
             if not gpus:  # CPU trainings side by side share the cores instead of each taking all
                 env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))
             command = [sys.executable, "-m", "pipelines.ablation.trainings", str(output),
