@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import glob
-from collections import Counter
+from collections import Counter, deque
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,12 +79,12 @@ def expand_inputs(arguments: list[str]) -> list[InputFile]:
     A folder holding a saved Hugging Face dataset is one input.
     """
     found: list[InputFile] = []
-    queue = list(arguments)
+    queue = deque(arguments)
     while queue:
-        argument = queue.pop(0)
+        argument = queue.popleft()
         path = Path(argument)
         if argument.startswith("@"):
-            queue[:0] = _list_entries(argument)
+            queue.extendleft(reversed(_list_entries(argument)))
         elif is_remote(argument):
             found.append(InputFile(argument, url_source(argument)))
         elif path.is_dir() and is_dataset_folder(path):

@@ -46,9 +46,6 @@ class ShardSet:
     def tokenizer_path(self) -> Path:
         return self.folder / self.manifest.get("tokenizer", "tokenizer.json")
 
-    def tokens(self, split: str) -> int:
-        return sum(len(a) for a in self.splits.get(split, []))
-
     def document_openings(self, split: str, count: int, length: int) -> list[np.ndarray]:
         """The first ``length`` tokens of the first ``count`` documents of a split (sample prompts)."""
         openings: list[np.ndarray] = []

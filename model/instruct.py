@@ -9,9 +9,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from model.chunked_loss import IGNORE_INDEX
 from model.errors import ModelError
 
-IGNORE_INDEX = -100  # F.cross_entropy's default ignore_index
 PREAMBLE = ("Below is an instruction that describes a task. "
             "Write a response that appropriately completes the request.")
 RESPONSE_HEADER = "\n\n### Response:\n"

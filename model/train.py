@@ -94,7 +94,7 @@ class Trainer:
         self.dist = distributed.init(device)
         d = self.dist
         self.shards = open_shards(data)
-        initial = checkpoint.load(checkpoint.resolve(Path(cfg.init_from))) if cfg.init_from else None
+        initial = checkpoint.load(Path(cfg.init_from)) if cfg.init_from else None
         self.mc = resolve_model_config(cfg, self.shards, initial)
         torch.manual_seed(cfg.seed)
         model = GPT(self.mc).to(d.device)
@@ -192,7 +192,9 @@ class Trainer:
         loss = (total[0] / total[1]).item()
         samples = []
         gen = torch.Generator(device=self.dist.device).manual_seed(self.cfg.seed + step)
-        for opening in self.shards.document_openings("val", self.cfg.samples, 16):
+        # rank 0 alone logs the samples; FSDP ranks must all run the same forwards
+        wanted = self.cfg.samples if self.dist.main or self.cfg.fsdp else 0
+        for opening in self.shards.document_openings("val", wanted, 16):
             prompt = torch.from_numpy(opening)[None].to(self.dist.device)
             out = generate(self.model, prompt, self.cfg.sample_tokens, temperature=0.8, top_k=50,
                            eos_id=self.shards.eos_id, generator=gen)[0].tolist()

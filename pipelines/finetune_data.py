@@ -14,9 +14,9 @@ from tokenizers import Tokenizer
 from curate.errors import ConfigError
 from curate.readers.compression import open_binary
 from model.instruct import record_prompt
+from tokenizer.config import EOS_TOKEN
 from tokenizer.files import load_tokenizer
 
-EOS_TOKEN = "<|endoftext|>"
 
 
 def read_records(path: Path) -> list[tuple[str, dict]]:

@@ -21,14 +21,17 @@ import tempfile
 from pathlib import Path
 
 import torch
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+from tokenizers import Tokenizer, models
 
 from curate.errors import ConfigError
 from model import checkpoint
 from model.config import GPTConfig
 from model.errors import ModelError
 from model.safetensors_io import load_file, save_file
-from pipelines.finetune_data import EOS_TOKEN, TextTokenizer
+from pipelines.finetune_data import TextTokenizer
+from tokenizer.config import EOS_TOKEN
+from tokenizer.files import load_tokenizer
+from tokenizer.train import new_byte_level_bpe
 
 # gelu_fast and gelu_pytorch_tanh compute the same tanh approximation as gelu_new
 TANH_GELU = ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")
@@ -176,13 +179,12 @@ def from_hf_weights(tensors: dict[str, torch.Tensor], config: GPTConfig, folder:
 def gpt2_tokenizer(folder: Path) -> Tokenizer:
     """The folder's tokenizer.json, or one built from GPT-2's vocab.json and merges.txt."""
     if (folder / "tokenizer.json").exists():
-        return Tokenizer.from_file(str(folder / "tokenizer.json"))
+        return load_tokenizer(folder / "tokenizer.json")
     vocab, merges = folder / "vocab.json", folder / "merges.txt"
     if not (vocab.exists() and merges.exists()):
         raise ConfigError(f"{folder}: no tokenizer.json, nor vocab.json and merges.txt")
-    tokenizer = Tokenizer(models.BPE.from_file(str(vocab), str(merges)))
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
+    tokenizer = new_byte_level_bpe()
+    tokenizer.model = models.BPE.from_file(str(vocab), str(merges))
     tokenizer.add_special_tokens([EOS_TOKEN])
     return tokenizer
 

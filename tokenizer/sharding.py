@@ -260,7 +260,7 @@ def shard_corpus(files: list[CorpusFile], tokenizer_path: Path, output: Path, co
         log(f"shards already complete: {output / MANIFEST}")
         return done
     copy = _copy_tokenizer(tokenizer_file, output)
-    tokenizer = load_tokenizer(copy)
+    tokenizer = _load_tokenizer(str(copy))  # the one the encoding below uses in this process
     vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
     eos_id = tokenizer.token_to_id(config.eos_token)
     if eos_id is None:

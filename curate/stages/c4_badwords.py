@@ -1,12 +1,12 @@
 """The ``c4_badwords`` step: drop pages holding a word of the LDNOOBW list (Raffel et al. 2020)."""
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from typing import Literal
 
 from curate.document import Document
 from curate.stage import FilterStage, StageResult
+from curate.stages.sample import sample_point
 from curate.text.wordlists import badword_languages, badword_matcher
 
 
@@ -35,7 +35,7 @@ class C4Badwords(FilterStage):
         if word is None:
             return None
         doc.meta["c4_badword"] = word
-        if self.keep_fraction and random.Random(f"{self.seed}:{doc.id}").random() < self.keep_fraction:
+        if self.keep_fraction and sample_point(self.seed, doc.id) < self.keep_fraction:
             return None
         return "c4_badwords:badword"
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from curate.checksum import file_sha256
 from curate.decontam.ngrams import WORD_RE, Match, NgramIndex, word_spans, words_of
 from curate.document import Document
 from curate.stage import Executor, FilterStage, StageResult
@@ -107,10 +108,7 @@ def index_digest(paths: Sequence[str], n: int) -> str:
     """A digest of n and the evaluation files' names and bytes: a changed file gets a new index."""
     digest = hashlib.sha256(f"n={n}".encode())
     for path in paths:
-        digest.update(Path(path).name.encode() + b"\0")
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        digest.update(f"{Path(path).name}\0{file_sha256(Path(path))}".encode())
     return digest.hexdigest()[:16]
 
 

@@ -77,7 +77,7 @@ class ScoreTask:
     path: str
 
 
-def doc_key(doc: Document) -> int:
+def content_key(doc: Document) -> int:
     """A 64-bit key of a document's id and text (ids alone need not be unique)."""
     digest = hashlib.blake2b(f"{doc.id}\x00{doc.text}".encode("utf-8", errors="replace"), digest_size=8).digest()
     return int.from_bytes(digest, "little")
@@ -91,7 +91,7 @@ def score_shard(task: ScoreTask) -> tuple[np.ndarray, np.ndarray]:
     keys, scores = [], []
     for doc in iter_documents(task.path):
         score = scorer.perplexity(doc.text, task.stage.max_tokens)
-        keys.append(doc_key(doc))
+        keys.append(content_key(doc))
         scores.append(math.nan if score is None else score)
     return np.array(keys, dtype=np.uint64), np.array(scores, dtype=np.float64)
 
@@ -179,7 +179,7 @@ class Perplexity(FilterStage):
     def map_batch(self, docs: list[Document]) -> list[StageResult]:
         """Scores looked up (after a band's ``prepare``) or computed, then the rules."""
         if self.scores_dir:
-            scores = _table(self.scores_dir).lookup([doc_key(doc) for doc in docs])
+            scores = _table(self.scores_dir).lookup([content_key(doc) for doc in docs])
         else:
             scores = [_scorer(self.model).perplexity(doc.text, self.max_tokens) for doc in docs]
         return [self._decide(doc, score) for doc, score in zip(docs, scores)]

@@ -27,26 +27,20 @@ from tokenizer.train import TOKENIZER_FILE, config_plain, train_bpe
 STATS_FILE = "union.json"
 
 
-def union_batches(folders: Sequence[Path], counter: TextCounter, limit_bytes: int | None,
-                  batch_docs: int = 1024) -> Iterator[list[str]]:
-    """Texts of the curated step folders in order, each document id once (holds the ids seen)."""
+def union_texts(folders: Sequence[Path], counter: TextCounter, limit_bytes: int | None) -> Iterator[str]:
+    """Texts of the curated step folders in order, each document id once (holds the ids seen), until
+    ``limit_bytes`` have been given."""
     seen: set[str] = set()
-    batch: list[str] = []
     for file in corpus_files([str(f) for f in folders]):
         for doc in iter_documents(file):
             if doc.id in seen:
                 continue
             if limit_bytes is not None and counter.bytes >= limit_bytes:
-                break
+                return
             seen.add(doc.id)
-            batch.append(doc.text)
             counter.docs += 1
             counter.bytes += len(doc.text.encode("utf-8"))
-            if len(batch) >= batch_docs:
-                yield batch
-                batch = []
-    if batch:
-        yield batch
+            yield doc.text
 
 
 def train_union_tokenizer(folders: Sequence[Path], config: BpeConfig, output: Path) -> Path:
@@ -58,7 +52,7 @@ def train_union_tokenizer(folders: Sequence[Path], config: BpeConfig, output: Pa
         if stats["plan"] == plan and stats["sha256"] == file_sha256(path):
             return path
     counter = TextCounter()
-    tokenizer = train_bpe(union_batches(folders, counter, config.limit_bytes), config)
+    tokenizer = train_bpe(union_texts(folders, counter, config.limit_bytes), config)
     output.mkdir(parents=True, exist_ok=True)
     write_atomic(path, tokenizer.to_str())
     stats = {"plan": plan, "sha256": file_sha256(path), "docs": counter.docs, "bytes": counter.bytes}

@@ -22,6 +22,7 @@ from model.config import TrainConfig
 from model.errors import ModelError
 from pipelines.config import build
 from pipelines.loss_plot import plot_loss
+from tokenizer.config import EOS_TOKEN
 from tokenizer.files import load_tokenizer
 
 FORMATTER = argparse.ArgumentDefaultsHelpFormatter
@@ -146,7 +147,7 @@ def sample_command(args: argparse.Namespace) -> int:
     prompt = torch.tensor([ids], device=device)
     gen = torch.Generator(device=device).manual_seed(args.seed)
     out = generate(model, prompt, args.max_new_tokens, args.temperature, args.top_k, args.top_p,
-                   eos_id=tok.token_to_id("<|endoftext|>") if instruct else None, generator=gen)
+                   eos_id=tok.token_to_id(EOS_TOKEN) if instruct else None, generator=gen)
     print(extract_response(tok.decode(out[0, len(ids):].tolist())) if instruct else tok.decode(out[0].tolist()))
     return 0
 

@@ -28,7 +28,7 @@ BATCH_ROWS = 1024
 
 @dataclass
 class Sample:
-    """What the report keeps of some shards: lengths, numeric meta fields, languages, reject reasons and snippets."""
+    """What the report keeps of some shards: lengths, numeric meta fields, languages and reject snippets."""
 
     total_rows: int = 0       # rows in the shards read from
     skipped_files: int = 0    # shards not read at all (beyond SAMPLE_FILES)
@@ -36,7 +36,6 @@ class Sample:
     numbers: dict[str, array] = field(default_factory=lambda: defaultdict(lambda: array("d")))  # numeric meta
     langs: Counter = field(default_factory=Counter)                       # meta.lang
     keys: set[str] = field(default_factory=set)                           # every meta field seen
-    reasons: Counter = field(default_factory=Counter)
     snippets: dict[str, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
 
     @property
@@ -92,15 +91,13 @@ def sample_shards(files: list[Path], limit: int = SAMPLE_ROWS, most_files: int =
             for meta in batch["meta"].to_pylist():
                 sample.add_meta(json.loads(meta))
             if rejects:
-                _add_reasons(sample, batch)
+                _add_snippets(sample, batch)
     return sample
 
 
-def _add_reasons(sample: Sample, batch: dict[str, Any]) -> None:
-    """Reasons of a reject batch, and the first few snippets of each reason."""
-    reasons = batch["reason"].to_pylist()
-    sample.reasons.update(reasons)
-    for row, reason in enumerate(reasons):
+def _add_snippets(sample: Sample, batch: dict[str, Any]) -> None:
+    """The first few snippets of each reason of a reject batch (the counts come from stats.json)."""
+    for row, reason in enumerate(batch["reason"].to_pylist()):
         found = sample.snippets[reason]
         if len(found) < SNIPPETS_PER_REASON:
             text = batch["text"][row].as_py()
