@@ -19,7 +19,7 @@ from curate.checksum import file_sha256
 from curate.errors import InputError
 from curate.inputs import list_lines
 from curate.readers.compression import open_binary
-from curate.remote import HTTP_SCHEMES, HttpStream, RemoteError, RemoteOptions, is_remote, open_source
+from curate.remote import HTTP_SCHEMES, HttpStream, RemoteError, RemoteOptions, ResumeRefused, is_remote, open_source
 
 SUMS_FILE = ".sha256sums"
 CHUNK = 1 << 20
@@ -95,7 +95,7 @@ def _open_at(url: str, start: int, options: RemoteOptions) -> tuple[BinaryIO, in
         stream = HttpStream(url, options, start=start)
         return stream, stream.size  # type: ignore[return-value]
     if start:
-        raise RemoteError(f"{url}: resuming is only supported over http(s)")
+        raise ResumeRefused(f"{url}: resuming is only supported over http(s)")
     return open_source(url, options), None
 
 
@@ -110,10 +110,10 @@ def download(entry: Entry, folder: Path, options: RemoteOptions, on_bytes: Calla
     start = part.stat().st_size if part.exists() else 0
     try:
         stream, total = _open_at(entry.url, start, options)
-    except RemoteError:
+    except ResumeRefused:  # the partial file does not fit the remote one (416, changed file): start over
         if not start:
             raise
-        part.unlink()  # the partial file does not fit the remote one (416, changed file): start over
+        part.unlink()
         start = 0
         stream, total = _open_at(entry.url, 0, options)
     digest = hashlib.sha256()

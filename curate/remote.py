@@ -29,6 +29,11 @@ class RemoteError(OSError):
     """A remote input that cannot be read (status, timeout after retries, size cap): one line."""
 
 
+class ResumeRefused(RemoteError):
+    """A partial download that cannot go on where it stopped (416, a wrong range, a scheme without
+    ranges): the only errors after which starting over is right."""
+
+
 @dataclass(frozen=True)
 class RemoteOptions:
     """How remote inputs are read: per-operation timeout, retries with backoff, a size cap."""
@@ -97,13 +102,14 @@ class HttpStream(io.RawIOBase):
             err.close()
             if err.code >= 500 or err.code == 429:
                 raise ConnectionError(f"HTTP {err.code} {err.reason}") from None
-            raise RemoteError(f"{self.url}: HTTP {err.code} {err.reason}") from None
+            refused = ResumeRefused if err.code == 416 and self.position else RemoteError
+            raise refused(f"{self.url}: HTTP {err.code} {err.reason}") from None
         length = response.headers.get("Content-Length")
         if response.status == 206:
             match = re.match(r"bytes (\d+)-\d+/(\d+|\*)", response.headers.get("Content-Range", ""))
             if not match or int(match.group(1)) != self.position:
                 response.close()
-                raise RemoteError(f"{self.url}: server answered a range request with the wrong range")
+                raise ResumeRefused(f"{self.url}: server answered a range request with the wrong range")
             if match.group(2) != "*":
                 self.size = int(match.group(2))
         elif self.position:  # the server ignored the range: skip what was already read

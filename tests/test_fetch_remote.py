@@ -130,6 +130,25 @@ def test_fetch_mirrors_a_paths_list_resumes_and_skips(server, tmp_path, capsys):
     assert [i.source for i in expand_inputs([str(mirror)])] == ["files/blob.bin", "files/docs.jsonl"]
 
 
+def test_a_partial_download_is_kept_unless_the_server_refuses_to_resume(server, tmp_path):
+    """A failing server keeps the .part for the next run; a 416 (a partial file longer than the
+    remote one) starts the download over."""
+    from curate.mirror import Entry, download
+
+    server.files["gone.bin"] = BODY
+    folder = tmp_path / "mirror"
+    part = folder / "files" / ".gone.bin.part"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(BODY[:30000])
+    with pytest.raises(RemoteError, match="HTTP 404"):  # not the server's file any more: kept for later
+        download(Entry(f"{server.url}/files/missing.bin", "files/gone.bin"), folder, FAST, lambda *_: None)
+    assert part.read_bytes() == BODY[:30000]
+    part.write_bytes(BODY + b"stale tail")  # longer than the remote file: 416, start over
+    digest = download(Entry(f"{server.url}/files/gone.bin", "files/gone.bin"), folder, FAST, lambda *_: None)
+    assert digest == hashlib.sha256(BODY).hexdigest() and (folder / "files" / "gone.bin").read_bytes() == BODY
+    assert not part.exists()
+
+
 def test_resume_against_a_server_that_ignores_ranges(server):
     stream = HttpStream(f"{server.url}/norange/blob.bin", FAST, start=1000)
     assert read_all(stream) == BODY[1000:]
