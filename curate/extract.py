@@ -21,6 +21,7 @@ Extractor = Literal["resiliparse", "trafilatura"]
 META_SCAN_BYTES = 4096
 META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)
 LINK_TAG = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
+HEAD_END = re.compile(r"</head>", re.IGNORECASE)
 ATTRIBUTE = re.compile(r"""([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
 
 
@@ -69,8 +70,8 @@ def decode_html(body: bytes, http_charset: str | None = None) -> str:
 
 def canonical_url(html: str) -> str | None:
     """The ``href`` of ``<link rel=canonical>`` in the page's head, if it has one."""
-    head_end = html.lower().find("</head>")
-    for tag in LINK_TAG.finditer(html, 0, head_end if head_end >= 0 else len(html)):
+    head_end = HEAD_END.search(html)  # no lower-cased copy of the whole page
+    for tag in LINK_TAG.finditer(html, 0, head_end.start() if head_end else len(html)):
         attributes = {m.group(1).lower(): m.group(2) or m.group(3) or m.group(4) or "" for m in ATTRIBUTE.finditer(tag.group(0))}
         if "canonical" in attributes.get("rel", "").lower().split() and attributes.get("href"):
             return attributes["href"].strip()
