@@ -27,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="held-out evaluation text (any format read knows), the same for every variant")
     p.add_argument("--output", required=True, type=Path, metavar="DIR", help="ablation folder")
     p.add_argument("--seeds", type=int, default=1, metavar="K", help="trainings per variant (seeds train.seed .. +K-1)")
-    p.add_argument("--workers", type=int, default=1, help="parallel worker processes for curation and encoding")
+    p.add_argument("--workers", type=int, default=1,
+                   help="parallel worker processes for curation (for encoding too when shard.parallel is "
+                        "processes; by default encoding uses the tokenizer's own threads)")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="trainings at a time, one per GPU where there are GPUs (default: one per GPU, else 1)")
     p.add_argument("--prepare-only", action="store_true",
