@@ -1,46 +1,52 @@
 """Cross-entropy of the output projection without the whole logits tensor: ``chunk`` rows at a time.
 
 For a vocabulary of 50,304 and 131,072 tokens a micro-batch, the logits alone take 13 GB in bf16,
-and their gradient as much again. Here the forward pass takes the rows in chunks: logits of one
-chunk, their log-sum-exp and loss, then at once their gradient (softmax minus the one-hot target),
-which two matrix products turn into the chunk's input gradient and its share of the weight
-gradient. Only those two gradients are kept for the backward pass, which scales them. The math is
-``F.cross_entropy(x @ weight.T, targets)`` (mean over targets that are not ``ignore_index``);
-the logits are formed in the input's dtype and reduced in float32, as autocast's cross-entropy does.
+and their gradient as much again. Here the forward pass takes the rows in chunks: the logits of
+one chunk go into one reused buffer, ``softmax_xent_rows_`` (model/xent_rows.py) turns them in place
+into their gradient (softmax minus the one-hot target) while it sums the loss, and two matrix
+products turn that into the chunk's input gradient and its share of the weight gradient. Only those
+two gradients are kept for the backward pass, which scales them. The math is
+``F.cross_entropy(x @ weight.T, targets)`` (mean over targets that are not ``ignore_index``); under
+autocast the products run in its dtype and the reductions in float32, as autocast's cross-entropy does.
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-IGNORE_INDEX = -100  # F.cross_entropy's default
+from model.xent_rows import IGNORE_INDEX, softmax_xent_rows_
+
+__all__ = ["IGNORE_INDEX", "chunked_cross_entropy"]
+
+
+def _compute_dtype(x: torch.Tensor) -> torch.dtype:
+    """The products' dtype: autocast's where it is on, else the input's."""
+    if torch.is_autocast_enabled(x.device.type):
+        return torch.get_autocast_dtype(x.device.type)
+    return x.dtype
 
 
 class ChunkedLinearCrossEntropy(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, chunk: int) -> torch.Tensor:
-        w = weight.to(x.dtype)
-        acc = torch.promote_types(x.dtype, torch.float32)  # the reductions' dtype: float32 at least
-        valid = targets != IGNORE_INDEX
-        count = valid.sum().clamp(min=1).to(acc)
-        grad_x = torch.empty_like(x)
+        dtype = _compute_dtype(x)
+        acc = torch.promote_types(dtype, torch.float32)  # the reductions' dtype: float32 at least
+        rows_in, w = x.to(dtype), weight.to(dtype)
+        scale = 1.0 / (targets != IGNORE_INDEX).sum().clamp(min=1).to(acc)
+        grad_x = torch.empty(x.shape, dtype=dtype, device=x.device)
         grad_w = torch.zeros(weight.shape, dtype=acc, device=weight.device)
         total = torch.zeros((), dtype=acc, device=x.device)
-        for start in range(0, x.shape[0], chunk):
-            rows = x[start:start + chunk]
-            target, keep = targets[start:start + chunk], valid[start:start + chunk]
-            logits = (rows @ w.t()).to(acc)
-            safe = torch.where(keep, target, torch.zeros_like(target)).long()
-            log_norm = torch.logsumexp(logits, dim=1)
-            picked = logits.gather(1, safe[:, None]).squeeze(1)
-            total = total + ((log_norm - picked) * keep).sum()
-            grad = torch.exp(logits - log_norm[:, None])  # softmax
-            grad.scatter_add_(1, safe[:, None], -torch.ones_like(picked)[:, None])
-            grad = (grad * (keep[:, None] / count)).to(x.dtype)
-            grad_x[start:start + chunk] = grad @ w
-            grad_w += (grad.t() @ rows).to(acc)
-        ctx.save_for_backward(grad_x, grad_w.to(weight.dtype))
-        return total / count
+        buffer = torch.empty((min(chunk, x.shape[0]), weight.shape[0]), dtype=dtype, device=x.device)
+        with torch.autocast(x.device.type, enabled=False):  # the casts are done: no per-chunk recasting
+            for start in range(0, x.shape[0], chunk):
+                rows = rows_in[start:start + chunk]
+                logits = buffer[:rows.shape[0]]
+                torch.mm(rows, w.t(), out=logits)
+                total += softmax_xent_rows_(logits, targets[start:start + chunk], scale).sum()
+                torch.mm(logits, w, out=grad_x[start:start + chunk])
+                grad_w += torch.mm(logits.t(), rows)
+        ctx.save_for_backward(grad_x.to(x.dtype), grad_w.to(weight.dtype))
+        return total * scale
 
     @staticmethod
     def backward(ctx, grad_out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None, None]:
@@ -48,6 +54,7 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
         return grad_x * grad_out.to(grad_x.dtype), grad_w * grad_out.to(grad_w.dtype), None, None
 
 
+@torch.compiler.disable  # plain cuBLAS products and the row kernel; a compiled head stops before the loss
 def chunked_cross_entropy(x: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, chunk: int) -> torch.Tensor:
     """Mean cross-entropy of ``x @ weight.T`` (rows of ``x``: positions) against ``targets``; without
     gradients (evaluation) the chunks form only their losses."""
