@@ -56,7 +56,7 @@ sys.path.insert(0, sys.argv[1] + "/tests")
 from test_xent_rows import _case
 logits = torch.zeros(2, 3)
 assert xent_rows.uses_kernel(logits), "the interpreter should run the kernel"
-for rows, vocab, dtype, tol in [(9, 97, torch.float32, 1e-6), (7, 9000, torch.float32, 1e-6),
+for rows, vocab, dtype, tol in [(9, 97, torch.float32, 1e-6), (5, 40000, torch.float32, 1e-6),
                                 (6, 5000, torch.bfloat16, 8e-3)]:
     logits, targets = _case(rows, vocab, dtype, seed=vocab)
     kernel_grad, torch_grad = logits.clone(), logits.clone()
