@@ -25,9 +25,9 @@ from model.errors import ModelError
 from model.evaluate import autocast, autocast_dtype, loss_sum
 from model.generate import generate
 from model.gpt import GPT, flops_per_token
+from model.train_log import LOG_NAME, append_record, read_records
 
 PEAK_FLOPS = 989e12  # dense bf16 TFLOP/s of an H100 SXM (NVIDIA datasheet); the H200 has the same
-LOG_NAME = "log.jsonl"
 LogHook = Callable[[dict[str, Any]], None]
 
 
@@ -144,8 +144,7 @@ class Trainer:
     def _log(self, record: dict[str, Any]) -> None:
         if not self.dist.main:
             return
-        with open(self.out / LOG_NAME, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+        append_record(self.out / LOG_NAME, record)
         if self.log_hook:
             self.log_hook(record)
 
@@ -154,9 +153,8 @@ class Trainer:
         path = self.out / LOG_NAME
         if not self.dist.main or not path.exists():
             return
-        keep = [line for line in path.read_text(encoding="utf-8").splitlines()
-                if line and json.loads(line).get("step", 0) < self.start_step]
-        path.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
+        keep = [record for record in read_records(path) if record.get("step", 0) < self.start_step]
+        path.write_text("".join(json.dumps(record) + "\n" for record in keep), encoding="utf-8")
 
     def _flush(self, metrics: Metrics, lr: float, since: float) -> None:
         """Read the buffered steps (one device sync), stop on a non-finite loss, log their mean."""
@@ -282,9 +280,7 @@ class Trainer:
         return {"steps": cfg.max_steps, "tokens": self.tokens_seen, **last_eval}
 
     def _logged_eval(self) -> dict[str, Any]:
-        path = self.out / LOG_NAME
-        records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
-        evals = [r for r in records if "val_loss" in r]
+        evals = [r for r in read_records(self.out / LOG_NAME) if "val_loss" in r]
         return evals[-1] if evals else {}
 
 

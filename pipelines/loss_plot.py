@@ -1,8 +1,9 @@
 """``loss.png`` from a training log (JSON lines): training loss per logged step, validation loss."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from model.train_log import read_records
 
 
 def plot_loss(log: Path, png: Path, title: str = "training") -> Path:
@@ -10,7 +11,7 @@ def plot_loss(log: Path, png: Path, title: str = "training") -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    records = [json.loads(line) for line in Path(log).read_text(encoding="utf-8").splitlines() if line]
+    records = read_records(Path(log))
     train = [(r["step"], r["loss"]) for r in records if "loss" in r]
     val = [(r["step"], r["val_loss"]) for r in records if "val_loss" in r]
     fig, ax = plt.subplots(figsize=(7, 4), dpi=110)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from curate.errors import ConfigError
+from model.train_log import LOG_NAME, read_records
 
 DECONTAMINATE = "decontaminate"
 
@@ -65,10 +66,10 @@ class VariantResult:
 
 def read_log(folder: Path, seed: int) -> SeedRun:
     """A training folder's log: the last start record, validation losses, tokens at the end."""
-    path = folder / "log.jsonl"
+    path = folder / LOG_NAME
     if not path.exists():
         raise ConfigError(f"{path}: no training log")
-    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    records = read_records(path)
     starts = [r for r in records if r.get("event") == "start"]
     curve = [(r["step"], r["val_loss"]) for r in records if "val_loss" in r]
     trained = [r for r in records if "loss" in r and "tokens" in r]
@@ -123,7 +124,7 @@ def check_fair(results: list[VariantResult], tokenizer_sha256: str) -> None:
         if [r.seed for r in result.runs] != seeds:
             raise ConfigError(f"{where}: seeds {[r.seed for r in result.runs]} differ from {first.name}'s {seeds}")
         for run in result.runs:
-            at = f"{where}, seed {run.seed} ({run.folder / 'log.jsonl'})"
+            at = f"{where}, seed {run.seed} ({run.folder / LOG_NAME})"
             if run.model != reference_run.model:
                 raise ConfigError(f"{at}: the model differs from {first.name}'s; the comparison is unfair")
             if _without_seed(run.train) != _without_seed(reference_run.train):

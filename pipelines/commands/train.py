@@ -105,7 +105,8 @@ def run_training(cfg: TrainConfig, data: Path, out: Path, resume: bool, device: 
     """Train with a progress display (a bar on a terminal by default), write ``loss.png`` and return
     the final figures."""
     from model.data import open_shards
-    from model.train import LOG_NAME, train
+    from model.train import train
+    from model.train_log import LOG_NAME
     shards = open_shards(data, verify=False)
     tok = load_tokenizer(shards.tokenizer_path) if shards.tokenizer_path.exists() else None
     decode: Callable[[list[int]], str] | None = tok.decode if tok else None
