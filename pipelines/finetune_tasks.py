@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +14,8 @@ from model.evaluate import pick_device
 from model.finetune_config import FinetuneConfig
 from model.generate import generate
 from model.instruct import extract_response, record_prompt
+from model.train_log import LOG_NAME, append_record
 from pipelines.finetune_data import TextTokenizer, encode_labelled, instruction_pairs, labelled_texts, read_records
-
-LOG = "log.jsonl"
-
 
 def config_of(args: argparse.Namespace) -> FinetuneConfig:
     return FinetuneConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
@@ -29,12 +26,11 @@ def config_of(args: argparse.Namespace) -> FinetuneConfig:
 def logger(out: Path):
     """Print each epoch's record and append it to ``OUT/log.jsonl``."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / LOG).write_text("", encoding="utf-8")
+    (out / LOG_NAME).write_text("", encoding="utf-8")
 
     def log(record: dict[str, Any]) -> None:
         print("  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in record.items()), flush=True)
-        with open(out / LOG, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+        append_record(out / LOG_NAME, record)
     return log
 
 
