@@ -7,6 +7,7 @@ so any ``step-*`` folder is complete.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
@@ -19,7 +20,7 @@ import torch
 
 from model.data import sha256_file
 from model.errors import ModelError
-from model.safetensors_io import load_file, save_file
+from model.safetensors_io import save_file, tensors_from_bytes
 
 PREFIX = "step-"
 WEIGHTS, STATE, INDEX = "model.safetensors", "state.pt", "checkpoint.json"
@@ -31,6 +32,7 @@ class Checkpoint:
     folder: Path
     weights: dict[str, torch.Tensor]
     state: dict[str, Any]
+    digests: dict[str, str]  # sha256 of each file, checked against checkpoint.json when loaded
 
     @property
     def model_config(self) -> dict[str, Any]:
@@ -99,12 +101,14 @@ def load(path: Path) -> Checkpoint:
     for name in (WEIGHTS, STATE):
         if name not in digests or not (folder / name).exists():
             raise ModelError(f"{folder}: checkpoint incomplete, {name} missing")
+    weights_bytes = (folder / WEIGHTS).read_bytes()  # read once: hashed, then parsed
     for name, digest in digests.items():
-        if sha256_file(folder / name) != digest:
+        actual = hashlib.sha256(weights_bytes).hexdigest() if name == WEIGHTS else sha256_file(folder / name)
+        if actual != digest:
             raise ModelError(f"{folder / name}: sha256 does not match {INDEX} (corrupted or modified)")
     try:
         state = torch.load(folder / STATE, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ModelError(f"{folder / STATE}: refused, not plain tensors and data ({first})") from None
-    return Checkpoint(folder, load_file(folder / WEIGHTS), state)
+    return Checkpoint(folder, tensors_from_bytes(weights_bytes, folder / WEIGHTS), state, dict(digests))

@@ -19,7 +19,6 @@ import torch
 
 from model import checkpoint
 from model.classify import add_classifier_head, classification_loss, correct_count, parse_train_layers, set_trainable
-from model.data import sha256_file
 from model.errors import ModelError
 from model.evaluate import autocast, autocast_dtype, build_model
 from model.finetune_config import FinetuneConfig
@@ -115,7 +114,7 @@ def save(out: Path, model: GPT, base: checkpoint.Checkpoint, finetune: dict[str,
     finetune = {**finetune, "base": str(base.folder), "config": dataclasses.asdict(cfg)}
     if cfg.lora_rank:
         save_file(trainable_state(model), out / ADAPTERS)
-        info = {"finetune": finetune, "steps": steps, "base_sha256": sha256_file(base.folder / checkpoint.WEIGHTS),
+        info = {"finetune": finetune, "steps": steps, "base_sha256": base.digests[checkpoint.WEIGHTS],
                 "model_config": base.model_config}
         (out / ADAPTERS_INFO).write_text(json.dumps(info, indent=1), encoding="utf-8")
         merge_lora(model)
@@ -135,7 +134,7 @@ def merge_adapters(adapters_dir: Path, out: Path, base_path: Path | None = None)
     except (OSError, ValueError, KeyError) as err:
         raise ModelError(f"{info_path}: unreadable adapter description ({err})") from None
     model, base = load_base(base_path or Path(finetune["base"]), torch.device("cpu"))
-    if sha256_file(base.folder / checkpoint.WEIGHTS) != info["base_sha256"]:
+    if base.digests[checkpoint.WEIGHTS] != info["base_sha256"]:
         raise ModelError(f"{base.folder}: not the base checkpoint these adapters were trained on (sha256 differs)")
     cfg = FinetuneConfig(**finetune["config"])
     setup(model, cfg, classes=len(finetune.get("labels", [])))

@@ -41,7 +41,11 @@ def save_file(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, 
 
 def load_file(path: Path) -> dict[str, torch.Tensor]:
     """All tensors of a safetensors file; any inconsistency is a ModelError naming the file."""
-    data = Path(path).read_bytes()
+    return tensors_from_bytes(Path(path).read_bytes(), path)
+
+
+def tensors_from_bytes(data: bytes, path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file already read (``path`` names it in errors)."""
     try:
         (size,) = struct.unpack("<Q", data[:8])
         if size > MAX_HEADER or 8 + size > len(data):
