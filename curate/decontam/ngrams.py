@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from curate.decontam.evalfile import iter_eval_file
+from curate.dedup.store import run_starts
 from curate.errors import ConfigError
 
 WORD_RE = re.compile(r"\w+")
@@ -80,9 +81,7 @@ def multipliers(n: int) -> np.ndarray:
 
 def first_of_runs(values: np.ndarray) -> np.ndarray:
     """Positions where a sorted array's value changes: its distinct values' first occurrences."""
-    if not len(values):
-        return np.empty(0, np.int64)
-    return np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+    return np.flatnonzero(run_starts(values))
 
 
 def bitmap_shift(count: int) -> int:

@@ -17,6 +17,7 @@ import numpy as np
 from curate.dedup.corpus import Corpus
 from curate.dedup.droplist import write_droplist
 from curate.dedup.runs import iter_groups, star_edges
+from curate.dedup.store import run_starts
 from curate.dedup.unionfind import UnionFind
 
 EDGE_BYTES = 16  # two int64 ids
@@ -68,8 +69,7 @@ def _keepers(corpus: Corpus, members: np.ndarray, roots: np.ndarray, by_score: b
     everyone = np.concatenate([members, cluster_roots])
     cluster = np.concatenate([roots, cluster_roots])
     order = np.lexsort((everyone, -corpus.scores(everyone), cluster))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = cluster[order][1:] != cluster[order][:-1]
+    first = run_starts(cluster[order])
     return cluster[order][first], everyone[order][first]
 
 

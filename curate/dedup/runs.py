@@ -14,7 +14,7 @@ from typing import Iterator
 
 import numpy as np
 
-from curate.dedup.store import save_npy
+from curate.dedup.store import run_starts, save_npy
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,7 @@ def star_edges(keys: np.ndarray, gids: np.ndarray, first_new: int = 0) -> tuple[
     """
     if len(keys) == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    is_start = np.ones(len(keys), dtype=bool)
-    is_start[1:] = keys[1:] != keys[:-1]
+    is_start = run_starts(keys)
     group = np.cumsum(is_start) - 1
     first = gids[is_start][group]
     keep = ~is_start & (gids >= first_new)

@@ -21,6 +21,13 @@ def save_npy(path: Path, array: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
+def run_starts(values: np.ndarray) -> np.ndarray:
+    """Mask of the positions where a sorted array's value changes (its distinct values' first places)."""
+    starts = np.ones(len(values), dtype=bool)
+    starts[1:] = values[1:] != values[:-1]
+    return starts
+
+
 def find_sorted(sorted_keys: np.ndarray, keys: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
     """Binary search of ``keys`` in a sorted uint64 array (memory-mapped is fine): each key's
     position and whether it is there."""
