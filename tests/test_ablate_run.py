@@ -21,6 +21,7 @@ from model.data import BatchLoader, open_shards
 from model.evaluate import load_model, loss_sum
 from pipelines.ablation.run import run_ablation
 from pipelines.ablation.spec import load_ablation
+from tokenizer.train import STATS_FILE
 from pipelines.executors.local import LocalExecutor
 
 ROOT = Path(__file__).parent.parent
@@ -166,7 +167,7 @@ def test_validation_is_the_evaluation_text_for_every_variant(ablation):
     _, out, _, _, results = ablation
     evaluation = open_shards(out / "eval")
     assert evaluation.manifest["tokenizer_sha256"] == json.loads(
-        (out / "tokenizer" / "union.json").read_text())["sha256"]
+        (out / "tokenizer" / STATS_FILE).read_text())["sha256"]
     for result in results:
         run = result.runs[-1]
         model, _ = load_model(run.folder, torch.device("cpu"))
@@ -177,10 +178,10 @@ def test_validation_is_the_evaluation_text_for_every_variant(ablation):
 
 def test_tokenizer_is_trained_on_the_union_of_the_variants(ablation):
     _, out, _, _, results = ablation
-    union = json.loads((out / "tokenizer" / "union.json").read_text(encoding="utf-8"))
+    union = json.loads((out / "tokenizer" / STATS_FILE).read_text(encoding="utf-8"))
     # ``english`` is a subset of ``all``: the union is ``all``'s documents, each once
     assert union["docs"] == max(r.docs_kept for r in results)
-    assert [Path(f).parts[-3] for f in union["plan"]["folders"]] == ["all", "english"]
+    assert [Path(f).parts[-3] for f in union["inputs"]] == ["all", "english"]
 
 
 def _rewrite_start(log: Path, change: dict) -> None:

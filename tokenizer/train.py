@@ -58,9 +58,17 @@ def config_plain(config: BpeConfig) -> dict:
 
 def train_to_folder(files: list[CorpusFile], config: BpeConfig, output: Path) -> dict:
     """Train, save ``tokenizer.json`` atomically and ``tokenizer.stats.json`` (sha256 and counts) beside it."""
-    started = time.perf_counter()
     counter = TextCounter()
-    tokenizer = train_bpe(corpus_texts(files, limit_bytes=config.limit_bytes, counter=counter), config)
+    texts = corpus_texts(files, limit_bytes=config.limit_bytes, counter=counter)
+    return train_texts_to_folder(texts, counter, config, output, [f.source for f in files])
+
+
+def train_texts_to_folder(texts: Iterable[str], counter: TextCounter, config: BpeConfig, output: Path,
+                          inputs: list[str]) -> dict:
+    """Train on ``texts`` (which ``counter`` counts as they are read) into ``output``; ``inputs``
+    names where they came from, for ``trained_already``."""
+    started = time.perf_counter()
+    tokenizer = train_bpe(texts, config)
     output.mkdir(parents=True, exist_ok=True)
     path = output / TOKENIZER_FILE
     write_atomic(path, tokenizer.to_str())
@@ -69,7 +77,7 @@ def train_to_folder(files: list[CorpusFile], config: BpeConfig, output: Path) ->
         "sha256": file_sha256(path),
         "vocab_size": tokenizer.get_vocab_size(),
         "config": config_plain(config),
-        "inputs": [f.source for f in files],
+        "inputs": inputs,
         "docs": counter.docs,
         "bytes": counter.bytes,
         "seconds": round(time.perf_counter() - started, 3),
@@ -79,11 +87,12 @@ def train_to_folder(files: list[CorpusFile], config: BpeConfig, output: Path) ->
     return stats
 
 
-def trained_already(files: list[CorpusFile], config: BpeConfig, output: Path) -> dict | None:
-    """The stats of an earlier identical training whose tokenizer file is intact, else None."""
+def trained_already(inputs: list[str], config: BpeConfig, output: Path) -> dict | None:
+    """The stats of an earlier training on the same ``inputs`` and config whose tokenizer file is
+    intact, else None."""
     stats_path, path = output / STATS_FILE, output / TOKENIZER_FILE
     if not (stats_path.exists() and path.exists()):
         return None
     stats = json.loads(stats_path.read_text(encoding="utf-8"))
-    same = stats.get("inputs") == [f.source for f in files] and stats.get("config") == config_plain(config)
+    same = stats.get("inputs") == inputs and stats.get("config") == config_plain(config)
     return stats if same and stats.get("sha256") == file_sha256(path) else None

@@ -17,15 +17,11 @@ from typing import Any, Iterator, Sequence
 
 from curate.errors import ConfigError
 from curate.writer import write_atomic
-from curate.checksum import file_sha256
 from tokenizer.config import BpeConfig, ShardConfig
 from tokenizer.corpus import TextCounter, corpus_files, iter_documents
 from tokenizer.shard_format import FORMAT, MANIFEST, TOKENIZER_COPY, load_manifest, shard_names
 from tokenizer.sharding import shard_corpus
-from tokenizer.train import TOKENIZER_FILE, config_plain, train_bpe
-
-STATS_FILE = "union.json"
-
+from tokenizer.train import TOKENIZER_FILE, train_texts_to_folder, trained_already
 
 def union_texts(folders: Sequence[Path], counter: TextCounter, limit_bytes: int | None) -> Iterator[str]:
     """Texts of the curated step folders in order, each document id once (holds the ids seen), until
@@ -45,19 +41,11 @@ def union_texts(folders: Sequence[Path], counter: TextCounter, limit_bytes: int 
 
 def train_union_tokenizer(folders: Sequence[Path], config: BpeConfig, output: Path) -> Path:
     """``output/tokenizer.json`` trained on the union of ``folders``; kept when trained on the same ones."""
-    path, stats_path = output / TOKENIZER_FILE, output / STATS_FILE
-    plan = {"folders": [str(f) for f in folders], "config": config_plain(config)}
-    if path.exists() and stats_path.exists():
-        stats = json.loads(stats_path.read_text(encoding="utf-8"))
-        if stats["plan"] == plan and stats["sha256"] == file_sha256(path):
-            return path
-    counter = TextCounter()
-    tokenizer = train_bpe(union_texts(folders, counter, config.limit_bytes), config)
-    output.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, tokenizer.to_str())
-    stats = {"plan": plan, "sha256": file_sha256(path), "docs": counter.docs, "bytes": counter.bytes}
-    write_atomic(stats_path, json.dumps(stats, indent=1))
-    return path
+    inputs = [str(f) for f in folders]
+    if trained_already(inputs, config, output) is None:
+        counter = TextCounter()
+        train_texts_to_folder(union_texts(folders, counter, config.limit_bytes), counter, config, output, inputs)
+    return output / TOKENIZER_FILE
 
 
 def shard_all_train(inputs: Sequence[str], tokenizer: Path, output: Path, config: ShardConfig,

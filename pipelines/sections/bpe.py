@@ -15,7 +15,7 @@ def run_section(config: BpeConfig, run_dir: Path, curated_dir: Path, executor: A
     """Train into ``run_dir/tokenizer/tokenizer.json``, or keep an identical earlier training."""
     files = corpus_files([str(curated_dir)])
     output = Path(run_dir) / TOKENIZER_DIR
-    stats = trained_already(files, config, output)
+    stats = trained_already([f.source for f in files], config, output)
     if stats is None:
         stats = train_to_folder(files, config, output)
         print(f"bpe: trained {stats['vocab_size']:,} tokens on {stats['docs']:,} documents "
