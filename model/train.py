@@ -124,6 +124,7 @@ class Trainer:
         self.step_tokens = self.accum * per_micro
         self.loader = BatchLoader(self.shards, "train", self.mc.block_size, cfg.micro_batch, d.device, cfg.seed, d.rank)
         self.val = BatchLoader(self.shards, "val", self.mc.block_size, cfg.micro_batch, d.device, cfg.seed, d.rank)
+        self.val_batches: list[tuple[torch.Tensor, torch.Tensor]] | None = None  # the same windows at every evaluation
         self.flops_per_token = flops_per_token(model, self.mc.block_size)
         if d.device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = True
@@ -183,8 +184,9 @@ class Trainer:
         """Validation loss and perplexity, and a few sampled continuations of validation documents."""
         # FSDP ranks must run the same forwards: each evaluates every window (the share of rank 0 of 1)
         world, rank = (1, 0) if self.cfg.fsdp else (self.dist.world, self.dist.rank)
-        batches = self.val.eval_batches(self.cfg.eval_tokens, world, rank)
-        total = loss_sum(self.model, batches, self.dist.device, self.amp)
+        if self.val_batches is None:
+            self.val_batches = self.val.eval_batches(self.cfg.eval_tokens, world, rank)
+        total = loss_sum(self.model, self.val_batches, self.dist.device, self.amp)
         if world > 1:
             torch.distributed.all_reduce(total)
         loss = (total[0] / total[1]).item()
