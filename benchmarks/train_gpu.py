@@ -26,7 +26,7 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import torch  # noqa: E402
 
-from model.config import TrainConfig  # noqa: E402
+from model.config import GPU_LOSS_CHUNK, TrainConfig  # noqa: E402
 from model.train import PEAK_FLOPS, Trainer  # noqa: E402
 
 
@@ -51,7 +51,7 @@ def profile_step(trainer: Trainer, step: int, rows: int = 22) -> None:
 def measure(preset: str, micro_batch: int, batch_tokens: int, steps: int, warmup: int, data: Path,
             compile_model: bool, attention: str, whole: bool, bf16_residual: bool = False,
             profile: bool = False, checkpointing: bool = False,
-            loss_chunk: int = TrainConfig.loss_chunk) -> dict:
+            loss_chunk: int = GPU_LOSS_CHUNK) -> dict:
     set_attention(attention)
     cfg = TrainConfig(preset=preset, model={"vocab_size": 50_304, "block_size": 1024, "dropout": 0.0},
                       micro_batch=micro_batch, batch_tokens=batch_tokens, max_steps=warmup + steps,
@@ -101,9 +101,9 @@ def main() -> None:
     p.add_argument("--bf16-residual", action="store_true", help="keep the residual stream in bf16")
     p.add_argument("--activation-checkpointing", action="store_true",
                    help="recompute each block's activations in the backward pass (less memory, more compute)")
-    p.add_argument("--loss-chunk", type=int, default=TrainConfig.loss_chunk, metavar="N",
-                   help="the head's loss N positions at a time (model/chunked_loss.py; default: the trainer's, "
-                        "%(default)s); 0: all at once")
+    p.add_argument("--loss-chunk", type=int, default=GPU_LOSS_CHUNK, metavar="N",
+                   help="the head's loss N positions at a time (model/chunked_loss.py; default: the trainer's on "
+                        "CUDA, %(default)s); 0: all at once")
     p.add_argument("--profile", action="store_true", help="print the GPU kernels of one more step")
     p.add_argument("--json", type=Path, help="append each result as a JSON line here")
     args = p.parse_args()

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from model import checkpoint, distributed
-from model.config import GPTConfig, TrainConfig, model_config, pad_vocab
+from model.config import GPTConfig, TrainConfig, loss_chunk_for, model_config, pad_vocab
 from model.data import BatchLoader, ShardSet, open_shards
 from model.errors import ModelError
 from model.evaluate import autocast, autocast_dtype, loss_sum
@@ -101,7 +101,7 @@ class Trainer:
         if initial is not None:
             checkpoint.load_weights(model, initial.weights)
         model.activation_checkpointing = cfg.activation_checkpointing
-        model.head.loss_chunk = cfg.loss_chunk
+        model.head.loss_chunk = loss_chunk_for(cfg.loss_chunk, d.device.type)
         self.amp = autocast_dtype(cfg.precision, d.device)
         if cfg.bf16_residual and self.amp == torch.bfloat16:
             model.residual_dtype = torch.bfloat16

@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from model.chunked_loss import IGNORE_INDEX, chunked_cross_entropy
-from model.config import TrainConfig
+from model.config import GPU_LOSS_CHUNK, TrainConfig, loss_chunk_for
+from model.errors import ModelError
 from model.train import Trainer
 from train_shards import brown_shards
 
@@ -64,3 +65,18 @@ def test_without_gradients_the_chunks_form_only_the_loss() -> None:
         loss = chunked_cross_entropy(x, w, targets, 9)
     assert not loss.requires_grad and loss.grad_fn is None
     assert torch.allclose(loss, F.cross_entropy(x @ w.t(), targets), rtol=1e-6)
+
+
+def test_the_default_chunks_on_cuda_only() -> None:
+    assert loss_chunk_for(None, "cuda") == GPU_LOSS_CHUNK == 32_768
+    assert loss_chunk_for(None, "cpu") == 0  # slower there: whole logits
+    assert loss_chunk_for(0, "cuda") == 0 and loss_chunk_for(96, "cpu") == 96
+    with pytest.raises(ModelError, match="loss_chunk must be 0"):
+        TrainConfig(loss_chunk=-1)
+
+
+def test_a_cpu_trainer_takes_the_whole_logits_by_default(tmp_path: Path) -> None:
+    shards = brown_shards(tmp_path / "shards", chars=40_000, vocab_size=300)
+    cfg = TrainConfig(max_steps=1, micro_batch=2, eval_every=0, samples=0, checkpoint_every=0,
+                      model={"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 32})
+    assert Trainer(cfg, shards, tmp_path / "out", device="cpu").model.head.loss_chunk == 0
