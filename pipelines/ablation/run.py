@@ -24,6 +24,7 @@ from curate.errors import ConfigError
 from curate.inputs import expand_inputs
 from curate.writer import write_atomic
 from pipelines.ablation.compare import VariantResult, check_fair, read_variant
+from pipelines.ablation.composition import kept_by_input
 from pipelines.ablation.page import write_page
 from pipelines.ablation.quality_model import train_quality_model
 from pipelines.ablation.spec import Ablation
@@ -143,7 +144,8 @@ def run_ablation(ablation: Ablation, inputs: list[str], eval_inputs: list[str], 
         return []
     log(f"== train: {len(ablation.variants)} variants × seeds {seed_list} ({plan})")
     run_trainings(output, jobs, log)
-    results = [read_variant(output / "variants" / v.name, v.name, v.changes, seed_list) for v in ablation.variants]
+    results = [read_variant(output / "variants" / v.name, v.name, v.changes, seed_list,
+                            kept_by_input(output / "variants" / v.name / "curated")) for v in ablation.variants]
     check_fair(results, file_sha256(tokenizer))
     page = write_page(ablation.name, results, output, eval_inputs)
     write_atomic(output / "ablation.json", json.dumps(summary(results), indent=1))
@@ -153,7 +155,8 @@ def run_ablation(ablation: Ablation, inputs: list[str], eval_inputs: list[str], 
 
 def summary(results: list[VariantResult]) -> dict[str, Any]:
     """The compared figures as JSON data."""
-    return {r.name: {"changes": r.changes, "docs_kept": r.docs_kept, "train_tokens": r.train_tokens,
+    return {r.name: {"changes": r.changes, "docs_kept": r.docs_kept, "kept_by_input": r.kept_by_input,
+                     "train_tokens": r.train_tokens,
                      "final_loss_mean": r.mean, "final_loss_std": r.std,
                      "final_loss_by_seed": {str(run.seed): run.final_loss for run in r.runs},
                      "lowest_loss_by_seed": {str(run.seed): {"step": run.lowest[0], "loss": run.lowest[1]}
