@@ -31,6 +31,8 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, chunk: int) -> torch.Tensor:
         dtype = _compute_dtype(x)
+        if dtype == torch.float16:  # softmax x 1/count falls below float16's range: gradients would vanish
+            raise ValueError("the chunked loss takes bfloat16 or float32 products, not float16")
         acc = torch.promote_types(dtype, torch.float32)  # the reductions' dtype: float32 at least
         rows_in, w = x.to(dtype), weight.to(dtype)
         scale = 1.0 / (targets != IGNORE_INDEX).sum().clamp(min=1).to(acc)

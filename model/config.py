@@ -68,13 +68,13 @@ def _opt(default: Any, help: str) -> Any:
 GPU_LOSS_CHUNK = 32_768  # the default loss chunk on CUDA (docs/benchmarks.md, "The chunked head loss")
 
 
-def loss_chunk_for(chunk: int | None, device: str) -> int:
-    """The configured loss chunk, or the default for the device: chunks on CUDA, whole logits elsewhere
-    (on a CPU the chunked path gives about 22% fewer tokens/s for the tiny preset:
-    benchmarks/loss_path_cpu.py)."""
+def loss_chunk_for(chunk: int | None, kernel: bool) -> int:
+    """The configured loss chunk, or the default: chunks where the row kernel runs (``kernel``: a
+    CUDA GPU with Triton, model/xent_rows.kernel_available), whole logits elsewhere (on a CPU the
+    chunked path gives about 22% fewer tokens/s for the tiny preset: benchmarks/loss_path_cpu.py)."""
     if chunk is not None:
         return chunk
-    return GPU_LOSS_CHUNK if device == "cuda" else 0
+    return GPU_LOSS_CHUNK if kernel else 0
 
 
 @dataclass
@@ -110,7 +110,7 @@ class TrainConfig:
     activation_checkpointing: bool = _opt(False, "recompute block activations in the backward pass")
     loss_chunk: int | None = _opt(None, "compute the loss this many positions at a time, never holding the "
                                         "whole logits tensor (less memory, faster on a GPU); 0: all at once; "
-                                        f"default: {GPU_LOSS_CHUNK} on CUDA, 0 elsewhere (slower there)")
+                                        f"default: {GPU_LOSS_CHUNK} on CUDA GPUs with Triton, 0 elsewhere (slower there)")
     fsdp: bool = _opt(False, "under torchrun, shard parameters, gradients and optimizer state (FSDP2)")
     skip_nonfinite: bool = _opt(False, "skip a step whose loss or gradient is not finite instead of stopping")
 

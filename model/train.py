@@ -25,6 +25,7 @@ from model.errors import ModelError
 from model.evaluate import autocast, autocast_dtype, loss_sum
 from model.generate import generate
 from model.gpt import GPT, flops_per_token
+from model.xent_rows import kernel_available
 from model.train_log import LOG_NAME, append_record, read_records
 
 PEAK_FLOPS = 989e12  # dense bf16 TFLOP/s of an H100 SXM (NVIDIA datasheet); the H200 has the same
@@ -101,7 +102,7 @@ class Trainer:
         if initial is not None:
             checkpoint.load_weights(model, initial.weights)
         model.activation_checkpointing = cfg.activation_checkpointing
-        model.head.loss_chunk = loss_chunk_for(cfg.loss_chunk, d.device.type)
+        model.head.loss_chunk = loss_chunk_for(cfg.loss_chunk, kernel_available(d.device))
         self.amp = autocast_dtype(cfg.precision, d.device)
         if cfg.bf16_residual and self.amp == torch.bfloat16:
             model.residual_dtype = torch.bfloat16
@@ -253,7 +254,7 @@ class Trainer:
         self._trim_log()
         self._log({"event": "start", "step": self.start_step, "max_steps": cfg.max_steps, "world": d.world,
                    "accumulation": self.accum, "batch_tokens": self.step_tokens, "device": str(d.device),
-                   "params": sum(p.numel() for p in self.model.parameters()),
+                   "params": sum(p.numel() for p in self.model.parameters()), "loss_chunk": self.model.head.loss_chunk,
                    "model": dataclasses.asdict(self.mc), "train": dataclasses.asdict(cfg)})
         metrics = Metrics(torch.zeros(cfg.log_every, device=d.device), torch.zeros(cfg.log_every, device=d.device))
         last_eval: dict[str, Any] = {}

@@ -3,7 +3,8 @@
 ``softmax_xent_rows_(logits, targets, scale)`` returns each row's loss ``logsumexp(row) -
 row[target]`` (0 where the target is ``ignore_index``) and replaces the row by its gradient
 ``(softmax(row) - onehot(target)) * scale`` (0 where ignored; ``scale`` a one-element tensor, so
-no value needs to come back to the host), in the logits' dtype; the reductions
+no value needs to come back to the host). A target outside the vocabulary gives a NaN loss on the
+kernel (the PyTorch path raises), in the logits' dtype; the reductions
 run in float32. On a CUDA device with Triton, one kernel does it: a program per row reads the row
 once for the log-sum-exp (an online maximum and sum) and once more, from the L2 cache, to write the
 gradient, so the row crosses device memory once each way. Everywhere else the same math runs as
@@ -31,6 +32,11 @@ def _interpreted() -> bool:
 
 def uses_kernel(logits: torch.Tensor) -> bool:
     return triton is not None and (logits.is_cuda or _interpreted())
+
+
+def kernel_available(device: torch.device) -> bool:
+    """Whether the kernel runs on ``device``: Triton is installed and the GPU has bf16 (compute capability 8+)."""
+    return triton is not None and device.type == "cuda" and torch.cuda.get_device_capability(device)[0] >= 8
 
 
 def softmax_xent_rows_(logits: torch.Tensor, targets: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
@@ -83,9 +89,11 @@ if triton is not None:
             total = total * tl.exp(top - new_top) + tl.sum(tl.exp(x - new_top), axis=0)
             top = new_top
         log_norm = top + tl.log(total)
-        inside = keep & (target >= 0) & (target < vocab)  # the caller's data is checked against the vocabulary
+        inside = keep & (target >= 0) & (target < vocab)
         picked = tl.load(base + target, mask=inside, other=0.0).to(tl.float32)
-        tl.store(losses_ptr + row, tl.where(keep, log_norm - picked, 0.0))
+        # a target outside the vocabulary makes the loss NaN, which stops the trainer naming the step
+        loss = tl.where(inside, log_norm - picked, tl.where(keep, float("nan"), 0.0))
+        tl.store(losses_ptr + row, loss)
         row_scale = tl.where(keep, tl.load(scale_ptr), 0.0)
         for start in range(0, vocab, BLOCK):
             cols = start + lanes

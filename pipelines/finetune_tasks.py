@@ -17,6 +17,7 @@ from model.instruct import extract_response, record_prompt
 from model.train_log import LOG_NAME, append_record
 from pipelines.finetune_data import TextTokenizer, encode_labelled, instruction_pairs, labelled_texts, read_records
 
+
 def config_of(args: argparse.Namespace) -> FinetuneConfig:
     return FinetuneConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                              weight_decay=args.weight_decay, seed=args.seed,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import torch.nn.functional as F
 from model.chunked_loss import IGNORE_INDEX, chunked_cross_entropy
 from model.config import GPU_LOSS_CHUNK, TrainConfig, loss_chunk_for
 from model.errors import ModelError
+from model.xent_rows import kernel_available
 from model.train import Trainer
 from train_shards import brown_shards
 
@@ -67,10 +69,11 @@ def test_without_gradients_the_chunks_form_only_the_loss() -> None:
     assert torch.allclose(loss, F.cross_entropy(x @ w.t(), targets), rtol=1e-6)
 
 
-def test_the_default_chunks_on_cuda_only() -> None:
-    assert loss_chunk_for(None, "cuda") == GPU_LOSS_CHUNK == 32_768
-    assert loss_chunk_for(None, "cpu") == 0  # slower there: whole logits
-    assert loss_chunk_for(0, "cuda") == 0 and loss_chunk_for(96, "cpu") == 96
+def test_the_default_chunks_only_where_the_row_kernel_runs() -> None:
+    assert loss_chunk_for(None, kernel=True) == GPU_LOSS_CHUNK == 32_768
+    assert loss_chunk_for(None, kernel=False) == 0  # no row kernel (a CPU): whole logits, faster there
+    assert loss_chunk_for(0, kernel=True) == 0 and loss_chunk_for(96, kernel=False) == 96
+    assert not kernel_available(torch.device("cpu"))
     with pytest.raises(ModelError, match="loss_chunk must be 0"):
         TrainConfig(loss_chunk=-1)
 
@@ -79,4 +82,14 @@ def test_a_cpu_trainer_takes_the_whole_logits_by_default(tmp_path: Path) -> None
     shards = brown_shards(tmp_path / "shards", chars=40_000, vocab_size=300)
     cfg = TrainConfig(max_steps=1, micro_batch=2, eval_every=0, samples=0, checkpoint_every=0,
                       model={"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 32})
-    assert Trainer(cfg, shards, tmp_path / "out", device="cpu").model.head.loss_chunk == 0
+    trainer = Trainer(cfg, shards, tmp_path / "out", device="cpu")
+    assert trainer.model.head.loss_chunk == 0
+    trainer.run()
+    start = json.loads((tmp_path / "out" / "log.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert start["event"] == "start" and start["loss_chunk"] == 0 and start["train"]["loss_chunk"] is None
+
+
+def test_float16_products_are_refused() -> None:
+    x, w = torch.randn(4, 8), torch.randn(10, 8)
+    with torch.autocast("cpu", dtype=torch.float16), pytest.raises(ValueError, match="not float16"):
+        chunked_cross_entropy(x.requires_grad_(), w, torch.zeros(4, dtype=torch.long), 2)

@@ -66,6 +66,10 @@ for rows, vocab, dtype, tol in [(9, 97, torch.float32, 1e-6), (5, 40000, torch.f
     assert kernel_losses[1] == 0 and kernel_losses[-1] == 0
     assert torch.allclose(kernel_grad.float(), torch_grad.float(), rtol=tol, atol=tol * 0.25 / vocab), vocab
     assert kernel_grad[1].abs().max() == 0
+logits, targets = _case(4, 50, torch.float32, seed=1)
+targets[2] = 77  # outside the vocabulary: a NaN loss on that row, which stops a trainer
+losses = xent_rows._kernel_rows(logits, targets, torch.tensor(1.0))
+assert torch.isnan(losses[2]) and not torch.isnan(losses[[0, 3]]).any() and losses[1] == 0, losses
 gen = torch.Generator().manual_seed(5)
 x = torch.randn(40, 16, generator=gen, requires_grad=True)
 w = torch.randn(300, 16, generator=gen, requires_grad=True)

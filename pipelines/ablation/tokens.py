@@ -23,6 +23,7 @@ from tokenizer.shard_format import FORMAT, MANIFEST, TOKENIZER_COPY, load_manife
 from tokenizer.sharding import shard_corpus
 from tokenizer.train import TOKENIZER_FILE, train_texts_to_folder, trained_already
 
+
 def union_texts(folders: Sequence[Path], counter: TextCounter, limit_bytes: int | None) -> Iterator[str]:
     """Texts of the curated step folders in order, each document id once (holds the ids seen), until
     ``limit_bytes`` have been given."""
