@@ -57,7 +57,6 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
         return grad_x * grad_out.to(grad_x.dtype), grad_w * grad_out.to(grad_w.dtype), None, None
 
 
-@torch.compiler.disable  # plain cuBLAS products and the row kernel; a compiled head stops before the loss
 def chunked_cross_entropy(x: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, chunk: int) -> torch.Tensor:
     """Mean cross-entropy of ``x @ weight.T`` (rows of ``x``: positions) against ``targets``; without
     gradients (evaluation) the chunks form only their losses."""

@@ -97,12 +97,13 @@ class OutputHead(nn.Module):
         self.final_norm = nn.LayerNorm(config.n_embd)
         self.out_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
         self.loss_chunk = 0  # > 0: the loss takes this many positions at a time (model/chunked_loss.py)
+        self.chunked_loss = chunked_cross_entropy  # compile_for_training keeps it out of the compiled graph
 
     def forward(self, x: torch.Tensor, targets: torch.Tensor | None = None) -> torch.Tensor:
         x = self.final_norm(x)
         if targets is not None and self.loss_chunk and self.out_head.bias is None:
-            return chunked_cross_entropy(x.flatten(0, 1), self.out_head.weight, targets.flatten().long(),
-                                         self.loss_chunk)
+            return self.chunked_loss(x.flatten(0, 1), self.out_head.weight, targets.flatten().long(),
+                                     self.loss_chunk)
         logits = self.out_head(x)
         if targets is None:
             return logits
@@ -160,7 +161,10 @@ class GPT(nn.Module):
         """Compile each block and the head (one block graph serves all layers: fast to compile).
 
         Only training-mode forwards use the compiled code; evaluation and KV-cache decoding stay eager.
+        The chunked loss stays out of the head's graph: plain cuBLAS products and the row kernel (its
+        ``torch.compiler.disable`` is applied here, since the wrapper imports the compiler, about 1 s).
         """
+        self.head.chunked_loss = torch.compiler.disable(chunked_cross_entropy)
         self.compiled = ([torch.compile(block) for block in self.blocks], torch.compile(self.head))
 
     def matmul_params(self) -> int:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from model.config import GPU_LOSS_CHUNK, TrainConfig, loss_chunk_for
 from model.errors import ModelError
 from model.xent_rows import kernel_available
 from model.train import Trainer
+from conftest import REPO
 from train_shards import brown_shards
 
 torch.set_num_threads(1)
@@ -93,3 +96,36 @@ def test_float16_products_are_refused() -> None:
     x, w = torch.randn(4, 8), torch.randn(10, 8)
     with torch.autocast("cpu", dtype=torch.float16), pytest.raises(ValueError, match="not float16"):
         chunked_cross_entropy(x.requires_grad_(), w, torch.zeros(4, dtype=torch.long), 2)
+
+
+def test_a_compiled_model_keeps_the_chunked_loss_out_of_its_graph_and_agrees_with_eager() -> None:
+    """compile_for_training wraps the chunked loss in torch.compiler.disable (not at import: that
+    would import the compiler with every import of the model) and trains to the same gradients."""
+    from model.config import model_config
+    from model.gpt import GPT
+    torch.manual_seed(0)
+    eager = GPT(model_config("tiny", {"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 16, "vocab_size": 64,
+                                      "dropout": 0.0}))
+    compiled = GPT(eager.config)
+    compiled.load_state_dict(eager.state_dict())
+    for model in (eager, compiled):
+        model.head.loss_chunk = 12
+    assert compiled.head.chunked_loss is chunked_cross_entropy
+    compiled.compile_for_training()
+    assert compiled.head.chunked_loss is not chunked_cross_entropy
+    idx = torch.randint(0, 64, (3, 16), generator=torch.Generator().manual_seed(1))
+    losses = []
+    for model in (eager, compiled):
+        model.train()
+        loss = model(idx, idx)
+        loss.backward()
+        losses.append(float(loss))
+    assert losses[0] == pytest.approx(losses[1], abs=1e-5)
+    for a, b in zip(eager.parameters(), compiled.parameters()):
+        assert torch.allclose(a.grad, b.grad, atol=1e-5)
+
+
+def test_importing_the_model_does_not_import_the_compiler() -> None:
+    code = "import sys, model.gpt, model.train; print('torch._dynamo' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert done.stdout.strip() == "False"
