@@ -83,6 +83,23 @@ print(json.dumps({{"rss": rss_mb() - base, "peak": rss_mb("VmHWM") - base}}))
     return json.loads(out)
 
 
+def python_set(index_dir: Path) -> float:
+    """Resident growth (MB) of a fresh process holding the index's n-gram hashes as a Python set of ints,
+    the plain alternative to the sorted array."""
+    code = f"""
+import json, sys
+sys.path.insert(0, {str(REPO)!r})
+from pathlib import Path
+from benchmarks.decontam import rss_mb
+from curate.decontam.ngrams import NgramIndex
+hashes = NgramIndex.load(Path({str(index_dir)!r})).hashes
+base = rss_mb()
+ngrams = set(hashes.tolist())
+print(json.dumps(rss_mb() - base))
+"""
+    return json.loads(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+
+
 def rate(stage: Callable[[Document], object], texts: list[str], repeat: int) -> float:
     """MB/s of one stage over ``texts`` (best of ``repeat``)."""
     size = sum(len(t.encode()) for t in texts) / 1e6
@@ -114,6 +131,7 @@ def main() -> None:
         disk = sum(p.stat().st_size for p in index_dir.iterdir()) / 2**20
         built = memory("build", items, index_dir, args.n)
         loaded = memory("load", items, index_dir, args.n)
+        as_set = python_set(index_dir)
         stage = Decontaminate(eval_files=(str(items),), n=args.n)
         stage.index  # noqa: B018 -- build the stage's own cached index before timing
         texts = prose("brown")
@@ -128,6 +146,7 @@ def main() -> None:
         ("index on disk", f"{disk:.0f} MB"),
         ("worker building it: RSS growth", f"{built['rss']:.0f} MB (peak +{built['peak']:.0f} MB)"),
         ("worker loading it: RSS growth", f"{loaded['rss']:.0f} MB (peak +{loaded['peak']:.0f} MB)"),
+        ("the hashes as a Python set", f"{as_set:.0f} MB ({as_set * 2**20 / len(index.hashes):.0f} bytes an n-gram)"),
         ("build time", f"{build_s:.1f} s wall, {build_cpu:.1f} s CPU"),
         ("decontaminate rate", f"{decontam:.1f} MB/s (CPU time, one core)"),
         ("gopher_quality rate", f"{gopher:.1f} MB/s (CPU time, one core)"),
