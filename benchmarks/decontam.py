@@ -27,8 +27,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 from benchmarks.dedup_data import PROSE, REPO, prose_texts
-from curate.decontam.ngrams import NgramIndex
+from curate.decontam.ngrams import NgramIndex, words_of
 from curate.document import Document
 from curate.stages.decontaminate import Decontaminate
 from curate.stages.gopher_quality import GopherQuality
@@ -100,6 +102,25 @@ print(json.dumps(rss_mb() - base))
     return json.loads(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
 
 
+def window_funnel(index: NgramIndex, texts: list[str]) -> tuple[float, float, float]:
+    """Over ``texts``: the share of n-word windows made only of words the items hold (they are hashed),
+    the share of those that pass the bitmap (they are searched), and microseconds per searched key."""
+    windows = hashed = passed = 0
+    searched = []
+    for text in texts:
+        words = words_of(text)
+        windows += max(len(words) - index.n + 1, 0)
+        _, hashes = index.windows(words)
+        hashed += len(hashes)
+        passed += int(index.in_bitmap(hashes).sum())
+        searched.append(hashes)
+    keys = np.concatenate(searched)
+    started = time.process_time()
+    np.searchsorted(index.hashes, keys)
+    per_key = (time.process_time() - started) / max(len(keys), 1) * 1e6
+    return hashed / max(windows, 1), passed / max(hashed, 1), per_key
+
+
 def rate(stage: Callable[[Document], object], texts: list[str], repeat: int) -> float:
     """MB/s of one stage over ``texts`` (best of ``repeat``)."""
     size = sum(len(t.encode()) for t in texts) / 1e6
@@ -132,6 +153,7 @@ def main() -> None:
         built = memory("build", items, index_dir, args.n)
         loaded = memory("load", items, index_dir, args.n)
         as_set = python_set(index_dir)
+        funnel = window_funnel(index, prose("brown"))
         stage = Decontaminate(eval_files=(str(items),), n=args.n)
         stage.index  # noqa: B018 -- build the stage's own cached index before timing
         texts = prose("brown")
@@ -147,6 +169,9 @@ def main() -> None:
         ("worker building it: RSS growth", f"{built['rss']:.0f} MB (peak +{built['peak']:.0f} MB)"),
         ("worker loading it: RSS growth", f"{loaded['rss']:.0f} MB (peak +{loaded['peak']:.0f} MB)"),
         ("the hashes as a Python set", f"{as_set:.0f} MB ({as_set * 2**20 / len(index.hashes):.0f} bytes an n-gram)"),
+        ("Brown windows of item words (hashed)", f"{funnel[0]:.1%}"),
+        ("... of those, passing the bitmap", f"{funnel[1]:.1%} (the rest skip the binary search)"),
+        ("binary search of the sorted hashes", f"{funnel[2]:.2f} µs a key (CPU time, all hashed keys at once)"),
         ("build time", f"{build_s:.1f} s wall, {build_cpu:.1f} s CPU"),
         ("decontaminate rate", f"{decontam:.1f} MB/s (CPU time, one core)"),
         ("gopher_quality rate", f"{gopher:.1f} MB/s (CPU time, one core)"),

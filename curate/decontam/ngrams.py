@@ -142,11 +142,8 @@ class NgramIndex:
         """The windows of ``words`` whose n-gram an item holds, and the item of the first one."""
         if len(words) < self.n or not len(self.hashes):
             return None
-        ids = np.fromiter(map(self.vocab.get, words, repeat(UNKNOWN)), dtype=np.int64, count=len(words))
-        starts, hashes = window_hashes(ids, self.values[ids], self.mults)
-        prefixes = hashes >> self.shift
-        bits = self.bitmap[prefixes >> np.uint64(3)] >> (prefixes & np.uint64(7)).astype(np.uint8)
-        maybe = np.flatnonzero(bits & 1)
+        starts, hashes = self.windows(words)
+        maybe = np.flatnonzero(self.in_bitmap(hashes))
         if not len(maybe):
             return None
         starts, hashes = starts[maybe], hashes[maybe]
@@ -156,6 +153,16 @@ class NgramIndex:
         if not hit.any():
             return None
         return Match(int(self.items[pos[np.argmax(hit)]]), starts[hit])
+
+    def windows(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(start, hash) of the n-word windows of ``words`` made only of words the items hold."""
+        ids = np.fromiter(map(self.vocab.get, words, repeat(UNKNOWN)), dtype=np.int64, count=len(words))
+        return window_hashes(ids, self.values[ids], self.mults)
+
+    def in_bitmap(self, hashes: np.ndarray) -> np.ndarray:
+        """Mask of the hashes whose top bits the bitmap holds: every indexed one, and about 6% of others."""
+        prefixes = hashes >> self.shift
+        return (self.bitmap[prefixes >> np.uint64(3)] >> (prefixes & np.uint64(7)).astype(np.uint8)) & 1 == 1
 
     def item_name(self, item: int) -> str:
         """``file#line`` of a global item number."""
