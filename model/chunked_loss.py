@@ -35,7 +35,8 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
             raise ValueError("the chunked loss takes bfloat16 or float32 products, not float16")
         acc = torch.promote_types(dtype, torch.float32)  # the reductions' dtype: float32 at least
         rows_in, w = x.to(dtype), weight.to(dtype)
-        scale = 1.0 / (targets != IGNORE_INDEX).sum().clamp(min=1).to(acc)
+        count = (targets != IGNORE_INDEX).sum().to(acc)
+        scale = 1.0 / count.clamp(min=1)  # no target at all: zero gradients
         grad_x = torch.empty(x.shape, dtype=dtype, device=x.device)
         grad_w_t = torch.zeros(weight.shape[::-1], dtype=acc, device=weight.device)  # transposed: a faster product
         total = torch.zeros((), dtype=acc, device=x.device)
@@ -49,7 +50,7 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
                 torch.mm(logits, w, out=grad_x[start:start + chunk])
                 grad_w_t += torch.mm(rows.t(), logits)
         ctx.save_for_backward(grad_x.to(x.dtype), grad_w_t.t().to(weight.dtype))
-        return total * scale
+        return total / count  # no target at all: NaN, as F.cross_entropy gives
 
     @staticmethod
     def backward(ctx, grad_out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None, None]:
@@ -67,4 +68,4 @@ def chunked_cross_entropy(x: torch.Tensor, weight: torch.Tensor, targets: torch.
     for start in range(0, x.shape[0], chunk):
         logits = (x[start:start + chunk] @ w.t()).to(total.dtype)
         total += F.cross_entropy(logits, targets[start:start + chunk], reduction="sum")
-    return total / (targets != IGNORE_INDEX).sum().clamp(min=1)
+    return total / (targets != IGNORE_INDEX).sum()

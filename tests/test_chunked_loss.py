@@ -129,3 +129,14 @@ def test_importing_the_model_does_not_import_the_compiler() -> None:
     code = "import sys, model.gpt, model.train; print('torch._dynamo' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_with_every_target_ignored_the_loss_is_nan_and_the_gradients_zero_as_in_cross_entropy() -> None:
+    x, w = torch.randn(6, 4, requires_grad=True), torch.randn(9, 4, requires_grad=True)
+    targets = torch.full((6,), IGNORE_INDEX)
+    loss = chunked_cross_entropy(x, w, targets, 4)
+    loss.backward()
+    assert torch.isnan(loss) and torch.isnan(F.cross_entropy(x.detach() @ w.detach().t(), targets))
+    assert x.grad.abs().max() == 0 and w.grad.abs().max() == 0
+    with torch.no_grad():
+        assert torch.isnan(chunked_cross_entropy(x, w, targets, 4))
