@@ -56,7 +56,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--eos-token", default=defaults.eos_token, help="token appended after each document")
     p.add_argument("--parallel", choices=("threads", "processes"), default=defaults.parallel,
                    help="tokenizer threads in this process, or one single-threaded worker process per input file")
-    p.add_argument("--workers", type=int, default=1, help="tokenizer threads, or worker processes")
+    p.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
+                   help="tokenizer threads, or worker processes (default: the cores this process may use, "
+                        "as the tokenizer takes inside scratchlm run)")
     p.add_argument("--executor", choices=EXECUTORS, default="local", help="executor")
     p.set_defaults(func=shard)
     commands = p.add_subparsers(dest="shard_command", metavar="verify")
