@@ -76,6 +76,8 @@ def test_kill_and_resume_matches_an_unbroken_run(shards, tmp_path) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert (broken / "step-0000010").exists() and not (broken / "step-0000030").exists()
+    with open(broken / "log.jsonl", "a", encoding="utf-8") as log:
+        log.write('{"step": 17, "loss": 4.1')  # as if the kill came in the middle of a log write
     resumed = subprocess.run(cli(*train_args(shards, broken), "--resume"), cwd=REPO, env=env,
                              capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
