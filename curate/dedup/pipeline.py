@@ -18,7 +18,8 @@ from curate.dedup.store import load_json, save_json
 from curate.document import Document
 from curate.stage import Executor
 
-BYTES_PER_MERGE_ITEM = 160  # key + id, the sort's index arrays and temporaries (measured at 1M documents)
+# key + id, the sort's index arrays and temporaries: 86 bytes measured, with a margin (benchmarks/merge_memory.py)
+BYTES_PER_MERGE_ITEM = 160
 
 
 def scan(inputs: Sequence[Path], folder: Path, spec: ScanSpec, executor: Executor, desc: str) -> list[Path]:
