@@ -25,6 +25,11 @@ def meta_json(meta: dict) -> str:
     return json.dumps(meta, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+
+def text_bytes(doc: Document) -> int:
+    """The UTF-8 size of a document's text, as the run's byte counts take it."""
+    return len(doc.text.encode("utf-8", errors="replace"))
+
 class ShardWriter:
     """Writes documents (and, for rejects, their reasons) to one Parquet shard."""
 
@@ -44,7 +49,7 @@ class ShardWriter:
         self.columns["meta"].append(meta_json(doc.meta))
         if "reason" in self.columns:
             self.columns["reason"].append(reason or "")
-        size = len(doc.text.encode("utf-8", errors="replace"))
+        size = text_bytes(doc)
         self.bytes += size
         self.buffered_bytes += size
         self.rows += 1

@@ -18,7 +18,7 @@ from curate.readers import FileError, Rejected
 from curate.shards import iter_documents
 from curate.stage import GlobalStage, apply_stage, iter_batches
 from curate.stats import StageStats
-from curate.writer import ShardWriter, write_atomic
+from curate.writer import ShardWriter, text_bytes, write_atomic
 from pipelines.recipe import Recipe
 
 BATCH_DOCS = 256
@@ -44,10 +44,6 @@ def _read_items(task: ShardTask) -> Iterator[Document | Rejected | FileError]:
         yield from iter_documents(task.input_path)
 
 
-def _text_bytes(doc: Document) -> int:
-    return len(doc.text.encode("utf-8", errors="replace"))
-
-
 def process_shard(task: ShardTask) -> StageStats:
     """Apply one stage to one shard, writing its output, rejects and ``.done`` marker."""
     started = time.perf_counter()
@@ -68,7 +64,7 @@ def process_shard(task: ShardTask) -> StageStats:
                 continue
             doc = item.doc if isinstance(item, Rejected) else item
             stats.docs_in += 1
-            stats.bytes_in += _text_bytes(doc)
+            stats.bytes_in += text_bytes(doc)
             if isinstance(item, Rejected):
                 reject(item.doc, item.reason)
             else:

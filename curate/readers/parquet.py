@@ -7,11 +7,11 @@ from typing import Iterator
 import pyarrow.parquet as pq
 
 from curate.document import Document
+from curate.shards import BATCH_ROWS
 from curate.readers.base import FileError, ReadItem, ReaderOptions, Rejected
 from curate.readers.jsonl import record_to_item
 from curate.remote import open_seekable
 
-BATCH_ROWS = 1024
 
 
 def merge_meta(item: Document | Rejected, meta: object, index: int) -> Document | Rejected:

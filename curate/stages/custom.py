@@ -29,6 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
+from curate.checksum import file_sha256
 from curate.document import Document
 from curate.stage import FilterStage, StageResult
 
@@ -69,7 +70,7 @@ def source_sha256(function: Callable[..., Any]) -> str:
         path = inspect.getsourcefile(function)
     except TypeError:  # a builtin
         return ""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else ""
+    return file_sha256(path) if path else ""
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ language's documents into head, middle and tail by perplexity; here either a fix
 
 torch and ``model/`` are imported only when a worker first scores (``curate`` stays torch-free at
 import). A band needs every score first: ``prepare`` scores all input shards once and stores the
-cutoffs and every score, keyed by a hash of (id, text), in the step's work folder (16 bytes a
-document, sorted and memory-mapped); the per-document pass looks the scores up instead of scoring
-again.
+cutoffs and every score, keyed by ``doc_key`` (id and ``meta.source``, the key dedup uses), in the
+step's work folder (16 bytes a document, sorted and memory-mapped); the per-document pass looks the
+scores up instead of scoring again.
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
+from curate.dedup.corpus import doc_key
 from curate.dedup.store import find_sorted, save_npy
 from curate.document import Document
 from curate.stage import Executor, FilterStage, StageResult
@@ -77,12 +78,6 @@ class ScoreTask:
     path: str
 
 
-def content_key(doc: Document) -> int:
-    """A 64-bit key of a document's id and text (ids alone need not be unique)."""
-    digest = hashlib.blake2b(f"{doc.id}\x00{doc.text}".encode("utf-8", errors="replace"), digest_size=8).digest()
-    return int.from_bytes(digest, "little")
-
-
 def score_shard(task: ScoreTask) -> tuple[np.ndarray, np.ndarray]:
     """(keys, perplexities) of one input shard's documents; an empty document scores NaN."""
     from curate.shards import iter_documents
@@ -91,7 +86,7 @@ def score_shard(task: ScoreTask) -> tuple[np.ndarray, np.ndarray]:
     keys, scores = [], []
     for doc in iter_documents(task.path):
         score = scorer.perplexity(doc.text, task.stage.max_tokens)
-        keys.append(content_key(doc))
+        keys.append(doc_key(doc.id, doc.meta))
         scores.append(math.nan if score is None else score)
     return np.array(keys, dtype=np.uint64), np.array(scores, dtype=np.float64)
 
@@ -161,7 +156,7 @@ class Perplexity(FilterStage):
         if self.percentile is None:
             return
         digest = hashlib.sha256(json.dumps([os.path.abspath(self.model), list(self.percentile), self.max_tokens,
-                                            [str(p) for p in inputs]]).encode()).hexdigest()[:16]
+                                            [str(p) for p in inputs], "doc_key"]).encode()).hexdigest()[:16]
         path, table = workdir / CUTOFFS.format(digest), workdir / SCORES.format(digest)
         if not (path.exists() and ScoreTable.complete(table)):
             per_shard = executor.map(score_shard, [ScoreTask(self, str(p)) for p in inputs], desc="perplexity:score")
@@ -179,7 +174,7 @@ class Perplexity(FilterStage):
     def map_batch(self, docs: list[Document]) -> list[StageResult]:
         """Scores looked up (after a band's ``prepare``) or computed, then the rules."""
         if self.scores_dir:
-            scores = _table(self.scores_dir).lookup([content_key(doc) for doc in docs])
+            scores = _table(self.scores_dir).lookup([doc_key(doc.id, doc.meta) for doc in docs])
         else:
             scores = [_scorer(self.model).perplexity(doc.text, self.max_tokens) for doc in docs]
         return [self._decide(doc, score) for doc, score in zip(docs, scores)]

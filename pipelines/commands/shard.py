@@ -21,9 +21,10 @@ def shard(args: argparse.Namespace) -> int:
         raise ConfigError(f"shard: --{' --'.join(missing)} required (or: scratchlm shard verify DIR)")
     config = build(ShardConfig, {"shard_tokens": args.shard_tokens, "val_fraction": args.val_fraction,
                                  "eos_token": args.eos_token, "parallel": args.parallel}, "shard")
+    workers = args.workers if args.workers is not None else os.cpu_count() or 1
     if config.parallel == "threads":  # read by tokenizers when its thread pool starts
-        os.environ.setdefault("RAYON_NUM_THREADS", str(max(1, args.workers)))
-    executor = make_executor(args.executor, args.workers)
+        os.environ.setdefault("RAYON_NUM_THREADS", str(max(1, workers)))
+    executor = make_executor(args.executor, workers)
     manifest = shard_corpus(corpus_files(args.input), args.tokenizer, args.output, config, executor)
     print(f"{shard_summary(manifest)}: {args.output}")
     return 0
@@ -56,9 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--eos-token", default=defaults.eos_token, help="token appended after each document")
     p.add_argument("--parallel", choices=("threads", "processes"), default=defaults.parallel,
                    help="tokenizer threads in this process, or one single-threaded worker process per input file")
-    p.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
-                   help="tokenizer threads, or worker processes (default: the cores this process may use, "
-                        "as the tokenizer takes inside scratchlm run)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="tokenizer threads, or worker processes (default: this machine's cores, as the tokenizer "
+                        "takes inside scratchlm run)")
     p.add_argument("--executor", choices=EXECUTORS, default="local", help="executor")
     p.set_defaults(func=shard)
     commands = p.add_subparsers(dest="shard_command", metavar="verify")

@@ -32,13 +32,12 @@ def describe(name: str) -> str:
         if not f.init:
             continue
         if f.default is not dataclasses.MISSING:
-            default = to_plain(f.default)
+            tail = f" = {to_plain(f.default)!r}"
         elif f.default_factory is not dataclasses.MISSING:
-            default = to_plain(f.default_factory())
+            tail = f" = {to_plain(f.default_factory())!r}"
         else:
-            default = "(required)"
-        lines.append(f"  {f.name}: {type_name(hints[f.name])} = {default!r}" if default != "(required)"
-                     else f"  {f.name}: {type_name(hints[f.name])} (required)")
+            tail = " (required)"
+        lines.append(f"  {f.name}: {type_name(hints[f.name])}{tail}")
     return "\n".join(lines)
 
 

@@ -17,13 +17,12 @@ from typing import Any, Iterator
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curate.shards import done_shards
+from curate.shards import BATCH_ROWS, done_shards
 
 SAMPLE_ROWS = 20_000     # rows read per step, for outputs and for rejects alike
 SAMPLE_FILES = 256       # shards opened per step at most, evenly spaced (a crawl has tens of thousands)
 SNIPPETS_PER_REASON = 3
 SNIPPET_CHARS = 400
-BATCH_ROWS = 1024
 
 
 @dataclass
