@@ -14,8 +14,7 @@ from tokenizers import Tokenizer
 from curate.errors import ConfigError
 from curate.readers.compression import open_binary
 from model.instruct import record_prompt
-from tokenizer.config import EOS_TOKEN
-from tokenizer.files import load_tokenizer
+from tokenizer.files import load_tokenizer, token_id
 
 
 
@@ -57,10 +56,7 @@ class TextTokenizer:
     @classmethod
     def load(cls, path: Path) -> "TextTokenizer":
         tokenizer = load_tokenizer(path)  # a literal "<|endoftext|>" in data is text, as in the shards
-        eos = tokenizer.token_to_id(EOS_TOKEN)
-        if eos is None:
-            raise ConfigError(f"{path}: the tokenizer has no {EOS_TOKEN} token")
-        return cls(tokenizer, eos)
+        return cls(tokenizer, token_id(tokenizer, path))
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         return [e.ids for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]

@@ -28,9 +28,8 @@ from model import checkpoint
 from model.config import GPTConfig
 from model.errors import ModelError
 from model.safetensors_io import load_file, save_file
-from pipelines.finetune_data import TextTokenizer
 from tokenizer.config import EOS_TOKEN
-from tokenizer.files import load_tokenizer
+from tokenizer.files import load_tokenizer, token_id
 from tokenizer.train import new_byte_level_bpe
 
 # gelu_fast and gelu_pytorch_tanh compute the same tanh approximation as gelu_new
@@ -83,7 +82,7 @@ def to_hf_weights(weights: dict[str, torch.Tensor], config: GPTConfig) -> dict[s
 
 def write_tokenizer_files(tokenizer_path: Path, out: Path, block_size: int) -> int:
     """tokenizer.json and the files ``AutoTokenizer`` reads beside it; the end-of-text id."""
-    eos_id = TextTokenizer.load(tokenizer_path).eos_id
+    eos_id = token_id(load_tokenizer(tokenizer_path), tokenizer_path)
     shutil.copyfile(tokenizer_path, out / "tokenizer.json")
     special = {"bos_token": EOS_TOKEN, "eos_token": EOS_TOKEN, "unk_token": EOS_TOKEN}
     config = {"tokenizer_class": "GPT2Tokenizer", "model_max_length": block_size, "add_prefix_space": False,
@@ -199,8 +198,7 @@ def import_hf(folder: Path, out: Path) -> Path:
     config = gpt_config_from_hf(hf, config_path)
     weights = from_hf_weights(read_hf_tensors(folder), config, folder)
     tokenizer = gpt2_tokenizer(folder)
-    if tokenizer.token_to_id(EOS_TOKEN) is None:
-        raise ConfigError(f"{folder}: the tokenizer has no {EOS_TOKEN} token")
+    token_id(tokenizer, folder)  # an imported model must be able to end its text
     out.mkdir(parents=True, exist_ok=True)
     state = {"step": 0, "tokens": 0, "model_config": dataclasses.asdict(config), "imported_from": str(folder)}
     with tempfile.TemporaryDirectory(dir=out) as tmp:

@@ -6,6 +6,7 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from curate.errors import ConfigError
+from tokenizer.config import EOS_TOKEN
 
 
 def load_tokenizer(path: str | Path, special_tokens_as_text: bool = True) -> Tokenizer:
@@ -22,3 +23,11 @@ def load_tokenizer(path: str | Path, special_tokens_as_text: bool = True) -> Tok
         raise ConfigError(f"{path}: not a readable tokenizer.json ({err})") from None
     tokenizer.encode_special_tokens = special_tokens_as_text
     return tokenizer
+
+
+def token_id(tokenizer: Tokenizer, where: str | Path, token: str = EOS_TOKEN) -> int:
+    """The id of ``token`` (by default the end-of-text token); a ConfigError naming ``where`` without it."""
+    found = tokenizer.token_to_id(token)
+    if found is None:
+        raise ConfigError(f"{where}: the tokenizer has no {token!r} token")
+    return found

@@ -37,7 +37,7 @@ from curate.writer import write_atomic
 from curate.checksum import file_sha256
 from tokenizer.config import ShardConfig
 from tokenizer.corpus import CorpusFile, iter_documents
-from tokenizer.files import load_tokenizer
+from tokenizer.files import load_tokenizer, token_id
 from tokenizer.shard_format import (FORMAT, MANIFEST, SPLITS, TOKENIZER_COPY, load_manifest, shard_names,
                                     split_of, token_dtype, write_npy)
 
@@ -262,9 +262,7 @@ def shard_corpus(files: list[CorpusFile], tokenizer_path: Path, output: Path, co
     copy = _copy_tokenizer(tokenizer_file, output)
     tokenizer = _load_tokenizer(str(copy))  # the one the encoding below uses in this process
     vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
-    eos_id = tokenizer.token_to_id(config.eos_token)
-    if eos_id is None:
-        raise ConfigError(f"--tokenizer {tokenizer_path}: has no token {config.eos_token!r} to end documents with")
+    eos_id = token_id(tokenizer, f"--tokenizer {tokenizer_path}", config.eos_token)
     dtype = token_dtype(vocab_size)
     parts = [f"part-{i:05d}" for i in range(len(files))]
     threads = config.parallel == "threads"

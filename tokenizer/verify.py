@@ -8,6 +8,7 @@ seeded random sample of documents, that decoding their tokens gives back the sou
 from __future__ import annotations
 
 import random
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,7 +81,8 @@ def _document_tokens(folder: Path, entries: list[ShardEntry], index: int) -> np.
     raise IndexError(index)
 
 
-def _source_texts(source: dict, wanted: dict[str, set[int]], val_fraction: float) -> dict[tuple[str, int], str]:
+def _source_texts(source: dict, wanted: Mapping[str, Container[int]],
+                  val_fraction: float) -> dict[tuple[str, int], str]:
     """The texts of the ``wanted`` documents (split -> indices within that split) of one input file,
     read in one pass that stops at the last of them."""
     file = CorpusFile(source["path"], source["source"], source["curated"])
@@ -118,10 +120,11 @@ def _check_decoding(folder: Path, manifest: dict, samples: int, seed: int, repor
     for k, by_split in sorted(wanted.items()):
         source = inputs[k]
         if not Path(source["path"]).exists():
-            report.decode_skipped.extend(f"{source['path']}: source not found, decode check skipped"
-                                         for positions in by_split.values() for _ in positions)
+            sampled = sum(len(positions) for positions in by_split.values())
+            report.decode_skipped.append(f"{source['path']}: source not found, decode check skipped "
+                                         f"for its {sampled} sampled documents")
             continue
-        texts = _source_texts(source, {s: set(p) for s, p in by_split.items()}, manifest["plan"]["val_fraction"])
+        texts = _source_texts(source, by_split, manifest["plan"]["val_fraction"])
         for split, positions in by_split.items():
             for position, index in positions.items():
                 tokens = _document_tokens(folder, entries[split], index)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from curate.checksum import file_sha256
 from curate.writer import write_atomic
-from tokenizer.corpus import corpus_files, iter_documents
+from curate.shards import done_shards, iter_documents
 
 KEPT_FILE = "kept_by_input.json"
 STATS = "stats.json"
@@ -25,8 +25,8 @@ def input_of(source: str) -> str:
 def count_by_input(final: Path) -> dict[str, dict[str, int]]:
     """{input file: {"docs", "chars"}} over the documents of a finished step folder, in input order."""
     counts: dict[str, dict[str, int]] = {}
-    for file in corpus_files([str(final)]):
-        for doc in iter_documents(file):
+    for shard in done_shards(final):
+        for doc in iter_documents(shard):
             entry = counts.setdefault(input_of(str(doc.meta.get("source", "?"))), {"docs": 0, "chars": 0})
             entry["docs"] += 1
             entry["chars"] += len(doc.text)
