@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from curate.document import Document
 from curate.errors import InputError
@@ -70,14 +70,17 @@ class TextCounter:
     bytes: int = 0
 
 
-def corpus_texts(files: list[CorpusFile], limit_bytes: int | None = None,
-                 counter: TextCounter | None = None) -> Iterator[str]:
-    """Texts of all files in order, stopping once ``limit_bytes`` of text have been handed out."""
-    counter = counter if counter is not None else TextCounter()
+def corpus_texts(files: list[CorpusFile]) -> Iterator[str]:
+    """Texts of all files in order."""
     for file in files:
-        for text in iter_texts(file):
-            if limit_bytes is not None and counter.bytes >= limit_bytes:
-                return
-            counter.docs += 1
-            counter.bytes += len(text.encode("utf-8"))
-            yield text
+        yield from iter_texts(file)
+
+
+def limited(texts: Iterable[str], limit_bytes: int | None, counter: TextCounter) -> Iterator[str]:
+    """``texts`` counted in ``counter``, stopping once ``limit_bytes`` of text have been handed out."""
+    for text in texts:
+        if limit_bytes is not None and counter.bytes >= limit_bytes:
+            return
+        counter.docs += 1
+        counter.bytes += len(text.encode("utf-8"))
+        yield text

@@ -18,7 +18,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from curate.writer import write_atomic
 from curate.checksum import file_sha256
 from tokenizer.config import BpeConfig
-from tokenizer.corpus import CorpusFile, TextCounter, corpus_texts
+from tokenizer.corpus import CorpusFile, TextCounter, corpus_texts, limited
 
 TOKENIZER_FILE = "tokenizer.json"
 STATS_FILE = "tokenizer.stats.json"
@@ -58,17 +58,15 @@ def config_plain(config: BpeConfig) -> dict:
 
 def train_to_folder(files: list[CorpusFile], config: BpeConfig, output: Path) -> dict:
     """Train, save ``tokenizer.json`` atomically and ``tokenizer.stats.json`` (sha256 and counts) beside it."""
-    counter = TextCounter()
-    texts = corpus_texts(files, limit_bytes=config.limit_bytes, counter=counter)
-    return train_texts_to_folder(texts, counter, config, output, [f.source for f in files])
+    return train_texts_to_folder(corpus_texts(files), config, output, [f.source for f in files])
 
 
-def train_texts_to_folder(texts: Iterable[str], counter: TextCounter, config: BpeConfig, output: Path,
-                          inputs: list[str]) -> dict:
-    """Train on ``texts`` (which ``counter`` counts as they are read) into ``output``; ``inputs``
-    names where they came from, for ``trained_already``."""
+def train_texts_to_folder(texts: Iterable[str], config: BpeConfig, output: Path, inputs: list[str]) -> dict:
+    """Train on ``texts`` (up to ``config.limit_bytes`` of them) into ``output``; ``inputs`` names
+    where they came from, for ``trained_already``."""
     started = time.perf_counter()
-    tokenizer = train_bpe(texts, config)
+    counter = TextCounter()
+    tokenizer = train_bpe(limited(texts, config.limit_bytes, counter), config)
     output.mkdir(parents=True, exist_ok=True)
     path = output / TOKENIZER_FILE
     write_atomic(path, tokenizer.to_str())

@@ -18,34 +18,27 @@ from typing import Any, Iterator, Sequence
 from curate.errors import ConfigError
 from curate.writer import write_atomic
 from tokenizer.config import BpeConfig, ShardConfig
-from tokenizer.corpus import TextCounter, corpus_files, iter_documents
+from tokenizer.corpus import corpus_files, iter_documents
 from tokenizer.shard_format import FORMAT, MANIFEST, TOKENIZER_COPY, load_manifest, shard_names
 from tokenizer.sharding import shard_corpus
 from tokenizer.train import TOKENIZER_FILE, train_texts_to_folder, trained_already
 
 
-def union_texts(folders: Sequence[Path], counter: TextCounter, limit_bytes: int | None) -> Iterator[str]:
-    """Texts of the curated step folders in order, each document id once (holds the ids seen), until
-    ``limit_bytes`` have been given."""
+def union_texts(folders: Sequence[Path]) -> Iterator[str]:
+    """Texts of the curated step folders in order, each document id once (holds the ids seen)."""
     seen: set[str] = set()
     for file in corpus_files([str(f) for f in folders]):
         for doc in iter_documents(file):
-            if doc.id in seen:
-                continue
-            if limit_bytes is not None and counter.bytes >= limit_bytes:
-                return
-            seen.add(doc.id)
-            counter.docs += 1
-            counter.bytes += len(doc.text.encode("utf-8"))
-            yield doc.text
+            if doc.id not in seen:
+                seen.add(doc.id)
+                yield doc.text
 
 
 def train_union_tokenizer(folders: Sequence[Path], config: BpeConfig, output: Path) -> Path:
     """``output/tokenizer.json`` trained on the union of ``folders``; kept when trained on the same ones."""
     inputs = [str(f) for f in folders]
     if trained_already(inputs, config, output) is None:
-        counter = TextCounter()
-        train_texts_to_folder(union_texts(folders, counter, config.limit_bytes), counter, config, output, inputs)
+        train_texts_to_folder(union_texts(folders), config, output, inputs)
     return output / TOKENIZER_FILE
 
 
