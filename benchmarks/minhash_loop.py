@@ -4,7 +4,7 @@ The signature step computes ``min over shingles of a[k] * h + b[k] (mod 2**32)``
 document and each of ``--perms`` permutations (curate/dedup/kernels.minhash_signatures does it
 while it hashes the shingles). Here only that arithmetic is timed, on the same random shingle
 hashes, two ways:
-- one numba loop over documents, permutations and shingles (no temporaries, as in kernels.py);
+- the library's numba loop (``kernels.permutation_minima``, which ``minhash_signatures`` runs per document; no temporaries);
 - NumPy per document: a (permutations x shingles) temporary, then its minimum over shingles;
 - NumPy per permutation: one pass over the whole batch's shingles, ``np.minimum.reduceat`` by document.
 All must give the same signatures. Best of ``--repeat`` runs each, one thread.
@@ -19,19 +19,15 @@ import time
 import numba
 import numpy as np
 
+from curate.dedup.kernels import permutation_minima
 from curate.dedup.signatures import permutations
 
 
 @numba.njit(cache=True)
 def fused(hashes: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """The library's loop (kernels.permutation_minima, as minhash_signatures runs it) per document."""
     for d in range(offsets.shape[0] - 1):
-        for k in range(a.shape[0]):
-            low = np.uint32(0xFFFFFFFF)
-            for s in range(offsets[d], offsets[d + 1]):
-                v = np.uint32(a[k] * hashes[s] + b[k])
-                if v < low:
-                    low = v
-            out[d, k] = low
+        permutation_minima(hashes, offsets[d], offsets[d + 1], a, b, out[d])
 
 
 def with_numpy(hashes: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:

@@ -130,6 +130,20 @@ def _shingle_hashes(data, start, end, table, flags, ngram, words, shingles):
     return count
 
 
+@numba.njit(cache=True, inline="always")
+def permutation_minima(shingles, start, end, a, b, row):
+    """``row[k] = min over shingles[start:end] of a[k] * h + b[k] (mod 2**32)`` (EMPTY for none)."""
+    for k in range(a.shape[0]):
+        ak = a[k]
+        bk = b[k]
+        low = EMPTY
+        for s in range(start, end):
+            v = np.uint32(ak * shingles[s] + bk)
+            if v < low:
+                low = v
+        row[k] = low
+
+
 @numba.njit(cache=True)
 def minhash_signatures(data, offsets, table, flags, ngram, a, b, out, counts):
     """MinHash rows ``out[d, k] = min over shingles of a[k] * fmix32(h) + b[k] (mod 2**32)``."""
@@ -138,16 +152,7 @@ def minhash_signatures(data, offsets, table, flags, ngram, a, b, out, counts):
         longest = max(longest, offsets[d + 1] - offsets[d] + 1)
     words = np.empty(longest, dtype=np.uint64)
     shingles = np.empty(longest, dtype=np.uint32)
-    perms = a.shape[0]
     for d in range(offsets.shape[0] - 1):
         count = _shingle_hashes(data, offsets[d], offsets[d + 1], table, flags, ngram, words, shingles)
         counts[d] = count
-        for k in range(perms):
-            ak = a[k]
-            bk = b[k]
-            low = EMPTY
-            for s in range(count):
-                v = np.uint32(ak * shingles[s] + bk)
-                if v < low:
-                    low = v
-            out[d, k] = low
+        permutation_minima(shingles, 0, count, a, b, out[d])
