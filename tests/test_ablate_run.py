@@ -350,3 +350,14 @@ def test_kept_by_input_counts_each_input_files_documents_and_characters(ablation
     assert header == ["variant", *expected]
     brown = expected["brown.jsonl"]
     assert rows[0][1].startswith(f"{brown['docs']:,} docs, {brown['chars'] / 1e6:.2f} M chars")
+
+
+def test_ablation_json_reports_each_runs_median_training_rate(ablation):
+    _, out, _, _, results = ablation
+    saved = json.loads((out / "ablation.json").read_text(encoding="utf-8"))
+    for result in results:
+        for run in result.runs:
+            logged = [json.loads(line)["tokens_per_s"] for line in (run.folder / "log.jsonl").read_text().splitlines()
+                      if '"tokens_per_s"' in line]
+            assert logged and run.tokens_per_s == statistics.median(logged) > 0
+            assert saved[result.name]["tokens_per_s_by_seed"][str(run.seed)] == run.tokens_per_s

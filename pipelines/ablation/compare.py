@@ -29,6 +29,7 @@ class SeedRun:
     train: dict[str, Any]
     model: dict[str, Any]
     params: int = 0
+    tokens_per_s: float = 0.0  # the median of the logged training rates
 
     @property
     def final_loss(self) -> float:
@@ -77,8 +78,9 @@ def read_log(folder: Path, seed: int) -> SeedRun:
     if not starts or not curve or not trained:
         raise ConfigError(f"{path}: incomplete training log (no start, validation or step record)")
     start = starts[-1]
+    rates = [r["tokens_per_s"] for r in trained if "tokens_per_s" in r]
     return SeedRun(seed, folder, curve, trained[-1]["tokens"], trained[-1]["step"] + 1, start["train"], start["model"],
-                   start.get("params", 0))
+                   start.get("params", 0), statistics.median(rates) if rates else 0.0)
 
 
 def decontamination_counts(summary: dict[str, Any]) -> dict[str, int]:

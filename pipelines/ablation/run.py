@@ -161,4 +161,5 @@ def summary(results: list[VariantResult]) -> dict[str, Any]:
                      "final_loss_by_seed": {str(run.seed): run.final_loss for run in r.runs},
                      "lowest_loss_by_seed": {str(run.seed): {"step": run.lowest[0], "loss": run.lowest[1]}
                                              for run in r.runs},
+                     "tokens_per_s_by_seed": {str(run.seed): run.tokens_per_s for run in r.runs},
                      "decontaminated": r.decontaminated} for r in results}
