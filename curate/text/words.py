@@ -28,51 +28,102 @@ _ABBREVIATIONS = r"(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Co|Corp|Inc|Ltd|Sen|Rep|Gov|Gen|Prof
                  r"|Mass|Mich|Minn|Miss|Mo|Mont|Neb|Nev|Okla|Ore|Pa|Tenn|Va|Wash|Wis)\."
 # spaCy's exceptions that split a word without punctuation.
 _SPLIT_WORDS = {"cannot": ("can", "not"), "Cannot": ("Can", "not"), "id": ("i", "d"), "Id": ("I", "d")}
-_EDGES = re.compile(
-    rf"(?P<pre>(?:\.\.+|[{_EDGE_CHARS}])*)"                              # leading punctuation
-    rf"(?P<core>(?:[^\W\d_]\.)+|{_ABBREVIATIONS}|(?![{_EDGE_CHARS}]).*?|)"  # e.g. U.S. J. Mr. / the word
-    r"(?P<clitic>(?i:n['’]t|['’](?:s|re|ve|ll|d|m))?)"                # clitic
-    rf"(?P<post>(?:\.\.+|[.{_EDGE_CHARS}])*)",                           # trailing punctuation
-    re.DOTALL,
-)
+# A piece is split as ``pre core clitic post``: ``pre`` the longest run of leading punctuation
+# (a dot run counts once it has two dots); ``core`` the shortest run after it (or, tried first, a
+# letter-dot run such as "U.S." or a listed abbreviation) such that what follows is an optional
+# clitic and then trailing punctuation only. Written as scans over the piece rather than as one
+# backtracking pattern, so that each piece costs time linear in its length (a dot leader glued
+# between two words made the single-pattern form exponential).
+_PRE = re.compile(rf"(?:\.\.+|[{_EDGE_CHARS}])*+")
+_LETTER_DOTS = re.compile(r"(?:[^\W\d_]\.)++")
+_ABBREVIATION = re.compile(_ABBREVIATIONS)
+_CLITIC = re.compile(r"(?i:n['’]t|['’](?:s|re|ve|ll|d|m))")
+_POST_CHARS = "." + re.sub(r"\\(.)", r"\1", _EDGE_CHARS)  # what trailing punctuation may hold
 _PUNCT_RUN = re.compile(r"\.\.+|\S")
 _INFIX = re.compile(
-    r"(?<=[^\W_])(-+|–|—)(?=[^\W\d_])"         # well-known, 32-bit
+    r"(?<=[^\W_])(-++|–|—)(?=[^\W\d_])"        # well-known, 32-bit
     r"|(?<=[a-z])(\.)(?=[A-Z])"                 # end.Next
     r"|(?<=[^\W\d_])(,)(?=[^\W\d_])"            # word,word
-    r"|(?<=[^\W_])([:<>=/])(?=[^\W\d_])"          # a/b key:value
-    r"|(?<=\d)([+*^-])(?=[\d-])"                 # 3-4 2+2
+    r"|(?<=[^\W_])([:<>=/])(?=[^\W\d_])"        # a/b key:value
+    r"|(?<=\d)([+*^-])(?=[\d-])"                # 3-4 2+2
 )
 _INFIX_CHARS = frozenset(",.-/:<>=+*^–—")
-_URL = re.compile(r"(?:https?://|www\.)\S*?(?=[.,;:!?)\]}\"']*$)")
+_URL_START = re.compile(r"https?://|www\.")
+_URL_TRAILER = ".,;:!?)]}\"'"  # punctuation after a URL that is not part of it
+_CACHED_PIECE_CHARS = 64       # longer pieces are rare and are not kept in the cache
+
+
+def _tail(piece: str, end: int, post: int) -> tuple[int, int] | None:
+    """Where the clitic after a core ending at ``end`` ends, when an optional clitic and then
+    trailing punctuation only (from ``post`` on) complete the piece; None when they cannot."""
+    clitic = _CLITIC.match(piece, end)
+    if clitic and clitic.end() >= post:
+        return end, clitic.end()
+    return (end, end) if end >= post else None
+
+
+def _core_end(piece: str, start: int, post: int) -> tuple[int, int]:
+    """The core's end and the clitic's end for a core starting at ``start``: O(len(piece))."""
+    run = _LETTER_DOTS.match(piece, start)
+    if run:
+        for end in range(run.end(), start, -2):  # the longest letter-dot run that completes the piece
+            tail = _tail(piece, end, post)
+            if tail:
+                return tail
+    abbreviation = _ABBREVIATION.match(piece, start)
+    if abbreviation:
+        tail = _tail(piece, abbreviation.end(), post)
+        if tail:
+            return tail
+    # the shortest core: only a clitic (two or three characters) can end where the punctuation starts
+    for end in (post - 3, post - 2):
+        if end >= start:
+            tail = _tail(piece, end, post)
+            if tail:
+                return tail
+    end = max(post, start)  # no clitic fits: the core runs up to the trailing punctuation
+    return end, end
 
 
 def _split_piece(piece: str, out: list[str]) -> None:
-    url = _URL.match(piece)
+    """Tokens of one whitespace-free piece; worst case O(len(piece))."""
+    url = _URL_START.match(piece)
     if url:
-        out.append(url.group())
-        out.extend(_PUNCT_RUN.findall(piece[url.end():]))
+        end = max(url.end(), len(piece.rstrip(_URL_TRAILER)))
+        out.append(piece[:end])
+        out.extend(_PUNCT_RUN.findall(piece, end))
         return
-    m = _EDGES.fullmatch(piece)  # always matches: the core may take any run after the prefixes
-    pre, core, clitic, post = m.group("pre", "core", "clitic", "post")
-    out.extend(_PUNCT_RUN.findall(pre))
+    start = _PRE.match(piece).end()
+    post = max(start, len(piece.rstrip(_POST_CHARS)))
+    core_end, clitic_end = _core_end(piece, start, post)
+    out.extend(_PUNCT_RUN.findall(piece, 0, start))
+    core = piece[start:core_end]
     if core:
         if not _INFIX_CHARS.isdisjoint(core):
             out.extend(t for t in _INFIX.split(core) if t)
         else:
             out.append(core)
-    if clitic:
-        out.append(clitic)
-    out.extend(_PUNCT_RUN.findall(post))
+    if clitic_end > core_end:
+        out.append(piece[core_end:clitic_end])
+    out.extend(_PUNCT_RUN.findall(piece, clitic_end))
 
 
 @lru_cache(maxsize=1 << 16)
-def _piece_tokens(piece: str) -> tuple[str, ...]:
-    """The tokens of a piece holding punctuation; cached, since such pieces ("said,", "U.S.") repeat
-    a lot (the effect on the filter chain: docs/benchmarks.md, "Quality filters vs datatrove")."""
+def _cached_piece_tokens(piece: str) -> tuple[str, ...]:
     out: list[str] = []
     _split_piece(piece, out)
     return tuple(out)
+
+
+def _piece_tokens(piece: str) -> tuple[str, ...] | list[str]:
+    """The tokens of a piece holding punctuation; short ones are cached, since such pieces
+    ("said,", "U.S.") repeat a lot (the effect on the filter chain: docs/benchmarks.md, "Quality
+    filters vs datatrove")."""
+    if len(piece) <= _CACHED_PIECE_CHARS:
+        return _cached_piece_tokens(piece)
+    out: list[str] = []
+    _split_piece(piece, out)
+    return out
 
 
 def split_words(text: str) -> list[str]:
