@@ -1,6 +1,7 @@
 """Recipes: one YAML file describing a run, loaded and checked before any work starts."""
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,8 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "shard": ("tokenizer.config", "ShardConfig"),
     "train": ("model.config", "TrainConfig"),
 }
-TOP_LEVEL_KEYS = ("name", "steps", "licences", *SECTIONS)
+TOP_LEVEL_KEYS = ("name", "doc_timeout_s", "steps", "licences", *SECTIONS)
+DOC_TIMEOUT_S = 60.0  # the per-document deadline of every curation step, unless the recipe or --doc-timeout sets one
 
 
 @dataclass
@@ -33,6 +35,8 @@ class Recipe:
     steps: list[Step]
     sections: dict[str, Any] = field(default_factory=dict)
     licences: list[str] = field(default_factory=list)
+    # a setting of the run rather than of its data: not in recipe.yaml, so changing it keeps a run resumable
+    doc_timeout_s: float = DOC_TIMEOUT_S
 
     def step_folder(self, index: int) -> str:
         """``01_read``, ``02_language``...: the step's output folder name."""
@@ -109,7 +113,14 @@ def parse_recipe(data: Any, origin: str = "recipe") -> Recipe:
     licences = data.get("licences", [])
     if not isinstance(licences, list) or not all(isinstance(x, str) for x in licences):
         raise ConfigError(f"licences: expected a list of strings, got {licences!r}")
-    return Recipe(name, steps, sections, licences)
+    return Recipe(name, steps, sections, licences, doc_timeout(data.get("doc_timeout_s", DOC_TIMEOUT_S), "doc_timeout_s"))
+
+
+def doc_timeout(value: Any, where: str) -> float:
+    """A per-document deadline in seconds (0 turns it off); anything else is a ConfigError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(f"{where}: expected a number of seconds >= 0 (0: no deadline), got {value!r}")
+    return float(value)
 
 
 def load_recipe(path: str | Path) -> Recipe:
@@ -119,3 +130,10 @@ def load_recipe(path: str | Path) -> Recipe:
         return parse_recipe(data, str(path))
     except ConfigError as err:
         raise ConfigError(f"recipe {path}: {err}") from None
+
+
+def with_doc_timeout(recipe: Recipe, seconds: float | None) -> Recipe:
+    """The recipe with ``--doc-timeout`` applied when it was given (it wins over the recipe's)."""
+    if seconds is None:
+        return recipe
+    return dataclasses.replace(recipe, doc_timeout_s=doc_timeout(seconds, "--doc-timeout"))

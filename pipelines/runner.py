@@ -5,20 +5,24 @@ shard's stats), so a killed run resumes by skipping finished shards and yields t
 """
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from curate.document import Document
 from curate.errors import ConfigError
 from curate.inputs import InputFile, expand_inputs
 from curate.readers import FileError, Rejected
 from curate.shards import iter_documents
-from curate.stage import GlobalStage, apply_stage, iter_batches
+from curate.stage import GlobalStage, StageResult, apply_stage, iter_batches
 from curate.stats import StageStats
 from curate.writer import ShardWriter, text_bytes, write_atomic
+from pipelines.deadline import Plan, Watch, supervise
 from pipelines.recipe import Recipe
 
 BATCH_DOCS = 256
@@ -35,17 +39,57 @@ class ShardTask:
     input_path: str
     output_dir: str
     part: str         # "part-00000"
+    doc_timeout_s: float = 0.0  # the per-document deadline (0: none, the shard runs in the worker itself)
 
 
-def _read_items(task: ShardTask) -> Iterator[Document | Rejected | FileError]:
-    if task.step_name == "read":
-        yield from task.stage.read(task.input_path, task.source)
-    else:
+def _read_items(task: ShardTask, plan: Plan, watch: Watch) -> Iterator[Document | Rejected | FileError]:
+    """The shard's items; for the read step each record's reading is a watched call."""
+    if task.step_name != "read":
         yield from iter_documents(task.input_path)
+        return
+    items = task.stage.read(task.input_path, task.source)
+    for index in itertools.count():
+        if index in plan.abandoned:  # a reader cannot skip one record: the rest of the file is given up
+            why = plan.abandoned[index]
+            yield FileError(task.source, f"record {index + 1}", f"{why.error('read')}; the rest of the file was not read")
+            return
+        watch.start(index)
+        item = next(items, None)
+        watch.stop()
+        if item is None:
+            return
+        yield item
 
 
 def process_shard(task: ShardTask) -> StageStats:
-    """Apply one stage to one shard, writing its output, rejects and ``.done`` marker."""
+    """Apply one stage to one shard, writing its output, rejects and ``.done`` marker; with a
+    deadline, in a watched child process (``pipelines.deadline``)."""
+    if task.doc_timeout_s > 0:
+        return supervise(functools.partial(_process_shard, task), task.doc_timeout_s)
+    return _process_shard(task, Plan(), Watch())
+
+
+def _stage_results(task: ShardTask, batch: list[Document], first: int, plan: Plan, watch: Watch) -> list[StageResult]:
+    """The stage's answers for a batch whose first document has index ``first`` in the shard."""
+    indices = range(first, first + len(batch))
+    if first not in plan.one_by_one and plan.abandoned.keys().isdisjoint(indices):
+        watch.start(first, len(batch))
+        results = apply_stage(task.stage, batch)
+        watch.stop()
+        return results
+    results: list[StageResult] = []
+    for index, doc in zip(indices, batch):
+        if index in plan.abandoned:
+            doc.meta["error"] = plan.abandoned[index].error(task.step_name)
+            results.append(plan.abandoned[index].reason(task.step_name))
+            continue
+        watch.start(index)
+        results.append(task.stage(doc))
+        watch.stop()
+    return results
+
+
+def _process_shard(task: ShardTask, plan: Plan, watch: Watch) -> StageStats:
     started = time.perf_counter()
     out_dir = Path(task.output_dir)
     stats = StageStats()
@@ -58,7 +102,7 @@ def process_shard(task: ShardTask) -> StageStats:
         rejects.write(doc, reason)
 
     def documents() -> Iterator[Document]:
-        for item in _read_items(task):
+        for item in _read_items(task, plan, watch):
             if isinstance(item, FileError):
                 stats.errors.append(item.as_dict())
                 continue
@@ -70,8 +114,13 @@ def process_shard(task: ShardTask) -> StageStats:
             else:
                 yield item
 
+    first = 0
     for batch in iter_batches(documents(), BATCH_DOCS):
-        results = [None] * len(batch) if task.step_name == "read" else apply_stage(task.stage, batch)
+        if task.step_name == "read":
+            results: list[StageResult] = [None] * len(batch)
+        else:
+            results = _stage_results(task, batch, first, plan, watch)
+        first += len(batch)
         for doc, result in zip(batch, results):
             if isinstance(result, str):
                 if not annotate:
@@ -133,7 +182,7 @@ def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Any,
         if isinstance(step.stage, GlobalStage):
             step.stage.prepare([Path(p) for _, p in sources], step_dir / "_work", executor)
         tasks = [
-            ShardTask(step.name, step.stage, source, path, str(step_dir), part)
+            ShardTask(step.name, step.stage, source, path, str(step_dir), part, recipe.doc_timeout_s)
             for part, (source, path) in zip(parts, sources)
             if not (step_dir / f"{part}.done").exists()
         ]

@@ -78,7 +78,8 @@ def _parquet_bytes(run: Path) -> dict[str, bytes]:
 
 def _hold_recipe(signal_dir: Path) -> Recipe:
     read = parse_recipe({"steps": [{"read": {}}]}).steps[0]
-    return Recipe("ray-test", [read, Step("hold_once", HoldOnce("f0-2600", str(signal_dir)))])
+    # no per-document deadline: the held process must be the Ray worker itself, whose death Ray retries
+    return Recipe("ray-test", [read, Step("hold_once", HoldOnce("f0-2600", str(signal_dir)))], doc_timeout_s=0)
 
 
 def test_a_killed_worker_is_retried_and_the_output_matches_the_local_run(tmp_path: Path, ray_cluster: str) -> None:

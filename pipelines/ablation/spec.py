@@ -32,10 +32,10 @@ from typing import Any
 from curate.errors import ConfigError
 from curate.stages import stage_class
 from pipelines.config import build
-from pipelines.recipe import Recipe, parse_recipe, read_yaml, step_items
+from pipelines.recipe import DOC_TIMEOUT_S, Recipe, doc_timeout, parse_recipe, read_yaml, step_items
 from tokenizer.config import BpeConfig, ShardConfig
 
-TOP_KEYS = ("name", "base", "quality_model", "bpe", "shard", "train", "variants")
+TOP_KEYS = ("name", "base", "doc_timeout_s", "quality_model", "bpe", "shard", "train", "variants")
 VARIANT_KEYS = ("name", "remove", "set", "add")
 QUALITY_KEYS = ("positive", "negative", "max_docs", "options")
 QUALITY_PLACEHOLDER = "{quality_model}"
@@ -66,6 +66,7 @@ class Ablation:
     shard: ShardConfig
     train: Any  # model.config.TrainConfig (imported lazily: torch is not needed to read the file)
     quality_model: QualityModelSpec | None = None
+    doc_timeout_s: float = DOC_TIMEOUT_S  # every variant's per-document deadline
 
     def read_stage(self) -> Any:
         """The first variant's ``read`` step (every variant starts with one)."""
@@ -75,7 +76,8 @@ class Ablation:
         """The variant's curation recipe, ``{quality_model}`` replaced by the trained model's path."""
         steps = _substitute(variant.steps, str(quality_model) if quality_model else None, variant.name)
         try:
-            return parse_recipe({"name": f"{self.name}-{variant.name}", "steps": steps}, variant.name)
+            plain = {"name": f"{self.name}-{variant.name}", "doc_timeout_s": self.doc_timeout_s, "steps": steps}
+            return parse_recipe(plain, variant.name)
         except ConfigError as err:
             raise ConfigError(f"variant {variant.name}: {err}") from None
 
@@ -218,7 +220,8 @@ def parse_ablation(data: Any, folder: Path) -> Ablation:
     except ModelError as err:
         raise ConfigError(f"train: {err}") from None
     return Ablation(name, variants, build(BpeConfig, data.get("bpe"), "bpe"), shard, train,
-                    _quality_spec(data.get("quality_model")))
+                    _quality_spec(data.get("quality_model")),
+                    doc_timeout(data.get("doc_timeout_s", DOC_TIMEOUT_S), "doc_timeout_s"))
 
 
 def _extended(data: Any, path: Path) -> Any:

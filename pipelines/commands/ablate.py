@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
+from pipelines.commands._options import add_doc_timeout
 from pipelines.executors import EXECUTORS, make_executor
+from pipelines.recipe import doc_timeout
 
 
 def ablate(args: argparse.Namespace) -> int:
@@ -12,6 +15,8 @@ def ablate(args: argparse.Namespace) -> int:
     from pipelines.ablation.spec import load_ablation
 
     ablation = load_ablation(args.ablation)
+    if args.doc_timeout is not None:
+        ablation = dataclasses.replace(ablation, doc_timeout_s=doc_timeout(args.doc_timeout, "--doc-timeout"))
     executor = make_executor(args.executor, args.workers, args.ray_address)
     run_ablation(ablation, args.input, args.eval, args.output, args.seeds, executor, jobs=args.jobs,
                  prepare_only=args.prepare_only)
@@ -37,4 +42,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "python -m pipelines.ablation.trainings DIR, then rerun this command to compare")
     p.add_argument("--executor", choices=EXECUTORS, default="local", help="executor")
     p.add_argument("--ray-address", metavar="ADDR", default=None, help="Ray cluster to join (with --executor ray)")
+    add_doc_timeout(p)
     p.set_defaults(func=ablate)

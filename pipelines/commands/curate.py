@@ -4,8 +4,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pipelines.commands._options import add_doc_timeout
 from pipelines.executors import EXECUTORS, make_executor
-from pipelines.recipe import load_recipe
+from pipelines.recipe import load_recipe, with_doc_timeout
 from pipelines.run import run_recipe
 
 
@@ -19,6 +20,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ray-address", metavar="ADDR", default=None,
                         help="Ray cluster to join (auto, or HOST:PORT of the head); unset: $RAY_ADDRESS, else a "
                              "Ray on this machine. With --executor ray, --workers 0 runs a task per cluster CPU")
+    add_doc_timeout(parser)
 
 
 def curate(args: argparse.Namespace) -> int:
@@ -26,7 +28,7 @@ def curate(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace, sections: bool = True) -> int:
-    recipe = load_recipe(args.recipe)
+    recipe = with_doc_timeout(load_recipe(args.recipe), args.doc_timeout)
     executor = make_executor(args.executor, args.workers, args.ray_address)
     run_recipe(recipe, args.input, args.output, executor, sections)
     return 0
