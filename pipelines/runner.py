@@ -21,6 +21,7 @@ from curate.readers import FileError, Rejected
 from curate.shards import iter_documents
 from curate.stage import GlobalStage, StageResult, apply_stage, iter_batches
 from curate.stats import StageStats
+from curate.text.clean import clean_document
 from curate.writer import ShardWriter, text_bytes, write_atomic
 from pipelines.deadline import Plan, Watch, supervise
 from pipelines.recipe import Recipe
@@ -129,7 +130,7 @@ def _process_shard(task: ShardTask, plan: Plan, watch: Watch) -> StageStats:
                 stats.annotated[result] += 1
                 doc.meta.setdefault(REASONS_KEY, []).append(result)
             elif isinstance(result, Document):
-                doc = result
+                doc = clean_document(result)  # a transform's text made writable, as the readers' is
             stats.docs_out += 1
             output.write(doc)
     output.close()

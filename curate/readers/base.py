@@ -8,7 +8,9 @@ from typing import Callable, Iterator, Union
 
 from curate.document import Document
 from curate.extract import WebOptions
+from curate.readers.compression import DECOMPRESSION_ERRORS, UTF8_BOM, open_binary
 from curate.remote import RemoteOptions, suffix_name
+from curate.text.clean import clean_document
 
 
 @dataclass(slots=True)
@@ -74,10 +76,12 @@ SUFFIX_FORMATS: dict[str, str] = {
 }
 
 COMPRESSION_SUFFIXES = (".gz", ".zst", ".zstd")
+SNIFF_BYTES = 8192  # what sniff_format reads of a file whose name tells nothing
 
 
-def detect_format(path: str) -> str:
-    """The format name for a file name, looking through a compression suffix (and a URL's query)."""
+def detect_format(path: str, remote: RemoteOptions = RemoteOptions()) -> str:
+    """The format name for a file name, looking through a compression suffix (and a URL's query);
+    for a name that tells nothing, the format its first bytes show."""
     if os.path.isdir(path):
         return "hf"  # inputs.py passes a folder only when it is a saved Hugging Face dataset
     name = suffix_name(path)
@@ -88,7 +92,29 @@ def detect_format(path: str) -> str:
     for suffix, fmt in SUFFIX_FORMATS.items():
         if name.endswith(suffix):
             return fmt
-    raise ValueError(f"{path}: cannot tell the format from the file name; set read.format")
+    fmt = sniff_format(path, remote)
+    if fmt is None:
+        raise ValueError(f"{path}: cannot tell the format from the file name or its first bytes; set read.format")
+    return fmt
+
+
+def sniff_format(path: str, remote: RemoteOptions = RemoteOptions()) -> str | None:
+    """The format that a file's first (decompressed) bytes show, or None."""
+    try:
+        with open_binary(path, remote) as stream:
+            head = stream.read(SNIFF_BYTES)
+    except DECOMPRESSION_ERRORS:
+        return None
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"WARC/"):
+        return "wet" if b"WARC-Type: conversion" in head else "warc"
+    text = head.removeprefix(UTF8_BOM).lstrip()
+    if text.startswith(b"{"):
+        return "jsonl"
+    if text[:1] == b"<":
+        return "html"
+    return None
 
 
 def reader_for(fmt: str) -> Callable[[str, str, ReaderOptions], Iterator[ReadItem]]:
@@ -99,9 +125,19 @@ def reader_for(fmt: str) -> Callable[[str, str, ReaderOptions], Iterator[ReadIte
 
 
 def read_file(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
-    """Stream the documents, rejects and file errors of one input file."""
-    fmt = detect_format(path) if options.format == "auto" else options.format
-    return reader_for(fmt)(path, source, options)
+    """Stream the documents, rejects and file errors of one input file, every document made
+    writable (``curate.text.clean``: lone surrogates replaced, control characters removed)."""
+    fmt = detect_format(path, options.remote) if options.format == "auto" else options.format
+    return _cleaned(reader_for(fmt)(path, source, options))
+
+
+def _cleaned(items: Iterator[ReadItem]) -> Iterator[ReadItem]:
+    for item in items:
+        if isinstance(item, Document):
+            clean_document(item)
+        elif isinstance(item, Rejected):
+            clean_document(item.doc)
+        yield item
 
 
 def derived_id(source: str, index: int) -> str:

@@ -6,7 +6,7 @@ from typing import Any, Iterator
 
 from curate.document import Document
 from curate.readers.base import FileError, ReadItem, ReaderOptions, Rejected, derived_id
-from curate.readers.compression import DECOMPRESSION_ERRORS, open_binary
+from curate.readers.compression import DECOMPRESSION_ERRORS, UTF8_BOM, open_binary
 
 
 def record_to_item(record: Any, source: str, index: int, options: ReaderOptions) -> Document | Rejected:
@@ -29,33 +29,42 @@ def record_to_item(record: Any, source: str, index: int, options: ReaderOptions)
 
 
 def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
+    """One document per non-blank line; ``index`` counts records (ids), ``line`` counts lines (errors)."""
     empty = True
     index = 0
-    offset = 0
+    offset = line_number = 0
     with open_binary(path, options.remote) as stream:
         try:
-            for line in stream:
+            for line_number, line in enumerate(stream, 1):
                 start, offset = offset, offset + len(line)
+                if line_number == 1:
+                    line = line.removeprefix(UTF8_BOM)
                 if not line.strip():
                     continue
                 empty = False
                 index += 1
-                try:
-                    text = line.decode("utf-8")
-                except UnicodeDecodeError as err:
-                    bad = line.decode("utf-8", errors="replace").rstrip("\n")
-                    meta = {"source": f"{source}#{index}", "error": f"byte {start + err.start}: {err.reason}"}
-                    yield Rejected(Document(derived_id(source, index), bad, meta), "read:invalid_utf8")
-                    continue
-                try:
-                    record = json.loads(text)
-                except json.JSONDecodeError as err:
-                    meta = {"source": f"{source}#{index}", "error": f"line {index}: {err.msg}"}
-                    yield Rejected(Document(derived_id(source, index), text.rstrip("\n"), meta), "read:bad_json")
-                    continue
-                yield record_to_item(record, source, index, options)
+                item = _line_item(line, start, line_number, source, index, options)
+                if isinstance(item, Rejected):
+                    item.doc.meta["line"] = line_number
+                yield item
         except DECOMPRESSION_ERRORS as err:
-            yield FileError(source, f"byte {offset} (after line {index})", f"corrupt or truncated stream: {err}")
+            yield FileError(source, f"byte {offset} (after line {line_number})", f"corrupt or truncated stream: {err}")
             return
     if empty:
         yield FileError(source, "byte 0", "empty file: no records")
+
+
+def _line_item(line: bytes, start: int, line_number: int, source: str, index: int,
+               options: ReaderOptions) -> Document | Rejected:
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as err:
+        bad = line.decode("utf-8", errors="replace").rstrip("\n")
+        meta = {"source": f"{source}#{index}", "error": f"byte {start + err.start}: {err.reason}"}
+        return Rejected(Document(derived_id(source, index), bad, meta), "read:invalid_utf8")
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as err:
+        meta = {"source": f"{source}#{index}", "error": f"line {line_number}: {err.msg}"}
+        return Rejected(Document(derived_id(source, index), text.rstrip("\n"), meta), "read:bad_json")
+    return record_to_item(record, source, index, options)

@@ -5,13 +5,13 @@ from typing import Iterator
 
 from curate.document import Document
 from curate.readers.base import FileError, ReadItem, ReaderOptions, Rejected
-from curate.readers.compression import DECOMPRESSION_ERRORS, open_binary
+from curate.readers.compression import DECOMPRESSION_ERRORS, UTF8_BOM, open_binary
 
 
 def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
     try:
         with open_binary(path, options.remote) as stream:
-            data = stream.read()
+            data = stream.read().removeprefix(UTF8_BOM)
     except DECOMPRESSION_ERRORS as err:
         yield FileError(source, "byte 0", f"corrupt or truncated stream: {err}")
         return

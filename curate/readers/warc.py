@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import BinaryIO, Callable, Iterator, Literal
+from typing import BinaryIO, Iterator, Literal
 
 from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 
 from curate.document import Document
 from curate.extract import decode_html, detect_charset
 from curate.readers.base import FileError, ReadItem, ReaderOptions, Rejected, derived_id
+from curate.readers.compression import compression, peekable
 from curate.readers.gzip_members import Damage, Member, iter_members
 from curate.readers.html import page_item
-from curate.remote import open_source, suffix_name
+from curate.remote import open_source
 
 RecordKind = Literal["response", "conversion"]
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -52,16 +53,18 @@ def _check_framing(data: bytes) -> None:
 def _records(path: str, source: str, options: ReaderOptions, wanted: RecordKind) -> Iterator[Located | FileError]:
     """(index, byte offset, record) of the wanted type, or file errors, in file order."""
     opener = functools.partial(open_source, path, options.remote)
-    if not suffix_name(path).endswith(".gz"):
-        yield from _streamed(opener, source, wanted)
-        return
-    with opener() as raw:
+    with opener() as opened:
+        raw = peekable(opened)
+        if compression(raw) != "gzip":  # plain (or one stream for the whole file): FastWARC reads it as it is
+            yield from _streamed(raw, source, wanted)
+            return
         for index, piece in enumerate(iter_members(raw, options.web.max_record_bytes, b"WARC/"), 1):
             if isinstance(piece, Damage):
                 yield FileError(source, f"byte {piece.offset}", piece.error)
             elif not isinstance(piece, Member):
                 if piece.offset == 0:  # one member for the whole file: not gzipped per record
-                    yield from _streamed(opener, source, wanted)
+                    with opener() as again:
+                        yield from _streamed(again, source, wanted)
                     return
                 error = f"record of {piece.size:,} bytes is over max_record_bytes; skipped"
                 yield FileError(source, f"byte {piece.offset}", error)
@@ -76,17 +79,16 @@ def _records(path: str, source: str, options: ReaderOptions, wanted: RecordKind)
                     yield index, piece.offset, record
 
 
-def _streamed(opener: Callable[[], BinaryIO], source: str, wanted: RecordKind) -> Iterator[Located | FileError]:
+def _streamed(raw: BinaryIO, source: str, wanted: RecordKind) -> Iterator[Located | FileError]:
     """Records straight from FastWARC's iterator; the first damage ends the file."""
     index, offset = 0, 0
-    with opener() as raw:
-        try:
-            for record in ArchiveIterator(raw, record_types=WarcRecordType.any_type, parse_http=False):
-                index, offset = index + 1, record.stream_pos
-                if record.record_type == RECORD_TYPES[wanted]:
-                    yield index, offset, record
-        except OSError as err:
-            yield FileError(source, f"after byte {offset}", f"unreadable WARC after record {index}: {err}")
+    try:
+        for record in ArchiveIterator(raw, record_types=WarcRecordType.any_type, parse_http=False):
+            index, offset = index + 1, record.stream_pos
+            if record.record_type == RECORD_TYPES[wanted]:
+                yield index, offset, record
+    except OSError as err:
+        yield FileError(source, f"after byte {offset}", f"unreadable WARC after record {index}: {err}")
 
 
 def _meta(record: WarcRecord, position: str) -> dict:

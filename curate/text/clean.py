@@ -1,0 +1,52 @@
+"""Text that breaks writers, made safe where documents enter a run.
+
+Lone surrogates (JSON escapes such as ``\\ud800`` that pair with nothing) cannot be encoded as
+UTF-8, so Parquet cannot hold them: each becomes U+FFFD. NUL and the other C0 control characters
+but tab, line feed, form feed and carriage return, and DEL, are removed (terminal escapes, binary
+debris). The text's other characters are kept as they are. A document that was changed says so in
+``meta.cleaned`` (``{"surrogates": n, "controls": m}``); strings in ``id`` and ``meta`` lose their
+lone surrogates the same way. Every function here is one linear scan, plus one substitution pass
+per kind of character found.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from curate.document import Document
+
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
+REPLACEMENT = "\ufffd"
+CLEANED_KEY = "cleaned"
+
+
+def clean_text(text: str) -> tuple[str, int, int]:
+    """``text`` with lone surrogates replaced and control characters removed, and how many of each."""
+    if _UNSAFE.search(text) is None:
+        return text, 0, 0
+    text, surrogates = _SURROGATE.subn(REPLACEMENT, text)
+    text, controls = _CONTROL.subn("", text)
+    return text, surrogates, controls
+
+
+def _encodable(value: Any) -> Any:
+    """``value`` with lone surrogates replaced in every string it holds (dicts and lists walked)."""
+    if isinstance(value, str):
+        return _SURROGATE.sub(REPLACEMENT, value) if _SURROGATE.search(value) else value
+    if isinstance(value, dict):
+        return {_encodable(k): _encodable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encodable(v) for v in value]
+    return value
+
+
+def clean_document(doc: Document) -> Document:
+    """``doc`` made writable (changed in place and returned); see the module's docstring."""
+    doc.text, surrogates, controls = clean_text(doc.text)
+    doc.id = _encodable(doc.id)
+    doc.meta = _encodable(doc.meta)
+    if surrogates or controls:
+        doc.meta[CLEANED_KEY] = {"surrogates": surrogates, "controls": controls}
+    return doc
