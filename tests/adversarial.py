@@ -2,11 +2,15 @@
 about ``n`` characters of one kind that web crawls hold and that naive text code handles badly."""
 from __future__ import annotations
 
+import functools
+import gzip
+import html
+import json
 import resource
 from collections.abc import Callable
+from pathlib import Path
 
-PROSE = ("The quick brown fox jumps over the lazy dog, and the dog, e.g. Mr. Smith's, doesn't mind. "
-         "See https://example.com/a?b=1 or write to jane.doe@example.org before 12.05.2024!\n\n")
+import pyarrow as pa
 
 
 def _repeat(unit: str, n: int) -> str:
@@ -19,7 +23,7 @@ def _glued_run(char: str) -> Callable[[int], str]:
 
 
 FAMILIES: dict[str, Callable[[int], str]] = {
-    "prose": lambda n: _repeat(PROSE, n),
+    "prose": lambda n: _repeat("\n\n".join(_brown(500)), n),  # real prose: the Brown samples
     "dot_leader": lambda n: "ext/Socket/socketpair.t" + "." * n + "FAILED tests 15-45",
     **{f"run_{name}": _glued_run(char) for name, char in [
         ("dash", "-"), ("comma", ","), ("apostrophe", "'"), ("slash", "/"), ("colon", ":"),
@@ -44,6 +48,22 @@ FAMILIES: dict[str, Callable[[int], str]] = {
 }
 
 
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@functools.lru_cache(maxsize=None)
+def _brown(count: int) -> tuple[str, ...]:
+    with gzip.open(DATA / "prose" / "brown.jsonl.gz", "rt", encoding="utf-8") as lines:
+        return tuple(json.loads(line)["text"] for line, _ in zip(lines, range(count)))
+
+
+def hostile_text(family: str, n: int) -> str:
+    """A text of ``family`` as a run hands it to its stages: cleaned by ``curate.text.clean``."""
+    from curate.text.clean import clean_text
+
+    return clean_text(FAMILIES[family](n))[0]
+
+
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -65,7 +85,48 @@ FAST_ENOUGH_S = 0.02  # a call on the large text this quick is linear enough wha
 def grows_linearly(fn: Callable[[str], object], family: str, n: int = 50_000) -> bool:
     """Whether ``fn``'s CPU time on 4n characters of ``family`` is under 8 times its time on n
     (4 when linear, 16 when quadratic); a call that fast is accepted whatever the ratio."""
-    make = FAMILIES[family]
-    small, large = make(n), make(4 * n)
+    small, large = hostile_text(family, n), hostile_text(family, 4 * n)
     large_s = best_cpu(lambda: fn(large))
     return large_s < FAST_ENOUGH_S or large_s < 8 * best_cpu(lambda: fn(small))
+
+
+def text_functions(workdir: Path) -> dict[str, Callable[[str], object]]:
+    """Every piece of curation code that reads document text, as a function of one text: the map
+    stages with their defaults (decontamination against an item cut from Brown prose, a quality
+    classifier trained on Brown against a few hostile texts), dedup's hashing, the HTML extractor.
+    Give them text as a run does, cleaned (``hostile_text``); ``text_clean`` is that cleaning."""
+    from curate.dedup.normalize import Normalization
+    from curate.dedup.signatures import permutations, signature_batch, text_hash_batch
+    from curate.document import Document
+    from curate.extract import WebOptions, page_text
+    from curate.stages import stage_class
+    from curate.text.classifier import TrainOptions, train
+    from curate.text.clean import clean_text
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    words = _brown(1)[0].split()
+    items = workdir / "hellaswag_val.jsonl"
+    items.write_text(json.dumps({"ctx": " ".join(words[:25]), "endings": [" ".join(words[25:40]), "no."],
+                                 "label": 0}) + "\n", encoding="utf-8")
+    model = workdir / "quality.bin"
+    if not model.exists():
+        hostile = [clean_text(make(2000))[0] for make in FAMILIES.values()]
+        train(list(_brown(40)), hostile * 2, model, TrainOptions(epoch=5, dim=16, bucket=10_000))
+    options = {"decontaminate": {"eval_files": (str(items),)}, "quality_classifier": {"model": str(model)}}
+    stages = {name: stage_class(name)(**options.get(name, {})) for name in TEXT_STAGES}
+    functions: dict[str, Callable[[str], object]] = {
+        name: (lambda text, stage=stage: stage(Document("d", text, {"source": "s"}))) for name, stage in stages.items()
+    }
+    norm, perms = Normalization(), permutations(112, 1)
+    functions["minhash_signature"] = lambda text: signature_batch(pa.array([text]), norm, 5, perms)
+    functions["exact_hash"] = lambda text: text_hash_batch(pa.array([text]), norm)
+    web = WebOptions()
+    functions["html_extraction"] = lambda text: page_text(f"<html><body><p>{html.escape(text)}</p></body></html>", web)
+    functions["text_clean"] = clean_text  # what every document goes through once, as it is read
+    return functions
+
+
+# the map stages that read document text (perplexity needs a trained model: its text work is the
+# tokenizer's, which is HF tokenizers' Rust code)
+TEXT_STAGES: tuple[str, ...] = ("language", "gopher_repetition", "gopher_quality", "c4_quality", "c4_badwords", "fineweb_quality",
+               "pii", "url_filter", "decontaminate", "quality_classifier")

@@ -5,8 +5,9 @@ UTF-8, so Parquet cannot hold them: each becomes U+FFFD. NUL and the other C0 co
 but tab, line feed, form feed and carriage return, and DEL, are removed (terminal escapes, binary
 debris). The text's other characters are kept as they are. A document that was changed says so in
 ``meta.cleaned`` (``{"surrogates": n, "controls": m}``); strings in ``id`` and ``meta`` lose their
-lone surrogates the same way. Every function here is one linear scan, plus one substitution pass
-per kind of character found.
+lone surrogates the same way. Worst case: linear in the text's length. One pattern scan finds
+whether anything needs cleaning; only then a substitution pass replaces surrogates and one
+``bytes.translate`` over the UTF-8 bytes drops the control characters.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from curate.document import Document
 
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ud800-\udfff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])  # ASCII: never inside a UTF-8 sequence
 REPLACEMENT = "\ufffd"
 CLEANED_KEY = "cleaned"
 
@@ -27,8 +28,9 @@ def clean_text(text: str) -> tuple[str, int, int]:
     if _UNSAFE.search(text) is None:
         return text, 0, 0
     text, surrogates = _SURROGATE.subn(REPLACEMENT, text)
-    text, controls = _CONTROL.subn("", text)
-    return text, surrogates, controls
+    data = text.encode("utf-8")
+    kept = data.translate(None, _CONTROL_BYTES)
+    return (kept.decode("utf-8") if len(kept) < len(data) else text), surrogates, len(data) - len(kept)
 
 
 def _encodable(value: Any) -> Any:
