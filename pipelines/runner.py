@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from curate.document import Document
-from curate.errors import ConfigError
+from curate.errors import ConfigError, InputError
 from curate.inputs import InputFile, expand_inputs
 from curate.readers import FileError, Rejected
 from curate.shards import iter_documents
@@ -199,8 +199,25 @@ def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Any,
     write_atomic(output / "stats.json", json.dumps(summary, indent=2))
     result = CurationResult(output, results)
     log(stats_table(result))
+    for line in file_error_lines(result):
+        log(line)
+    if results[0][1].docs_in == 0:
+        raise InputError(f"no document could be read from the {len(files)} input file(s); "
+                         "the file errors above say why")
     log(f"curated documents: {result.final_dir}")
     return result
+
+
+MAX_ERROR_LINES = 50  # file errors printed after the table; stats.json holds them all
+
+
+def file_error_lines(result: CurationResult) -> list[str]:
+    """One line per file error of the run (file, where, cause), at most MAX_ERROR_LINES and a count."""
+    errors = [(folder, e) for folder, stats in result.steps for e in stats.errors]
+    lines = [f"file error: {e['file']} at {e['offset']}: {e['error']}" for _, e in errors[:MAX_ERROR_LINES]]
+    if len(errors) > MAX_ERROR_LINES:
+        lines.append(f"... and {len(errors) - MAX_ERROR_LINES:,} more file errors ({result.output}/stats.json lists them)")
+    return lines
 
 
 def stats_table(result: CurationResult) -> str:

@@ -18,7 +18,7 @@ from curate.errors import ConfigError
 from pipelines.executors import make_executor
 from pipelines.recipe import parse_recipe
 from pipelines.runner import run_curation
-from tests.conftest import DATA, REPO
+from tests.conftest import DATA, REPO, run_cli
 
 RECIPE = {"name": "t", "steps": [{"read": {}}]}
 
@@ -114,3 +114,24 @@ def test_a_run_folder_refuses_another_recipe(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         run_curation(other, [str(inputs)], out, make_executor("local", 1))
     assert str(err.value) == f"{out} holds a run of a different recipe; choose another --output"
+
+
+def test_file_errors_are_printed_one_a_line_and_a_run_with_nothing_readable_fails(tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "cut.jsonl.gz").write_bytes((DATA / "prose" / "kjv.jsonl.gz").read_bytes()[:40])
+    (bad / "empty.jsonl").write_bytes(b"")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: t\nsteps:\n  - read: {}\n", encoding="utf-8")
+    done = run_cli("curate", str(recipe), "--input", str(bad), "--output", str(tmp_path / "run"))
+    assert done.returncode == 2
+    lines = [line for line in done.stdout.splitlines() if line.startswith("file error: ")]
+    assert [line.split(" at ")[0] for line in lines] == ["file error: cut.jsonl.gz", "file error: empty.jsonl"]
+    assert "empty file: no records" in lines[1]
+    assert done.stderr.strip() == ("scratchlm: error: no document could be read from the 2 input file(s); "
+                                   "the file errors above say why")
+
+    (bad / "good.jsonl").write_text('{"id": "a", "text": "some text"}\n', encoding="utf-8")
+    done = run_cli("curate", str(recipe), "--input", str(bad), "--output", str(tmp_path / "run2"))
+    assert done.returncode == 0, done.stderr
+    assert sum(line.startswith("file error: ") for line in done.stdout.splitlines()) == 2
