@@ -63,11 +63,15 @@ def build(folder: Path = FOLDER) -> None:
             by_split[split] += records
     folder.mkdir(parents=True, exist_ok=True)
     for split, records in by_split.items():
-        records = [records[i] for i in rng.permutation(len(records))]
-        lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
-        with open(folder / f"source-{split}.jsonl.gz", "wb") as raw:
-            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as f:
-                f.write(lines)
+        shuffled = [records[i] for i in rng.permutation(len(records))]
+        write_jsonl_gz(folder / f"source-{split}.jsonl.gz", shuffled)
+
+
+def write_jsonl_gz(path: Path, records: list[dict]) -> None:
+    """JSON Lines, gzip-compressed without a timestamp: the same records give the same bytes."""
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as f:
+        f.write(lines)
 
 
 if __name__ == "__main__":
