@@ -11,14 +11,22 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 
 from model import checkpoint
-from model.classify import add_classifier_head, classification_loss, correct_count, parse_train_layers, set_trainable
+from model.classify import (
+    add_classifier_head,
+    classification_loss,
+    correct_count,
+    parse_train_layers,
+    set_trainable,
+)
 from model.errors import ModelError
 from model.evaluate import autocast, autocast_dtype, build_model
 from model.finetune_config import FinetuneConfig
@@ -26,9 +34,10 @@ from model.gpt import GPT
 from model.instruct import IGNORE_INDEX, collate, response_loss
 from model.lora import LoraConfig, add_lora, load_adapters, merge_lora, trainable_state
 from model.safetensors_io import load_file, save_file
-from model.train import decay_groups
+from model.train import decay_groups, step_seed
 
 ADAPTERS, ADAPTERS_INFO = "adapters.safetensors", "adapters.json"
+RESUME = "resume"  # OUT/resume/step-*: what a killed run continues from; removed at the end
 TOKENIZER = "tokenizer.json"
 POOL = 32  # batches per pool sorted by length (padding-aware batching)
 Item = TypeVar("Item")
@@ -52,42 +61,124 @@ def length_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Gener
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
+@dataclass
+class Resumable:
+    """Where a run saves what it needs to continue after a kill (``folder/step-NNNNNNN``: the
+    trained tensors, the optimizer, the history so far), and the newest such state if any."""
+    folder: Path
+    run: dict[str, Any]  # the options and inputs; a state saved by another run is refused
+    saved: checkpoint.Checkpoint | None = None
+
+    @classmethod
+    def open(cls, folder: Path, run: dict[str, Any]) -> Resumable:
+        found = checkpoint.list_checkpoints(folder)
+        saved = checkpoint.load(found[-1]) if found else None
+        if saved is not None and saved.state["run"] != run:
+            raise ModelError(f"{saved.folder}: saved by a run with other options, base or data; "
+                             "continue it with the same ones, or choose another --out")
+        return cls(folder, run, saved)
+
+    @property
+    def step(self) -> int:
+        return self.saved.state["step"] if self.saved else 0
+
+    def restore(self, model: GPT, optimizer: torch.optim.Optimizer
+                ) -> tuple[int, list[dict[str, Any]], float]:
+        """Load the saved tensors and optimizer; (step, history, the current epoch's loss sum)."""
+        assert self.saved is not None
+        load_adapters(model, self.saved.weights)
+        optimizer.load_state_dict(self.saved.state["optimizer"])
+        state = self.saved.state
+        return state["step"], state["history"], state["epoch_loss"]
+
+    def save(self, model: GPT, optimizer: torch.optim.Optimizer, step: int,
+             history: list[dict[str, Any]], epoch_loss: float) -> None:
+        state = {"step": step, "history": history, "epoch_loss": epoch_loss, "run": self.run,
+                 "optimizer": optimizer.state_dict()}
+        checkpoint.save(self.folder, step, trainable_state(model), state, keep=1)
+
+
 def fit(model: GPT, items: Sequence[Item], lengths: Sequence[int],
         make_batch: Callable[[list[Item]], tuple[torch.Tensor, ...]],
-        loss_fn: Callable[[GPT, tuple[torch.Tensor, ...]], torch.Tensor],
+        loss_fn: Callable[[GPT, tuple[torch.Tensor, ...]], dict[str, torch.Tensor]],
         evaluate: Callable[[], dict[str, Any]], cfg: FinetuneConfig,
-        log: Callable[[dict[str, Any]], None] = lambda record: None) -> list[dict[str, Any]]:
-    """Train the parameters that require gradients for ``cfg.epochs``; one history record per epoch."""
+        log: Callable[[dict[str, Any]], None] = lambda record: None,
+        resumable: Resumable | None = None) -> list[dict[str, Any]]:
+    """Train the parameters that require gradients for ``cfg.epochs``; one history record per epoch.
+
+    ``loss_fn`` gives a batch's ``loss`` and any other terms to log; their means are logged every
+    ``cfg.log_every`` steps. ``evaluate`` runs before the first step, every ``cfg.eval_every`` steps
+    and after each epoch (that record, with the epoch's mean ``train_loss``, joins the history).
+    With ``resumable``, the state is saved every ``cfg.checkpoint_every`` steps and a saved state is
+    continued from; batches and dropout depend on (seed, epoch, step) alone, so the continued run
+    computes what an unbroken run computes.
+    """
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ModelError("nothing to train: every parameter is frozen")
     device = params[0].device
     optimizer = torch.optim.AdamW(decay_groups(model, cfg.weight_decay), lr=cfg.lr)
-    history, step = [], 0
-    for epoch in range(1, cfg.epochs + 1):
+
+    def evaluation(record: dict[str, Any]) -> dict[str, Any]:
+        model.eval()
+        with torch.no_grad():
+            record = {**record, **evaluate()}
         model.train()
-        torch.manual_seed(cfg.seed + epoch)  # dropout
+        return record
+
+    start, history, epoch_loss = 0, [], 0.0
+    if resumable is not None and resumable.saved is not None:
+        start, history, epoch_loss = resumable.restore(model, optimizer)
+    else:
+        first = evaluation({"epoch": 0, "step": 0})
+        if len(first) > 2:
+            log(first)
+    step, pending = 0, []
+    for epoch in range(1, cfg.epochs + 1):
         batches = length_batches(lengths, cfg.batch_size, np.random.default_rng([cfg.seed, epoch]))
-        loss_total = torch.zeros((), device=device)  # read once per epoch: no device sync per step
-        for batch in batches:
+        if step + len(batches) <= start:
+            step += len(batches)
+            continue
+        model.train()
+        # read once per epoch (and when saving): no device sync per step
+        loss_total = torch.full((), epoch_loss if step < start else 0.0, device=device)
+        for number, batch in enumerate(batches, 1):
+            step += 1
+            if step <= start:
+                continue
+            torch.manual_seed(step_seed(cfg.seed, 0, step))  # dropout
             tensors = tuple(t.to(device) for t in make_batch([items[i] for i in batch]))
             with autocast(device, autocast_dtype("auto", device)):
-                loss = loss_fn(model, tensors)
+                terms = loss_fn(model, tensors)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            terms["loss"].backward()
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
             optimizer.step()
-            loss_total += loss.detach().float()
-            step += 1
-        train_loss = loss_total.item() / len(batches)  # a non-finite step makes the mean non-finite
-        if not math.isfinite(train_loss):
-            raise ModelError(f"epoch {epoch}: training loss is not finite; lower the learning rate")
-        model.eval()
-        with torch.no_grad():
-            record = {"epoch": epoch, "step": step, "train_loss": train_loss, **evaluate()}
-        history.append(record)
-        log(record)
+            loss_total += terms["loss"].detach().float()
+            pending.append(torch.stack([t.detach().float() for t in terms.values()]))
+            end = number == len(batches)
+            eval_due = end or (cfg.eval_every > 0 and step % cfg.eval_every == 0)
+            save_due = (resumable is not None and cfg.checkpoint_every > 0
+                        and step % cfg.checkpoint_every == 0)
+            if len(pending) == cfg.log_every or eval_due or save_due:
+                means = dict(zip(terms, torch.stack(pending).mean(dim=0).tolist()))
+                if not math.isfinite(means["loss"]):
+                    raise ModelError(f"step {step}: training loss is not finite; "
+                                     "lower the learning rate")
+                log({"epoch": epoch, "step": step, **means})
+                pending = []
+            if eval_due:
+                record: dict[str, Any] = {"epoch": epoch, "step": step}
+                if end:
+                    record["train_loss"] = loss_total.item() / len(batches)
+                record = evaluation(record)
+                if end:
+                    history.append(record)
+                if len(record) > 2:
+                    log(record)
+            if save_due:
+                resumable.save(model, optimizer, step, history, loss_total.item())
     return history
 
 
@@ -181,7 +272,7 @@ def finetune_classifier(model: GPT, train: Sequence[Labelled], val: Sequence[Lab
     block = model.config.block_size
     return fit(model, train, [min(len(ids), block) for ids, _ in train],
                lambda batch: classifier_batch(batch, block, pad_id),
-               lambda m, t: classification_loss(m, *t),
+               lambda m, t: {"loss": classification_loss(m, *t)},
                lambda: {"val_accuracy": accuracy(model, val, pad_id)},
                cfg, log)
 
@@ -209,6 +300,7 @@ def finetune_instruct(model: GPT, train: Sequence[Pair], val: Sequence[Pair], pa
     block = model.config.block_size
     return fit(model, train, [min(len(p) + len(r), block + 1) for p, r in train],
                lambda batch: collate(batch, pad_id, block),
-               lambda m, t: response_loss(m(t[0]), t[1]),
+               lambda m, t: {"loss": response_loss(m(t[0]), t[1])},
                lambda: {"val_loss": response_loss_of(model, val, pad_id)} if val else {},
                cfg, log)
+
