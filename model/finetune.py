@@ -1,4 +1,5 @@
-"""The fine-tuning loop shared by classification and instruction tuning, and its checkpoints.
+"""The fine-tuning loop shared by classification, instruction and preference (DPO) tuning, and
+its checkpoints.
 
 A fine-tuned model is saved as an ordinary checkpoint (``OUT/step-NNNNNNN``, so ``sample``,
 ``export`` and further fine-tuning read it as they read a pretrained one) whose state carries a
@@ -26,6 +27,14 @@ from model.classify import (
     correct_count,
     parse_train_layers,
     set_trainable,
+)
+from model.dpo import (
+    Preference,
+    answer_logprobs,
+    dpo_terms,
+    preference_batch,
+    preference_metrics,
+    sequence_logprobs,
 )
 from model.errors import ModelError
 from model.evaluate import autocast, autocast_dtype, build_model
@@ -304,3 +313,27 @@ def finetune_instruct(model: GPT, train: Sequence[Pair], val: Sequence[Pair], pa
                lambda: {"val_loss": response_loss_of(model, val, pad_id)} if val else {},
                cfg, log)
 
+
+def finetune_dpo(model: GPT, train: Sequence[Preference], train_reference: torch.Tensor,
+                 val: Sequence[Preference], val_reference: torch.Tensor, pad_id: int, beta: float,
+                 cfg: FinetuneConfig, log: Callable[[dict[str, Any]], None] = lambda r: None,
+                 resumable: Resumable | None = None) -> list[dict[str, Any]]:
+    """DPO on preference pairs against reference log-probabilities computed beforehand
+    (``answer_logprobs`` of the starting model, (pairs, 2) each); logs the held-out DPO loss,
+    reward accuracy and reward margin."""
+    block = model.config.block_size
+
+    def batch(indices: list[int]) -> tuple[torch.Tensor, ...]:
+        x, y = preference_batch([train[i] for i in indices], pad_id, block)
+        return x, y, train_reference[indices].T.flatten()  # chosen rows, then rejected rows
+
+    def held_out() -> dict[str, Any]:
+        if not val:
+            return {}
+        metrics = preference_metrics(answer_logprobs(model, val, pad_id), val_reference, beta)
+        return {f"val_{name}": value for name, value in metrics.items()}
+
+    lengths = [min(len(p) + max(len(c), len(r)), block + 1) for p, c, r in train]
+    return fit(model, range(len(train)), lengths, batch,
+               lambda m, t: dpo_terms(sequence_logprobs(m(t[0]), t[1]), t[2], beta), held_out,
+               cfg, log, resumable)

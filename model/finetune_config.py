@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 from model.errors import ModelError
 
+DPO_BETA = 0.1  # DPO's default, as in Rafailov et al. 2023 for most of their runs
+
 
 @dataclass(frozen=True)
 class FinetuneConfig:

@@ -25,15 +25,30 @@ def format_prompt(instruction: str, input: str = "") -> str:
     return text + RESPONSE_HEADER
 
 
-def record_prompt(record: dict, where: str) -> tuple[str, str]:
-    """(prompt, response) of one record; a missing or non-text field is a ModelError naming ``where``."""
-    for key in ("instruction", "output"):
-        if not isinstance(record.get(key), str):
-            raise ModelError(f"{where}: field {key!r} missing or not text")
+def instruction_prompt(record: dict) -> str:
+    """The prompt of an ``{instruction[, input]}`` record; a bad field is a ModelError."""
+    if not isinstance(record.get("instruction"), str):
+        raise ModelError("field 'instruction' missing or not text")
     extra = record.get("input") or ""
     if not isinstance(extra, str):
-        raise ModelError(f"{where}: field 'input' is not text")
-    return format_prompt(record["instruction"], extra), record["output"]
+        raise ModelError("field 'input' is not text")
+    return format_prompt(record["instruction"], extra)
+
+
+def record_prompt(record: dict, where: str) -> tuple[str, str]:
+    """(prompt, response) of one record; a bad field is a ModelError naming ``where``."""
+    try:
+        prompt = instruction_prompt(record)
+        if not isinstance(record.get("output"), str):
+            raise ModelError("field 'output' missing or not text")
+    except ModelError as err:
+        raise ModelError(f"{where}: {err}") from None
+    return prompt, record["output"]
+
+
+def uses_prompt_format(finetune: dict) -> bool:
+    """Whether a checkpoint's ``finetune`` record is of a task trained on formatted prompts."""
+    return finetune.get("task") in ("instruct", "dpo")
 
 
 def extract_response(continuation: str) -> str:

@@ -1,21 +1,39 @@
-"""What ``scratchlm finetune classify|instruct|merge`` do: read data, fine-tune, save, report."""
+"""What ``scratchlm finetune classify|instruct|dpo|merge`` do: read data, tune, save, report."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
+import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 
 from curate.errors import ConfigError
+from model import checkpoint
 from model import finetune as ft
-from model.evaluate import pick_device
-from model.finetune_config import FinetuneConfig
+from model.data import sha256_file
+from model.dpo import answer_logprobs, preference_metrics
+from model.evaluate import load_model, pick_device
+from model.finetune_config import DPO_BETA, FinetuneConfig
 from model.generate import generate
 from model.instruct import extract_response, record_prompt
 from model.train_log import LOG_NAME, append_record
-from pipelines.finetune_data import TextTokenizer, encode_labelled, instruction_pairs, labelled_texts, read_records
+from model.train_log import read_records as read_log
+from pipelines.finetune_data import (
+    Rejects,
+    TextTokenizer,
+    encode_labelled,
+    instruction_pairs,
+    labelled_texts,
+    preference_pairs,
+    read_records,
+)
+from pipelines.loss_plot import DPO_PANELS, plot_terms
+
+Item = TypeVar("Item")
 
 
 def config_of(args: argparse.Namespace) -> FinetuneConfig:
@@ -24,10 +42,12 @@ def config_of(args: argparse.Namespace) -> FinetuneConfig:
                              lora_rank=args.lora_rank, lora_alpha=args.lora_alpha)
 
 
-def logger(out: Path):
-    """Print each epoch's record and append it to ``OUT/log.jsonl``."""
+def logger(out: Path, after_step: int = 0):
+    """Print each record and append it to ``OUT/log.jsonl``, which keeps the records of the first
+    ``after_step`` steps (those of a run continued from there) and loses the rest."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / LOG_NAME).write_text("", encoding="utf-8")
+    kept = [r for r in read_log(out / LOG_NAME) if r["step"] <= after_step] if after_step else []
+    (out / LOG_NAME).write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
 
     def log(record: dict[str, Any]) -> None:
         print("  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in record.items()), flush=True)
@@ -73,6 +93,13 @@ def classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def held_out(items: list[Item], fraction: float, seed: int) -> tuple[list[Item], list[Item]]:
+    """(kept for training, held out): a seeded ``fraction`` of the items held out."""
+    order = np.random.default_rng(seed).permutation(len(items))
+    held = int(len(items) * fraction)
+    return [items[i] for i in order[held:]], [items[i] for i in order[:held]]
+
+
 def instruct(args: argparse.Namespace) -> int:
     cfg = config_of(args)
     model, base, tok = load(args)
@@ -82,9 +109,7 @@ def instruct(args: argparse.Namespace) -> int:
         train, (val, dropped_val) = pairs, instruction_pairs(args.val, tok, block)
         dropped += dropped_val
     else:
-        order = np.random.default_rng(cfg.seed).permutation(len(pairs))
-        held = int(len(pairs) * args.val_fraction)
-        train, val = [pairs[i] for i in order[held:]], [pairs[i] for i in order[:held]]
+        train, val = held_out(pairs, args.val_fraction, cfg.seed)
     if not train:
         raise ConfigError(f"{args.data}: no record whose prompt fits the {block}-token context")
     ft.setup(model, cfg, args.train_layers)
@@ -111,4 +136,75 @@ def answer(model: torch.nn.Module, tok: TextTokenizer, prompt: str, max_new_toke
 def merge(args: argparse.Namespace) -> int:
     folder = ft.merge_adapters(args.adapters, args.out, args.checkpoint)
     print(f"adapters merged: {folder}")
+    return 0
+
+
+def dpo(args: argparse.Namespace) -> int:
+    cfg = dataclasses.replace(config_of(args), log_every=args.log_every, eval_every=args.eval_every,
+                              checkpoint_every=args.checkpoint_every)
+    if args.beta <= 0:
+        raise ConfigError(f"--beta must be positive, got {args.beta}")
+    state_dir = args.out / ft.RESUME
+    finished = bool(checkpoint.list_checkpoints(args.out))
+    if not args.resume and (finished or (args.out / LOG_NAME).exists()):
+        raise ConfigError(f"{args.out}: holds a run already; pass --resume to continue it, "
+                          "or choose another --out")
+    if args.resume and finished and not state_dir.exists():
+        raise ConfigError(f"{args.out}: the run is finished; nothing to resume")
+    model, base, tok = load(args)
+    block, rejects = model.config.block_size, Rejects()
+    pairs = preference_pairs(args.data, tok, block, rejects)
+    if args.val:
+        train, val = pairs, preference_pairs(args.val, tok, block, rejects)
+    else:
+        train, val = held_out(pairs, args.val_fraction, cfg.seed)
+    print(f"{len(train)} training and {len(val)} held-out pairs; {rejects.summary()}", flush=True)
+    if not train:
+        raise ConfigError(f"{args.data}: no usable preference pair")
+    run = {"config": dataclasses.asdict(cfg), "beta": args.beta, "train_layers": args.train_layers,
+           "base_sha256": base.digests[checkpoint.WEIGHTS], "val_fraction": args.val_fraction,
+           "data_sha256": [sha256_file(path) for path in (args.data, args.val) if path]}
+    resumable = ft.Resumable.open(state_dir, run)
+    # the reference: the starting model's log-probabilities, once for the whole run
+    reference = [answer_logprobs(model, split, tok.eos_id) for split in (train, val)]
+    ft.setup(model, cfg, args.train_layers)
+    resuming = f"; resuming after step {resumable.step}" if resumable.step else ""
+    print(f"beta {args.beta}; {describe(model)}{resuming}", flush=True)
+    history = ft.finetune_dpo(model, train, reference[0], val, reference[1], tok.eos_id, args.beta,
+                              cfg, logger(args.out, resumable.step), resumable)
+    info = {"task": "dpo", "beta": args.beta, "train_layers": args.train_layers, "history": history,
+            "rejected": dict(rejects.counts)}
+    folder = ft.save(args.out, model, base, info, cfg, history[-1]["step"])
+    plot_terms(args.out / LOG_NAME, args.out / "dpo.png", DPO_PANELS,
+               f"DPO (beta {args.beta}) on {args.data.name}")
+    shutil.rmtree(state_dir, ignore_errors=True)
+    print(f"preference-tuned model saved: {folder}; plot: {args.out / 'dpo.png'}")
+    return 0
+
+
+def evaluate_preferences(args: argparse.Namespace) -> int:
+    """``eval --preferences``: DPO loss, reward accuracy and margin against the reference model."""
+    device = pick_device(args.device)
+    model, saved = load_model(args.checkpoint, device)
+    finetune = saved.state.get("finetune", {})
+    reference_path = args.reference or finetune.get("base")
+    if reference_path is None:
+        raise ConfigError(f"{saved.folder}: not a DPO checkpoint; name the reference model with "
+                          "--reference")
+    beta = args.beta or finetune.get("beta") or DPO_BETA
+    tok = TextTokenizer.load(saved.folder / ft.TOKENIZER)
+    rejects = Rejects()
+    pairs = preference_pairs(args.preferences, tok, model.config.block_size, rejects)
+    if not pairs:
+        raise ConfigError(f"{args.preferences}: no usable preference pair ({rejects.summary()})")
+    policy = answer_logprobs(model, pairs, tok.eos_id, args.batch_size)
+    reference_model, reference = load_model(Path(reference_path), device)
+    if reference.model_config["block_size"] != model.config.block_size:
+        raise ConfigError(f"{reference.folder}: context differs from {saved.folder}'s; "
+                          "not its reference")
+    reference_logprobs = answer_logprobs(reference_model, pairs, tok.eos_id, args.batch_size)
+    metrics = preference_metrics(policy, reference_logprobs, beta)
+    print(json.dumps({"checkpoint": str(saved.folder), "reference": str(reference.folder),
+                      "beta": beta, "pairs": len(pairs), "rejected": dict(rejects.counts),
+                      **metrics}))
     return 0

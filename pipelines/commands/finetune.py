@@ -1,4 +1,4 @@
-"""``scratchlm finetune classify|instruct|merge``: adapt a pretrained checkpoint to a task.
+"""``scratchlm finetune classify|instruct|dpo|merge``: adapt a pretrained checkpoint to a task.
 
 The work lives in ``pipelines.finetune_tasks``, imported when a task runs, so that building the
 CLI parser does not import torch.
@@ -6,10 +6,10 @@ CLI parser does not import torch.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from model.finetune_config import FinetuneConfig
+from model.finetune_config import DPO_BETA, FinetuneConfig
 
 
 def task(name: str) -> Callable[[argparse.Namespace], int]:
@@ -42,7 +42,8 @@ def add_common(p: argparse.ArgumentParser, train_layers: str) -> None:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     fmt = argparse.ArgumentDefaultsHelpFormatter
-    p = subparsers.add_parser("finetune", help="fine-tune a checkpoint: classify, instruct; merge LoRA adapters",
+    p = subparsers.add_parser("finetune",
+                              help="fine-tune a checkpoint (classify, instruct, dpo); merge LoRA",
                               formatter_class=fmt)
     tasks = p.add_subparsers(dest="task", metavar="TASK", required=True)
 
@@ -65,6 +66,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     i.add_argument("--show", type=int, default=2, help="validation records answered at the end")
     i.add_argument("--max-new-tokens", type=int, default=64, help="longest answer shown")
     i.set_defaults(func=task("instruct"))
+
+    o = tasks.add_parser("dpo", help="preference tuning (DPO) on prompt, chosen, rejected records",
+                         formatter_class=fmt)
+    add_common(o, "all")
+    o.add_argument("--data", type=Path, required=True, metavar="FILE",
+                   help="preference records: prompt (or instruction, input), chosen, rejected "
+                        "(JSON list or JSONL)")
+    o.add_argument("--val", type=Path, metavar="FILE",
+                   help="held-out pairs (default: hold out --val-fraction)")
+    o.add_argument("--val-fraction", type=float, default=0.1,
+                   help="share of --data held out without --val")
+    o.add_argument("--beta", type=float, default=DPO_BETA,
+                   help="how strongly the model is held to the reference, the --checkpoint model "
+                        "(larger: closer)")
+    o.add_argument("--log-every", type=int, default=10, help="steps per logged training record")
+    o.add_argument("--eval-every", type=int, default=50,
+                   help="steps between held-out evaluations (and after each epoch)")
+    o.add_argument("--checkpoint-every", type=int, default=100,
+                   help="steps between saved states to --resume from")
+    o.add_argument("--resume", action="store_true", help="continue the killed run in --out")
+    o.set_defaults(func=task("dpo"))
 
     m = tasks.add_parser("merge", help="merge saved LoRA adapters into their base checkpoint", formatter_class=fmt)
     m.add_argument("--adapters", type=Path, required=True, metavar="DIR", help="a fine-tuning output with adapters")

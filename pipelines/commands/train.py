@@ -12,8 +12,9 @@ import math
 import os
 import sys
 import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from tqdm import tqdm
 
@@ -131,17 +132,18 @@ def train_command(args: argparse.Namespace) -> int:
 
 def sample_command(args: argparse.Namespace) -> int:
     import torch
+
     from model.evaluate import load_model
     from model.generate import generate
-    from model.instruct import extract_response, format_prompt
+    from model.instruct import extract_response, format_prompt, uses_prompt_format
     from model.quantize import quantize_int8
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() and not args.int8 else "cpu"))
     model, saved = load_model(args.checkpoint, device)
     if args.int8:
         model = quantize_int8(model)
     tok = load_tokenizer(saved.folder / "tokenizer.json", special_tokens_as_text=False)  # a typed prompt
-    # an instruction-tuned model gets its prompt format and answers with the response alone
-    instruct = saved.state.get("finetune", {}).get("task") == "instruct"
+    # an instruction- or preference-tuned model gets its prompt format, answers with the response
+    instruct = uses_prompt_format(saved.state.get("finetune", {}))
     text = format_prompt(args.prompt, args.input) if instruct else args.prompt
     ids = tok.encode(text).ids if text else []
     ids = ids or [saved.state.get("eos_id", 0)]
@@ -157,8 +159,12 @@ def eval_command(args: argparse.Namespace) -> int:
     if args.task:
         from pipelines.task_eval import run_tasks
         return run_tasks(args.checkpoint, args.task, args.batch_size, args.device, args.precision, args.json)
+    if args.preferences:
+        from pipelines.finetune_tasks import evaluate_preferences
+        return evaluate_preferences(args)
     if args.data is None:
-        raise ConfigError("eval: give --data DIR (loss on a shard split) or --task FILE... (accuracy)")
+        raise ConfigError("eval: give --data DIR (loss on a shard split) or --task FILE... "
+                          "(accuracy), or --preferences FILE (DPO terms)")
     from model.data import BatchLoader, open_shards
     from model.evaluate import autocast_dtype, load_model, loss_sum, pick_device
     device = pick_device(args.device)
@@ -205,6 +211,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="instead of --data: accuracy on evaluation JSONL files (HellaSwag ctx/endings/label, "
                         "context/choices/answer, or text passages for last-word accuracy); see pipelines/task_eval.py")
     p.add_argument("--json", type=Path, metavar="FILE", help="with --task: also write the results as JSON (-: print only JSON)")
+    p.add_argument("--preferences", type=Path, metavar="FILE",
+                   help="instead of --data: DPO loss, reward accuracy and margin on preference "
+                        "records")
+    p.add_argument("--reference", type=Path, metavar="DIR",
+                   help="with --preferences: the reference model (default: a DPO checkpoint's "
+                        "starting one)")
+    p.add_argument("--beta", type=float,
+                   help="with --preferences: DPO beta (default: the checkpoint's, else 0.1)")
     p.add_argument("--split", default="val")
     p.add_argument("--max-tokens", type=int, default=1 << 20, help="evaluate at most this many tokens")
     p.add_argument("--batch-size", type=int, default=8)
