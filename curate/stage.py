@@ -27,7 +27,8 @@ StageResult = Union[None, str, Document]
 class Executor(Protocol):
     """What a global stage may ask of the executor: run a picklable function over items."""
 
-    def map(self, fn: Callable[[Any], Any], items: Sequence[Any], desc: str = "") -> list[Any]: ...
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any], desc: str = "",
+            weights: Sequence[int] | None = None) -> list[Any]: ...
 
 
 @runtime_checkable

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from curate.stats import StageStats
 from curate.text.clean import clean_document
 from curate.writer import ShardWriter, text_bytes, write_atomic
 from pipelines.deadline import Plan, Watch, supervise
+from pipelines.progress import count_documents
 from pipelines.recipe import Recipe
 
 BATCH_DOCS = 256
@@ -115,8 +117,10 @@ def _process_shard(task: ShardTask, plan: Plan, watch: Watch) -> StageStats:
             else:
                 yield item
 
-    first = 0
+    first = counted_docs = counted_bytes = 0
     for batch in iter_batches(documents(), BATCH_DOCS):
+        count_documents(stats.docs_in - counted_docs, stats.bytes_in - counted_bytes)
+        counted_docs, counted_bytes = stats.docs_in, stats.bytes_in
         if task.step_name == "read":
             results: list[StageResult] = [None] * len(batch)
         else:
@@ -163,6 +167,14 @@ def _check_run_folder(output: Path, recipe: Recipe, inputs: list[InputFile]) -> 
     write_atomic(inputs_file, inputs_json)
 
 
+def _input_size(path: str) -> int:
+    """A shard's input size in bytes, for the progress display's ETA (1 for a URL or a folder)."""
+    try:
+        return max(1, os.path.getsize(path)) if os.path.isfile(path) else 1
+    except OSError:
+        return 1
+
+
 def shard_stats(step_dir: Path, part: str) -> StageStats:
     return StageStats.from_dict(json.loads((step_dir / f"{part}.done").read_text(encoding="utf-8")))
 
@@ -188,7 +200,7 @@ def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Any,
             if not (step_dir / f"{part}.done").exists()
         ]
         if tasks:
-            executor.map(process_shard, tasks, desc=folder)
+            executor.map(process_shard, tasks, desc=folder, weights=[_input_size(t.input_path) for t in tasks])
         stats = StageStats()
         for part in parts:
             stats.merge(shard_stats(step_dir, part))

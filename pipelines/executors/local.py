@@ -12,19 +12,21 @@ class LocalExecutor:
     def __init__(self, workers: int = 1) -> None:
         self.workers = max(1, workers)
 
-    def map(self, fn: Callable[[Any], Any], items: Sequence[Any], desc: str = "") -> list[Any]:
-        """``fn`` over ``items``, results in item order; a progress bar counts finished items."""
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any], desc: str = "",
+            weights: Sequence[int] | None = None) -> list[Any]:
+        """``fn`` over ``items``, results in item order; a progress display counts finished items
+        (weighted by ``weights``, their sizes, where given)."""
         results: list[Any] = [None] * len(items)
-        with progress_bar(len(items), desc) as bar:
+        with progress_bar(len(items), desc, weights) as bar:
             if self.workers == 1 or len(items) <= 1:
                 for i, item in enumerate(items):
                     results[i] = fn(item)
-                    bar.advance(results[i])
+                    bar.advance(results[i], i)
                 return results
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(min(self.workers, len(items)), mp_context=context) as pool:
                 futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
                 for future in as_completed(futures):
                     results[futures[future]] = future.result()
-                    bar.advance(results[futures[future]])
+                    bar.advance(results[futures[future]], futures[future])
         return results

@@ -34,8 +34,10 @@ class RayExecutor:
             return self.workers
         return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
-    def map(self, fn: Callable[[Any], Any], items: Sequence[Any], desc: str = "") -> list[Any]:
-        """``fn`` over ``items`` as Ray tasks, results in item order; at most ``workers`` run at once."""
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any], desc: str = "",
+            weights: Sequence[int] | None = None) -> list[Any]:
+        """``fn`` over ``items`` as Ray tasks, results in item order; at most ``workers`` run at once
+        (``weights``: the items' sizes, for the progress display's ETA)."""
         results: list[Any] = [None] * len(items)
         if not items:
             return results
@@ -44,7 +46,7 @@ class RayExecutor:
         limit = self._in_flight()
         pending: dict[Any, int] = {}
         queue = iter(enumerate(items))
-        with progress_bar(len(items), desc) as bar:
+        with progress_bar(len(items), desc, weights) as bar:
             for index, item in queue:
                 pending[remote.remote(item)] = index
                 if len(pending) >= limit:
@@ -53,7 +55,7 @@ class RayExecutor:
                 (ready,), _ = ray.wait(list(pending), num_returns=1)
                 index = pending.pop(ready)
                 results[index] = ray.get(ready)
-                bar.advance(results[index])
+                bar.advance(results[index], index)
                 for next_index, item in queue:
                     pending[remote.remote(item)] = next_index
                     break
