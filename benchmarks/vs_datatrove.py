@@ -42,7 +42,8 @@ VENV = BENCH / "datatrove-venv"
 WORK = BENCH / "vs_datatrove"
 DATA = REPO / "tests" / "data"
 SHARED = REPO.parent / "shared" / "data"
-REQUIREMENTS = ["datatrove==0.10.1", "spacy==3.8.18", "fasttext-numpy2-wheel==0.9.2", "fasteners==0.20"]
+REQUIREMENTS = ["datatrove==0.10.1", "spacy==3.8.18", "fasttext-numpy2-wheel==0.9.2", "fasteners==0.20",
+                "regex==2026.12.2"]  # datatrove 0.10.1 imports regex without declaring it
 FILTERS = ["language", "gopher_repetition", "gopher_quality", "c4_quality", "c4_badwords", "fineweb_quality"]
 CHAIN = ["language", "gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality"]
 
