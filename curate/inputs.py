@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import glob
-from collections import Counter, deque
+import json
 import os
+from collections import Counter, deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,22 @@ class InputFile:
 
 def is_dataset_folder(folder: Path) -> bool:
     return any((folder / marker).is_file() for marker in DATASET_MARKERS)
+
+
+def curated_parts(folder: Path) -> tuple[Path, list[Path]] | None:
+    """For a scratchlm run folder (``recipe.yaml`` and ``stats.json``) or one of its step folders
+    (shards with ``.done`` markers): the folder the inputs are named from and the curated shards,
+    the final step's for a run; rejects are not inputs. None for any other folder."""
+    if (folder / "recipe.yaml").is_file() and (folder / "stats.json").is_file():
+        try:
+            steps = list(json.loads((folder / "stats.json").read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return None
+        if steps and (folder / steps[-1]).is_dir():
+            return folder, sorted((folder / steps[-1]).glob("part-*.parquet"))
+    if any(folder.glob("part-*.done")):
+        return folder, sorted(folder.glob("part-*.parquet"))
+    return None
 
 
 def _folder_files(folder: Path) -> list[Path]:
@@ -76,7 +93,8 @@ def expand_inputs(arguments: list[str]) -> list[InputFile]:
     """Inputs in argument order; a folder contributes its files sorted, a glob its matches sorted.
 
     A URL is one input, opened when it is read; ``@FILE`` stands for the inputs FILE lists.
-    A folder holding a saved Hugging Face dataset is one input.
+    A folder holding a saved Hugging Face dataset is one input. A scratchlm run folder stands for
+    its final step's curated shards, a step folder for its shards (never their rejects).
     """
     found: list[InputFile] = []
     queue = deque(arguments)
@@ -91,6 +109,11 @@ def expand_inputs(arguments: list[str]) -> list[InputFile]:
             found.append(InputFile(str(path), path.name))
         elif path.is_file():
             found.append(InputFile(str(path), path.name))
+        elif path.is_dir() and (curated := curated_parts(path)) is not None:
+            base, parts = curated
+            if not parts:
+                raise InputError(f"run folder {argument} holds no curated shards yet")
+            found.extend(InputFile(str(f), f.relative_to(base).as_posix()) for f in parts)
         elif path.is_dir():
             files = _folder_files(path)
             if not files:

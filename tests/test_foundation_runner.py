@@ -135,3 +135,21 @@ def test_file_errors_are_printed_one_a_line_and_a_run_with_nothing_readable_fail
     done = run_cli("curate", str(recipe), "--input", str(bad), "--output", str(tmp_path / "run2"))
     assert done.returncode == 0, done.stderr
     assert sum(line.startswith("file error: ") for line in done.stdout.splitlines()) == 2
+
+
+def test_a_run_folder_as_input_stands_for_its_curated_output_not_its_rejects(tmp_path):
+    from curate.inputs import expand_inputs
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "a.jsonl").write_text('{"id": "a", "text": "kept"}\n{oops\n', encoding="utf-8")
+    run = tmp_path / "run"
+    run_curation(parse_recipe({"name": "t", "steps": [{"read": {}}, {"sample": {"rate": 1.0}}]}), [str(inputs)], run,
+                 make_executor("local", 1), log=lambda _: None)
+    assert (run / "01_read" / "rejects" / "part-00000.parquet").exists()
+    assert [(f.source, Path(f.path)) for f in expand_inputs([str(run)])] == [
+        ("02_sample/part-00000.parquet", run / "02_sample" / "part-00000.parquet")]
+    assert [f.source for f in expand_inputs([str(run / "01_read")])] == ["part-00000.parquet"]
+    again = run_curation(parse_recipe(RECIPE), [str(run)], tmp_path / "again", make_executor("local", 1),
+                         log=lambda _: None)
+    assert (again.steps[0][1].docs_in, again.steps[0][1].docs_dropped) == (1, 0)
