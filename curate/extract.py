@@ -114,8 +114,8 @@ def page_text(html: str, options: WebOptions) -> tuple[str, str | None]:
         return html, None
     tree = HTMLTree.parse(html)
     if too_deep(tree, options.max_html_depth):
-        return "", "fetch:html_too_deep"
+        return "", "read:html_too_deep"
     text = extract_main_text(html, options.extractor, tree).strip()
     if len(text) < options.min_text_chars:
-        return text, "fetch:empty_extraction"
+        return text, "read:empty_extraction"
     return text, None

@@ -72,7 +72,7 @@ def test_fifty_thousand_nested_elements_are_rejected_quickly(tmp_path):
     page = tmp_path / "deep.html"
     page.write_text("<html><body>" + "<div>" * 50_000 + "<p>deep</p>" + "</div>" * 50_000 + "</body></html>")
     item = read_one(page)
-    assert isinstance(item, Rejected) and item.reason == "fetch:html_too_deep"
+    assert isinstance(item, Rejected) and item.reason == "read:html_too_deep"
 
 
 def test_a_page_of_only_scripts_is_an_empty_extraction(tmp_path):
@@ -80,7 +80,7 @@ def test_a_page_of_only_scripts_is_an_empty_extraction(tmp_path):
     page.write_text("<html><head><script>var a = 1;</script><style>p {}</style></head>"
                     "<body><script>document.write('hello world')</script></body></html>")
     item = read_one(page)
-    assert isinstance(item, Rejected) and item.reason == "fetch:empty_extraction"
+    assert isinstance(item, Rejected) and item.reason == "read:empty_extraction"
 
 
 def test_extract_false_keeps_the_decoded_html(tmp_path):

@@ -66,10 +66,10 @@ def test_sample_reads_back_every_response_record(sample_items):
     assert errors == []
     assert len(docs) + len(rejects) == len(MANIFEST) == 579
     reasons = Counter(r.reason for r in rejects)
-    assert reasons["fetch:http_404"] == sum(m["status"] == 404 for m in MANIFEST) == 2
-    assert reasons["fetch:redirect"] == sum(300 <= m["status"] < 400 for m in MANIFEST) == 3
-    assert reasons["fetch:not_html"] == sum(m["content_type"] == "application/pdf" for m in MANIFEST) == 1
-    assert set(reasons) <= {"fetch:http_404", "fetch:redirect", "fetch:not_html", "fetch:empty_extraction"}
+    assert reasons["read:http_404"] == sum(m["status"] == 404 for m in MANIFEST) == 2
+    assert reasons["read:redirect"] == sum(300 <= m["status"] < 400 for m in MANIFEST) == 3
+    assert reasons["read:not_html"] == sum(m["content_type"] == "application/pdf" for m in MANIFEST) == 1
+    assert set(reasons) <= {"read:http_404", "read:redirect", "read:not_html", "read:empty_extraction"}
     by_url = {m["uri"]: m for m in MANIFEST}
     for doc in docs:
         assert doc.meta["content_type"] == by_url[doc.meta["url"]]["content_type"]
@@ -156,7 +156,7 @@ def test_uncompressed_and_whole_file_gzip_warcs_stream_through(tmp_path):
         assert (len(docs) + len(rejects), errors) == (11, [])
     last = len(gzip.decompress(MEMBERS[-1]))
     docs, rejects, errors = items(write(tmp_path, "cut.warc", plain[: len(plain) - last // 2]))
-    assert len(docs) == 10 and [r.reason for r in rejects] + [e.offset for e in errors] == ["fetch:truncated_payload"]
+    assert len(docs) == 10 and [r.reason for r in rejects] + [e.offset for e in errors] == ["read:truncated_payload"]
 
 
 def test_records_over_the_size_cap_are_skipped_and_counted(tmp_path):
@@ -191,7 +191,7 @@ def test_wet_conversion_records_are_documents(tmp_path):
     assert [d.text for d in docs] == ["Première page, en français.", "Second page."]
     assert [d.meta["url"] for d in docs] == ["https://example.org/0", "https://example.org/2"]
     assert docs[0].meta["content_type"] == "text/plain" and docs[0].meta["warc_record_id"].startswith("<urn:uuid:")
-    assert [r.reason for r in rejects] == ["fetch:empty_extraction"] and errors == []
+    assert [r.reason for r in rejects] == ["read:empty_extraction"] and errors == []
 
 
 def test_a_run_over_damaged_inputs_completes_and_counts_them(tmp_path):
@@ -205,7 +205,7 @@ def test_a_run_over_damaged_inputs_completes_and_counts_them(tmp_path):
     result = run_curation(recipe, [str(inputs)], tmp_path / "run", LocalExecutor(1))
     stats = result.steps[0][1]
     assert stats.docs_in == 11 + 4 + 2
-    assert stats.dropped["fetch:html_too_deep"] == 1 and stats.dropped["fetch:empty_extraction"] >= 1
+    assert stats.dropped["read:html_too_deep"] == 1 and stats.dropped["read:empty_extraction"] >= 1
     assert [(e["file"], e["offset"]) for e in stats.errors] == [("cut.warc.gz", f"byte {offset_of(5)}")]
 
 
@@ -224,6 +224,6 @@ def response_warc(body: bytes, http_length: int, truncated: bool) -> bytes:
 def test_payload_shorter_than_its_http_length_is_rejected_unless_the_crawler_truncated_it(tmp_path):
     body = b"<html><body><p>" + b"A paragraph of the page that goes on. " * 50 + b"</p></body></html>"
     docs, rejects, _ = items(write(tmp_path, "cut.warc.gz", response_warc(body, 100_000, truncated=False)), WebOptions())
-    assert docs == [] and [r.reason for r in rejects] == ["fetch:truncated_payload"]
+    assert docs == [] and [r.reason for r in rejects] == ["read:truncated_payload"]
     docs, rejects, _ = items(write(tmp_path, "crawler.warc.gz", response_warc(body, 100_000, truncated=True)), WebOptions())
     assert rejects == [] and docs[0].meta["warc_truncated"] == "length" and "goes on." in docs[0].text

@@ -35,5 +35,5 @@ def test_demo_steps_account_for_every_web_document(tmp_path: Path) -> None:
     reasons = Counter(r for p in out.glob("*/rejects/part-*.parquet")
                       for r in pq.read_table(p, columns=["reason"]).column(0).to_pylist())
     # the sample's known noise: 2 not-found pages, 3 redirects, 1 PDF
-    assert (reasons["fetch:http_404"], reasons["fetch:redirect"], reasons["fetch:not_html"]) == (2, 3, 1)
+    assert (reasons["read:http_404"], reasons["read:redirect"], reasons["read:not_html"]) == (2, 3, 1)
     assert sum(n for r, n in reasons.items() if r.startswith("language:")) > 0

@@ -111,23 +111,23 @@ def response_item(record: WarcRecord, doc_id: str, meta: dict, options: ReaderOp
     mime = content_type.split(";")[0].strip().lower()
     if 300 <= status < 400:
         meta["location"] = headers.get("Location", "")
-        return Rejected(Document(doc_id, "", meta), "fetch:redirect")
+        return Rejected(Document(doc_id, "", meta), "read:redirect")
     if not 200 <= status < 300:
-        return Rejected(Document(doc_id, "", meta), f"fetch:http_{status}")
+        return Rejected(Document(doc_id, "", meta), f"read:http_{status}")
     body = record.reader.read()
     declared = headers.get("Content-Length")
     if record.headers.get("WARC-Truncated"):  # cut by the crawler on purpose (Common Crawl: at 1 MiB)
         meta["warc_truncated"] = record.headers.get("WARC-Truncated")
     elif declared and declared.isdigit() and len(body) < int(declared) and "Transfer-Encoding" not in headers:
-        return Rejected(Document(doc_id, "", meta), "fetch:truncated_payload")
+        return Rejected(Document(doc_id, "", meta), "read:truncated_payload")
     if mime == "text/plain":
         text = body.decode(detect_charset(body, record.http_charset), errors="replace").strip()
         if len(text) < options.web.min_text_chars:
-            return Rejected(Document(doc_id, text, meta), "fetch:empty_extraction")
+            return Rejected(Document(doc_id, text, meta), "read:empty_extraction")
         return Document(doc_id, text, meta)
     if mime in HTML_TYPES or (not mime and body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))):
         return page_item(decode_html(body, record.http_charset), doc_id, meta, options.web)
-    return Rejected(Document(doc_id, "", meta), "fetch:not_html")
+    return Rejected(Document(doc_id, "", meta), "read:not_html")
 
 
 def conversion_item(record: WarcRecord, doc_id: str, meta: dict, options: ReaderOptions) -> Document | Rejected:
@@ -135,7 +135,7 @@ def conversion_item(record: WarcRecord, doc_id: str, meta: dict, options: Reader
     meta["content_type"] = record.headers.get("Content-Type", "")
     text = record.reader.read().decode("utf-8", errors="replace").strip()
     if len(text) < options.web.min_text_chars:
-        return Rejected(Document(doc_id, text, meta), "fetch:empty_extraction")
+        return Rejected(Document(doc_id, text, meta), "read:empty_extraction")
     return Document(doc_id, text, meta)
 
 

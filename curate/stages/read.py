@@ -22,7 +22,7 @@ class Read:
     # web pages and archives (defaults: WebOptions's)
     extract: bool = WebOptions.extract    # HTML: main text only; false keeps the decoded HTML
     extractor: Extractor = WebOptions.extractor
-    min_text_chars: int = WebOptions.min_text_chars  # a page whose text is shorter is a fetch:empty_extraction reject
+    min_text_chars: int = WebOptions.min_text_chars  # a page whose text is shorter is a read:empty_extraction reject
     max_html_depth: int = WebOptions.max_html_depth
     max_record_bytes: int = WebOptions.max_record_bytes
     # remote inputs (defaults: RemoteOptions's)
