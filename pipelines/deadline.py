@@ -1,34 +1,43 @@
-"""The per-document deadline: a shard is processed in a child process that its worker watches.
+"""The per-document deadline: shards are processed in a child process that their worker watches.
 
-Before each call of a stage (one document, or one batch for stages with ``map_batch``) the child
-writes the call's first document index, its size and its start time into a small shared array;
-after the call it clears the start time. The supervising worker sleeps until the current call's
-deadline and, when a call overruns, kills the child (whatever it runs: a regular expression, a
-loop in a user's function, native code) and processes the shard again from its start with a
-``Plan`` that says what to do differently: an overrunning batch is run one document at a time,
-and an overrunning document is not given to the stage again but rejected as ``<step>:timeout``.
-A child that dies inside a call (a crash in native code) is handled the same way, as
-``<step>:crash``. Nothing is written under the shard's real names until the child finishes, so a
-restart yields the same bytes as a run in which the document had been rejected at once; the cost
-of a hostile document is its deadline plus a second pass over the part of the shard before it.
-Per document the child only writes three numbers into shared memory.
+Each worker process (the local executor's pool worker, a Ray worker, or the main process with one
+worker) forks one long-lived child and sends it its shards one after the other, so the child
+loads its imports and models once, as a worker did. Before each call of a stage (one document,
+or one batch for stages with ``map_batch``) the child writes the call's first document index, its
+size and its start time into a small shared array; after the call it clears the start time. The
+worker sleeps until the current call's deadline and, when a call overruns, kills the child's
+whole process group (whatever it runs: a regular expression, a loop in a user's function, native
+code, programs it started), forks a new child and processes the shard again from its start with
+a ``Plan`` that says what to do differently: after an overrunning batch, the rest of the shard
+goes to the stage one document at a time (so a stage that is slow on every batch costs one
+restart, not one per batch), and an overrunning document is not given to the stage again but
+rejected as ``<step>:timeout``. A child that dies inside a call
+(a crash in native code) is handled the same way, as ``<step>:crash``. Nothing is written under
+the shard's real names until the child finishes, so a restart yields the same bytes as a run in
+which the document had been rejected at once; the cost of a hostile document is its deadline plus
+a second pass over the part of its shard before it. Per document the child only writes a few
+numbers into shared memory; it also counts documents there, which the worker passes on to the
+progress display.
 """
 from __future__ import annotations
 
 import ctypes
+import math
 import multiprocessing
 import os
 import signal
 import time
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Callable, TypeVar
+
+from pipelines import progress
 
 T = TypeVar("T")
-_STARTED, _INDEX, _COUNT = range(3)  # the shared array's slots
+_STARTED, _INDEX, _COUNT, _DOCS, _BYTES = range(5)  # the shared array's slots
 TIMEOUT, CRASH = "timeout", "crash"
 _PR_SET_PDEATHSIG = 1  # prctl(2)
+MAX_WAIT_S = 1.0  # the worker wakes at least this often, to pass the child's counts on
 
 
 @dataclass(frozen=True)
@@ -36,15 +45,15 @@ class Abandoned:
     """Why a document was taken from its stage: ``kind`` is TIMEOUT or CRASH."""
 
     kind: str
-    seconds: float
+    deadline_s: float
 
     def reason(self, step: str) -> str:
         return f"{step}:{self.kind}"
 
     def error(self, step: str) -> str:
         if self.kind == TIMEOUT:
-            return f"{step} ran {self.seconds:.1f} s on this document, past the deadline; the work was abandoned"
-        return f"the process running {step} died on this document after {self.seconds:.1f} s"
+            return f"{step} ran past the {self.deadline_s:g} s deadline on this document; the work was abandoned"
+        return f"the process running {step} died on this document"
 
 
 @dataclass
@@ -52,7 +61,7 @@ class Plan:
     """What a pass over a shard does differently after earlier passes overran."""
 
     abandoned: dict[int, Abandoned] = field(default_factory=dict)  # document index -> why it is rejected
-    one_by_one: set[int] = field(default_factory=set)  # first index of batches to run a document at a time
+    one_by_one_from: float = math.inf  # documents from this index on go to the stage one at a time
 
 
 class Watch:
@@ -75,7 +84,137 @@ class Watch:
 class _Overrun:
     index: int
     count: int
-    abandoned: Abandoned
+    kind: str
+
+
+class WorkerError(RuntimeError):
+    """The shard's processing raised, or its process died outside a stage call."""
+
+
+def check_deadline(seconds: float, where: str) -> float:
+    """A deadline in seconds: a finite number >= 0 (0: none); anything else is a ValueError."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"{where}: expected a number of seconds >= 0 (0: no deadline), got {seconds!r}")
+    return float(seconds)
+
+
+def supervise(work: Callable[[Plan, Watch], T], timeout_s: float) -> T:
+    """``work(plan, watch)`` in this process's shard child, passed again with a new plan until no
+    call overruns. ``work`` must be picklable (it is sent to a child that may already exist)."""
+    plan = Plan()
+    counted = [0, 0]  # documents and bytes passed on to the progress display for this shard
+    while True:
+        outcome = _child().run(work, plan, timeout_s, counted)
+        if not isinstance(outcome, _Overrun):
+            return outcome
+        if outcome.count > 1:
+            plan.one_by_one_from = min(plan.one_by_one_from, outcome.index)
+        else:
+            plan.abandoned[outcome.index] = Abandoned(outcome.kind, timeout_s)
+
+
+_current: _ShardChild | None = None
+
+
+def _child() -> _ShardChild:
+    """This process's shard child, started anew when there is none (first use, or after a kill)."""
+    global _current
+    if _current is None or _current.supervisor != os.getpid() or not _current.alive():  # a forked copy's is not ours
+        _current = _ShardChild()
+    return _current
+
+
+class _ShardChild:
+    """A forked process that runs shard passes sent over a pipe, watched through shared memory."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("fork")
+        self.supervisor = os.getpid()
+        self.shared = context.RawArray("d", 5)
+        self.tasks, child_tasks = context.Pipe(duplex=True)
+        self.process = context.Process(target=self._serve, args=(child_tasks,), name="scratchlm-shard", daemon=True)
+        self.process.start()
+        child_tasks.close()
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def _serve(self, tasks: Any) -> None:
+        os.setpgrp()  # its own process group: a kill takes whatever it started too
+        _die_with(self.supervisor)
+        self.tasks.close()
+        progress.count_into(self.shared, _DOCS, _BYTES)
+        watch = Watch(self.shared)
+        while True:
+            try:
+                work, plan, cwd = tasks.recv()
+            except EOFError:  # the supervisor is done with this child
+                os._exit(0)
+            try:
+                os.chdir(cwd)  # relative paths mean what they mean to the supervisor now
+                message: tuple[str, Any] = ("ok", work(plan, watch))
+            except BaseException:  # noqa: BLE001 - everything goes back to the supervisor
+                message = ("error", traceback.format_exc())
+            watch.stop()
+            tasks.send(message)
+
+    def _current_call(self) -> tuple[float, int, int]:
+        """(start time, first index, count) of the call in progress, read consistently."""
+        while True:
+            started = self.shared[_STARTED]
+            index, count = int(self.shared[_INDEX]), int(self.shared[_COUNT])
+            if self.shared[_STARTED] == started:
+                return started, index, count
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.join()
+
+    def _pass_on_counts(self, counted: list[int]) -> None:
+        """Give the progress display what this pass counted beyond what earlier passes did."""
+        docs, text_bytes = int(self.shared[_DOCS]), int(self.shared[_BYTES])
+        if docs > counted[0] or text_bytes > counted[1]:
+            progress.count_documents(max(0, docs - counted[0]), max(0, text_bytes - counted[1]))
+            counted[0], counted[1] = max(docs, counted[0]), max(text_bytes, counted[1])
+
+    def run(self, work: Callable[[Plan, Watch], T], plan: Plan, timeout_s: float, counted: list[int]) -> T | _Overrun:
+        self.shared[_STARTED] = self.shared[_DOCS] = self.shared[_BYTES] = 0.0
+        try:
+            self.tasks.send((work, plan, os.getcwd()))
+            return self._watch(timeout_s, counted)
+        except BaseException:
+            self.kill()  # an interrupted supervisor leaves no child working on the shard
+            raise
+        finally:
+            self._pass_on_counts(counted)
+
+    def _watch(self, timeout_s: float, counted: list[int]) -> T | _Overrun:
+        while True:
+            started, index, count = self._current_call()
+            elapsed = time.monotonic() - started if started else 0.0
+            budget = timeout_s
+            if started and elapsed >= budget:
+                self.kill()
+                return _Overrun(index, count, TIMEOUT)
+            ready = self.tasks.poll(min(budget - elapsed, MAX_WAIT_S))
+            self._pass_on_counts(counted)
+            if not ready:
+                continue
+            try:
+                status, payload = self.tasks.recv()
+            except EOFError:  # the child died without answering
+                started, index, count = self._current_call()
+                self.kill()
+                if not started:
+                    raise WorkerError(f"the shard's process died outside any stage call "
+                                      f"(exit code {self.process.exitcode})") from None
+                return _Overrun(index, count, CRASH)
+            if status == "error":
+                raise WorkerError(payload)
+            return payload
 
 
 def _die_with(supervisor: int) -> None:
@@ -88,83 +227,3 @@ def _die_with(supervisor: int) -> None:
         pass
     if os.getppid() != supervisor:  # the supervisor died before the request took effect
         os._exit(1)
-
-
-class WorkerError(RuntimeError):
-    """The shard's processing raised; the message holds the child's traceback."""
-
-
-def supervise(work: Callable[[Plan, Watch], T], timeout_s: float) -> T:
-    """``work(plan, watch)`` in a child process, passed again with a new plan until no call overruns."""
-    plan = Plan()
-    while True:
-        outcome = _Pass(work, plan, timeout_s).run()
-        if not isinstance(outcome, _Overrun):
-            return outcome
-        if outcome.count > 1:
-            plan.one_by_one.add(outcome.index)
-        else:
-            plan.abandoned[outcome.index] = outcome.abandoned
-
-
-class _Pass(Generic[T]):
-    """One pass of ``work`` in a forked child, watched by this process."""
-
-    def __init__(self, work: Callable[[Plan, Watch], T], plan: Plan, timeout_s: float) -> None:
-        self.work, self.plan, self.timeout_s = work, plan, timeout_s
-        context = multiprocessing.get_context("fork")
-        self.shared = context.RawArray("d", 3)
-        self.receiver, self.sender = context.Pipe(duplex=False)
-        self.process = context.Process(target=self._child, args=(os.getpid(),), name="scratchlm-shard")
-
-    def _child(self, supervisor: int) -> None:
-        _die_with(supervisor)
-        self.receiver.close()
-        try:
-            message: tuple[str, Any] = ("ok", self.work(self.plan, Watch(self.shared)))
-        except BaseException:  # noqa: BLE001 - everything goes back to the supervisor
-            message = ("error", traceback.format_exc())
-        self.sender.send(message)
-        self.sender.close()
-        os._exit(0)  # no exit handlers or buffers inherited from the parent
-
-    def _current_call(self) -> tuple[float, int, int]:
-        """(start time, first index, count) of the call in progress, read consistently."""
-        while True:
-            started = self.shared[_STARTED]
-            index, count = int(self.shared[_INDEX]), int(self.shared[_COUNT])
-            if self.shared[_STARTED] == started:
-                return started, index, count
-
-    def run(self) -> T | _Overrun:
-        self.process.start()
-        self.sender.close()
-        try:
-            return self._watch()
-        finally:
-            if self.process.is_alive():
-                self.process.kill()
-            self.process.join()
-            self.receiver.close()
-
-    def _watch(self) -> T | _Overrun:
-        while True:
-            started, index, count = self._current_call()
-            elapsed = time.monotonic() - started if started else 0.0
-            if started and elapsed >= self.timeout_s:
-                self.process.kill()
-                return _Overrun(index, count, Abandoned(TIMEOUT, elapsed))
-            if not self.receiver.poll(self.timeout_s - elapsed):
-                continue
-            try:
-                status, payload = self.receiver.recv()
-            except EOFError:  # the child died without answering
-                started, index, count = self._current_call()
-                self.process.join()
-                if not started:
-                    raise WorkerError(f"the shard's process died outside any stage call "
-                                      f"(exit code {self.process.exitcode})") from None
-                return _Overrun(index, count, Abandoned(CRASH, time.monotonic() - started))
-            if status == "error":
-                raise WorkerError(payload)
-            return payload

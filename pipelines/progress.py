@@ -4,8 +4,8 @@ A bar counts finished items (shards), weighted by their input size when the call
 that the ETA follows the bytes; it also shows the documents processed so far and their text's
 MB/s. Those live counts come from ``count_documents``, which shard workers call per batch: the
 counters are shared memory created when the bar opens, so the local executor's forked workers
-(and their children) add to them; Ray's workers do not see them, and there the counts grow as
-shards finish. When stderr is not a terminal, a line such as
+add to them (a worker's shard child counts into its own slots, which the worker passes on);
+Ray's workers do not see them, and there the counts grow as shards finish. When stderr is not a terminal, a line such as
 ``02_language: 3/10 shards, 12,345 docs, 4.2 MB/s, ETA 0:03:10`` is printed every
 ``SCRATCHLM_PROGRESS_S`` seconds (default 30).
 """
@@ -23,15 +23,38 @@ from typing import Any
 from tqdm import tqdm
 
 TERMINAL_REFRESH_S = 1.0
-_live: Any = None  # shared (documents, text bytes) of the bar that is open, or None
+
+
+class _Counts:
+    """Two counters (documents, text bytes) in shared memory, added to under a lock or by one writer."""
+
+    def __init__(self, shared: Any, docs_slot: int = 0, bytes_slot: int = 1, lock: Any = None) -> None:
+        self.shared, self.docs_slot, self.bytes_slot, self.lock = shared, docs_slot, bytes_slot, lock
+
+    def add(self, docs: int, text_bytes: int) -> None:
+        if self.lock is None:
+            self.shared[self.docs_slot] += docs
+            self.shared[self.bytes_slot] += text_bytes
+            return
+        with self.lock:
+            self.shared[self.docs_slot] += docs
+            self.shared[self.bytes_slot] += text_bytes
+
+
+_sink: _Counts | None = None  # where this process's counts go: the open bar's, or its supervisor's slots
 
 
 def count_documents(docs: int, text_bytes: int) -> None:
     """Add to the open bar's live counts (nothing when no bar is open in an ancestor process)."""
-    if _live is not None:
-        with _live.get_lock():
-            _live[0] += docs
-            _live[1] += text_bytes
+    if _sink is not None:
+        _sink.add(docs, text_bytes)
+
+
+def count_into(shared: Any, docs_slot: int, bytes_slot: int) -> None:
+    """Send this process's counts to two slots that only it writes (a shard child's, which its
+    supervisor passes on); it never takes the bar's lock, so it may be killed at any moment."""
+    global _sink
+    _sink = _Counts(shared, docs_slot, bytes_slot)
 
 
 def plain_interval() -> float:
@@ -81,10 +104,10 @@ class _Bar:
 @contextmanager
 def progress_bar(total: int, desc: str, weights: Sequence[int] | None = None) -> Iterator[_Bar]:
     """A progress display for ``total`` items (``weights``: their sizes, for the ETA)."""
-    global _live
+    global _sink
     terminal = sys.stderr.isatty()
     bar = _Bar(desc, weights if weights is not None else [1] * total, terminal, in_bytes=weights is not None)
-    _live, stop = bar.live, threading.Event()
+    _sink, stop = _Counts(bar.live, lock=bar.live.get_lock()), threading.Event()
 
     def tick() -> None:
         while not stop.wait(TERMINAL_REFRESH_S if terminal else plain_interval()):
@@ -100,5 +123,5 @@ def progress_bar(total: int, desc: str, weights: Sequence[int] | None = None) ->
     finally:
         stop.set()
         ticker.join()
-        _live = None
+        _sink = None
         bar.bar.close()

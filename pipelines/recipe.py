@@ -12,6 +12,7 @@ import yaml
 from curate.errors import ConfigError
 from curate.stages import stage_class, stage_names
 from pipelines.config import build, to_plain
+from pipelines.deadline import check_deadline
 
 # recipe section -> (module, dataclass) that configures it; run in this order after curation
 SECTIONS: dict[str, tuple[str, str]] = {
@@ -118,9 +119,10 @@ def parse_recipe(data: Any, origin: str = "recipe") -> Recipe:
 
 def doc_timeout(value: Any, where: str) -> float:
     """A per-document deadline in seconds (0 turns it off); anything else is a ConfigError."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ConfigError(f"{where}: expected a number of seconds >= 0 (0: no deadline), got {value!r}")
-    return float(value)
+    try:
+        return check_deadline(value, where)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
 
 
 def load_recipe(path: str | Path) -> Recipe:

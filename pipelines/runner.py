@@ -19,10 +19,10 @@ from curate.document import Document
 from curate.errors import ConfigError, InputError
 from curate.inputs import InputFile, expand_inputs
 from curate.readers import FileError, Rejected
+from curate.remote import is_remote
 from curate.shards import iter_documents
 from curate.stage import GlobalStage, StageResult, apply_stage, iter_batches
 from curate.stats import StageStats
-from curate.text.clean import clean_document
 from curate.writer import ShardWriter, text_bytes, write_atomic
 from pipelines.deadline import Plan, Watch, supervise
 from pipelines.progress import count_documents
@@ -46,11 +46,15 @@ class ShardTask:
 
 
 def _read_items(task: ShardTask, plan: Plan, watch: Watch) -> Iterator[Document | Rejected | FileError]:
-    """The shard's items; for the read step each record's reading is a watched call."""
+    """The shard's items; for the read step each record's reading of a local file is a watched call
+    (a remote file's reading waits on the network, which its own timeouts and retries bound)."""
     if task.step_name != "read":
         yield from iter_documents(task.input_path)
         return
     items = task.stage.read(task.input_path, task.source)
+    if is_remote(task.input_path):
+        yield from items
+        return
     for index in itertools.count():
         if index in plan.abandoned:  # a reader cannot skip one record: the rest of the file is given up
             why = plan.abandoned[index]
@@ -75,7 +79,7 @@ def process_shard(task: ShardTask) -> StageStats:
 def _stage_results(task: ShardTask, batch: list[Document], first: int, plan: Plan, watch: Watch) -> list[StageResult]:
     """The stage's answers for a batch whose first document has index ``first`` in the shard."""
     indices = range(first, first + len(batch))
-    if first not in plan.one_by_one and plan.abandoned.keys().isdisjoint(indices):
+    if first + len(batch) <= plan.one_by_one_from and plan.abandoned.keys().isdisjoint(indices):
         watch.start(first, len(batch))
         results = apply_stage(task.stage, batch)
         watch.stop()
@@ -134,7 +138,7 @@ def _process_shard(task: ShardTask, plan: Plan, watch: Watch) -> StageStats:
                 stats.annotated[result] += 1
                 doc.meta.setdefault(REASONS_KEY, []).append(result)
             elif isinstance(result, Document):
-                doc = clean_document(result)  # a transform's text made writable, as the readers' is
+                doc = result
             stats.docs_out += 1
             output.write(doc)
     output.close()

@@ -2,19 +2,24 @@
 the stuck process is killed, and the rest of the shard is kept, with the local and the Ray executor."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 from conftest import run_cli
 
+from curate.document import Document
+from curate.writer import ShardWriter
 from pipelines.deadline import Plan, Watch, WorkerError, supervise
+from pipelines.runner import ShardTask, process_shard
 
 FUNCTIONS = '''
 import os, signal
@@ -67,7 +72,8 @@ def test_a_never_returning_function_is_rejected_as_a_timeout_and_the_shard_goes_
     assert [r["id"] for r in kept] == [f"a{i}" for i in (0, 1, 3, 4, 5)] + [f"b{i}" for i in (0, 1, 2, 3, 5)]
     rejects = [r for p in sorted((out / "02_custom" / "rejects").glob("*.parquet")) for r in pq.read_table(p).to_pylist()]
     assert [(r["id"], r["reason"]) for r in rejects] == [("a2", "custom:timeout"), ("b4", "custom:timeout")]
-    assert all("past the deadline" in json.loads(r["meta"])["error"] for r in rejects)
+    assert all(json.loads(r["meta"])["error"] == "custom ran past the 2 s deadline on this document; the work was abandoned"
+               for r in rejects)
     stats = json.loads((out / "02_custom" / "stats.json").read_text())
     assert (stats["docs_in"], stats["docs_out"], stats["dropped"]) == (12, 10, {"custom:timeout": 2})
 
@@ -90,38 +96,86 @@ def test_without_a_deadline_nothing_is_supervised(tmp_path, corpus):
     assert done.returncode != 0
 
 
-def _batches(hostile: set[int]):
-    """A shard of 10 documents in batches of 5; a hostile document hangs whenever a call includes it."""
-    def work(plan: Plan, watch: Watch) -> list[str]:
-        answers = []
-        for first in (0, 5):
-            indices = range(first, first + 5)
-            batch = [[i] for i in indices] if first in plan.one_by_one or not plan.abandoned.keys().isdisjoint(indices) \
-                else [list(indices)]
-            for call in batch:
-                if call[0] in plan.abandoned:
-                    answers.append(f"{call[0]}:{plan.abandoned[call[0]].kind}")
-                    continue
-                watch.start(call[0], len(call))
-                if hostile & set(call):
-                    time.sleep(600)
-                watch.stop()
-                answers.extend(f"{i}:ok" for i in call)
-        return answers
-    return work
+@dataclass(frozen=True)
+class HangingBatches:
+    """Test stage: drops nothing; any call (a batch or one document) holding a hostile text hangs."""
+
+    def __call__(self, doc: Document) -> None:
+        if "HANG" in doc.text:
+            time.sleep(600)
+
+    def map_batch(self, docs: list[Document]) -> list[None]:
+        return [self(doc) for doc in docs]
+
+
+def _shard(tmp_path: Path, hostile: set[int], name: str) -> tuple[ShardTask, Path]:
+    """A shard of 600 documents (three batches) whose documents in ``hostile`` hang the stage."""
+    shard = tmp_path / f"{name}.parquet"
+    writer = ShardWriter(shard)
+    for i in range(600):
+        writer.write(Document(f"d{i}", f"document {i}" + (" HANG" if i in hostile else ""), {"source": f"s#{i}"}))
+    writer.close()
+    out = tmp_path / f"out-{name}"
+    return ShardTask("hang", HangingBatches(), str(shard), str(shard), str(out), "part-00000", 0.5), out
 
 
 def test_an_overrunning_batch_is_split_and_only_the_hostile_document_is_abandoned(tmp_path):
-    answers = supervise(_batches({7}), timeout_s=0.5)
-    assert answers == [f"{i}:ok" for i in range(7)] + ["7:timeout", "8:ok", "9:ok"]
+    task, out = _shard(tmp_path, {300}, "a")
+    stats = process_shard(task)
+    assert (stats.docs_in, stats.docs_out, dict(stats.dropped)) == (600, 599, {"hang:timeout": 1})
+    rejects = pq.read_table(out / "rejects" / "part-00000.parquet").to_pylist()
+    assert [(r["id"], r["reason"]) for r in rejects] == [("d300", "hang:timeout")]
+    assert json.loads(rejects[0]["meta"])["error"] == "hang ran past the 0.5 s deadline on this document; the work was abandoned"
+
+
+def test_the_output_after_a_restart_is_the_bytes_of_a_run_without_the_hostile_document(tmp_path):
+    """Kept documents are written as if the overrunning one had been dropped at once."""
+    hostile, _ = _shard(tmp_path, {10, 450}, "b")
+    process_shard(hostile)
+    kept = pq.read_table(Path(hostile.output_dir) / "part-00000.parquet").to_pylist()
+    assert [r["id"] for r in kept] == [f"d{i}" for i in range(600) if i not in (10, 450)]
+    plain = tmp_path / "plain.parquet"
+    writer = ShardWriter(plain)
+    for row in kept:
+        writer.write(Document(row["id"], row["text"], json.loads(row["meta"])))
+    writer.close()
+    assert plain.read_bytes() == (Path(hostile.output_dir) / "part-00000.parquet").read_bytes()
+
+
+def _raise(plan: Plan, watch: Watch) -> None:
+    raise KeyError("no sundays")
 
 
 def test_a_stage_error_is_raised_with_its_traceback():
-    def work(plan: Plan, watch: Watch) -> None:
-        raise KeyError("no sundays")
-
     with pytest.raises(WorkerError, match="KeyError: 'no sundays'"):
-        supervise(work, timeout_s=5)
+        supervise(_raise, timeout_s=5)
+
+
+def _start_a_program_and_hang(marker: str, plan: Plan, watch: Watch) -> None:
+    program = subprocess.Popen(["sleep", "600"])
+    Path(marker).write_text(str(program.pid))
+    watch.start(0)
+    time.sleep(600)
+
+
+def test_a_killed_call_takes_the_programs_it_started_with_it(tmp_path):
+    marker = tmp_path / "program.pid"
+    assert supervise(functools.partial(_abandon_once, str(marker)), timeout_s=0.5) == "second pass"
+    program = int(marker.read_text())
+    for _ in range(100):
+        if not Path(f"/proc/{program}").exists() or "Z" in Path(f"/proc/{program}/stat").read_text().split()[2]:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(program, signal.SIGKILL)
+        pytest.fail("a program started by the killed call outlived it")
+
+
+def _abandon_once(marker: str, plan: Plan, watch: Watch) -> str:
+    if plan.abandoned:  # the pass after the kill
+        return "second pass"
+    _start_a_program_and_hang(marker, plan, watch)
+    return "first pass"
 
 
 def test_the_shard_process_dies_with_its_supervisor(tmp_path):
@@ -153,10 +207,12 @@ def test_the_shard_process_dies_with_its_supervisor(tmp_path):
 
 
 
-@pytest.mark.parametrize("value, error", [(-1, "got -1"), ("ten", "got 'ten'"), (True, "got True")])
+@pytest.mark.parametrize("value, error", [(-1, "got -1"), ("ten", "got 'ten'"), (True, "got True"),
+                                          (".inf", "got inf"), (".nan", "got nan")])
 def test_a_bad_deadline_is_refused_before_any_work(tmp_path, corpus, value, error):
     recipe = tmp_path / "bad.yaml"
-    recipe.write_text(f"name: t\ndoc_timeout_s: {json.dumps(value)}\nsteps:\n  - read: {{}}\n", encoding="utf-8")
+    literal = value if isinstance(value, str) and value.startswith(".") else json.dumps(value)
+    recipe.write_text(f"name: t\ndoc_timeout_s: {literal}\nsteps:\n  - read: {{}}\n", encoding="utf-8")
     done = run_cli("curate", str(recipe), "--input", str(corpus), "--output", str(tmp_path / "run"), cwd=tmp_path)
     assert done.returncode != 0
     assert f"doc_timeout_s: expected a number of seconds >= 0 (0: no deadline), {error}" in done.stderr

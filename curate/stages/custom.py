@@ -34,14 +34,21 @@ from curate.document import Document
 from curate.stage import FilterStage, StageResult
 
 
-@lru_cache(maxsize=None)
 def load_function(spec: str) -> Callable[..., Any]:
-    """The callable that ``FILE.py:NAME`` or ``MODULE:NAME`` names (imported once per process)."""
+    """The callable that ``FILE.py:NAME`` or ``MODULE:NAME`` names (imported once per process and
+    file: a relative FILE.py is the working directory's)."""
     where, sep, name = spec.rpartition(":")
     if not sep or not where or not name:
         raise ValueError(f"function must be FILE.py:NAME or MODULE:NAME, got {spec!r}")
-    if where.endswith(".py"):
-        path = Path(where).resolve()
+    path = str(Path(where).resolve()) if where.endswith(".py") else ""
+    return _load_function(where, path, name)
+
+
+@lru_cache(maxsize=None)
+def _load_function(where: str, path_name: str, name: str) -> Callable[..., Any]:
+    """``where`` as the user wrote it (for messages), ``path_name`` its resolved file ("" for a module)."""
+    if path_name:
+        path = Path(path_name)
         if not path.is_file():
             raise ValueError(f"function file {where} not found")
         module_name = f"scratchlm_custom_{hashlib.sha256(str(path).encode()).hexdigest()[:12]}"
