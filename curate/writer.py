@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.document import Document
+from curate.text.clean import clean_document
 
 DOC_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("meta", pa.string())])
 REJECT_SCHEMA = DOC_SCHEMA.append(pa.field("reason", pa.string()))
@@ -44,6 +45,9 @@ class ShardWriter:
         self._writer: pq.ParquetWriter | None = None
 
     def write(self, doc: Document, reason: str | None = None) -> None:
+        """Buffer one row; the document is cleaned first (``curate.text.clean``), so whatever a stage
+        wrote into it, Parquet can hold it."""
+        clean_document(doc)
         self.columns["id"].append(doc.id)
         self.columns["text"].append(doc.text)
         self.columns["meta"].append(meta_json(doc.meta))

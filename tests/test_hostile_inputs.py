@@ -94,3 +94,25 @@ def test_any_jsonl_text_ends_in_the_output_or_the_rejects(tmp_path_factory, text
     assert result.steps[0][1].docs_in == len(texts)
     kept = pq.read_table(result.final_dir / "part-00000.parquet").to_pylist()
     assert all(r["text"] == clean_text(r["text"])[0] for r in kept)
+
+
+def test_a_parquet_file_with_a_lying_name_is_read_as_parquet(tmp_path):
+    from curate.writer import ShardWriter
+
+    path = tmp_path / "looks-like.jsonl"
+    writer = ShardWriter(tmp_path / "real.parquet")
+    writer.write(Document("a", "first document", {"source": "x"}))
+    writer.close()
+    path.write_bytes((tmp_path / "real.parquet").read_bytes())
+    assert _docs(path) == [("a", "first document")]
+
+
+def test_whatever_a_stage_writes_into_a_document_the_writer_can_hold(tmp_path):
+    """A filter that writes lone surrogates into meta (inside a tuple) and keeps the document."""
+    (tmp_path / "steps.py").write_text('def tag(doc):\n    doc.meta["t"] = ("\\ud800", {"k": ["\\udc00"]})\n',
+                                       encoding="utf-8")
+    (tmp_path / "in.jsonl").write_text('{"id": "a", "text": "fine"}\n', encoding="utf-8")
+    recipe = parse_recipe({"name": "t", "steps": [{"read": {}}, {"custom": {"function": str(tmp_path / "steps.py:tag")}}]})
+    result = run_curation(recipe, [str(tmp_path / "in.jsonl")], tmp_path / "run", LocalExecutor(1), log=lambda _: None)
+    row, = pq.read_table(result.final_dir / "part-00000.parquet").to_pylist()
+    assert json.loads(row["meta"])["t"] == ["\ufffd", {"k": ["\ufffd"]}]

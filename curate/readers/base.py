@@ -8,8 +8,8 @@ from typing import Callable, Iterator, Union
 
 from curate.document import Document
 from curate.extract import WebOptions
-from curate.readers.compression import DECOMPRESSION_ERRORS, UTF8_BOM, open_binary
-from curate.remote import RemoteOptions, suffix_name
+from curate.readers.compression import BROKEN_STREAM_ERRORS, UTF8_BOM, open_binary
+from curate.remote import RemoteOptions, is_remote, suffix_name
 from curate.text.clean import clean_document
 
 
@@ -80,10 +80,23 @@ SNIFF_BYTES = 8192  # what sniff_format reads of a file whose name tells nothing
 
 
 def detect_format(path: str, remote: RemoteOptions = RemoteOptions()) -> str:
-    """The format name for a file name, looking through a compression suffix (and a URL's query);
-    for a name that tells nothing, the format its first bytes show."""
+    """The format of a file: from its first bytes when they carry a clear signature (Parquet's
+    ``PAR1``, a web archive's ``WARC/``), else from its name, looking through a compression suffix
+    (and a URL's query), else from what its first bytes look like (JSON, HTML)."""
     if os.path.isdir(path):
         return "hf"  # inputs.py passes a folder only when it is a saved Hugging Face dataset
+    by_name = _format_by_name(path)
+    by_bytes = sniff_format(path, remote) if by_name is None or not is_remote(path) else None
+    if by_bytes == "parquet" or (by_bytes in ("warc", "wet") and by_name not in ("warc", "wet")):
+        return by_bytes
+    if by_name is not None:
+        return by_name
+    if by_bytes is None:
+        raise ValueError(f"{path}: cannot tell the format from the file name or its first bytes; set read.format")
+    return by_bytes
+
+
+def _format_by_name(path: str) -> str | None:
     name = suffix_name(path)
     for suffix in COMPRESSION_SUFFIXES:
         if name.endswith(suffix):
@@ -92,18 +105,16 @@ def detect_format(path: str, remote: RemoteOptions = RemoteOptions()) -> str:
     for suffix, fmt in SUFFIX_FORMATS.items():
         if name.endswith(suffix):
             return fmt
-    fmt = sniff_format(path, remote)
-    if fmt is None:
-        raise ValueError(f"{path}: cannot tell the format from the file name or its first bytes; set read.format")
-    return fmt
+    return None
 
 
 def sniff_format(path: str, remote: RemoteOptions = RemoteOptions()) -> str | None:
-    """The format that a file's first (decompressed) bytes show, or None."""
+    """The format that a file's first (decompressed) bytes show, or None (an unreadable file's
+    error is raised: the caller reports it)."""
     try:
         with open_binary(path, remote) as stream:
             head = stream.read(SNIFF_BYTES)
-    except DECOMPRESSION_ERRORS:
+    except BROKEN_STREAM_ERRORS:  # an empty or damaged compressed file: its reader will say so
         return None
     if head.startswith(b"PAR1"):
         return "parquet"

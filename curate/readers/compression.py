@@ -14,14 +14,10 @@ import zstandard
 
 from curate.remote import RemoteOptions, open_source
 
-# what a damaged or cut-off compressed stream raises while it is being read
-DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (
-    EOFError,
-    gzip.BadGzipFile,
-    zlib.error,
-    zstandard.ZstdError,
-    OSError,
-)
+# what a damaged or cut-off compressed stream raises while it is being read (without OSError:
+# the ones that say nothing about the file's reachability)
+BROKEN_STREAM_ERRORS: tuple[type[BaseException], ...] = (EOFError, gzip.BadGzipFile, zlib.error, zstandard.ZstdError)
+DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (*BROKEN_STREAM_ERRORS, OSError)
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 UTF8_BOM = b"\xef\xbb\xbf"

@@ -5,9 +5,12 @@ UTF-8, so Parquet cannot hold them: each becomes U+FFFD. NUL and the other C0 co
 but tab, line feed, form feed and carriage return, and DEL, are removed (terminal escapes, binary
 debris). The text's other characters are kept as they are. A document that was changed says so in
 ``meta.cleaned`` (``{"surrogates": n, "controls": m}``); strings in ``id`` and ``meta`` lose their
-lone surrogates the same way. Worst case: linear in the text's length. One pattern scan finds
-whether anything needs cleaning; only then a substitution pass replaces surrogates and one
-``bytes.translate`` over the UTF-8 bytes drops the control characters.
+lone surrogates the same way. Readers clean every document they yield, and the shard writer
+cleans every document it writes, whatever a stage did to it.
+
+Worst case: linear in the text's length. One pattern scan finds whether anything needs cleaning;
+only then a substitution pass replaces surrogates and one ``bytes.translate`` over the UTF-8
+bytes drops the control characters.
 """
 from __future__ import annotations
 
@@ -33,13 +36,25 @@ def clean_text(text: str) -> tuple[str, int, int]:
     return (kept.decode("utf-8") if len(kept) < len(data) else text), surrogates, len(data) - len(kept)
 
 
-def _encodable(value: Any) -> Any:
-    """``value`` with lone surrogates replaced in every string it holds (dicts and lists walked)."""
+def _has_surrogates(value: Any) -> bool:
+    """Whether any string in ``value`` (dicts, lists and tuples walked) holds a lone surrogate."""
     if isinstance(value, str):
-        return _SURROGATE.sub(REPLACEMENT, value) if _SURROGATE.search(value) else value
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_surrogates(k) or _has_surrogates(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(map(_has_surrogates, value))
+    return False
+
+
+def _encodable(value: Any) -> Any:
+    """``value`` with lone surrogates replaced in every string it holds (tuples become lists, as
+    JSON writes them; two keys that differ only in their lone surrogates become one)."""
+    if isinstance(value, str):
+        return _SURROGATE.sub(REPLACEMENT, value)
     if isinstance(value, dict):
         return {_encodable(k): _encodable(v) for k, v in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [_encodable(v) for v in value]
     return value
 
@@ -47,8 +62,10 @@ def _encodable(value: Any) -> Any:
 def clean_document(doc: Document) -> Document:
     """``doc`` made writable (changed in place and returned); see the module's docstring."""
     doc.text, surrogates, controls = clean_text(doc.text)
-    doc.id = _encodable(doc.id)
-    doc.meta = _encodable(doc.meta)
+    if _SURROGATE.search(doc.id):
+        doc.id = _encodable(doc.id)
+    if _has_surrogates(doc.meta):
+        doc.meta = _encodable(doc.meta)
     if surrogates or controls:
         doc.meta[CLEANED_KEY] = {"surrogates": surrogates, "controls": controls}
     return doc
