@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import glob
-import json
 import os
+import re
 from collections import Counter, deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,20 +28,28 @@ def is_dataset_folder(folder: Path) -> bool:
     return any((folder / marker).is_file() for marker in DATASET_MARKERS)
 
 
+STEP_FOLDER = re.compile(r"\d{2}_\w+")  # 01_read, 02_language...: a run's step folders
+
+
 def curated_parts(folder: Path) -> tuple[Path, list[Path]] | None:
-    """For a scratchlm run folder (``recipe.yaml`` and ``stats.json``) or one of its step folders
-    (shards with ``.done`` markers): the folder the inputs are named from and the curated shards,
-    the final step's for a run; rejects are not inputs. None for any other folder."""
-    if (folder / "recipe.yaml").is_file() and (folder / "stats.json").is_file():
-        try:
-            steps = list(json.loads((folder / "stats.json").read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            return None
-        if steps and (folder / steps[-1]).is_dir():
-            return folder, sorted((folder / steps[-1]).glob("part-*.parquet"))
+    """For a scratchlm run folder (``recipe.yaml``, ``inputs.json`` and step folders) or one of its
+    step folders (shards with ``.done`` markers): the folder the inputs are named from and the
+    curated shards, the final step's for a run; rejects are never inputs. None for any other
+    folder. An unfinished run or step is an InputError."""
+    if (folder / "recipe.yaml").is_file() and (folder / "inputs.json").is_file():
+        steps = sorted(p for p in folder.iterdir() if p.is_dir() and STEP_FOLDER.fullmatch(p.name))
+        if steps:
+            return folder, _finished_parts(steps[-1], f"run folder {folder}")
     if any(folder.glob("part-*.done")):
-        return folder, sorted(folder.glob("part-*.parquet"))
+        return folder, _finished_parts(folder, f"step folder {folder}")
     return None
+
+
+def _finished_parts(step: Path, what: str) -> list[Path]:
+    parts = sorted(step.glob("part-*.parquet"))
+    if not parts or not (step / "stats.json").is_file():
+        raise InputError(f"{what} is not finished ({step.name} has no stats.json yet): finish the run first")
+    return parts
 
 
 def _folder_files(folder: Path) -> list[Path]:
@@ -111,8 +119,6 @@ def expand_inputs(arguments: list[str]) -> list[InputFile]:
             found.append(InputFile(str(path), path.name))
         elif path.is_dir() and (curated := curated_parts(path)) is not None:
             base, parts = curated
-            if not parts:
-                raise InputError(f"run folder {argument} holds no curated shards yet")
             found.extend(InputFile(str(f), f.relative_to(base).as_posix()) for f in parts)
         elif path.is_dir():
             files = _folder_files(path)

@@ -14,7 +14,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from curate.errors import ConfigError
-
 from pipelines.executors import make_executor
 from pipelines.recipe import parse_recipe
 from pipelines.runner import run_curation
@@ -153,3 +152,12 @@ def test_a_run_folder_as_input_stands_for_its_curated_output_not_its_rejects(tmp
     again = run_curation(parse_recipe(RECIPE), [str(run)], tmp_path / "again", make_executor("local", 1),
                          log=lambda _: None)
     assert (again.steps[0][1].docs_in, again.steps[0][1].docs_dropped) == (1, 0)
+
+    (run / "02_sample" / "stats.json").unlink()  # as if the run had been killed before its last step ended
+    with pytest.raises(ConfigError, match=r"run folder .* is not finished \(02_sample has no stats.json yet\)"):
+        expand_inputs([str(run)])
+    mine = tmp_path / "mine"  # a user's folder that happens to hold a recipe.yaml and a stats.json
+    (mine / "data").mkdir(parents=True)
+    for name in ("recipe.yaml", "stats.json", "data/a.jsonl"):
+        (mine / name).write_text("{}\n", encoding="utf-8")
+    assert [f.source for f in expand_inputs([str(mine)])] == ["data/a.jsonl", "recipe.yaml", "stats.json"]
