@@ -42,6 +42,7 @@ FAMILIES: dict[str, Callable[[int], str]] = {
     "repeated_word": lambda n: _repeat("the ", n),
     "mixed_punctuation": lambda n: _repeat("a.,;:!?-'/\"()[]", n),
     "combining_marks": lambda n: "a" + "\u0301" * n + "b",
+    "mark_inversions": lambda n: "a" + _repeat("\u0301\u0316", n) + "b",  # marks out of canonical order
     "lone_surrogates": lambda n: _repeat("ab\ud800c\udfff ", n),
     "control_chars": lambda n: _repeat("a\x00b\x01\x7f\x1b[0m ", n),
     "cjk_run": lambda n: _repeat("我们来回顾一下现代", n),
@@ -51,7 +52,7 @@ FAMILIES: dict[str, Callable[[int], str]] = {
 DATA = Path(__file__).resolve().parent / "data"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _brown(count: int) -> tuple[str, ...]:
     with gzip.open(DATA / "prose" / "brown.jsonl.gz", "rt", encoding="utf-8") as lines:
         return tuple(json.loads(line)["text"] for line, _ in zip(lines, range(count)))
