@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,10 +20,14 @@ Extractor = Literal["resiliparse", "trafilatura"]
 
 # the HTML spec looks for a charset declaration in the first 1024 bytes; old pages need a bit more
 META_SCAN_BYTES = 4096
-META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)
-LINK_TAG = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
+META_START = re.compile(rb"<meta", re.IGNORECASE)
+# possessive: "charset=" and a long run of spaces would otherwise be retried as two runs, quadratically
+META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*+=\s*+["']?+\s*+([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)
+LINK_START = re.compile(r"<link\b", re.IGNORECASE)
 HEAD_END = re.compile(r"</head>", re.IGNORECASE)
-ATTRIBUTE = re.compile(r"""([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+# A name is tried only where no name character precedes it (a match never starts inside a name),
+# so that a long run of letters without "=" is scanned once rather than once per letter.
+ATTRIBUTE = re.compile(r"""(?<![a-zA-Z-])([a-zA-Z-]++)\s*+=\s*+(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
 
 
 @dataclass(frozen=True)
@@ -52,11 +57,26 @@ def _codec(label: str | None) -> str | None:
     return map_encoding_to_html5(label)
 
 
+def _meta_charset(body: bytes) -> re.Match[bytes] | None:
+    """``META_CHARSET.search`` over the first ``META_SCAN_BYTES``, in time linear in them: when the
+    pattern fails from a ``<meta``, it fails from every later one before the same ``>`` too."""
+    pos = 0
+    while start := META_START.search(body, pos, META_SCAN_BYTES):
+        found = META_CHARSET.match(body, start.start(), META_SCAN_BYTES)
+        if found:
+            return found
+        close = body.find(b">", start.end(), META_SCAN_BYTES)
+        if close < 0:
+            return None
+        pos = close + 1
+    return None
+
+
 def detect_charset(body: bytes, http_charset: str | None) -> str:
     """The page's charset: the HTTP header's, else the meta tag's, else detected from the bytes."""
     codec = _codec(http_charset)
     if codec is None:
-        match = META_CHARSET.search(body, 0, META_SCAN_BYTES)
+        match = _meta_charset(body)
         codec = _codec(match.group(1).decode("ascii") if match else None)
     if codec is None:
         codec = detect_encoding(body, from_html_meta=False)
@@ -68,11 +88,24 @@ def decode_html(body: bytes, http_charset: str | None = None) -> str:
     return body.decode(detect_charset(body, http_charset), errors="replace")
 
 
+def _link_tags(html: str, end: int) -> Iterator[str]:
+    """The ``<link ...>`` tags (``<link\\b[^>]*>``) before ``end``. A tag without its ``>`` ends the
+    search, as every later one lacks it too: the pattern alone would scan to ``end`` from each."""
+    pos = 0
+    while start := LINK_START.search(html, pos, end):
+        close = html.find(">", start.end(), end)
+        if close < 0:
+            return
+        yield html[start.start():close + 1]
+        pos = close + 1
+
+
 def canonical_url(html: str) -> str | None:
-    """The ``href`` of ``<link rel=canonical>`` in the page's head, if it has one."""
+    """The ``href`` of ``<link rel=canonical>`` in the page's head, if it has one.
+    Worst case: O(n) in the page's length (each character is scanned a bounded number of times)."""
     head_end = HEAD_END.search(html)  # no lower-cased copy of the whole page
-    for tag in LINK_TAG.finditer(html, 0, head_end.start() if head_end else len(html)):
-        attributes = {m.group(1).lower(): m.group(2) or m.group(3) or m.group(4) or "" for m in ATTRIBUTE.finditer(tag.group(0))}
+    for tag in _link_tags(html, head_end.start() if head_end else len(html)):
+        attributes = {m.group(1).lower(): m.group(2) or m.group(3) or m.group(4) or "" for m in ATTRIBUTE.finditer(tag)}
         if "canonical" in attributes.get("rel", "").lower().split() and attributes.get("href"):
             return attributes["href"].strip()
     return None
@@ -83,12 +116,12 @@ def _depth_selector(depth: int) -> str:
     return " > ".join(["*"] * (depth + 1))
 
 
-def too_deep(tree: "HTMLTree", max_depth: int) -> bool:
+def too_deep(tree: HTMLTree, max_depth: int) -> bool:
     """Whether some element is nested more than ``max_depth`` deep (a CSS child chain, run in C)."""
     return tree.document.query_selector(_depth_selector(max_depth)) is not None
 
 
-def _resiliparse_text(tree: "HTMLTree") -> str:
+def _resiliparse_text(tree: HTMLTree) -> str:
     from resiliparse.extract.html2text import extract_plain_text
 
     return extract_plain_text(tree, preserve_formatting=True, main_content=True, list_bullets=True)

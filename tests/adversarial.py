@@ -83,10 +83,12 @@ def best_cpu(fn: Callable[[], object], repeats: int = 3) -> float:
 FAST_ENOUGH_S = 0.02  # a call on the large text this quick is linear enough whatever the ratio
 
 
-def grows_linearly(fn: Callable[[str], object], family: str, n: int = 50_000) -> bool:
-    """Whether ``fn``'s CPU time on 4n characters of ``family`` is under 8 times its time on n
-    (4 when linear, 16 when quadratic); a call that fast is accepted whatever the ratio."""
-    small, large = hostile_text(family, n), hostile_text(family, 4 * n)
+def grows_linearly(fn: Callable[[str], object], family: str | Callable[[int], str], n: int = 50_000) -> bool:
+    """Whether ``fn``'s CPU time on 4n characters of ``family`` (a name of ``FAMILIES``, or a
+    function of n giving the text) is under 8 times its time on n (4 when linear, 16 when
+    quadratic); a call that fast is accepted whatever the ratio."""
+    make = family if callable(family) else functools.partial(hostile_text, family)
+    small, large = make(n), make(4 * n)
     large_s = best_cpu(lambda: fn(large))
     return large_s < FAST_ENOUGH_S or large_s < 8 * best_cpu(lambda: fn(small))
 

@@ -1,13 +1,17 @@
 """The changes that made text code linear keep its outputs: each is checked against the form it replaced."""
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
+from adversarial import grows_linearly
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from curate import extract
 from curate.dedup.normalize import GRAPHEME_JOINER, STREAM_SAFE_RUN, Normalization, prenormalize
 
 # letters, precomposed letters, marks of two combining classes, characters decomposing to marks
@@ -42,3 +46,49 @@ def test_only_long_runs_of_marks_change():
     got = prenormalize(pa.array(texts), Normalization()).to_pylist()
     assert got[:2] == plain[:2] and got[3] is None
     assert got[2].count(GRAPHEME_JOINER) == 2 and got[2].replace(GRAPHEME_JOINER, "") != plain[2]
+
+
+# canonical_url: the tag pattern scanned to the head's end from every "<link" that lacks its ">", and
+# the attribute pattern tried a name from each of its letters
+_OLD_LINK_TAG = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
+_OLD_ATTRIBUTE = re.compile(r"""([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+_HEAD = st.lists(st.sampled_from(["<link", "<LINK", "<linked", "<", " ", "\n", "rel", "=", "canonical", "href", '"', "'",
+                                  ">", "a-b", "http://x/", "</head>", "-", "Z"]), max_size=40).map("".join)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_HEAD)
+def test_link_tags_and_attributes_are_the_old_patterns(html):
+    old_tags = [m.group() for m in _OLD_LINK_TAG.finditer(html)]
+    assert list(extract._link_tags(html, len(html))) == old_tags
+    for tag in old_tags + [html]:
+        assert [m.groups() for m in extract.ATTRIBUTE.finditer(tag)] == \
+            [m.groups() for m in _OLD_ATTRIBUTE.finditer(tag)]
+
+
+def test_canonical_url_is_found_as_before():
+    page = '<html><head><link rel="stylesheet" href="a.css"><LINK REL=Canonical HREF=" https://x.org/p "></head>'
+    assert extract.canonical_url(page) == "https://x.org/p"
+    assert extract.canonical_url(page.replace("Canonical", "alternate")) is None
+
+
+@pytest.mark.parametrize("make", [
+    lambda n: "<html><head>" + "<link " * (n // 6),      # no ">" after any of them
+    lambda n: "<head><link " + "a" * n + ">",              # a name without "="
+    lambda n: "<head>" + '<link a="x ' * (n // 10),       # quotes never closed
+], ids=["unclosed_links", "long_name", "unclosed_quotes"])
+def test_canonical_url_grows_linearly(make):
+    assert grows_linearly(extract.canonical_url, make, n=25_000)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from([b"<meta", b"<META", b" ", b"\t", b"charset", b"=", b'"', b"'", b">", b"utf-8", b"x"]),
+                max_size=40).map(b"".join))
+def test_meta_charset_is_found_as_the_old_pattern_found_it(body):
+    old = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)
+    expected, found = old.search(body, 0, extract.META_SCAN_BYTES), extract._meta_charset(body)
+    assert (found and (found.span(), found.group(1))) == (expected and (expected.span(), expected.group(1)))
+
+
+def test_meta_charset_scan_grows_linearly():
+    assert grows_linearly(lambda page: extract._meta_charset(page.encode()), lambda n: "<meta " * (n // 6), n=1000)
