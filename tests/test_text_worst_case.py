@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 
 from curate import extract
 from curate.dedup.normalize import GRAPHEME_JOINER, STREAM_SAFE_RUN, Normalization, prenormalize
+from curate.document import Document
+from curate.stages.url_filter import UrlFilter
 
 # letters, precomposed letters, marks of two combining classes, characters decomposing to marks
 _MARKED = st.lists(st.sampled_from(["a", "B", " ", "é", "İ", "ﬁ", "\u0301", "\u0316", "\u0344", "\u0f73",
@@ -92,3 +94,23 @@ def test_meta_charset_is_found_as_the_old_pattern_found_it(body):
 
 def test_meta_charset_scan_grows_linearly():
     assert grows_linearly(lambda page: extract._meta_charset(page.encode()), lambda n: "<meta " * (n // 6), n=1000)
+
+
+# url_filter joined every suffix of the host: quadratic in the number of labels
+_DOMAINS = ["example.net", "a.b.example.net", "co.uk", "x..y", "localhost"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "example", "net", "co", "uk", "x", "y", "", "localhost"]), min_size=1,
+                max_size=8).map(".".join))
+def test_url_filter_blocks_the_hosts_it_blocked(host):
+    labels = host.rstrip(".").split(".")
+    listed = any(".".join(labels[i:]) in _DOMAINS for i in range(len(labels)))  # the old rule
+    stage = UrlFilter(domains=_DOMAINS, badwords_language=None)
+    assert (stage(Document("d", "t", {"url": f"https://{host}/p"})) == "url_filter:domain") == listed
+
+
+def test_url_filter_grows_linearly_with_the_hosts_labels():
+    stage = UrlFilter(domains=["example.net"])
+    assert grows_linearly(lambda url: stage(Document("d", "t", {"url": url})), lambda n: "http://" + "a." * (n // 2) + "net/",
+                          n=25_000)

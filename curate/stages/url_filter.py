@@ -55,6 +55,11 @@ class UrlFilter(FilterStage):
         return frozenset(d.lower().lstrip(".") for d in [*self.domains, *extra])
 
     @cached_property
+    def _domain_labels(self) -> int:
+        """The most labels a listed domain has: longer suffixes of a host cannot be on the list."""
+        return max((d.count(".") + 1 for d in self._domains), default=0)
+
+    @cached_property
     def _words(self) -> frozenset[str]:
         extra = _read_list(self.words_file) if self.words_file else []
         listed = badwords(self.badwords_language) if self.badwords_language else frozenset()
@@ -66,12 +71,15 @@ class UrlFilter(FilterStage):
         return tuple(s.lower() for s in self.subwords)
 
     def __call__(self, doc: Document) -> StageResult:
+        """Worst case: O(n) in the URL's length (the host's suffixes are tried only up to the most
+        labels a listed domain has), times the number of ``subwords``."""
         url = doc.meta.get("url")
         if not url:
             return "url_filter:no_url" if self.drop_missing else None
         lower = url.lower()
         labels = (urlsplit(lower).hostname or "").rstrip(".").split(".")
-        if any(".".join(labels[i:]) in self._domains for i in range(len(labels))):
+        first = max(0, len(labels) - self._domain_labels)
+        if any(".".join(labels[i:]) in self._domains for i in range(first, len(labels))):
             return "url_filter:domain"
         if not self._words.isdisjoint(_URL_WORDS.findall(lower)):
             return "url_filter:word"
