@@ -88,3 +88,9 @@ def test_url_filter_domains_words_and_subwords(tmp_path: Path):
     assert UrlFilter(drop_missing=True)(Document("a", "t")) == "url_filter:no_url"
     with pytest.raises(ConfigError, match="not found"):
         build(UrlFilter, {"domains_file": str(tmp_path / "missing.txt")}, "steps[0].url_filter")
+
+
+def test_url_filter_matches_the_words_of_a_url_whose_host_does_not_parse():
+    stage = UrlFilter(domains=["example.net"])
+    assert stage(Document("d", "t", {"url": "http://[broken.example.net/porn"})) == "url_filter:word"
+    assert stage(Document("d", "t", {"url": "http://[::1/p"})) is None

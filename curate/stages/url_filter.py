@@ -28,11 +28,20 @@ def _read_list(path: str) -> list[str]:
         raise ValueError(f"cannot read block list {path}: {err.strerror}") from None
 
 
+def _host(url: str) -> str:
+    """The URL's host name; "" when it has none or cannot be parsed (an unclosed "[" of an IPv6 host)."""
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+
+
 @dataclass(frozen=True)
 class UrlFilter(FilterStage):
     """Block lists come inline (``domains``, ``words``, ``subwords``) and/or from files (one entry a
     line). ``badwords_language`` adds the single-word entries of that LDNOOBW list to ``words``
-    (``null`` for none). Documents without ``meta.url`` are kept unless ``drop_missing``."""
+    (``null`` for none). Documents without ``meta.url`` are kept unless ``drop_missing``; a URL
+    whose host cannot be parsed has no domain to match, its words are still matched."""
 
     domains: list[str] = field(default_factory=list)
     domains_file: str | None = None
@@ -77,7 +86,7 @@ class UrlFilter(FilterStage):
         if not url:
             return "url_filter:no_url" if self.drop_missing else None
         lower = url.lower()
-        labels = (urlsplit(lower).hostname or "").rstrip(".").split(".")
+        labels = _host(lower).rstrip(".").split(".")
         first = max(0, len(labels) - self._domain_labels)
         if any(".".join(labels[i:]) in self._domains for i in range(first, len(labels))):
             return "url_filter:domain"
