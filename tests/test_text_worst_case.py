@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from curate import extract
+from curate.decontam.evalfile import clean_hellaswag
 from curate.dedup.normalize import GRAPHEME_JOINER, STREAM_SAFE_RUN, Normalization, prenormalize
 from curate.document import Document
 from curate.stages.url_filter import UrlFilter
@@ -114,3 +115,16 @@ def test_url_filter_grows_linearly_with_the_hosts_labels():
     stage = UrlFilter(domains=["example.net"])
     assert grows_linearly(lambda url: stage(Document("d", "t", {"url": url})), lambda n: "http://" + "a." * (n // 2) + "net/",
                           n=25_000)
+
+
+# HellaSwag's markup: the lazy pattern rescanned a line from each of its unclosed "["
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(["[", "]", "\n", "a", " ", "  ", "[title]", " [title]", "[step]", "\r"]),
+                max_size=30).map("".join))
+def test_hellaswag_markup_is_removed_as_before(text):
+    stripped = text.strip().replace(" [title]", ". ")
+    assert clean_hellaswag(text) == re.sub(r"\[.*?\]", "", stripped).replace("  ", " ")
+
+
+def test_hellaswag_cleaning_grows_linearly():
+    assert grows_linearly(clean_hellaswag, lambda n: "[" * n, n=25_000)
