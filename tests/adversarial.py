@@ -36,6 +36,7 @@ FAMILIES: dict[str, Callable[[int], str]] = {
     "at_signs": lambda n: _repeat("a@", n),
     "email_like": lambda n: "x@" + _repeat("a.", n) + "1",
     "digit_groups": lambda n: _repeat("0 12 ", n),
+    "plus_digits": lambda n: _repeat(" +123456789012345678901234567890", n),  # too long for a phone number
     "url_dots": lambda n: "www." + "." * n + "x",
     "url_path": lambda n: "http://" + _repeat("a/", n),
     "short_lines": lambda n: _repeat("ab\n", n),

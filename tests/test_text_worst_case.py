@@ -1,6 +1,7 @@
 """The changes that made text code linear keep its outputs: each is checked against the form it replaced."""
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 
@@ -15,6 +16,7 @@ from curate import extract
 from curate.decontam.evalfile import clean_hellaswag
 from curate.dedup.normalize import GRAPHEME_JOINER, STREAM_SAFE_RUN, Normalization, prenormalize
 from curate.document import Document
+from curate.stages.pii import PHONE
 from curate.stages.url_filter import UrlFilter
 
 # letters, precomposed letters, marks of two combining classes, characters decomposing to marks
@@ -128,3 +130,31 @@ def test_hellaswag_markup_is_removed_as_before(text):
 
 def test_hellaswag_cleaning_grows_linearly():
     assert grows_linearly(clean_hellaswag, lambda n: "[" * n, n=25_000)
+
+
+# Phone numbers: the groups after +CC split a run of digits in every possible way before failing
+_OLD_PHONE = re.compile(
+    r"(?<![\w+.-])(?:"
+    r"\+\d{1,3}(?:[ .-]?\(0?\d{1,4}\))?(?:[ .-]?\d{1,5}){2,5}"
+    r"|\(0?\d{2,5}\)[ .-]?\d{3,4}(?:[ .-]?\d{2,4}){1,2}"
+    r"|0\d{1,4}(?:[ /-]\d{2,8}){1,4}"
+    r"|[2-9]\d{2}[.-]\d{3}[.-]\d{4}"
+    r")(?![\w-]|\.\d)"
+)
+_DIALLED = st.lists(st.sampled_from(["1", "2", "0", "5", " ", ".", "-", "(", ")", "+", "a", "/", "12345", "+44 ", "(0)"]),
+                    max_size=30).map("".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_DIALLED)
+def test_phone_numbers_are_the_old_patterns_matches(text):
+    assert [m.span() for m in PHONE.finditer(text)] == [m.span() for m in _OLD_PHONE.finditer(text)]
+
+
+@pytest.mark.parametrize("prefix", ["+1", "+123", "+12 (0)", "+1-(1234)"])
+def test_phone_numbers_after_a_country_code_are_the_old_patterns_matches(prefix):
+    for runs in itertools.chain.from_iterable(itertools.product(range(1, 8), repeat=k) for k in range(4)):
+        for separator in (" ", ".", "-", ""):
+            for tail in ("", " x", "x", "-", ".5", "-1"):
+                text = prefix + "".join(separator + "2" * r for r in runs) + tail
+                assert [m.span() for m in PHONE.finditer(text)] == [m.span() for m in _OLD_PHONE.finditer(text)], text
