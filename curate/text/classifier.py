@@ -23,7 +23,8 @@ _PUNCT = re.compile(r"([^\w\s])")
 
 
 def normalize(text: str) -> str:
-    """Lower case, punctuation split from words, all whitespace one space (one line per text)."""
+    """Lower case, punctuation split from words, all whitespace one space (one line per text).
+    Worst case: O(n) (two patterns of single-character matches, one pass each)."""
     return _SPACES.sub(" ", _PUNCT.sub(r" \1 ", text.lower())).strip()
 
 
@@ -41,7 +42,8 @@ class TrainOptions:
 
 def train(positive: Iterable[str], negative: Iterable[str], output: Path, options: TrainOptions) -> dict[str, float]:
     """Train on the two text streams, save the model to ``output`` (written then renamed) and
-    return counts and the precision on a held-out share of both classes."""
+    return counts and the precision on a held-out share of both classes.
+    Worst case: O(total characters) to normalise, then fastText's epochs over the tokens."""
     import fasttext
 
     if not hasattr(fasttext, "train_supervised"):
@@ -79,7 +81,8 @@ def train(positive: Iterable[str], negative: Iterable[str], output: Path, option
 
 
 def positive_scores(model, texts: list[str]) -> list[float]:
-    """The probability of the positive label for each text."""
+    """The probability of the positive label for each text. Worst case: O(n) per text
+    (``normalize``, then fastText's hashing of word and character n-grams, both linear)."""
     labels, probs = model.predict([normalize(t) for t in texts], k=2)
     scores = []
     for names, values in zip(labels, probs):

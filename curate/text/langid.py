@@ -41,7 +41,8 @@ def load_fasttext(path: Path | str):
 
 
 class FastTextLid:
-    """fastText lid.176: one ``predict`` call per batch of texts."""
+    """fastText lid.176: one ``predict`` call per batch of texts. Worst case: O(n) per text
+    (fastText hashes each word's character n-grams of 2 to 4 characters: linear)."""
 
     def __init__(self) -> None:
         self.model = load_fasttext(lid176_path())
@@ -53,7 +54,9 @@ class FastTextLid:
 
 
 class LangdetectLid:
-    """langdetect (a port of Google's language-detection), seeded so that answers repeat."""
+    """langdetect (a port of Google's language-detection), seeded so that answers repeat.
+    Worst case: O(n) per text: its URL and e-mail patterns have bounded quantifiers, then it
+    samples n-grams of at most the first 10,000 characters a fixed number of times."""
 
     def __init__(self) -> None:
         from langdetect import DetectorFactory

@@ -12,7 +12,8 @@ _MIX = np.uint64(0xBF58476D1CE4E5B9)
 
 
 def duplicates(items: list[str]) -> tuple[int, int]:
-    """How many items repeat an earlier one, and how many characters those repeats hold."""
+    """How many items repeat an earlier one, and how many characters those repeats hold.
+    Worst case: O(total characters) (each item hashed once, compared only on equal hashes)."""
     seen: set[str] = set()
     count = chars = 0
     for item in items:
@@ -25,7 +26,8 @@ def duplicates(items: list[str]) -> tuple[int, int]:
 
 
 class NgramIndex:
-    """The words of one document, ready for n-gram counts at several ``n``."""
+    """The words of one document, ready for n-gram counts at several ``n``.
+    Building it costs O(W + characters) for W words."""
 
     def __init__(self, words: list[str]) -> None:
         # str hashes are cached by Python and equal for equal strings within the process
@@ -38,7 +40,8 @@ class NgramIndex:
         np.cumsum(np.fromiter(map(len, words), dtype=np.int64, count=len(words)), out=self.offsets[1:])
 
     def keys(self, n: int) -> np.ndarray:
-        """One hash per n-gram position (``len(words) - n + 1`` of them); n must not decrease."""
+        """One hash per n-gram position (``len(words) - n + 1`` of them); n must not decrease.
+        Worst case: O(W) per increase of n (one vector operation each)."""
         if n < self._n:
             raise ValueError("n-gram sizes must be asked in increasing order")
         with np.errstate(over="ignore"):
@@ -53,7 +56,8 @@ class NgramIndex:
 
     def top_ngram_chars(self, n: int) -> int:
         """Characters covered by the most frequent n-gram (its length with single spaces, times its count);
-        among equally frequent n-grams, the one that occurs first."""
+        among equally frequent n-grams, the one that occurs first.
+        Worst case: O(W log W) (np.unique sorts the W hashes)."""
         keys = self.keys(n)
         if len(keys) == 0:
             return 0
@@ -68,6 +72,7 @@ class NgramIndex:
         Scanning left to right, an n-gram seen before adds its characters and the scan jumps past
         it, so overlapping repeats count once. Only positions of n-grams occurring more than once
         can change the result, so the scan visits those alone.
+        Worst case: O(W log W) (np.unique sorts the W hashes; the scan is one pass).
         """
         keys = self.keys(n)
         if len(keys) < 2:

@@ -55,7 +55,8 @@ _CACHED_PIECE_CHARS = 64       # longer pieces are rare and are not kept in the 
 
 def _tail(piece: str, end: int, post: int) -> tuple[int, int] | None:
     """Where the clitic after a core ending at ``end`` ends, when an optional clitic and then
-    trailing punctuation only (from ``post`` on) complete the piece; None when they cannot."""
+    trailing punctuation only (from ``post`` on) complete the piece; None when they cannot.
+    Worst case: O(1) (a clitic has at most three characters)."""
     clitic = _CLITIC.match(piece, end)
     if clitic and clitic.end() >= post:
         return end, clitic.end()
@@ -110,6 +111,7 @@ def _split_piece(piece: str, out: list[str]) -> None:
 
 @lru_cache(maxsize=1 << 16)
 def _cached_piece_tokens(piece: str) -> tuple[str, ...]:
+    """``_split_piece``'s tokens, cached. Worst case: O(len(piece))."""
     out: list[str] = []
     _split_piece(piece, out)
     return tuple(out)
@@ -118,7 +120,7 @@ def _cached_piece_tokens(piece: str) -> tuple[str, ...]:
 def _piece_tokens(piece: str) -> tuple[str, ...] | list[str]:
     """The tokens of a piece holding punctuation; short ones are cached, since such pieces
     ("said,", "U.S.") repeat a lot (the effect on the filter chain: docs/benchmarks.md, "Quality
-    filters vs datatrove")."""
+    filters vs datatrove"). Worst case: O(len(piece))."""
     if len(piece) <= _CACHED_PIECE_CHARS:
         return _cached_piece_tokens(piece)
     out: list[str] = []
@@ -127,7 +129,8 @@ def _piece_tokens(piece: str) -> tuple[str, ...] | list[str]:
 
 
 def split_words(text: str) -> list[str]:
-    """The word tokens of ``text`` (punctuation included, whitespace dropped)."""
+    """The word tokens of ``text`` (punctuation included, whitespace dropped).
+    Worst case: O(n) in the text's length (one split on whitespace, each piece linear)."""
     out: list[str] = []
     append = out.append
     for piece in text.split():
@@ -149,7 +152,8 @@ PUNCTUATION: frozenset[str] = frozenset(
 
 
 def is_word(token: str) -> bool:
-    """True when ``token`` holds at least one character that is not punctuation."""
+    """True when ``token`` holds at least one character that is not punctuation.
+    Worst case: O(len(token))."""
     return not PUNCTUATION.issuperset(token)
 
 
@@ -158,12 +162,14 @@ _LINES_RE = re.compile(r"\n+")
 
 
 def split_paragraphs(text: str) -> list[str]:
-    """Paragraphs: blocks separated by one or more blank lines (Gopher's definition)."""
+    """Paragraphs: blocks separated by one or more blank lines (Gopher's definition).
+    Worst case: O(n) (a run of newlines is consumed by one match)."""
     return _PARAGRAPH_RE.split(text.strip())
 
 
 def split_nonempty_lines(text: str) -> list[str]:
-    """Lines split on runs of newlines (so that blank lines do not count as duplicates)."""
+    """Lines split on runs of newlines (so that blank lines do not count as duplicates).
+    Worst case: O(n) (a run of newlines is consumed by one match)."""
     return _LINES_RE.split(text)
 
 
@@ -177,7 +183,8 @@ TERMINAL_TUPLE = tuple(sorted(TERMINAL_PUNCTUATION))
 
 def count_sentences(tokens: list[str]) -> int:
     """Sentences in a run of tokens, as spaCy's sentencizer splits them: a new sentence starts at
-    the first word after a sentence-final punctuation token."""
+    the first word after a sentence-final punctuation token.
+    Worst case: O(total characters of the tokens)."""
     if not tokens:
         return 0
     count, seen_end = 1, False
