@@ -1,9 +1,9 @@
 """The ``exact_dedup`` step: drop documents whose normalised text repeats an earlier one."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from curate.dedup.corpus import ScanSpec
 from curate.dedup.normalize import Normalization
@@ -13,7 +13,8 @@ from curate.stage import Executor
 
 @dataclass(frozen=True)
 class ExactDedup(DedupStage):
-    """Keep the first document (input file order, then position) of each normalised text; 64-bit hash."""
+    """Keep the first document (input file order, then position) of each normalised text; 64-bit hash.
+    Each text is read by ``curate.dedup.signatures.text_hash_batch``: O(n)."""
 
     REASON = "exact_dedup:duplicate"
     normalize: Normalization = field(default_factory=Normalization)

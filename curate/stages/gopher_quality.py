@@ -40,6 +40,7 @@ class GopherQuality(FilterStage):
     stop_words: Literal["gopher", "iso"] = "gopher"
 
     def __call__(self, doc: Document) -> StageResult:
+        """Worst case: O(n) in the text's length (splitting, counts, line checks: a pass each)."""
         text, meta = doc.text, doc.meta
         verdict = Verdict("gopher_quality", self.action == "annotate")
         tokens = split_words(text)

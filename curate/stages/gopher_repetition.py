@@ -33,6 +33,8 @@ class GopherRepetition(FilterStage):
             raise ValueError("top n-gram sizes must be smaller than duplicated n-gram sizes")
 
     def __call__(self, doc: Document) -> StageResult:
+        """Worst case: O(n + W log W) for W words: splitting and line/paragraph repeats are linear,
+        each n-gram size sorts the W hashes once."""
         text, meta = doc.text, doc.meta
         verdict = Verdict("gopher_repetition", self.action == "annotate")
         if not text.strip():

@@ -35,6 +35,7 @@ class Language(FilterStage):
         return self.map_batch([doc])[0]
 
     def map_batch(self, docs: list[Document]) -> list[StageResult]:
+        """Worst case: O(n) per text (whitespace folded, then ``curate.text.langid``'s backend)."""
         texts = [" ".join(doc.text.split()) for doc in docs]
         todo = [i for i, t in enumerate(texts) if len(t) - t.count(" ") >= self.min_chars]
         answers = dict(zip(todo, identifier(self.backend).predict([texts[i] for i in todo]))) if todo else {}

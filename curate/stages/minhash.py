@@ -10,9 +10,9 @@ similar to its kept one (docs/benchmarks.md, Deduplication).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from curate.dedup.corpus import ScanSpec
 from curate.dedup.index import open_index
@@ -23,7 +23,8 @@ from curate.stage import Executor
 
 @dataclass(frozen=True)
 class MinHash(DedupStage):
-    """Keep one document per near-duplicate cluster (``keep: first`` or ``keep: highest:<meta field>``)."""
+    """Keep one document per near-duplicate cluster (``keep: first`` or ``keep: highest:<meta field>``).
+    Each text is read by ``curate.dedup.signatures.signature_batch``: O(n * bands * rows)."""
 
     REASON = "minhash:duplicate"
     ngram: int = 5

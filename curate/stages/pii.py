@@ -53,6 +53,11 @@ class Pii:
     phone_placeholder: str = "<PHONE>"
 
     def __call__(self, doc: Document) -> StageResult:
+        """Worst case: O(n) in the text's length. Each pattern does bounded work per position:
+        EMAIL's parts are bounded but for the domain's labels, scanned from the one start an "@"
+        allows; IPV6's lookahead runs from the first character of a hex/colon run only; IPV4 and
+        PHONE are bounded (PHONE's groups possessive). Matches (at most 39 characters for IPV6)
+        are validated in time linear in their length."""
         text = doc.text
         counts = {"pii_email": 0, "pii_ip": 0, "pii_phone": 0}
         if self.emails and "@" in text:

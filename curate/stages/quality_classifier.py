@@ -34,6 +34,7 @@ class QualityClassifier(FilterStage):
         return self.map_batch([doc])[0]
 
     def map_batch(self, docs: list[Document]) -> list[StageResult]:
+        """Worst case: O(n) per text (see ``curate.text.classifier.positive_scores``)."""
         scores = positive_scores(_model(self.model), [d.text for d in docs])
         results: list[StageResult] = []
         for doc, score in zip(docs, scores):
