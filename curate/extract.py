@@ -73,7 +73,8 @@ def _meta_charset(body: bytes) -> re.Match[bytes] | None:
 
 
 def detect_charset(body: bytes, http_charset: str | None) -> str:
-    """The page's charset: the HTTP header's, else the meta tag's, else detected from the bytes."""
+    """The page's charset: the HTTP header's, else the meta tag's, else detected from the bytes.
+    Worst case: O(n) (the meta tag is looked for in the first ``META_SCAN_BYTES`` only)."""
     codec = _codec(http_charset)
     if codec is None:
         match = _meta_charset(body)
@@ -84,7 +85,8 @@ def detect_charset(body: bytes, http_charset: str | None) -> str:
 
 
 def decode_html(body: bytes, http_charset: str | None = None) -> str:
-    """Decode a page; bytes invalid in its charset become U+FFFD rather than failing the page."""
+    """Decode a page; bytes invalid in its charset become U+FFFD rather than failing the page.
+    Worst case: O(n)."""
     return body.decode(detect_charset(body, http_charset), errors="replace")
 
 
@@ -117,7 +119,8 @@ def _depth_selector(depth: int) -> str:
 
 
 def too_deep(tree: HTMLTree, max_depth: int) -> bool:
-    """Whether some element is nested more than ``max_depth`` deep (a CSS child chain, run in C)."""
+    """Whether some element is nested more than ``max_depth`` deep (a CSS child chain, run in C).
+    Worst case: O(elements * max_depth) (each element's ancestors are checked up to max_depth)."""
     return tree.document.query_selector(_depth_selector(max_depth)) is not None
 
 
@@ -135,14 +138,18 @@ def _trafilatura_text(html: str) -> str:
 
 def extract_main_text(html: str, extractor: Extractor = "resiliparse", tree: HTMLTree | None = None) -> str:
     """The main text of a page (navigation, menus, footers, scripts and styles dropped);
-    resiliparse reuses ``tree`` when the page is already parsed."""
+    resiliparse reuses ``tree`` when the page is already parsed. Worst case with resiliparse:
+    linear in the page's length times its nesting depth (measured: 0.25 MB/s on 990 nested
+    divs, 6 MB/s on flat paragraphs); trafilatura's is not bounded here."""
     if extractor == "trafilatura":
         return _trafilatura_text(html)
     return _resiliparse_text(tree if tree is not None else HTMLTree.parse(html))
 
 
 def page_text(html: str, options: WebOptions) -> tuple[str, str | None]:
-    """The text a page gives and, when it gives none worth keeping, the reject reason."""
+    """The text a page gives and, when it gives none worth keeping, the reject reason.
+    Worst case: O(n * d), d the nesting depth, at most ``max_html_depth`` (deeper pages are
+    rejected)."""
     if not options.extract:
         return html, None
     tree = HTMLTree.parse(html)

@@ -43,7 +43,7 @@ _ASCII_NON_WORD = str.maketrans({c: " " for c in range(128) if not (chr(c).isaln
 
 
 def words_of(text: str) -> list[str]:
-    """The normalised words of ``text``: the ``\\w+`` runs, lower-cased."""
+    """The normalised words of ``text``: the ``\\w+`` runs, lower-cased. Worst case: O(n)."""
     if text.isascii():
         return text.lower().translate(_ASCII_NON_WORD).split()
     found = WORD_RE.findall(text)
@@ -52,7 +52,7 @@ def words_of(text: str) -> list[str]:
 
 
 def word_spans(text: str) -> tuple[list[str], list[tuple[int, int]]]:
-    """The normalised words of ``text`` with their character spans in it."""
+    """The normalised words of ``text`` with their character spans in it. Worst case: O(n)."""
     matches = list(WORD_RE.finditer(text))
     words = " ".join(m.group() for m in matches).lower().split(" ") if matches else []
     return words, [m.span() for m in matches]
@@ -105,7 +105,8 @@ def build_bitmap(hashes: np.ndarray) -> np.ndarray:
 
 
 def window_hashes(ids: np.ndarray, values: np.ndarray, mults: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(start, hash) of every window of ``len(mults)`` words none of which is UNKNOWN."""
+    """(start, hash) of every window of ``len(mults)`` words none of which is UNKNOWN.
+    Worst case: O(W * len(mults)) for W words (one vectorised multiply-add per word of a window)."""
     n, count = len(mults), len(ids) - len(mults) + 1
     if count <= 0:
         return np.empty(0, np.int64), np.empty(0, np.uint64)
@@ -139,7 +140,9 @@ class NgramIndex:
         self.values = splitmix64(np.arange(len(vocab) + 1))
 
     def find(self, words: Sequence[str]) -> Match | None:
-        """The windows of ``words`` whose n-gram an item holds, and the item of the first one."""
+        """The windows of ``words`` whose n-gram an item holds, and the item of the first one.
+        Worst case: O(W * n + m log H): the windows' hashes, then a binary search among the H
+        indexed hashes for each of the m windows that pass the bitmap."""
         if len(words) < self.n or not len(self.hashes):
             return None
         starts, hashes = self.windows(words)
@@ -155,12 +158,14 @@ class NgramIndex:
         return Match(int(self.items[pos[np.argmax(hit)]]), starts[hit])
 
     def windows(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(start, hash) of the n-word windows of ``words`` made only of words the items hold."""
+        """(start, hash) of the n-word windows of ``words`` made only of words the items hold.
+        Worst case: O(W * n)."""
         ids = np.fromiter(map(self.vocab.get, words, repeat(UNKNOWN)), dtype=np.int64, count=len(words))
         return window_hashes(ids, self.values[ids], self.mults)
 
     def in_bitmap(self, hashes: np.ndarray) -> np.ndarray:
-        """Mask of the hashes whose top bits the bitmap holds: every indexed one, and about 6% of others."""
+        """Mask of the hashes whose top bits the bitmap holds: every indexed one, and about 6% of others.
+        Worst case: O(len(hashes))."""
         prefixes = hashes >> self.shift
         return (self.bitmap[prefixes >> np.uint64(3)] >> (prefixes & np.uint64(7)).astype(np.uint8)) & 1 == 1
 
@@ -179,7 +184,8 @@ class NgramIndex:
 
     @classmethod
     def build(cls, paths: Sequence[str | Path], n: int) -> NgramIndex:
-        """The index of every item of the evaluation files at ``paths``."""
+        """The index of every item of the evaluation files at ``paths``.
+        Worst case: O(W * n + H log H) for W words of the items and H n-grams (one sort)."""
         names = [Path(p).name for p in paths]
         dupes = sorted({x for x in names if names.count(x) > 1})
         if dupes:

@@ -10,7 +10,6 @@ utf8proc as in CPython: one document of a million alternating marks would take h
 NFKC, a run of more than ``STREAM_SAFE_RUN`` characters that decompose to non-starters gets a
 COMBINING GRAPHEME JOINER (U+034F, a starter) after every 30 of them, as UAX #15's Stream-Safe
 Text Format does; no script puts more than 30 marks on a letter, so natural text is unchanged.
-Worst case of every function here: O(n) in the text's length.
 """
 from __future__ import annotations
 
@@ -87,7 +86,8 @@ def _long_runs() -> tuple[str, re.Pattern[str]]:
 
 def stream_safe(texts: pa.Array) -> pa.Array:
     """``texts`` with a grapheme joiner after every 30 non-starters of a longer run (see above);
-    ASCII batches are returned at once, others take one RE2 scan (about 300 MB/s)."""
+    ASCII batches are returned at once, others take one RE2 scan (about 300 MB/s), and the texts
+    it flags one substitution pass. Worst case: O(n) in the batch's characters."""
     if pc.all(pc.string_is_ascii(texts)).as_py():
         return texts
     found, ends = _long_runs()
@@ -100,7 +100,8 @@ def stream_safe(texts: pa.Array) -> pa.Array:
 
 
 def prenormalize(texts: pa.Array, norm: Normalization) -> pa.Array:
-    """Case folding and NFKC over a batch of texts (the parts done in Arrow)."""
+    """Case folding and NFKC over a batch of texts (the parts done in Arrow).
+    Worst case: O(n) in the batch's characters (runs of marks made stream-safe first)."""
     if norm.lowercase:
         texts = pc.utf8_lower(texts)
     if norm.nfkc:
@@ -109,7 +110,8 @@ def prenormalize(texts: pa.Array, norm: Normalization) -> pa.Array:
 
 
 def normalize_text(text: str, norm: Normalization) -> str:
-    """One text fully normalised: the reference definition the kernels implement."""
+    """One text fully normalised: the reference definition the kernels implement.
+    Worst case: O(n)."""
     text = prenormalize(pa.array([text], pa.string()), norm)[0].as_py()
     table = char_classes()
     out: list[str] = []
@@ -130,7 +132,7 @@ def normalize_text(text: str, norm: Normalization) -> str:
 
 
 def words(text: str, norm: Normalization) -> list[str]:
-    """The words of a normalised text: maximal runs of non-space code points."""
+    """The words of a normalised text: maximal runs of non-space code points. Worst case: O(n)."""
     table = char_classes()
     result: list[str] = []
     current: list[str] = []

@@ -37,7 +37,7 @@ def _fmix64(h: int) -> int:
 
 
 def word_hash64(word: str) -> int:
-    """FNV-1a (64-bit) over the code points of a normalised word."""
+    """FNV-1a (64-bit) over the code points of a normalised word. Worst case: O(len(word))."""
     h = 0xCBF29CE484222325
     for ch in word:
         h = ((h ^ ord(ch)) * 0x100000001B3) & MASK64
@@ -45,7 +45,8 @@ def word_hash64(word: str) -> int:
 
 
 def shingle_hash32(shingle: bytes) -> int:
-    """The 32-bit hash of one shingle (UTF-8 words joined by a space), usable as datasketch's hashfunc."""
+    """The 32-bit hash of one shingle (UTF-8 words joined by a space), usable as datasketch's hashfunc.
+    Worst case: O(len(shingle))."""
     acc = 0
     for word in shingle.decode("utf-8").split(" "):
         acc = (acc * 0x9E3779B97F4A7C15 + word_hash64(word)) & MASK64
@@ -53,7 +54,8 @@ def shingle_hash32(shingle: bytes) -> int:
 
 
 def shingles(text: str, norm: Normalization, ngram: int) -> list[bytes]:
-    """The shingles of one text, in order, with repeats (the reference for the kernel)."""
+    """The shingles of one text, in order, with repeats (the reference for the kernel).
+    Worst case: O(n * ngram) (each word is in up to ``ngram`` shingles)."""
     ws = words(text, norm)
     if not ws:
         return []
@@ -72,7 +74,8 @@ def utf8_buffers(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 def signature_batch(texts: pa.Array, norm: Normalization, ngram: int,
                     perms: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """(signatures ``uint32[n, num_perm]``, shingle counts ``int64[n]``) of a batch of texts."""
+    """(signatures ``uint32[n, num_perm]``, shingle counts ``int64[n]``) of a batch of texts.
+    Worst case: O(characters * num_perm) (see ``kernels.minhash_signatures``)."""
     data, offsets = utf8_buffers(prenormalize(texts.fill_null(""), norm))
     a, b = perms
     out = np.empty((len(texts), len(a)), dtype=np.uint32)
@@ -82,7 +85,8 @@ def signature_batch(texts: pa.Array, norm: Normalization, ngram: int,
 
 
 def text_hash_batch(texts: pa.Array, norm: Normalization) -> np.ndarray:
-    """64-bit hashes of the normalised texts of a batch (equal normalised texts, equal hashes)."""
+    """64-bit hashes of the normalised texts of a batch (equal normalised texts, equal hashes).
+    Worst case: O(characters) (``prenormalize``, then one compiled pass)."""
     data, offsets = utf8_buffers(prenormalize(texts.fill_null(""), norm))
     out = np.empty(len(texts), dtype=np.uint64)
     kernels.text_hashes(data, offsets, char_classes(), norm.flags(), out)
