@@ -95,6 +95,21 @@ def text_hashes(data, offsets, table, flags, out):
 
 
 @numba.njit(cache=True)
+def long_runs(data, offsets, marked, limit, out):
+    """``out[d]``: whether text ``d`` holds more than ``limit`` consecutive code points that
+    ``marked`` marks. Worst case: O(bytes)."""
+    for d in range(offsets.shape[0] - 1):
+        run = 0
+        i, end = offsets[d], offsets[d + 1]
+        while i < end:
+            cp, i = _decode(data, i, end)
+            run = run + 1 if marked[cp] else 0
+            if run > limit:
+                out[d] = True
+                break
+
+
+@numba.njit(cache=True)
 def _shingle_hashes(data, start, end, table, flags, ngram, words, shingles):
     """Fill ``shingles`` with the 32-bit hashes of one text's word n-grams; returns their count.
     Worst case: O(bytes + words * ngram) (one pass for the words, ``ngram`` steps per shingle)."""

@@ -22,6 +22,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from curate.dedup import kernels
+
 # code point classes in the table that the kernels read
 WORD, SPACE, PUNCT, DIGIT = 0, 1, 2, 3
 MAX_CODE_POINT = 0x110000
@@ -75,27 +77,37 @@ def _non_starter_ranges() -> tuple[tuple[int, int], ...]:
 
 
 @functools.cache
-def _long_runs() -> tuple[str, re.Pattern[str]]:
-    """An RE2 pattern (Arrow's) finding a run too long for NFKC, and a Python one ending each 30."""
-    ranges = _non_starter_ranges()
-    re2_class = "".join(rf"\x{{{a:x}}}-\x{{{b:x}}}" for a, b in ranges)
-    py_class = "".join(f"{chr(a)}-{chr(b)}" for a, b in ranges)
-    return (f"[{re2_class}]{{{STREAM_SAFE_RUN + 1}}}",
-            re.compile(f"[{py_class}]{{{STREAM_SAFE_RUN}}}(?=[{py_class}])"))
+def _non_starters() -> tuple[np.ndarray, re.Pattern[str]]:
+    """A table marking each non-starter code point, and a pattern ending each 30 of a longer run."""
+    table = np.zeros(MAX_CODE_POINT, dtype=np.bool_)
+    for a, b in _non_starter_ranges():
+        table[a:b + 1] = True
+    ranges = "".join(f"{chr(a)}-{chr(b)}" for a, b in _non_starter_ranges())
+    return table, re.compile(f"[{ranges}]{{{STREAM_SAFE_RUN}}}(?=[{ranges}])")
+
+
+def utf8_buffers(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The UTF-8 bytes and int64 offsets of a string array, without copying the bytes."""
+    texts = texts.cast(pa.large_string()) if texts.type != pa.large_string() else texts
+    _, offsets_buf, data_buf = texts.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[texts.offset: texts.offset + len(texts) + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(1, np.uint8)
+    return data, offsets
 
 
 def stream_safe(texts: pa.Array) -> pa.Array:
     """``texts`` with a grapheme joiner after every 30 non-starters of a longer run (see above);
-    ASCII batches are returned at once, others take one RE2 scan (about 300 MB/s), and the texts
-    it flags one substitution pass. Worst case: O(n) in the batch's characters."""
+    ASCII batches are returned at once, others take one compiled pass, and the texts it flags
+    one substitution pass. Worst case: O(n) in the batch's characters."""
     if pc.all(pc.string_is_ascii(texts)).as_py():
         return texts
-    found, ends = _long_runs()
-    long = pc.match_substring_regex(texts, found)
-    if not pc.any(long).as_py():
+    table, ends = _non_starters()
+    data, offsets = utf8_buffers(texts)
+    long = np.zeros(len(texts), dtype=np.bool_)
+    kernels.long_runs(data, offsets, table, STREAM_SAFE_RUN, long)
+    if not long.any():
         return texts
-    fixed = [ends.sub(rf"\g<0>{GRAPHEME_JOINER}", t) if hit else t
-             for t, hit in zip(texts.to_pylist(), long.to_pylist())]
+    fixed = [ends.sub(rf"\g<0>{GRAPHEME_JOINER}", t) if hit else t for t, hit in zip(texts.to_pylist(), long)]
     return pa.array(fixed, texts.type)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from curate.dedup import kernels
-from curate.dedup.normalize import Normalization, char_classes, prenormalize, words
+from curate.dedup.normalize import Normalization, char_classes, prenormalize, utf8_buffers, words
 
 MASK64 = (1 << 64) - 1
 
@@ -61,15 +61,6 @@ def shingles(text: str, norm: Normalization, ngram: int) -> list[bytes]:
         return []
     span = min(ngram, len(ws))
     return [" ".join(ws[i:i + span]).encode("utf-8") for i in range(len(ws) - span + 1)]
-
-
-def utf8_buffers(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """The UTF-8 bytes and int64 offsets of a string array, without copying the bytes."""
-    texts = texts.cast(pa.large_string()) if texts.type != pa.large_string() else texts
-    _, offsets_buf, data_buf = texts.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[texts.offset: texts.offset + len(texts) + 1]
-    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(1, np.uint8)
-    return data, offsets
 
 
 def signature_batch(texts: pa.Array, norm: Normalization, ngram: int,
