@@ -58,11 +58,17 @@ def pad_vocab(vocab_size: int, multiple: int = 64) -> int:
     return -(-vocab_size // multiple) * multiple
 
 
-def _opt(default: Any, help: str) -> Any:
-    """A defaulted field whose help text the CLI shows."""
+SESSION = "session"  # field metadata: may change when a run continues (see run_defining)
+
+
+def _opt(default: Any, help: str, session: bool = False) -> Any:
+    """A defaulted field whose help text the CLI shows; ``session``: it changes how a session runs
+    (logging, evaluation, memory, speed), not what the run trains, so a continued run may change
+    it."""
+    metadata = {"help": help, SESSION: session}
     if isinstance(default, dict):
-        return field(default_factory=dict, metadata={"help": help})
-    return field(default=default, metadata={"help": help})
+        return field(default_factory=dict, metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 GPU_LOSS_CHUNK = 32_768  # the default loss chunk on CUDA (docs/benchmarks.md, "The chunked head loss")
@@ -96,23 +102,29 @@ class TrainConfig:
     beta2: float = _opt(0.95, "AdamW beta2")
     grad_clip: float = _opt(1.0, "gradient norm clipping threshold; 0 disables")
     seed: int = _opt(1337, "seed of initialisation, batches and dropout")
-    log_every: int = _opt(10, "steps between log lines (and device syncs)")
-    eval_every: int = _opt(100, "steps between validation runs; 0: only at the end")
-    eval_tokens: int = _opt(65_536, "validation tokens per evaluation")
-    samples: int = _opt(2, "continuations of validation documents written to the log at each evaluation")
-    sample_tokens: int = _opt(48, "tokens per logged continuation")
-    checkpoint_every: int = _opt(100, "steps between checkpoints; 0: only at the end")
-    keep_checkpoints: int = _opt(2, "checkpoints kept (the newest)")
-    precision: str = _opt("auto", "auto (bf16 autocast on CUDA, fp32 on CPU), bf16 or fp32")
+    log_every: int = _opt(10, "steps between log lines (and device syncs)", session=True)
+    eval_every: int = _opt(100, "steps between validation runs; 0: only at the end", session=True)
+    eval_tokens: int = _opt(65_536, "validation tokens per evaluation", session=True)
+    samples: int = _opt(2, "continuations of validation documents written to the log at each "
+                           "evaluation", session=True)
+    sample_tokens: int = _opt(48, "tokens per logged continuation", session=True)
+    checkpoint_every: int = _opt(100, "steps between checkpoints; 0: only at the end", session=True)
+    keep_checkpoints: int = _opt(2, "checkpoints kept (the newest)", session=True)
+    precision: str = _opt("auto", "auto (bf16 autocast on CUDA, fp32 on CPU), bf16 or fp32",
+                          session=True)
     bf16_residual: bool = _opt(False, "under bf16 autocast keep the residual stream in bf16 too, as llm.c does "
-                                      "(faster, less precise; fp32 otherwise)")
-    compile: bool = _opt(False, "torch.compile each block and the head")
-    activation_checkpointing: bool = _opt(False, "recompute block activations in the backward pass")
+                                      "(faster, less precise; fp32 otherwise)", session=True)
+    compile: bool = _opt(False, "torch.compile each block and the head", session=True)
+    activation_checkpointing: bool = _opt(False, "recompute block activations in the backward pass",
+                                          session=True)
     loss_chunk: int | None = _opt(None, "compute the loss this many positions at a time, never holding the "
                                         "whole logits tensor (less memory, faster on a GPU); 0: all at once; "
-                                        f"default: {GPU_LOSS_CHUNK} on CUDA GPUs with Triton, 0 elsewhere (slower there)")
-    fsdp: bool = _opt(False, "under torchrun, shard parameters, gradients and optimizer state (FSDP2)")
-    skip_nonfinite: bool = _opt(False, "skip a step whose loss or gradient is not finite instead of stopping")
+                                        f"default: {GPU_LOSS_CHUNK} on CUDA GPUs with Triton, 0 "
+                                        "elsewhere (slower there)", session=True)
+    fsdp: bool = _opt(False, "under torchrun, shard parameters, gradients and optimizer state "
+                             "(FSDP2)", session=True)
+    skip_nonfinite: bool = _opt(False, "skip a step whose loss or gradient is not finite instead "
+                                       "of stopping", session=True)
 
     def __post_init__(self) -> None:
         if self.precision not in ("auto", "bf16", "fp32"):
@@ -126,3 +138,10 @@ class TrainConfig:
 
     def peak_lr(self) -> float:
         return self.lr if self.lr is not None else PRESET_LR[self.preset]
+
+
+def run_defining(train_config: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a TrainConfig (as a dict) that define what a run trains: all but session
+    ones."""
+    session = {f.name for f in dataclasses.fields(TrainConfig) if f.metadata.get(SESSION)}
+    return {k: v for k, v in train_config.items() if k not in session}

@@ -4,3 +4,11 @@ from __future__ import annotations
 
 class ModelError(Exception):
     """Bad input, configuration or checkpoint; the message names the file or step and the cause."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM stopped training after a step whose checkpoint was then saved."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.signum = signum

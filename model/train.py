@@ -11,22 +11,31 @@ import dataclasses
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
 from model import checkpoint, distributed
-from model.config import GPTConfig, TrainConfig, loss_chunk_for, model_config, pad_vocab
+from model.config import (
+    GPTConfig,
+    TrainConfig,
+    loss_chunk_for,
+    model_config,
+    pad_vocab,
+    run_defining,
+)
 from model.data import BatchLoader, ShardSet, open_shards
-from model.errors import ModelError
+from model.errors import ModelError, TrainingInterrupted
 from model.evaluate import autocast, autocast_dtype, loss_sum
 from model.generate import generate
 from model.gpt import GPT, flops_per_token
-from model.xent_rows import kernel_available
+from model.stop import StopRequest
 from model.train_log import LOG_NAME, append_record, read_records
+from model.xent_rows import kernel_available
 
 PEAK_FLOPS = 989e12  # dense bf16 TFLOP/s of an H100 SXM (NVIDIA datasheet); the H200 has the same
 LogHook = Callable[[dict[str, Any]], None]
@@ -107,7 +116,7 @@ class Trainer:
         if cfg.bf16_residual and self.amp == torch.bfloat16:
             model.residual_dtype = torch.bfloat16
         self.start_step, self.tokens_seen = 0, 0
-        saved = self._resume_point() if resume else None
+        saved = self._resume_point(resume)
         if saved is not None:
             checkpoint.load_weights(model, saved.weights)
             self.start_step, self.tokens_seen = saved.state["step"], saved.state["tokens"]
@@ -117,7 +126,10 @@ class Trainer:
         self.wrapped = distributed.wrap(model, d, cfg.fsdp)
         self.optimizer = make_optimizer(model, cfg, d.device)
         if saved is not None:
-            from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+            from torch.distributed.checkpoint.state_dict import (
+                StateDictOptions,
+                set_optimizer_state_dict,
+            )
             set_optimizer_state_dict(model, self.optimizer, saved.state["optimizer"],
                                      options=StateDictOptions(full_state_dict=True))
         per_micro = cfg.micro_batch * self.mc.block_size * d.world
@@ -131,14 +143,43 @@ class Trainer:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
 
-    def _resume_point(self) -> checkpoint.Checkpoint | None:
-        found = checkpoint.list_checkpoints(self.out)
-        if not found:
+    def _settings(self) -> dict[str, Any]:
+        """What defines this run: its run-defining training fields, model and data folder."""
+        return {"train": run_defining(dataclasses.asdict(self.cfg)),
+                "model": dataclasses.asdict(self.mc), "data": str(self.shards.folder.resolve())}
+
+    def _recorded_settings(
+            self, saved: checkpoint.Checkpoint | None) -> tuple[str, dict[str, Any]] | None:
+        """Where the folder's run is recorded (its newest checkpoint, else its log), and its
+        settings; None for a folder without a run."""
+        if saved is not None:
+            state = saved.state
+            return saved.folder.name, {"train": run_defining(state["train_config"]),
+                                       "model": state["model_config"], "data": state.get("data")}
+        starts = [r for r in read_records(self.out / LOG_NAME) if r.get("event") == "start"]
+        if not starts:
             return None
-        saved = checkpoint.load(found[-1])
-        if saved.model_config != dataclasses.asdict(self.mc):
-            raise ModelError(f"{saved.folder}: saved model {saved.model_config} differs from the configured "
-                             f"{dataclasses.asdict(self.mc)}")
+        start = starts[-1]
+        return LOG_NAME, {"train": run_defining(start["train"]), "model": start["model"],
+                          "data": start.get("data")}
+
+    def _resume_point(self, resume: bool) -> checkpoint.Checkpoint | None:
+        """The newest checkpoint to continue from (None: start at step 0). A folder holding a run is
+        refused unless ``resume``, and a run of another configuration always."""
+        found = checkpoint.list_checkpoints(self.out)
+        saved = checkpoint.load(found[-1]) if found else None
+        recorded = self._recorded_settings(saved)
+        if recorded is None:
+            return None
+        where, settings = recorded
+        if not resume:
+            raise ModelError(f"{self.out} holds a training run ({where}); continue it or choose "
+                             f"another folder")
+        changes = setting_changes(settings, self._settings())
+        if changes:
+            raise ModelError(f"{self.out} holds a training run of another configuration "
+                             f"({'; '.join(changes)}, {where}); to start over pass --restart "
+                             f"(removes its checkpoints and log), or choose another --out")
         return saved
 
     # ---- logging -------------------------------------------------------------------------
@@ -206,8 +247,11 @@ class Trainer:
 
     def save(self, next_step: int) -> None:
         """Gather full weights and optimizer state (collective under FSDP); rank 0 writes them."""
-        from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model_state_dict,
-                                                             get_optimizer_state_dict)
+        from torch.distributed.checkpoint.state_dict import (
+            StateDictOptions,
+            get_model_state_dict,
+            get_optimizer_state_dict,
+        )
         options = StateDictOptions(full_state_dict=True, cpu_offload=True)
         weights = get_model_state_dict(self.model, options=options)
         optimizer = get_optimizer_state_dict(self.model, self.optimizer, options=options)
@@ -216,7 +260,7 @@ class Trainer:
         state = {"step": next_step, "tokens": self.tokens_seen, "seed": self.cfg.seed, "optimizer": optimizer,
                  "eos_id": self.shards.eos_id,
                  "model_config": dataclasses.asdict(self.mc), "train_config": dataclasses.asdict(self.cfg),
-                 "data": str(self.shards.folder)}
+                 "data": str(self.shards.folder.resolve())}
         extra = [self.shards.tokenizer_path] if self.shards.tokenizer_path.exists() else []
         checkpoint.save(self.out, next_step, checkpoint.weights_for_saving(weights, self.mc.tie_weights),
                         state, extra, keep=self.cfg.keep_checkpoints)
@@ -253,6 +297,7 @@ class Trainer:
         cfg, d = self.cfg, self.dist
         self._trim_log()
         self._log({"event": "start", "step": self.start_step, "max_steps": cfg.max_steps, "world": d.world,
+                   "data": str(self.shards.folder.resolve()),
                    "accumulation": self.accum, "batch_tokens": self.step_tokens, "device": str(d.device),
                    "params": sum(p.numel() for p in self.model.parameters()), "loss_chunk": self.model.head.loss_chunk,
                    "model": dataclasses.asdict(self.mc), "train": dataclasses.asdict(cfg)})
@@ -260,31 +305,62 @@ class Trainer:
         last_eval: dict[str, Any] = {}
         tick = time.perf_counter()
         self.model.train()
-        for step in range(self.start_step, cfg.max_steps):
-            loss, norm = self.train_step(step)
-            self.tokens_seen += self.step_tokens
-            if not metrics.count:
-                metrics.first_step = step
-            metrics.losses[metrics.count] = loss
-            metrics.norms[metrics.count] = norm
-            metrics.count += 1
-            last = step == cfg.max_steps - 1
-            eval_due = last or (cfg.eval_every and (step + 1) % cfg.eval_every == 0)
-            save_due = last or (cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0)
-            if metrics.count == cfg.log_every or eval_due or save_due:
-                self._flush(metrics, lr_at(step, cfg), tick)
-                if eval_due:
-                    last_eval = self.evaluate(step)
-                if save_due:
-                    self.save(step + 1)
-                tick = time.perf_counter()
+        with StopRequest() as stop:
+            for step in range(self.start_step, cfg.max_steps):
+                loss, norm = self.train_step(step)
+                self.tokens_seen += self.step_tokens
+                if not metrics.count:
+                    metrics.first_step = step
+                metrics.losses[metrics.count] = loss
+                metrics.norms[metrics.count] = norm
+                metrics.count += 1
+                last = step == cfg.max_steps - 1
+                eval_due = last or (cfg.eval_every and (step + 1) % cfg.eval_every == 0)
+                save_due = last or (cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0)
+                flush_due = metrics.count == cfg.log_every or eval_due or save_due
+                stopping = self._stop_agreed(stop, flush_due)
+                if flush_due or stopping:
+                    self._flush(metrics, lr_at(step, cfg), tick)
+                    if eval_due:
+                        last_eval = self.evaluate(step)
+                    if save_due or stopping:
+                        self.save(step + 1)
+                    tick = time.perf_counter()
+                if stopping:
+                    saved = self.out / f"{checkpoint.PREFIX}{step + 1:07d}"
+                    raise TrainingInterrupted(f"stopped after step {step + 1} of {cfg.max_steps}, "
+                                              f"saved {saved}", stop.signum)
         if not last_eval:  # nothing left to train: report the finished run's last evaluation
             last_eval = self._logged_eval()
         return {"steps": cfg.max_steps, "tokens": self.tokens_seen, **last_eval}
 
+    def _stop_agreed(self, stop: StopRequest, flush_due: bool) -> bool:
+        """Whether a signal asks to stop now. One process checks after every step; several agree at
+        flush points (one all-reduce there), so that every rank saves the same step."""
+        if self.dist.world == 1:
+            return bool(stop.signum)
+        if not flush_due:
+            return False
+        flag = torch.tensor([stop.signum], device=self.dist.device)
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+        stop.signum = int(flag.item())
+        return bool(stop.signum)
+
     def _logged_eval(self) -> dict[str, Any]:
         evals = [r for r in read_records(self.out / LOG_NAME) if "val_loss" in r]
         return evals[-1] if evals else {}
+
+
+def setting_changes(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """``name: old -> new`` for each training field, model field and the data folder that differ."""
+    changes = []
+    for group in ("train", "model"):
+        old, new = before[group], now[group]
+        changes += [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
+                    if old.get(k) != new.get(k)]
+    if before.get("data") is not None and Path(before["data"]).resolve() != Path(now["data"]):
+        changes.append(f"data: {before['data']} -> {now['data']}")
+    return changes
 
 
 def train(cfg: TrainConfig, data: Path, out: Path, resume: bool = False, device: str | None = None,

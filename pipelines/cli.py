@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
@@ -47,9 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     except user_errors() as err:
         print(f"scratchlm: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("scratchlm: interrupted; run the same command again to resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:  # TrainingInterrupted says where training stopped
+        detail = f": {err}" if str(err) else ""
+        print(f"scratchlm: interrupted{detail}; run the same command again to resume",
+              file=sys.stderr)
+        return 128 + getattr(err, "signum", signal.SIGINT)
 
 
 if __name__ == "__main__":

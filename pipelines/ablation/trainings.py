@@ -21,9 +21,10 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from curate.errors import ConfigError
 from pipelines.ablation.compare import read_log
@@ -91,7 +92,7 @@ def _train(training: Training, train: dict[str, Any], side_by_side: bool = False
     where = os.environ.get("CUDA_VISIBLE_DEVICES")
     config = dataclasses.replace(TrainConfig(**train), seed=training.seed)
     try:
-        result = run_training(config, training.data, training.out, resume=True,
+        result = run_training(config, training.data, training.out,
                               progress=Progress(config.max_steps, name, bar=not side_by_side))
     except (ModelError, ConfigError) as err:
         return False, f"failed {name}: {err}"

@@ -10,6 +10,7 @@ import dataclasses
 import json
 import math
 import os
+import shutil
 import sys
 import typing
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from tqdm import tqdm
 
 from curate.errors import ConfigError
 from model.config import TrainConfig
-from model.errors import ModelError
+from model.errors import ModelError, TrainingInterrupted
 from pipelines.config import build
 from pipelines.loss_plot import plot_loss
 from tokenizer.config import EOS_TOKEN
@@ -101,10 +102,31 @@ class Progress:
         self.bar.close()
 
 
-def run_training(cfg: TrainConfig, data: Path, out: Path, resume: bool, device: str | None = None,
+LOSS_PLOT = "loss.png"
+
+
+def clear_run(out: Path) -> list[str]:
+    """Remove a training folder's checkpoints (complete or partial), log and loss plot; returns
+    the names removed."""
+    from model.checkpoint import PREFIX
+    from model.train_log import LOG_NAME
+    removed = []
+    for path in sorted(out.glob(f"{PREFIX}*")) + sorted(out.glob(f".{PREFIX}*.tmp")):
+        if path.is_dir():
+            shutil.rmtree(path)
+            removed.append(path.name)
+    for path in (out / LOG_NAME, out / LOSS_PLOT):
+        if path.exists():
+            path.unlink()
+            removed.append(path.name)
+    return removed
+
+
+def run_training(cfg: TrainConfig, data: Path, out: Path, device: str | None = None,
                  progress: Progress | None = None) -> dict[str, Any]:
-    """Train with a progress display (a bar on a terminal by default), write ``loss.png`` and return
-    the final figures."""
+    """Train, continuing the run ``out`` holds (one of another configuration is refused), with a
+    progress display (a bar on a terminal by default); write ``loss.png``; return the final
+    figures."""
     from model.data import open_shards
     from model.train import train
     from model.train_log import LOG_NAME
@@ -113,17 +135,27 @@ def run_training(cfg: TrainConfig, data: Path, out: Path, resume: bool, device: 
     decode: Callable[[list[int]], str] | None = tok.decode if tok else None
     progress = progress or Progress(cfg.max_steps)
     try:
-        result = train(cfg, data, out, resume=resume, device=device, log_hook=progress, decode=decode)
+        result = train(cfg, data, out, resume=True, device=device, log_hook=progress, decode=decode)
     finally:
         progress.close()
     if (out / LOG_NAME).exists() and int(os.environ.get("RANK", "0")) == 0:
-        plot_loss(out / LOG_NAME, out / "loss.png", f"{cfg.preset} on {data}")
+        plot_loss(out / LOG_NAME, out / LOSS_PLOT, f"{cfg.preset} on {data}")
     return result
 
 
 def train_command(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
-    result = run_training(cfg, args.data, args.out, args.resume, args.device)
+    if args.restart:
+        removed = clear_run(args.out)
+        print(f"restart: removed {', '.join(removed)} from {args.out}" if removed
+              else f"restart: nothing to remove in {args.out}")
+    try:
+        result = run_training(cfg, args.data, args.out, args.device)
+    except TrainingInterrupted as err:
+        if not args.restart:
+            raise
+        raise TrainingInterrupted(f"{err} (leave out --restart to continue it)",
+                                  err.signum) from None
     if "val_loss" in result:
         print(f"done: {result['steps']} steps, {result['tokens']:,} tokens, val loss {result['val_loss']:.4f}, "
               f"val ppl {result['val_ppl']:.1f}; checkpoints and loss.png in {args.out}")
@@ -185,7 +217,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("train", help="pretrain a GPT on a token shard folder", formatter_class=FORMATTER)
     p.add_argument("--data", type=Path, required=True, help="shard folder (manifest.json)")
     p.add_argument("--out", type=Path, required=True, help="output folder: log.jsonl, loss.png, step-* checkpoints")
-    p.add_argument("--resume", action="store_true", help="continue from the newest complete checkpoint in --out")
+    start = p.add_mutually_exclusive_group()
+    start.add_argument("--resume", action="store_true",
+                       help="continue the run in --out from its newest checkpoint (the default; "
+                            "a run of another configuration is refused)")
+    start.add_argument("--restart", action="store_true",
+                       help="start over: first remove the step-* checkpoints, log.jsonl and "
+                            "loss.png that --out holds")
     p.add_argument("--device", default=None, help="cpu or cuda; None: cuda when available")
     add_config_options(p)
     p.set_defaults(func=train_command)

@@ -18,7 +18,7 @@ SHARDS_DIR, TRAIN_DIR = "shards", "train"
 def run_section(config: TrainConfig, run_dir: Path, curated_dir: Path, executor: Any) -> dict:
     """Train (resuming from ``run_dir/train`` when it holds a checkpoint); returns the final figures."""
     data, out = Path(run_dir) / SHARDS_DIR, Path(run_dir) / TRAIN_DIR
-    result = run_training(config, data, out, resume=True)
+    result = run_training(config, data, out)
     model, saved = load_model(out, torch.device("cpu"))
     tok = load_tokenizer(saved.folder / "tokenizer.json")
     prompt = torch.tensor([tok.encode("The").ids])

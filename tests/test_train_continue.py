@@ -1,0 +1,150 @@
+"""``scratchlm train`` into a folder holding a run: Ctrl-C and SIGTERM save a checkpoint, the same
+command continues from it, another configuration is refused, ``--restart`` starts over."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import REPO
+from train_shards import brown_shards
+
+from model.config import TrainConfig
+from model.errors import ModelError
+from model.train import LOG_NAME, train
+from pipelines.cli import main
+
+torch.set_num_threads(1)
+TINY = ["--set", "n_layer=1", "--set", "n_head=2", "--set", "n_embd=32", "--set", "block_size=32"]
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory) -> Path:
+    return brown_shards(tmp_path_factory.mktemp("continue") / "shards", chars=60_000)
+
+
+def train_args(
+    shards: Path, out: Path, max_steps: int = 1_000_000, log_every: int = 1
+) -> list[str]:
+    return [
+        "train",
+        "--data",
+        str(shards),
+        "--out",
+        str(out),
+        "--max-steps",
+        str(max_steps),
+        "--micro-batch",
+        "2",
+        "--log-every",
+        str(log_every),
+        "--eval-every",
+        "0",
+        "--checkpoint-every",
+        "0",
+        "--eval-tokens",
+        "256",
+        "--samples",
+        "0",
+        "--warmup-steps",
+        "2",
+        "--device",
+        "cpu",
+        *TINY,
+    ]
+
+
+def step_records(out: Path) -> list[int]:
+    return [
+        r["step"] for r in map(json.loads, (out / LOG_NAME).read_text().splitlines()) if "loss" in r
+    ]
+
+
+def interrupt(
+    args: list[str], out: Path, signum: int, after_step: int
+) -> subprocess.CompletedProcess:
+    """Run ``scratchlm ARGS``, send ``signum`` once the log shows a step past ``after_step``."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipelines", *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        if (out / LOG_NAME).exists() and max(step_records(out)[-1:], default=-1) > after_step:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signum)
+    stdout, stderr = proc.communicate(timeout=60)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+def saved_steps(out: Path) -> list[int]:
+    return sorted(int(p.name.removeprefix("step-")) for p in out.glob("step-*"))
+
+
+def test_signals_save_a_checkpoint_and_the_same_command_continues(shards, tmp_path, capsys) -> None:
+    out = tmp_path / "run"
+    first = interrupt(train_args(shards, out), out, signal.SIGINT, after_step=3)
+    assert first.returncode == 130, first.stderr
+    [stopped] = saved_steps(out)
+    assert (
+        f"stopped after step {stopped} of 1000000, saved {out / f'step-{stopped:07d}'}"
+        in first.stderr
+    )
+
+    # the same command (a session setting changed: log every 2 steps) continues; SIGTERM saves too
+    second = interrupt(
+        train_args(shards, out, log_every=2), out, signal.SIGTERM, after_step=stopped + 4
+    )
+    assert second.returncode == 143, second.stderr
+    assert f"from step {stopped}" in second.stdout and "from step 0" not in second.stdout
+    assert saved_steps(out)[0] == stopped and saved_steps(out)[-1] > stopped + 4
+    steps = step_records(out)
+    assert steps == sorted(set(steps)) and steps[:stopped] == list(range(stopped))  # nothing twice
+
+    # another configuration is refused, and the folder left as it was
+    before = (out / LOG_NAME).read_text()
+    assert main(train_args(shards, out, max_steps=6)) == 2
+    assert (
+        f"{out} holds a training run of another configuration (max_steps: 1000000 -> 6, "
+        f"step-{saved_steps(out)[-1]:07d}); to start over pass --restart"
+    ) in capsys.readouterr().err
+    assert (out / LOG_NAME).read_text() == before
+
+    # --restart says what it removes, then trains from step 0
+    removed = ", ".join([*(f"step-{s:07d}" for s in saved_steps(out)), LOG_NAME])
+    assert main([*train_args(shards, out, max_steps=6), "--restart"]) == 0
+    printed = capsys.readouterr().out
+    assert f"restart: removed {removed} from {out}" in printed and "from step 0" in printed
+    assert saved_steps(out) == [6] and len(step_records(out)) == 6
+
+
+def test_a_folder_holding_a_run_is_refused_unless_continued(shards, tmp_path) -> None:
+    cfg = TrainConfig(
+        max_steps=2,
+        micro_batch=2,
+        log_every=1,
+        eval_every=0,
+        eval_tokens=256,
+        samples=0,
+        warmup_steps=1,
+        model={"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 32},
+    )
+    train(cfg, shards, tmp_path / "run")
+    with pytest.raises(ModelError, match=r"holds a training run \(step-0000002\); continue it"):
+        train(cfg, shards, tmp_path / "run")
+    other = brown_shards(tmp_path / "other", chars=40_000)
+    with pytest.raises(ModelError, match=rf"data: {shards} -> {other}\b"):
+        train(cfg, other, tmp_path / "run", resume=True)
