@@ -46,6 +46,12 @@ class ShardSet:
     def tokenizer_path(self) -> Path:
         return self.folder / self.manifest.get("tokenizer", "tokenizer.json")
 
+    @property
+    def content_id(self) -> str:
+        """A digest of the shards' checksums: the same data wherever the folder is."""
+        checksums = "".join(entry.get("sha256", "") for entry in self.manifest.get("shards", []))
+        return hashlib.sha256(checksums.encode()).hexdigest()
+
     def document_openings(self, split: str, count: int, length: int) -> list[np.ndarray]:
         """The first ``length`` tokens of the first ``count`` documents of a split (sample prompts)."""
         openings: list[np.ndarray] = []

@@ -144,9 +144,9 @@ class Trainer:
             torch.backends.cudnn.allow_tf32 = True
 
     def _settings(self) -> dict[str, Any]:
-        """What defines this run: its run-defining training fields, model and data folder."""
+        """What defines this run: its run-defining training fields, model and data."""
         return {"train": run_defining(dataclasses.asdict(self.cfg)),
-                "model": dataclasses.asdict(self.mc), "data": str(self.shards.folder.resolve())}
+                "model": dataclasses.asdict(self.mc), "data_id": self.shards.content_id}
 
     def _recorded_settings(
             self, saved: checkpoint.Checkpoint | None) -> tuple[str, dict[str, Any]] | None:
@@ -155,13 +155,14 @@ class Trainer:
         if saved is not None:
             state = saved.state
             return saved.folder.name, {"train": run_defining(state["train_config"]),
-                                       "model": state["model_config"], "data": state.get("data")}
+                                       "model": state["model_config"],
+                                       "data_id": state.get("data_id")}
         starts = [r for r in read_records(self.out / LOG_NAME) if r.get("event") == "start"]
         if not starts:
             return None
         start = starts[-1]
         return LOG_NAME, {"train": run_defining(start["train"]), "model": start["model"],
-                          "data": start.get("data")}
+                          "data_id": start.get("data_id")}
 
     def _resume_point(self, resume: bool) -> checkpoint.Checkpoint | None:
         """The newest checkpoint to continue from (None: start at step 0). A folder holding a run is
@@ -260,7 +261,7 @@ class Trainer:
         state = {"step": next_step, "tokens": self.tokens_seen, "seed": self.cfg.seed, "optimizer": optimizer,
                  "eos_id": self.shards.eos_id,
                  "model_config": dataclasses.asdict(self.mc), "train_config": dataclasses.asdict(self.cfg),
-                 "data": str(self.shards.folder.resolve())}
+                 "data": str(self.shards.folder), "data_id": self.shards.content_id}
         extra = [self.shards.tokenizer_path] if self.shards.tokenizer_path.exists() else []
         checkpoint.save(self.out, next_step, checkpoint.weights_for_saving(weights, self.mc.tie_weights),
                         state, extra, keep=self.cfg.keep_checkpoints)
@@ -297,7 +298,7 @@ class Trainer:
         cfg, d = self.cfg, self.dist
         self._trim_log()
         self._log({"event": "start", "step": self.start_step, "max_steps": cfg.max_steps, "world": d.world,
-                   "data": str(self.shards.folder.resolve()),
+                   "data_id": self.shards.content_id,
                    "accumulation": self.accum, "batch_tokens": self.step_tokens, "device": str(d.device),
                    "params": sum(p.numel() for p in self.model.parameters()), "loss_chunk": self.model.head.loss_chunk,
                    "model": dataclasses.asdict(self.mc), "train": dataclasses.asdict(cfg)})
@@ -352,14 +353,15 @@ class Trainer:
 
 
 def setting_changes(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    """``name: old -> new`` for each training field, model field and the data folder that differ."""
+    """``name: old -> new`` for each training and model field that differs, and a word on the
+    data when the shards differ (old runs without a data digest are not checked)."""
     changes = []
     for group in ("train", "model"):
         old, new = before[group], now[group]
         changes += [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
                     if old.get(k) != new.get(k)]
-    if before.get("data") is not None and Path(before["data"]).resolve() != Path(now["data"]):
-        changes.append(f"data: {before['data']} -> {now['data']}")
+    if before.get("data_id") is not None and before["data_id"] != now["data_id"]:
+        changes.append("data: other shards")
     return changes
 
 

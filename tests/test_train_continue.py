@@ -146,5 +146,5 @@ def test_a_folder_holding_a_run_is_refused_unless_continued(shards, tmp_path) ->
     with pytest.raises(ModelError, match=r"holds a training run \(step-0000002\); continue it"):
         train(cfg, shards, tmp_path / "run")
     other = brown_shards(tmp_path / "other", chars=40_000)
-    with pytest.raises(ModelError, match=rf"data: {shards} -> {other}\b"):
+    with pytest.raises(ModelError, match=r"\(data: other shards, step-0000002\)"):
         train(cfg, other, tmp_path / "run", resume=True)
