@@ -193,11 +193,13 @@ class Trainer:
             self.log_hook(record)
 
     def _trim_log(self) -> None:
-        """Drop log lines of steps after the resume point: the resumed run logs them again."""
+        """Drop log lines of steps after the resume point (and a start there that saved nothing):
+        the resumed run logs them again."""
         path = self.out / LOG_NAME
         if not self.dist.main or not path.exists():
             return
-        keep = [record for record in read_records(path) if record.get("step", 0) < self.start_step]
+        keep = [record for record in read_records(path) if record["step"] < self.start_step
+                or (record["step"] == self.start_step and record.get("event") != "start")]
         path.write_text("".join(json.dumps(record) + "\n" for record in keep), encoding="utf-8")
 
     def _flush(self, metrics: Metrics, lr: float, since: float) -> None:
@@ -207,10 +209,11 @@ class Trainer:
         seconds = time.perf_counter() - since
         for i, loss in enumerate(losses):
             if not math.isfinite(loss) and not self.cfg.skip_nonfinite:
-                raise ModelError(f"step {metrics.first_step + i}: loss is {loss}; stopping (lower the learning "
+                raise ModelError(f"step {metrics.first_step + i + 1}: loss is {loss}; stopping "
+                                 f"(lower the learning "
                                  f"rate, or pass --skip-nonfinite to skip such steps)")
         finite = [(l, n) for l, n in zip(losses, norms) if math.isfinite(l)]
-        step = metrics.first_step + metrics.count - 1
+        step = metrics.first_step + metrics.count  # steps done, as in checkpoint names
         tokens_per_s = metrics.count * self.step_tokens / max(seconds, 1e-9)
         self._log({"step": step, "loss": sum(l for l, _ in finite) / max(len(finite), 1),
                    "lr": lr, "grad_norm": sum(n for _, n in finite) / max(len(finite), 1),
@@ -224,7 +227,8 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self, step: int) -> dict[str, Any]:
-        """Validation loss and perplexity, and a few sampled continuations of validation documents."""
+        """Validation loss and perplexity, and a few sampled continuations of validation documents,
+        after ``step`` steps."""
         # FSDP ranks must run the same forwards: each evaluates every window (the share of rank 0 of 1)
         world, rank = (1, 0) if self.cfg.fsdp else (self.dist.world, self.dist.rank)
         if self.val_batches is None:
@@ -318,12 +322,12 @@ class Trainer:
                 last = step == cfg.max_steps - 1
                 eval_due = last or (cfg.eval_every and (step + 1) % cfg.eval_every == 0)
                 save_due = last or (cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0)
-                flush_due = metrics.count == cfg.log_every or eval_due or save_due
+                flush_due = (step + 1) % cfg.log_every == 0 or eval_due or save_due
                 stopping = self._stop_agreed(stop, flush_due)
                 if flush_due or stopping:
                     self._flush(metrics, lr_at(step, cfg), tick)
                     if eval_due:
-                        last_eval = self.evaluate(step)
+                        last_eval = self.evaluate(step + 1)
                     if save_due or stopping:
                         self.save(step + 1)
                     tick = time.perf_counter()

@@ -1,5 +1,8 @@
 """A training run's log: ``OUT/log.jsonl``, one JSON record a line (start, steps, evaluations).
 
+A record's ``step`` counts the optimizer steps done, as checkpoint names do: the line logged after
+the 100th step and the checkpoint ``step-0000100`` both say 100.
+
 Records are appended one whole line per write. A crash can still leave the last line torn; readers
 drop such a last line (the resumed run logs that step again) and refuse damage anywhere else.
 """

@@ -112,7 +112,7 @@ def test_signals_save_a_checkpoint_and_the_same_command_continues(shards, tmp_pa
     assert f"from step {stopped}" in second.stdout and "from step 0" not in second.stdout
     assert saved_steps(out)[0] == stopped and saved_steps(out)[-1] > stopped + 4
     steps = step_records(out)
-    assert steps == sorted(set(steps)) and steps[:stopped] == list(range(stopped))  # nothing twice
+    assert steps == sorted(set(steps)) and steps[:stopped] == list(range(1, stopped + 1))
 
     # another configuration is refused, and the folder left as it was
     before = (out / LOG_NAME).read_text()
@@ -148,3 +148,22 @@ def test_a_folder_holding_a_run_is_refused_unless_continued(shards, tmp_path) ->
     other = brown_shards(tmp_path / "other", chars=40_000)
     with pytest.raises(ModelError, match=r"\(data: other shards, step-0000002\)"):
         train(cfg, other, tmp_path / "run", resume=True)
+
+
+def test_log_lines_and_checkpoints_fall_on_the_steps_asked(shards, tmp_path, capsys) -> None:
+    out = tmp_path / "run"
+    args = [*train_args(shards, out, max_steps=12, log_every=4), "--eval-every", "6",
+            "--checkpoint-every", "5", "--keep-checkpoints", "9"]
+    assert main(args) == 0
+    assert "warning" not in capsys.readouterr().err
+    logged = [json.loads(line) for line in (out / LOG_NAME).read_text().splitlines()]
+    # every 4th step, and each evaluation (6, 12) and checkpoint (5, 10, 12) step, counted alike
+    assert step_records(out) == [4, 5, 6, 8, 10, 12]
+    assert [r["step"] for r in logged if "val_loss" in r] == [6, 12]
+    assert saved_steps(out) == [5, 10, 12]
+
+
+def test_a_warmup_as_long_as_the_run_is_warned_about(shards, tmp_path, capsys) -> None:
+    args = [*train_args(shards, tmp_path / "run", max_steps=3), "--warmup-steps", "3"]
+    assert main(args) == 0
+    assert "warning: warmup_steps (3) >= max_steps (3)" in capsys.readouterr().err

@@ -79,8 +79,8 @@ def read_log(folder: Path, seed: int) -> SeedRun:
         raise ConfigError(f"{path}: incomplete training log (no start, validation or step record)")
     start = starts[-1]
     rates = [r["tokens_per_s"] for r in trained if "tokens_per_s" in r]
-    return SeedRun(seed, folder, curve, trained[-1]["tokens"], trained[-1]["step"] + 1, start["train"], start["model"],
-                   start.get("params", 0), statistics.median(rates) if rates else 0.0)
+    return SeedRun(seed, folder, curve, trained[-1]["tokens"], trained[-1]["step"], start["train"],
+                   start["model"], start.get("params", 0), statistics.median(rates) if rates else 0.0)
 
 
 def decontamination_counts(summary: dict[str, Any]) -> dict[str, int]:
@@ -141,5 +141,5 @@ def check_fair(results: list[VariantResult], tokenizer_sha256: str) -> None:
             if (run.tokens, run.steps) != (reference_run.tokens, reference_run.steps):
                 raise ConfigError(f"{at}: trained {run.tokens:,} tokens in {run.steps} steps, {first.name} "
                                   f"{reference_run.tokens:,} in {reference_run.steps}; the token budget must be one")
-            if run.curve[-1][0] != run.steps - 1:
+            if run.curve[-1][0] != run.steps:
                 raise ConfigError(f"{at}: the last validation is at step {run.curve[-1][0]}, not the final step")

@@ -77,7 +77,7 @@ def finished(training: Training, max_steps: int) -> bool:
         run = read_log(training.out, training.seed)
     except ConfigError:  # no log yet, or one without a validation
         return False
-    return run.curve[-1][0] == max_steps - 1
+    return run.curve[-1][0] == max_steps
 
 
 def _train(training: Training, train: dict[str, Any], side_by_side: bool = False) -> tuple[bool, str]:

@@ -78,7 +78,7 @@ class Progress:
 
     def __call__(self, record: dict[str, Any]) -> None:
         if "loss" in record:
-            self.bar.update(record["step"] + 1 - self.bar.n)
+            self.bar.update(record["step"] - self.bar.n)
             self.bar.set_postfix(loss=f"{record['loss']:.3f}", tok_s=f"{record['tokens_per_s']:,.0f}")
             line = (f"step {record['step']:>6}  loss {record['loss']:.4f}  lr {record['lr']:.2e}  "
                     f"grad norm {record['grad_norm']:.2f}  {record['tokens_per_s']:,.0f} tokens/s")
@@ -130,6 +130,11 @@ def run_training(cfg: TrainConfig, data: Path, out: Path, device: str | None = N
     from model.data import open_shards
     from model.train import train
     from model.train_log import LOG_NAME
+    main_process = int(os.environ.get("RANK", "0")) == 0
+    if cfg.warmup_steps >= cfg.max_steps and main_process:
+        print(f"warning: warmup_steps ({cfg.warmup_steps}) >= max_steps ({cfg.max_steps}): the "
+              f"learning rate never reaches its peak nor decays; lower --warmup-steps",
+              file=sys.stderr)
     shards = open_shards(data, verify=False)
     tok = load_tokenizer(shards.tokenizer_path) if shards.tokenizer_path.exists() else None
     decode: Callable[[list[int]], str] | None = tok.decode if tok else None
@@ -138,7 +143,7 @@ def run_training(cfg: TrainConfig, data: Path, out: Path, device: str | None = N
         result = train(cfg, data, out, resume=True, device=device, log_hook=progress, decode=decode)
     finally:
         progress.close()
-    if (out / LOG_NAME).exists() and int(os.environ.get("RANK", "0")) == 0:
+    if (out / LOG_NAME).exists() and main_process:
         plot_loss(out / LOG_NAME, out / LOSS_PLOT, f"{cfg.preset} on {data}")
     return result
 
