@@ -180,7 +180,7 @@ class Trainer:
         if changes:
             raise ModelError(f"{self.out} holds a training run of another configuration "
                              f"({'; '.join(changes)}, {where}); to start over pass --restart "
-                             f"(removes its checkpoints and log), or choose another --out")
+                             f"(removes its checkpoints and log), or choose another --output")
         return saved
 
     # ---- logging -------------------------------------------------------------------------

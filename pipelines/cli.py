@@ -17,12 +17,37 @@ def package_version() -> str:
         return "0+unknown"
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends ``(default: X)`` to an option's help unless the help already names its default or
+    there is nothing to say (no default, a flag that is off)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        nothing = action.default in (None, False, argparse.SUPPRESS) or action.required
+        if "default" in text or nothing:
+            return text
+        return super()._get_help_string(action)
+
+
+def subparsers_of(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every parser below ``parser`` (subcommands and theirs), each once."""
+    found: list[argparse.ArgumentParser] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):  # aliases map to the same parser
+                found += [sub, *subparsers_of(sub)]
+    return found
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The ``scratchlm`` parser; every subcommand's help is formatted by HelpFormatter."""
     parser = argparse.ArgumentParser(prog="scratchlm", description="Raw web text in, a trained GPT out.")
     parser.add_argument("--version", action="version", version=f"scratchlm {package_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in command_modules():
         module.register(subparsers)
+    for sub in subparsers_of(parser):
+        sub.formatter_class = HelpFormatter
     return parser
 
 

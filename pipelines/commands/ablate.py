@@ -24,8 +24,8 @@ def ablate(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("ablate", help="curate each variant of a recipe, train the same model on each, compare",
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = subparsers.add_parser(
+        "ablate", help="curate each variant of a recipe, train the same model on each, compare")
     p.add_argument("ablation", help="ablation YAML file (a base recipe and its variants)")
     p.add_argument("--input", nargs="+", required=True, metavar="PATH", help="raw input files, folders or globs")
     p.add_argument("--eval", nargs="+", required=True, metavar="PATH",

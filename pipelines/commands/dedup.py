@@ -59,8 +59,7 @@ def index(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     dedup = subparsers.add_parser("dedup", help="deduplication tools")
     commands = dedup.add_subparsers(dest="dedup_command", metavar="COMMAND", required=True)
-    p = commands.add_parser("index", help="build a MinHash index of curated Parquet shards",
-                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = commands.add_parser("index", help="build a MinHash index of curated Parquet shards")
     p.add_argument("--input", nargs="+", required=True, metavar="PATH",
                    help="Parquet shards, or step folders of a curated run (e.g. runs/x/04_minhash)")
     p.add_argument("--output", required=True, type=Path, metavar="DIR", help="index folder")

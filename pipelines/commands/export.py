@@ -1,25 +1,32 @@
-"""``scratchlm export --checkpoint DIR --to hf OUTDIR``: a checkpoint as a Hugging Face GPT-2 folder."""
+"""``scratchlm export --checkpoint DIR --to hf --output DIR``: a checkpoint as a Hugging Face
+GPT-2 folder."""
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from curate.errors import ConfigError
+
 
 def export(args: argparse.Namespace) -> int:
     from pipelines.hf_interop import export_hf  # imports torch: only when the command runs
 
-    out = export_hf(args.checkpoint, args.output)
+    output = args.output or args.output_folder
+    if output is None:
+        raise ConfigError("export: give --output DIR, the folder to write")
+    out = export_hf(args.checkpoint, output)
     print(f"Hugging Face GPT-2 folder written: {out} (transformers.AutoModelForCausalLM.from_pretrained"
           f"('{out}') and AutoTokenizer.from_pretrained('{out}') load it)")
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("export", help="write a checkpoint in another ecosystem's format",
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = subparsers.add_parser("export", help="write a checkpoint in another ecosystem's format")
     p.add_argument("--checkpoint", type=Path, required=True, metavar="DIR",
                    help="a step-* folder or a training output folder (its newest checkpoint)")
     p.add_argument("--to", choices=["hf"], default="hf",
                    help="format: hf = GPT-2 folder with config.json, model.safetensors and tokenizer files")
-    p.add_argument("output", type=Path, metavar="OUTDIR", help="folder to write")
+    p.add_argument("--output", type=Path, metavar="DIR", help="folder to write")
+    p.add_argument("output_folder", type=Path, nargs="?", metavar="OUTDIR",
+                   help="the same as --output (the older spelling)")
     p.set_defaults(func=export)

@@ -48,7 +48,6 @@ def fetch(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "fetch", help="download files (a URL or a list of them) into a local mirror",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Download into a local mirror with SHA-256 checksums (DIR/.sha256sums), resuming partial "
                     "downloads and skipping complete files. TARGET is a URL, or a list of URLs or paths: @FILE, "
                     "a local file, or a URL ending in .paths/.txt (.gz too), e.g. Common Crawl's wet.paths.gz "

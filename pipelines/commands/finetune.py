@@ -24,7 +24,8 @@ def add_common(p: argparse.ArgumentParser, train_layers: str) -> None:
     d = FinetuneConfig()
     p.add_argument("--checkpoint", type=Path, required=True, metavar="DIR",
                    help="pretrained checkpoint (a step-* folder or a training output folder)")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder for the fine-tuned model")
+    p.add_argument("--output", "--out", dest="out", type=Path, required=True, metavar="DIR",
+                   help="output folder for the fine-tuned model")
     p.add_argument("--tokenizer", type=Path, metavar="FILE", help="tokenizer.json (default: the checkpoint's)")
     p.add_argument("--train-layers", default=train_layers,
                    help="what trains besides the head: all, last-block+norm, or N last blocks (+ final norm); "
@@ -41,13 +42,11 @@ def add_common(p: argparse.ArgumentParser, train_layers: str) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    fmt = argparse.ArgumentDefaultsHelpFormatter
-    p = subparsers.add_parser("finetune",
-                              help="fine-tune a checkpoint (classify, instruct, dpo); merge LoRA",
-                              formatter_class=fmt)
+    p = subparsers.add_parser(
+        "finetune", help="fine-tune a checkpoint (classify, instruct, dpo); merge LoRA")
     tasks = p.add_subparsers(dest="task", metavar="TASK", required=True)
 
-    c = tasks.add_parser("classify", help="text classifier over the last token (book ch. 6)", formatter_class=fmt)
+    c = tasks.add_parser("classify", help="text classifier over the last token (book ch. 6)")
     add_common(c, "last-block+norm")
     c.add_argument("--train", type=Path, required=True, metavar="FILE", help="labelled texts (JSON/JSONL)")
     c.add_argument("--val", type=Path, required=True, metavar="FILE", help="validation texts, accuracy each epoch")
@@ -56,8 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--label-field", default="label", help="record field holding the label")
     c.set_defaults(func=task("classify"))
 
-    i = tasks.add_parser("instruct", help="instruction tuning on Alpaca-style records (book ch. 7)",
-                         formatter_class=fmt)
+    i = tasks.add_parser("instruct", help="instruction tuning on Alpaca-style records (book ch. 7)")
     add_common(i, "all")
     i.add_argument("--data", type=Path, required=True, metavar="FILE",
                    help="records with instruction, input, output (JSON list or JSONL)")
@@ -67,8 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     i.add_argument("--max-new-tokens", type=int, default=64, help="longest answer shown")
     i.set_defaults(func=task("instruct"))
 
-    o = tasks.add_parser("dpo", help="preference tuning (DPO) on prompt, chosen, rejected records",
-                         formatter_class=fmt)
+    o = tasks.add_parser("dpo", help="preference tuning (DPO) on prompt, chosen, rejected records")
     add_common(o, "all")
     o.add_argument("--data", type=Path, required=True, metavar="FILE",
                    help="preference records: prompt (or instruction, input), chosen, rejected "
@@ -85,11 +82,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="steps between held-out evaluations (and after each epoch)")
     o.add_argument("--checkpoint-every", type=int, default=100,
                    help="steps between saved states to --resume from")
-    o.add_argument("--resume", action="store_true", help="continue the killed run in --out")
+    o.add_argument("--resume", action="store_true", help="continue the killed run in --output")
     o.set_defaults(func=task("dpo"))
 
-    m = tasks.add_parser("merge", help="merge saved LoRA adapters into their base checkpoint", formatter_class=fmt)
+    m = tasks.add_parser("merge", help="merge saved LoRA adapters into their base checkpoint")
     m.add_argument("--adapters", type=Path, required=True, metavar="DIR", help="a fine-tuning output with adapters")
-    m.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder for the merged checkpoint")
+    m.add_argument("--output", "--out", dest="out", type=Path, required=True, metavar="DIR",
+                   help="output folder for the merged checkpoint")
     m.add_argument("--checkpoint", type=Path, metavar="DIR", help="base checkpoint (default: the recorded one)")
     m.set_defaults(func=task("merge"))

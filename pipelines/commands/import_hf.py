@@ -1,4 +1,5 @@
-"""``scratchlm import --from-hf DIR --out DIR``: a local GPT-2 folder as a scratchlm checkpoint."""
+"""``scratchlm import --from-hf DIR --output DIR``: a local GPT-2 folder as a scratchlm
+checkpoint."""
 from __future__ import annotations
 
 import argparse
@@ -14,9 +15,10 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("import", help="read a local Hugging Face GPT-2 folder into a checkpoint",
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = subparsers.add_parser("import",
+                              help="read a local Hugging Face GPT-2 folder into a checkpoint")
     p.add_argument("--from-hf", type=Path, required=True, metavar="DIR",
                    help="GPT-2 folder: config.json, model.safetensors (or pytorch_model.bin), tokenizer files")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (gets step-0000000/)")
+    p.add_argument("--output", "--out", dest="out", type=Path, required=True, metavar="DIR",
+                   help="output folder (gets step-0000000/)")
     p.set_defaults(func=run_import)

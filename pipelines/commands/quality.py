@@ -8,7 +8,8 @@ from itertools import islice
 from pathlib import Path
 
 from curate.text.classifier import TrainOptions, train
-from tokenizer.corpus import corpus_files, iter_texts as file_texts
+from tokenizer.corpus import corpus_files
+from tokenizer.corpus import iter_texts as file_texts
 
 
 def iter_texts(arguments: list[str], limit: int | None) -> Iterator[str]:
@@ -30,8 +31,8 @@ def train_command(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     quality = subparsers.add_parser("quality", help="quality classifier tools")
     commands = quality.add_subparsers(dest="quality_command", metavar="COMMAND", required=True)
-    p = commands.add_parser("train", help="train a fastText classifier: positive (reference) vs negative (web) text",
-                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = commands.add_parser(
+        "train", help="train a fastText classifier: positive (reference) vs negative (web) text")
     p.add_argument("--positive", nargs="+", required=True, metavar="PATH", help="files of good reference text")
     p.add_argument("--negative", nargs="+", required=True, metavar="PATH", help="files of random web text")
     p.add_argument("--output", type=Path, required=True, help="model file to write (.bin)")

@@ -15,8 +15,8 @@ def report(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("report", help="write RUN_DIR/report/index.html, its plots and datacard.md",
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = subparsers.add_parser("report",
+                              help="write RUN_DIR/report/index.html, its plots and datacard.md")
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run folder written by curate or run")
     p.add_argument("--sample-rows", type=int, default=SAMPLE_ROWS,
                    help="documents read per step (kept and dropped each) for the plots and examples")

@@ -46,8 +46,10 @@ def verify(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     defaults = ShardConfig()
-    p = subparsers.add_parser("shard", help="encode curated documents into token shards (or: shard verify DIR)",
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = subparsers.add_parser(
+        "shard", help="encode curated documents into token shards (or: shard verify DIR)",
+        usage="%(prog)s --input PATH... --tokenizer FILE --output DIR [options]\n"
+              "       %(prog)s verify DIR [--samples N] [--seed N]")
     p.add_argument("--input", nargs="+", metavar="PATH", help="a curated step folder or JSONL/Parquet files")
     p.add_argument("--tokenizer", type=Path, metavar="FILE", help="tokenizer.json")
     p.add_argument("--output", type=Path, metavar="DIR", help="shard folder")
@@ -62,9 +64,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "takes inside scratchlm run)")
     p.add_argument("--executor", choices=EXECUTORS, default="local", help="executor")
     p.set_defaults(func=shard)
-    commands = p.add_subparsers(dest="shard_command", metavar="verify")
-    v = commands.add_parser("verify", help="check a shard folder: checksums, token range, offsets, decoding",
-                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    commands = p.add_subparsers(dest="shard_command", metavar="verify",
+                                title="or check a shard folder")
+    v = commands.add_parser("verify",
+                            help="check a shard folder: checksums, token range, offsets, decoding")
     v.add_argument("folder", type=Path, metavar="DIR", help="shard folder (with manifest.json)")
     v.add_argument("--samples", type=int, default=8, help="documents per split decoded against their source")
     v.add_argument("--seed", type=int, default=0, help="seed for choosing the sampled documents")

@@ -6,13 +6,12 @@ import json
 from itertools import chain, islice
 from pathlib import Path
 
-
+from pipelines.config import build
 from tokenizer.config import EOS_TOKEN, BpeConfig
 from tokenizer.corpus import corpus_files, iter_documents
 from tokenizer.evaluate import ALL, eval_table, evaluate
 from tokenizer.files import load_tokenizer
 from tokenizer.train import TOKENIZER_FILE, train_to_folder
-from pipelines.config import build
 
 
 def train(args: argparse.Namespace) -> int:
@@ -42,8 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="tokenizer_command", metavar="COMMAND", required=True)
     defaults = BpeConfig()
 
-    p = commands.add_parser("train", help="train a byte-level BPE (HF tokenizers) on curated documents",
-                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = commands.add_parser("train",
+                            help="train a byte-level BPE (HF tokenizers) on curated documents")
     p.add_argument("--input", nargs="+", required=True, metavar="PATH",
                    help="a curated step folder (its part-*.parquet shards) or JSONL/Parquet/text files")
     p.add_argument("--output", type=Path, required=True, metavar="DIR", help="folder for tokenizer.json and its stats")
@@ -55,8 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--limit-bytes", type=int, default=None, help="train on at most this many bytes of text")
     p.set_defaults(func=train)
 
-    p = commands.add_parser("eval", help="bytes per token, byte-fallback share and round trip, per language",
-                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = commands.add_parser(
+        "eval", help="bytes per token, byte-fallback share and round trip, per language")
     p.add_argument("--tokenizer", type=Path, required=True, metavar="FILE", help="tokenizer.json")
     p.add_argument("--input", nargs="+", required=True, metavar="PATH", help="curated step folder or files")
     p.add_argument("--limit-docs", type=int, default=None, help="evaluate at most this many documents")

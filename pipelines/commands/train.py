@@ -27,8 +27,6 @@ from pipelines.loss_plot import plot_loss
 from tokenizer.config import EOS_TOKEN
 from tokenizer.files import load_tokenizer
 
-FORMATTER = argparse.ArgumentDefaultsHelpFormatter
-
 
 def parse_value(text: str) -> Any:
     """A command-line value as JSON where it parses (numbers, true/false, null), else the string."""
@@ -219,36 +217,38 @@ def eval_command(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("train", help="pretrain a GPT on a token shard folder", formatter_class=FORMATTER)
+    p = subparsers.add_parser("train", help="pretrain a GPT on a token shard folder")
     p.add_argument("--data", type=Path, required=True, help="shard folder (manifest.json)")
-    p.add_argument("--out", type=Path, required=True, help="output folder: log.jsonl, loss.png, step-* checkpoints")
+    p.add_argument("--output", "--out", dest="out", type=Path, required=True, metavar="DIR",
+                   help="output folder: log.jsonl, loss.png, step-* checkpoints")
     start = p.add_mutually_exclusive_group()
     start.add_argument("--resume", action="store_true",
-                       help="continue the run in --out from its newest checkpoint (the default; "
+                       help="continue the run in --output from its newest checkpoint (the default; "
                             "a run of another configuration is refused)")
     start.add_argument("--restart", action="store_true",
                        help="start over: first remove the step-* checkpoints, log.jsonl and "
-                            "loss.png that --out holds")
+                            "loss.png that --output holds")
     p.add_argument("--device", default=None, help="cpu or cuda; None: cuda when available")
     add_config_options(p)
     p.set_defaults(func=train_command)
 
-    p = subparsers.add_parser("sample", help="continue a prompt with a trained model", formatter_class=FORMATTER)
-    p.add_argument("--checkpoint", type=Path, required=True, help="checkpoint folder, or a training --out folder")
+    p = subparsers.add_parser("sample", help="continue a prompt with a trained model")
+    p.add_argument("--checkpoint", type=Path, required=True,
+                   help="checkpoint folder, or a training --output folder")
     p.add_argument("--prompt", default="", help="text to continue (empty: start from end-of-text)")
-    p.add_argument("--max-new-tokens", type=int, default=100)
+    p.add_argument("--max-new-tokens", type=int, default=100, help="tokens to generate")
     p.add_argument("--temperature", type=float, default=0.8, help="0 for greedy decoding")
     p.add_argument("--top-k", type=int, default=50, help="sample among the k likeliest tokens (0: all)")
     p.add_argument("--top-p", type=float, default=None, help="sample within the nucleus of this probability")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (same seed, same text)")
     p.add_argument("--device", default=None, help="cpu or cuda; None: cuda when available")
     p.add_argument("--int8", action="store_true", help="int8 dynamic quantization of the Linear layers (CPU)")
     p.add_argument("--input", default="", help="an instruction-tuned model's optional input for the --prompt instruction")
     p.set_defaults(func=sample_command)
 
-    p = subparsers.add_parser("eval", help="loss and perplexity of a checkpoint on a shard split",
-                              formatter_class=FORMATTER)
-    p.add_argument("--checkpoint", type=Path, required=True, help="checkpoint folder, or a training --out folder")
+    p = subparsers.add_parser("eval", help="loss and perplexity of a checkpoint on a shard split")
+    p.add_argument("--checkpoint", type=Path, required=True,
+                   help="checkpoint folder, or a training --output folder")
     p.add_argument("--data", type=Path, help="shard folder (manifest.json): loss and perplexity on --split")
     p.add_argument("--task", type=Path, nargs="+", metavar="FILE",
                    help="instead of --data: accuracy on evaluation JSONL files (HellaSwag ctx/endings/label, "
@@ -262,9 +262,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "starting one)")
     p.add_argument("--beta", type=float,
                    help="with --preferences: DPO beta (default: the checkpoint's, else 0.1)")
-    p.add_argument("--split", default="val")
+    p.add_argument("--split", default="val", help="the shard split to score (train or val)")
     p.add_argument("--max-tokens", type=int, default=1 << 20, help="evaluate at most this many tokens")
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
+    p.add_argument("--batch-size", type=int, default=8, help="sequences per forward pass")
+    p.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
+                   help="auto: bf16 autocast on CUDA, fp32 on CPU")
     p.add_argument("--device", default=None, help="cpu or cuda; None: cuda when available")
     p.set_defaults(func=eval_command)

@@ -1,0 +1,54 @@
+"""Every command's help: each option explained, each default said once; output folders alike."""
+from __future__ import annotations
+
+import argparse
+import re
+
+import pytest
+
+from pipelines.cli import build_parser, main, subparsers_of
+
+PARSERS = {p.prog: p for p in subparsers_of(build_parser())}
+
+
+def options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    return [a for a in parser._actions
+            if not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction))]
+
+
+@pytest.mark.parametrize("prog", sorted(PARSERS))
+def test_every_option_is_explained_and_its_default_said_once(prog) -> None:
+    parser = PARSERS[prog]
+    unexplained = [a.option_strings[0] if a.option_strings else a.dest
+                   for a in options(parser) if not a.help]
+    assert unexplained == []
+    text = " ".join(parser.format_help().split())
+    assert not re.search(r"\(default: [^)]*\) \(default:", text)
+
+
+def test_a_default_the_help_names_is_not_added_again(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["curate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "parallel worker processes (default: 1)" in text
+    assert "(default: 1) (default: 1)" not in text
+
+
+@pytest.mark.parametrize("command", [
+    ["train", "--data", "SHARDS"],
+    ["import", "--from-hf", "GPT2"],
+    ["finetune", "classify", "--checkpoint", "C", "--train", "T", "--val", "V"],
+    ["finetune", "merge", "--adapters", "A"],
+])
+def test_output_folders_are_named_output_with_out_kept(command) -> None:
+    parser = build_parser()
+    assert parser.parse_args([*command, "--output", "DIR"]).out.name == "DIR"
+    assert parser.parse_args([*command, "--out", "DIR"]).out.name == "DIR"
+
+
+def test_export_takes_output_and_the_older_positional_folder(tmp_path, capsys) -> None:
+    assert main(["export", "--checkpoint", str(tmp_path / "none")]) == 2
+    assert "export: give --output DIR" in capsys.readouterr().err
+    for spelling in (["--output", "DIR"], ["DIR"]):
+        args = build_parser().parse_args(["export", "--checkpoint", "C", *spelling])
+        assert (args.output or args.output_folder).name == "DIR"
