@@ -6,11 +6,19 @@ The dataclass's fields and type hints are the schema; every error names the key'
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import types
 import typing
 from typing import Any, Literal, Union, get_args, get_origin
 
 from curate.errors import ConfigError
+
+
+def unknown(what: str, name: str, known: list[str] | tuple[str, ...]) -> str:
+    """``unknown WHAT 'name' (did you mean 'closest'? known: ...)``, guessing where one is close."""
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1)
+    guess = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown {what} {name!r} ({guess}known: {', '.join(map(str, known)) or 'none'})"
 
 
 def type_name(hint: Any) -> str:

@@ -20,7 +20,7 @@ class C4Badwords(FilterStage):
     default_language: str = "en"
     missing: Literal["keep", "drop"] = "keep"
     keep_fraction: float = 0.0
-    seed: int = 0
+    seed: int = 0  # seed of the keep_fraction draw
 
     def __post_init__(self) -> None:
         badword_matcher(self.default_language)  # refuses an unknown default language early

@@ -25,15 +25,15 @@ class C4Quality(FilterStage):
     ``c4_lines_removed`` and ``c4_sentences`` into meta. In ``annotate`` mode the text is left
     as it is and only the signals are recorded."""
 
-    min_sentences: int = 5
-    min_words_per_line: int = 3
-    max_word_length: int = 1000
-    remove_citations: bool = True
-    require_end_mark: bool = True
-    drop_javascript_lines: bool = True
-    drop_policy_lines: bool = True
-    drop_lorem_ipsum: bool = True
-    drop_curly_bracket: bool = True
+    min_sentences: int = 5  # a page needs at least this many sentences
+    min_words_per_line: int = 3  # a line with fewer words is removed
+    max_word_length: int = 1000  # a line holding a longer word is removed
+    remove_citations: bool = True  # delete citation markers such as [1] and [citation needed]
+    require_end_mark: bool = True  # a line must end in . ? ! or a quote
+    drop_javascript_lines: bool = True  # remove lines mentioning javascript
+    drop_policy_lines: bool = True  # remove cookie and terms-of-use notices
+    drop_lorem_ipsum: bool = True  # drop a page holding lorem ipsum
+    drop_curly_bracket: bool = True  # drop a page holding a curly bracket (code)
 
     def __call__(self, doc: Document) -> StageResult:
         """Worst case: O(n) in the text's length: per line, a fixed number of linear passes

@@ -24,10 +24,11 @@ import importlib
 import importlib.util
 import inspect
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from curate.checksum import file_sha256
 from curate.document import Document
@@ -44,7 +45,7 @@ def load_function(spec: str) -> Callable[..., Any]:
     return _load_function(where, path, name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_function(where: str, path_name: str, name: str) -> Callable[..., Any]:
     """``where`` as the user wrote it (for messages), ``path_name`` its resolved file ("" for a module)."""
     if path_name:
@@ -84,11 +85,13 @@ def source_sha256(function: Callable[..., Any]) -> str:
 class Custom(FilterStage):
     """``function(doc, **options)`` on every document; see the module's docstring."""
 
-    function: str = ""
+    function: str = ""  # FILE.py:NAME or MODULE:NAME, the function to call
+    # keyword arguments passed to the function
     options: dict[str, Any] = field(default_factory=dict)
     name: str = ""  # the reasons' prefix; default: the function's name
     # the sha256 of the function's source file, filled in at loading and recorded in the run's
     # recipe.yaml: resuming a run after the file changed is refused like any other recipe change
+    # the function file's sha256, recorded so that a changed function is a changed recipe
     code_sha256: str = ""
 
     def __post_init__(self) -> None:

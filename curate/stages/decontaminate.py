@@ -34,8 +34,9 @@ from curate.stage import Executor, FilterStage, StageResult
 class Decontaminate(FilterStage):
     """Drop, annotate or cut documents sharing an ``n``-word n-gram with an item of ``eval_files``."""
 
+    # evaluation JSONL files whose n-grams no training document may share
     eval_files: tuple[str, ...] = ()
-    n: int = 13
+    n: int = 13  # n-gram length in words
     action: Literal["drop", "annotate", "cut"] = "drop"
     # set by ``prepare``: the folder of the index built once for all workers
     index_dir: str | None = field(default=None, init=False, compare=False)

@@ -17,6 +17,7 @@ class ExactDedup(DedupStage):
     Each text is read by ``curate.dedup.signatures.text_hash_batch``: O(n)."""
 
     REASON = "exact_dedup:duplicate"
+    # what to ignore when comparing texts (case, NFKC, whitespace, ...)
     normalize: Normalization = field(default_factory=Normalization)
     memory_mb: float = 1024  # merge slices and the union-find array stay within this; beyond, they spill to disk
 

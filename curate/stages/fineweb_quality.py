@@ -20,11 +20,11 @@ class FinewebQuality(FilterStage):
     produced the dataset and its ablations, so that our decisions reproduce FineWeb's.
     """
 
-    min_punct_lines_ratio: float = 0.12
-    max_short_lines_ratio: float = 0.67
-    short_line_chars: int = 30
-    max_duplicate_line_chars: float = 0.01
-    max_newlines_per_word: float = 0.3
+    min_punct_lines_ratio: float = 0.12  # least share of lines ending in punctuation
+    max_short_lines_ratio: float = 0.67  # most share of lines shorter than short_line_chars
+    short_line_chars: int = 30  # a line shorter than this is short
+    max_duplicate_line_chars: float = 0.01  # most share of characters in lines that repeat
+    max_newlines_per_word: float = 0.3  # most line breaks per word (list-like pages)
 
     def __call__(self, doc: Document) -> StageResult:
         """Worst case: O(n) in the text's length (each line's end is compared with a fixed set of

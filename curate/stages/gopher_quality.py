@@ -28,15 +28,16 @@ class GopherQuality(FilterStage):
     uses the stopwords-iso list of the document's ``meta.lang`` instead of Gopher's eight words.
     """
 
-    min_words: int = 50
-    max_words: int = 100_000
-    min_mean_word_length: float = 3.0
-    max_mean_word_length: float = 10.0
-    max_symbol_word_ratio: float = 0.1
-    max_bullet_lines_ratio: float = 0.9
-    max_ellipsis_lines_ratio: float = 0.3
-    min_alpha_words_ratio: float = 0.8
-    min_stop_words: int = 2
+    min_words: int = 50  # fewest words (tokens that are not pure punctuation)
+    max_words: int = 100_000  # most words
+    min_mean_word_length: float = 3.0  # shortest mean word length, in characters
+    max_mean_word_length: float = 10.0  # longest mean word length, in characters
+    max_symbol_word_ratio: float = 0.1  # most '#' per token, and most ellipses per token
+    max_bullet_lines_ratio: float = 0.9  # most share of lines starting with a bullet
+    max_ellipsis_lines_ratio: float = 0.3  # most share of lines ending in an ellipsis
+    min_alpha_words_ratio: float = 0.8  # least share of tokens holding a letter
+    min_stop_words: int = 2  # fewest stop words
+    # gopher: Gopher's eight English words; iso: the stopwords-iso list of meta.lang
     stop_words: Literal["gopher", "iso"] = "gopher"
 
     def __call__(self, doc: Document) -> StageResult:

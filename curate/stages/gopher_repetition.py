@@ -20,11 +20,14 @@ class GopherRepetition(FilterStage):
     size must be smaller than every duplicated n-gram size.
     """
 
-    max_duplicate_line_fraction: float = 0.30
-    max_duplicate_paragraph_fraction: float = 0.30
-    max_duplicate_line_char_fraction: float = 0.20
+    max_duplicate_line_fraction: float = 0.30  # most share of lines that repeat another
+    max_duplicate_paragraph_fraction: float = 0.30  # most share of paragraphs that repeat another
+    max_duplicate_line_char_fraction: float = 0.20  # most share of characters in repeated lines
+    # most share of characters in repeated paragraphs
     max_duplicate_paragraph_char_fraction: float = 0.20
+    # n -> most share of characters in the most frequent n-gram
     max_top_ngram_char_fraction: dict[int, float] = field(default_factory=lambda: {2: 0.20, 3: 0.18, 4: 0.16})
+    # n -> most share of characters in n-grams that repeat
     max_duplicate_ngram_char_fraction: dict[int, float] = field(
         default_factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10})
 

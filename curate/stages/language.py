@@ -21,7 +21,7 @@ class Language(FilterStage):
     """
 
     keep: list[str] | Literal["all"] = field(default_factory=lambda: ["en"])
-    backend: Literal["fasttext", "langdetect"] = "fasttext"
+    backend: Literal["fasttext", "langdetect"] = "fasttext"  # fasttext (lid.176) or langdetect
     threshold: float = 0.65
     thresholds: dict[str, float] = field(default_factory=dict)
     min_chars: int = 20

@@ -27,15 +27,17 @@ class MinHash(DedupStage):
     Each text is read by ``curate.dedup.signatures.signature_batch``: O(n * bands * rows)."""
 
     REASON = "minhash:duplicate"
-    ngram: int = 5
-    bands: int = 14
-    rows: int = 8
-    seed: int = 1
-    verify: bool = True
+    ngram: int = 5  # shingle length in words
+    bands: int = 14  # LSH bands
+    rows: int = 8  # hashes per band
+    seed: int = 1  # seed of the hash permutations
+    verify: bool = True  # a candidate pair must also agree on threshold of its hashes
+    # with verify: least share of agreeing hashes (estimated Jaccard similarity)
     threshold: float = 0.8
     keep: str = "first"
     index: str | None = None   # a `scratchlm dedup index` folder: also drop near-duplicates of its documents
     memory_mb: float = 1024    # merge slices and the union-find array stay within this; beyond, they spill to disk
+    # what to ignore when comparing texts (case, punctuation, digits, ...)
     normalize: Normalization = field(default_factory=lambda: Normalization(punctuation=True, digits=True))
 
     def __post_init__(self) -> None:

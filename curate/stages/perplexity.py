@@ -130,7 +130,7 @@ class Perplexity(FilterStage):
     """Keep documents whose perplexity under ``model`` (a checkpoint or training folder) is at most
     ``max_perplexity`` and within the ``percentile`` band [low, high] of this step's input."""
 
-    model: str = ""
+    model: str = ""  # checkpoint or training folder of the scoring model
     max_perplexity: float | None = None
     percentile: tuple[float, float] | None = None
     max_tokens: int = 1024  # score a document by its first tokens

@@ -45,12 +45,12 @@ class Pii:
     Every option is on by default; the placeholders are configurable.
     """
 
-    emails: bool = True
-    ips: bool = True
-    phones: bool = True
-    email_placeholder: str = "<EMAIL>"
-    ip_placeholder: str = "<IP>"
-    phone_placeholder: str = "<PHONE>"
+    emails: bool = True  # scrub e-mail addresses
+    ips: bool = True  # scrub IP addresses
+    phones: bool = True  # scrub phone numbers
+    email_placeholder: str = "<EMAIL>"  # text put in place of an e-mail address
+    ip_placeholder: str = "<IP>"  # text put in place of an IP address
+    phone_placeholder: str = "<PHONE>"  # text put in place of a phone number
 
     def __call__(self, doc: Document) -> StageResult:
         """Worst case: O(n) in the text's length. Each pattern does bounded work per position:

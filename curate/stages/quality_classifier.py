@@ -22,7 +22,7 @@ class QualityClassifier(FilterStage):
     (probability of the high-quality label) and drops documents scoring below ``threshold``."""
 
     model: str = ""
-    threshold: float = 0.5
+    threshold: float = 0.5  # least quality_score kept
 
     def __post_init__(self) -> None:
         if not self.model:

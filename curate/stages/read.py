@@ -1,8 +1,8 @@
 """The ``read`` step: turns input files (local or remote) into documents (the fetch stage)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from curate.extract import Extractor, WebOptions
 from curate.readers import FileError, ReaderOptions, ReadItem, read_file
@@ -17,18 +17,18 @@ class Read:
     """
 
     format: str = "auto"
-    id_field: str = "id"
-    text_field: str = "text"
+    id_field: str = "id"  # the record field holding the document id
+    text_field: str = "text"  # the record field holding the text
     # web pages and archives (defaults: WebOptions's)
     extract: bool = WebOptions.extract    # HTML: main text only; false keeps the decoded HTML
-    extractor: Extractor = WebOptions.extractor
+    extractor: Extractor = WebOptions.extractor  # the HTML main-text extractor
     min_text_chars: int = WebOptions.min_text_chars  # a page whose text is shorter is a read:empty_extraction reject
-    max_html_depth: int = WebOptions.max_html_depth
-    max_record_bytes: int = WebOptions.max_record_bytes
+    max_html_depth: int = WebOptions.max_html_depth  # a page nested deeper is rejected
+    max_record_bytes: int = WebOptions.max_record_bytes  # a larger archive record is skipped
     # remote inputs (defaults: RemoteOptions's)
     timeout_s: float = RemoteOptions.timeout_s  # per connect and per read
     retries: int = RemoteOptions.retries        # on 5xx, 429 and connection errors, with backoff
-    backoff_s: float = RemoteOptions.backoff_s
+    backoff_s: float = RemoteOptions.backoff_s  # first retry's wait, doubled for each next one
     max_bytes: int = RemoteOptions.max_bytes    # size cap per file
 
     def __post_init__(self) -> None:

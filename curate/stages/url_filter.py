@@ -43,11 +43,11 @@ class UrlFilter(FilterStage):
     (``null`` for none). Documents without ``meta.url`` are kept unless ``drop_missing``; a URL
     whose host cannot be parsed has no domain to match, its words are still matched."""
 
-    domains: list[str] = field(default_factory=list)
-    domains_file: str | None = None
-    words: list[str] = field(default_factory=list)
-    words_file: str | None = None
-    subwords: list[str] = field(default_factory=list)
+    domains: list[str] = field(default_factory=list)  # blocked domains (subdomains too)
+    domains_file: str | None = None  # file of blocked domains, one a line
+    words: list[str] = field(default_factory=list)  # blocked words of the URL
+    words_file: str | None = None  # file of blocked words, one a line
+    subwords: list[str] = field(default_factory=list)  # blocked substrings of the URL
     badwords_language: str | None = "en"
     drop_missing: bool = False
 

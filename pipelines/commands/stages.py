@@ -6,27 +6,30 @@ import dataclasses
 import inspect
 import re
 import sys
+import textwrap
 import typing
 
 from curate.stages import stage_class, stage_names
-from pipelines.config import to_plain, type_name
+from pipelines.config import to_plain, type_name, unknown
+from pipelines.field_docs import option_notes, plain
 
 
 def summary(cls: type) -> str:
     """The first sentence-line of a stage's module docstring (what the step does)."""
     module = sys.modules[cls.__module__]
     lines = (inspect.getdoc(module) or inspect.getdoc(cls) or "").splitlines()
-    return re.sub(r"^The ``\w+`` step: ", "", lines[0]) if lines else ""
+    return plain(re.sub(r"^The ``\w+`` step: ", "", lines[0])) if lines else ""
 
 
 def describe(name: str) -> str:
-    """A stage's docstrings, then one line per option: name, type, default."""
+    """A stage's docstrings, then each option: name, type, default, and what it does."""
     cls = stage_class(name)
     hints = typing.get_type_hints(cls)
     lines = [f"{name}: {summary(cls)}", ""]
     doc = inspect.getdoc(cls)
     if doc and not doc.startswith(f"{cls.__name__}("):  # not the dataclass's generated signature
-        lines += [doc, ""]
+        lines += [plain(doc), ""]
+    notes = option_notes(cls)
     lines.append("options (name: type = default):")
     for f in dataclasses.fields(cls):
         if not f.init:
@@ -38,6 +41,9 @@ def describe(name: str) -> str:
         else:
             tail = " (required)"
         lines.append(f"  {f.name}: {type_name(hints[f.name])}{tail}")
+        if f.name in notes:
+            lines += textwrap.wrap(notes[f.name], 96, initial_indent=" " * 6,
+                                   subsequent_indent=" " * 6)
     return "\n".join(lines)
 
 
@@ -49,7 +55,7 @@ def stages(args: argparse.Namespace) -> int:
             print(f"{name:<{width}}  {summary(stage_class(name))}")
         return 0
     if args.name not in stage_names():
-        print(f"scratchlm: error: unknown stage {args.name!r} (known: {', '.join(stage_names())})", file=sys.stderr)
+        print(f"scratchlm: error: {unknown('stage', args.name, stage_names())}", file=sys.stderr)
         return 2
     print(describe(args.name))
     return 0
