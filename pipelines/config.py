@@ -1,7 +1,8 @@
 """Building a configuration dataclass from plain options, refusing unknown keys and bad types.
 
 The dataclass's fields and type hints are the schema; every error names the key's path, as in
-``steps[2].gopher_quality.min_words: expected int, got 'ten'``.
+``steps[2].gopher_quality.min_words: expected int, got 'ten'``, and every bad key of a mapping is
+reported at once (one line each). A single value where a list is expected is a one-item list.
 """
 from __future__ import annotations
 
@@ -9,16 +10,40 @@ import dataclasses
 import difflib
 import types
 import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal, Union, get_args, get_origin
 
 from curate.errors import ConfigError
 
 
-def unknown(what: str, name: str, known: list[str] | tuple[str, ...]) -> str:
-    """``unknown WHAT 'name' (did you mean 'closest'? known: ...)``, guessing where one is close."""
+def known_names(name: str, known: list[str] | tuple[str, ...]) -> str:
+    """``(did you mean 'closest'? known: a, b)``, the guess only where a known name is close."""
     close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1)
     guess = f"did you mean {close[0]!r}? " if close else ""
-    return f"unknown {what} {name!r} ({guess}known: {', '.join(map(str, known)) or 'none'})"
+    return f"({guess}known: {', '.join(map(str, known)) or 'none'})"
+
+
+class Problems:
+    """ConfigErrors collected over one pass, so that all are reported together."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    @contextmanager
+    def check(self) -> Iterator[None]:
+        """Run the block; a ConfigError in it is noted (each of its lines) instead of raised."""
+        try:
+            yield
+        except ConfigError as err:
+            self.messages += str(err).splitlines()
+
+    def raise_any(self) -> None:
+        if self.messages:
+            raise ConfigError("\n".join(self.messages))
+
+
+SCALARS = (str, int, float, bool)
 
 
 def type_name(hint: Any) -> str:
@@ -35,8 +60,9 @@ def type_name(hint: Any) -> str:
     return getattr(hint, "__name__", str(hint))
 
 
-def coerce(value: Any, hint: Any, path: str) -> Any:
-    """Check ``value`` against a type hint, converting where it is lossless (int to float, list to tuple)."""
+def coerce(value: Any, hint: Any, path: str, one_item: bool = True) -> Any:
+    """Check ``value`` against a type hint, converting where it is lossless (int to float, list to
+    tuple, with ``one_item`` a single value to a list of it)."""
     origin = get_origin(hint)
     if hint is Any:
         return value
@@ -44,18 +70,21 @@ def coerce(value: Any, hint: Any, path: str) -> Any:
         if value in get_args(hint):
             return value
         raise ConfigError(f"{path}: expected {type_name(hint)}, got {value!r}")
-    if origin in (Union, types.UnionType):
-        for option in get_args(hint):
-            try:
-                return coerce(value, option, path)
-            except ConfigError:
-                continue
+    if origin in (Union, types.UnionType):  # each option as it is, then with one-item lists
+        for wrap in (False, one_item):
+            for option in get_args(hint):
+                try:
+                    return coerce(value, option, path, wrap)
+                except ConfigError:
+                    continue
         raise ConfigError(f"{path}: expected {type_name(hint)}, got {value!r}")
     if hint is type(None):
         if value is None:
             return None
         raise ConfigError(f"{path}: expected null, got {value!r}")
     if origin in (list, tuple, typing.Sequence) or hint in (list, tuple):
+        if one_item and isinstance(value, SCALARS):
+            value = [value]
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{path}: expected a list, got {value!r}")
         args = get_args(hint)
@@ -97,11 +126,14 @@ def build(cls: type, options: Any, path: str) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     hints = typing.get_type_hints(cls)
     values = {}
+    problems = Problems()
     for key, value in options.items():
-        if key not in fields:
-            known = ", ".join(sorted(fields)) or "none"
-            raise ConfigError(f"{path}.{key}: unknown option (known: {known})")
-        values[key] = coerce(value, hints[key], f"{path}.{key}")
+        with problems.check():
+            if key not in fields:
+                known = known_names(key, sorted(fields))
+                raise ConfigError(f"{path}.{key}: unknown option {known}")
+            values[key] = coerce(value, hints[key], f"{path}.{key}")
+    problems.raise_any()
     for name, spec in fields.items():  # defaults too, so a resolved recipe reloads to the same values
         if name not in values and spec.default is not dataclasses.MISSING:
             try:

@@ -11,7 +11,7 @@ import yaml
 
 from curate.errors import ConfigError
 from curate.stages import stage_class, stage_names
-from pipelines.config import build, to_plain
+from pipelines.config import Problems, build, known_names, to_plain
 from pipelines.deadline import check_deadline
 
 # recipe section -> (module, dataclass) that configures it; run in this order after curation
@@ -65,22 +65,50 @@ def section_class(key: str) -> type:
         raise ConfigError(f"{key}: this section is not available in this version of scratchlm") from None
 
 
-def step_items(raw_steps: Any, path: str) -> list[tuple[str, Any]]:
-    """A recipe's ``steps`` list as ``(stage, options)`` pairs, each stage known (options not checked yet)."""
+def step_item(item: Any, path: str) -> tuple[str, Any]:
+    """One entry of a recipe's ``steps`` as ``(stage, options)``, its stage known (options not
+    checked yet)."""
+    if isinstance(item, str):
+        item = {item: {}}
+    if not isinstance(item, dict) or len(item) != 1:
+        raise ConfigError(f"{path}: expected one {{stage: {{options}}}} mapping, got {item!r}")
+    (stage_name, options), = item.items()
+    if stage_name not in stage_names():
+        known = known_names(stage_name, stage_names())
+        raise ConfigError(f"{path}.{stage_name}: unknown stage {known}")
+    return stage_name, options
+
+
+def step_list(raw_steps: Any, path: str) -> list[Any]:
     if not isinstance(raw_steps, list) or not raw_steps:
         raise ConfigError(f"{path}: expected a non-empty list of {{stage: {{options}}}}")
-    items = []
-    known = stage_names()
-    for i, item in enumerate(raw_steps):
-        if isinstance(item, str):
-            item = {item: {}}
-        if not isinstance(item, dict) or len(item) != 1:
-            raise ConfigError(f"{path}[{i}]: expected one {{stage: {{options}}}} mapping, got {item!r}")
-        (stage_name, options), = item.items()
-        if stage_name not in known:
-            raise ConfigError(f"{path}[{i}].{stage_name}: unknown stage (known: {', '.join(known)})")
-        items.append((stage_name, options))
+    return raw_steps
+
+
+def step_items(raw_steps: Any, path: str) -> list[tuple[str, Any]]:
+    """A recipe's ``steps`` list as ``(stage, options)`` pairs, each stage known (options not
+    checked yet); every bad entry is reported at once."""
+    items, problems = [], Problems()
+    for i, item in enumerate(step_list(raw_steps, path)):
+        with problems.check():
+            items.append(step_item(item, f"{path}[{i}]"))
+    problems.raise_any()
     return items
+
+
+def _at(mark: Any) -> str:
+    return f"line {mark.line + 1}, column {mark.column + 1}"
+
+
+def yaml_problem(err: yaml.YAMLError) -> str:
+    """Where and what: ``line 6, column 1: expected ',' or '}', but got '<stream end>' (while
+    parsing a flow mapping from line 5, column 15)``."""
+    mark, cause = getattr(err, "problem_mark", None), getattr(err, "problem", None)
+    if mark is None or cause is None:
+        return str(err).splitlines()[0]
+    context, start = getattr(err, "context", None), getattr(err, "context_mark", None)
+    opened = f" ({context} from {_at(start)})" if context and start is not None else ""
+    return f"{_at(mark)}: {cause}{opened}"
 
 
 def read_yaml(path: str | Path, what: str) -> Any:
@@ -92,29 +120,55 @@ def read_yaml(path: str | Path, what: str) -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as err:
-        raise ConfigError(f"{what} {path} is not valid YAML: {str(err).splitlines()[0]}") from None
+        raise ConfigError(f"{what} {path} is not valid YAML: {yaml_problem(err)}") from None
+
+
+def _steps(raw_steps: Any, problems: Problems) -> list[Step]:
+    """The built steps, each bad entry or option noted in ``problems``."""
+    steps = []
+    with problems.check():
+        for i, item in enumerate(step_list(raw_steps, "steps")):
+            with problems.check():
+                stage_name, options = step_item(item, f"steps[{i}]")
+                steps.append(Step(stage_name, build(stage_class(stage_name), options,
+                                                    f"steps[{i}].{stage_name}")))
+    with problems.check():
+        if steps and steps[0].name != "read":
+            raise ConfigError("steps[0]: the first step must be 'read'")
+        if any(s.name == "read" for s in steps[1:]):
+            raise ConfigError("steps: 'read' may only be the first step")
+    return steps
 
 
 def parse_recipe(data: Any, origin: str = "recipe") -> Recipe:
+    """A checked recipe from its parsed YAML; every problem is reported at once, one a line."""
     if not isinstance(data, dict):
         raise ConfigError(f"{origin}: expected a mapping at the top level")
+    problems = Problems()
     for key in data:
-        if key not in TOP_LEVEL_KEYS:
-            raise ConfigError(f"{key}: unknown recipe section (known: {', '.join(TOP_LEVEL_KEYS)})")
+        with problems.check():
+            if key not in TOP_LEVEL_KEYS:
+                known = known_names(key, TOP_LEVEL_KEYS)
+                raise ConfigError(f"{key}: unknown recipe section {known}")
     name = data.get("name", "recipe")
-    if not isinstance(name, str):
-        raise ConfigError(f"name: expected str, got {name!r}")
-    steps = [Step(stage_name, build(stage_class(stage_name), options, f"steps[{i}].{stage_name}"))
-             for i, (stage_name, options) in enumerate(step_items(data.get("steps"), "steps"))]
-    if steps[0].name != "read":
-        raise ConfigError("steps[0]: the first step must be 'read'")
-    if any(s.name == "read" for s in steps[1:]):
-        raise ConfigError("steps: 'read' may only be the first step")
-    sections = {key: build(section_class(key), data[key], key) for key in SECTIONS if key in data}
+    with problems.check():
+        if not isinstance(name, str):
+            raise ConfigError(f"name: expected str, got {name!r}")
+    steps = _steps(data.get("steps"), problems)
+    sections = {}
+    for key in SECTIONS:
+        if key in data:
+            with problems.check():
+                sections[key] = build(section_class(key), data[key], key)
     licences = data.get("licences", [])
-    if not isinstance(licences, list) or not all(isinstance(x, str) for x in licences):
-        raise ConfigError(f"licences: expected a list of strings, got {licences!r}")
-    return Recipe(name, steps, sections, licences, doc_timeout(data.get("doc_timeout_s", DOC_TIMEOUT_S), "doc_timeout_s"))
+    with problems.check():
+        if not isinstance(licences, list) or not all(isinstance(x, str) for x in licences):
+            raise ConfigError(f"licences: expected a list of strings, got {licences!r}")
+    timeout = DOC_TIMEOUT_S
+    with problems.check():
+        timeout = doc_timeout(data.get("doc_timeout_s", DOC_TIMEOUT_S), "doc_timeout_s")
+    problems.raise_any()
+    return Recipe(name, steps, sections, licences, timeout)
 
 
 def doc_timeout(value: Any, where: str) -> float:
@@ -131,7 +185,11 @@ def load_recipe(path: str | Path) -> Recipe:
     try:
         return parse_recipe(data, str(path))
     except ConfigError as err:
-        raise ConfigError(f"recipe {path}: {err}") from None
+        lines = str(err).splitlines()
+        if len(lines) == 1:
+            raise ConfigError(f"recipe {path}: {lines[0]}") from None
+        listed = "".join(f"\n  {line}" for line in lines)
+        raise ConfigError(f"recipe {path}: {len(lines)} problems:{listed}") from None
 
 
 def with_doc_timeout(recipe: Recipe, seconds: float | None) -> Recipe:

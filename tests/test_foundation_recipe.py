@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 import pytest
 
@@ -19,7 +19,7 @@ class Example:
     ratio: float = 0.5
     keep: list[str] | Literal["all"] = "all"
     mode: Literal["drop", "annotate"] = "drop"
-    field: Optional[str] = None
+    field: str | None = None
 
 
 @pytest.mark.parametrize(("options", "message"), [
@@ -94,3 +94,46 @@ def test_version_and_help() -> None:
     assert result.returncode == 0 and result.stdout.startswith("scratchlm ")
     result = run_cli("curate", "--help")
     assert result.returncode == 0 and "--workers" in result.stdout and "(default: 1)" in result.stdout
+
+
+def test_every_bad_option_of_a_recipe_is_reported_at_once_with_the_closest_name(tmp_path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nsteps:\n  - read: {colour: red}\n"
+                   "  - language: {kep: en, threshold: high}\n  - gopher: {}\n"
+                   "train: {max_stepz: 3}\n",
+                   encoding="utf-8")
+    out = tmp_path / "out"
+    prose = str(REPO / "tests/data/prose")
+    result = run_cli("curate", str(bad), "--input", prose, "--output", str(out))
+    assert result.returncode == 2 and not out.exists()
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == f"scratchlm: error: recipe {bad}: 5 problems:"
+    assert [line.split(" (")[0] for line in lines[1:]] == [
+        "  steps[0].read.colour: unknown option",
+        "  steps[1].language.kep: unknown option",
+        "  steps[1].language.threshold: expected float, got 'high'",
+        "  steps[2].gopher: unknown stage",
+        "  train.max_stepz: unknown option"]
+    assert "(did you mean 'keep'? known: action," in lines[2]
+    assert "(did you mean 'gopher_quality'? known:" in lines[4]
+    assert "(did you mean 'max_steps'? known:" in lines[5]
+    assert "did you mean" not in lines[1]  # nothing is close to colour
+
+
+def test_a_yaml_syntax_error_gives_line_and_column(tmp_path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: x\nsteps:\n  - read: {}\n  - language: {keep: en\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_recipe(broken)
+    assert str(err.value) == (f"recipe {broken} is not valid YAML: line 5, column 1: expected ',' "
+                              f"or '}}', but got '<stream end>' (while parsing a flow mapping from "
+                              f"line 4, column 15)")
+
+
+def test_a_single_value_where_a_list_is_expected_is_a_one_item_list() -> None:
+    recipe = parse_recipe({"steps": [{"read": {}}, {"language": {"keep": "en"}},
+                                     {"url_filter": {"domains": "example.com"}}]})
+    assert recipe.steps[1].stage.keep == ["en"] and recipe.steps[2].stage.domains == ["example.com"]
+    every = parse_recipe({"steps": [{"read": {}}, {"language": {"keep": "all"}}]})
+    assert every.steps[1].stage.keep == "all"
+    assert build(Example, {"keep": "en"}, "x").keep == ["en"]

@@ -10,7 +10,7 @@ import textwrap
 import typing
 
 from curate.stages import stage_class, stage_names
-from pipelines.config import to_plain, type_name, unknown
+from pipelines.config import known_names, to_plain, type_name
 from pipelines.field_docs import option_notes, plain
 
 
@@ -55,7 +55,8 @@ def stages(args: argparse.Namespace) -> int:
             print(f"{name:<{width}}  {summary(stage_class(name))}")
         return 0
     if args.name not in stage_names():
-        print(f"scratchlm: error: {unknown('stage', args.name, stage_names())}", file=sys.stderr)
+        known = known_names(args.name, stage_names())
+        print(f"scratchlm: error: unknown stage {args.name!r} {known}", file=sys.stderr)
         return 2
     print(describe(args.name))
     return 0
