@@ -24,6 +24,7 @@ def test_every_option_is_explained_and_its_default_said_once(prog) -> None:
     assert unexplained == []
     text = " ".join(parser.format_help().split())
     assert not re.search(r"\(default: [^)]*\) \(default:", text)
+    assert "``" not in text  # no reST markup in terminal text
 
 
 def test_a_default_the_help_names_is_not_added_again(capsys) -> None:
