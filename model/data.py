@@ -99,7 +99,10 @@ class BatchLoader:
 
     def __init__(self, shards: ShardSet, split: str, block_size: int, batch: int,
                  device: torch.device, seed: int, rank: int = 0) -> None:
-        arrays = [a for a in shards.splits.get(split, []) if len(a) > block_size]
+        if split not in shards.splits:
+            raise ModelError(f"{shards.folder}: no split {split!r} (its splits: "
+                             f"{', '.join(sorted(shards.splits))})")
+        arrays = [a for a in shards.splits[split] if len(a) > block_size]
         if not arrays:
             raise ModelError(f"{shards.folder}: split {split!r} has no shard longer than "
                              f"block_size + 1 = {block_size + 1} tokens")

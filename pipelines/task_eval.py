@@ -100,11 +100,16 @@ def run_tasks(checkpoint_dir: Path, tasks: Sequence[Path], batch_size: int = 32,
     with autocast(dev, autocast_dtype(precision, dev)):
         records = [evaluate_file(model, tok, Path(task), model.config.block_size, batch_size, dev) for task in tasks]
     report = {"checkpoint": str(saved.folder), "step": saved.state.get("step"), "results": records}
+    show_results(report, results_table(records), json_out)
+    return 0
+
+
+def show_results(report: dict, table: str, json_out: Path | None) -> None:
+    """Print ``table``, and write ``report`` as JSON to ``json_out`` too; ``-``: print only JSON."""
     text = json.dumps(report, indent=2)
     if json_out is not None and str(json_out) == "-":
         print(text)
-        return 0
-    print(results_table(records))
+        return
+    print(table)
     if json_out is not None:
         Path(json_out).write_text(text + "\n", encoding="utf-8")
-    return 0

@@ -93,7 +93,8 @@ def test_kill_and_resume_matches_an_unbroken_run(shards, tmp_path) -> None:
     assert sample.returncode == 0, sample.stderr
     assert sample.stdout.startswith("The jury said") and len(sample.stdout) > len("The jury said") + 5
     ev = subprocess.run(cli("eval", "--checkpoint", str(whole / "step-0000030"), "--data", str(shards),
-                            "--max-tokens", "2048", "--device", "cpu"), cwd=REPO, env=env, check=False,
+                            "--max-tokens", "2048", "--device", "cpu", "--json", "-"), cwd=REPO,
+                        env=env, check=False,
                         capture_output=True, text=True)
     assert ev.returncode == 0, ev.stderr
     figures = json.loads(ev.stdout)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 EOS_TOKEN = "<|endoftext|>"
+TOKENIZER_FILE = "tokenizer.json"  # a trained tokenizer, in its folder
 
 
 @dataclass(frozen=True)

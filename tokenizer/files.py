@@ -6,15 +6,17 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from curate.errors import ConfigError
-from tokenizer.config import EOS_TOKEN
+from tokenizer.config import EOS_TOKEN, TOKENIZER_FILE
 
 
 def load_tokenizer(path: str | Path, special_tokens_as_text: bool = True) -> Tokenizer:
-    """The tokenizer in ``path``. By default a special token's text inside a document (a literal
-    ``<|endoftext|>``) encodes as ordinary text, as the shards encode it, so only the end of a
-    document is the end-of-text id; ``special_tokens_as_text=False`` makes it the special token
-    (for prompts a person types)."""
+    """The tokenizer in ``path`` (the file, or the folder holding it). By default a special
+    token's text inside a document (a literal ``<|endoftext|>``) encodes as ordinary text, as the
+    shards encode it, so only the end of a document is the end-of-text id;
+    ``special_tokens_as_text=False`` makes it the special token (for prompts a person types)."""
     path = Path(path)
+    if path.is_dir():
+        path = path / TOKENIZER_FILE
     if not path.is_file():
         raise ConfigError(f"{path}: no tokenizer.json there")
     try:

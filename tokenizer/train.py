@@ -9,18 +9,17 @@ from __future__ import annotations
 import json
 import resource
 import time
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Iterable
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from curate.writer import write_atomic
 from curate.checksum import file_sha256
-from tokenizer.config import BpeConfig
+from curate.writer import write_atomic
+from tokenizer.config import TOKENIZER_FILE, BpeConfig
 from tokenizer.corpus import CorpusFile, TextCounter, corpus_texts, limited
 
-TOKENIZER_FILE = "tokenizer.json"
 STATS_FILE = "tokenizer.stats.json"
 
 

@@ -56,7 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = commands.add_parser(
         "eval", help="bytes per token, byte-fallback share and round trip, per language")
-    p.add_argument("--tokenizer", type=Path, required=True, metavar="FILE", help="tokenizer.json")
+    p.add_argument("--tokenizer", type=Path, required=True, metavar="PATH",
+                   help="tokenizer.json, or the folder holding it")
     p.add_argument("--input", nargs="+", required=True, metavar="PATH", help="curated step folder or files")
     p.add_argument("--limit-docs", type=int, default=None, help="evaluate at most this many documents")
     p.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the table as JSON")

@@ -27,6 +27,17 @@ from pipelines.loss_plot import plot_loss
 from tokenizer.config import EOS_TOKEN
 from tokenizer.files import load_tokenizer
 
+TRAIN_DIR = "train"  # where ``scratchlm run`` trains, inside its run folder
+
+
+def checkpoint_folder(path: Path) -> Path:
+    """``path``; for a ``scratchlm run`` folder (no checkpoint of its own), its ``train/``."""
+    from model.checkpoint import INDEX, list_checkpoints
+    path, nested = Path(path), Path(path) / TRAIN_DIR
+    if not (path / INDEX).exists() and not list_checkpoints(path) and list_checkpoints(nested):
+        return nested
+    return path
+
 
 def parse_value(text: str) -> Any:
     """A command-line value as JSON where it parses (numbers, true/false, null), else the string."""
@@ -173,7 +184,7 @@ def sample_command(args: argparse.Namespace) -> int:
     from model.instruct import extract_response, format_prompt, uses_prompt_format
     from model.quantize import quantize_int8
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() and not args.int8 else "cpu"))
-    model, saved = load_model(args.checkpoint, device)
+    model, saved = load_model(checkpoint_folder(args.checkpoint), device)
     if args.int8:
         model = quantize_int8(model)
     tok = load_tokenizer(saved.folder / "tokenizer.json", special_tokens_as_text=False)  # a typed prompt
@@ -191,9 +202,11 @@ def sample_command(args: argparse.Namespace) -> int:
 
 
 def eval_command(args: argparse.Namespace) -> int:
+    args.checkpoint = checkpoint_folder(args.checkpoint)
     if args.task:
         from pipelines.task_eval import run_tasks
-        return run_tasks(args.checkpoint, args.task, args.batch_size, args.device, args.precision, args.json)
+        return run_tasks(args.checkpoint, args.task, args.batch_size, args.device, args.precision,
+                         args.json)
     if args.preferences:
         from pipelines.finetune_tasks import evaluate_preferences
         return evaluate_preferences(args)
@@ -202,6 +215,7 @@ def eval_command(args: argparse.Namespace) -> int:
                           "(accuracy), or --preferences FILE (DPO terms)")
     from model.data import BatchLoader, open_shards
     from model.evaluate import autocast_dtype, load_model, loss_sum, pick_device
+    from pipelines.task_eval import show_results
     device = pick_device(args.device)
     model, saved = load_model(args.checkpoint, device)
     shards = open_shards(args.data)
@@ -211,8 +225,12 @@ def eval_command(args: argparse.Namespace) -> int:
     amp = autocast_dtype(args.precision, device)
     total = loss_sum(model, loader.eval_batches(args.max_tokens), device, amp)
     loss, tokens = (total[0] / total[1]).item(), int(total[1].item())
-    print(json.dumps({"checkpoint": str(saved.folder), "split": args.split, "loss": loss,
-                      "perplexity": math.exp(min(loss, 50.0)), "tokens": tokens}))
+    report = {"checkpoint": str(saved.folder), "split": args.split, "loss": loss,
+              "perplexity": math.exp(min(loss, 50.0)), "tokens": tokens}
+    table = "\n".join([f"checkpoint  {saved.folder}", f"split       {args.split}",
+                       f"tokens      {tokens:,}", f"loss        {loss:.4f}",
+                       f"perplexity  {report['perplexity']:.2f}"])
+    show_results(report, table, args.json)
     return 0
 
 
@@ -234,7 +252,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("sample", help="continue a prompt with a trained model")
     p.add_argument("--checkpoint", type=Path, required=True,
-                   help="checkpoint folder, or a training --output folder")
+                   help="checkpoint folder, a training --output folder (its newest checkpoint) "
+                        "or a scratchlm run folder")
     p.add_argument("--prompt", default="", help="text to continue (empty: start from end-of-text)")
     p.add_argument("--max-new-tokens", type=int, default=100, help="tokens to generate")
     p.add_argument("--temperature", type=float, default=0.8, help="0 for greedy decoding")
@@ -248,12 +267,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("eval", help="loss and perplexity of a checkpoint on a shard split")
     p.add_argument("--checkpoint", type=Path, required=True,
-                   help="checkpoint folder, or a training --output folder")
+                   help="checkpoint folder, a training --output folder (its newest checkpoint) "
+                        "or a scratchlm run folder")
     p.add_argument("--data", type=Path, help="shard folder (manifest.json): loss and perplexity on --split")
     p.add_argument("--task", type=Path, nargs="+", metavar="FILE",
                    help="instead of --data: accuracy on evaluation JSONL files (HellaSwag ctx/endings/label, "
                         "context/choices/answer, or text passages for last-word accuracy); see pipelines/task_eval.py")
-    p.add_argument("--json", type=Path, metavar="FILE", help="with --task: also write the results as JSON (-: print only JSON)")
+    p.add_argument("--json", type=Path, metavar="FILE",
+                   help="with --data or --task: also write the results as JSON (-: print only the "
+                        "JSON)")
     p.add_argument("--preferences", type=Path, metavar="FILE",
                    help="instead of --data: DPO loss, reward accuracy and margin on preference "
                         "records")

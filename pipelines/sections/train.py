@@ -9,10 +9,10 @@ import torch
 from model.config import TrainConfig
 from model.evaluate import load_model
 from model.generate import generate
-from pipelines.commands.train import run_training
+from pipelines.commands.train import TRAIN_DIR, run_training
 from tokenizer.files import load_tokenizer
 
-SHARDS_DIR, TRAIN_DIR = "shards", "train"
+SHARDS_DIR = "shards"
 
 
 def run_section(config: TrainConfig, run_dir: Path, curated_dir: Path, executor: Any) -> dict:
