@@ -61,8 +61,9 @@ def tokenizers_parallelism(enabled: bool) -> Iterator[None]:
 
 
 @lru_cache(maxsize=2)
-def _load_tokenizer(path: str) -> Tokenizer:
-    """The tokenizer a worker encodes with, loaded once per process."""
+def _load_tokenizer(path: str, sha256: str) -> Tokenizer:
+    """The tokenizer a worker encodes with, loaded once per process and version (``sha256``: a
+    tokenizer trained again into the same path is loaded again)."""
     return load_tokenizer(path)
 
 
@@ -74,6 +75,7 @@ class EncodeTask:
     part: str
     work_dir: str
     tokenizer_path: str
+    tokenizer_sha256: str
     val_fraction: float
     eos_id: int
     dtype: str
@@ -136,7 +138,7 @@ class _PartStream:
 def encode_part(task: EncodeTask) -> PartResult:
     """Encode one input file into its per-split token and length streams, then mark it done."""
     with tokenizers_parallelism(task.threads):
-        tokenizer = _load_tokenizer(task.tokenizer_path)
+        tokenizer = _load_tokenizer(task.tokenizer_path, task.tokenizer_sha256)
         work = Path(task.work_dir)
         streams = {split: _PartStream(work, task.part, split, np.dtype(task.dtype)) for split in SPLITS}
         text_bytes = 0
@@ -260,14 +262,15 @@ def shard_corpus(files: list[CorpusFile], tokenizer_path: Path, output: Path, co
         log(f"shards already complete: {output / MANIFEST}")
         return done
     copy = _copy_tokenizer(tokenizer_file, output)
-    tokenizer = _load_tokenizer(str(copy))  # the one the encoding below uses in this process
+    tokenizer = _load_tokenizer(str(copy), tokenizer_sha256)  # the one the encoding below uses here
     vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
     eos_id = token_id(tokenizer, f"--tokenizer {tokenizer_path}", config.eos_token)
     dtype = token_dtype(vocab_size)
     parts = [f"part-{i:05d}" for i in range(len(files))]
     threads = config.parallel == "threads"
-    tasks = [EncodeTask(f, p, str(work), str(copy), config.val_fraction, eos_id, dtype.name, config.batch_docs,
-                        threads) for f, p in zip(files, parts) if not (work / f"{p}.done").exists()]
+    tasks = [EncodeTask(f, p, str(work), str(copy), tokenizer_sha256, config.val_fraction, eos_id,
+                        dtype.name, config.batch_docs, threads)
+             for f, p in zip(files, parts) if not (work / f"{p}.done").exists()]
     if threads:
         for task in tasks:
             encode_part(task)
