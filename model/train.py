@@ -29,7 +29,7 @@ from model.config import (
     run_defining,
 )
 from model.data import BatchLoader, ShardSet, open_shards
-from model.errors import ModelError, TrainingInterrupted
+from model.errors import ModelError, OtherRun, TrainingInterrupted
 from model.evaluate import autocast, autocast_dtype, loss_sum
 from model.generate import generate
 from model.gpt import GPT, flops_per_token
@@ -178,9 +178,10 @@ class Trainer:
                              f"another folder")
         changes = setting_changes(settings, self._settings())
         if changes:
-            raise ModelError(f"{self.out} holds a training run of another configuration "
-                             f"({'; '.join(changes)}, {where}); to start over pass --restart "
-                             f"(removes its checkpoints and log), or choose another --output")
+            raise OtherRun(f"{self.out} holds a training run of another configuration "
+                           f"({'; '.join(changes)}, {where}); to start over pass --restart "
+                           f"(removes its checkpoints and log), or choose another --output",
+                           changes)
         return saved
 
     # ---- logging -------------------------------------------------------------------------

@@ -22,24 +22,34 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 from tokenizers import Tokenizer
 
+from curate.checksum import file_sha256
 from curate.errors import ConfigError
 from curate.stage import iter_batches
 from curate.writer import write_atomic
-from curate.checksum import file_sha256
 from tokenizer.config import ShardConfig
 from tokenizer.corpus import CorpusFile, iter_documents
 from tokenizer.files import load_tokenizer, token_id
-from tokenizer.shard_format import (FORMAT, MANIFEST, SPLITS, TOKENIZER_COPY, load_manifest, shard_names,
-                                    split_of, token_dtype, write_npy)
+from tokenizer.shard_format import (
+    FORMAT,
+    MANIFEST,
+    SPLITS,
+    TOKENIZER_COPY,
+    load_manifest,
+    shard_names,
+    split_of,
+    token_dtype,
+    write_npy,
+)
 
 WORK = "_work"
 PLAN = "plan.json"
@@ -220,17 +230,23 @@ def _plan(files: list[CorpusFile], tokenizer_sha256: str, config: ShardConfig) -
             "shard_tokens": config.shard_tokens, "val_fraction": config.val_fraction, "eos_token": config.eos_token}
 
 
+class OtherShards(ConfigError):
+    """The output folder holds shards, finished or not, of another plan."""
+
+
 def _check_plan(output: Path, work: Path, plan: dict[str, Any]) -> dict | None:
-    """The finished manifest of this same plan, None to go on, or a ConfigError for another plan."""
+    """The finished manifest of this same plan, None to go on, or OtherShards for another plan."""
     if (output / MANIFEST).exists():
         manifest = load_manifest(output)
         if manifest.get("plan") == plan:
             return manifest
-        raise ConfigError(f"{output} holds shards of other inputs, tokenizer or options; choose another --output")
+        raise OtherShards(f"{output} holds shards of other inputs, tokenizer or options; "
+                          f"choose another --output")
     work.mkdir(exist_ok=True)
     plan_path = work / PLAN
     if plan_path.exists() and json.loads(plan_path.read_text(encoding="utf-8")) != plan:
-        raise ConfigError(f"{output} holds an unfinished sharding of other inputs or options; choose another --output")
+        raise OtherShards(f"{output} holds an unfinished sharding of other inputs or options; "
+                          f"choose another --output")
     write_atomic(plan_path, json.dumps(plan, indent=1))
     return None
 
@@ -246,8 +262,9 @@ def _copy_tokenizer(tokenizer_path: Path, output: Path) -> Path:
 
 
 def shard_corpus(files: list[CorpusFile], tokenizer_path: Path, output: Path, config: ShardConfig,
-                 executor: Any, log: Any = print) -> dict[str, Any]:
-    """Encode ``files`` into token shards under ``output``; the manifest (also returned) is written last."""
+                 executor: Any, log: Any = print, replace: bool = False) -> dict[str, Any]:
+    """Encode ``files`` into token shards under ``output``; the manifest (also returned) is written
+    last. Shards of another plan there are refused, or with ``replace`` removed first."""
     if not files:
         raise ConfigError("shard: no input documents")
     output.mkdir(parents=True, exist_ok=True)
@@ -257,7 +274,15 @@ def shard_corpus(files: list[CorpusFile], tokenizer_path: Path, output: Path, co
         raise ConfigError(f"--tokenizer {tokenizer_path}: no such file")
     tokenizer_sha256 = file_sha256(tokenizer_file)
     plan = _plan(files, tokenizer_sha256, config)
-    done = _check_plan(output, work, plan)
+    try:
+        done = _check_plan(output, work, plan)
+    except OtherShards:
+        if not replace:
+            raise
+        log(f"{output} held shards of other inputs, tokenizer or options: encoding again")
+        shutil.rmtree(output)
+        output.mkdir(parents=True)
+        done = _check_plan(output, work, plan)
     if done is not None:
         log(f"shards already complete: {output / MANIFEST}")
         return done

@@ -6,7 +6,7 @@ from typing import Any
 
 from tokenizer.config import BpeConfig
 from tokenizer.corpus import corpus_files
-from tokenizer.train import TOKENIZER_FILE, trained_already, train_to_folder
+from tokenizer.train import TOKENIZER_FILE, train_to_folder, trained_already
 
 TOKENIZER_DIR = "tokenizer"
 

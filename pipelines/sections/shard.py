@@ -21,11 +21,13 @@ def shard_summary(manifest: dict) -> str:
 
 
 def run_section(config: ShardConfig, run_dir: Path, curated_dir: Path, executor: Any) -> dict:
-    """Write ``run_dir/shards`` from the curated documents and ``run_dir/tokenizer/tokenizer.json``."""
+    """Write ``run_dir/shards`` from the curated documents and ``run_dir/tokenizer/tokenizer.json``;
+    shards of another plan there (the recipe or the tokenizer changed) are encoded again."""
     tokenizer = Path(run_dir) / TOKENIZER_DIR / TOKENIZER_FILE
     if not tokenizer.exists():
         raise ConfigError(f"shard: {tokenizer} does not exist; add a bpe section to the recipe")
     output = Path(run_dir) / SHARDS_DIR
-    manifest = shard_corpus(corpus_files([str(curated_dir)]), tokenizer, output, config, executor)
+    manifest = shard_corpus(corpus_files([str(curated_dir)]), tokenizer, output, config, executor,
+                            replace=True)
     print(f"shard: {shard_summary(manifest)}: {output}")
     return manifest

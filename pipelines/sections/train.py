@@ -7,18 +7,27 @@ from typing import Any
 import torch
 
 from model.config import TrainConfig
+from model.errors import OtherRun
 from model.evaluate import load_model
 from model.generate import generate
-from pipelines.commands.train import TRAIN_DIR, run_training
+from pipelines.commands.train import TRAIN_DIR, clear_run, run_training
 from tokenizer.files import load_tokenizer
 
 SHARDS_DIR = "shards"
 
 
 def run_section(config: TrainConfig, run_dir: Path, curated_dir: Path, executor: Any) -> dict:
-    """Train (resuming from ``run_dir/train`` when it holds a checkpoint); returns the final figures."""
+    """Train, continuing the run in ``run_dir/train`` (one of another configuration or on other
+    shards, as after a change of the recipe, is removed and trained again); returns the final
+    figures."""
     data, out = Path(run_dir) / SHARDS_DIR, Path(run_dir) / TRAIN_DIR
-    result = run_training(config, data, out)
+    try:
+        result = run_training(config, data, out)
+    except OtherRun as err:
+        clear_run(out)
+        print(f"train: {out} held a run of another configuration ({'; '.join(err.changes)}): "
+              f"training again from step 0")
+        result = run_training(config, data, out)
     model, saved = load_model(out, torch.device("cpu"))
     tok = load_tokenizer(saved.folder / "tokenizer.json")
     prompt = torch.tensor([tok.encode("The").ids])
