@@ -3,14 +3,22 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
+from matplotlib.axis import Axis
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 DPI = 96
 KEPT, DROPPED = "#4878a8", "#d0704f"
+
+
+def count_axis(axis: Axis) -> None:
+    """Ticks at whole numbers only: the axis counts documents (or clusters)."""
+    axis.set_major_locator(MaxNLocator(integer=True))
 
 
 def png(fig: Figure) -> bytes:
@@ -28,6 +36,7 @@ def funnel(steps: Sequence[str], docs: Sequence[int], nbytes: Sequence[int]) -> 
         ax.barh(range(len(steps)), scaled, color=KEPT)
         ax.set_xlabel(label)
         _label_bars(ax, scaled, "{:,.0f}" if label == "documents" else "{:,.2f}")
+    count_axis(axes[0].xaxis)
     axes[0].set_yticks(range(len(steps)), list(steps))
     axes[0].invert_yaxis()  # the axes share y: once inverts both
     fig.suptitle("What each step keeps")
@@ -51,6 +60,7 @@ def bars(title: str, labels: Sequence[str], series: dict[str, Sequence[int]], xl
     _label_bars(ax, left)
     ax.set_yticks(range(len(labels)), list(labels))
     ax.invert_yaxis()
+    count_axis(ax.xaxis)
     ax.set_xlabel(xlabel)
     ax.set_title(title)
     if len(series) > 1:
@@ -70,6 +80,7 @@ def length_histograms(series: dict[str, Sequence[int]]) -> bytes:
     ax.set_xscale("log")
     ax.set_xlabel("characters per document")
     ax.set_ylabel("documents")
+    count_axis(ax.yaxis)
     ax.legend(fontsize=8)
     return png(fig)
 
@@ -120,6 +131,7 @@ def _signal_panel(ax: Any, signal: Signal) -> None:
                     textcoords="offset points", va="top", ha="right" if right else "left", fontsize=7)
     ax.set_title(signal.field, fontsize=9)
     ax.tick_params(labelsize=7)
+    count_axis(ax.yaxis)
 
 
 def signal_grid(title: str, signals: Sequence[Signal], columns: int = 3) -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from pipelines.report import figures
 from pipelines.report.datacard import LANGUAGE_STAGE, limitations
@@ -140,14 +140,20 @@ def signals(run: RunData) -> Section | None:
     if run.recipe_error:
         section.notes.append(para(f"Thresholds are not drawn: {run.recipe_error}", "note"))
     section.notes.extend(_sampled_note(run, [s for i, _ in found for s in (run.samples[i].kept, run.samples[i].rejected)]))
-    rows, by_step = [], {}
+    rows, by_step, zeros = [], {}, []
     for index, field in found:
         sample = run.samples[index]
         limits = thresholds(sample.stage, run.stage(sample.folder), field)
         kept, dropped = sample.kept.numbers.get(field, []), sample.rejected.numbers.get(field, [])
-        by_step.setdefault(index, []).append(figures.Signal(field, kept, dropped, limits))
+        if any(kept) or any(dropped):
+            by_step.setdefault(index, []).append(figures.Signal(field, kept, dropped, limits))
+        else:  # a histogram of zeros says nothing: the sentence below names the field instead
+            zeros.append(f"{sample.folder} {field}")
         rows.append([sample.folder, field, len(kept), len(dropped),
                      ", ".join(f"{k} = {v:g}" for k, v in limits.items()) or "-"])
+    if zeros:
+        section.notes.append(para(f"Zero on every sampled document, so not plotted: "
+                                  f"{', '.join(zeros)}."))
     for index, panels in by_step.items():
         folder = run.samples[index].folder
         section.plots.append(Plot(f"signals-{folder}", figures.signal_grid(f"{folder}: quality signals", panels),
