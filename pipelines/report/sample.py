@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from array import array
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -94,13 +96,29 @@ def sample_shards(files: list[Path], limit: int = SAMPLE_ROWS, most_files: int =
     return sample
 
 
+FETCH_FACTS = (("url", "url"), ("content_type", "content type"), ("location", "redirects to"))
+
+
+def fetch_facts(reason: str, meta: dict[str, Any]) -> str:
+    """What a reject without text (a redirect, an HTTP error, not HTML) is: its URL, HTTP status
+    (from an ``http_NNN`` reason) and content type, where recorded."""
+    facts = [f"{label}: {meta[key]}" for key, label in FETCH_FACTS[:1] if meta.get(key)]
+    status = re.search(r"http_(\d{3})$", reason)
+    facts += [f"status: {status.group(1)}"] if status else []
+    facts += [f"{label}: {meta[key]}" for key, label in FETCH_FACTS[1:] if meta.get(key)]
+    return "(no text) " + "; ".join(facts) if facts else "(no text)"
+
+
 def _add_snippets(sample: Sample, batch: dict[str, Any]) -> None:
-    """The first few snippets of each reason of a reject batch (the counts come from stats.json)."""
+    """The first few snippets of each reason of a reject batch (the counts come from stats.json);
+    a reject without text shows what was fetched instead."""
     for row, reason in enumerate(batch["reason"].to_pylist()):
         found = sample.snippets[reason]
         if len(found) < SNIPPETS_PER_REASON:
             text = batch["text"][row].as_py()
             snippet = text[:SNIPPET_CHARS] + ("…" if len(text) > SNIPPET_CHARS else "")
+            if not text.strip():
+                snippet = fetch_facts(reason, json.loads(batch["meta"][row].as_py()))
             found.append((batch["id"][row].as_py(), snippet))
 
 

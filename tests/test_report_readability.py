@@ -1,0 +1,63 @@
+"""The report's count axes tick at whole numbers, signals that are zero everywhere are named in a
+sentence instead of drawn as empty histograms, and a reject without text shows what was fetched."""
+from __future__ import annotations
+
+import html
+import io
+from pathlib import Path
+
+from matplotlib.figure import Figure
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from pipelines.cli import main
+from pipelines.report.figures import Signal, _signal_panel
+
+KJV = Path(__file__).parent / "data" / "prose" / "kjv.jsonl.gz"
+
+
+def test_a_few_documents_give_whole_number_ticks() -> None:
+    ax = Figure().subplots()
+    _signal_panel(ax, Signal("ratio", [0.1, 0.2], [0.9], {"max_ratio": 0.5}))
+    ticks = ax.get_yticks()
+    assert len(ticks) > 1 and all(t == int(t) for t in ticks)
+
+
+def test_signals_zero_on_every_document_are_named_not_plotted(tmp_path, capsys) -> None:
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("name: zeros\nsteps:\n  - read: {}\n  - pii: {}\n"
+                      "  - gopher_quality: {action: annotate}\n", encoding="utf-8")
+    out = tmp_path / "run"
+    assert main(["curate", str(recipe), "--input", str(KJV), "--output", str(out)]) == 0
+    page = (tmp_path / "run" / "report" / "index.html").read_text(encoding="utf-8")
+    assert ("Zero on every sampled document, so not plotted: 02_pii pii_email, 02_pii pii_ip, "
+            "02_pii pii_phone, 03_gopher_quality gopher_bullet_lines_ratio,") in page
+    assert "signals-02_pii" not in page  # every pii signal is zero: no grid of empty panels
+    assert "signals-03_gopher_quality" in page
+
+
+def response(writer: WARCWriter, url: str, status: str, headers: list, body: bytes) -> None:
+    http = StatusAndHeaders(status, headers, protocol="HTTP/1.1")
+    writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body),
+                                                  http_headers=http))
+
+
+def test_rejects_without_text_show_url_status_and_content_type(tmp_path) -> None:
+    crawl = tmp_path / "crawl.warc.gz"
+    with open(crawl, "wb") as f:
+        writer = WARCWriter(f, gzip=True)
+        response(writer, "http://example.org/old", "301 Moved Permanently",
+                 [("Location", "http://example.org/new"), ("Content-Type", "text/html")], b"")
+        response(writer, "http://example.org/gone", "404 Not Found",
+                 [("Content-Type", "text/html")], b"<html><body>Not here</body></html>")
+        response(writer, "http://example.org/logo.png", "200 OK", [("Content-Type", "image/png")],
+                 b"\x89PNG\r\n")
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("name: fetch\nsteps:\n  - read: {}\n", encoding="utf-8")
+    out = tmp_path / "run"
+    assert main(["curate", str(recipe), "--input", str(crawl), "--output", str(out)]) == 0
+    page = html.unescape((out / "report" / "index.html").read_text(encoding="utf-8"))
+    assert ("(no text) url: http://example.org/old; content type: text/html; "
+            "redirects to: http://example.org/new") in page
+    assert "(no text) url: http://example.org/gone; status: 404; content type: text/html" in page
+    assert "(no text) url: http://example.org/logo.png; content type: image/png" in page
