@@ -5,9 +5,9 @@ Fragments are built only with the helpers here, which escape whatever they are g
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
-from typing import Sequence
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
@@ -18,6 +18,9 @@ th { background: #f2f2f2; } img { max-width: 100%; display: block; margin: 0.8em
 .snippet { white-space: pre-wrap; font-family: ui-monospace, monospace; font-size: 0.82em; background: #f7f7f7;
            border-left: 3px solid #d0704f; padding: 0.4em 0.6em; margin: 0.3em 0 0.6em; max-height: 12em; overflow: auto; }
 .id { color: #666; font-size: 0.8em; } .note { color: #555; font-size: 0.9em; }
+nav.toc { position: sticky; top: 0; background: #fff; border-bottom: 1px solid #ccc;
+          padding: 0.4em 0; font-size: 0.85em; z-index: 1; }
+nav.toc a { margin-right: 1em; white-space: nowrap; }
 """
 
 
@@ -75,8 +78,8 @@ def _image(plot: Plot) -> str:
 
 def render(title: str, intro: Sequence[str], sections: Sequence[Section]) -> str:
     body = [f"<h1>{escape(title)}</h1>", *intro]
-    toc = "".join(f'<li><a href="#s{i}">{escape(s.title)}</a></li>' for i, s in enumerate(sections))
-    body.append(f"<ul>{toc}</ul>")
+    toc = "".join(f'<a href="#s{i}">{escape(s.title)}</a>' for i, s in enumerate(sections))
+    body.append(f'<nav class="toc">{toc}</nav>')  # stays at the top of the window while scrolling
     for i, section in enumerate(sections):
         body.append(f'<h2 id="s{i}">{escape(section.title)}</h2>')
         body.extend(section.notes)
