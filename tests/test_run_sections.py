@@ -1,10 +1,12 @@
 """Changing a recipe's later sections (bpe, shard, train) keeps the run folder's curation and
-redoes the changed section and those after it; a changed curation is still refused."""
+redoes the changed section and those after it; a changed curation is still refused. The report of
+a run covers its tokenizer and training."""
 from __future__ import annotations
 
 import gzip
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import torch
@@ -47,6 +49,13 @@ def test_a_changed_section_and_those_after_it_are_redone(tmp_path, capsys) -> No
     (tmp_path / "docs.jsonl").write_text("\n".join(texts[:20]) + "\n", encoding="utf-8")
     out = tmp_path / "run"
     assert run(tmp_path, 300, 2, capsys)[0] == 0
+    page = (out / "report" / "index.html").read_text(encoding="utf-8")  # it covers BPE and training
+    assert "<tr><td>vocabulary</td><td class=\"n\">300</td></tr>" in page
+    assert "<tr><td>steps done</td><td class=\"n\">2</td></tr>" in page
+    assert "validation loss" in page and (out / "report" / "loss.png").exists()
+    toc = re.search(r'<nav class="toc">(.*?)</nav>', page).group(1)  # a link to every section
+    assert re.findall(r'href="#(s\d+)"', toc) == re.findall(r'<h2 id="(s\d+)"', page)
+    assert ">Tokenizer</a>" in toc and ">Training</a>" in toc
     curated = out / "01_read" / "part-00000.parquet"
     kept = (curated.stat().st_mtime_ns, digest(out / "tokenizer" / "tokenizer.json"),
             digest(out / "shards" / "manifest.json"))

@@ -12,6 +12,7 @@ from pipelines.report.page import Plot, Section, heading, link, para, snippet, t
 from pipelines.report.run import RunData
 from pipelines.report.sample import SAMPLE_FILES, Sample
 from pipelines.report.thresholds import thresholds
+from pipelines.report.trained import tokenizer, training
 
 TOP_LANGUAGES = 25
 CLUSTER_FIELD = "cluster_size"   # written by the dedup stages on each dropped duplicate
@@ -223,7 +224,8 @@ def card(run: RunData) -> Section:
     return section
 
 
-BUILDERS: list[Callable[[RunData], Section | None]] = [funnel, rejects, languages, lengths, signals, clusters, tokens, card]
+BUILDERS: list[Callable[[RunData], Section | None]] = [funnel, rejects, languages, lengths, signals,
+                                                       clusters, tokens, tokenizer, training, card]
 
 
 def build_sections(run: RunData) -> list[Section]:

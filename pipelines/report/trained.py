@@ -1,0 +1,60 @@
+"""The report's sections on what ``scratchlm run`` made of the curated text: the tokenizer and the
+training (read from ``RUN/tokenizer/`` and ``RUN/train/``; absent after ``scratchlm curate``)."""
+from __future__ import annotations
+
+import json
+import math
+
+from model.train_log import LOG_NAME, read_records
+from pipelines.commands.train import LOSS_PLOT, TRAIN_DIR
+from pipelines.report.page import Plot, Section, para, snippet, table
+from pipelines.report.run import RunData
+from pipelines.sections.bpe import TOKENIZER_DIR
+from tokenizer.train import STATS_FILE
+
+
+def tokenizer(run: RunData) -> Section | None:
+    stats_file = run.run_dir / TOKENIZER_DIR / STATS_FILE
+    if not stats_file.exists():
+        return None
+    stats = json.loads(stats_file.read_text(encoding="utf-8"))
+    section = Section("Tokenizer")
+    rows = [["vocabulary", stats["vocab_size"]], ["documents trained on", stats["docs"]],
+            ["MB of text trained on", round(stats["bytes"] / 1e6, 2)],
+            ["training seconds", stats["seconds"]]]
+    splits = (run.manifest or {}).get("splits", {})
+    final = list(run.stats.values())[-1] if run.stats else {}
+    shard_tokens = sum(split["tokens"] for split in splits.values())
+    if shard_tokens and final.get("bytes_out"):
+        per_token = round(final["bytes_out"] / shard_tokens, 3)
+        rows.append(["bytes per token over the shards", per_token])
+        section.notes.append(para("Bytes per token: the curated text's UTF-8 bytes over the "
+                                  "shards' tokens (one end-of-text token per document included)."))
+    section.parts.append(table(["", "value"], rows, "tokenizer"))
+    return section
+
+
+def training(run: RunData) -> Section | None:
+    folder = run.run_dir / TRAIN_DIR
+    records = read_records(folder / LOG_NAME)
+    starts = [r for r in records if r.get("event") == "start"]
+    if not starts:
+        return None
+    start, steps = starts[-1], [r for r in records if "loss" in r]
+    evals = [r for r in records if "val_loss" in r]
+    section = Section("Training")
+    rows = [["parameters", start["params"]], ["preset", start["train"]["preset"]],
+            ["steps done", steps[-1]["step"] if steps else 0], ["of max_steps", start["max_steps"]],
+            ["tokens per step", start["batch_tokens"]]]
+    if evals:
+        rows += [["validation loss", round(evals[-1]["val_loss"], 4)],
+                 ["validation perplexity", round(math.exp(min(evals[-1]["val_loss"], 50.0)), 2)]]
+    section.parts.append(table(["", "value"], rows, "training"))
+    if (folder / LOSS_PLOT).exists():
+        section.plots.append(Plot("loss", (folder / LOSS_PLOT).read_bytes(), "training loss"))
+    samples = [s for s in (evals[-1]["samples"] if evals else []) if isinstance(s, str)]
+    if samples:
+        step = evals[-1]["step"]
+        section.parts.append(para(f"A continuation of a validation document at step {step}:"))
+        section.parts.append(snippet(f"step {step}", samples[0]))
+    return section
