@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import html
 import io
+import re
+from collections import Counter
 from pathlib import Path
 
+import pyarrow.parquet as pq
 from matplotlib.figure import Figure
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -61,3 +64,21 @@ def test_rejects_without_text_show_url_status_and_content_type(tmp_path) -> None
             "redirects to: http://example.org/new") in page
     assert "(no text) url: http://example.org/gone; status: 404; content type: text/html" in page
     assert "(no text) url: http://example.org/logo.png; content type: image/png" in page
+
+
+def test_the_signals_table_counts_what_each_rule_dropped(tmp_path) -> None:
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("name: rules\nsteps:\n  - read: {}\n  - gopher_quality: {min_words: 400}\n",
+                      encoding="utf-8")
+    out = tmp_path / "run"
+    assert main(["curate", str(recipe), "--input", str(KJV), "--output", str(out)]) == 0
+    rejects = pq.read_table(out / "02_gopher_quality" / "rejects" / "part-00000.parquet")
+    reasons = Counter(rejects.column("reason").to_pylist())
+    page = (out / "report" / "index.html").read_text(encoding="utf-8")
+    signals = re.search(r'<table id="signals">(.*?)</table>', page).group(1)
+    rows = {re.findall(r"<td[^>]*>(.*?)</td>", row)[1]: re.findall(r"<td[^>]*>(.*?)</td>", row)
+            for row in re.findall(r"<tr>(.*?)</tr>", signals) if "<td" in row}
+    word_count = rows["gopher_word_count"]
+    assert word_count[4] == "min_words = 400, max_words = 100000"
+    assert int(word_count[5]) == reasons["gopher_quality:word_count"] > 0
+    assert int(word_count[3]) == sum(reasons.values())  # every drop of the step has the field

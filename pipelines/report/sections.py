@@ -11,7 +11,7 @@ from pipelines.report.datacard import LANGUAGE_STAGE, limitations
 from pipelines.report.page import Plot, Section, heading, link, para, snippet, table
 from pipelines.report.run import RunData
 from pipelines.report.sample import SAMPLE_FILES, Sample
-from pipelines.report.thresholds import thresholds
+from pipelines.report.thresholds import beyond, thresholds
 from pipelines.report.trained import tokenizer, training
 
 TOP_LANGUAGES = 25
@@ -150,8 +150,9 @@ def signals(run: RunData) -> Section | None:
             by_step.setdefault(index, []).append(figures.Signal(field, kept, dropped, limits))
         else:  # a histogram of zeros says nothing: the sentence below names the field instead
             zeros.append(f"{sample.folder} {field}")
+        rule = sum(beyond(limits, value) for value in dropped) if limits else "-"
         rows.append([sample.folder, field, len(kept), len(dropped),
-                     ", ".join(f"{k} = {v:g}" for k, v in limits.items()) or "-"])
+                     ", ".join(f"{k} = {v:g}" for k, v in limits.items()) or "-", rule])
     if zeros:
         section.notes.append(para(f"Zero on every sampled document, so not plotted: "
                                   f"{', '.join(zeros)}."))
@@ -159,7 +160,11 @@ def signals(run: RunData) -> Section | None:
         folder = run.samples[index].folder
         section.plots.append(Plot(f"signals-{folder}", figures.signal_grid(f"{folder}: quality signals", panels),
                                   f"{folder} quality signal histograms"))
-    section.parts.append(table(["step", "field", "kept docs", "dropped docs", "thresholds"], rows, "signals"))
+    section.notes.append(para("In the table, dropped docs are the sampled dropped documents that "
+                              "have the field; beyond the thresholds, those whose value breaks "
+                              "them: what this rule dropped."))
+    section.parts.append(table(["step", "field", "kept docs", "dropped docs", "thresholds",
+                                "dropped beyond the thresholds"], rows, "signals"))
     return section
 
 

@@ -48,6 +48,16 @@ def _option(stage: Any, spec: str, groups: tuple[str, ...]) -> tuple[str, Any]:
     return label, value.get(int(key), value.get(key)) if key.isdigit() else value.get(key)
 
 
+def beyond(limits: dict[str, float], value: float) -> bool:
+    """Whether ``value`` breaks one of a field's thresholds: ``min_*`` and ``threshold`` are lower
+    bounds, ``max_*`` upper bounds."""
+    for label, limit in limits.items():
+        upper = label.startswith("max_")
+        if (value > limit) if upper else (value < limit):
+            return True
+    return False
+
+
 def thresholds(stage_name: str, stage: Any, field: str) -> dict[str, float]:
     """The recipe's threshold values for ``field`` of the step running ``stage`` (empty when none are known)."""
     found: dict[str, float] = {}
