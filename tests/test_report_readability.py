@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -66,7 +67,7 @@ def test_rejects_without_text_show_url_status_and_content_type(tmp_path) -> None
     assert "(no text) url: http://example.org/logo.png; content type: image/png" in page
 
 
-def test_the_signals_table_counts_what_each_rule_dropped(tmp_path) -> None:
+def test_the_report_shows_what_each_rule_dropped_and_why(tmp_path) -> None:
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("name: rules\nsteps:\n  - read: {}\n  - gopher_quality: {min_words: 400}\n",
                       encoding="utf-8")
@@ -82,3 +83,8 @@ def test_the_signals_table_counts_what_each_rule_dropped(tmp_path) -> None:
     assert word_count[4] == "min_words = 400, max_words = 100000"
     assert int(word_count[5]) == reasons["gopher_quality:word_count"] > 0
     assert int(word_count[3]) == sum(reasons.values())  # every drop of the step has the field
+    # each example shows the value that dropped it, next to the threshold it broke
+    first = rejects.slice(0, 1).to_pylist()[0]
+    words = json.loads(first["meta"])["gopher_word_count"]
+    assert (f'<div class="id">{first["id"]}</div><div class="why">gopher_word_count = {words:g} '
+            f'(min_words = 400)</div>') in page

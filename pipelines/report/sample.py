@@ -37,7 +37,9 @@ class Sample:
     numbers: dict[str, array] = field(default_factory=lambda: defaultdict(lambda: array("d")))  # numeric meta
     langs: Counter = field(default_factory=Counter)                       # meta.lang
     keys: set[str] = field(default_factory=set)                           # every meta field seen
-    snippets: dict[str, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
+    # reason -> (id, text snippet, numeric meta) of its first few documents
+    snippets: dict[str, list[tuple[str, str, dict[str, float]]]] = field(
+        default_factory=lambda: defaultdict(list))
 
     @property
     def rows(self) -> int:
@@ -49,11 +51,17 @@ class Sample:
 
     def add_meta(self, meta: dict[str, Any]) -> None:
         self.keys.update(meta)
-        for key, value in meta.items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-                self.numbers[key].append(float(value))
+        for key, value in numeric(meta).items():
+            self.numbers[key].append(value)
         if isinstance(meta.get("lang"), str):
             self.langs[meta["lang"]] += 1
+
+
+def numeric(meta: dict[str, Any]) -> dict[str, float]:
+    """The finite numeric fields of a document's meta."""
+    return {key: float(value) for key, value in meta.items()
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value)}
 
 
 def _first_batches(parquet: pq.ParquetFile, columns: list[str], quota: int) -> Iterator[dict[str, Any]]:
@@ -117,9 +125,10 @@ def _add_snippets(sample: Sample, batch: dict[str, Any]) -> None:
         if len(found) < SNIPPETS_PER_REASON:
             text = batch["text"][row].as_py()
             snippet = text[:SNIPPET_CHARS] + ("…" if len(text) > SNIPPET_CHARS else "")
+            meta = json.loads(batch["meta"][row].as_py())
             if not text.strip():
-                snippet = fetch_facts(reason, json.loads(batch["meta"][row].as_py()))
-            found.append((batch["id"][row].as_py(), snippet))
+                snippet = fetch_facts(reason, meta)
+            found.append((batch["id"][row].as_py(), snippet, numeric(meta)))
 
 
 @dataclass

@@ -73,7 +73,13 @@ def rejects(run: RunData) -> Section | None:
             examples = sample.rejected.snippets.get(reason, [])
             section.parts.append(para(f"{reason}: " + (f"{len(examples)} example(s)" if examples
                                                        else "no example in the sampled rows"), "note"))
-            section.parts.extend(snippet(doc_id, text) for doc_id, text in examples)
+            stage = run.stage(folder)
+            for doc_id, text, numbers in examples:
+                why = [f"{name} = {value:g} ({label} = {limit:g})"
+                       for name, value in numbers.items()
+                       for label, limit in thresholds(sample.stage, stage, name).items()
+                       if beyond({label: limit}, value)]
+                section.parts.append(snippet(doc_id, text, "; ".join(why)))
     section.plots.append(Plot("rejects", figures.bars("Documents dropped, by step and reason", labels,
                                                       {"dropped": counts}, "documents"), "rejects by reason"))
     return section
