@@ -1,5 +1,5 @@
-"""Every ``scratchlm`` command the README shows is one the CLI accepts, and the follow-up commands
-of the quick start run on a run folder as ``make demo`` leaves it."""
+"""Every ``scratchlm`` command the README shows is one the CLI accepts, and those that need only a
+run folder as ``make demo`` leaves it (sample, eval, report, export) run on one."""
 from __future__ import annotations
 
 import re
@@ -44,7 +44,7 @@ def test_there_are_readme_commands_to_check() -> None:
     assert len(COMMANDS) >= 15
 
 
-def test_the_quick_start_follow_ups_run_on_a_demo_run_folder(tmp_path, capsys, monkeypatch) -> None:
+def test_the_commands_on_the_demo_run_folder_run(tmp_path, capsys, monkeypatch) -> None:
     demo = tmp_path / "runs" / "demo"  # the folders make demo writes, with a tiny model
     recipe = tmp_path / "read.yaml"
     recipe.write_text("name: demo\nsteps:\n  - read: {}\n", encoding="utf-8")
@@ -57,12 +57,13 @@ def test_the_quick_start_follow_ups_run_on_a_demo_run_folder(tmp_path, capsys, m
                                              "block_size": 32}),
           shards, demo / "train", device="cpu")
     follow_ups = [c for c in COMMANDS
-                  if "runs/demo" in c and c.split()[1] in ("sample", "eval", "report")]
-    assert [c.split()[1] for c in follow_ups] == ["sample", "eval", "report"]
+                  if "runs/demo" in c and c.split()[1] in ("sample", "eval", "report", "export")]
+    assert [c.split()[1] for c in follow_ups] == ["sample", "eval", "report", "export"]
     monkeypatch.chdir(tmp_path)  # the commands name runs/demo relative to the checkout
     for command in follow_ups:
-        on_cpu = [] if "report" in command else ["--device", "cpu"]
+        on_cpu = ["--device", "cpu"] if command.split()[1] in ("sample", "eval") else []
         assert main([*shlex.split(command)[1:], *on_cpu]) == 0, command
     printed = capsys.readouterr().out
     assert printed.startswith("The history of") and "perplexity" in printed
     assert (demo / "report" / "index.html").exists()
+    assert (tmp_path / "runs" / "hf" / "config.json").exists()  # the export's GPT-2 folder
