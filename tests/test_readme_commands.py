@@ -1,5 +1,6 @@
 """Every ``scratchlm`` command the README shows is one the CLI accepts, and those that need only a
-run folder as ``make demo`` leaves it (sample, eval, report, export) run on one."""
+run folder as ``make demo`` leaves it (sample, eval, report, training the tiny preset for two
+steps, fine-tuning a classifier, export) run on one."""
 from __future__ import annotations
 
 import re
@@ -57,13 +58,22 @@ def test_the_commands_on_the_demo_run_folder_run(tmp_path, capsys, monkeypatch) 
                                              "block_size": 32}),
           shards, demo / "train", device="cpu")
     follow_ups = [c for c in COMMANDS
-                  if "runs/demo" in c and c.split()[1] in ("sample", "eval", "report", "export")]
-    assert [c.split()[1] for c in follow_ups] == ["sample", "eval", "report", "export"]
-    monkeypatch.chdir(tmp_path)  # the commands name runs/demo relative to the checkout
+                  if "runs/demo" in c and c.split()[1] in ("sample", "eval", "report", "export")
+                  or c.startswith(("scratchlm finetune classify",
+                                   "scratchlm train --data runs/demo"))]
+    assert [c.split()[1] for c in follow_ups] == ["sample", "eval", "report", "train", "finetune",
+                                                  "export"]
+    (tmp_path / "tests").symlink_to(REPO / "tests")  # the fine-tuning example's data
+    monkeypatch.chdir(tmp_path)  # the commands name runs/demo and tests/data from the checkout
     for command in follow_ups:
-        on_cpu = ["--device", "cpu"] if command.split()[1] in ("sample", "eval") else []
-        assert main([*shlex.split(command)[1:], *on_cpu]) == 0, command
+        name = command.split()[1]
+        on_cpu = ["--device", "cpu"] if name in ("sample", "eval", "train", "finetune") else []
+        short = ["--max-steps", "2", "--eval-tokens", "512", "--samples", "0"]  # not minutes
+        assert main([*shlex.split(command)[1:], *on_cpu,
+                     *(short if name == "train" else [])]) == 0, command
     printed = capsys.readouterr().out
     assert printed.startswith("The history of") and "perplexity" in printed
     assert (demo / "report" / "index.html").exists()
     assert (tmp_path / "runs" / "hf" / "config.json").exists()  # the export's GPT-2 folder
+    assert any((tmp_path / "runs" / "cls").iterdir())  # the fine-tuned classifier
+    assert (tmp_path / "runs" / "tiny" / "step-0000002").is_dir()  # the tiny preset, 2 steps
