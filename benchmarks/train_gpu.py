@@ -9,6 +9,9 @@ accumulation) at block size 1024 and vocabulary 50,304. Under ``torchrun`` it me
 MFU = tokens/s x (6N + 12·L·H·Q·T) / (989e12 x GPUs): N parameters in matrix products, L layers,
 H heads, Q head size, T context (PaLM, appendix B); 989 TFLOP/s is the H100 SXM's dense bf16 peak
 (the H200 has the same). Without --compile-off each block is compiled with torch.compile.
+Each run is measured with the MLP's plain path and its fused path (model/fused_mlp.py: the GELU in
+cuBLASLt's epilogues) unless --mlp names one; the table shows them side by side. --profile prints
+the GPU kernels of one more step of each, and their time by kind (GEMM, attention, GELU, ...).
 """
 from __future__ import annotations
 
@@ -39,26 +42,49 @@ def set_attention(backend: str) -> None:
     torch.backends.cuda.enable_mem_efficient_sdp(False)
 
 
+# kernel kinds by a part of the kernel's name, first match wins (inductor names its kernels after the fused ops)
+KINDS = [("attention", ("cudnn", "flash", "fmha", "attention", "sdpa")), ("loss (row kernel)", ("_rows_kernel",)),
+         ("GEMM", ("nvjet", "gemm", "cutlass", "xmma", "sm90_", "cublas")), ("GELU", ("gelu",)),
+         ("LayerNorm", ("layer_norm",)), ("optimizer", ("adam", "multi_tensor", "foreach")),
+         ("embedding", ("embedding",)), ("copies, casts", ("copy", "cat", "_to_copy", "convert")),
+         ("reductions", ("sum", "reduce", "norm"))]
+
+
+def kernel_kind(name: str) -> str:
+    low = name.lower()
+    return next((kind for kind, parts in KINDS if any(p in low for p in parts)), "other element-wise")
+
+
 def profile_step(trainer: Trainer, step: int, rows: int = 22) -> None:
-    """The GPU kernels of one optimizer step, by total time."""
+    """The GPU kernels of one optimizer step, by total time, and their time by kind."""
     from torch.profiler import ProfilerActivity, profile
     with profile(activities=[ProfilerActivity.CUDA]) as prof:
         trainer.train_step(step)
         torch.cuda.synchronize()
+    events = [e for e in prof.key_averages() if e.device_type == torch.autograd.DeviceType.CUDA]
     print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=rows, max_name_column_width=70), flush=True)
+    by_kind: dict[str, float] = {}
+    for e in events:
+        by_kind[kernel_kind(e.key)] = by_kind.get(kernel_kind(e.key), 0.0) + e.self_device_time_total / 1e3
+    total = sum(by_kind.values())
+    print(f"kernel time by kind, one step: {total:.1f} ms")
+    for kind, ms in sorted(by_kind.items(), key=lambda kv: -kv[1]):
+        print(f"  {kind:<20} {ms:>8.1f} ms {ms / total:>6.1%}")
 
 
 def measure(preset: str, micro_batch: int, batch_tokens: int, steps: int, warmup: int, data: Path,
             compile_model: bool, attention: str, whole: bool, bf16_residual: bool = False,
             profile: bool = False, checkpointing: bool = False,
-            loss_chunk: int = GPU_LOSS_CHUNK) -> dict:
+            loss_chunk: int = GPU_LOSS_CHUNK, fused_mlp: bool = True) -> dict:
     set_attention(attention)
     cfg = TrainConfig(preset=preset, model={"vocab_size": 50_304, "block_size": 1024, "dropout": 0.0},
                       micro_batch=micro_batch, batch_tokens=batch_tokens, max_steps=warmup + steps,
                       compile=compile_model, warmup_steps=10, bf16_residual=bf16_residual,
-                      activation_checkpointing=checkpointing, loss_chunk=loss_chunk)
+                      activation_checkpointing=checkpointing, loss_chunk=loss_chunk,
+                      fused_mlp=fused_mlp)
     with tempfile.TemporaryDirectory() as out:
         trainer = Trainer(cfg, data, Path(out))
+        print(f"{preset}:{micro_batch}:{attention}: kernels {json.dumps(trainer.kernels)}", flush=True)
         if whole:  # one graph for the whole model instead of one per block
             trainer.model.compiled = None
             trainer.wrapped = torch.compile(trainer.wrapped)  # the DDP wrapper stays: gradients still all-reduce
@@ -81,7 +107,8 @@ def measure(preset: str, micro_batch: int, batch_tokens: int, steps: int, warmup
         world = trainer.dist.world
         return {"preset": preset, "gpus": world, "device": torch.cuda.get_device_name(),
                 "micro_batch": micro_batch, "accumulation": trainer.accum, "batch_tokens": trainer.step_tokens,
-                "attention": attention, "residual": "bf16" if bf16_residual else "fp32", "checkpointing": checkpointing, "loss_chunk": loss_chunk, "compile": ("whole" if whole else "blocks") if compile_model else "off", "step_s": seconds / steps,
+                "attention": attention, "mlp": "fused" if trainer.model.blocks[0].ff.fused else "plain",
+                "kernels": trainer.kernels, "residual": "bf16" if bf16_residual else "fp32", "checkpointing": checkpointing, "loss_chunk": loss_chunk, "compile": ("whole" if whole else "blocks") if compile_model else "off", "step_s": seconds / steps,
                 "tokens_per_s": tokens_per_s, "tokens_per_s_per_gpu": tokens_per_s / world,
                 "mfu": tokens_per_s * trainer.flops_per_token / (PEAK_FLOPS * world),
                 "flops_per_token": trainer.flops_per_token, "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30,
@@ -104,18 +131,20 @@ def main() -> None:
     p.add_argument("--loss-chunk", type=int, default=GPU_LOSS_CHUNK, metavar="N",
                    help="the head's loss N positions at a time (model/chunked_loss.py; default: the trainer's on "
                         "CUDA, %(default)s); 0: all at once")
+    p.add_argument("--mlp", nargs="+", choices=["plain", "fused"], default=["plain", "fused"],
+                   help="the MLP paths to measure, each run once per path (default: both)")
     p.add_argument("--profile", action="store_true", help="print the GPU kernels of one more step")
     p.add_argument("--json", type=Path, help="append each result as a JSON line here")
     args = p.parse_args()
     rows = []
-    for run in args.runs:
+    for run, mlp in ((run, mlp) for run in args.runs for mlp in args.mlp):
         preset, micro, attention = run.split(":")
         try:
             row = measure(preset, int(micro), args.batch_tokens, args.steps, args.warmup, args.data,
                           not args.compile_off, attention, args.whole_model, args.bf16_residual, args.profile,
-                          args.activation_checkpointing, args.loss_chunk)
+                          args.activation_checkpointing, args.loss_chunk, mlp == "fused")
         except (RuntimeError, torch.OutOfMemoryError) as err:
-            print(f"{run}: failed: {str(err).splitlines()[0]}", flush=True)
+            print(f"{run} ({mlp} MLP): failed: {str(err).splitlines()[0]}", flush=True)
             continue
         rows.append(row)
         gc.collect()
@@ -126,12 +155,15 @@ def main() -> None:
                 with open(args.json, "a") as f:
                     f.write(json.dumps(row) + "\n")
     if int(os.environ.get("RANK", "0")) == 0:
-        print(f"\n{'preset':<10} {'GPUs':>4} {'micro':>5} {'accum':>5} {'attn':>6} {'tokens/s':>10} "
-              f"{'per GPU':>10} {'MFU':>6} {'peak GiB':>8} {'compile':>7} {'resid':>5}  device")
+        print(f"\n{'preset':<10} {'GPUs':>4} {'micro':>5} {'accum':>5} {'attn':>6} {'MLP':>5} {'tokens/s':>10} "
+              f"{'per GPU':>10} {'MFU':>6} {'vs plain':>8} {'peak GiB':>8} {'compile':>7} {'resid':>5}  device")
+        plain = {(r["preset"], r["micro_batch"], r["attention"]): r["tokens_per_s"] for r in rows if r["mlp"] == "plain"}
         for r in rows:
+            base = plain.get((r["preset"], r["micro_batch"], r["attention"]))
+            ratio = f"{r['tokens_per_s'] / base - 1:+.1%}" if base and r["mlp"] == "fused" else ""
             print(f"{r['preset']:<10} {r['gpus']:>4} {r['micro_batch']:>5} {r['accumulation']:>5} {r['attention']:>6} "
-                  f"{r['tokens_per_s']:>10,.0f} {r['tokens_per_s_per_gpu']:>10,.0f} {r['mfu']:>6.1%} "
-                  f"{r['peak_mem_gib']:>8.1f} {r['compile']:>7} {r['residual']:>5}  {r['device']}")
+                  f"{r['mlp']:>5} {r['tokens_per_s']:>10,.0f} {r['tokens_per_s_per_gpu']:>10,.0f} {r['mfu']:>6.1%} "
+                  f"{ratio:>8} {r['peak_mem_gib']:>8.1f} {r['compile']:>7} {r['residual']:>5}  {r['device']}")
     if torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
 

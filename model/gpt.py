@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from model import fused_mlp
 from model.chunked_loss import chunked_cross_entropy
 from model.config import GPTConfig
 
@@ -62,14 +63,21 @@ class MultiHeadAttention(nn.Module):
 
 
 class FeedForward(nn.Module):
-    """Linear up to 4x the width, GELU (tanh approximation, as GPT-2), linear back down."""
+    """Linear up to 4x the width, GELU (tanh approximation, as GPT-2), linear back down.
+
+    With ``fused`` set (``GPT.use_fused_mlp``) a CUDA forward in bf16 or fp16 runs the GELU inside
+    the matrix products (model/fused_mlp.py); the plain path here is the reference.
+    """
 
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
         self.up = nn.Linear(config.n_embd, 4 * config.n_embd)
         self.down = nn.Linear(4 * config.n_embd, config.n_embd)
+        self.fused = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.fused and fused_mlp.runs(x):
+            return fused_mlp.gelu_mlp(x, self.up, self.down)
         return self.down(F.gelu(self.up(x), approximate="tanh"))
 
 
@@ -166,6 +174,14 @@ class GPT(nn.Module):
         """
         self.head.chunked_loss = torch.compiler.disable(chunked_cross_entropy)
         self.compiled = ([torch.compile(block) for block in self.blocks], torch.compile(self.head))
+
+    def use_fused_mlp(self, device: torch.device, off: str | None = None) -> str:
+        """Run the feed-forward blocks' fused path on ``device`` where it works, else (or when a
+        reason to leave it ``off`` is given) the plain one; which kernels run, for the log."""
+        reason = off or fused_mlp.check(device, self.config.n_embd)
+        for block in self.blocks:
+            block.ff.fused = reason is None
+        return fused_mlp.KERNELS if reason is None else f"{fused_mlp.PLAIN} (fused path off: {reason})"
 
     def matmul_params(self) -> int:
         """Parameters that take part in matrix products: all but the position table and an untied input table."""

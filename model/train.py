@@ -86,6 +86,25 @@ def step_seed(seed: int, rank: int, step: int) -> int:
     return int(np.random.SeedSequence([seed, rank, step, 1]).generate_state(1, np.uint64)[0] >> 1)
 
 
+def loss_kernels(chunk: int, row_kernel: bool) -> str:
+    """What computes the head's loss, for the log."""
+    if not chunk:
+        return "F.cross_entropy over the whole logits"
+    rows = "Triton row kernel" if row_kernel else "PyTorch rows"
+    return f"chunks of {chunk} positions, {rows} (model/xent_rows.py)"
+
+
+def attention_kernels(device: torch.device) -> str:
+    """The attention kernels F.scaled_dot_product_attention may choose from, for the log."""
+    if device.type != "cuda":
+        return "F.scaled_dot_product_attention on the CPU"
+    backends = torch.backends.cuda
+    enabled = [name for name, on in (("cuDNN", backends.cudnn_sdp_enabled()), ("flash", backends.flash_sdp_enabled()),
+                                     ("memory-efficient", backends.mem_efficient_sdp_enabled()),
+                                     ("math", backends.math_sdp_enabled())) if on]
+    return "F.scaled_dot_product_attention, PyTorch's choice of " + ", ".join(enabled)
+
+
 @dataclass
 class Metrics:
     """The device-side buffer of per-step loss and gradient norm between two reads."""
@@ -120,6 +139,10 @@ class Trainer:
         if saved is not None:
             checkpoint.load_weights(model, saved.weights)
             self.start_step, self.tokens_seen = saved.state["step"], saved.state["tokens"]
+        off = None if cfg.fused_mlp else "fused_mlp is false"
+        self.kernels = {"mlp": model.use_fused_mlp(d.device, off if self.amp else "no autocast"),
+                        "loss": loss_kernels(model.head.loss_chunk, kernel_available(d.device)),
+                        "attention": attention_kernels(d.device)}
         if cfg.compile:
             model.compile_for_training()
         self.model = model
@@ -306,6 +329,7 @@ class Trainer:
                    "data_id": self.shards.content_id,
                    "accumulation": self.accum, "batch_tokens": self.step_tokens, "device": str(d.device),
                    "params": sum(p.numel() for p in self.model.parameters()), "loss_chunk": self.model.head.loss_chunk,
+                   "kernels": self.kernels,
                    "model": dataclasses.asdict(self.mc), "train": dataclasses.asdict(cfg)})
         metrics = Metrics(torch.zeros(cfg.log_every, device=d.device), torch.zeros(cfg.log_every, device=d.device))
         last_eval: dict[str, Any] = {}

@@ -1,0 +1,95 @@
+"""The feed-forward block alone on a GPU: plain path against fused path (model/fused_mlp.py).
+
+    python3 benchmarks/mlp_kernels.py                 # gpt2-124m's MLP, 16,384 and 131,072 rows
+
+For each row count, times forward and forward + backward under bf16 autocast, eager and compiled
+(median of CUDA-event timings over repeated calls), and prints each output's and gradient's error
+against a float64 reference: ||out - ref|| / ||ref||.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+# the repository on the path instead of benchmarks/, whose tokenize.py would shadow the standard library's
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+import torch  # noqa: E402
+
+from model.config import GPTConfig  # noqa: E402
+from model.gpt import FeedForward  # noqa: E402
+
+
+def timed(fn, reps: int) -> float:
+    """Median milliseconds of ``fn()`` over ``reps`` calls after three warm-up calls."""
+    for _ in range(3):
+        fn()
+    times = []
+    for _ in range(reps):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        torch.cuda.synchronize()
+        times.append(start.elapsed_time(end))
+    return statistics.median(times)
+
+
+def errors(module: FeedForward, reference: FeedForward, x: torch.Tensor, dy: torch.Tensor) -> list[float]:
+    """Relative errors of the output and of the input, weight and bias gradients against float64."""
+    results = []
+    for m, dtype in ((module, torch.bfloat16), (reference, torch.float64)):
+        xi = x.to(dtype if dtype == torch.float64 else x.dtype).detach().requires_grad_()
+        m.zero_grad()
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dtype != torch.float64):
+            y = m(xi)
+        y.backward(dy.to(y.dtype))
+        results.append([y.detach(), xi.grad, *(p.grad for p in m.parameters())])
+    return [((a.double() - b).norm() / b.norm()).item() for a, b in zip(*results)]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--width", type=int, default=768)
+    p.add_argument("--rows", type=int, nargs="+", default=[16_384, 131_072])
+    p.add_argument("--reps", type=int, default=20)
+    args = p.parse_args()
+    torch.manual_seed(0)
+    cfg = GPTConfig(n_embd=args.width, n_head=1)
+    plain = FeedForward(cfg).cuda()
+    for bias in (plain.up.bias, plain.down.bias):
+        torch.nn.init.normal_(bias, std=0.02)
+    fused = FeedForward(cfg).cuda()
+    fused.load_state_dict(plain.state_dict())
+    fused.fused = True
+    reference = FeedForward(cfg).cuda().double()
+    reference.load_state_dict(plain.state_dict())
+    table = []
+    for rows in args.rows:
+        x = torch.randn(rows // 1024, 1024, args.width, device="cuda")
+        dy = torch.randn_like(x, dtype=torch.bfloat16)
+        for name, module in (("plain", plain), ("fused", fused)):
+            for mode, fn in (("eager", module), ("compiled", torch.compile(module))):
+                def forward(fn=fn):
+                    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+                        fn(x)
+
+                def both(fn=fn):
+                    xi = x.detach().requires_grad_()
+                    with torch.autocast("cuda", dtype=torch.bfloat16):
+                        y = fn(xi)
+                    y.backward(dy)
+                table.append((rows, name, mode, timed(forward, args.reps), timed(both, args.reps)))
+        errs = {name: errors(m, reference, x[:8], dy[:8]) for name, m in (("plain", plain), ("fused", fused))}
+        for name, e in errs.items():
+            print(f"{rows} rows, {name}: relative error vs float64 (output, dx, dW_up, db_up, dW_down, db_down): "
+                  + ", ".join(f"{v:.2e}" for v in e), flush=True)
+    print(f"\n{'rows':>8} {'path':>6} {'mode':>9} {'forward ms':>11} {'fwd+bwd ms':>11}  {torch.cuda.get_device_name()}")
+    for rows, name, mode, fwd, both in table:
+        print(f"{rows:>8} {name:>6} {mode:>9} {fwd:>11.3f} {both:>11.3f}")
+
+
+if __name__ == "__main__":
+    main()

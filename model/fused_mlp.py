@@ -1,0 +1,121 @@
+"""The feed-forward block ``down(gelu_tanh(up(x)))`` with its GELU inside the matrix products.
+
+Forward: one product writes both the pre-activation ``h`` and ``a = gelu(h)`` (cuBLASLt's
+GELU-aux-bias epilogue), then ``a @ w_down.T + b_down``. Backward: the input gradient of the down
+projection, ``dy @ w_down``, is multiplied by ``gelu'(h)`` and summed into the up projection's bias
+gradient in that product's epilogue (DGELU-BGRAD); the weight products are plain ones. No
+element-wise GELU kernel runs in either direction, at the cost of keeping ``h`` and ``a`` both.
+
+The two epilogue products are PyTorch custom operators (``scratchlm::gelu_linear`` and
+``scratchlm::dgelu_linear``), so ``torch.compile`` keeps them whole. Their reference
+implementation, used off CUDA, is the same math in PyTorch operations; on CUDA they call cuBLASLt
+(model/cublaslt.py). ``enable(model)`` switches a model's blocks to this path after checking it on
+the device; the plain path (``FeedForward`` with ``nn.Linear`` and ``F.gelu``) stays the reference.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from model import cublaslt
+
+KERNELS = "cuBLASLt GELU-aux-bias and DGELU-bgrad epilogues"
+PLAIN = "PyTorch (linear, GELU, linear)"
+
+
+def _gelu_linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(gelu_tanh(h), h) for h = x @ w.T + b."""
+    h = torch.addmm(b, x, w.t())
+    return F.gelu(h, approximate="tanh"), h
+
+
+def _dgelu_linear(dy: torch.Tensor, w: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(dh, dh.sum(0)) for dh = (dy @ w) * gelu_tanh'(h)."""
+    dh = torch.ops.aten.gelu_backward(dy @ w, h, approximate="tanh")
+    return dh, dh.sum(0)
+
+
+gelu_linear = torch.library.custom_op("scratchlm::gelu_linear", _gelu_linear, mutates_args=())
+dgelu_linear = torch.library.custom_op("scratchlm::dgelu_linear", _dgelu_linear, mutates_args=())
+
+
+@gelu_linear.register_kernel("cuda")
+def _gelu_linear_cuda(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return cublaslt.gelu_aux_bias(x.contiguous(), w.contiguous(), b.contiguous())
+
+
+@gelu_linear.register_fake
+def _(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    shape = (x.shape[0], w.shape[0])
+    return x.new_empty(shape), x.new_empty(shape)
+
+
+@dgelu_linear.register_kernel("cuda")
+def _dgelu_linear_cuda(dy: torch.Tensor, w: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return cublaslt.dgelu_bgrad(dy.contiguous(), w.contiguous(), h.contiguous())
+
+
+@dgelu_linear.register_fake
+def _(dy: torch.Tensor, w: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return h.new_empty(h.shape), h.new_empty(h.shape[1])
+
+
+class GeluMLP(torch.autograd.Function):
+    """``linear(gelu_tanh(linear(x, w_up, b_up)), w_down, b_down)`` for 2-D ``x``, all in one dtype."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, w_up: torch.Tensor, b_up: torch.Tensor, w_down: torch.Tensor,
+                b_down: torch.Tensor) -> torch.Tensor:
+        a, h = gelu_linear(x, w_up, b_up)
+        ctx.save_for_backward(x, w_up, w_down, h, a)
+        return torch.addmm(b_down, a, w_down.t())
+
+    @staticmethod
+    def backward(ctx, dy: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        x, w_up, w_down, h, a = ctx.saved_tensors
+        dh, db_up = dgelu_linear(dy, w_down, h)
+        return dh @ w_up, dh.t() @ x, db_up, dy.t() @ a, dy.sum(0)
+
+
+def _compute_dtype(x: torch.Tensor) -> torch.dtype:
+    """The products' dtype: autocast's where it is on, else the input's."""
+    if torch.is_autocast_enabled(x.device.type):
+        return torch.get_autocast_dtype(x.device.type)
+    return x.dtype
+
+
+def runs(x: torch.Tensor) -> bool:
+    """Whether ``gelu_mlp`` takes ``x`` to cuBLASLt: a CUDA tensor computed in bf16 or fp16."""
+    return x.is_cuda and _compute_dtype(x) in cublaslt.DATA_TYPES
+
+
+def gelu_mlp(x: torch.Tensor, up: torch.nn.Linear, down: torch.nn.Linear) -> torch.Tensor:
+    """The feed-forward block through ``GeluMLP``, in autocast's dtype where autocast is on."""
+    dtype = _compute_dtype(x)
+    args = [t.to(dtype) for t in (x.flatten(0, -2), up.weight, up.bias, down.weight, down.bias)]
+    return GeluMLP.apply(*args).view(*x.shape[:-1], down.out_features)
+
+
+def check(device: torch.device, width: int, dtype: torch.dtype = torch.bfloat16) -> str | None:
+    """None if the epilogue products run on ``device`` for a model ``width`` wide and match the
+    PyTorch reference; else why not."""
+    if device.type != "cuda":
+        return f"no CUDA device ({device})"
+    if width % 8:
+        return f"the width {width} is not a multiple of 8 (cuBLASLt's GELU input needs it)"
+    try:
+        gen = torch.Generator(device=device).manual_seed(0)
+        x, w_up, w_down, dy = (torch.randn(shape, generator=gen, device=device, dtype=dtype)
+                               for shape in ((64, 128), (256, 128), (128, 256), (64, 128)))
+        b = torch.randn(256, generator=gen, device=device, dtype=dtype)
+        h = x @ w_up.t()
+        got = (*_gelu_linear_cuda(x, w_up, b), *_dgelu_linear_cuda(dy, w_down, h))
+        want = (*_gelu_linear(x, w_up, b), *_dgelu_linear(dy, w_down, h))
+        torch.cuda.synchronize(device)
+    except (cublaslt.CublasLtError, RuntimeError) as err:
+        return str(err).splitlines()[0]
+    for name, g, r in zip(("gelu", "pre-activation", "gelu gradient", "bias gradient"), got, want):
+        error = ((g.float() - r.float()).norm() / r.float().norm()).item()
+        if not error < 2e-2:
+            return f"cuBLASLt's {name} differs from PyTorch's (relative error {error:.3g})"
+    return None
