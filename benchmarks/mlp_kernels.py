@@ -16,10 +16,10 @@ from pathlib import Path
 # the repository on the path instead of benchmarks/, whose tokenize.py would shadow the standard library's
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-import torch  # noqa: E402
+import torch
 
-from model.config import GPTConfig  # noqa: E402
-from model.gpt import FeedForward  # noqa: E402
+from model.config import GPTConfig
+from model.gpt import FeedForward
 
 
 def timed(fn, reps: int) -> float:
@@ -35,6 +35,18 @@ def timed(fn, reps: int) -> float:
         torch.cuda.synchronize()
         times.append(start.elapsed_time(end))
     return statistics.median(times)
+
+
+def forward(fn, x: torch.Tensor) -> None:
+    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+        fn(x)
+
+
+def forward_backward(fn, x: torch.Tensor, dy: torch.Tensor) -> None:
+    x = x.detach().requires_grad_()
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        y = fn(x)
+    y.backward(dy)
 
 
 def errors(module: FeedForward, reference: FeedForward, x: torch.Tensor, dy: torch.Tensor) -> list[float]:
@@ -72,16 +84,8 @@ def main() -> None:
         dy = torch.randn_like(x, dtype=torch.bfloat16)
         for name, module in (("plain", plain), ("fused", fused)):
             for mode, fn in (("eager", module), ("compiled", torch.compile(module))):
-                def forward(fn=fn):
-                    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
-                        fn(x)
-
-                def both(fn=fn):
-                    xi = x.detach().requires_grad_()
-                    with torch.autocast("cuda", dtype=torch.bfloat16):
-                        y = fn(xi)
-                    y.backward(dy)
-                table.append((rows, name, mode, timed(forward, args.reps), timed(both, args.reps)))
+                table.append((rows, name, mode, timed(lambda fn=fn, x=x: forward(fn, x), args.reps),
+                               timed(lambda fn=fn, x=x, dy=dy: forward_backward(fn, x, dy), args.reps)))
         errs = {name: errors(m, reference, x[:8], dy[:8]) for name, m in (("plain", plain), ("fused", fused))}
         for name, e in errs.items():
             print(f"{rows} rows, {name}: relative error vs float64 (output, dx, dW_up, db_up, dW_down, db_down): "

@@ -1,16 +1,17 @@
-"""cuBLASLt matrix products with a GELU epilogue, called through ctypes (the standard library).
+"""A cuBLASLt matrix product with a GELU epilogue, called through ctypes (the standard library).
 
-Two products of the MLP (model/fused_mlp.py), each one cuBLASLt call on row-major bf16 tensors:
+``gelu_aux_bias(x, w, b)`` computes ``h = x @ w.T + b`` and ``a = gelu_tanh(h)`` for row-major bf16
+or fp16 tensors in one cuBLASLt call: the product's epilogue (``CUBLASLT_EPILOGUE_GELU_AUX_BIAS``)
+writes both, so no element-wise kernel reads ``h`` (model/fused_mlp.py keeps ``h`` for the
+backward pass). The library is the one PyTorch's CUDA build has already loaded. In cuBLASLt's
+column-major view a row-major (n, m) output is an (m, n) matrix, so ``x @ w.T`` is ``w``
+(transposed) times ``x``, and the bias runs along the m rows, the features. One plan (descriptors
+and the heuristic's algorithm) is kept per shape and operand alignment; the pointers are set per call.
 
-- ``gelu_aux_bias(x, w, b)``: ``h = x @ w.T + b`` and ``a = gelu_tanh(h)``; both are written by the
-  product's epilogue (``CUBLASLT_EPILOGUE_GELU_AUX_BIAS``), so no element-wise kernel reads ``h``.
-- ``dgelu_bgrad(dy, w, h)``: ``dh = (dy @ w) * gelu_tanh'(h)`` and ``db = dh.sum(0)``, again in the
-  epilogue (``CUBLASLT_EPILOGUE_DGELU_BGRAD``).
-
-The library is the one PyTorch's CUDA build has already loaded. In cuBLASLt's column-major view a
-row-major (n, m) output is an (m, n) matrix, so ``x @ w.T`` is ``w`` (transposed) times ``x``;
-the bias and the bias gradient run along the m rows, the features. One plan (descriptors and the
-heuristic's algorithm) is kept per shape and operand alignment; the pointers are set per call.
+Its backward counterpart, ``CUBLASLT_EPILOGUE_DGELU_BGRAD`` (the GELU derivative and the bias
+gradient in the epilogue of the down projection's input gradient), was measured and is not used:
+on an H100 with CUDA 13.0 cuBLASLt ran it as a separate epilogue kernel of 2.6 ms a call at
+131,072 x 3,072, three times the element-wise GELU backward (docs/benchmarks.md).
 """
 from __future__ import annotations
 
@@ -19,13 +20,13 @@ from dataclasses import dataclass
 
 import torch
 
-_GELU_AUX_BIAS, _DGELU_BGRAD = 164, 208  # cublasLtEpilogue_t
+_GELU_AUX_BIAS = 164  # cublasLtEpilogue_t
 _TRANSA, _TRANSB, _EPILOGUE, _BIAS_POINTER, _AUX_POINTER, _AUX_LD = 3, 4, 7, 8, 11, 12  # desc attributes
 _PREF_WORKSPACE = 1
 _PREF_ALIGNMENT = (5, 6, 7, 8)  # minimum alignment of A, B, C and D in bytes
 _COMPUTE_32F, _R_32F = 68, 0  # cublasComputeType_t, cudaDataType_t
 DATA_TYPES = {torch.bfloat16: 14, torch.float16: 2}  # cudaDataType_t
-_OP_N, _OP_T = 0, 1
+_OP_N, _OP_T = 0, 1  # cublasOperation_t
 _WORKSPACE_BYTES = 32 << 20
 _ALPHA, _BETA = ctypes.c_float(1.0), ctypes.c_float(0.0)
 
@@ -137,20 +138,19 @@ def _device(index: int) -> _Device:
     return _devices[index]
 
 
-def _plan(state: _Device, key: tuple, aligns: tuple[int, ...], epilogue_ptrs: tuple[int, int]) -> _Plan:
+def _plan(state: _Device, key: tuple, aligns: tuple[int, ...], pointers: tuple[int, int]) -> _Plan:
     """Descriptors and the heuristic's first algorithm for one product shape."""
     if key in _plans:
         return _plans[key]
     lib = library()
-    epilogue, transa, m, n, k, lda, dtype = key[1:8]
+    m, n, k, dtype = key[1:5]
     desc = _P()
     _check(lib.cublasLtMatmulDescCreate(ctypes.byref(desc), _COMPUTE_32F, _R_32F), "descriptor")
-    for attribute, value in ((_TRANSA, ctypes.c_int(transa)), (_TRANSB, ctypes.c_int(_OP_N)),
-                             (_EPILOGUE, ctypes.c_int(epilogue)), (_AUX_LD, ctypes.c_int64(m)),
-                             (_BIAS_POINTER, _P(epilogue_ptrs[0])), (_AUX_POINTER, _P(epilogue_ptrs[1]))):
+    for attribute, value in ((_TRANSA, ctypes.c_int(_OP_T)), (_TRANSB, ctypes.c_int(_OP_N)),
+                             (_EPILOGUE, ctypes.c_int(_GELU_AUX_BIAS)), (_AUX_LD, ctypes.c_int64(m)),
+                             (_BIAS_POINTER, _P(pointers[0])), (_AUX_POINTER, _P(pointers[1]))):
         _set(lib.cublasLtMatmulDescSetAttribute, desc, attribute, value)
-    a_rows, a_cols = (k, m) if transa == _OP_T else (m, k)
-    layouts = (_layout(dtype, a_rows, a_cols, lda), _layout(dtype, k, n, k), _layout(dtype, m, n, m))
+    layouts = (_layout(dtype, k, m, k), _layout(dtype, k, n, k), _layout(dtype, m, n, m))
     pref = _P()
     _check(lib.cublasLtMatmulPreferenceCreate(ctypes.byref(pref)), "preference")
     _set(lib.cublasLtMatmulPreferenceSetAttribute, pref, _PREF_WORKSPACE, ctypes.c_uint64(_WORKSPACE_BYTES))
@@ -159,44 +159,28 @@ def _plan(state: _Device, key: tuple, aligns: tuple[int, ...], epilogue_ptrs: tu
     found, count = _Heuristic(), ctypes.c_int(0)
     _check(lib.cublasLtMatmulAlgoGetHeuristic(state.handle, desc, layouts[0], layouts[1], layouts[2],
                                               layouts[2], pref, 1, ctypes.byref(found), ctypes.byref(count)),
-           f"heuristic for epilogue {epilogue}, m={m} n={n} k={k}")
+           f"heuristic for m={m} n={n} k={k}")
     if count.value < 1:
-        raise CublasLtError(f"cuBLASLt has no algorithm for epilogue {epilogue}, m={m} n={n} k={k}")
+        raise CublasLtError(f"cuBLASLt has no GELU-aux-bias algorithm for m={m} n={n} k={k}")
     _plans[key] = _Plan(desc, layouts, found)
     return _plans[key]
 
 
-def _matmul(epilogue: int, transa: int, a: torch.Tensor, b: torch.Tensor, m: int, out: torch.Tensor,
-            bias: torch.Tensor, aux: torch.Tensor) -> None:
-    """``out`` (n, m) row-major = the column-major product op(a) · b with ``epilogue``."""
-    n, k = b.shape
-    lda = a.shape[1]
-    state = _device(out.device.index)
-    aligns = tuple(_alignment(t) for t in (a, b, out, out))
-    key = (out.device.index, epilogue, transa, m, n, k, lda, DATA_TYPES[out.dtype], aligns)
-    plan = _plan(state, key, aligns, (bias.data_ptr(), aux.data_ptr()))
-    lib = library()
-    _set(lib.cublasLtMatmulDescSetAttribute, plan.desc, _BIAS_POINTER, _P(bias.data_ptr()))
-    _set(lib.cublasLtMatmulDescSetAttribute, plan.desc, _AUX_POINTER, _P(aux.data_ptr()))
-    d_layout = plan.layouts[2]
-    _check(lib.cublasLtMatmul(state.handle, plan.desc, ctypes.byref(_ALPHA), _P(a.data_ptr()), plan.layouts[0],
-                              _P(b.data_ptr()), plan.layouts[1], ctypes.byref(_BETA), _P(out.data_ptr()), d_layout,
-                              _P(out.data_ptr()), d_layout, ctypes.byref(plan.heuristic.algo),
-                              _P(state.workspace.data_ptr()), _WORKSPACE_BYTES,
-                              _P(torch.cuda.current_stream(out.device).cuda_stream)), "matmul")
-
-
 def gelu_aux_bias(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(gelu_tanh(h), h) for h = x @ w.T + b; x (n, k), w (m, k), b (m,), contiguous, one dtype."""
-    n, m = x.shape[0], w.shape[0]
+    (n, k), m = x.shape, w.shape[0]
     a, h = x.new_empty(n, m), x.new_empty(n, m)
-    _matmul(_GELU_AUX_BIAS, _OP_T, w, x, m, a, b, h)
+    state = _device(a.device.index)
+    aligns = tuple(_alignment(t) for t in (w, x, a, a))
+    plan = _plan(state, (a.device.index, m, n, k, DATA_TYPES[a.dtype], aligns, _alignment(h)), aligns,
+                 (b.data_ptr(), h.data_ptr()))
+    lib = library()
+    _set(lib.cublasLtMatmulDescSetAttribute, plan.desc, _BIAS_POINTER, _P(b.data_ptr()))
+    _set(lib.cublasLtMatmulDescSetAttribute, plan.desc, _AUX_POINTER, _P(h.data_ptr()))
+    a_layout, x_layout, out_layout = plan.layouts
+    _check(lib.cublasLtMatmul(state.handle, plan.desc, ctypes.byref(_ALPHA), _P(w.data_ptr()), a_layout,
+                              _P(x.data_ptr()), x_layout, ctypes.byref(_BETA), _P(a.data_ptr()), out_layout,
+                              _P(a.data_ptr()), out_layout, ctypes.byref(plan.heuristic.algo),
+                              _P(state.workspace.data_ptr()), _WORKSPACE_BYTES,
+                              _P(torch.cuda.current_stream(a.device).cuda_stream)), "matmul")
     return a, h
-
-
-def dgelu_bgrad(dy: torch.Tensor, w: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(dh, dh.sum(0)) for dh = (dy @ w) * gelu_tanh'(h); dy (n, k), w (k, m), h (n, m), contiguous."""
-    n, m = dy.shape[0], w.shape[1]
-    dh, db = dy.new_empty(n, m), dy.new_empty(m)
-    _matmul(_DGELU_BGRAD, _OP_N, w, dy, m, dh, db, h)
-    return dh, db

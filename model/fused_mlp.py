@@ -1,16 +1,16 @@
-"""The feed-forward block ``down(gelu_tanh(up(x)))`` with its GELU inside the matrix products.
+"""The feed-forward block ``down(gelu_tanh(up(x)))`` with its forward GELU inside the up projection.
 
 Forward: one product writes both the pre-activation ``h`` and ``a = gelu(h)`` (cuBLASLt's
-GELU-aux-bias epilogue), then ``a @ w_down.T + b_down``. Backward: the input gradient of the down
-projection, ``dy @ w_down``, is multiplied by ``gelu'(h)`` and summed into the up projection's bias
-gradient in that product's epilogue (DGELU-BGRAD); the weight products are plain ones. No
-element-wise GELU kernel runs in either direction, at the cost of keeping ``h`` and ``a`` both.
+GELU-aux-bias epilogue, model/cublaslt.py), then ``a @ w_down.T + b_down``; no element-wise GELU
+kernel runs. Both ``h`` and ``a`` are kept, so the backward pass recomputes neither: it multiplies
+the down projection's input gradient by ``gelu'(h)`` in one element-wise pass (which compilation
+fuses with the up projection's bias gradient) and forms the weight gradients with plain products.
 
-The two epilogue products are PyTorch custom operators (``scratchlm::gelu_linear`` and
-``scratchlm::dgelu_linear``), so ``torch.compile`` keeps them whole. Their reference
-implementation, used off CUDA, is the same math in PyTorch operations; on CUDA they call cuBLASLt
-(model/cublaslt.py). ``enable(model)`` switches a model's blocks to this path after checking it on
-the device; the plain path (``FeedForward`` with ``nn.Linear`` and ``F.gelu``) stays the reference.
+The epilogue product is a PyTorch custom operator (``scratchlm::gelu_linear``), so
+``torch.compile`` keeps it whole; its reference implementation, used off CUDA, is the same math in
+PyTorch operations. ``GPT.use_fused_mlp`` switches a model's blocks to this path after ``check``
+passes on the device; the plain path (``FeedForward`` with ``nn.Linear`` and ``F.gelu``) stays the
+reference.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from model import cublaslt
 
-KERNELS = "cuBLASLt GELU-aux-bias and DGELU-bgrad epilogues"
+KERNELS = "cuBLASLt GELU-aux-bias epilogue in the up projection"
 PLAIN = "PyTorch (linear, GELU, linear)"
 
 
@@ -29,14 +29,7 @@ def _gelu_linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> tuple[tor
     return F.gelu(h, approximate="tanh"), h
 
 
-def _dgelu_linear(dy: torch.Tensor, w: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(dh, dh.sum(0)) for dh = (dy @ w) * gelu_tanh'(h)."""
-    dh = torch.ops.aten.gelu_backward(dy @ w, h, approximate="tanh")
-    return dh, dh.sum(0)
-
-
 gelu_linear = torch.library.custom_op("scratchlm::gelu_linear", _gelu_linear, mutates_args=())
-dgelu_linear = torch.library.custom_op("scratchlm::dgelu_linear", _dgelu_linear, mutates_args=())
 
 
 @gelu_linear.register_kernel("cuda")
@@ -48,16 +41,6 @@ def _gelu_linear_cuda(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> tupl
 def _(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     shape = (x.shape[0], w.shape[0])
     return x.new_empty(shape), x.new_empty(shape)
-
-
-@dgelu_linear.register_kernel("cuda")
-def _dgelu_linear_cuda(dy: torch.Tensor, w: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    return cublaslt.dgelu_bgrad(dy.contiguous(), w.contiguous(), h.contiguous())
-
-
-@dgelu_linear.register_fake
-def _(dy: torch.Tensor, w: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    return h.new_empty(h.shape), h.new_empty(h.shape[1])
 
 
 class GeluMLP(torch.autograd.Function):
@@ -73,8 +56,8 @@ class GeluMLP(torch.autograd.Function):
     @staticmethod
     def backward(ctx, dy: torch.Tensor) -> tuple[torch.Tensor, ...]:
         x, w_up, w_down, h, a = ctx.saved_tensors
-        dh, db_up = dgelu_linear(dy, w_down, h)
-        return dh @ w_up, dh.t() @ x, db_up, dy.t() @ a, dy.sum(0)
+        dh = torch.ops.aten.gelu_backward(dy @ w_down, h, approximate="tanh")
+        return dh @ w_up, dh.t() @ x, dh.sum(0), dy.t() @ a, dy.sum(0)
 
 
 def _compute_dtype(x: torch.Tensor) -> torch.dtype:
@@ -105,16 +88,13 @@ def check(device: torch.device, width: int, dtype: torch.dtype = torch.bfloat16)
         return f"the width {width} is not a multiple of 8 (cuBLASLt's GELU input needs it)"
     try:
         gen = torch.Generator(device=device).manual_seed(0)
-        x, w_up, w_down, dy = (torch.randn(shape, generator=gen, device=device, dtype=dtype)
-                               for shape in ((64, 128), (256, 128), (128, 256), (64, 128)))
+        x, w = (torch.randn(shape, generator=gen, device=device, dtype=dtype) for shape in ((64, 128), (256, 128)))
         b = torch.randn(256, generator=gen, device=device, dtype=dtype)
-        h = x @ w_up.t()
-        got = (*_gelu_linear_cuda(x, w_up, b), *_dgelu_linear_cuda(dy, w_down, h))
-        want = (*_gelu_linear(x, w_up, b), *_dgelu_linear(dy, w_down, h))
+        got, want = _gelu_linear_cuda(x, w, b), _gelu_linear(x, w, b)
         torch.cuda.synchronize(device)
     except (cublaslt.CublasLtError, RuntimeError) as err:
         return str(err).splitlines()[0]
-    for name, g, r in zip(("gelu", "pre-activation", "gelu gradient", "bias gradient"), got, want):
+    for name, g, r in zip(("GELU", "pre-activation"), got, want):
         error = ((g.float() - r.float()).norm() / r.float().norm()).item()
         if not error < 2e-2:
             return f"cuBLASLt's {name} differs from PyTorch's (relative error {error:.3g})"
