@@ -6,6 +6,7 @@ For each row count, times forward and forward + backward under bf16 autocast, ea
 (median of CUDA-event timings over repeated calls), and prints each output's and gradient's error
 against a float64 reference: ||out - ref|| / ||ref||.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,7 +14,7 @@ import statistics
 import sys
 from pathlib import Path
 
-# the repository on the path instead of benchmarks/, whose tokenize.py would shadow the standard library's
+# the repository on the path instead of benchmarks/, whose tokenize.py would shadow the stdlib's
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import torch
@@ -49,7 +50,9 @@ def forward_backward(fn, x: torch.Tensor, dy: torch.Tensor) -> None:
     y.backward(dy)
 
 
-def errors(module: FeedForward, reference: FeedForward, x: torch.Tensor, dy: torch.Tensor) -> list[float]:
+def errors(
+    module: FeedForward, reference: FeedForward, x: torch.Tensor, dy: torch.Tensor
+) -> list[float]:
     """Relative errors of the output and of the input, weight and bias gradients against float64."""
     results = []
     for m, dtype in ((module, torch.bfloat16), (reference, torch.float64)):
@@ -63,7 +66,9 @@ def errors(module: FeedForward, reference: FeedForward, x: torch.Tensor, dy: tor
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--width", type=int, default=768)
     p.add_argument("--rows", type=int, nargs="+", default=[16_384, 131_072])
     p.add_argument("--reps", type=int, default=20)
@@ -84,13 +89,30 @@ def main() -> None:
         dy = torch.randn_like(x, dtype=torch.bfloat16)
         for name, module in (("plain", plain), ("fused", fused)):
             for mode, fn in (("eager", module), ("compiled", torch.compile(module))):
-                table.append((rows, name, mode, timed(lambda fn=fn, x=x: forward(fn, x), args.reps),
-                               timed(lambda fn=fn, x=x, dy=dy: forward_backward(fn, x, dy), args.reps)))
-        errs = {name: errors(m, reference, x[:8], dy[:8]) for name, m in (("plain", plain), ("fused", fused))}
+                table.append(
+                    (
+                        rows,
+                        name,
+                        mode,
+                        timed(lambda fn=fn, x=x: forward(fn, x), args.reps),
+                        timed(lambda fn=fn, x=x, dy=dy: forward_backward(fn, x, dy), args.reps),
+                    )
+                )
+        errs = {
+            name: errors(m, reference, x[:8], dy[:8])
+            for name, m in (("plain", plain), ("fused", fused))
+        }
         for name, e in errs.items():
-            print(f"{rows} rows, {name}: relative error vs float64 (output, dx, dW_up, db_up, dW_down, db_down): "
-                  + ", ".join(f"{v:.2e}" for v in e), flush=True)
-    print(f"\n{'rows':>8} {'path':>6} {'mode':>9} {'forward ms':>11} {'fwd+bwd ms':>11}  {torch.cuda.get_device_name()}")
+            print(
+                f"{rows} rows, {name}: relative error vs float64 "
+                "(output, dx, dW_up, db_up, dW_down, db_down): "
+                + ", ".join(f"{v:.2e}" for v in e),
+                flush=True,
+            )
+    print(
+        f"\n{'rows':>8} {'path':>6} {'mode':>9} {'forward ms':>11} {'fwd+bwd ms':>11}  "
+        f"{torch.cuda.get_device_name()}"
+    )
     for rows, name, mode, fwd, both in table:
         print(f"{rows:>8} {name:>6} {mode:>9} {fwd:>11.3f} {both:>11.3f}")
 

@@ -42,8 +42,10 @@ def set_attention(backend: str) -> None:
     torch.backends.cuda.enable_mem_efficient_sdp(False)
 
 
-# kernel kinds by a part of the kernel's name, first match wins (inductor names its kernels after the fused ops)
-KINDS = [("attention", ("cudnn", "flash", "fmha", "attention", "sdpa")), ("loss (row kernel)", ("_rows_kernel",)),
+# kernel kinds by a part of the kernel's name, first match wins (inductor names its kernels
+# after the operations it fused)
+KINDS = [("attention", ("cudnn", "flash", "fmha", "attention", "sdpa")),
+         ("loss (row kernel)", ("_rows_kernel",)),
          ("GEMM", ("nvjet", "gemm", "cutlass", "xmma", "sm90_", "cublas")), ("GELU", ("gelu",)),
          ("LayerNorm", ("layer_norm",)), ("optimizer", ("adam", "multi_tensor", "foreach")),
          ("embedding", ("embedding",)), ("copies, casts", ("copy", "cat", "_to_copy", "convert")),
@@ -52,7 +54,8 @@ KINDS = [("attention", ("cudnn", "flash", "fmha", "attention", "sdpa")), ("loss 
 
 def kernel_kind(name: str) -> str:
     low = name.lower()
-    return next((kind for kind, parts in KINDS if any(p in low for p in parts)), "other element-wise")
+    found = (kind for kind, parts in KINDS if any(p in low for p in parts))
+    return next(found, "other element-wise")
 
 
 def profile_step(trainer: Trainer, step: int, rows: int = 22) -> None:
@@ -65,7 +68,8 @@ def profile_step(trainer: Trainer, step: int, rows: int = 22) -> None:
     print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=rows, max_name_column_width=70), flush=True)
     by_kind: dict[str, float] = {}
     for e in events:
-        by_kind[kernel_kind(e.key)] = by_kind.get(kernel_kind(e.key), 0.0) + e.self_device_time_total / 1e3
+        kind = kernel_kind(e.key)
+        by_kind[kind] = by_kind.get(kind, 0.0) + e.self_device_time_total / 1e3
     total = sum(by_kind.values())
     print(f"kernel time by kind, one step: {total:.1f} ms")
     for kind, ms in sorted(by_kind.items(), key=lambda kv: -kv[1]):
@@ -84,7 +88,8 @@ def measure(preset: str, micro_batch: int, batch_tokens: int, steps: int, warmup
                       fused_mlp=fused_mlp)
     with tempfile.TemporaryDirectory() as out:
         trainer = Trainer(cfg, data, Path(out))
-        print(f"{preset}:{micro_batch}:{attention}: kernels {json.dumps(trainer.kernels)}", flush=True)
+        print(f"{preset}:{micro_batch}:{attention}: kernels {json.dumps(trainer.kernels)}",
+              flush=True)
         if whole:  # one graph for the whole model instead of one per block
             trainer.model.compiled = None
             trainer.wrapped = torch.compile(trainer.wrapped)  # the DDP wrapper stays: gradients still all-reduce
@@ -107,8 +112,13 @@ def measure(preset: str, micro_batch: int, batch_tokens: int, steps: int, warmup
         world = trainer.dist.world
         return {"preset": preset, "gpus": world, "device": torch.cuda.get_device_name(),
                 "micro_batch": micro_batch, "accumulation": trainer.accum, "batch_tokens": trainer.step_tokens,
-                "attention": attention, "mlp": "fused" if trainer.model.blocks[0].ff.fused else "plain",
-                "kernels": trainer.kernels, "residual": "bf16" if bf16_residual else "fp32", "checkpointing": checkpointing, "loss_chunk": loss_chunk, "compile": ("whole" if whole else "blocks") if compile_model else "off", "step_s": seconds / steps,
+                "attention": attention,
+                "mlp": "fused" if trainer.model.blocks[0].ff.fused else "plain",
+                "kernels": trainer.kernels,
+                "residual": "bf16" if bf16_residual else "fp32", "checkpointing": checkpointing,
+                "loss_chunk": loss_chunk,
+                "compile": ("whole" if whole else "blocks") if compile_model else "off",
+                "step_s": seconds / steps,
                 "tokens_per_s": tokens_per_s, "tokens_per_s_per_gpu": tokens_per_s / world,
                 "mfu": tokens_per_s * trainer.flops_per_token / (PEAK_FLOPS * world),
                 "flops_per_token": trainer.flops_per_token, "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30,
@@ -155,15 +165,18 @@ def main() -> None:
                 with open(args.json, "a") as f:
                     f.write(json.dumps(row) + "\n")
     if int(os.environ.get("RANK", "0")) == 0:
-        print(f"\n{'preset':<10} {'GPUs':>4} {'micro':>5} {'accum':>5} {'attn':>6} {'MLP':>5} {'tokens/s':>10} "
-              f"{'per GPU':>10} {'MFU':>6} {'vs plain':>8} {'peak GiB':>8} {'compile':>7} {'resid':>5}  device")
-        plain = {(r["preset"], r["micro_batch"], r["attention"]): r["tokens_per_s"] for r in rows if r["mlp"] == "plain"}
+        print(f"\n{'preset':<10} {'GPUs':>4} {'micro':>5} {'accum':>5} {'attn':>6} {'MLP':>5} "
+              f"{'tokens/s':>10} {'per GPU':>10} {'MFU':>6} {'vs plain':>8} {'peak GiB':>8} "
+              f"{'compile':>7} {'resid':>5}  device")
+        plain = {(r["preset"], r["micro_batch"], r["attention"]): r["tokens_per_s"]
+                 for r in rows if r["mlp"] == "plain"}
         for r in rows:
             base = plain.get((r["preset"], r["micro_batch"], r["attention"]))
             ratio = f"{r['tokens_per_s'] / base - 1:+.1%}" if base and r["mlp"] == "fused" else ""
-            print(f"{r['preset']:<10} {r['gpus']:>4} {r['micro_batch']:>5} {r['accumulation']:>5} {r['attention']:>6} "
-                  f"{r['mlp']:>5} {r['tokens_per_s']:>10,.0f} {r['tokens_per_s_per_gpu']:>10,.0f} {r['mfu']:>6.1%} "
-                  f"{ratio:>8} {r['peak_mem_gib']:>8.1f} {r['compile']:>7} {r['residual']:>5}  {r['device']}")
+            print(f"{r['preset']:<10} {r['gpus']:>4} {r['micro_batch']:>5} {r['accumulation']:>5} "
+                  f"{r['attention']:>6} {r['mlp']:>5} {r['tokens_per_s']:>10,.0f} "
+                  f"{r['tokens_per_s_per_gpu']:>10,.0f} {r['mfu']:>6.1%} {ratio:>8} "
+                  f"{r['peak_mem_gib']:>8.1f} {r['compile']:>7} {r['residual']:>5}  {r['device']}")
     if torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
 

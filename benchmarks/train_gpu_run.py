@@ -2,7 +2,8 @@
 
     python3 benchmarks/train_gpu_run.py --data .bench/prose-shards --out /tmp/run --steps 250
 
-With ``--plain-mlp`` the MLP runs its plain path (the reference for the fused one). Plot the log afterwards with ``pipelines.loss_plot`` (matplotlib is not needed on the GPU).
+With ``--plain-mlp`` the MLP runs its plain path (the reference for the fused one). Plot the log
+afterwards with ``pipelines.loss_plot`` (matplotlib is not needed on the GPU).
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def main() -> None:
     p.add_argument("--preset", default="gpt2-124m")
     p.add_argument("--steps", type=int, default=250)
     p.add_argument("--micro-batch", type=int, default=32)
-    p.add_argument("--plain-mlp", action="store_true", help="the MLP's plain path instead of the fused one")
+    p.add_argument("--plain-mlp", action="store_true",
+                   help="the MLP's plain path instead of the fused one")
     args = p.parse_args()
     cfg = TrainConfig(preset=args.preset, model={"vocab_size": None, "dropout": 0.1}, max_steps=args.steps,
                       micro_batch=args.micro_batch, warmup_steps=25, log_every=10, eval_every=20,

@@ -6,13 +6,15 @@ writes both, so no element-wise kernel reads ``h`` (model/fused_mlp.py keeps ``h
 backward pass). The library is the one PyTorch's CUDA build has already loaded. In cuBLASLt's
 column-major view a row-major (n, m) output is an (m, n) matrix, so ``x @ w.T`` is ``w``
 (transposed) times ``x``, and the bias runs along the m rows, the features. One plan (descriptors
-and the heuristic's algorithm) is kept per shape and operand alignment; the pointers are set per call.
+and the heuristic's algorithm) is kept per shape and operand alignment; the pointers are set per
+call.
 
 Its backward counterpart, ``CUBLASLT_EPILOGUE_DGELU_BGRAD`` (the GELU derivative and the bias
 gradient in the epilogue of the down projection's input gradient), was measured and is not used:
 on an H100 with CUDA 13.0 cuBLASLt ran it as a separate epilogue kernel of 2.6 ms a call at
 131,072 x 3,072, three times the element-wise GELU backward (docs/benchmarks.md).
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -21,7 +23,14 @@ from dataclasses import dataclass
 import torch
 
 _GELU_AUX_BIAS = 164  # cublasLtEpilogue_t
-_TRANSA, _TRANSB, _EPILOGUE, _BIAS_POINTER, _AUX_POINTER, _AUX_LD = 3, 4, 7, 8, 11, 12  # desc attributes
+_TRANSA, _TRANSB, _EPILOGUE, _BIAS_POINTER, _AUX_POINTER, _AUX_LD = (
+    3,
+    4,
+    7,
+    8,
+    11,
+    12,
+)  # desc attributes
 _PREF_WORKSPACE = 1
 _PREF_ALIGNMENT = (5, 6, 7, 8)  # minimum alignment of A, B, C and D in bytes
 _COMPUTE_32F, _R_32F = 68, 0  # cublasComputeType_t, cudaDataType_t
@@ -36,8 +45,13 @@ class CublasLtError(RuntimeError):
 
 
 class _Heuristic(ctypes.Structure):
-    _fields_ = [("algo", ctypes.c_uint64 * 8), ("workspace_size", ctypes.c_size_t), ("state", ctypes.c_int),
-                ("waves", ctypes.c_float), ("reserved", ctypes.c_int * 4)]
+    _fields_ = [
+        ("algo", ctypes.c_uint64 * 8),
+        ("workspace_size", ctypes.c_size_t),
+        ("state", ctypes.c_int),
+        ("waves", ctypes.c_float),
+        ("reserved", ctypes.c_int * 4),
+    ]
 
 
 _P = ctypes.c_void_p
@@ -45,12 +59,17 @@ _SIGNATURES = {
     "cublasLtCreate": [ctypes.POINTER(_P)],
     "cublasLtMatmulDescCreate": [ctypes.POINTER(_P), ctypes.c_int, ctypes.c_int],
     "cublasLtMatmulDescSetAttribute": [_P, ctypes.c_int, _P, ctypes.c_size_t],
-    "cublasLtMatrixLayoutCreate": [ctypes.POINTER(_P), ctypes.c_int, ctypes.c_uint64, ctypes.c_uint64,
-                                   ctypes.c_int64],
+    "cublasLtMatrixLayoutCreate": [
+        ctypes.POINTER(_P),
+        ctypes.c_int,
+        ctypes.c_uint64,
+        ctypes.c_uint64,
+        ctypes.c_int64,
+    ],
     "cublasLtMatmulPreferenceCreate": [ctypes.POINTER(_P)],
     "cublasLtMatmulPreferenceSetAttribute": [_P, ctypes.c_int, _P, ctypes.c_size_t],
-    "cublasLtMatmulAlgoGetHeuristic": [_P] * 7 + [ctypes.c_int, ctypes.POINTER(_Heuristic),
-                                                  ctypes.POINTER(ctypes.c_int)],
+    "cublasLtMatmulAlgoGetHeuristic": [_P] * 7
+    + [ctypes.c_int, ctypes.POINTER(_Heuristic), ctypes.POINTER(ctypes.c_int)],
     "cublasLtMatmul": [_P] * 14 + [ctypes.c_size_t, _P],
 }
 
@@ -96,12 +115,17 @@ def _check(status: int, what: str) -> None:
 
 
 def _set(setter, handle: _P, attribute: int, value: ctypes._SimpleCData) -> None:
-    _check(setter(handle, attribute, ctypes.byref(value), ctypes.sizeof(value)), f"attribute {attribute}")
+    _check(
+        setter(handle, attribute, ctypes.byref(value), ctypes.sizeof(value)),
+        f"attribute {attribute}",
+    )
 
 
 def _layout(dtype: int, rows: int, cols: int, ld: int) -> _P:
     layout = _P()
-    _check(library().cublasLtMatrixLayoutCreate(ctypes.byref(layout), dtype, rows, cols, ld), "layout")
+    _check(
+        library().cublasLtMatrixLayoutCreate(ctypes.byref(layout), dtype, rows, cols, ld), "layout"
+    )
     return layout
 
 
@@ -146,41 +170,85 @@ def _plan(state: _Device, key: tuple, aligns: tuple[int, ...], pointers: tuple[i
     m, n, k, dtype = key[1:5]
     desc = _P()
     _check(lib.cublasLtMatmulDescCreate(ctypes.byref(desc), _COMPUTE_32F, _R_32F), "descriptor")
-    for attribute, value in ((_TRANSA, ctypes.c_int(_OP_T)), (_TRANSB, ctypes.c_int(_OP_N)),
-                             (_EPILOGUE, ctypes.c_int(_GELU_AUX_BIAS)), (_AUX_LD, ctypes.c_int64(m)),
-                             (_BIAS_POINTER, _P(pointers[0])), (_AUX_POINTER, _P(pointers[1]))):
+    for attribute, value in (
+        (_TRANSA, ctypes.c_int(_OP_T)),
+        (_TRANSB, ctypes.c_int(_OP_N)),
+        (_EPILOGUE, ctypes.c_int(_GELU_AUX_BIAS)),
+        (_AUX_LD, ctypes.c_int64(m)),
+        (_BIAS_POINTER, _P(pointers[0])),
+        (_AUX_POINTER, _P(pointers[1])),
+    ):
         _set(lib.cublasLtMatmulDescSetAttribute, desc, attribute, value)
     layouts = (_layout(dtype, k, m, k), _layout(dtype, k, n, k), _layout(dtype, m, n, m))
     pref = _P()
     _check(lib.cublasLtMatmulPreferenceCreate(ctypes.byref(pref)), "preference")
-    _set(lib.cublasLtMatmulPreferenceSetAttribute, pref, _PREF_WORKSPACE, ctypes.c_uint64(_WORKSPACE_BYTES))
+    _set(
+        lib.cublasLtMatmulPreferenceSetAttribute,
+        pref,
+        _PREF_WORKSPACE,
+        ctypes.c_uint64(_WORKSPACE_BYTES),
+    )
     for attribute, align in zip(_PREF_ALIGNMENT, aligns):
         _set(lib.cublasLtMatmulPreferenceSetAttribute, pref, attribute, ctypes.c_uint32(align))
     found, count = _Heuristic(), ctypes.c_int(0)
-    _check(lib.cublasLtMatmulAlgoGetHeuristic(state.handle, desc, layouts[0], layouts[1], layouts[2],
-                                              layouts[2], pref, 1, ctypes.byref(found), ctypes.byref(count)),
-           f"heuristic for m={m} n={n} k={k}")
+    _check(
+        lib.cublasLtMatmulAlgoGetHeuristic(
+            state.handle,
+            desc,
+            layouts[0],
+            layouts[1],
+            layouts[2],
+            layouts[2],
+            pref,
+            1,
+            ctypes.byref(found),
+            ctypes.byref(count),
+        ),
+        f"heuristic for m={m} n={n} k={k}",
+    )
     if count.value < 1:
         raise CublasLtError(f"cuBLASLt has no GELU-aux-bias algorithm for m={m} n={n} k={k}")
     _plans[key] = _Plan(desc, layouts, found)
     return _plans[key]
 
 
-def gelu_aux_bias(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def gelu_aux_bias(
+    x: torch.Tensor, w: torch.Tensor, b: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(gelu_tanh(h), h) for h = x @ w.T + b; x (n, k), w (m, k), b (m,), contiguous, one dtype."""
     (n, k), m = x.shape, w.shape[0]
     a, h = x.new_empty(n, m), x.new_empty(n, m)
     state = _device(a.device.index)
     aligns = tuple(_alignment(t) for t in (w, x, a, a))
-    plan = _plan(state, (a.device.index, m, n, k, DATA_TYPES[a.dtype], aligns, _alignment(h)), aligns,
-                 (b.data_ptr(), h.data_ptr()))
+    plan = _plan(
+        state,
+        (a.device.index, m, n, k, DATA_TYPES[a.dtype], aligns, _alignment(h)),
+        aligns,
+        (b.data_ptr(), h.data_ptr()),
+    )
     lib = library()
     _set(lib.cublasLtMatmulDescSetAttribute, plan.desc, _BIAS_POINTER, _P(b.data_ptr()))
     _set(lib.cublasLtMatmulDescSetAttribute, plan.desc, _AUX_POINTER, _P(h.data_ptr()))
     a_layout, x_layout, out_layout = plan.layouts
-    _check(lib.cublasLtMatmul(state.handle, plan.desc, ctypes.byref(_ALPHA), _P(w.data_ptr()), a_layout,
-                              _P(x.data_ptr()), x_layout, ctypes.byref(_BETA), _P(a.data_ptr()), out_layout,
-                              _P(a.data_ptr()), out_layout, ctypes.byref(plan.heuristic.algo),
-                              _P(state.workspace.data_ptr()), _WORKSPACE_BYTES,
-                              _P(torch.cuda.current_stream(a.device).cuda_stream)), "matmul")
+    _check(
+        lib.cublasLtMatmul(
+            state.handle,
+            plan.desc,
+            ctypes.byref(_ALPHA),
+            _P(w.data_ptr()),
+            a_layout,
+            _P(x.data_ptr()),
+            x_layout,
+            ctypes.byref(_BETA),
+            _P(a.data_ptr()),
+            out_layout,
+            _P(a.data_ptr()),
+            out_layout,
+            ctypes.byref(plan.heuristic.algo),
+            _P(state.workspace.data_ptr()),
+            _WORKSPACE_BYTES,
+            _P(torch.cuda.current_stream(a.device).cuda_stream),
+        ),
+        "matmul",
+    )
     return a, h

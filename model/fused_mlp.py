@@ -12,6 +12,7 @@ PyTorch operations. ``GPT.use_fused_mlp`` switches a model's blocks to this path
 passes on the device; the plain path (``FeedForward`` with ``nn.Linear`` and ``F.gelu``) stays the
 reference.
 """
+
 from __future__ import annotations
 
 import torch
@@ -23,7 +24,9 @@ KERNELS = "cuBLASLt GELU-aux-bias epilogue in the up projection"
 PLAIN = "PyTorch (linear, GELU, linear)"
 
 
-def _gelu_linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _gelu_linear(
+    x: torch.Tensor, w: torch.Tensor, b: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(gelu_tanh(h), h) for h = x @ w.T + b."""
     h = torch.addmm(b, x, w.t())
     return F.gelu(h, approximate="tanh"), h
@@ -33,7 +36,9 @@ gelu_linear = torch.library.custom_op("scratchlm::gelu_linear", _gelu_linear, mu
 
 
 @gelu_linear.register_kernel("cuda")
-def _gelu_linear_cuda(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _gelu_linear_cuda(
+    x: torch.Tensor, w: torch.Tensor, b: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     return cublaslt.gelu_aux_bias(x.contiguous(), w.contiguous(), b.contiguous())
 
 
@@ -44,11 +49,17 @@ def _(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, 
 
 
 class GeluMLP(torch.autograd.Function):
-    """``linear(gelu_tanh(linear(x, w_up, b_up)), w_down, b_down)`` for 2-D ``x``, all in one dtype."""
+    """``linear(gelu_tanh(linear(x, w_up, b_up)), w_down, b_down)``; 2-D ``x``, one dtype."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, w_up: torch.Tensor, b_up: torch.Tensor, w_down: torch.Tensor,
-                b_down: torch.Tensor) -> torch.Tensor:
+    def forward(
+        ctx,
+        x: torch.Tensor,
+        w_up: torch.Tensor,
+        b_up: torch.Tensor,
+        w_down: torch.Tensor,
+        b_down: torch.Tensor,
+    ) -> torch.Tensor:
         a, h = gelu_linear(x, w_up, b_up)
         ctx.save_for_backward(x, w_up, w_down, h, a)
         return torch.addmm(b_down, a, w_down.t())
@@ -88,7 +99,10 @@ def check(device: torch.device, width: int, dtype: torch.dtype = torch.bfloat16)
         return f"the width {width} is not a multiple of 8 (cuBLASLt's GELU input needs it)"
     try:
         gen = torch.Generator(device=device).manual_seed(0)
-        x, w = (torch.randn(shape, generator=gen, device=device, dtype=dtype) for shape in ((64, 128), (256, 128)))
+        x, w = (
+            torch.randn(shape, generator=gen, device=device, dtype=dtype)
+            for shape in ((64, 128), (256, 128))
+        )
         b = torch.randn(256, generator=gen, device=device, dtype=dtype)
         got, want = _gelu_linear_cuda(x, w, b), _gelu_linear(x, w, b)
         torch.cuda.synchronize(device)

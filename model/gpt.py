@@ -181,7 +181,9 @@ class GPT(nn.Module):
         reason = off or fused_mlp.check(device, self.config.n_embd)
         for block in self.blocks:
             block.ff.fused = reason is None
-        return fused_mlp.KERNELS if reason is None else f"{fused_mlp.PLAIN} (fused path off: {reason})"
+        if reason is None:
+            return fused_mlp.KERNELS
+        return f"{fused_mlp.PLAIN} (fused path off: {reason})"
 
     def matmul_params(self) -> int:
         """Parameters that take part in matrix products: all but the position table and an untied input table."""

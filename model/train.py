@@ -99,9 +99,10 @@ def attention_kernels(device: torch.device) -> str:
     if device.type != "cuda":
         return "F.scaled_dot_product_attention on the CPU"
     backends = torch.backends.cuda
-    enabled = [name for name, on in (("cuDNN", backends.cudnn_sdp_enabled()), ("flash", backends.flash_sdp_enabled()),
-                                     ("memory-efficient", backends.mem_efficient_sdp_enabled()),
-                                     ("math", backends.math_sdp_enabled())) if on]
+    choices = (("cuDNN", backends.cudnn_sdp_enabled()), ("flash", backends.flash_sdp_enabled()),
+               ("memory-efficient", backends.mem_efficient_sdp_enabled()),
+               ("math", backends.math_sdp_enabled()))
+    enabled = [name for name, on in choices if on]
     return "F.scaled_dot_product_attention, PyTorch's choice of " + ", ".join(enabled)
 
 

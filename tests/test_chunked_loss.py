@@ -90,9 +90,10 @@ def test_a_cpu_trainer_takes_the_whole_logits_by_default(tmp_path: Path) -> None
     trainer.run()
     start = json.loads((tmp_path / "out" / "log.jsonl").read_text(encoding="utf-8").splitlines()[0])
     assert start["event"] == "start" and start["loss_chunk"] == 0 and start["train"]["loss_chunk"] is None
-    assert start["kernels"] == {"mlp": "PyTorch (linear, GELU, linear) (fused path off: no autocast)",
-                                "loss": "F.cross_entropy over the whole logits",
-                                "attention": "F.scaled_dot_product_attention on the CPU"}
+    assert start["kernels"] == {
+        "mlp": "PyTorch (linear, GELU, linear) (fused path off: no autocast)",
+        "loss": "F.cross_entropy over the whole logits",
+        "attention": "F.scaled_dot_product_attention on the CPU"}
 
 
 def test_float16_products_are_refused() -> None:

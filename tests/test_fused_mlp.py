@@ -1,6 +1,7 @@
 """The fused MLP (model/fused_mlp.py): its autograd formulas against the plain block's (CPU,
 float64, PyTorch operations behind the custom operators), compilation without graph breaks, the
 CPU fallback, and on a CUDA GPU the cuBLASLt epilogues against the plain path in bf16."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,7 +18,9 @@ SMALL = GPTConfig(vocab_size=97, block_size=16, n_layer=2, n_head=4, n_embd=32, 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
-def _block(config: GPTConfig, seed: int, device: str = "cpu", dtype: torch.dtype = torch.float32) -> FeedForward:
+def _block(
+    config: GPTConfig, seed: int, device: str = "cpu", dtype: torch.dtype = torch.float32
+) -> FeedForward:
     torch.manual_seed(seed)
     block = FeedForward(config).to(device, dtype)
     for bias in (block.up.bias, block.down.bias):
@@ -25,7 +28,9 @@ def _block(config: GPTConfig, seed: int, device: str = "cpu", dtype: torch.dtype
     return block
 
 
-def _output_and_grads(fn, block: FeedForward, x: torch.Tensor, dy: torch.Tensor) -> list[torch.Tensor]:
+def _output_and_grads(
+    fn, block: FeedForward, x: torch.Tensor, dy: torch.Tensor
+) -> list[torch.Tensor]:
     x = x.detach().requires_grad_()
     y = fn(x)
     return [y.detach(), *torch.autograd.grad(y, [x, *block.parameters()], dy.to(y.dtype))]
@@ -48,8 +53,9 @@ def test_the_fused_formulas_equal_the_plain_blocks_in_float64() -> None:
 def test_the_fused_path_compiles_as_one_graph() -> None:
     block = _block(SMALL, seed=1, dtype=torch.float64)
     x, dy = torch.randn(2, 4, 32, dtype=torch.float64), torch.randn(2, 4, 32, dtype=torch.float64)
-    compiled = torch.compile(lambda t: fused_mlp.gelu_mlp(t, block.up, block.down), fullgraph=True,
-                             backend="aot_eager")
+    compiled = torch.compile(
+        lambda t: fused_mlp.gelu_mlp(t, block.up, block.down), fullgraph=True, backend="aot_eager"
+    )
     got = _output_and_grads(compiled, block, x, dy)
     want = _output_and_grads(_plain(block), block, x, dy)
     assert all(torch.allclose(g, w, rtol=1e-12, atol=1e-12) for g, w in zip(got, want))
@@ -60,9 +66,13 @@ def test_a_cpu_model_keeps_the_plain_path(monkeypatch: pytest.MonkeyPatch) -> No
     note = model.use_fused_mlp(torch.device("cpu"))
     assert note == f"{fused_mlp.PLAIN} (fused path off: no CUDA device (cpu))"
     assert not any(block.ff.fused for block in model.blocks)
-    assert model.use_fused_mlp(torch.device("cpu"), off="fused_mlp is false").endswith("off: fused_mlp is false)")
+    assert model.use_fused_mlp(torch.device("cpu"), off="fused_mlp is false").endswith(
+        "off: fused_mlp is false)"
+    )
     # a block switched on by hand still takes the plain path for CPU tensors
-    monkeypatch.setattr(fused_mlp, "gelu_mlp", lambda *args: pytest.fail("the fused path ran on the CPU"))
+    monkeypatch.setattr(
+        fused_mlp, "gelu_mlp", lambda *args: pytest.fail("the fused path ran on the CPU")
+    )
     model.blocks[0].ff.fused = True
     idx = torch.randint(0, 97, (2, 16))
     with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -99,13 +109,16 @@ def test_a_compiled_gpt_trains_the_same_on_both_paths() -> None:
     """Five AdamW steps of a compiled 2-layer model on one batch: the losses of the two paths
     differ by less than 1%."""
     config = dataclasses.replace(SMALL, n_embd=256, n_head=4, block_size=128, vocab_size=512)
-    idx = torch.randint(0, 512, (8, 128), device="cuda", generator=torch.Generator("cuda").manual_seed(0))
+    idx = torch.randint(
+        0, 512, (8, 128), device="cuda", generator=torch.Generator("cuda").manual_seed(0)
+    )
     losses = {}
     for fused in (False, True):
         torch.manual_seed(3)
         model = GPT(config).cuda()
         assert model.use_fused_mlp(torch.device("cuda"), None if fused else "plain") == (
-            fused_mlp.KERNELS if fused else f"{fused_mlp.PLAIN} (fused path off: plain)")
+            fused_mlp.KERNELS if fused else f"{fused_mlp.PLAIN} (fused path off: plain)"
+        )
         model.compile_for_training()
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
         for _ in range(5):

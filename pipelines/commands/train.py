@@ -100,7 +100,8 @@ class Progress:
             self.bar.update(record["step"] - self.bar.n)
             line = (f"training {record['params']:,} parameters on {record['device']} x{record['world']}, "
                     f"{record['batch_tokens']:,} tokens per step, from step {record['step']}")
-            line += "".join(f"\n  {part} kernels: {name}" for part, name in record.get("kernels", {}).items())
+            kernels = record.get("kernels", {}).items()
+            line += "".join(f"\n  {part} kernels: {name}" for part, name in kernels)
         else:
             return
         if self.bar.disable:
