@@ -101,7 +101,7 @@ class Progress:
             line = (f"training {record['params']:,} parameters on {record['device']} x{record['world']}, "
                     f"{record['batch_tokens']:,} tokens per step, from step {record['step']}")
             kernels = record.get("kernels", {}).items()
-            line += "".join(f"\n  {part} kernels: {name}" for part, name in kernels)
+            line += "".join(f"; {part} kernels: {name}" for part, name in kernels)
         else:
             return
         if self.bar.disable:
