@@ -51,3 +51,14 @@ HARD_STRINGS = [
     " ",
     "'s 're 'll don't O'Neil's",
 ]
+
+CODE_POINT_CONTEXT = "x{c}x {c}9{c} {c}{c}\t{c}\n{c}'s"
+
+
+def code_point_texts() -> list[str]:
+    """Every code point of the planes Unicode assigns (0-3, 14) beside letters, digits, spaces
+    and itself, 256 code points a text: where two regex engines' letter, digit or space classes
+    differ, the pieces and so the ids differ."""
+    points = [c for c in range(0x40000) if not 0xD800 <= c < 0xE000] + list(range(0xE0000, 0xF0000))
+    return ["|".join(CODE_POINT_CONTEXT.format(c=chr(c)) for c in points[i:i + 256])
+            for i in range(0, len(points), 256)]

@@ -40,6 +40,9 @@ class ShardConfig:
     # machine, docs/benchmarks.md); processes: one single-threaded task per input file, on the
     # executor's workers (local processes or Ray)
     parallel: Literal["threads", "processes"] = "threads"
+    # auto: fastokens where it reproduces tokenizers' ids exactly (tokenizer/encoders.py), else
+    # tokenizers; tokenizers: always HF tokenizers (the same ids, slower)
+    encoder: Literal["auto", "tokenizers"] = "auto"
 
     def __post_init__(self) -> None:
         if self.shard_tokens <= 0:

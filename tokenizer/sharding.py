@@ -1,7 +1,9 @@
 """Curated documents to token shards, in two resumable phases.
 
 1. **encode** (parallel, one task per input file): a worker encodes its file's documents in
-   batches with ``encode_batch_fast``, appends the EOS token after each, and appends the tokens
+   batches with the encoder ``tokenizer/encoders.py`` picks (``fastokens`` where it reproduces
+   ``tokenizers``' ids exactly, else ``tokenizers``' ``encode_batch_fast``; the manifest's
+   ``encoders`` names what ran), appends the EOS token after each, and appends the tokens
    and document lengths of each split to ``_work/part-NNNNN.{split}.tokens|.lens`` (raw arrays,
    written under temporary names, renamed at the end), then writes ``part-NNNNN.done``. A
    worker holds one batch of documents at a time; a finished part is skipped on resume, and its
@@ -13,9 +15,10 @@
    same bytes as an unbroken one.
 
 Parallelism (``ShardConfig.parallel``): ``threads`` encodes the files one after the other in
-this process, each batch on the tokenizer's own threads (``RAYON_NUM_THREADS`` caps them);
-``processes`` runs one task per file on the executor's workers, each single-threaded
-(``TOKENIZERS_PARALLELISM=false``). ``benchmarks/tokenize.py`` measures both.
+this process, each batch on the encoder's own threads (``RAYON_NUM_THREADS`` caps them, for
+either encoder); ``processes`` runs one task per file on the executor's workers
+(``TOKENIZERS_PARALLELISM=false`` keeps ``tokenizers`` single-threaded there).
+``benchmarks/tokenize.py`` measures both.
 """
 from __future__ import annotations
 
@@ -30,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tokenizers import Tokenizer
 
 from curate.checksum import file_sha256
 from curate.errors import ConfigError
@@ -38,6 +40,7 @@ from curate.stage import iter_batches
 from curate.writer import write_atomic
 from tokenizer.config import ShardConfig
 from tokenizer.corpus import CorpusFile, iter_documents
+from tokenizer.encoders import Encoder, load_encoder
 from tokenizer.files import load_tokenizer, token_id
 from tokenizer.shard_format import (
     FORMAT,
@@ -71,10 +74,10 @@ def tokenizers_parallelism(enabled: bool) -> Iterator[None]:
 
 
 @lru_cache(maxsize=2)
-def _load_tokenizer(path: str, sha256: str) -> Tokenizer:
-    """The tokenizer a worker encodes with, loaded once per process and version (``sha256``: a
+def _load_encoder(path: str, sha256: str, fast: bool) -> Encoder:
+    """The encoder a worker encodes with, loaded once per process and version (``sha256``: a
     tokenizer trained again into the same path is loaded again)."""
-    return load_tokenizer(path)
+    return load_encoder(path, fast)
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ class EncodeTask:
     dtype: str
     batch_docs: int
     threads: bool
+    fast: bool  # the fast encoder where it is exact (ShardConfig.encoder "auto")
 
 
 @dataclass
@@ -104,6 +108,7 @@ class PartResult:
     docs: dict[str, int]
     tokens: dict[str, int]
     bytes: int
+    encoder: str = ""  # Encoder.name (empty in parts encoded before it was recorded)
 
     @property
     def docs_in(self) -> int:  # for the progress bar
@@ -116,7 +121,7 @@ class _PartStream:
     def __init__(self, work: Path, part: str, split: str, dtype: np.dtype) -> None:
         self.paths = [work / f"{part}.{split}.tokens", work / f"{part}.{split}.lens"]
         self.tmps = [p.with_name(f".{p.name}.tmp") for p in self.paths]
-        self.files = [open(t, "wb") for t in self.tmps]
+        self.files = [open(t, "wb") for t in self.tmps]  # noqa: SIM115 (closed by close())
         self.dtype = dtype
         self.pending: list[np.ndarray] = []
         self.docs = 0
@@ -148,14 +153,13 @@ class _PartStream:
 def encode_part(task: EncodeTask) -> PartResult:
     """Encode one input file into its per-split token and length streams, then mark it done."""
     with tokenizers_parallelism(task.threads):
-        tokenizer = _load_tokenizer(task.tokenizer_path, task.tokenizer_sha256)
+        encoder = _load_encoder(task.tokenizer_path, task.tokenizer_sha256, task.fast)
         work = Path(task.work_dir)
         streams = {split: _PartStream(work, task.part, split, np.dtype(task.dtype)) for split in SPLITS}
         text_bytes = 0
         for batch in iter_batches(iter_documents(task.file), task.batch_docs):
-            encodings = tokenizer.encode_batch_fast([doc.text for doc in batch], add_special_tokens=False)
-            for doc, encoding in zip(batch, encodings):
-                streams[split_of(doc.id, task.val_fraction)].add(encoding.ids, task.eos_id)
+            for doc, ids in zip(batch, encoder.encode_batch([doc.text for doc in batch])):
+                streams[split_of(doc.id, task.val_fraction)].add(ids, task.eos_id)
                 text_bytes += len(doc.text.encode("utf-8"))
             for stream in streams.values():
                 stream.flush()
@@ -164,7 +168,7 @@ def encode_part(task: EncodeTask) -> PartResult:
     result = PartResult(
         task.part, task.file.source, task.file.path, task.file.curated,
         docs={s: streams[s].docs for s in SPLITS}, tokens={s: streams[s].tokens for s in SPLITS},
-        bytes=text_bytes,
+        bytes=text_bytes, encoder=encoder.name,
     )
     write_atomic(work / f"{task.part}.done", json.dumps(asdict(result), sort_keys=True))
     return result
@@ -287,14 +291,15 @@ def shard_corpus(files: list[CorpusFile], tokenizer_path: Path, output: Path, co
         log(f"shards already complete: {output / MANIFEST}")
         return done
     copy = _copy_tokenizer(tokenizer_file, output)
-    tokenizer = _load_tokenizer(str(copy), tokenizer_sha256)  # the one the encoding below uses here
+    tokenizer = load_tokenizer(copy)
     vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
     eos_id = token_id(tokenizer, f"--tokenizer {tokenizer_path}", config.eos_token)
     dtype = token_dtype(vocab_size)
     parts = [f"part-{i:05d}" for i in range(len(files))]
     threads = config.parallel == "threads"
+    fast = config.encoder == "auto"
     tasks = [EncodeTask(f, p, str(work), str(copy), tokenizer_sha256, config.val_fraction, eos_id,
-                        dtype.name, config.batch_docs, threads)
+                        dtype.name, config.batch_docs, threads, fast)
              for f, p in zip(files, parts) if not (work / f"{p}.done").exists()]
     if threads:
         for task in tasks:
@@ -320,6 +325,7 @@ def shard_corpus(files: list[CorpusFile], tokenizer_path: Path, output: Path, co
             for split in SPLITS
         },
         "shards": entries,
+        "encoders": sorted({r.encoder for r in results}),
         "plan": plan,
         "inputs": [asdict(r) for r in results],
     }

@@ -19,8 +19,9 @@ def shard(args: argparse.Namespace) -> int:
     missing = [name for name in ("input", "tokenizer", "output") if getattr(args, name) is None]
     if missing:
         raise ConfigError(f"shard: --{' --'.join(missing)} required (or: scratchlm shard verify DIR)")
-    config = build(ShardConfig, {"shard_tokens": args.shard_tokens, "val_fraction": args.val_fraction,
-                                 "eos_token": args.eos_token, "parallel": args.parallel}, "shard")
+    options = {"shard_tokens": args.shard_tokens, "val_fraction": args.val_fraction,
+               "eos_token": args.eos_token, "parallel": args.parallel, "encoder": args.encoder}
+    config = build(ShardConfig, options, "shard")
     workers = args.workers if args.workers is not None else os.cpu_count() or 1
     if config.parallel == "threads":  # read by tokenizers when its thread pool starts
         os.environ.setdefault("RAYON_NUM_THREADS", str(max(1, workers)))
@@ -59,6 +60,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--eos-token", default=defaults.eos_token, help="token appended after each document")
     p.add_argument("--parallel", choices=("threads", "processes"), default=defaults.parallel,
                    help="tokenizer threads in this process, or one single-threaded worker process per input file")
+    p.add_argument("--encoder", choices=("auto", "tokenizers"), default=defaults.encoder,
+                   help="auto: fastokens where it gives tokenizers' ids exactly, else tokenizers "
+                        "(manifest.json's encoders names what ran); tokenizers: always tokenizers")
     p.add_argument("--workers", type=int, default=None,
                    help="tokenizer threads, or worker processes (default: this machine's cores, as the tokenizer "
                         "takes inside scratchlm run)")

@@ -1,0 +1,102 @@
+"""The encoder that turns the shards' documents into token ids.
+
+``fastokens`` (a Rust reimplementation of the HF pipeline: the same merge-rank BPE, GPT-2's split
+regex) encodes when the ``tokenizer.json`` is one whose ids it is known to reproduce exactly: the
+byte-level BPE that ``tokenizer/train.py`` writes (no normaliser, the ``ByteLevel`` pre-tokeniser
+with GPT-2's regex and no prefix space, a BPE model without dropout, unknown token, subword
+affixes or byte fallback, every added token special). Any other tokenizer, or a machine without
+``fastokens``, encodes with HF ``tokenizers`` as loaded by ``load_tokenizer``. Either way a
+special token's text inside a document encodes as ordinary text (``encode_special_tokens`` /
+``split_special_tokens``), and tests/test_tokenizer_encoders.py holds the two to identical ids on
+every shipped corpus and every Unicode code point.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from importlib.metadata import version
+from importlib.util import find_spec
+from itertools import pairwise
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import tokenizers
+from tokenizers import Tokenizer, pre_tokenizers
+
+from tokenizer.files import load_tokenizer
+
+FAST = "fastokens"
+BYTE_LEVEL = {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True}
+BPE_PLAIN = {"dropout": None, "unk_token": None, "continuing_subword_prefix": None, "end_of_word_suffix": None,
+             "byte_fallback": False, "ignore_merges": False}
+
+
+class Encoder(Protocol):
+    """Texts to token ids, each document's ids alone (no end-of-text id, no post-processor tokens)."""
+
+    name: str  # what ran, with its version, as the shard manifest records it
+
+    def encode_batch(self, texts: list[str]) -> Sequence[Sequence[int]]: ...
+
+
+class TokenizersEncoder:
+    """HF ``tokenizers``' ``encode_batch_fast``, on its own threads (``RAYON_NUM_THREADS``)."""
+
+    def __init__(self, tokenizer: Tokenizer, why: str = "") -> None:
+        self.tokenizer = tokenizer
+        self.name = f"tokenizers {tokenizers.__version__}" + (f" ({why})" if why else "")
+
+    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+        return [e.ids for e in self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
+
+
+class FastokensEncoder:
+    """``fastokens``' flat batch encoding (one id buffer, no Python int per token), on its own threads."""
+
+    def __init__(self, path: Path) -> None:
+        import fastokens
+
+        self.tokenizer = fastokens.Tokenizer.from_file(str(path))
+        self.name = f"{FAST} {version(FAST)}"
+
+    def encode_batch(self, texts: list[str]) -> list[np.ndarray]:
+        ids, offsets = self.tokenizer.encode_batch_flat(texts, split_special_tokens=True)
+        flat, ends = np.frombuffer(ids, np.uint32), np.frombuffer(offsets, np.uint64).astype(np.int64)
+        return [flat[start:end] for start, end in pairwise(ends)]
+
+
+def fast_refusal(spec: dict[str, Any]) -> str | None:
+    """Why the fast encoder may not stand in for ``tokenizers`` on this ``tokenizer.json`` (None: it may)."""
+    model = spec.get("model") or {}
+    pre = {k: v for k, v in (spec.get("pre_tokenizer") or {}).items() if k != "trim_offsets"}  # offsets only
+    if spec.get("normalizer") is not None:
+        return f"normalizer {spec['normalizer'].get('type')}"
+    if pre != BYTE_LEVEL:
+        return f"pre-tokenizer {pre} is not {BYTE_LEVEL}"
+    if (spec.get("post_processor") or {"type": "ByteLevel"})["type"] != "ByteLevel":
+        return f"post-processor {spec['post_processor']['type']}"
+    if model.get("type") != "BPE":
+        return f"model {model.get('type')}"
+    options = {k: model.get(k, BPE_PLAIN[k]) or BPE_PLAIN[k] for k in BPE_PLAIN}
+    if options != BPE_PLAIN:
+        return f"BPE options {', '.join(k for k in BPE_PLAIN if options[k] != BPE_PLAIN[k])}"
+    if not set(pre_tokenizers.ByteLevel.alphabet()) <= set(model.get("vocab", {})):
+        return "not all 256 byte-level symbols in the vocabulary"
+    plain = [t["content"] for t in spec.get("added_tokens", []) if not t.get("special")]
+    if plain:
+        return f"non-special added tokens {plain[:3]}"
+    return None
+
+
+def load_encoder(path: str | Path, fast: bool = True) -> Encoder:
+    """The encoder for the shards: the fast one where it is exact (and ``fast``), else ``tokenizers``."""
+    if not fast:
+        return TokenizersEncoder(load_tokenizer(path), "encoder: tokenizers")
+    if find_spec(FAST) is None:
+        return TokenizersEncoder(load_tokenizer(path), f"{FAST} is not installed")
+    tokenizer = load_tokenizer(path)  # refuses a missing or unreadable file with one clear line
+    refusal = fast_refusal(json.loads(Path(path).read_text(encoding="utf-8")))
+    if refusal is not None:
+        return TokenizersEncoder(tokenizer, f"{FAST} does not take {refusal}")
+    return FastokensEncoder(Path(path))
