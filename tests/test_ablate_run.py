@@ -10,6 +10,7 @@ import statistics
 import subprocess
 import sys
 from html.parser import HTMLParser
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,8 @@ from model.data import BatchLoader, open_shards
 from model.evaluate import load_model, loss_sum
 from pipelines.ablation.run import run_ablation
 from pipelines.ablation.spec import load_ablation
-from tokenizer.train import STATS_FILE
 from pipelines.executors.local import LocalExecutor
+from tokenizer.train import STATS_FILE
 
 ROOT = Path(__file__).parent.parent
 DATA = ROOT / "tests" / "data"
@@ -169,6 +170,8 @@ def test_validation_is_the_evaluation_text_for_every_variant(ablation):
     evaluation = open_shards(out / "eval")
     assert evaluation.manifest["tokenizer_sha256"] == json.loads(
         (out / "tokenizer" / STATS_FILE).read_text())["sha256"]
+    composed = json.loads((out / "variants" / "english" / "shards" / "manifest.json").read_text())
+    assert composed["encoders"] == evaluation.manifest["encoders"] == [f"fastokens {version('fastokens')}"]
     for result in results:
         run = result.runs[-1]
         model, _ = load_model(run.folder, torch.device("cpu"))
@@ -246,7 +249,7 @@ def test_a_shared_first_step_is_curated_once(ablation):
 def test_prepare_here_train_elsewhere_then_compare(ablation, tmp_path):
     """--prepare-only stops before training; the trainings module trains every run in two processes;
     the rerun trains nothing and compares the same figures as the one-command ablation."""
-    root, out, inputs, evaluation, results = ablation
+    root, _, inputs, evaluation, results = ablation
     split = tmp_path / "split"
     prepared = run_ablation(load_ablation(root / "mini.yaml"), inputs, [str(evaluation)], split, SEEDS,
                             LocalExecutor(1), log=lambda _: None, prepare_only=True)
@@ -254,18 +257,18 @@ def test_prepare_here_train_elsewhere_then_compare(ablation, tmp_path):
     plan = json.loads((split / "trainings.json").read_text(encoding="utf-8"))
     assert plan["variants"] == ["all", "english"] and plan["seeds"] == [1337, 1338]
     command = [sys.executable, "-m", "pipelines.ablation.trainings", str(split), "--jobs", "2"]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    done = subprocess.run(command, check=False, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "0 of 4 trainings already finished; 4 to train" in done.stdout
     for variant in ("all", "english"):  # side by side, every progress line names its run
-        assert re.search(rf"^\[{variant} seed 1337\] step +\d+  val loss ", done.stdout, re.M)
+        assert re.search(rf"^\[{variant} seed 1337\] step +\d+  val loss ", done.stdout, re.MULTILINE)
     stray = [line for line in done.stdout.splitlines() if not line.startswith(("[", "trained ", "0 of 4"))]
     assert not stray, stray  # lines of processes printing side by side stay whole
     assert sorted(re.findall(r"trained (\w+) seed (\d+)", done.stdout)) == sorted(
         (v, str(s)) for v in ("all", "english") for s in (1337, 1338))
     logs = sorted(split.glob("variants/*/seed-*/log.jsonl"))
     stamps = [p.stat().st_mtime_ns for p in logs]
-    again = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    again = subprocess.run(command, check=False, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert "4 of 4 trainings already finished; 0 to train" in again.stdout
     compared = run_ablation(load_ablation(root / "mini.yaml"), inputs, [str(evaluation)], split, SEEDS,
                             LocalExecutor(1), log=lambda _: None)
@@ -292,12 +295,12 @@ def test_a_failed_training_is_named_and_the_others_finish(ablation, tmp_path):
     shard.unlink()  # a hard link to tokens/: replace, do not edit in place
     shard.write_bytes((out / "variants" / "english" / "tokens" / shard.name).read_bytes()[:-2] + b"\x00\x01")
     done = subprocess.run([sys.executable, "-m", "pipelines.ablation.trainings", str(out), "--jobs", "2"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+                          check=False, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 2
     assert done.stderr == ("error: 2 of 4 trainings failed (english seed 1337, english seed 1338; the lines above "
                            "say why); the others are kept: run again to retry\n")
-    assert len(re.findall(r"^failed english seed 133[78]: .*sha256 does not match", done.stdout, re.M)) == 2
-    assert sorted(re.findall(r"^trained (\w+) seed (\d+)", done.stdout, re.M)) == [("all", "1337"), ("all", "1338")]
+    assert len(re.findall(r"^failed english seed 133[78]: .*sha256 does not match", done.stdout, re.MULTILINE)) == 2
+    assert sorted(re.findall(r"^trained (\w+) seed (\d+)", done.stdout, re.MULTILINE)) == [("all", "1337"), ("all", "1338")]
 
 
 def test_a_missing_input_stops_before_the_folder_is_written(ablation, tmp_path):
@@ -311,7 +314,7 @@ def test_a_missing_input_stops_before_the_folder_is_written(ablation, tmp_path):
 
 def test_trainings_without_a_plan_is_one_line(tmp_path):
     done = subprocess.run([sys.executable, "-m", "pipelines.ablation.trainings", str(tmp_path)],
-                          capture_output=True, text=True, cwd=ROOT)
+                          check=False, capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 2
     assert done.stderr == f"error: {tmp_path / 'trainings.json'}: no training plan (run scratchlm ablate ... --prepare-only first)\n"
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from curate.errors import ConfigError
 from curate.writer import write_atomic
@@ -86,6 +87,7 @@ def compose_shards(train_folder: Path, eval_folder: Path, output: Path) -> dict[
     manifest = {"format": FORMAT, "dtype": train["dtype"], "eos_id": train["eos_id"],
                 "vocab_size": train["vocab_size"], "tokenizer": TOKENIZER_COPY,
                 "tokenizer_sha256": train["tokenizer_sha256"], "splits": splits, "shards": entries,
+                "encoders": sorted({*train.get("encoders", []), *evaluation.get("encoders", [])}),
                 "sources": {"train": str(train_folder), "val": str(eval_folder)}}
     write_atomic(output / MANIFEST, json.dumps(manifest, indent=1))
     return manifest
