@@ -1,4 +1,4 @@
-"""BPE training and sharding: ours against calling HF ``tokenizers`` directly, on 1 and 2 cores.
+"""BPE training, sharding and every candidate encoder against HF ``tokenizers``, on 1 and 2 cores.
 
     .venv/bin/python -m benchmarks.tokenize --mb 50 --vocab 32768 --cores 1 2
 
@@ -15,10 +15,25 @@ Each measurement runs in a fresh process pinned to the first N cores (``sched_se
 * ``train-direct``: ``Tokenizer.train_from_iterator`` on all texts held in one Python list
   (loading the list is not timed, its memory is counted);
 * ``shard-procs`` / ``shard-threads``: ``tokenizer.sharding.shard_corpus`` with N worker
-  processes (one tokenizer thread each) or in one process with N tokenizer threads;
+  processes or in one process with N encoder threads, with the encoder it picks (fastokens);
+  ``shard-tokenizers``: the same as ``shard-threads`` with ``encoder: tokenizers`` (the path
+  before the fast encoder, and the reference the others' shard bytes are compared with);
 * ``encode-direct`` / ``encode-fast-direct``: ``Tokenizer.encode_batch`` / ``encode_batch_fast``
-  (no offsets; what the sharding workers call) on the same texts in memory, 512 per call;
+  (no offsets; what ``encoder: tokenizers`` calls) on the same texts in memory, 512 per call;
+  ``encode-fast-direct`` is the reference for the ids of the other encoders:
+* ``encode-fastokens``: ``tokenizer.encoders.FastokensEncoder`` (``encode_batch_flat``, 512 texts a
+  call, what sharding calls); ``encode-tokie``: ``tokie.Tokenizer.encode_batch``, both loading our
+  ``tokenizer.json``; ``encode-tiktoken``: ``tiktoken.Encoding.encode_ordinary_batch`` (N threads)
+  with the ranks and pattern converted from it (``tiktoken_encoding``);
 * ``didactic``: the pure-Python BPE trained on the first 1 MB, against the fast one.
+
+A row's "ids" column says whether its output equals the reference on every document: a SHA-256
+over each document's ids (and their count) for the encoders, the shards' SHA-256s for the shard
+runs; "code points" the same for the encoders on ``tokenizer_samples.code_point_texts`` (every
+code point of planes 0-3 and 14 beside letters, digits and spaces: 6.5 MB, not timed).
+Not measured: ``rs-bpe`` (0.1.0) builds only OpenAI's cl100k and o200k, with no constructor for
+another vocabulary; ``bpeasy`` (0.1.6) trains, and encodes through a ``tiktoken.Encoding`` (the
+``encode-tiktoken`` row).
 """
 from __future__ import annotations
 
@@ -30,6 +45,7 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 
 import argparse
 import gzip
+import hashlib
 import json
 import os
 import random
@@ -38,14 +54,28 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Iterator
+from importlib.util import find_spec
+from typing import Any
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIRS = [REPO.parent / "shared" / "data", REPO / "tests" / "data"]
 PARTS = 8
-KINDS = ("train-ours", "train-direct", "shard-procs", "shard-threads", "encode-direct", "encode-fast-direct")
-DIRECT = {"train-ours": "train-direct", "shard-procs": "encode-direct", "shard-threads": "encode-direct"}
+KINDS = ("train-ours", "train-direct", "shard-tokenizers", "shard-procs", "shard-threads",
+         "encode-direct", "encode-fast-direct", "encode-fastokens", "encode-tokie",
+         "encode-tiktoken")
+DIRECT = {"train-ours": "train-direct", "shard-procs": "shard-tokenizers",
+          "shard-threads": "shard-tokenizers", "shard-tokenizers": "encode-fast-direct",
+          "encode-fastokens": "encode-fast-direct", "encode-tokie": "encode-fast-direct",
+          "encode-tiktoken": "encode-fast-direct"}
+CANDIDATES = {"encode-fastokens": "fastokens", "encode-tokie": "tokie",
+              "encode-tiktoken": "tiktoken"}
+REFERENCE = {"shard": "shard-tokenizers", "encode": "encode-fast-direct"}
+# GPT-2's split regex as tiktoken's r50k writes it (HF's ByteLevel lists the contractions apart)
+GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 
 
 def data_file(name: str) -> Path:
@@ -62,10 +92,10 @@ def real_documents() -> list[tuple[str, str]]:
 
     docs = []
     for name in ("brown", "kjv", "shakespeare"):
-        path = data_file(f"prose/{name}.jsonl.gz")
-        docs += [(f"{name}/{i}", json.loads(line)["text"]) for i, line in enumerate(gzip.open(path, "rt"))]
-    langid = gzip.open(data_file("langid-dev.jsonl.gz"), "rt")
-    docs += [(f"langid/{i}", json.loads(line)["text"]) for i, line in enumerate(langid)]
+        with gzip.open(data_file(f"prose/{name}.jsonl.gz"), "rt") as prose:
+            docs += [(f"{name}/{i}", json.loads(line)["text"]) for i, line in enumerate(prose)]
+    with gzip.open(data_file("langid-dev.jsonl.gz"), "rt") as langid:
+        docs += [(f"langid/{i}", json.loads(line)["text"]) for i, line in enumerate(langid)]
     with open(data_file("web-sample.warc.gz"), "rb") as stream:
         for i, record in enumerate(ArchiveIterator(stream)):
             if record.rec_type != "response" or "html" not in (record.http_headers.get_header("Content-Type") or ""):
@@ -132,7 +162,7 @@ def usage() -> tuple[float, float]:
 
 def measure(kind: str, cores: int, corpus: Path, work: Path, vocab: int) -> dict:
     """One measurement, in this (fresh, pinned) process."""
-    from tokenizers import Tokenizer, pre_tokenizers, trainers
+    from tokenizers import pre_tokenizers, trainers
 
     from pipelines.executors.local import LocalExecutor
     from tokenizer.config import BpeConfig, ShardConfig
@@ -167,21 +197,89 @@ def measure(kind: str, cores: int, corpus: Path, work: Path, vocab: int) -> dict
     elif kind.startswith("shard-"):
         output = work / f"{kind}-{cores}"
         shutil.rmtree(output, ignore_errors=True)
+        shard_config = ShardConfig(parallel="processes" if kind == "shard-procs" else "threads",
+                                   encoder="tokenizers" if kind == "shard-tokenizers" else "auto")
         with timed():
-            parallel = "threads" if kind == "shard-threads" else "processes"
             manifest = shard_corpus(corpus_files([str(corpus)]), tokenizer_path, output,
-                                    ShardConfig(parallel=parallel), LocalExecutor(cores), log=lambda *_: None)
+                                    shard_config, LocalExecutor(cores), log=lambda *_: None)
         result["tokens"] = sum(s["tokens"] for s in manifest["splits"].values())
         result["bytes"] = sum(i["bytes"] for i in manifest["inputs"])
+        result["encoders"] = manifest["encoders"]
+        shard_hashes = " ".join(e["sha256"] for e in manifest["shards"])
+        result["ids_sha256"] = hashlib.sha256(shard_hashes.encode()).hexdigest()
     elif kind.startswith("encode-"):
-        texts = load_texts(corpus)
-        tokenizer = Tokenizer.from_file(str(tokenizer_path))
-        encode = tokenizer.encode_batch_fast if kind == "encode-fast-direct" else tokenizer.encode_batch
-        with timed():
-            result["tokens"] = sum(len(e.ids) for i in range(0, len(texts), 512) for e in encode(texts[i:i + 512]))
+        texts, call = load_texts(corpus), encoder_call(kind, tokenizer_path, cores)
+        result.update(encode_all(call, texts))
         result["bytes"] = sum(len(t.encode()) for t in texts)
-    result["peak_rss_mb"] = usage()[1]
+        result["peak_rss_mb"] = usage()[1]
+        result["code_points_sha256"] = encode_all(call, code_point_texts())["ids_sha256"]
+    result.setdefault("peak_rss_mb", usage()[1])
     return result
+
+
+EncodeBatch = Callable[[list[str]], Sequence[Sequence[int]]]
+
+
+def code_point_texts() -> list[str]:
+    sys.path.insert(0, str(REPO / "tests"))
+    from tokenizer_samples import code_point_texts as texts
+
+    return texts()
+
+
+def encoder_call(kind: str, tokenizer_path: Path, cores: int) -> EncodeBatch:
+    """Texts to per-document ids, as encoder ``kind`` does it on ``cores`` threads."""
+    from tokenizer.encoders import FastokensEncoder
+    from tokenizer.files import load_tokenizer
+
+    if kind in ("encode-direct", "encode-fast-direct"):
+        tokenizer = load_tokenizer(tokenizer_path)  # a literal <|endoftext|> is text, as in shards
+        fast = kind == "encode-fast-direct"
+        encode = tokenizer.encode_batch_fast if fast else tokenizer.encode_batch
+        return lambda texts: [e.ids for e in encode(texts, add_special_tokens=False)]
+    if kind == "encode-fastokens":
+        return FastokensEncoder(tokenizer_path).encode_batch
+    if kind == "encode-tokie":
+        import tokie
+
+        tokenizer = tokie.Tokenizer.from_json(str(tokenizer_path))
+        return lambda texts: [e.ids for e in tokenizer.encode_batch(texts, False)]
+    encoding = tiktoken_encoding(tokenizer_path)
+    return lambda texts: encoding.encode_ordinary_batch(texts, num_threads=cores)
+
+
+def tiktoken_encoding(tokenizer_path: Path) -> Any:
+    """A ``tiktoken.Encoding`` of our byte-level BPE: every byte and every merge's result ranked by
+    its id (ids grow in merge order, which tiktoken's lowest-rank-first merging needs), GPT-2's
+    split pattern. Tokens no merge makes (``<|endoftext|>``) are left out: HF never outputs them."""
+    import tiktoken
+
+    from tokenizer.didactic import CHAR_TO_BYTE
+
+    model = json.loads(tokenizer_path.read_text(encoding="utf-8"))["model"]
+    vocab = model["vocab"]
+    ranks = {bytes([byte]): vocab[char] for char, byte in CHAR_TO_BYTE.items()}
+    for merge in model["merges"]:
+        left, right = merge.split(" ") if isinstance(merge, str) else merge
+        ranks[bytes(CHAR_TO_BYTE[c] for c in left + right)] = vocab[left + right]
+    return tiktoken.Encoding("scratchlm", pat_str=GPT2_PATTERN, mergeable_ranks=ranks,
+                             special_tokens={})
+
+
+def encode_all(encode: EncodeBatch, texts: list[str]) -> dict:
+    """Encode ``texts`` 512 a call; seconds and CPU seconds count the calls alone, not the SHA-256
+    of each document's ids (and their count) taken after each call."""
+    digest, tokens, seconds, cpu = hashlib.sha256(), 0, 0.0, 0.0
+    for start in range(0, len(texts), 512):
+        cpu_before, wall_before = usage()[0], time.perf_counter()
+        batch = encode(texts[start:start + 512])
+        seconds, cpu = seconds + time.perf_counter() - wall_before, cpu + usage()[0] - cpu_before
+        for ids in batch:
+            array = np.asarray(ids, np.uint32)
+            digest.update(len(array).to_bytes(8, "little") + array.tobytes())
+            tokens += len(array)
+    return {"seconds": seconds, "cpu_seconds": cpu, "tokens": tokens,
+            "ids_sha256": digest.hexdigest()}
 
 
 def run_pinned(kind: str, cores: int, args: argparse.Namespace) -> dict:
@@ -216,6 +314,27 @@ def didactic_contrast(corpus: Path, vocab: int) -> dict:
             "fast_bpt": nbytes / sum(len(e.ids) for e in fast.encode_batch(texts))}
 
 
+def same_ids(row: dict, best: dict[tuple[str, int], dict], key: str = "ids_sha256") -> str:
+    """Whether ``row``'s ids (``key``) equal its reference row's on every document ("ref": it is one)."""
+    reference = REFERENCE.get(row["kind"].split("-")[0])
+    if key not in row or reference is None:
+        return ""
+    if row["kind"] == reference:
+        return "ref"
+    found = best.get((reference, row["cores"]))
+    found = found or next((r for (k, _), r in best.items() if k == reference), None)
+    return "?" if found is None else "same" if found[key] == row[key] else "DIFF"
+
+
+def versus(row: dict, direct: dict | None) -> str:
+    if direct is None:
+        return ""
+    wall, cpu = row["seconds"] / direct["seconds"], row["cpu_seconds"] / direct["cpu_seconds"]
+    if row["kind"].startswith("train"):
+        return f"{wall:.2f}x, {cpu:.2f}x time"
+    return f"{100 / wall:.0f}%, {100 / cpu:.0f}% throughput ({direct['kind']})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mb", type=float, default=50.0, help="corpus size in MB (default 50)")
@@ -238,6 +357,10 @@ def main() -> None:
     print(f"corpus: {info['bytes'] / 1e6:.1f} MB in {info['docs']:,} documents from "
           f"{info['unique_bytes'] / 1e6:.1f} MB "
           f"of unique real text ({info['unique_docs']:,} documents) in {info['copies']} varied copies")
+    for kind, module in CANDIDATES.items():
+        if kind in args.kinds and find_spec(module) is None:
+            print(f"{kind}: {module} is not installed, not measured")
+            args.kinds.remove(kind)
     best: dict[tuple[str, int], dict] = {}
     for _ in range(args.repeat):  # rounds interleave ours and direct, so both see the same machine load
         for cores in args.cores:
@@ -249,18 +372,18 @@ def main() -> None:
     rows = list(best.values())
     print(f"\nbest of {args.repeat} rounds")
     print(f"{'measurement':<18} {'cores':>5} {'seconds':>8} {'CPU s':>6} {'peak RSS MB':>11} {'MB/s':>6} "
-          f"{'Mtok/s':>7}  vs direct (wall, CPU)")
+          f"{'Mtok/s':>7} {'ids':>5} {'code points':>11}  vs DIRECT row (wall, CPU)")
     for row in rows:
         direct = best.get((DIRECT.get(row["kind"], ""), row["cores"]))
         rate = f"{row['bytes'] / 1e6 / row['seconds']:6.2f} {row['tokens'] / 1e6 / row['seconds']:7.3f}" \
             if "bytes" in row else f"{'':6} {'':7}"
-        versus = ""
-        if direct is not None:
-            wall, cpu = row["seconds"] / direct["seconds"], row["cpu_seconds"] / direct["cpu_seconds"]
-            versus = f"{wall:.2f}x, {cpu:.2f}x time" if row["kind"].startswith("train") else \
-                f"{100 / wall:.0f}%, {100 / cpu:.0f}% throughput"
         print(f"{row['kind']:<18} {row['cores']:>5} {row['seconds']:8.1f} {row['cpu_seconds']:6.1f} "
-              f"{row['peak_rss_mb']:11.0f} {rate}  {versus}")
+              f"{row['peak_rss_mb']:11.0f} {rate} {same_ids(row, best):>5} "
+              f"{same_ids(row, best, 'code_points_sha256'):>11}  {versus(row, direct)}")
+    for row in rows:
+        if "encoders" in row:
+            encoders = ", ".join(row["encoders"])
+            print(f"{row['kind']} on {row['cores']} cores encoded with {encoders}")
     if args.didactic_vocab <= 0:
         return
     contrast = didactic_contrast(corpus, args.didactic_vocab)
