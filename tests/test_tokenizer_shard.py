@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_cli
+from tokenizer_samples import HARD_STRINGS, prose
 from tokenizers import Tokenizer
 
-from conftest import run_cli
 from curate.errors import ConfigError
 from pipelines.executors.local import LocalExecutor
 from pipelines.recipe import parse_recipe
@@ -20,7 +21,6 @@ from tokenizer.corpus import corpus_files, iter_documents
 from tokenizer.shard_format import load_manifest, open_offsets, open_tokens, shard_entries, split_of, token_dtype
 from tokenizer.sharding import shard_corpus
 from tokenizer.train import train_to_folder
-from tokenizer_samples import HARD_STRINGS, prose
 
 CONFIG = ShardConfig(shard_tokens=6_000, val_fraction=0.3)
 IN_PROCESSES = ShardConfig(shard_tokens=6_000, val_fraction=0.3, parallel="processes")
@@ -197,6 +197,7 @@ def test_recipe_sections_train_and_shard_then_resume(raw, tmp_path) -> None:
     shards = tmp_path / "run" / "shards"
     manifest = load_manifest(shards)
     assert manifest["vocab_size"] == 400 and manifest["eos_id"] == 0
+    assert f"(encoded with {', '.join(manifest['encoders'])})" in first.stdout
     assert manifest["tokenizer_sha256"] == load_manifest(shards)["plan"]["tokenizer_sha256"]
     assert run_cli("shard", "verify", str(shards)).returncode == 0
     before = {p.name: p.read_bytes() for p in shards.iterdir()}

@@ -16,8 +16,9 @@ SHARDS_DIR = "shards"
 
 def shard_summary(manifest: dict) -> str:
     splits = manifest["splits"]
-    return ", ".join(f"{s}: {v['tokens']:,} tokens, {v['docs']:,} docs in {v['shards']} shards"
-                     for s, v in splits.items())
+    counts = ", ".join(f"{s}: {v['tokens']:,} tokens, {v['docs']:,} docs in {v['shards']} shards"
+                       for s, v in splits.items())
+    return f"{counts} (encoded with {', '.join(manifest['encoders'])})" if manifest.get("encoders") else counts
 
 
 def run_section(config: ShardConfig, run_dir: Path, curated_dir: Path, executor: Any) -> dict:
