@@ -315,7 +315,8 @@ def didactic_contrast(corpus: Path, vocab: int) -> dict:
 
 
 def same_ids(row: dict, best: dict[tuple[str, int], dict], key: str = "ids_sha256") -> str:
-    """Whether ``row``'s ids (``key``) equal its reference row's on every document ("ref": it is one)."""
+    """Whether ``row``'s ids (``key``) equal its reference row's on every document ("ref": it
+    is the reference)."""
     reference = REFERENCE.get(row["kind"].split("-")[0])
     if key not in row or reference is None:
         return ""

@@ -27,7 +27,8 @@ from tokenizer.train import train_bpe
 
 pytest.importorskip("fastokens")
 FAST_NAME = f"fastokens {version('fastokens')}"
-EOS_TEXTS = ["a literal <|endoftext|> inside a document", "<|endoftext|>", "x<|endoftext|><|endoftext|>y"]
+EOS_TEXTS = ["a literal <|endoftext|> inside a document", "<|endoftext|>",
+             "x<|endoftext|><|endoftext|>y"]
 
 
 def jsonl_texts(path: Path) -> list[str]:
@@ -42,12 +43,14 @@ def warc_texts() -> list[str]:
     with open(DATA / "web-sample.warc.gz", "rb") as stream:
         for record in ArchiveIterator(stream):
             if record.rec_type == "response":
-                texts.append(extract_plain_text(record.content_stream().read().decode("utf-8", errors="replace")))
+                html = record.content_stream().read().decode("utf-8", errors="replace")
+                texts.append(extract_plain_text(html))
     return texts
 
 
 def shipped_corpora() -> Iterator[tuple[str, list[str]]]:
-    """(name, documents) of every corpus shipped in tests/data, and of ../shared/data/prose when beside it."""
+    """(name, documents) of every corpus shipped in tests/data, and of ../shared/data/prose when
+    it is beside the checkout."""
     files = sorted(DATA.rglob("*.jsonl.gz")) + sorted((SHARED_DATA / "prose").glob("*.jsonl.gz"))
     for path in files:
         yield str(path), jsonl_texts(path)
@@ -58,13 +61,15 @@ def shipped_corpora() -> Iterator[tuple[str, list[str]]]:
 @pytest.fixture(scope="module")
 def tokenizer_path(tmp_path_factory) -> Path:
     """An 8k byte-level BPE trained on the shipped prose, fortunes and pages."""
-    texts = jsonl_texts(DATA / "prose" / "brown.jsonl.gz")[::4] + jsonl_texts(DATA / "langid-dev.jsonl.gz")
+    texts = jsonl_texts(DATA / "prose" / "brown.jsonl.gz")[::4]
+    texts += jsonl_texts(DATA / "langid-dev.jsonl.gz")
     path = tmp_path_factory.mktemp("tok") / "tokenizer.json"
     train_bpe(texts + warc_texts()[::4], BpeConfig(vocab_size=8192)).save(str(path))
     return path
 
 
-def assert_same_ids(fast: FastokensEncoder, slow: TokenizersEncoder, name: str, texts: list[str]) -> None:
+def assert_same_ids(fast: FastokensEncoder, slow: TokenizersEncoder, name: str,
+                    texts: list[str]) -> None:
     for start in range(0, len(texts), 512):
         batch = texts[start:start + 512]
         for i, (got, want) in enumerate(zip(fast.encode_batch(batch), slow.encode_batch(batch))):
@@ -84,8 +89,8 @@ def test_fast_ids_equal_tokenizers_ids_on_every_shipped_document(tokenizer_path)
 
 @pytest.mark.slow
 def test_fast_ids_equal_tokenizers_ids_around_every_code_point(tokenizer_path) -> None:
-    assert_same_ids(load_encoder(tokenizer_path), load_encoder(tokenizer_path, fast=False), "code points",
-                    code_point_texts())
+    fast, slow = load_encoder(tokenizer_path), load_encoder(tokenizer_path, fast=False)
+    assert_same_ids(fast, slow, "code points", code_point_texts())
 
 
 def test_a_literal_end_of_text_is_text_for_both(tokenizer_path) -> None:
@@ -110,36 +115,42 @@ REFUSED = [
     ("pre-tokenizer", lambda s: s["pre_tokenizer"].update(add_prefix_space=True)),
     ("BPE options dropout", lambda s: s["model"].update(dropout=0.1)),
     ("BPE options ignore_merges", lambda s: s["model"].update(ignore_merges=True)),
-    ("non-special added tokens ['<|pad|>']",
-     lambda s: s["added_tokens"].append({**s["added_tokens"][0], "id": 8192, "content": "<|pad|>", "special": False})),
+    ("non-special added tokens ['<|pad|>']", lambda s: s["added_tokens"].append(
+        {**s["added_tokens"][0], "id": 8192, "content": "<|pad|>", "special": False})),
 ]
 
 
 @pytest.mark.parametrize("reason, change", REFUSED, ids=[r for r, _ in REFUSED])
-def test_what_the_fast_encoder_cannot_represent_goes_to_tokenizers(tokenizer_path, tmp_path, reason, change) -> None:
+def test_what_the_fast_encoder_cannot_represent_goes_to_tokenizers(tokenizer_path, tmp_path, reason,
+                                                                   change) -> None:
     path = edited(tokenizer_path, tmp_path / "edited", change)
     assert fast_refusal(json.loads(path.read_text(encoding="utf-8"))).startswith(reason)
     encoder = load_encoder(path)
-    assert isinstance(encoder, TokenizersEncoder) and f"(fastokens does not take {reason}" in encoder.name
+    assert isinstance(encoder, TokenizersEncoder)
+    assert f"(fastokens does not take {reason}" in encoder.name
 
 
 def write_jsonl(path: Path, texts: list[str]) -> Path:
-    path.write_text("".join(json.dumps({"id": f"d{i}", "text": t}) + "\n" for i, t in enumerate(texts)))
+    lines = (json.dumps({"id": f"d{i}", "text": t}) + "\n" for i, t in enumerate(texts))
+    path.write_text("".join(lines))
     return path
 
 
-def test_shards_are_byte_identical_and_the_manifest_names_the_encoder(tokenizer_path, tmp_path) -> None:
+def test_shards_are_byte_identical_and_the_manifest_names_the_encoder(tokenizer_path,
+                                                                      tmp_path) -> None:
     texts = jsonl_texts(DATA / "prose" / "kjv.jsonl.gz") + HARD_STRINGS + EOS_TEXTS
     files = corpus_files([str(write_jsonl(tmp_path / "a.jsonl", texts[::2])),
                           str(write_jsonl(tmp_path / "b.jsonl", texts[1::2]))])
     manifests = {}
-    for name, config in (("auto", ShardConfig(shard_tokens=200_000, val_fraction=0.2)),
-                         ("tokenizers", ShardConfig(shard_tokens=200_000, val_fraction=0.2, encoder="tokenizers")),
-                         ("procs", ShardConfig(shard_tokens=200_000, val_fraction=0.2, parallel="processes"))):
-        manifests[name] = shard_corpus(files, tokenizer_path, tmp_path / name, config, LocalExecutor(2),
-                                       log=lambda *_: None)
+    configs = {"auto": {}, "tokenizers": {"encoder": "tokenizers"},
+               "procs": {"parallel": "processes"}}
+    for name, options in configs.items():
+        config = ShardConfig(shard_tokens=200_000, val_fraction=0.2, **options)
+        manifests[name] = shard_corpus(files, tokenizer_path, tmp_path / name, config,
+                                       LocalExecutor(2), log=lambda *_: None)
     assert manifests["auto"]["encoders"] == manifests["procs"]["encoders"] == [FAST_NAME]
-    assert manifests["tokenizers"]["encoders"] == [f"tokenizers {version('tokenizers')} (encoder: tokenizers)"]
+    tokenizers = f"tokenizers {version('tokenizers')}"
+    assert manifests["tokenizers"]["encoders"] == [f"{tokenizers} (encoder: tokenizers)"]
     hashes = {name: [e["sha256"] for e in m["shards"]] for name, m in manifests.items()}
     assert hashes["auto"] == hashes["tokenizers"] == hashes["procs"] and len(hashes["auto"]) >= 4
     result = run_cli("shard", "verify", str(tmp_path / "auto"), "--samples", "10000")
@@ -151,9 +162,10 @@ def test_a_tokenizer_with_a_normalizer_shards_through_tokenizers(tokenizer_path,
                   lambda s: s.update(normalizer=json.loads(normalizers.NFC().__getstate__())))
     texts = ["combining e\u0301 and \u00e9", "plain text"]
     files = corpus_files([str(write_jsonl(tmp_path / "a.jsonl", texts))])
-    manifest = shard_corpus(files, path, tmp_path / "shards", ShardConfig(val_fraction=0.0), LocalExecutor(1),
-                            log=lambda *_: None)
-    assert manifest["encoders"] == [f"tokenizers {version('tokenizers')} (fastokens does not take normalizer NFC)"]
+    manifest = shard_corpus(files, path, tmp_path / "shards", ShardConfig(val_fraction=0.0),
+                            LocalExecutor(1), log=lambda *_: None)
+    tokenizers = f"tokenizers {version('tokenizers')}"
+    assert manifest["encoders"] == [f"{tokenizers} (fastokens does not take normalizer NFC)"]
     tokens = np.load(tmp_path / "shards" / manifest["shards"][0]["file"])
-    want = [i for e in load_tokenizer(path).encode_batch(texts, add_special_tokens=False) for i in e.ids + [0]]
-    assert tokens.tolist() == want
+    encodings = load_tokenizer(path).encode_batch(texts, add_special_tokens=False)
+    assert tokens.tolist() == [i for e in encodings for i in e.ids + [0]]

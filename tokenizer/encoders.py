@@ -28,12 +28,12 @@ from tokenizer.files import load_tokenizer
 
 FAST = "fastokens"
 BYTE_LEVEL = {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True}
-BPE_PLAIN = {"dropout": None, "unk_token": None, "continuing_subword_prefix": None, "end_of_word_suffix": None,
-             "byte_fallback": False, "ignore_merges": False}
+BPE_PLAIN = {"dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+             "end_of_word_suffix": None, "byte_fallback": False, "ignore_merges": False}
 
 
 class Encoder(Protocol):
-    """Texts to token ids, each document's ids alone (no end-of-text id, no post-processor tokens)."""
+    """Texts to token ids, each document's ids alone (no end-of-text id, no added tokens)."""
 
     name: str  # what ran, with its version, as the shard manifest records it
 
@@ -52,7 +52,8 @@ class TokenizersEncoder:
 
 
 class FastokensEncoder:
-    """``fastokens``' flat batch encoding (one id buffer, no Python int per token), on its own threads."""
+    """``fastokens``' flat batch encoding (one id buffer, no Python int per token), on its own
+    threads."""
 
     def __init__(self, path: Path) -> None:
         import fastokens
@@ -62,14 +63,17 @@ class FastokensEncoder:
 
     def encode_batch(self, texts: list[str]) -> list[np.ndarray]:
         ids, offsets = self.tokenizer.encode_batch_flat(texts, split_special_tokens=True)
-        flat, ends = np.frombuffer(ids, np.uint32), np.frombuffer(offsets, np.uint64).astype(np.int64)
+        flat = np.frombuffer(ids, np.uint32)
+        ends = np.frombuffer(offsets, np.uint64).astype(np.int64)
         return [flat[start:end] for start, end in pairwise(ends)]
 
 
 def fast_refusal(spec: dict[str, Any]) -> str | None:
-    """Why the fast encoder may not stand in for ``tokenizers`` on this ``tokenizer.json`` (None: it may)."""
+    """Why the fast encoder may not stand in for ``tokenizers`` on this ``tokenizer.json`` (None:
+    it may)."""
     model = spec.get("model") or {}
-    pre = {k: v for k, v in (spec.get("pre_tokenizer") or {}).items() if k != "trim_offsets"}  # offsets only
+    pre = spec.get("pre_tokenizer") or {}
+    pre = {k: v for k, v in pre.items() if k != "trim_offsets"}  # trim_offsets changes offsets only
     if spec.get("normalizer") is not None:
         return f"normalizer {spec['normalizer'].get('type')}"
     if pre != BYTE_LEVEL:
@@ -90,7 +94,8 @@ def fast_refusal(spec: dict[str, Any]) -> str | None:
 
 
 def load_encoder(path: str | Path, fast: bool = True) -> Encoder:
-    """The encoder for the shards: the fast one where it is exact (and ``fast``), else ``tokenizers``."""
+    """The encoder for the shards: the fast one where it is exact (and ``fast``), else
+    ``tokenizers``."""
     if not fast:
         return TokenizersEncoder(load_tokenizer(path), "encoder: tokenizers")
     if find_spec(FAST) is None:

@@ -18,7 +18,8 @@ def shard_summary(manifest: dict) -> str:
     splits = manifest["splits"]
     counts = ", ".join(f"{s}: {v['tokens']:,} tokens, {v['docs']:,} docs in {v['shards']} shards"
                        for s, v in splits.items())
-    return f"{counts} (encoded with {', '.join(manifest['encoders'])})" if manifest.get("encoders") else counts
+    encoders = manifest.get("encoders")  # absent in manifests written before it was recorded
+    return f"{counts} (encoded with {', '.join(encoders)})" if encoders else counts
 
 
 def run_section(config: ShardConfig, run_dir: Path, curated_dir: Path, executor: Any) -> dict:
