@@ -21,10 +21,11 @@ Each measurement runs in a fresh process pinned to the first N cores (``sched_se
 * ``encode-direct`` / ``encode-fast-direct``: ``Tokenizer.encode_batch`` / ``encode_batch_fast``
   (no offsets; what ``encoder: tokenizers`` calls) on the same texts in memory, 512 per call;
   ``encode-fast-direct`` is the reference for the ids of the other encoders:
-* ``encode-fastokens``: ``tokenizer.encoders.FastokensEncoder`` (``encode_batch_flat``, 512 texts a
-  call, what sharding calls); ``encode-tokie``: ``tokie.Tokenizer.encode_batch``, both loading our
-  ``tokenizer.json``; ``encode-tiktoken``: ``tiktoken.Encoding.encode_ordinary_batch`` (N threads)
-  with the ranks and pattern converted from it (``tiktoken_encoding``);
+* ``encode-fastokens``: ``tokenizer.encoders.FastokensEncoder`` on N threads (what sharding
+  calls: ``encode_batch_flat`` on one document at a time); ``encode-tokie``:
+  ``tokie.Tokenizer.encode_batch``; both load our ``tokenizer.json``; ``encode-tiktoken``:
+  ``tiktoken.Encoding.encode_ordinary_batch`` (N threads) with the ranks and pattern converted
+  from it (``tiktoken_encoding``);
 * ``didactic``: the pure-Python BPE trained on the first 1 MB, against the fast one.
 
 A row's "ids" column says whether its output equals the reference on every document: a SHA-256
@@ -238,7 +239,7 @@ def encoder_call(kind: str, tokenizer_path: Path, cores: int) -> EncodeBatch:
         encode = tokenizer.encode_batch_fast if fast else tokenizer.encode_batch
         return lambda texts: [e.ids for e in encode(texts, add_special_tokens=False)]
     if kind == "encode-fastokens":
-        return FastokensEncoder(tokenizer_path).encode_batch
+        return FastokensEncoder(tokenizer_path, cores).encode_batch
     if kind == "encode-tokie":
         import tokie
 

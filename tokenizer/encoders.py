@@ -13,10 +13,11 @@ every shipped corpus and every Unicode code point.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import version
 from importlib.util import find_spec
-from itertools import pairwise
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -52,20 +53,38 @@ class TokenizersEncoder:
 
 
 class FastokensEncoder:
-    """``fastokens``' flat batch encoding (one id buffer, no Python int per token), on its own
-    threads."""
+    """``fastokens``, one document a call (one call is single-threaded and returns one id buffer,
+    no Python int per token; its batch call would take threads of its own, which nothing caps),
+    on ``threads`` threads of this process, each encoding a contiguous slice of the batch."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, threads: int = 1) -> None:
         import fastokens
 
         self.tokenizer = fastokens.Tokenizer.from_file(str(path))
+        self.threads = max(1, threads)
         self.name = f"{FAST} {version(FAST)}"
 
+    def _encode_all(self, texts: list[str]) -> list[np.ndarray]:
+        encode = self.tokenizer.encode_batch_flat
+        return [np.frombuffer(encode([text], split_special_tokens=True)[0], np.uint32)
+                for text in texts]
+
     def encode_batch(self, texts: list[str]) -> list[np.ndarray]:
-        ids, offsets = self.tokenizer.encode_batch_flat(texts, split_special_tokens=True)
-        flat = np.frombuffer(ids, np.uint32)
-        ends = np.frombuffer(offsets, np.uint64).astype(np.int64)
-        return [flat[start:end] for start, end in pairwise(ends)]
+        if self.threads == 1 or len(texts) < 2:
+            return self._encode_all(texts)
+        step = -(-len(texts) // self.threads)
+        slices = [texts[i:i + step] for i in range(0, len(texts), step)]
+        with ThreadPoolExecutor(self.threads) as pool:  # fastokens releases the GIL while encoding
+            parts = pool.map(self._encode_all, slices)
+        return [ids for part in parts for ids in part]
+
+
+def encode_threads() -> int:
+    """Threads for ``parallel: threads``: ``RAYON_NUM_THREADS`` as ``tokenizers`` reads it
+    (``scratchlm shard`` sets it from ``--workers``), else the cores this process may use."""
+    if os.environ.get("RAYON_NUM_THREADS", "").isdigit():
+        return max(1, int(os.environ["RAYON_NUM_THREADS"]))
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def fast_refusal(spec: dict[str, Any]) -> str | None:
@@ -93,9 +112,9 @@ def fast_refusal(spec: dict[str, Any]) -> str | None:
     return None
 
 
-def load_encoder(path: str | Path, fast: bool = True) -> Encoder:
-    """The encoder for the shards: the fast one where it is exact (and ``fast``), else
-    ``tokenizers``."""
+def load_encoder(path: str | Path, fast: bool = True, threads: int = 1) -> Encoder:
+    """The encoder for the shards: the fast one where it is exact (and ``fast``), on ``threads``
+    threads, else ``tokenizers`` (on its own threads unless ``TOKENIZERS_PARALLELISM=false``)."""
     if not fast:
         return TokenizersEncoder(load_tokenizer(path), "encoder: tokenizers")
     if find_spec(FAST) is None:
@@ -104,4 +123,4 @@ def load_encoder(path: str | Path, fast: bool = True) -> Encoder:
     refusal = fast_refusal(json.loads(Path(path).read_text(encoding="utf-8")))
     if refusal is not None:
         return TokenizersEncoder(tokenizer, f"{FAST} does not take {refusal}")
-    return FastokensEncoder(Path(path))
+    return FastokensEncoder(Path(path), threads)

@@ -15,9 +15,10 @@
    same bytes as an unbroken one.
 
 Parallelism (``ShardConfig.parallel``): ``threads`` encodes the files one after the other in
-this process, each batch on the encoder's own threads (``RAYON_NUM_THREADS`` caps them, for
-either encoder); ``processes`` runs one task per file on the executor's workers
-(``TOKENIZERS_PARALLELISM=false`` keeps ``tokenizers`` single-threaded there).
+this process, each batch on ``RAYON_NUM_THREADS`` threads (``tokenizers``' own, or
+``encoders.encode_threads`` for fastokens); ``processes`` runs one task per file on the
+executor's workers, each single-threaded (``TOKENIZERS_PARALLELISM=false``, one fastokens
+thread).
 ``benchmarks/tokenize.py`` measures both.
 """
 from __future__ import annotations
@@ -40,7 +41,7 @@ from curate.stage import iter_batches
 from curate.writer import write_atomic
 from tokenizer.config import ShardConfig
 from tokenizer.corpus import CorpusFile, iter_documents
-from tokenizer.encoders import Encoder, load_encoder
+from tokenizer.encoders import Encoder, encode_threads, load_encoder
 from tokenizer.files import load_tokenizer, token_id
 from tokenizer.shard_format import (
     FORMAT,
@@ -74,10 +75,10 @@ def tokenizers_parallelism(enabled: bool) -> Iterator[None]:
 
 
 @lru_cache(maxsize=2)
-def _load_encoder(path: str, sha256: str, fast: bool) -> Encoder:
+def _load_encoder(path: str, sha256: str, fast: bool, threads: int) -> Encoder:
     """The encoder a worker encodes with, loaded once per process and version (``sha256``: a
     tokenizer trained again into the same path is loaded again)."""
-    return load_encoder(path, fast)
+    return load_encoder(path, fast, threads)
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,8 @@ class _PartStream:
 def encode_part(task: EncodeTask) -> PartResult:
     """Encode one input file into its per-split token and length streams, then mark it done."""
     with tokenizers_parallelism(task.threads):
-        encoder = _load_encoder(task.tokenizer_path, task.tokenizer_sha256, task.fast)
+        threads = encode_threads() if task.threads else 1
+        encoder = _load_encoder(task.tokenizer_path, task.tokenizer_sha256, task.fast, threads)
         work = Path(task.work_dir)
         streams = {split: _PartStream(work, task.part, split, np.dtype(task.dtype)) for split in SPLITS}
         text_bytes = 0
