@@ -55,13 +55,15 @@ class TokenizersEncoder:
 class FastokensEncoder:
     """``fastokens``, one document a call (one call is single-threaded and returns one id buffer,
     no Python int per token; its batch call would take threads of its own, which nothing caps),
-    on ``threads`` threads of this process, each encoding a contiguous slice of the batch."""
+    on ``threads`` threads of this process, each encoding a contiguous slice of the batch. The
+    threads live as long as the encoder: fastokens caches encoded words per thread."""
 
     def __init__(self, path: Path, threads: int = 1) -> None:
         import fastokens
 
         self.tokenizer = fastokens.Tokenizer.from_file(str(path))
         self.threads = max(1, threads)
+        self.pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
         self.name = f"{FAST} {version(FAST)}"
 
     def _encode_all(self, texts: list[str]) -> list[np.ndarray]:
@@ -70,12 +72,11 @@ class FastokensEncoder:
                 for text in texts]
 
     def encode_batch(self, texts: list[str]) -> list[np.ndarray]:
-        if self.threads == 1 or len(texts) < 2:
+        if self.pool is None or len(texts) < 2:
             return self._encode_all(texts)
         step = -(-len(texts) // self.threads)
         slices = [texts[i:i + step] for i in range(0, len(texts), step)]
-        with ThreadPoolExecutor(self.threads) as pool:  # fastokens releases the GIL while encoding
-            parts = pool.map(self._encode_all, slices)
+        parts = self.pool.map(self._encode_all, slices)  # fastokens releases the GIL while encoding
         return [ids for part in parts for ids in part]
 
 
