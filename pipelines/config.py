@@ -71,7 +71,7 @@ def coerce(value: Any, hint: Any, path: str, one_item: bool = True) -> Any:
             return value
         raise ConfigError(f"{path}: expected {type_name(hint)}, got {value!r}")
     if origin in (Union, types.UnionType):  # each option as it is, then with one-item lists
-        for wrap in (False, one_item):
+        for wrap in (False, True) if one_item else (False,):
             for option in get_args(hint):
                 try:
                     return coerce(value, option, path, wrap)

@@ -3,7 +3,6 @@ training (read from ``RUN/tokenizer/`` and ``RUN/train/``; absent after ``scratc
 from __future__ import annotations
 
 import json
-import math
 
 from model.train_log import LOG_NAME, read_records
 from pipelines.commands.train import LOSS_PLOT, TRAIN_DIR
@@ -48,7 +47,7 @@ def training(run: RunData) -> Section | None:
             ["tokens per step", start["batch_tokens"]]]
     if evals:
         rows += [["validation loss", round(evals[-1]["val_loss"], 4)],
-                 ["validation perplexity", round(math.exp(min(evals[-1]["val_loss"], 50.0)), 2)]]
+                 ["validation perplexity", round(evals[-1]["val_ppl"], 2)]]
     section.parts.append(table(["", "value"], rows, "training"))
     if (folder / LOSS_PLOT).exists():
         section.plots.append(Plot("loss", (folder / LOSS_PLOT).read_bytes(), "training loss"))

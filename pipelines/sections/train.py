@@ -11,9 +11,8 @@ from model.errors import OtherRun
 from model.evaluate import load_model
 from model.generate import generate
 from pipelines.commands.train import TRAIN_DIR, clear_run, run_training
+from pipelines.sections.shard import SHARDS_DIR
 from tokenizer.files import load_tokenizer
-
-SHARDS_DIR = "shards"
 
 
 def run_section(config: TrainConfig, run_dir: Path, curated_dir: Path, executor: Any) -> dict:
