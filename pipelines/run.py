@@ -11,9 +11,6 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from curate.writer import write_atomic
 from pipelines.recipe import SECTIONS, Recipe
 from pipelines.report import write_report
 from pipelines.runner import CurationResult, run_curation
@@ -26,34 +23,15 @@ SECTION_RUNNERS = {
 }
 
 
-RECIPE_FILE = "recipe.yaml"  # the run's recipe, as the curation runner records it
-
-
-def adopt_section_changes(recipe: Recipe, output: Path) -> list[str]:
-    """Record ``recipe`` in a run folder whose recorded recipe differs from it only in later
-    sections, so that its curation goes on; returns the sections that changed."""
-    path = output / RECIPE_FILE
-    if not path.exists():
-        return []
-    recorded, now = yaml.safe_load(path.read_text(encoding="utf-8")), recipe.to_plain()
-    if not isinstance(recorded, dict) or recorded == now:
-        return []
-    if {k: v for k, v in recorded.items() if k not in SECTIONS} != \
-            {k: v for k, v in now.items() if k not in SECTIONS}:
-        return []  # the curation changed: the runner refuses the folder
-    write_atomic(path, recipe.to_yaml())
-    return [key for key in SECTIONS if recorded.get(key) != now.get(key)]
-
-
 def run_recipe(recipe: Recipe, inputs: list[str], output: Path, executor: Any,
                sections: bool = True) -> CurationResult:
     """Curate (printing the stats table), run the recipe's later sections unless ``sections`` is
     False (``scratchlm curate``), then write the report."""
-    changed = adopt_section_changes(recipe, output)
+    result = run_curation(recipe, inputs, output, executor)
+    changed = result.changed_sections
     if changed:
         print(f"the recipe's {', '.join(changed)} changed: the curation in {output} is kept; "
               f"{'they are' if len(changed) > 1 else 'it is'} redone, and what follows")
-    result = run_curation(recipe, inputs, output, executor)
     for key in SECTIONS if sections else ():
         if key in recipe.sections:
             module = importlib.import_module(SECTION_RUNNERS[key])

@@ -11,9 +11,11 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from curate.document import Document
 from curate.errors import ConfigError, InputError
@@ -26,7 +28,7 @@ from curate.stats import StageStats
 from curate.writer import ShardWriter, text_bytes, write_atomic
 from pipelines.deadline import Plan, Watch, supervise
 from pipelines.progress import count_documents
-from pipelines.recipe import Recipe
+from pipelines.recipe import SECTIONS, Recipe
 
 BATCH_DOCS = 256
 REASONS_KEY = "filter_reasons"  # where annotate mode records the reasons a doc would be dropped
@@ -153,22 +155,33 @@ def _process_shard(task: ShardTask, plan: Plan, watch: Watch) -> StageStats:
 class CurationResult:
     output: Path
     steps: list[tuple[str, StageStats]]
+    changed_sections: list[str] = field(default_factory=list)  # later sections changed since the last run
 
     @property
     def final_dir(self) -> Path:
         return self.output / self.steps[-1][0]
 
 
-def _check_run_folder(output: Path, recipe: Recipe, inputs: list[InputFile]) -> None:
-    """Refuse to resume into a folder that holds a run of another recipe or other inputs."""
+def _check_run_folder(output: Path, recipe: Recipe, inputs: list[InputFile]) -> list[str]:
+    """Refuse to resume into a folder that holds a run of another curation (name, steps, licences)
+    or over other inputs; record the recipe and inputs; return the later sections (bpe, shard,
+    train) whose options changed, which their own steps redo."""
     recipe_file, inputs_file = output / "recipe.yaml", output / "inputs.json"
     inputs_json = json.dumps([f.source for f in inputs], indent=1)
-    if recipe_file.exists() and recipe_file.read_text(encoding="utf-8") != recipe.to_yaml():
+    now = recipe.to_plain()
+    recorded = yaml.safe_load(recipe_file.read_text(encoding="utf-8")) if recipe_file.exists() else now
+    if not isinstance(recorded, dict) or _curation(recorded) != _curation(now):
         raise ConfigError(f"{output} holds a run of a different recipe; choose another --output")
     if inputs_file.exists() and inputs_file.read_text(encoding="utf-8") != inputs_json:
         raise ConfigError(f"{output} holds a run over different inputs; choose another --output")
     write_atomic(recipe_file, recipe.to_yaml())
     write_atomic(inputs_file, inputs_json)
+    return [key for key in SECTIONS if recorded.get(key) != now.get(key)]
+
+
+def _curation(plain: dict[str, Any]) -> dict[str, Any]:
+    """A recipe's plain form without its later sections: what its curation depends on."""
+    return {key: value for key, value in plain.items() if key not in SECTIONS}
 
 
 def _input_size(path: str) -> int:
@@ -188,7 +201,7 @@ def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Any,
     ``log`` gets the per-step stats table and the final step's folder."""
     files = expand_inputs(inputs)
     output.mkdir(parents=True, exist_ok=True)
-    _check_run_folder(output, recipe, files)
+    changed_sections = _check_run_folder(output, recipe, files)
     parts = [f"part-{i:05d}" for i in range(len(files))]
     sources = [(f.source, f.path) for f in files]
     results: list[tuple[str, StageStats]] = []
@@ -213,7 +226,7 @@ def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Any,
         sources = [(f"{folder}/{part}.parquet", str(step_dir / f"{part}.parquet")) for part in parts]
     summary = {folder: stats.to_dict() for folder, stats in results}
     write_atomic(output / "stats.json", json.dumps(summary, indent=2))
-    result = CurationResult(output, results)
+    result = CurationResult(output, results, changed_sections)
     log(stats_table(result))
     for line in file_error_lines(result):
         log(line)

@@ -161,3 +161,17 @@ def test_a_run_folder_as_input_stands_for_its_curated_output_not_its_rejects(tmp
     for name in ("recipe.yaml", "stats.json", "data/a.jsonl"):
         (mine / name).write_text("{}\n", encoding="utf-8")
     assert [f.source for f in expand_inputs([str(mine)])] == ["data/a.jsonl", "recipe.yaml", "stats.json"]
+
+
+def test_a_folder_refused_over_other_inputs_keeps_its_recorded_recipe(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "a.jsonl").write_text('{"id": "a", "text": "kept"}\n', encoding="utf-8")
+    run = tmp_path / "run"
+    run_curation(parse_recipe(RECIPE), [str(inputs)], run, make_executor("local", 1), log=lambda _: None)
+    recorded = (run / "recipe.yaml").read_bytes()
+    (inputs / "b.jsonl").write_text('{"id": "b", "text": "new"}\n', encoding="utf-8")
+    changed = parse_recipe({**RECIPE, "train": {"preset": "tiny", "max_steps": 3}})
+    with pytest.raises(ConfigError, match="holds a run over different inputs"):
+        run_curation(changed, [str(inputs)], run, make_executor("local", 1), log=lambda _: None)
+    assert (run / "recipe.yaml").read_bytes() == recorded
