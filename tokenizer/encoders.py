@@ -25,7 +25,7 @@ import numpy as np
 import tokenizers
 from tokenizers import Tokenizer, pre_tokenizers
 
-from tokenizer.files import load_tokenizer
+from tokenizer.files import load_tokenizer, tokenizer_file
 
 FAST = "fastokens"
 BYTE_LEVEL = {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True}
@@ -120,8 +120,11 @@ def load_encoder(path: str | Path, fast: bool = True, threads: int = 1) -> Encod
         return TokenizersEncoder(load_tokenizer(path), "encoder: tokenizers")
     if find_spec(FAST) is None:
         return TokenizersEncoder(load_tokenizer(path), f"{FAST} is not installed")
-    tokenizer = load_tokenizer(path)  # refuses a missing or unreadable file with one clear line
-    refusal = fast_refusal(json.loads(Path(path).read_text(encoding="utf-8")))
+    file = tokenizer_file(path)
+    try:
+        refusal = fast_refusal(json.loads(file.read_text(encoding="utf-8")))
+    except ValueError:  # not JSON: load_tokenizer says so in one line
+        refusal = "a file that is not JSON"
     if refusal is not None:
-        return TokenizersEncoder(tokenizer, f"{FAST} does not take {refusal}")
-    return FastokensEncoder(Path(path), threads)
+        return TokenizersEncoder(load_tokenizer(file), f"{FAST} does not take {refusal}")
+    return FastokensEncoder(file, threads)

@@ -9,16 +9,22 @@ from curate.errors import ConfigError
 from tokenizer.config import EOS_TOKEN, TOKENIZER_FILE
 
 
-def load_tokenizer(path: str | Path, special_tokens_as_text: bool = True) -> Tokenizer:
-    """The tokenizer in ``path`` (the file, or the folder holding it). By default a special
-    token's text inside a document (a literal ``<|endoftext|>``) encodes as ordinary text, as the
-    shards encode it, so only the end of a document is the end-of-text id;
-    ``special_tokens_as_text=False`` makes it the special token (for prompts a person types)."""
+def tokenizer_file(path: str | Path) -> Path:
+    """The ``tokenizer.json`` that ``path`` names (the file, or the folder holding it)."""
     path = Path(path)
     if path.is_dir():
         path = path / TOKENIZER_FILE
     if not path.is_file():
         raise ConfigError(f"{path}: no tokenizer.json there")
+    return path
+
+
+def load_tokenizer(path: str | Path, special_tokens_as_text: bool = True) -> Tokenizer:
+    """The tokenizer in ``path`` (the file, or the folder holding it). By default a special
+    token's text inside a document (a literal ``<|endoftext|>``) encodes as ordinary text, as the
+    shards encode it, so only the end of a document is the end-of-text id;
+    ``special_tokens_as_text=False`` makes it the special token (for prompts a person types)."""
+    path = tokenizer_file(path)
     try:
         tokenizer = Tokenizer.from_file(str(path))
     except Exception as err:  # tokenizers raises its own Exception subclass for a bad file
