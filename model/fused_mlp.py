@@ -3,8 +3,9 @@
 Forward: one product writes both the pre-activation ``h`` and ``a = gelu(h)`` (cuBLASLt's
 GELU-aux-bias epilogue, model/cublaslt.py), then ``a @ w_down.T + b_down``; no element-wise GELU
 kernel runs. Both ``h`` and ``a`` are kept, so the backward pass recomputes neither: it multiplies
-the down projection's input gradient by ``gelu'(h)`` in one element-wise pass (which compilation
-fuses with the up projection's bias gradient) and forms the weight gradients with plain products.
+the down projection's input gradient by ``gelu'(h)`` in one element-wise pass, sums it for the up
+projection's bias gradient in a second pass (compilation does not merge the two: the profile in
+docs/benchmarks.md shows a separate reduction) and forms the weight gradients with plain products.
 
 The epilogue product is a PyTorch custom operator (``scratchlm::gelu_linear``), so
 ``torch.compile`` keeps it whole; its reference implementation, used off CUDA, is the same math in
