@@ -324,7 +324,7 @@ def test_trainings_without_a_plan_is_one_line(tmp_path):
 
 def test_the_trainings_module_needs_no_curation_stack():
     """What a GPU machine without the curation dependencies can still import and run."""
-    code = ("import json, sys, pipelines.ablation.trainings, pipelines.commands.train, model.train; "
+    code = ("import json, sys, pipelines.ablation.trainings, pipelines.training, pipelines.commands.train, model.train; "
             "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
     loaded = set(json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                                            check=True).stdout))

@@ -86,7 +86,7 @@ def _train(training: Training, train: dict[str, Any], side_by_side: bool = False
     ``side_by_side``: other trainings print too, so no progress bar, and every line names the run."""
     from model.config import TrainConfig
     from model.errors import ModelError
-    from pipelines.commands.train import Progress, run_training
+    from pipelines.training import Progress, run_training
 
     name = f"{training.variant} seed {training.seed}"
     where = os.environ.get("CUDA_VISIBLE_DEVICES")
@@ -167,7 +167,7 @@ def _side_by_side(output: Path, todo: list[Training], jobs: int, gpus: int) -> l
 
 def train_one(output: Path, only: str) -> int:
     """Train the one run ``VARIANT:SEED`` of the plan, side by side with others: 0, or 3 when it failed."""
-    from pipelines.commands.train import write_line
+    from pipelines.training import write_line
 
     trainings, train = read_plan(output)
     chosen = [t for t in trainings if f"{t.variant}:{t.seed}" == only]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from model.train_log import LOG_NAME, read_records
-from pipelines.commands.train import LOSS_PLOT, TRAIN_DIR
 from pipelines.report.page import Plot, Section, para, snippet, table
 from pipelines.report.run import RunData
 from pipelines.sections.bpe import TOKENIZER_DIR
+from pipelines.training import LOSS_PLOT, TRAIN_DIR
 from tokenizer.train import STATS_FILE
 
 

@@ -10,8 +10,8 @@ from model.config import TrainConfig
 from model.errors import OtherRun
 from model.evaluate import load_model
 from model.generate import generate
-from pipelines.commands.train import TRAIN_DIR, clear_run, run_training
 from pipelines.sections.shard import SHARDS_DIR
+from pipelines.training import TRAIN_DIR, clear_run, run_training
 from tokenizer.files import load_tokenizer
 
 
