@@ -40,13 +40,16 @@ class Scorer:
 
     def __init__(self, checkpoint: str) -> None:
         import torch
+        from tokenizers import Tokenizer
 
         from model.evaluate import load_model
-        from tokenizer.files import load_tokenizer
 
         self.torch = torch
         self.model, saved = load_model(Path(checkpoint), torch.device("cpu"))
-        self.tokenizer = load_tokenizer(saved.folder / "tokenizer.json")
+        # read with the tokenizers library itself: ``tokenizer/`` builds on ``curate/``, so curate
+        # may not import it; a literal <|endoftext|> in a text is text, as in the shards
+        self.tokenizer = Tokenizer.from_file(str(saved.folder / "tokenizer.json"))
+        self.tokenizer.encode_special_tokens = True
         self.eos = int(saved.state.get("eos_id", 0))
         self.block = self.model.config.block_size
 
