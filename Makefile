@@ -19,6 +19,7 @@ demo: $(STAMP)
 	$(VENV)/bin/scratchlm run pipelines/recipes/demo.yaml --input $(DEMO_INPUT) --output runs/demo --workers $(WORKERS)
 
 test: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache
 	$(PYTHON) -m pytest -q -n $(WORKERS) --dist loadgroup -p no:cacheprovider
 
 clean-demo:
