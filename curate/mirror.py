@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Callable
 from urllib.parse import unquote, urljoin, urlparse
 
+from curate.atomic import AtomicPath
 from curate.checksum import file_sha256
 from curate.errors import InputError
 from curate.inputs import list_lines
@@ -105,7 +106,8 @@ def download(entry: Entry, folder: Path, options: RemoteOptions, on_bytes: Calla
     ``on_bytes(count, total)`` is called as data arrives (``total`` None when unknown).
     """
     final = folder / entry.path
-    part = final.with_name(f".{final.name}.part")
+    target = AtomicPath(final, ".part")  # kept on failure: the next try resumes from its length
+    part = target.tmp
     final.parent.mkdir(parents=True, exist_ok=True)
     start = part.stat().st_size if part.exists() else 0
     try:
@@ -131,7 +133,7 @@ def download(entry: Entry, folder: Path, options: RemoteOptions, on_bytes: Calla
             on_bytes(len(chunk), total)
     if total is not None and written != total:
         raise RemoteError(f"{entry.url}: got {written:,} of {total:,} bytes")
-    os.replace(part, final)
+    target.commit()
     hexdigest = digest.hexdigest()
     _record_sum(folder, entry.path, hexdigest)
     return hexdigest

@@ -6,12 +6,12 @@ name and renamed into place on ``close``, so a crash never leaves a half shard u
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curate.atomic import AtomicPath
 from curate.document import Document
 from curate.text.clean import clean_document
 
@@ -37,7 +37,7 @@ class ShardWriter:
     def __init__(self, path: Path, rejects: bool = False) -> None:
         self.path = Path(path)
         self.schema = REJECT_SCHEMA if rejects else DOC_SCHEMA
-        self.tmp = self.path.with_name(f".{self.path.name}.tmp")
+        self.target = AtomicPath(self.path)
         self.columns: dict[str, list[str]] = {name: [] for name in self.schema.names}
         self.buffered_bytes = 0
         self.rows = 0
@@ -62,8 +62,7 @@ class ShardWriter:
 
     def _flush(self) -> None:
         if self._writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
+            self._writer = pq.ParquetWriter(self.target.begin(), self.schema, compression="zstd")
         if self.columns["id"]:
             table = pa.table({k: pa.array(v, pa.string()) for k, v in self.columns.items()}, schema=self.schema)
             self._writer.write_table(table)
@@ -75,17 +74,16 @@ class ShardWriter:
         self._flush()
         assert self._writer is not None
         self._writer.close()
-        os.replace(self.tmp, self.path)
+        self.target.commit()
 
     def abort(self) -> None:
         if self._writer is not None:
             self._writer.close()
-        self.tmp.unlink(missing_ok=True)
+        self.target.discard()
 
 
-def write_atomic(path: Path, data: str) -> None:
-    """Write a small text file under a temporary name, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(data, encoding="utf-8")
-    os.replace(tmp, path)
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write a small file (text as UTF-8) under a temporary name, then rename it into place."""
+    with AtomicPath(path) as tmp:
+        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterable
 
 import numpy as np
+
+from curate.atomic import AtomicPath
 
 FORMAT = "scratchlm-shards/1"
 MANIFEST = "manifest.json"
@@ -57,20 +58,18 @@ class _HashingFile:
 
 def write_npy(path: Path, chunks: Iterable[np.ndarray], dtype: np.dtype, length: int) -> str:
     """Stream ``chunks`` into a 1-D ``.npy`` of ``length`` items (temp name, then rename); its sha256."""
-    tmp = path.with_name(f".{path.name}.tmp")
     written = 0
-    with open(tmp, "wb") as stream:
-        out = _HashingFile(stream)
-        np.lib.format.write_array_header_1_0(out, {"descr": np.lib.format.dtype_to_descr(dtype),
-                                                    "fortran_order": False, "shape": (length,)})
-        for chunk in chunks:
-            data = np.ascontiguousarray(chunk, dtype=dtype)
-            out.write(memoryview(data).cast("B"))
-            written += len(data)
-    if written != length:
-        tmp.unlink()
-        raise RuntimeError(f"{path.name}: wrote {written} items, expected {length}")
-    os.replace(tmp, path)
+    with AtomicPath(path) as tmp:
+        with open(tmp, "wb") as stream:
+            out = _HashingFile(stream)
+            np.lib.format.write_array_header_1_0(out, {"descr": np.lib.format.dtype_to_descr(dtype),
+                                                        "fortran_order": False, "shape": (length,)})
+            for chunk in chunks:
+                data = np.ascontiguousarray(chunk, dtype=dtype)
+                out.write(memoryview(data).cast("B"))
+                written += len(data)
+        if written != length:
+            raise RuntimeError(f"{path.name}: wrote {written} items, expected {length}")
     return out.digest.hexdigest()
 
 

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from curate.atomic import AtomicPath
 from curate.checksum import file_sha256
 from curate.errors import ConfigError
 from curate.stage import iter_batches
@@ -120,9 +121,8 @@ class _PartStream:
     """Tokens and document lengths of one split of one part, appended batch by batch."""
 
     def __init__(self, work: Path, part: str, split: str, dtype: np.dtype) -> None:
-        self.paths = [work / f"{part}.{split}.tokens", work / f"{part}.{split}.lens"]
-        self.tmps = [p.with_name(f".{p.name}.tmp") for p in self.paths]
-        self.files = [open(t, "wb") for t in self.tmps]  # noqa: SIM115 (closed by close())
+        self.targets = [AtomicPath(work / f"{part}.{split}.tokens"), AtomicPath(work / f"{part}.{split}.lens")]
+        self.files = [open(t.begin(), "wb") for t in self.targets]  # noqa: SIM115 (closed by close())
         self.dtype = dtype
         self.pending: list[np.ndarray] = []
         self.docs = 0
@@ -146,9 +146,9 @@ class _PartStream:
 
     def close(self) -> None:
         self.flush()
-        for stream, tmp, path in zip(self.files, self.tmps, self.paths):
+        for stream, target in zip(self.files, self.targets):
             stream.close()
-            os.replace(tmp, path)
+            target.commit()
 
 
 def encode_part(task: EncodeTask) -> PartResult:
@@ -261,9 +261,8 @@ def _copy_tokenizer(tokenizer_path: Path, output: Path) -> Path:
     copy = output / TOKENIZER_COPY
     if copy.exists() and copy.resolve() == tokenizer_path.resolve():
         return copy
-    tmp = copy.with_name(f".{copy.name}.tmp")
-    shutil.copyfile(tokenizer_path, tmp)
-    os.replace(tmp, copy)
+    with AtomicPath(copy) as tmp:
+        shutil.copyfile(tokenizer_path, tmp)
     return copy
 
 

@@ -8,12 +8,12 @@ cluster's size.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from curate.atomic import AtomicPath
 from curate.dedup.corpus import Corpus
 from curate.dedup.droplist import write_droplist
 from curate.dedup.runs import iter_groups, star_edges
@@ -38,9 +38,8 @@ def candidate_pairs(task: PairTask) -> int:
     out = Path(task.out)
     if out.exists():
         return out.stat().st_size // EDGE_BYTES
-    tmp = out.with_name(f".{out.name}.tmp")
     written = 0
-    with open(tmp, "wb") as f:
+    with AtomicPath(out) as tmp, open(tmp, "wb") as f:
         for keys, gids in iter_groups(task.corpus.runs(task.run), task.chunk_items):
             left, right = star_edges(keys, gids, task.corpus.first_new)
             for start in range(0, len(left), VERIFY_BLOCK):
@@ -50,7 +49,6 @@ def candidate_pairs(task: PairTask) -> int:
                     a, b = a[close], b[close]
                 f.write(np.stack([a, b], axis=1).astype(np.int64).tobytes())
                 written += len(a)
-    os.replace(tmp, out)
     return written
 
 

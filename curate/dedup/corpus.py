@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import xxhash
 
+from curate.atomic import AtomicPath
 from curate.dedup.normalize import Normalization
 from curate.dedup.runs import Run, load_run, write_run
 from curate.dedup.signatures import band_hashes, permutations, signature_batch, text_hash_batch
@@ -69,10 +70,9 @@ def scan_shard(task: tuple[str, str, ScanSpec]) -> int:
     perms = permutations(spec.num_perm, spec.seed) if spec.bands else None
     doc_keys, run_keys, run_rows, scores = [], [], [], []
     n = 0
-    sig_tmp = folder / ".sigs.u32.tmp"
-    ids_tmp = folder / ".ids.parquet.tmp"
+    sigs_out, ids_out = AtomicPath(folder / "sigs.u32"), AtomicPath(folder / "ids.parquet")
     id_schema = pa.schema([("id", pa.string())])
-    with open(sig_tmp, "wb") as sig_file, pq.ParquetWriter(ids_tmp, id_schema, compression="zstd") as ids:
+    with open(sigs_out.begin(), "wb") as sig_file, pq.ParquetWriter(ids_out.begin(), id_schema, compression="zstd") as ids:
         for batch in pq.ParquetFile(shard).iter_batches(batch_size=BATCH_ROWS, columns=["id", "text", "meta"]):
             metas = [json.loads(m) for m in batch.column(2).to_pylist()]
             id_list = batch.column(0).to_pylist()
@@ -101,8 +101,8 @@ def scan_shard(task: tuple[str, str, ScanSpec]) -> int:
               np.concatenate(run_rows) if run_rows else np.empty(0, np.int64))
     if spec.score_field:
         save_npy(folder / "scores.npy", np.concatenate(scores) if scores else np.empty(0))
-    sig_tmp.replace(folder / "sigs.u32")
-    ids_tmp.replace(folder / "ids.parquet")
+    sigs_out.commit()
+    ids_out.commit()
     save_json(done, {"docs": n})
     return n
 

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curate.atomic import AtomicPath
 from curate.dedup.store import find_sorted, save_npy
 
 
@@ -19,9 +20,8 @@ def write_droplist(folder: Path, keys: np.ndarray, duplicate_of: pa.Array, clust
     folder.mkdir(parents=True, exist_ok=True)
     table = pa.table({"duplicate_of": duplicate_of.take(pa.array(order)),
                       "cluster_size": pa.array(cluster_size[order].astype(np.int64))})
-    tmp = folder / ".info.parquet.tmp"
-    pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(folder / "info.parquet")
+    with AtomicPath(folder / "info.parquet") as tmp:
+        pq.write_table(table, tmp, compression="zstd")
     save_npy(folder / "keys.npy", keys[order])
 
 

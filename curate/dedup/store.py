@@ -3,22 +3,19 @@ sorted key arrays (also used by the perplexity step's score table)."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from curate.atomic import AtomicPath
 from curate.writer import write_atomic
 
 
 def save_npy(path: Path, array: np.ndarray) -> None:
     """``np.save`` under a temporary name, then rename into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
+    with AtomicPath(path) as tmp, open(tmp, "wb") as f:
         np.save(f, np.ascontiguousarray(array))
-    os.replace(tmp, path)
 
 
 def run_starts(values: np.ndarray) -> np.ndarray:

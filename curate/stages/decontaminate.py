@@ -18,12 +18,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from curate.atomic import AtomicPath
 from curate.checksum import file_sha256
 from curate.decontam.ngrams import WORD_RE, Match, NgramIndex, word_spans, words_of
 from curate.document import Document
@@ -54,11 +54,8 @@ class Decontaminate(FilterStage):
         """Build the index once, into a folder named by a digest of the files and n; workers memory-map it."""
         folder = workdir / f"index-{index_digest(self.eval_files, self.n)}"
         if not (folder / "index.json").exists():
-            tmp = workdir / f".{folder.name}.tmp"
-            shutil.rmtree(tmp, ignore_errors=True)
-            NgramIndex.build(self.eval_files, self.n).save(tmp)
-            shutil.rmtree(folder, ignore_errors=True)
-            os.replace(tmp, folder)
+            with AtomicPath(folder) as tmp:
+                NgramIndex.build(self.eval_files, self.n).save(tmp)
         object.__setattr__(self, "index_dir", str(folder))
 
     @property

@@ -6,7 +6,6 @@ works with any ``fasttext`` module that can load a model.
 """
 from __future__ import annotations
 
-import os
 import random
 import re
 import tempfile
@@ -14,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from curate.atomic import AtomicPath
 from curate.errors import ConfigError
 
 POSITIVE = "__label__hq"
@@ -69,9 +69,8 @@ def train(positive: Iterable[str], negative: Iterable[str], output: Path, option
             )
         except RuntimeError as err:  # fastText diverged ("Encountered NaN")
             raise ConfigError(f"fastText training failed: {err} (try a lower --lr or a larger --dim)") from None
-        partial = Path(tmp) / "model.bin"
-        model.save_model(str(partial))
-        os.replace(partial, output)
+        with AtomicPath(output) as partial:
+            model.save_model(str(partial))
     report = {"positive": n_pos, "negative": n_neg, "train": len(training), "valid": len(valid)}
     if valid:
         labels, _ = model.predict([line.split(" ", 1)[1] for line in valid], k=1)

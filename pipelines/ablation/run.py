@@ -20,6 +20,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
+from curate.atomic import AtomicPath
 from curate.errors import ConfigError
 from curate.inputs import expand_inputs
 from curate.writer import write_atomic
@@ -62,10 +63,8 @@ def _seed_steps(recipe: Recipe, earlier: list[tuple[Recipe, Path]], target: Path
         name = recipe.step_folder(index)
         if source is None or (target / name).exists() or not (source / name / "stats.json").exists():
             continue
-        tmp = target / f".{name}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(source / name, tmp, copy_function=_hardlink)
-        tmp.rename(target / name)
+        with AtomicPath(target / name) as tmp:
+            shutil.copytree(source / name, tmp, copy_function=_hardlink)
 
 
 def _hardlink(source: str, target: str) -> None:

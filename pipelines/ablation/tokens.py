@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from curate.atomic import AtomicPath
 from curate.errors import ConfigError
 from curate.writer import write_atomic
 from tokenizer.config import BpeConfig, ShardConfig
@@ -51,13 +52,11 @@ def shard_all_train(inputs: Sequence[str], tokenizer: Path, output: Path, config
 
 
 def _link(source: Path, target: Path) -> None:
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(source, tmp)
-    except OSError:
-        shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
+    with AtomicPath(target) as tmp:
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
 
 
 def compose_shards(train_folder: Path, eval_folder: Path, output: Path) -> dict[str, Any]:

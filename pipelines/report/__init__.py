@@ -36,9 +36,7 @@ def write_report(run_dir: Path, sample_rows: int = SAMPLE_ROWS) -> Path:
     for section in sections:
         for plot in section.plots:
             path = out / _file_name(plot.name, taken)
-            tmp = path.with_name(f".{path.name}.tmp")
-            tmp.write_bytes(plot.png)
-            tmp.replace(path)
+            write_atomic(path, plot.png)
             plot.name = path.stem
     intro = [para(f"Run folder {run.run_dir}: {len(run.inputs):,} input file(s), {len(run.stats)} step(s).")]
     write_atomic(out / "datacard.md", datacard(run))
