@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from curate.atomic import AtomicPath
 from curate.document import Document
+from curate.errors import ConfigError
 from curate.text.clean import clean_document
 
 DOC_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("meta", pa.string())])
@@ -87,3 +88,12 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     with AtomicPath(path) as tmp:
         tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
 
+
+def claim_folder(record: Path, plan: str, holds: str, where: Path | None = None,
+                 error: type[ConfigError] = ConfigError) -> None:
+    """Record ``plan`` in the file ``record``, or refuse (``error``) when it records another one: work
+    of another plan is never resumed into. The message is "``where`` holds ``holds``; choose another
+    --output" (``where``: by default the folder of ``record``)."""
+    if record.exists() and record.read_text(encoding="utf-8") != plan:
+        raise error(f"{where or record.parent} holds {holds}; choose another --output")
+    write_atomic(record, plan)

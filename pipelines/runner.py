@@ -25,7 +25,7 @@ from curate.remote import is_remote
 from curate.shards import iter_documents
 from curate.stage import GlobalStage, StageResult, apply_stage, iter_batches
 from curate.stats import StageStats
-from curate.writer import ShardWriter, text_bytes, write_atomic
+from curate.writer import ShardWriter, claim_folder, text_bytes, write_atomic
 from pipelines.deadline import Plan, Watch, supervise
 from pipelines.progress import count_documents
 from pipelines.recipe import SECTIONS, Recipe
@@ -172,10 +172,8 @@ def _check_run_folder(output: Path, recipe: Recipe, inputs: list[InputFile]) -> 
     recorded = yaml.safe_load(recipe_file.read_text(encoding="utf-8")) if recipe_file.exists() else now
     if not isinstance(recorded, dict) or _curation(recorded) != _curation(now):
         raise ConfigError(f"{output} holds a run of a different recipe; choose another --output")
-    if inputs_file.exists() and inputs_file.read_text(encoding="utf-8") != inputs_json:
-        raise ConfigError(f"{output} holds a run over different inputs; choose another --output")
+    claim_folder(inputs_file, inputs_json, "a run over different inputs")
     write_atomic(recipe_file, recipe.to_yaml())
-    write_atomic(inputs_file, inputs_json)
     return [key for key in SECTIONS if recorded.get(key) != now.get(key)]
 
 

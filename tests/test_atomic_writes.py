@@ -1,10 +1,13 @@
-"""The one write protocol (``curate.atomic``)."""
+"""The one write protocol (``curate.atomic``) and the one refusal of a folder of another plan."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from curate.atomic import AtomicPath
-from curate.writer import write_atomic
+from curate.errors import ConfigError
+from curate.writer import claim_folder, write_atomic
 
 
 def test_a_file_appears_whole_under_its_name_only_when_the_block_ends(tmp_path):
@@ -53,3 +56,18 @@ def test_begin_and_commit_spread_over_a_writer_and_text_or_bytes_write_alike(tmp
     write_atomic(tmp_path / "b", "é".encode())
     assert (tmp_path / "t").read_bytes() == (tmp_path / "b").read_bytes() == b"\xc3\xa9"
 
+
+class OtherPlan(ConfigError):
+    pass
+
+
+def test_a_folder_is_claimed_by_one_plan_and_refuses_another(tmp_path):
+    record = tmp_path / "out" / "plan.json"
+    claim_folder(record, "A", "work of another plan")
+    claim_folder(record, "A", "work of another plan")  # the same plan resumes
+    refusal = r"^.*out holds work of another plan; choose another --output$"
+    with pytest.raises(ConfigError, match=refusal):
+        claim_folder(record, "B", "work of another plan")
+    with pytest.raises(OtherPlan, match=r"^elsewhere holds x; choose another --output$"):
+        claim_folder(record, "B", "x", where=Path("elsewhere"), error=OtherPlan)
+    assert record.read_text(encoding="utf-8") == "A"

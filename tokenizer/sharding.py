@@ -39,7 +39,7 @@ from curate.atomic import AtomicPath
 from curate.checksum import file_sha256
 from curate.errors import ConfigError
 from curate.stage import iter_batches
-from curate.writer import write_atomic
+from curate.writer import claim_folder, write_atomic
 from tokenizer.config import ShardConfig
 from tokenizer.corpus import CorpusFile, iter_documents
 from tokenizer.encoders import Encoder, encode_threads, load_encoder
@@ -248,12 +248,8 @@ def _check_plan(output: Path, work: Path, plan: dict[str, Any]) -> dict | None:
             return manifest
         raise OtherShards(f"{output} holds shards of other inputs, tokenizer or options; "
                           f"choose another --output")
-    work.mkdir(exist_ok=True)
-    plan_path = work / PLAN
-    if plan_path.exists() and json.loads(plan_path.read_text(encoding="utf-8")) != plan:
-        raise OtherShards(f"{output} holds an unfinished sharding of other inputs or options; "
-                          f"choose another --output")
-    write_atomic(plan_path, json.dumps(plan, indent=1))
+    claim_folder(work / PLAN, json.dumps(plan, indent=1), "an unfinished sharding of other inputs or options",
+                 output, OtherShards)
     return None
 
 

@@ -23,7 +23,7 @@ from typing import Any, Callable
 from curate.atomic import AtomicPath
 from curate.errors import ConfigError
 from curate.inputs import expand_inputs
-from curate.writer import write_atomic
+from curate.writer import claim_folder, write_atomic
 from pipelines.ablation.compare import VariantResult, check_fair, read_variant
 from pipelines.ablation.composition import kept_by_input
 from pipelines.ablation.page import write_page
@@ -106,12 +106,7 @@ def check_plan(ablation: Ablation, inputs: list[str], eval_inputs: list[str], ou
     """Refuse to resume into a folder holding an ablation of other settings or data (seeds may grow)."""
     plan = json.dumps({"inputs": inputs, "eval": eval_inputs, "bpe": to_plain(ablation.bpe),
                        "shard": to_plain(ablation.shard), "train": to_plain(ablation.train)}, indent=1)
-    path = output / PLAN
-    if path.exists() and path.read_text(encoding="utf-8") != plan:
-        raise ConfigError(f"{output} holds an ablation with other inputs, evaluation text, bpe, shard or train "
-                          f"settings; choose another --output")
-    output.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, plan)
+    claim_folder(output / PLAN, plan, "an ablation with other inputs, evaluation text, bpe, shard or train settings")
 
 
 def run_ablation(ablation: Ablation, inputs: list[str], eval_inputs: list[str], output: Path, seeds: int,
