@@ -52,7 +52,7 @@ def main() -> None:
     print(f"{len(sample)} texts of >= {args.min_chars} characters from {SAMPLE.name}\n")
     print(f"{'lang':6}{'docs':>6}" + "".join(f"{b:>12}" for b in results))
     for lang in langs:
-        total = sum(1 for l, _ in sample if l == lang)
+        total = sum(1 for label, _ in sample if label == lang)
         cells = "".join(f"{results[b][0][lang] / total:>12.1%}" for b in results)
         print(f"{lang:6}{total:>6}{cells}")
     overall = "".join(f"{sum(r[0].values()) / len(sample):>12.1%}" for r in results.values())

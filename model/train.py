@@ -237,10 +237,10 @@ class Trainer:
                 raise ModelError(f"step {metrics.first_step + i + 1}: loss is {loss}; stopping "
                                  f"(lower the learning "
                                  f"rate, or pass --skip-nonfinite to skip such steps)")
-        finite = [(l, n) for l, n in zip(losses, norms) if math.isfinite(l)]
+        finite = [(loss, n) for loss, n in zip(losses, norms) if math.isfinite(loss)]
         step = metrics.first_step + metrics.count  # steps done, as in checkpoint names
         tokens_per_s = metrics.count * self.step_tokens / max(seconds, 1e-9)
-        self._log({"step": step, "loss": sum(l for l, _ in finite) / max(len(finite), 1),
+        self._log({"step": step, "loss": sum(loss for loss, _ in finite) / max(len(finite), 1),
                    "lr": lr, "grad_norm": sum(n for _, n in finite) / max(len(finite), 1),
                    "tokens": self.tokens_seen, "tokens_per_s": tokens_per_s,
                    "mfu": (tokens_per_s * self.flops_per_token / (PEAK_FLOPS * self.dist.world)

@@ -37,7 +37,8 @@ def test_c4_keeps_prose_lines_and_records_counts():
 ])
 def test_c4_removes_javascript_and_cookie_notice_lines(url, needle):
     doc = web(url)
-    candidates = [l for l in doc.text.splitlines() if needle in l.lower() and l.strip().endswith((".", "!", "?", '"'))]
+    candidates = [line for line in doc.text.splitlines()
+                  if needle in line.lower() and line.strip().endswith((".", "!", "?", '"'))]
     assert candidates, "the page holds a line that only this rule removes"
     out = C4Quality(min_sentences=0)(doc)
     assert isinstance(out, Document) and needle not in out.text.lower()
@@ -82,7 +83,7 @@ def test_c4_sentence_and_words_per_line_boundaries():
     assert C4Quality(min_sentences=n + 1)(fortune("fortune/de/de/infodrom#361")) == "c4_quality:too_few_sentences"
     assert C4Quality()(fortune("fortune/de/de/bahnhof#11")) == "c4_quality:too_few_sentences"
     # a line of exactly k words is kept with min_words_per_line=k and removed with k+1
-    line = next(l.strip() for l in prose("brown/ca01").text.splitlines() if l.strip().endswith("."))
+    line = next(t.strip() for t in prose("brown/ca01").text.splitlines() if t.strip().endswith("."))
     k = len(line.split())
     single = Document("one", line)
     assert C4Quality(min_sentences=0, min_words_per_line=k)(single).text == line

@@ -19,7 +19,7 @@ def test_fasttext_top1_accuracy_on_the_langid_sample():
     right = Counter(g for g, d in zip(gold, docs) if d.meta["lang"] == g)
     total = Counter(gold)
     assert sum(right.values()) / len(docs) >= 0.97
-    assert all(right[lang] / total[lang] >= 0.9 for lang in total), {l: right[l] / total[l] for l in total}
+    assert all(right[lang] / total[lang] >= 0.9 for lang in total), {lang: right[lang] / total[lang] for lang in total}
     assert all(0.0 < d.meta["lang_score"] <= 1.0 for d in docs)
 
 

@@ -50,7 +50,7 @@ class FastTextLid:
     def predict(self, texts: list[str]) -> list[tuple[str, float]]:
         lines = [t.replace("\n", " ") for t in texts]
         labels, scores = self.model.predict(lines, k=1)
-        return [(l[0].removeprefix("__label__"), min(float(s[0]), 1.0)) for l, s in zip(labels, scores)]
+        return [(top[0].removeprefix("__label__"), min(float(s[0]), 1.0)) for top, s in zip(labels, scores)]
 
 
 class LangdetectLid:
