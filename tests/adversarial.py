@@ -121,7 +121,8 @@ def text_functions(workdir: Path) -> dict[str, Callable[[str], object]]:
     functions: dict[str, Callable[[str], object]] = {
         name: (lambda text, stage=stage: stage(Document("d", text, {"source": "s"}))) for name, stage in stages.items()
     }
-    # the URL filter reads meta.url, not the text: the hostile text is the URL (after a scheme and host)
+    # the URL filter reads meta.url, not the text: the hostile text is the URL (after a scheme
+    # and host)
     url_filter = stages["url_filter"]
     functions["url_filter"] = lambda text: url_filter(Document("d", "", {"url": f"http://example.com/{text}"}))
     norm, perms = Normalization(), permutations(112, 1)

@@ -85,7 +85,8 @@ def read_split(split: str) -> list[dict]:
 
 
 def tiny_checkpoint(out: Path, texts: list[str], vocab_size: int = 1024, seed: int = 0, **model: object) -> Path:
-    """A seeded, randomly initialised small GPT saved as a checkpoint, with a byte-level BPE trained on ``texts``."""
+    """A seeded, randomly initialised small GPT saved as a checkpoint, with a byte-level BPE
+    trained on ``texts``."""
     import dataclasses
 
     import torch

@@ -1,4 +1,4 @@
-"""The ablation file: variants change curation steps only; everything that makes runs comparable is shared."""
+"""The ablation file: variants change curation steps only; what makes runs comparable is shared."""
 from __future__ import annotations
 
 import subprocess

@@ -1,4 +1,4 @@
-"""The one write protocol (``curate.atomic``) and the one refusal of a folder of another plan."""
+"""One write protocol (``curate.atomic``), one refusal of a folder that holds another plan."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
-"""The chunked head loss computes F.cross_entropy(x @ W.T, targets) and its gradients, and trains the same."""
+"""The chunked head loss computes F.cross_entropy(x @ W.T, targets) and its gradients, and trains
+the same."""
 from __future__ import annotations
 
 import dataclasses

@@ -1,4 +1,4 @@
-"""The ``custom`` step: a user's own function as a recipe step, on real prose, in worker processes."""
+"""The ``custom`` step: a user's own function as a recipe step, on real prose, in workers."""
 from __future__ import annotations
 
 import gzip

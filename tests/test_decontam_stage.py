@@ -37,7 +37,7 @@ def write_jsonl(path: Path, records: list[dict | None]) -> Path:
 
 @pytest.fixture
 def hellaswag(tmp_path: Path) -> Path:
-    """Two HellaSwag-layout items cut from a Brown text, after a blank line (so on lines 2 and 3)."""
+    """Two HellaSwag-layout items cut from a Brown text, after a blank line (on lines 2 and 3)."""
     return write_jsonl(tmp_path / "hellaswag_val.jsonl", [
         None,
         {"ctx": " ".join(WORDS[0:25]), "endings": [" ".join(WORDS[25:40]), "he sat down."], "label": "0"},

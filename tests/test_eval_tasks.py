@@ -1,4 +1,4 @@
-"""Zero-shot evaluation: log-likelihood scoring, accuracies, Wilson intervals, ``scratchlm eval --task``."""
+"""Zero-shot evaluation: log-likelihood scores, accuracies, Wilson intervals, ``eval --task``."""
 from __future__ import annotations
 
 import dataclasses
@@ -48,7 +48,8 @@ def test_scores_are_summed_log_probabilities_of_the_continuation() -> None:
     requests = [Request([3], [4, 2, 0]), Request([0], [1]), Request([1, 1, 1, 1, 1, 1], [3])]
     for batch_size in (1, 2, 3):
         scores = score_requests(bigram, requests, max_tokens=4, batch_size=batch_size)
-        # 0.2 * 0.4 * 0.5; 0.4; 0.125 (the long context is cut to fit 4 tokens, the bigram does not mind)
+        # 0.2 * 0.4 * 0.5; 0.4; 0.125 (the long context is cut to fit 4 tokens, the bigram does
+        # not mind)
         assert [s.logprob for s in scores] == pytest.approx([math.log(0.04), math.log(0.4), math.log(0.125)], abs=1e-6)
         assert [s.greedy for s in scores] == [False, True, False]
         assert [s.tokens for s in scores] == [3, 1, 1]
@@ -56,9 +57,11 @@ def test_scores_are_summed_log_probabilities_of_the_continuation() -> None:
 
 def test_accuracy_equals_a_hand_computed_value() -> None:
     items = [
-        # log p: [1] 0.4 > [2,0] 0.2*0.5 = 0.1; per character 0.4/1 > log(0.1)/2; answer 1: both wrong
+        # log p: [1] 0.4 > [2,0] 0.2*0.5 = 0.1; per character 0.4/1 > log(0.1)/2;
+        # answer 1: both wrong
         ChoiceItem([0], [[1], [2, 0]], answer=1, lengths=[1, 2]),
-        # [4,2,0]: 0.2*0.4*0.5 = 0.04 < [1]: 0.2; per character log(0.04)/6 = -0.536 > log(0.2) = -1.609
+        # [4,2,0]: 0.2*0.4*0.5 = 0.04 < [1]: 0.2;
+        # per character log(0.04)/6 = -0.536 > log(0.2) = -1.609
         ChoiceItem([3], [[4, 2, 0], [1]], answer=0, lengths=[6, 1]),
         # after 2: [0] 0.5 > [4] 0.2; right both ways
         ChoiceItem([2, 2], [[0], [4]], answer=0, lengths=[1, 1]),
@@ -155,7 +158,7 @@ def write_tasks(folder: Path) -> tuple[Path, Path, Path]:
 
 @pytest.fixture
 def one_thread() -> Iterator[None]:
-    """A tiny model: more threads only wait on each other (pytest -n 2 runs two tests on two cores)."""
+    """A tiny model: more threads only wait on each other (pytest -n 2: two tests on two cores)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

@@ -1,4 +1,4 @@
-"""Hugging Face datasets already on disk: ``save_to_disk`` folders and a real local dataset cache."""
+"""Hugging Face datasets on disk: ``save_to_disk`` folders and a real local dataset cache."""
 from __future__ import annotations
 
 import json

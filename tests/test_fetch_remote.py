@@ -1,4 +1,5 @@
-"""Remote inputs against a real HTTP server on 127.0.0.1: retries, timeouts, size cap, resume, fetch."""
+"""Remote inputs against a real HTTP server on 127.0.0.1: retries, timeouts, size cap, resume,
+fetch."""
 from __future__ import annotations
 
 import gzip

@@ -1,4 +1,4 @@
-"""Classification fine-tuning through the CLI on the shipped source passages (Brown / KJV / Shakespeare)."""
+"""Classification fine-tuning via the CLI on the shipped passages (Brown / KJV / Shakespeare)."""
 from __future__ import annotations
 
 from collections import Counter

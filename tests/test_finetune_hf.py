@@ -1,4 +1,5 @@
-"""Export to and import from Hugging Face GPT-2 folders, checked against ``transformers`` itself (offline)."""
+"""Export to and import from Hugging Face GPT-2 folders, checked against ``transformers`` itself
+(offline)."""
 from __future__ import annotations
 
 import gzip

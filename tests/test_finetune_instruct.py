@@ -1,4 +1,4 @@
-"""Instruction fine-tuning: the book's prompt format, loss masked to the response, a real run via the CLI."""
+"""Instruction fine-tuning: the book's prompt format, the loss on the response only, a CLI run."""
 from __future__ import annotations
 
 import json

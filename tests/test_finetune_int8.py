@@ -1,4 +1,5 @@
-"""int8 dynamic quantization for CPU inference: every Linear quantized, outputs and loss close to float32."""
+"""int8 dynamic quantization for CPU inference: every Linear quantized, outputs and loss close to
+float32."""
 from __future__ import annotations
 
 import torch

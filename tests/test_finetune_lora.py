@@ -1,4 +1,4 @@
-"""LoRA: only adapters learn, merging reproduces the adapted model, adapters saved alone merge back."""
+"""LoRA: only adapters learn, merging reproduces the adapted model, saved adapters merge back."""
 from __future__ import annotations
 
 import pytest
@@ -64,7 +64,7 @@ def test_merged_weights_give_the_adapted_outputs():
 
 
 def test_lora_classifier_saves_adapters_that_merge_back(tmp_path, monkeypatch):
-    """Fine-tune with LoRA, then rebuild the model from base + adapters alone with ``finetune merge``."""
+    """Fine-tune with LoRA, then rebuild the model from base + adapters with ``finetune merge``."""
     texts = [r["text"] for r in read_split("val")]
     base = tiny_checkpoint(tmp_path / "base", texts, vocab_size=512, block_size=64)
     model, saved = ft.load_base(base, torch.device("cpu"))

@@ -1,4 +1,4 @@
-"""On the real web sample, through the demo's curation steps, every document ends in exactly one place."""
+"""On the real web sample, through the demo's curation steps, every document ends in one place."""
 from __future__ import annotations
 
 from collections import Counter

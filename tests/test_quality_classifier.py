@@ -1,4 +1,4 @@
-"""``scratchlm quality train`` in a subprocess, then the ``quality_classifier`` stage with that model."""
+"""``scratchlm quality train`` in a subprocess, then the ``quality_classifier`` stage with it."""
 from __future__ import annotations
 
 import json

@@ -33,7 +33,8 @@ SHARD_LINES = 2700  # kept rows pass a writer row group (2048) before "f0-2600",
 
 @dataclass(frozen=True)
 class HoldOnce:
-    """Test stage: drops short lines; the first time it meets ``hold_id`` it records its pid and waits to be killed."""
+    """Test stage: drops short lines; the first time it meets ``hold_id`` it records its pid and
+    waits to be killed."""
 
     hold_id: str
     signal_dir: str
@@ -72,13 +73,14 @@ def _brown_lines(folder: Path, files: int, lines_per_file: int) -> None:
 
 
 def _parquet_bytes(run: Path) -> dict[str, bytes]:
-    """Every Parquet file of a run by relative path (``.done`` and stats hold timings, so they are left out)."""
+    """Every Parquet file of a run by relative path (``.done`` and stats hold timings: left out)."""
     return {str(p.relative_to(run)): p.read_bytes() for p in sorted(run.rglob("*.parquet"))}
 
 
 def _hold_recipe(signal_dir: Path) -> Recipe:
     read = parse_recipe({"steps": [{"read": {}}]}).steps[0]
-    # no per-document deadline: the held process must be the Ray worker itself, whose death Ray retries
+    # no per-document deadline: the held process must be the Ray worker itself, whose death Ray
+    # retries
     return Recipe("ray-test", [read, Step("hold_once", HoldOnce("f0-2600", str(signal_dir)))], doc_timeout_s=0)
 
 

@@ -1,4 +1,4 @@
-"""The report's threshold table names real options of real stages, and reads their values from a recipe."""
+"""The report's threshold table names real options of real stages, read from a recipe."""
 from __future__ import annotations
 
 import pytest

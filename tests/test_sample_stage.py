@@ -1,4 +1,5 @@
-"""The ``sample`` step keeps a share of the documents chosen by id: the same on every run and sharding."""
+"""The ``sample`` step keeps a share of the documents chosen by id: the same in every run and
+sharding."""
 from __future__ import annotations
 
 import gzip

@@ -1,4 +1,4 @@
-"""``scratchlm stages``: every stage a recipe can name, and one stage's options with their real defaults."""
+"""``scratchlm stages``: every stage a recipe can name; one stage's options and their defaults."""
 from __future__ import annotations
 
 import dataclasses

@@ -1,4 +1,5 @@
-"""The changes that made text code linear keep its outputs: each is checked against the form it replaced."""
+"""The changes that made text code linear keep its outputs: each is checked against the form it
+replaced."""
 from __future__ import annotations
 
 import itertools
@@ -39,7 +40,7 @@ def _stream_safe(text: str) -> str:
 @settings(max_examples=400, deadline=None)
 @given(st.lists(_MARKED, min_size=1, max_size=4))
 def test_nfkc_is_arrows_on_stream_safe_text(texts):
-    """Unchanged where no run of marks exceeds 30; beyond, as if a joiner followed every 30th mark."""
+    """Unchanged where no run of marks exceeds 30; beyond, as if a joiner followed each 30th."""
     lowered = pc.utf8_lower(pa.array(texts))
     expected = pc.utf8_normalize(pa.array([_stream_safe(t) for t in lowered.to_pylist()]), form="NFKC")
     assert prenormalize(pa.array(texts), Normalization()).to_pylist() == expected.to_pylist()
@@ -53,7 +54,8 @@ def test_only_long_runs_of_marks_change():
     assert got[2].count(GRAPHEME_JOINER) == 2 and got[2].replace(GRAPHEME_JOINER, "") != plain[2]
 
 
-# canonical_url: the tag pattern scanned to the head's end from every "<link" that lacks its ">", and
+# canonical_url: the tag pattern scanned to the head's end from every "<link" that lacks its ">",
+# and
 # the attribute pattern tried a name from each of its letters
 _OLD_LINK_TAG = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
 _OLD_ATTRIBUTE = re.compile(r"""([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")

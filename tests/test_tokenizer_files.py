@@ -1,4 +1,4 @@
-"""The one tokenizer.json loader: how a literal end-of-text marker inside a text encodes, and bad files."""
+"""The one tokenizer.json loader: how a literal end-of-text marker in a text encodes; bad files."""
 from __future__ import annotations
 
 from pathlib import Path

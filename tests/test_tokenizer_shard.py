@@ -38,7 +38,8 @@ def curate(inputs: list[Path], output: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def raw(tmp_path_factory) -> list[Path]:
-    """Three input files: prose cut into paragraphs, and hard Unicode with a literal EOS and an empty text."""
+    """Three input files: prose cut into paragraphs, and hard Unicode with a literal EOS and an
+    empty text."""
     folder = tmp_path_factory.mktemp("raw")
     paragraphs = [p for text in prose(120_000, stride=11) for p in text.split("\n\n") if p.strip()]
     odd = HARD_STRINGS + ["a literal <|endoftext|> inside a document", "<|endoftext|>"]

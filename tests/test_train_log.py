@@ -1,4 +1,5 @@
-"""The training log reader: a torn last line (a crash mid-write) is dropped, damage elsewhere is refused."""
+"""The training log reader: a torn last line (a crash mid-write) is dropped, other damage is
+refused."""
 from __future__ import annotations
 
 from pathlib import Path

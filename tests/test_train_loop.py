@@ -1,4 +1,5 @@
-"""Training end to end on real text: the loss falls, kill -9 and resume is bit-exact, bad steps stop or skip."""
+"""Training end to end on real text: the loss falls, kill -9 and resume is bit-exact, bad steps stop
+or skip."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
-"""The GPT's math against a plain reference, KV-cache decoding, sampling filters, safetensors, refusals."""
+"""The GPT's math against a plain reference, KV-cache decoding, sampling filters, safetensors,
+refusals."""
 from __future__ import annotations
 
 import dataclasses
@@ -25,7 +26,7 @@ SMALL = GPTConfig(vocab_size=97, block_size=16, n_layer=2, n_head=4, n_embd=32, 
 
 
 def reference_logits(model: GPT, idx: torch.Tensor) -> torch.Tensor:
-    """The same network written out by hand: loops over heads, an explicit mask, the GELU formula."""
+    """The same network by hand: loops over heads, an explicit mask, the GELU formula."""
     sd = {k: v.double() for k, v in model.state_dict().items()}
     c = model.config
     batch, tokens = idx.shape

@@ -42,14 +42,15 @@ def train_bpe(texts: list[str], vocab_size: int) -> Tokenizer:
 
 
 def brown_shards(folder: Path, chars: int = 150_000, vocab_size: int = 512) -> Path:
-    """A small shard folder of Brown corpus text (tests/data/prose), the last two documents as ``val``."""
+    """A small shard folder of Brown text (tests/data/prose), the last two documents as ``val``."""
     texts = read_texts(Path(__file__).parent / "data" / "prose" / "brown.jsonl.gz", chars)
     tok = train_bpe(texts, vocab_size)
     return write_shards(folder, tok, {"train": texts[:-2], "val": texts[-2:]})
 
 
 def write_shards(folder: Path, tok: Tokenizer, splits: dict[str, list[str]], shard_tokens: int = 1 << 30) -> Path:
-    """Encode each split's documents (each followed by EOS) into shards of at most ``shard_tokens``."""
+    """Encode each split's documents (each followed by EOS) into shards of at most
+    ``shard_tokens``."""
     folder.mkdir(parents=True, exist_ok=True)
     tok.save(str(folder / "tokenizer.json"))
     eos = tok.token_to_id(EOS)
