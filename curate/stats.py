@@ -1,4 +1,5 @@
-"""Per-stage counts: documents in, out, dropped by reason, bytes, per-file errors, seconds."""
+"""Per-stage counts: documents in, out, dropped by reason, bytes, per-file errors, seconds, and
+what the read step counts that is no document (``counted``: blank lines, repeated ids)."""
 from __future__ import annotations
 
 from collections import Counter
@@ -14,6 +15,7 @@ class StageStats:
     bytes_out: int = 0
     dropped: Counter = field(default_factory=Counter)
     annotated: Counter = field(default_factory=Counter)
+    counted: Counter = field(default_factory=Counter)
     errors: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -28,6 +30,7 @@ class StageStats:
         self.bytes_out += other.bytes_out
         self.dropped.update(other.dropped)
         self.annotated.update(other.annotated)
+        self.counted.update(other.counted)
         self.errors.extend(other.errors)
         self.seconds += other.seconds
 
@@ -38,6 +41,7 @@ class StageStats:
             "docs_dropped": self.docs_dropped,
             "dropped": dict(sorted(self.dropped.items())),
             "annotated": dict(sorted(self.annotated.items())),
+            "counted": dict(sorted(self.counted.items())),
             "bytes_in": self.bytes_in,
             "bytes_out": self.bytes_out,
             "errors": self.errors,
@@ -53,6 +57,7 @@ class StageStats:
             bytes_out=data["bytes_out"],
             dropped=Counter(data["dropped"]),
             annotated=Counter(data.get("annotated", {})),
+            counted=Counter(data.get("counted", {})),
             errors=list(data["errors"]),
             seconds=data["seconds"],
         )

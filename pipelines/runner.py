@@ -20,10 +20,11 @@ import yaml
 from curate.document import Document
 from curate.errors import ConfigError, InputError
 from curate.inputs import InputFile, expand_inputs
-from curate.readers import FileError, Rejected
+from curate.readers import Counted, FileError, ReadItem, Rejected
 from curate.remote import is_remote
 from curate.shards import iter_documents
 from curate.stage import GlobalStage, StageResult, apply_stage, iter_batches
+from curate.stages.read import counted_lines
 from curate.stats import StageStats
 from curate.writer import ShardWriter, claim_folder, text_bytes, write_atomic
 from pipelines.deadline import Plan, Watch, supervise
@@ -47,7 +48,7 @@ class ShardTask:
     doc_timeout_s: float = 0.0  # the per-document deadline (0: none, the shard runs in the worker itself)
 
 
-def _read_items(task: ShardTask, plan: Plan, watch: Watch) -> Iterator[Document | Rejected | FileError]:
+def _read_items(task: ShardTask, plan: Plan, watch: Watch) -> Iterator[ReadItem]:
     """The shard's items; for the read step each record's reading of a local file is a watched call
     (a remote file's reading waits on the network, which its own timeouts and retries bound)."""
     if task.step_name != "read":
@@ -114,6 +115,9 @@ def _process_shard(task: ShardTask, plan: Plan, watch: Watch) -> StageStats:
         for item in _read_items(task, plan, watch):
             if isinstance(item, FileError):
                 stats.errors.append(item.as_dict())
+                continue
+            if isinstance(item, Counted):
+                stats.counted[item.name] += 1
                 continue
             doc = item.doc if isinstance(item, Rejected) else item
             stats.docs_in += 1
@@ -226,7 +230,7 @@ def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Any,
     write_atomic(output / "stats.json", json.dumps(summary, indent=2))
     result = CurationResult(output, results, changed_sections)
     log(stats_table(result))
-    for line in file_error_lines(result):
+    for line in [*file_error_lines(result), *counted_lines(results[0][1].counted)]:
         log(line)
     if results[0][1].docs_in == 0:
         raise InputError(f"no document could be read from the {len(files)} input file(s); "
@@ -248,12 +252,15 @@ def file_error_lines(result: CurationResult) -> list[str]:
 
 
 def stats_table(result: CurationResult) -> str:
-    """A per-step table: documents in, out, and dropped by reason."""
+    """A per-step table: documents in, out, dropped by reason, and what the step counted."""
     rows = [("step", "in", "out", "dropped", "reasons")]
     for folder, stats in result.steps:
         reasons = ", ".join(f"{r}={n}" for r, n in sorted(stats.dropped.items())) or "-"
         if stats.errors:
             reasons += f" (+{len(stats.errors)} file errors)"
+        if stats.counted:
+            counts = ", ".join(f"{k}={n:,}" for k, n in sorted(stats.counted.items()))
+            reasons += f" (counted: {counts})"
         rows.append((folder, f"{stats.docs_in:,}", f"{stats.docs_out:,}", f"{stats.docs_dropped:,}", reasons))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = []

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import zstandard
 
 from curate.document import Document
-from curate.readers import FileError, ReaderOptions, Rejected, read_file
+from curate.readers import Counted, FileError, ReaderOptions, Rejected, read_file
 from tests.conftest import DATA
 
 
@@ -150,3 +150,46 @@ def test_glob_sources_are_relative_to_the_part_before_the_first_wildcard(tmp_pat
     assert [i.source for i in expand_inputs(["d?/x.txt"])] == ["d1/x.txt"]
     assert [i.source for i in expand_inputs(["doc*.txt"])] == ["doc1.txt"]
     assert [i.source for i in expand_inputs([f"{tmp_path}/d1/*.txt"])] == ["x.txt"]
+
+
+def test_a_repeated_id_in_one_file_is_counted_and_made_unique(tmp_path: Path) -> None:
+    records = _real_records(4)
+    ids = [records[0]["id"], records[1]["id"], records[0]["id"], f"{records[0]['id']}~3"]
+    path = tmp_path / "repeats.jsonl"
+    path.write_text("".join(json.dumps({**r, "id": i}) + "\n" for r, i in zip(records, ids)),
+                    encoding="utf-8")
+    items = _items(path)
+    assert items[2] == Counted("read:repeated_ids") and items[4] == Counted("read:repeated_ids")
+    docs = [i for i in items if isinstance(i, Document)]
+    first = records[0]["id"]
+    # the third record takes its position as suffix; the fourth, whose own id is now taken, too
+    assert [d.id for d in docs] == [first, records[1]["id"], f"{first}~3", f"{first}~3~4"]
+    assert [d.meta.get("original_id") for d in docs] == [None, None, first, f"{first}~3"]
+    assert [d.text for d in docs] == [r["text"] for r in records]
+    # the same id in another file is that file's own: ids are made unique per file
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps(records[0]) + "\n", encoding="utf-8")
+    assert [d.id for d in _items(other)] == [first]
+
+
+def test_a_repeated_id_of_a_rejected_record_is_made_unique_too(tmp_path: Path) -> None:
+    table = pa.table({"id": ["a", "a", "a"], "text": ["one", "two", "three"],
+                      "meta": ['{"url": "u"}', '[1]', '{}']})
+    pq.write_table(table, tmp_path / "t.parquet")
+    items = _items(tmp_path / "t.parquet")
+    kinds = ["Document", "Counted", "Rejected", "Counted", "Document"]
+    assert [type(i).__name__ for i in items] == kinds
+    assert [items[0].id, items[2].doc.id, items[4].id] == ["a", "a~2", "a~3"]
+    assert items[2].doc.meta["original_id"] == "a" == items[4].meta["original_id"]
+
+
+def test_blank_lines_are_counted_not_documents(tmp_path: Path) -> None:
+    records = _real_records(2)
+    path = tmp_path / "blanks.jsonl"
+    first, second = (json.dumps(r) for r in records)
+    path.write_text(f"\n{first}\n  \n\n{second}\n\n", encoding="utf-8")
+    items = _items(path)
+    blank = Counted("read:blank_lines")
+    assert items == [blank, items[1], blank, blank, items[4], blank]
+    assert [i.id for i in (items[1], items[4])] == [r["id"] for r in records]
+    assert items[4].meta["source"] == "blanks.jsonl#2"  # records are numbered without blank lines

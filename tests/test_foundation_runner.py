@@ -175,3 +175,35 @@ def test_a_folder_refused_over_other_inputs_keeps_its_recorded_recipe(tmp_path):
     with pytest.raises(ConfigError, match="holds a run over different inputs"):
         run_curation(changed, [str(inputs)], run, make_executor("local", 1), log=lambda _: None)
     assert (run / "recipe.yaml").read_bytes() == recorded
+
+
+def test_repeated_ids_and_blank_lines_are_counted_in_stats_table_and_report(tmp_path):
+    kjv = gzip.decompress((DATA / "prose" / "kjv.jsonl.gz").read_bytes())
+    lines = kjv.splitlines(keepends=True)[:5]
+    repeat = json.dumps({**json.loads(lines[4]), "id": json.loads(lines[0])["id"]}).encode() + b"\n"
+    blanks = b"\n \n"
+    (tmp_path / "in.jsonl").write_bytes(b"".join(lines[:2]) + blanks + b"".join(lines[2:4]) + repeat
+                                        + b"\n")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: t\nsteps:\n  - read: {}\n", encoding="utf-8")
+    run = tmp_path / "run"
+    done = run_cli("curate", str(recipe), "--input", str(tmp_path / "in.jsonl"),
+                   "--output", str(run))
+    assert done.returncode == 0, done.stderr
+    table_row = next(line for line in done.stdout.splitlines() if line.startswith("01_read"))
+    assert table_row.split() == ["01_read", "5", "5", "0", "-", "(counted:", "read:blank_lines=3,",
+                                 "read:repeated_ids=1)"]
+    assert ("repeated ids: 1 record(s) had the id of an earlier record of the same input file; "
+            "each was renamed ID~N (meta.original_id keeps the id)") in done.stdout.splitlines()
+    assert "blank lines: 3 blank input line(s) skipped" in done.stdout.splitlines()
+    stats = json.loads((run / "stats.json").read_text())["01_read"]
+    assert stats["counted"] == {"read:blank_lines": 3, "read:repeated_ids": 1}
+    assert stats["docs_in"] == 5 and stats["dropped"] == {}
+    table = pq.read_table(run / "01_read" / "part-00000.parquet")
+    first = json.loads(lines[0])["id"]
+    ids = [json.loads(x)["id"] for x in lines[:4]] + [f"{first}~5"]
+    assert table.column("id").to_pylist() == ids
+    assert json.loads(table.column("meta")[4].as_py())["original_id"] == first
+    page = (run / "report" / "index.html").read_text(encoding="utf-8")
+    assert "01_read: repeated ids: 1 record(s) had the id of an earlier record" in page
+    assert "01_read: blank lines: 3 blank input line(s) skipped" in page

@@ -12,7 +12,7 @@ from typing import Iterable, Iterator
 from curate.document import Document
 from curate.errors import InputError
 from curate.inputs import expand_inputs
-from curate.readers import FileError, ReaderOptions, Rejected, read_file
+from curate.readers import FileError, ReaderOptions, read_file
 from curate.shards import done_shards, iter_documents as iter_shard_documents, iter_texts as iter_shard_texts
 
 
@@ -51,7 +51,7 @@ def iter_documents(file: CorpusFile) -> Iterator[Document]:
     for item in read_file(file.path, file.source, ReaderOptions()):
         if isinstance(item, FileError):
             raise InputError(f"{item.file}: {item.offset}: {item.error}")
-        if not isinstance(item, Rejected):
+        if isinstance(item, Document):
             yield item
 
 

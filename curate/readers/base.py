@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Union
 
+import xxhash
+
 from curate.document import Document
 from curate.extract import WebOptions
 from curate.readers.compression import BROKEN_STREAM_ERRORS, UTF8_BOM, open_binary
@@ -33,7 +35,19 @@ class FileError:
         return {"file": self.file, "offset": self.offset, "error": self.error}
 
 
-ReadItem = Union[Document, Rejected, FileError]
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """One occurrence of something the read step counts that is no document (a blank line, a
+    repeated id): ``name`` is its key in the step's ``counted`` statistics."""
+
+    name: str
+
+
+BLANK_LINE = Counted("read:blank_lines")
+REPEATED_ID = Counted("read:repeated_ids")
+ORIGINAL_ID = "original_id"  # meta field of a record whose repeated id was made unique
+
+ReadItem = Union[Document, Rejected, FileError, Counted]
 
 
 @dataclass(frozen=True)
@@ -136,10 +150,39 @@ def reader_for(fmt: str) -> Callable[[str, str, ReaderOptions], Iterator[ReadIte
 
 
 def read_file(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
-    """Stream the documents, rejects and file errors of one input file, every document made
-    writable (``curate.text.clean``: lone surrogates replaced, control characters removed)."""
+    """Stream the documents, rejects, file errors and counts of one input file, every document
+    made writable (``curate.text.clean``: lone surrogates replaced, control characters removed)
+    and its id unique within the file (``unique_ids``)."""
     fmt = detect_format(path, options.remote) if options.format == "auto" else options.format
-    return _cleaned(reader_for(fmt)(path, source, options))
+    return unique_ids(_cleaned(reader_for(fmt)(path, source, options)))
+
+
+def _id_hash(doc_id: str) -> int:
+    return xxhash.xxh64_intdigest(doc_id.encode("utf-8", errors="surrogatepass"))
+
+
+def unique_ids(items: Iterator[ReadItem]) -> Iterator[ReadItem]:
+    """The items with each record's id unique among the records of this stream: a record whose id
+    an earlier one has is preceded by ``REPEATED_ID`` and renamed ``ID~N`` (N: its position among
+    the stream's records, the lowest free one after it), ``meta.original_id`` keeping ``ID``.
+    Memory: one 64-bit id hash a record (a Python set: about 70 bytes a record). Two distinct
+    ids with the same hash would count as a repeat (odds about n**2 / 2**65): still unique."""
+    seen: set[int] = set()
+    position = 0
+    for item in items:
+        if isinstance(item, (Document, Rejected)):
+            position += 1
+            doc = item if isinstance(item, Document) else item.doc
+            key = _id_hash(doc.id)
+            if key in seen:
+                yield REPEATED_ID
+                doc.meta[ORIGINAL_ID] = doc.id
+                suffix = position
+                while (key := _id_hash(f"{doc.id}~{suffix}")) in seen:
+                    suffix += 1
+                doc.id = f"{doc.id}~{suffix}"
+            seen.add(key)
+        yield item
 
 
 def _cleaned(items: Iterator[ReadItem]) -> Iterator[ReadItem]:

@@ -5,7 +5,8 @@ import json
 from typing import Any, Iterator
 
 from curate.document import Document
-from curate.readers.base import FileError, ReadItem, ReaderOptions, Rejected, derived_id
+from curate.readers.base import (BLANK_LINE, FileError, ReadItem, ReaderOptions, Rejected,
+                                 derived_id)
 from curate.readers.compression import DECOMPRESSION_ERRORS, UTF8_BOM, open_binary
 
 
@@ -29,7 +30,8 @@ def record_to_item(record: Any, source: str, index: int, options: ReaderOptions)
 
 
 def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
-    """One document per non-blank line; ``index`` counts records (ids), ``line`` counts lines (errors)."""
+    """One document per non-blank line (a blank one is counted: ``BLANK_LINE``); ``index`` counts
+    records (ids), ``line`` counts lines (errors)."""
     empty = True
     index = 0
     offset = line_number = 0
@@ -40,6 +42,7 @@ def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
                 if line_number == 1:
                     line = line.removeprefix(UTF8_BOM)
                 if not line.strip():
+                    yield BLANK_LINE
                     continue
                 empty = False
                 index += 1

@@ -1,11 +1,13 @@
 """The ``read`` step: turns input files (local or remote) into documents (the fetch stage)."""
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from curate.extract import Extractor, WebOptions
 from curate.readers import FileError, ReaderOptions, ReadItem, read_file
+from curate.readers.base import BLANK_LINE, ORIGINAL_ID, REPEATED_ID
 from curate.remote import RemoteOptions
 
 
@@ -49,6 +51,18 @@ class Read:
             yield from items
         except OSError as err:  # a remote input that failed to open or dropped for good
             yield FileError(source, "open or read", str(err))
+
+
+def counted_lines(counted: Counter) -> list[str]:
+    """What the read step's counts mean, one line each, for the lines after the stats table."""
+    lines = []
+    repeated, blank = counted[REPEATED_ID.name], counted[BLANK_LINE.name]
+    if repeated:
+        lines.append(f"repeated ids: {repeated:,} record(s) had the id of an earlier record of the "
+                     f"same input file; each was renamed ID~N (meta.{ORIGINAL_ID} keeps the id)")
+    if blank:
+        lines.append(f"blank lines: {blank:,} blank input line(s) skipped")
+    return lines
 
 
 STAGE = Read

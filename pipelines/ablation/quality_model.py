@@ -10,9 +10,10 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Iterator
 
+from curate.document import Document
 from curate.errors import ConfigError
 from curate.inputs import expand_inputs
-from curate.readers import FileError, Rejected
+from curate.readers import FileError
 from curate.text.classifier import TrainOptions, train
 from curate.writer import write_atomic
 from pipelines.ablation.spec import QualityModelSpec
@@ -28,7 +29,7 @@ def read_texts(read_stage: Any, paths: list[str], limit: int | None) -> Iterator
             for record in read_stage.read(item.path, item.source):
                 if isinstance(record, FileError):
                     raise ConfigError(f"quality_model: {record.file} at {record.offset}: {record.error}")
-                if not isinstance(record, Rejected):
+                if isinstance(record, Document):
                     yield record.text
     return islice(texts(), limit)
 

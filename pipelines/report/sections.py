@@ -6,6 +6,7 @@ import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
 
+from curate.stages.read import counted_lines
 from pipelines.report import figures
 from pipelines.report.datacard import LANGUAGE_STAGE, limitations
 from pipelines.report.page import Plot, Section, heading, link, para, snippet, table
@@ -42,6 +43,9 @@ def funnel(run: RunData) -> Section:
     section = Section("Funnel: documents and bytes through each step")
     section.plots.append(Plot("funnel", figures.funnel(labels, docs, nbytes), "documents and bytes after each step"))
     section.parts.append(table(headers, rows, "funnel"))
+    for folder, s in run.stats.items():
+        section.parts.extend(para(f"{folder}: {line}", "note")
+                             for line in counted_lines(Counter(s.get("counted", {}))))
     errors = [(folder, e) for folder, s in run.stats.items() for e in s["errors"]]
     if errors:
         section.parts.append(heading(f"File errors ({len(errors)})"))
