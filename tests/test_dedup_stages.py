@@ -88,6 +88,10 @@ def test_minhash_finds_near_duplicates_across_files(corpus, tmp_path):
     expected.update({f"exact/brown/ca{i:02d}": f"brown/ca{i:02d}" for i in range(9, 13)})
     assert {k: m["duplicate_of"] for k, m in rejects.items()} == expected
     assert all(m["cluster_size"] == 2 for m in rejects.values())
+    # the originals are a.jsonl's: the first output shard holds every kept one
+    assert {m["duplicate_part"] for m in rejects.values()} == {"part-00000"}
+    kept = {r["id"] for r in rows(result.final_dir, "part-00000.parquet")}
+    assert set(expected.values()) <= kept
 
 
 def test_keep_highest_score(corpus, tmp_path):
@@ -118,8 +122,11 @@ def test_dedup_against_an_index(corpus, tmp_path, data_dir):
                 [{"id": f"new/{d['id']}", "text": edit(d["text"], 0.01, 99)} for d in docs[20:25]]
                 + [{"id": d["id"], "text": d["text"]} for d in docs[60:70]])
     second = curate(tmp_path / "new", tmp_path / "second", [{"minhash": {"index": str(index)}}])
-    rejects = {r["id"]: json.loads(r["meta"])["duplicate_of"] for r in rows(second.final_dir / "rejects")}
+    metas = {r["id"]: json.loads(r["meta"]) for r in rows(second.final_dir / "rejects")}
+    rejects = {doc_id: meta["duplicate_of"] for doc_id, meta in metas.items()}
     assert rejects == {f"new/brown/ca{i:02d}": f"brown/ca{i:02d}" for i in range(21, 26)}
+    # the kept documents are the index's, not in this run
+    assert not any("duplicate_part" in meta for meta in metas.values())
     with pytest.raises(ConfigError, match="built with ngram=5"):
         curate(tmp_path / "new", tmp_path / "third", [{"minhash": {"index": str(index), "ngram": 4}}])
 

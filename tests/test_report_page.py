@@ -142,9 +142,15 @@ def test_reject_examples_are_real_rejected_documents_and_are_escaped(curated: Pa
     assert "<script>alert" not in page and "<b>win</b>" not in page
     assert "Click &lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt; &amp; &lt;b&gt;win&lt;/b&gt;" in page
     assert "hostile&lt;1&gt;" in page
-    shown = re.findall(r'<div class="id">(.*?)</div>', page)
+    shown = [s.replace("&lt;", "<").replace("&gt;", ">")
+             for s in re.findall(r'<div class="id">(.*?)</div>', page)]
     rejected = {i for p in curated.glob("*/rejects/*.parquet") for i in pq.read_table(p).column("id").to_pylist()}
-    assert shown and {s.replace("&lt;", "<").replace("&gt;", ">") for s in shown} <= rejected
+    kept = [s.removeprefix("kept: ") for s in shown if s.startswith("kept: ")]
+    assert shown and set(shown) - {f"kept: {k}" for k in kept} <= rejected
+    # an exact duplicate's example shows the kept document: brown-again.jsonl's copies come first
+    dedup_kept = {i for p in curated.glob("05_exact_dedup/part-*.parquet")
+                  for i in pq.read_table(p).column("id").to_pylist()}
+    assert kept == ["again-0", "again-1", "again-2"] and set(kept) <= dedup_kept
 
 
 def test_languages_clusters_and_thresholds_come_from_the_run(curated: Path) -> None:

@@ -1,7 +1,9 @@
 """The report's count axes tick at whole numbers, signals that are zero everywhere are named in a
-sentence instead of drawn as empty histograms, and a reject without text shows what was fetched."""
+sentence instead of drawn as empty histograms, a reject without text shows what was fetched, and
+a dropped duplicate shows the document it repeats."""
 from __future__ import annotations
 
+import gzip
 import html
 import io
 import json
@@ -16,6 +18,7 @@ from warcio.warcwriter import WARCWriter
 
 from pipelines.cli import main
 from pipelines.report.figures import Signal, _signal_panel
+from pipelines.report.sample import excerpt
 
 KJV = Path(__file__).parent / "data" / "prose" / "kjv.jsonl.gz"
 
@@ -88,3 +91,26 @@ def test_the_report_shows_what_each_rule_dropped_and_why(tmp_path) -> None:
     words = json.loads(first["meta"])["gopher_word_count"]
     assert (f'<div class="id">{first["id"]}</div><div class="why">gopher_word_count = {words:g} '
             f'(min_words = 400)</div>') in page
+
+
+def test_a_near_duplicate_example_shows_the_document_it_duplicates(tmp_path) -> None:
+    originals = [json.loads(line) for line in gzip.decompress(KJV.read_bytes()).splitlines()[:6]]
+    copies = [{"id": f"copy-{i}", "text": d["text"].replace(" and ", " & ", 1)}
+              for i, d in enumerate(originals[:3])]
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name, records in (("a.jsonl", originals), ("b.jsonl", copies)):
+        (inputs / name).write_text("".join(json.dumps(d) + "\n" for d in records), encoding="utf-8")
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("name: near\nsteps:\n  - read: {}\n  - minhash: {}\n", encoding="utf-8")
+    out = tmp_path / "run"
+    assert main(["curate", str(recipe), "--input", str(inputs), "--output", str(out)]) == 0
+    page = (out / "report" / "index.html").read_text(encoding="utf-8")
+    for copy, original in zip(copies, originals):
+        dropped = excerpt(copy["text"])
+        kept = excerpt(original["text"])
+        assert dropped != kept
+        assert (f'<div class="id">{copy["id"]}</div><div class="why">duplicate of {original["id"]}'
+                f'</div><div class="snippet">{html.escape(dropped)}</div>\n'
+                f'<div class="id">kept: {original["id"]}</div>'
+                f'<div class="snippet kept">{html.escape(kept)}</div>') in page

@@ -3,8 +3,8 @@
 ``candidate_pairs`` merges one run (a band) across all shards and writes star edges between
 documents sharing a key, optionally keeping only pairs whose estimated Jaccard (the share of
 equal signature values) reaches a threshold. ``cluster_drops`` unites all edges and writes
-the drop list: every document of a cluster but its keeper, with the keeper's id and the
-cluster's size.
+the drop list: every document of a cluster but its keeper, with the keeper's id and shard and
+the cluster's size.
 """
 from __future__ import annotations
 
@@ -98,6 +98,8 @@ def cluster_drops(corpus: Corpus, edge_files: list[Path], workdir: Path, memory_
     cluster = np.concatenate([member_cluster, np.arange(len(cluster_roots))])
     dropped = (everyone != keepers[cluster]) & (everyone >= corpus.first_new)
     gids, cluster = everyone[dropped], cluster[dropped]
-    write_droplist(workdir / "drops", corpus.doc_keys(gids), corpus.ids(keepers[cluster]), cluster_size[cluster])
+    kept = keepers[cluster]
+    write_droplist(workdir / "drops", corpus.doc_keys(gids), corpus.ids(kept),
+                   cluster_size[cluster], corpus.parts(kept))
     return {"documents": corpus.size - corpus.first_new, "candidate_pairs": edges,
             "clusters": int(len(cluster_roots)), "dropped": int(len(gids))}

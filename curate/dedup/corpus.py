@@ -154,6 +154,14 @@ class Corpus:
                 out[where] = np.load(self.folders[s] / "scores.npy", mmap_mode="r")[rows]
         return out
 
+    def parts(self, gids: np.ndarray) -> pa.Array:
+        """The shard folder name of each document (``part-00003``: the step's input and output
+        shard it is in), or "" for one of the earlier index."""
+        names = np.array([""] + [f.name for f in self.folders], dtype=object)
+        shard_of = np.searchsorted(self.offsets, gids, side="right") - 1
+        return pa.array(names[np.where(self.offsets[shard_of] >= self.first_new, shard_of + 1, 0)],
+                        pa.string())
+
     def ids(self, gids: np.ndarray) -> pa.Array:
         out: list[Any] = [None] * len(gids)
         for s, where, rows in self._by_shard(gids):

@@ -89,13 +89,17 @@ class DedupStage:
 
 
 def drop_reasons(workdir: str, docs: list[Document], reason: str) -> list[str | None]:
-    """``reason`` for each document on the drop list (its meta gets ``duplicate_of`` and ``cluster_size``), else None."""
+    """``reason`` for each document on the drop list, else None. A dropped document's meta gets
+    ``duplicate_of`` (the kept document's id), ``cluster_size`` and, when the kept document is in
+    this step's output, ``duplicate_part``: the output shard holding it (``part-00003``)."""
     if not workdir:
         raise RuntimeError("a dedup stage was called before its prepare() pass")
     hits = load_droplist(workdir).lookup_many([doc_key(d.id, d.meta) for d in docs])
     results: list[str | None] = []
     for doc, hit in zip(docs, hits):
         if hit is not None:
-            doc.meta["duplicate_of"], doc.meta["cluster_size"] = hit
+            doc.meta["duplicate_of"], doc.meta["cluster_size"], part = hit
+            if part:
+                doc.meta["duplicate_part"] = part
         results.append(None if hit is None else reason)
     return results

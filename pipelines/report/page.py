@@ -18,7 +18,7 @@ th { background: #f2f2f2; } img { max-width: 100%; display: block; margin: 0.8em
 .snippet { white-space: pre-wrap; font-family: ui-monospace, monospace; font-size: 0.82em; background: #f7f7f7;
            border-left: 3px solid #d0704f; padding: 0.4em 0.6em; margin: 0.3em 0 0.6em; max-height: 12em; overflow: auto; }
 .id { color: #666; font-size: 0.8em; } .note { color: #555; font-size: 0.9em; }
-.why { color: #a0502f; font-size: 0.8em; }
+.why { color: #a0502f; font-size: 0.8em; } .snippet.kept { border-left-color: #4f8fd0; }
 nav.toc { position: sticky; top: 0; background: #fff; border-bottom: 1px solid #ccc;
           padding: 0.4em 0; font-size: 0.85em; z-index: 1; }
 nav.toc a { margin-right: 1em; white-space: nowrap; }
@@ -64,10 +64,11 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], table_id: st
     return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def snippet(doc_id: str, text: str, why: str = "") -> str:
-    """A document's id, ``why`` (the values that dropped it) and the start of its text."""
+def snippet(doc_id: str, text: str, why: str = "", kept: bool = False) -> str:
+    """A document's id, ``why`` (the values that dropped it) and the start of its text (``kept``:
+    the document a dropped one duplicates, drawn in another colour)."""
     reason = f'<div class="why">{escape(why)}</div>' if why else ""
-    text = f'<div class="snippet">{escape(text)}</div>'
+    text = f'<div class="snippet{" kept" if kept else ""}">{escape(text)}</div>'
     return f'<div class="id">{escape(doc_id)}</div>{reason}{text}'
 
 

@@ -28,6 +28,22 @@ SNIPPET_CHARS = 400
 
 
 @dataclass
+class Example:
+    """A dropped document as the report shows it; a duplicate names the document it repeats."""
+
+    id: str
+    text: str                  # its excerpt
+    numbers: dict[str, float]  # its numeric meta
+    duplicate_of: str = ""     # the kept document's id (dedup steps)
+    duplicate_part: str = ""   # the step's output shard holding the kept document
+
+
+def excerpt(text: str) -> str:
+    """The start of a text, as the report shows it."""
+    return text[:SNIPPET_CHARS] + ("…" if len(text) > SNIPPET_CHARS else "")
+
+
+@dataclass
 class Sample:
     """What the report keeps of some shards: lengths, numeric meta fields, languages and reject snippets."""
 
@@ -37,9 +53,8 @@ class Sample:
     numbers: dict[str, array] = field(default_factory=lambda: defaultdict(lambda: array("d")))  # numeric meta
     langs: Counter = field(default_factory=Counter)                       # meta.lang
     keys: set[str] = field(default_factory=set)                           # every meta field seen
-    # reason -> (id, text snippet, numeric meta) of its first few documents
-    snippets: dict[str, list[tuple[str, str, dict[str, float]]]] = field(
-        default_factory=lambda: defaultdict(list))
+    # reason -> its first few documents
+    snippets: dict[str, list[Example]] = field(default_factory=lambda: defaultdict(list))
 
     @property
     def rows(self) -> int:
@@ -124,11 +139,24 @@ def _add_snippets(sample: Sample, batch: dict[str, Any]) -> None:
         found = sample.snippets[reason]
         if len(found) < SNIPPETS_PER_REASON:
             text = batch["text"][row].as_py()
-            snippet = text[:SNIPPET_CHARS] + ("…" if len(text) > SNIPPET_CHARS else "")
             meta = json.loads(batch["meta"][row].as_py())
-            if not text.strip():
-                snippet = fetch_facts(reason, meta)
-            found.append((batch["id"][row].as_py(), snippet, numeric(meta)))
+            snippet = excerpt(text) if text.strip() else fetch_facts(reason, meta)
+            found.append(Example(batch["id"][row].as_py(), snippet, numeric(meta),
+                                 str(meta.get("duplicate_of", "")),
+                                 str(meta.get("duplicate_part", ""))))
+
+
+def find_text(shard: Path, doc_id: str) -> str | None:
+    """The text of the document ``doc_id`` in one shard (the ids read a row group at a time, the
+    texts of the one row group holding it), or None when the shard is missing or lacks it."""
+    if not shard.is_file():
+        return None
+    parquet = pq.ParquetFile(shard)
+    for group in range(parquet.num_row_groups):
+        row = pc.index(parquet.read_row_group(group, columns=["id"]).column(0), doc_id).as_py()
+        if row >= 0:
+            return parquet.read_row_group(group, columns=["text"]).column(0)[row].as_py()
+    return None
 
 
 @dataclass

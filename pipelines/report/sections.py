@@ -11,7 +11,7 @@ from pipelines.report import figures
 from pipelines.report.datacard import LANGUAGE_STAGE, limitations
 from pipelines.report.page import Plot, Section, heading, link, para, snippet, table
 from pipelines.report.run import RunData
-from pipelines.report.sample import SAMPLE_FILES, Sample
+from pipelines.report.sample import SAMPLE_FILES, Example, Sample, excerpt, find_text
 from pipelines.report.thresholds import beyond, thresholds
 from pipelines.report.trained import tokenizer, training
 
@@ -78,15 +78,33 @@ def rejects(run: RunData) -> Section | None:
             section.parts.append(para(f"{reason}: " + (f"{len(examples)} example(s)" if examples
                                                        else "no example in the sampled rows"), "note"))
             stage = run.stage(folder)
-            for doc_id, text, numbers in examples:
+            for example in examples:
                 why = [f"{name} = {value:g} ({label} = {limit:g})"
-                       for name, value in numbers.items()
+                       for name, value in example.numbers.items()
                        for label, limit in thresholds(sample.stage, stage, name).items()
                        if beyond({label: limit}, value)]
-                section.parts.append(snippet(doc_id, text, "; ".join(why)))
+                if example.duplicate_of:
+                    why.append(f"duplicate of {example.duplicate_of}")
+                section.parts.append(snippet(example.id, example.text, "; ".join(why)))
+                if example.duplicate_of:
+                    section.parts.append(_kept(run, folder, example))
     section.plots.append(Plot("rejects", figures.bars("Documents dropped, by step and reason", labels,
                                                       {"dropped": counts}, "documents"), "rejects by reason"))
     return section
+
+
+def _kept(run: RunData, folder: str, example: Example) -> str:
+    """The document a dropped duplicate repeats: its id and start, read from the one output shard
+    of the step that holds it (an earlier dedup index's documents are not in the run)."""
+    text = None
+    if example.duplicate_part:
+        shard = run.run_dir / folder / f"{example.duplicate_part}.parquet"
+        text = find_text(shard, example.duplicate_of)
+    if text is None:
+        where = "" if example.duplicate_part else ": a document of the dedup index"
+        return para(f"kept: {example.duplicate_of} (its text is not in this step's output{where})",
+                    "note")
+    return snippet(f"kept: {example.duplicate_of}", excerpt(text), kept=True)
 
 
 def languages(run: RunData) -> Section | None:
