@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from PIL import Image
+from tokenizers import Tokenizer
 
 from pipelines.cli import main
 from pipelines.report import write_report
@@ -205,6 +206,34 @@ def test_scratchlm_run_reports_tokens_per_split_from_the_manifest(tmp_path: Path
     card = (out / "report" / "datacard.md").read_text()
     for name, v in splits.items():
         assert f"| {name} | {v['tokens']:,} | {v['docs']:,} |" in card
+
+
+def test_the_tokenizer_section_gives_bytes_per_token_per_language(tmp_path: Path) -> None:
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("name: langs\nsteps:\n  - read: {}\n  - language: {keep: [de, en, ru, zh]}\n"
+                      "bpe: {vocab_size: 400}\nshard: {val_fraction: 0.1}\n")
+    out = tmp_path / "run"
+    done = run_cli("run", str(recipe), "--input", str(DATA / "langid-dev.jsonl.gz"),
+                   "--output", str(out))
+    assert done.returncode == 0, done.stderr
+    # the same figures, computed here from every curated document (fewer than the report's bound)
+    tokenizer = Tokenizer.from_file(str(out / "tokenizer" / "tokenizer.json"))
+    tokenizer.encode_special_tokens = True
+    expected: dict[str, list[int]] = {}
+    for row in pq.read_table(out / "02_language" / "part-00000.parquet").to_pylist():
+        counts = expected.setdefault(json.loads(row["meta"])["lang"], [0, 0, 0])
+        ids = tokenizer.encode(row["text"], add_special_tokens=False).ids
+        for i, n in enumerate((1, len(row["text"].encode("utf-8")), len(ids))):
+            counts[i] += n
+    expected["all"] = [sum(c[i] for c in expected.values()) for i in range(3)]
+    rows = _parse(out / "report" / "index.html").tables["tokenizer-languages"]
+    assert rows[0] == ["language", "documents", "bytes", "tokens", "bytes per token"]
+    assert {r[0] for r in rows[1:]} == {"de", "en", "ru", "zh", "all"} and rows[-1][0] == "all"
+    for lang, docs, nbytes, tokens, per_token in rows[1:]:
+        assert [_number(docs), _number(nbytes), _number(tokens)] == expected[lang]
+        assert per_token == f"{round(expected[lang][1] / expected[lang][2], 3):,.3g}"
+    by_bytes = [_number(r[2]) for r in rows[1:-1]]
+    assert by_bytes == sorted(by_bytes, reverse=True)
 
 
 def test_sampling_is_bounded_and_the_counts_stay_exact(curated: Path, tmp_path: Path) -> None:

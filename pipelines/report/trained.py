@@ -3,13 +3,43 @@ training (read from ``RUN/tokenizer/`` and ``RUN/train/``; absent after ``scratc
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterator
+from itertools import islice
 
+from curate.document import Document
+from curate.shards import done_shards, iter_documents
 from model.train_log import LOG_NAME, read_records
 from pipelines.report.page import Plot, Section, para, snippet, table
 from pipelines.report.run import RunData
+from pipelines.report.sample import SAMPLE_FILES, spread
 from pipelines.sections.bpe import TOKENIZER_DIR
 from pipelines.training import LOSS_PLOT, TRAIN_DIR
+from tokenizer.evaluate import ALL, evaluate
+from tokenizer.files import load_tokenizer
 from tokenizer.train import STATS_FILE
+
+LANGUAGE_DOCS = 2_000  # curated documents encoded for the per-language table
+
+
+def _first_documents(run: RunData, limit: int) -> Iterator[Document]:
+    """The first documents of up to SAMPLE_FILES of the final step's shards, ``limit`` in all."""
+    shards = spread(done_shards(run.run_dir / list(run.stats)[-1]), SAMPLE_FILES)
+    quota = math.ceil(limit / len(shards)) if shards else 0
+    for shard in shards:
+        yield from islice(iter_documents(shard), quota)
+
+
+def _per_language(run: RunData) -> list[list[object]]:
+    """Rows of language, documents, bytes, tokens and bytes per token over a bounded sample of the
+    curated documents (``meta.lang``, as the language step wrote it); none without that field."""
+    tokenizer = load_tokenizer(run.run_dir / TOKENIZER_DIR)
+    stats = evaluate(tokenizer, _first_documents(run, LANGUAGE_DOCS))
+    langs = sorted((k for k in stats if k != ALL), key=lambda k: (-stats[k].bytes, k))
+    if langs in ([], ["unknown"]):
+        return []
+    return [[lang, stats[lang].docs, stats[lang].bytes, stats[lang].tokens,
+             round(stats[lang].bytes_per_token, 3)] for lang in [*langs, ALL]]
 
 
 def tokenizer(run: RunData) -> Section | None:
@@ -30,6 +60,13 @@ def tokenizer(run: RunData) -> Section | None:
         section.notes.append(para("Bytes per token: the curated text's UTF-8 bytes over the "
                                   "shards' tokens (one end-of-text token per document included)."))
     section.parts.append(table(["", "value"], rows, "tokenizer"))
+    by_language = _per_language(run) if run.stats else []
+    if by_language:
+        section.parts.append(para(f"Bytes per token by language (meta.lang), over the first "
+                                  f"{LANGUAGE_DOCS:,} curated documents at most, each encoded "
+                                  "alone (no end-of-text token):"))
+        section.parts.append(table(["language", "documents", "bytes", "tokens", "bytes per token"],
+                                   by_language, "tokenizer-languages"))
     return section
 
 
