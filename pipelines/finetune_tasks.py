@@ -32,6 +32,7 @@ from pipelines.finetune_data import (
     read_records,
 )
 from pipelines.loss_plot import DPO_PANELS, plot_terms
+from pipelines.task_eval import show_results
 
 Item = TypeVar("Item")
 
@@ -204,7 +205,13 @@ def evaluate_preferences(args: argparse.Namespace) -> int:
                           "not its reference")
     reference_logprobs = answer_logprobs(reference_model, pairs, tok.eos_id, args.batch_size)
     metrics = preference_metrics(policy, reference_logprobs, beta)
-    print(json.dumps({"checkpoint": str(saved.folder), "reference": str(reference.folder),
-                      "beta": beta, "pairs": len(pairs), "rejected": dict(rejects.counts),
-                      **metrics}))
+    report = {"checkpoint": str(saved.folder), "reference": str(reference.folder), "beta": beta,
+              "pairs": len(pairs), "rejected": dict(rejects.counts), **metrics}
+    rows = [("checkpoint", str(saved.folder)), ("reference", str(reference.folder)),
+            ("beta", f"{beta:g}"), ("pairs", f"{len(pairs):,}"),
+            ("rejected", rejects.summary()),
+            ("loss", f"{metrics['loss']:.4f}"),
+            ("reward accuracy", f"{metrics['reward_accuracy']:.4f}"),
+            ("reward margin", f"{metrics['reward_margin']:.4f}")]
+    show_results(report, "\n".join(f"{name:<16}{value}" for name, value in rows), args.json)
     return 0

@@ -158,7 +158,12 @@ def test_held_out_margin_rises_reference_frozen_and_result_usable(base, pairs, t
     assert all(torch.equal(checkpoint.load(base).weights[k], v) for k, v in before.items())
     capsys.readouterr()
     assert main(["eval", "--checkpoint", str(out), "--preferences", str(pairs[1])]) == 0
+    table = {line[:16].strip(): line[16:] for line in capsys.readouterr().out.splitlines()}
+    assert (table["pairs"], table["beta"], table["rejected"]) == ("100", "0.1", "none rejected")
+    as_json = ["eval", "--checkpoint", str(out), "--preferences", str(pairs[1]), "--json", "-"]
+    assert main(as_json) == 0
     report = json.loads(capsys.readouterr().out)
+    assert table["reward accuracy"] == f"{report['reward_accuracy']:.4f}"
     assert report["pairs"] == 100 and report["beta"] == 0.1
     for term in TERMS:
         assert report[term] == pytest.approx(held[-1][f"val_{term}"], abs=1e-5)

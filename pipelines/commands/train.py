@@ -170,8 +170,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="instead of --data: accuracy on evaluation JSONL files (HellaSwag ctx/endings/label, "
                         "context/choices/answer, or text passages for last-word accuracy); see pipelines/task_eval.py")
     p.add_argument("--json", type=Path, metavar="FILE",
-                   help="with --data or --task: also write the results as JSON (-: print only the "
-                        "JSON)")
+                   help="also write the results as JSON (-: print only the JSON)")
     p.add_argument("--preferences", type=Path, metavar="FILE",
                    help="instead of --data: DPO loss, reward accuracy and margin on preference "
                         "records")
