@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from importlib.metadata import PackageNotFoundError, version
@@ -78,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scratchlm: interrupted{detail}; run the same command again to resume",
               file=sys.stderr)
         return 128 + getattr(err, "signum", signal.SIGINT)
+    except BrokenPipeError:  # the reader of the output went away (`| head`): no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nor at exit's flush
+        return 1
 
 
 if __name__ == "__main__":

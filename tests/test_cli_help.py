@@ -1,12 +1,17 @@
-"""Every command's help: each option explained, each default said once; output folders alike."""
+"""Every command's help: each option explained, each default said once; output folders alike;
+output cut short by its reader (``| head``) ends quietly."""
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
 from pipelines.cli import build_parser, main, subparsers_of
+from tests.conftest import REPO
 
 PARSERS = {p.prog: p for p in subparsers_of(build_parser())}
 
@@ -53,3 +58,15 @@ def test_export_takes_output_and_the_older_positional_folder(tmp_path, capsys) -
     for spelling in (["--output", "DIR"], ["DIR"]):
         args = build_parser().parse_args(["export", "--checkpoint", "C", *spelling])
         assert (args.output or args.output_folder).name == "DIR"
+
+
+def test_output_cut_short_by_its_reader_is_no_traceback() -> None:
+    """``scratchlm stages minhash | head -1``: the pipe closes before the output is written."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen([sys.executable, "-m", "pipelines", "stages", "minhash"], cwd=REPO,
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               bufsize=0)
+    process.stdout.close()  # as `head` exits: every write of the command meets a closed pipe
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 1
+    assert stderr == ""
