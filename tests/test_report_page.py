@@ -171,6 +171,17 @@ def test_languages_clusters_and_thresholds_come_from_the_run(curated: Path) -> N
     assert (size, clusters, dropped) == (2, 6, 6)
 
 
+def test_a_language_not_kept_example_shows_its_language_not_its_score(curated: Path) -> None:
+    page = (curated / "report" / "index.html").read_text()
+    section = page[page.index("language:not_kept: 3 example(s)"):page.index("language:low_score: ")]
+    shown = re.findall(r'<div class="id">(.*?)</div><div class="why">(.*?)</div>', section)
+    rejects = curated / "02_language" / "rejects" / "part-00003.parquet"  # langid.jsonl.gz's
+    langs = {r["id"]: json.loads(r["meta"])["lang"] for r in pq.read_table(rejects).to_pylist()}
+    assert len(shown) == 3
+    assert [why for _, why in shown] == [f"lang = {langs[i]} (keep = en)" for i, _ in shown]
+    assert all(langs[i] != "en" for i, _ in shown)
+
+
 def test_a_read_only_run_leaves_out_the_sections_it_has_no_data_for(tmp_path: Path) -> None:
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("name: bare\nsteps:\n  - read: {}\n")

@@ -36,6 +36,7 @@ class Example:
     numbers: dict[str, float]  # its numeric meta
     duplicate_of: str = ""     # the kept document's id (dedup steps)
     duplicate_part: str = ""   # the step's output shard holding the kept document
+    lang: str = ""             # meta.lang, where a language step wrote it
 
 
 def excerpt(text: str) -> str:
@@ -143,7 +144,7 @@ def _add_snippets(sample: Sample, batch: dict[str, Any]) -> None:
             snippet = excerpt(text) if text.strip() else fetch_facts(reason, meta)
             found.append(Example(batch["id"][row].as_py(), snippet, numeric(meta),
                                  str(meta.get("duplicate_of", "")),
-                                 str(meta.get("duplicate_part", ""))))
+                                 str(meta.get("duplicate_part", "")), str(meta.get("lang", ""))))
 
 
 def find_text(shard: Path, doc_id: str) -> str | None:

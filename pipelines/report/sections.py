@@ -79,10 +79,7 @@ def rejects(run: RunData) -> Section | None:
                                                        else "no example in the sampled rows"), "note"))
             stage = run.stage(folder)
             for example in examples:
-                why = [f"{name} = {value:g} ({label} = {limit:g})"
-                       for name, value in example.numbers.items()
-                       for label, limit in thresholds(sample.stage, stage, name).items()
-                       if beyond({label: limit}, value)]
+                why = _why(sample.stage, stage, reason, example)
                 if example.duplicate_of:
                     why.append(f"duplicate of {example.duplicate_of}")
                 section.parts.append(snippet(example.id, example.text, "; ".join(why)))
@@ -91,6 +88,18 @@ def rejects(run: RunData) -> Section | None:
     section.plots.append(Plot("rejects", figures.bars("Documents dropped, by step and reason", labels,
                                                       {"dropped": counts}, "documents"), "rejects by reason"))
     return section
+
+
+def _why(stage_name: str, stage: object, reason: str, example: Example) -> list[str]:
+    """What dropped an example: its language against the kept ones for ``language:not_kept``,
+    else each numeric field beyond one of the recipe's thresholds, next to the threshold."""
+    if reason == "language:not_kept":
+        keep = getattr(stage, "keep", [])
+        return [f"lang = {example.lang}" + (f" (keep = {', '.join(keep)})" if keep else "")]
+    return [f"{name} = {value:g} ({label} = {limit:g})"
+            for name, value in example.numbers.items()
+            for label, limit in thresholds(stage_name, stage, name).items()
+            if beyond({label: limit}, value)]
 
 
 def _kept(run: RunData, folder: str, example: Example) -> str:
