@@ -2,16 +2,15 @@
 
 Forward: one product writes both the pre-activation ``h`` and ``a = gelu(h)`` (cuBLASLt's
 GELU-aux-bias epilogue, model/cublaslt.py), then ``a @ w_down.T + b_down``; no element-wise GELU
-kernel runs. Both ``h`` and ``a`` are kept, so the backward pass recomputes neither: it multiplies
-the down projection's input gradient by ``gelu'(h)`` in one element-wise pass, sums it for the up
-projection's bias gradient in a second pass (compilation does not merge the two: the profile in
-docs/benchmarks.md shows a separate reduction) and forms the weight gradients with plain products.
+kernel runs. Both ``h`` and ``a`` are kept, so the backward pass recomputes neither: one pass
+multiplies the down projection's input gradient by ``gelu'(h)`` and sums the up projection's bias
+gradient (a Triton kernel, model/gelu_grad.py), and plain products form the other gradients.
 
-The epilogue product is a PyTorch custom operator (``scratchlm::gelu_linear``), so
-``torch.compile`` keeps it whole; its reference implementation, used off CUDA, is the same math in
-PyTorch operations. ``GPT.use_fused_mlp`` switches a model's blocks to this path after ``check``
-passes on the device; the plain path (``FeedForward`` with ``nn.Linear`` and ``F.gelu``) stays the
-reference.
+The epilogue product and the GELU backward are PyTorch custom operators (``scratchlm::gelu_linear``
+and ``scratchlm::gelu_grad_bias``), so ``torch.compile`` keeps them whole; the first one's
+reference implementation, used off CUDA, is the same math in PyTorch operations.
+``GPT.use_fused_mlp`` switches a model's blocks to this path after ``check`` passes on the device;
+the plain path (``FeedForward`` with ``nn.Linear`` and ``F.gelu``) stays the reference.
 """
 
 from __future__ import annotations
@@ -19,9 +18,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from model import cublaslt
+from model import cublaslt, gelu_grad
 
-KERNELS = "cuBLASLt GELU-aux-bias epilogue in the up projection"
+KERNELS = "cuBLASLt GELU-aux-bias epilogue in the up projection; " + (
+    "Triton GELU backward + bias gradient (model/gelu_grad.py)" if gelu_grad.triton is not None
+    else "PyTorch GELU backward")
 PLAIN = "PyTorch (linear, GELU, linear)"
 
 
@@ -49,6 +50,15 @@ def _(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, 
     return x.new_empty(shape), x.new_empty(shape)
 
 
+gelu_grad_bias = torch.library.custom_op("scratchlm::gelu_grad_bias", gelu_grad.gelu_grad_bias,
+                                         mutates_args=())
+
+
+@gelu_grad_bias.register_fake
+def _(da: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return da.new_empty(da.shape), da.new_empty(da.shape[1])
+
+
 class GeluMLP(torch.autograd.Function):
     """``linear(gelu_tanh(linear(x, w_up, b_up)), w_down, b_down)``; 2-D ``x``, one dtype."""
 
@@ -68,8 +78,8 @@ class GeluMLP(torch.autograd.Function):
     @staticmethod
     def backward(ctx, dy: torch.Tensor) -> tuple[torch.Tensor, ...]:
         x, w_up, w_down, h, a = ctx.saved_tensors
-        dh = torch.ops.aten.gelu_backward(dy @ w_down, h, approximate="tanh")
-        return dh @ w_up, dh.t() @ x, dh.sum(0), dy.t() @ a, dy.sum(0)
+        dh, db_up = gelu_grad_bias(dy @ w_down, h)
+        return dh @ w_up, dh.t() @ x, db_up, dy.t() @ a, dy.sum(0)
 
 
 def _compute_dtype(x: torch.Tensor) -> torch.dtype:

@@ -18,7 +18,7 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subpro
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.run(
         [sys.executable, "-m", "pipelines", *args],
-        cwd=cwd or REPO, env=env, capture_output=True, text=True, timeout=timeout,
+        check=False, cwd=cwd or REPO, env=env, capture_output=True, text=True, timeout=timeout,
     )
 
 
@@ -32,3 +32,14 @@ def shared_data() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip(f"{SHARED_DATA} is not beside the checkout")
     return SHARED_DATA
+
+
+def run_interpreted(code: str) -> str:
+    """Run ``code`` (``sys.argv[1]`` is the repository) in a new Python under Triton's CPU interpreter;
+    its standard output, after checking that it exited cleanly."""
+    pytest.importorskip("triton")
+    env = dict(os.environ, TRITON_INTERPRET="1")
+    result = subprocess.run([sys.executable, "-c", code, str(REPO)], check=False, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout.strip()

@@ -1,17 +1,22 @@
 """The fused MLP (model/fused_mlp.py): its autograd formulas against the plain block's (CPU,
 float64, PyTorch operations behind the custom operators), compilation without graph breaks, the
-CPU fallback, and on a CUDA GPU the cuBLASLt epilogues against the plain path in bf16."""
-
+CPU fallback, the GELU-backward kernel under Triton's interpreter, and on a CUDA GPU the cuBLASLt
+epilogue and the kernel against the plain path in bf16."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 import torch
+from conftest import run_interpreted
 
 from model import fused_mlp
 from model.config import GPTConfig
+from model.gelu_grad import gelu_grad_bias
 from model.gpt import GPT, FeedForward
+
+REPO = Path(__file__).resolve().parents[1]
 
 torch.set_num_threads(1)
 SMALL = GPTConfig(vocab_size=97, block_size=16, n_layer=2, n_head=4, n_embd=32, dropout=0.0)
@@ -78,6 +83,36 @@ def test_a_cpu_model_keeps_the_plain_path(monkeypatch: pytest.MonkeyPatch) -> No
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert torch.isfinite(model(idx, idx)).all()
     assert fused_mlp.check(torch.device("cpu"), 32) == "no CUDA device (cpu)"
+
+
+KERNEL_CHECK = """
+import sys, torch
+sys.path.insert(0, sys.argv[1])
+from model import gelu_grad
+assert gelu_grad.uses_kernel(torch.zeros(1)), "the interpreter should run the kernel"
+# partial row and column blocks, several row blocks, extreme inputs; errors against float64
+for rows, cols, dtype, tol in [(300, 200, torch.float32, 1e-6), (17, 520, torch.bfloat16, 8e-3)]:
+    gen = torch.Generator().manual_seed(rows)
+    da = torch.randn(rows, cols, generator=gen).to(dtype)
+    h = (torch.randn(rows, cols, generator=gen) * 3).to(dtype)
+    h[0, :4] = torch.tensor([30.0, -30.0, 0.0, 1e4])
+    dh, db = gelu_grad._kernel(da, h)
+    want = torch.ops.aten.gelu_backward(da.double(), h.double(), approximate="tanh")
+    assert dh.dtype == db.dtype == dtype and db.shape == (cols,)
+    for got, ref in ((dh, want), (db, want.sum(0))):
+        error = ((got.double() - ref).norm() / ref.norm()).item()
+        assert error < tol, (rows, cols, dtype, error)
+print("kernel ok")
+"""
+
+
+def test_gelu_backward_kernel_equals_float64_math() -> None:
+    assert run_interpreted(KERNEL_CHECK) == "kernel ok"
+
+
+def test_gelu_backward_refuses_mismatched_shapes() -> None:
+    with pytest.raises(ValueError, match="one shape"):
+        gelu_grad_bias(torch.zeros(4, 6), torch.zeros(4, 5))
 
 
 @cuda

@@ -2,14 +2,12 @@
 PyTorch path and F.cross_entropy, losses and gradients, ignored targets and partial blocks included."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import run_interpreted
 
 from model.xent_rows import IGNORE_INDEX, softmax_xent_rows_, uses_kernel
 
@@ -86,9 +84,4 @@ print("kernel ok")
 
 
 def test_triton_kernel_equals_the_torch_path() -> None:
-    pytest.importorskip("triton")
-    env = dict(os.environ, TRITON_INTERPRET="1")
-    result = subprocess.run([sys.executable, "-c", KERNEL_CHECK, str(REPO)], env=env, capture_output=True,
-                            text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip() == "kernel ok"
+    assert run_interpreted(KERNEL_CHECK) == "kernel ok"
