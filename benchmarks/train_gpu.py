@@ -78,7 +78,7 @@ def profile_step(trainer: Trainer, step: int, rows: int = 22) -> None:
 
 def measure(preset: str, micro_batch: int, batch_tokens: int, steps: int, warmup: int, data: Path,
             compile_model: bool, attention: str, whole: bool, bf16_residual: bool = False,
-            profile: bool = False, checkpointing: bool = False,
+            profile: int = 0, checkpointing: bool = False,
             loss_chunk: int = GPU_LOSS_CHUNK, fused_mlp: bool = True) -> dict:
     set_attention(attention)
     cfg = TrainConfig(preset=preset, model={"vocab_size": 50_304, "block_size": 1024, "dropout": 0.0},
@@ -107,7 +107,7 @@ def measure(preset: str, micro_batch: int, batch_tokens: int, steps: int, warmup
         torch.cuda.synchronize()
         seconds = start.elapsed_time(end) / 1000
         if profile:
-            profile_step(trainer, warmup + steps)
+            profile_step(trainer, warmup + steps, profile)
         tokens_per_s = steps * trainer.step_tokens / seconds
         world = trainer.dist.world
         return {"preset": preset, "gpus": world, "device": torch.cuda.get_device_name(),
@@ -144,6 +144,7 @@ def main() -> None:
     p.add_argument("--mlp", nargs="+", choices=["plain", "fused"], default=["plain", "fused"],
                    help="the MLP paths to measure, each run once per path (default: both)")
     p.add_argument("--profile", action="store_true", help="print the GPU kernels of one more step")
+    p.add_argument("--profile-rows", type=int, default=22, help="kernels listed by --profile")
     p.add_argument("--json", type=Path, help="append each result as a JSON line here")
     args = p.parse_args()
     rows = []
@@ -151,7 +152,8 @@ def main() -> None:
         preset, micro, attention = run.split(":")
         try:
             row = measure(preset, int(micro), args.batch_tokens, args.steps, args.warmup, args.data,
-                          not args.compile_off, attention, args.whole_model, args.bf16_residual, args.profile,
+                          not args.compile_off, attention, args.whole_model, args.bf16_residual,
+                          args.profile_rows if args.profile else 0,
                           args.activation_checkpointing, args.loss_chunk, mlp == "fused")
         except (RuntimeError, torch.OutOfMemoryError) as err:
             print(f"{run} ({mlp} MLP): failed: {str(err).splitlines()[0]}", flush=True)
