@@ -22,22 +22,16 @@ from dataclasses import dataclass
 
 import torch
 
-_GELU_AUX_BIAS = 164  # cublasLtEpilogue_t
-_TRANSA, _TRANSB, _EPILOGUE, _BIAS_POINTER, _AUX_POINTER, _AUX_LD = (
-    3,
-    4,
-    7,
-    8,
-    11,
-    12,
-)  # desc attributes
+# cublasLtEpilogue_t
+EPILOGUES = {"none": 1, "bias": 4, "gelu_aux_bias": 164, "dgelu": 192, "bgradb": 512}
+_TRANSA, _TRANSB, _EPILOGUE, _BIAS_POINTER, _AUX_POINTER, _AUX_LD = 3, 4, 7, 8, 11, 12
 _PREF_WORKSPACE = 1
 _PREF_ALIGNMENT = (5, 6, 7, 8)  # minimum alignment of A, B, C and D in bytes
 _COMPUTE_32F, _R_32F = 68, 0  # cublasComputeType_t, cudaDataType_t
 DATA_TYPES = {torch.bfloat16: 14, torch.float16: 2}  # cudaDataType_t
 _OP_N, _OP_T = 0, 1  # cublasOperation_t
 _WORKSPACE_BYTES = 32 << 20
-_ALPHA, _BETA = ctypes.c_float(1.0), ctypes.c_float(0.0)
+_ONE, _ZERO = ctypes.c_float(1.0), ctypes.c_float(0.0)
 
 
 class CublasLtError(RuntimeError):
@@ -162,93 +156,86 @@ def _device(index: int) -> _Device:
     return _devices[index]
 
 
-def _plan(state: _Device, key: tuple, aligns: tuple[int, ...], pointers: tuple[int, int]) -> _Plan:
-    """Descriptors and the heuristic's first algorithm for one product shape."""
+def _plan(state: _Device, key: tuple) -> _Plan:
+    """Descriptors and the heuristic's first algorithm for one product's shapes, operations,
+    epilogue and operand alignments."""
     if key in _plans:
         return _plans[key]
     lib = library()
-    m, n, k, dtype = key[1:5]
+    _, a_shape, trans_a, b_shape, trans_b, (m, n), epilogue, dtype, aligns = key
     desc = _P()
     _check(lib.cublasLtMatmulDescCreate(ctypes.byref(desc), _COMPUTE_32F, _R_32F), "descriptor")
     for attribute, value in (
-        (_TRANSA, ctypes.c_int(_OP_T)),
-        (_TRANSB, ctypes.c_int(_OP_N)),
-        (_EPILOGUE, ctypes.c_int(_GELU_AUX_BIAS)),
+        (_TRANSA, ctypes.c_int(_OP_T if trans_a else _OP_N)),
+        (_TRANSB, ctypes.c_int(_OP_T if trans_b else _OP_N)),
+        (_EPILOGUE, ctypes.c_int(EPILOGUES[epilogue])),
         (_AUX_LD, ctypes.c_int64(m)),
-        (_BIAS_POINTER, _P(pointers[0])),
-        (_AUX_POINTER, _P(pointers[1])),
     ):
         _set(lib.cublasLtMatmulDescSetAttribute, desc, attribute, value)
-    layouts = (_layout(dtype, k, m, k), _layout(dtype, k, n, k), _layout(dtype, m, n, m))
+    layouts = (_layout(dtype, *a_shape, a_shape[0]), _layout(dtype, *b_shape, b_shape[0]),
+               _layout(dtype, m, n, m))
     pref = _P()
     _check(lib.cublasLtMatmulPreferenceCreate(ctypes.byref(pref)), "preference")
-    _set(
-        lib.cublasLtMatmulPreferenceSetAttribute,
-        pref,
-        _PREF_WORKSPACE,
-        ctypes.c_uint64(_WORKSPACE_BYTES),
-    )
+    _set(lib.cublasLtMatmulPreferenceSetAttribute, pref, _PREF_WORKSPACE,
+         ctypes.c_uint64(_WORKSPACE_BYTES))
     for attribute, align in zip(_PREF_ALIGNMENT, aligns):
         _set(lib.cublasLtMatmulPreferenceSetAttribute, pref, attribute, ctypes.c_uint32(align))
     found, count = _Heuristic(), ctypes.c_int(0)
     _check(
-        lib.cublasLtMatmulAlgoGetHeuristic(
-            state.handle,
-            desc,
-            layouts[0],
-            layouts[1],
-            layouts[2],
-            layouts[2],
-            pref,
-            1,
-            ctypes.byref(found),
-            ctypes.byref(count),
-        ),
-        f"heuristic for m={m} n={n} k={k}",
+        lib.cublasLtMatmulAlgoGetHeuristic(state.handle, desc, layouts[0], layouts[1], layouts[2],
+                                           layouts[2], pref, 1, ctypes.byref(found),
+                                           ctypes.byref(count)),
+        f"heuristic for m={m} n={n} ({epilogue})",
     )
     if count.value < 1:
-        raise CublasLtError(f"cuBLASLt has no GELU-aux-bias algorithm for m={m} n={n} k={k}")
+        raise CublasLtError(f"cuBLASLt has no {epilogue} algorithm for m={m} n={n}")
     _plans[key] = _Plan(desc, layouts, found)
     return _plans[key]
+
+
+def matmul(p: torch.Tensor, q: torch.Tensor, *, p_t: bool = False, q_t: bool = False,
+           epilogue: str = "none", bias: torch.Tensor | None = None,
+           aux: torch.Tensor | None = None, add: torch.Tensor | None = None) -> torch.Tensor:
+    """``op(p) @ op(q)`` (``op`` transposes where ``p_t``/``q_t`` say) for contiguous row-major
+    bf16/fp16 matrices, through one cuBLASLt call with ``epilogue`` (``EPILOGUES``) and ``add``
+    (the output's shape) added to the product.
+
+    In cuBLASLt's column-major view the row-major output (R, C) is a (C, R) matrix D = op(q)ᵀ-wise
+    A times B, so ``q`` is cuBLASLt's A and ``p`` its B. ``bias``: the bias added along the C
+    output columns ("bias", "gelu_aux_bias"), or where "bgradb" writes the sum of ``op(p)`` over
+    the inner dimension (R values). ``aux``: where "gelu_aux_bias" writes the pre-activation, or
+    the pre-activation "dgelu" multiplies the product by ``gelu'`` of (the output's shape).
+    """
+    rows = p.shape[1] if p_t else p.shape[0]
+    cols = q.shape[0] if q_t else q.shape[1]
+    out = p.new_empty(rows, cols)
+    state = _device(out.device.index)
+    c = add if add is not None else out
+    aligns = tuple(_alignment(t) for t in (q, p, c, out))
+    key = (out.device.index, (q.shape[1], q.shape[0]), q_t, (p.shape[1], p.shape[0]), p_t,
+           (cols, rows), epilogue, DATA_TYPES[out.dtype], aligns)
+    plan = _plan(state, key)
+    lib = library()
+    for attribute, tensor in ((_BIAS_POINTER, bias), (_AUX_POINTER, aux)):
+        if tensor is not None:
+            _set(lib.cublasLtMatmulDescSetAttribute, plan.desc, attribute, _P(tensor.data_ptr()))
+    a_layout, b_layout, out_layout = plan.layouts
+    _check(
+        lib.cublasLtMatmul(
+            state.handle, plan.desc, ctypes.byref(_ONE), _P(q.data_ptr()), a_layout,
+            _P(p.data_ptr()), b_layout, ctypes.byref(_ONE if add is not None else _ZERO),
+            _P(c.data_ptr()), out_layout, _P(out.data_ptr()), out_layout,
+            ctypes.byref(plan.heuristic.algo), _P(state.workspace.data_ptr()), _WORKSPACE_BYTES,
+            _P(torch.cuda.current_stream(out.device).cuda_stream),
+        ),
+        "matmul",
+    )
+    return out
 
 
 def gelu_aux_bias(
     x: torch.Tensor, w: torch.Tensor, b: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(gelu_tanh(h), h) for h = x @ w.T + b; x (n, k), w (m, k), b (m,), contiguous, one dtype."""
-    (n, k), m = x.shape, w.shape[0]
-    a, h = x.new_empty(n, m), x.new_empty(n, m)
-    state = _device(a.device.index)
-    aligns = tuple(_alignment(t) for t in (w, x, a, a))
-    plan = _plan(
-        state,
-        (a.device.index, m, n, k, DATA_TYPES[a.dtype], aligns, _alignment(h)),
-        aligns,
-        (b.data_ptr(), h.data_ptr()),
-    )
-    lib = library()
-    _set(lib.cublasLtMatmulDescSetAttribute, plan.desc, _BIAS_POINTER, _P(b.data_ptr()))
-    _set(lib.cublasLtMatmulDescSetAttribute, plan.desc, _AUX_POINTER, _P(h.data_ptr()))
-    a_layout, x_layout, out_layout = plan.layouts
-    _check(
-        lib.cublasLtMatmul(
-            state.handle,
-            plan.desc,
-            ctypes.byref(_ALPHA),
-            _P(w.data_ptr()),
-            a_layout,
-            _P(x.data_ptr()),
-            x_layout,
-            ctypes.byref(_BETA),
-            _P(a.data_ptr()),
-            out_layout,
-            _P(a.data_ptr()),
-            out_layout,
-            ctypes.byref(plan.heuristic.algo),
-            _P(state.workspace.data_ptr()),
-            _WORKSPACE_BYTES,
-            _P(torch.cuda.current_stream(a.device).cuda_stream),
-        ),
-        "matmul",
-    )
-    return a, h
+    h = x.new_empty(x.shape[0], w.shape[0])
+    return matmul(x, w, q_t=True, epilogue="gelu_aux_bias", bias=b, aux=h), h
