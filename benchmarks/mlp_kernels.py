@@ -65,6 +65,65 @@ def errors(
     return [((a.double() - b).norm() / b.norm()).item() for a, b in zip(*results)]
 
 
+def kernel_table(rows: int, width: int, reps: int) -> None:
+    """The MLP's backward and residual pieces one at a time (bf16, gpt2-124m's shapes): median ms
+    and relative error against float32 math, each variant against the products it replaces."""
+    from model import cublaslt, fused_mlp, gelu_grad
+
+    gen = torch.Generator(device="cuda").manual_seed(1)
+
+    def rand(*shape: int, scale: float = 1.0) -> torch.Tensor:
+        t = torch.randn(*shape, generator=gen, device="cuda") * scale
+        return t.to(torch.bfloat16)
+
+    x, dy, r = rand(rows, width), rand(rows, width), rand(rows, width)
+    w_down, b = rand(width, 4 * width, scale=0.02), rand(width)
+    h, da = rand(rows, 4 * width), rand(rows, 4 * width, scale=0.02)
+    want_dh = torch.ops.aten.gelu_backward((dy.float() @ w_down.float()), h.float(), approximate="tanh")
+    want_dw = want_dh.t() @ x.float()
+
+    def err(got: torch.Tensor, want: torch.Tensor) -> float:
+        return ((got.float() - want).norm() / want.norm()).item()
+
+    def gelu_sum(da: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        dh = torch.ops.aten.gelu_backward(da, h, approximate="tanh")
+        return dh, dh.sum(0)
+
+    compiled_gelu_sum = torch.compile(gelu_sum)
+    compiled_add = torch.compile(lambda a, w, b, r: torch.addmm(b, a, w.t()) + r)
+    table = [
+        ("dgrad product dy @ w_down", lambda: dy @ w_down, None),
+        ("GELU backward + sum, compiled", lambda: compiled_gelu_sum(da, h), None),
+        ("dgrad product + GELU backward + sum, compiled",
+         lambda: compiled_gelu_sum(dy @ w_down, h), lambda: err(compiled_gelu_sum(dy @ w_down, h)[0], want_dh)),
+        ("cuBLASLt DGELU epilogue", lambda: cublaslt.matmul(dy, w_down, epilogue="dgelu", aux=h),
+         lambda: err(cublaslt.matmul(dy, w_down, epilogue="dgelu", aux=h), want_dh)),
+    ]
+    for config in ((256, 16, 256, 4), (256, 32, 128, 4), (512, 32, 128, 4), (256, 32, 256, 8),
+                   (128, 16, 256, 4), (512, 64, 64, 4)):
+        table.append((f"Triton GELU backward + bias {config}",
+                      lambda c=config: gelu_grad._kernel(da, h, c), None))
+    dh = want_dh.to(torch.bfloat16)
+    table += [
+        ("Triton (default config) after the dgrad product", lambda: gelu_grad._kernel(dy @ w_down, h),
+         lambda: err(gelu_grad._kernel(dy @ w_down, h)[0], want_dh)),
+        ("wgrad product dh.T @ x", lambda: dh.t() @ x, lambda: err(dh.t() @ x, want_dw)),
+        ("wgrad product + sum", lambda: (dh.t() @ x, dh.sum(0)), None),
+        ("cuBLASLt BGRADB epilogue (wgrad + bias grad)",
+         lambda: fused_mlp.weight_bias_grad(dh, x),
+         lambda: max(err(fused_mlp.weight_bias_grad(dh, x)[0], want_dw),
+                     err(fused_mlp.weight_bias_grad(dh, x)[1], want_dh.sum(0)))),
+        ("down product + bias + residual, compiled", lambda: compiled_add(da, w_down, b, r), None),
+        ("cuBLASLt bias epilogue + residual as C", lambda: fused_mlp.linear_add(da, w_down, b, r),
+         lambda: err(fused_mlp.linear_add(da, w_down, b, r),
+                     da.float() @ w_down.float().t() + b.float() + r.float())),
+    ]
+    print(f"\n{'piece at ' + str(rows) + ' rows':<58} {'ms':>7} {'rel. error':>10}")
+    for name, fn, check in table:
+        print(f"{name:<58} {timed(fn, reps):>7.3f} {check() if check else float('nan'):>10.2e}",
+              flush=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -72,7 +131,11 @@ def main() -> None:
     p.add_argument("--width", type=int, default=768)
     p.add_argument("--rows", type=int, nargs="+", default=[16_384, 131_072])
     p.add_argument("--reps", type=int, default=20)
+    p.add_argument("--kernels", action="store_true",
+                   help="also time the backward and residual pieces one at a time")
     args = p.parse_args()
+    if args.kernels:
+        kernel_table(args.rows[-1], args.width, args.reps)
     torch.manual_seed(0)
     cfg = GPTConfig(n_embd=args.width, n_head=1)
     plain = FeedForward(cfg).cuda()

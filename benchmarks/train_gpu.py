@@ -29,8 +29,12 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import torch  # noqa: E402
 
+from model import fused_mlp  # noqa: E402
 from model.config import GPU_LOSS_CHUNK, TrainConfig  # noqa: E402
 from model.train import PEAK_FLOPS, Trainer  # noqa: E402
+
+
+DEFAULT_BACKWARD = fused_mlp.BACKWARD
 
 
 def set_attention(backend: str) -> None:
@@ -141,8 +145,11 @@ def main() -> None:
     p.add_argument("--loss-chunk", type=int, default=GPU_LOSS_CHUNK, metavar="N",
                    help="the head's loss N positions at a time (model/chunked_loss.py; default: the trainer's on "
                         "CUDA, %(default)s); 0: all at once")
-    p.add_argument("--mlp", nargs="+", choices=["plain", "fused"], default=["plain", "fused"],
-                   help="the MLP paths to measure, each run once per path (default: both)")
+    p.add_argument("--mlp", nargs="+", default=["plain", "fused"],
+                   help="the MLP paths to measure, each run once per path (default: both): plain, "
+                        "fused, or fused/BACKWARD[/noresidual] for one of model/fused_mlp.py's "
+                        "backward variants (triton, dgelu, dgelu_bgradb, pytorch), without "
+                        "the residual added inside the down projection")
     p.add_argument("--profile", action="store_true", help="print the GPU kernels of one more step")
     p.add_argument("--profile-rows", type=int, default=22, help="kernels listed by --profile")
     p.add_argument("--json", type=Path, help="append each result as a JSON line here")
@@ -150,14 +157,18 @@ def main() -> None:
     rows = []
     for run, mlp in ((run, mlp) for run in args.runs for mlp in args.mlp):
         preset, micro, attention = run.split(":")
+        variant = mlp.split("/")
+        fused_mlp.BACKWARD = variant[1] if len(variant) > 1 else DEFAULT_BACKWARD
+        fused_mlp.RESIDUAL = "noresidual" not in variant
         try:
             row = measure(preset, int(micro), args.batch_tokens, args.steps, args.warmup, args.data,
                           not args.compile_off, attention, args.whole_model, args.bf16_residual,
                           args.profile_rows if args.profile else 0,
-                          args.activation_checkpointing, args.loss_chunk, mlp == "fused")
+                          args.activation_checkpointing, args.loss_chunk, variant[0] == "fused")
         except (RuntimeError, torch.OutOfMemoryError) as err:
             print(f"{run} ({mlp} MLP): failed: {str(err).splitlines()[0]}", flush=True)
             continue
+        row["mlp"] = mlp if row["mlp"] == "fused" else row["mlp"]
         rows.append(row)
         gc.collect()
         torch.cuda.empty_cache()
@@ -167,16 +178,16 @@ def main() -> None:
                 with open(args.json, "a") as f:
                     f.write(json.dumps(row) + "\n")
     if int(os.environ.get("RANK", "0")) == 0:
-        print(f"\n{'preset':<10} {'GPUs':>4} {'micro':>5} {'accum':>5} {'attn':>6} {'MLP':>5} "
+        print(f"\n{'preset':<10} {'GPUs':>4} {'micro':>5} {'accum':>5} {'attn':>6} {'MLP':>22} "
               f"{'tokens/s':>10} {'per GPU':>10} {'MFU':>6} {'vs plain':>8} {'peak GiB':>8} "
               f"{'compile':>7} {'resid':>5}  device")
         plain = {(r["preset"], r["micro_batch"], r["attention"]): r["tokens_per_s"]
                  for r in rows if r["mlp"] == "plain"}
         for r in rows:
             base = plain.get((r["preset"], r["micro_batch"], r["attention"]))
-            ratio = f"{r['tokens_per_s'] / base - 1:+.1%}" if base and r["mlp"] == "fused" else ""
+            ratio = f"{r['tokens_per_s'] / base - 1:+.1%}" if base and r["mlp"] != "plain" else ""
             print(f"{r['preset']:<10} {r['gpus']:>4} {r['micro_batch']:>5} {r['accumulation']:>5} "
-                  f"{r['attention']:>6} {r['mlp']:>5} {r['tokens_per_s']:>10,.0f} "
+                  f"{r['attention']:>6} {r['mlp']:>22} {r['tokens_per_s']:>10,.0f} "
                   f"{r['tokens_per_s_per_gpu']:>10,.0f} {r['mfu']:>6.1%} {ratio:>8} "
                   f"{r['peak_mem_gib']:>8.1f} {r['compile']:>7} {r['residual']:>5}  {r['device']}")
     if torch.distributed.is_initialized():

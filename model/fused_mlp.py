@@ -59,27 +59,99 @@ def _(da: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return da.new_empty(da.shape), da.new_empty(da.shape[1])
 
 
+def _dgelu_linear(dy: torch.Tensor, w: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """(dy @ w) * gelu_tanh'(h)."""
+    return torch.ops.aten.gelu_backward(dy @ w, h, approximate="tanh")
+
+
+dgelu_linear = torch.library.custom_op("scratchlm::dgelu_linear", _dgelu_linear, mutates_args=())
+
+
+@dgelu_linear.register_kernel("cuda")
+def _(dy: torch.Tensor, w: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    return cublaslt.matmul(dy.contiguous(), w.contiguous(), epilogue="dgelu", aux=h.contiguous())
+
+
+@dgelu_linear.register_fake
+def _(dy: torch.Tensor, w: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    return dy.new_empty(dy.shape[0], w.shape[1])
+
+
+def _weight_bias_grad(dh: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(dh.T @ x, dh.sum(0)): a linear layer's weight and bias gradients."""
+    return dh.t() @ x, dh.sum(0)
+
+
+weight_bias_grad = torch.library.custom_op("scratchlm::weight_bias_grad", _weight_bias_grad,
+                                           mutates_args=())
+
+
+@weight_bias_grad.register_kernel("cuda")
+def _(dh: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    db = dh.new_empty(dh.shape[1])
+    dw = cublaslt.matmul(dh.contiguous(), x.contiguous(), p_t=True, epilogue="bgradb", bias=db)
+    return dw, db
+
+
+@weight_bias_grad.register_fake
+def _(dh: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return dh.new_empty(dh.shape[1], x.shape[1]), dh.new_empty(dh.shape[1])
+
+
+def _linear_add(a: torch.Tensor, w: torch.Tensor, b: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    """r + a @ w.T + b."""
+    return torch.addmm(b, a, w.t()) + r
+
+
+linear_add = torch.library.custom_op("scratchlm::linear_add", _linear_add, mutates_args=())
+
+
+@linear_add.register_kernel("cuda")
+def _(a: torch.Tensor, w: torch.Tensor, b: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    return cublaslt.matmul(a.contiguous(), w.contiguous(), q_t=True, epilogue="bias",
+                           bias=b.contiguous(), add=r.contiguous())
+
+
+@linear_add.register_fake
+def _(a: torch.Tensor, w: torch.Tensor, b: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    return a.new_empty(a.shape[0], w.shape[0])
+
+
+BACKWARD = "triton"  # triton, dgelu, dgelu_bgradb, pytorch
+RESIDUAL = True
+
+
 class GeluMLP(torch.autograd.Function):
-    """``linear(gelu_tanh(linear(x, w_up, b_up)), w_down, b_down)``; 2-D ``x``, one dtype."""
+    """``r + linear(gelu_tanh(linear(x, w_up, b_up)), w_down, b_down)``; 2-D ``x``, one dtype;
+    ``r`` (the residual stream) may be None."""
 
     @staticmethod
-    def forward(
-        ctx,
-        x: torch.Tensor,
-        w_up: torch.Tensor,
-        b_up: torch.Tensor,
-        w_down: torch.Tensor,
-        b_down: torch.Tensor,
-    ) -> torch.Tensor:
+    def forward(ctx, x: torch.Tensor, w_up: torch.Tensor, b_up: torch.Tensor,
+                w_down: torch.Tensor, b_down: torch.Tensor, r: torch.Tensor | None) -> torch.Tensor:
         a, h = gelu_linear(x, w_up, b_up)
         ctx.save_for_backward(x, w_up, w_down, h, a)
-        return torch.addmm(b_down, a, w_down.t())
+        ctx.residual = r is not None
+        if r is None:
+            return torch.addmm(b_down, a, w_down.t())
+        return linear_add(a, w_down, b_down, r)
 
     @staticmethod
-    def backward(ctx, dy: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def backward(ctx, dy: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         x, w_up, w_down, h, a = ctx.saved_tensors
-        dh, db_up = gelu_grad_bias(dy @ w_down, h)
-        return dh @ w_up, dh.t() @ x, db_up, dy.t() @ a, dy.sum(0)
+        if BACKWARD == "triton":
+            dh, db_up = gelu_grad_bias(dy @ w_down, h)
+            dw_up = dh.t() @ x
+        elif BACKWARD == "pytorch":
+            dh = torch.ops.aten.gelu_backward(dy @ w_down, h, approximate="tanh")
+            dw_up, db_up = dh.t() @ x, dh.sum(0)
+        else:
+            dh = dgelu_linear(dy, w_down, h)
+            if BACKWARD == "dgelu_bgradb":
+                dw_up, db_up = weight_bias_grad(dh, x)
+            else:
+                dw_up, db_up = dh.t() @ x, dh.sum(0)
+        return (dh @ w_up, dw_up, db_up, dy.t() @ a, dy.sum(0),
+                dy if ctx.residual else None)
 
 
 def _compute_dtype(x: torch.Tensor) -> torch.dtype:
@@ -94,11 +166,16 @@ def runs(x: torch.Tensor) -> bool:
     return x.is_cuda and _compute_dtype(x) in cublaslt.DATA_TYPES
 
 
-def gelu_mlp(x: torch.Tensor, up: torch.nn.Linear, down: torch.nn.Linear) -> torch.Tensor:
-    """The feed-forward block through ``GeluMLP``, in autocast's dtype where autocast is on."""
+def gelu_mlp(x: torch.Tensor, up: torch.nn.Linear, down: torch.nn.Linear,
+             residual: torch.Tensor | None = None) -> torch.Tensor:
+    """The feed-forward block through ``GeluMLP``, in autocast's dtype where autocast is on, plus
+    ``residual`` where given (inside the down projection where it has that dtype)."""
     dtype = _compute_dtype(x)
     args = [t.to(dtype) for t in (x.flatten(0, -2), up.weight, up.bias, down.weight, down.bias)]
-    return GeluMLP.apply(*args).view(*x.shape[:-1], down.out_features)
+    inside = residual is not None and residual.dtype == dtype and RESIDUAL
+    out = GeluMLP.apply(*args, residual.flatten(0, -2) if inside else None)
+    out = out.view(*x.shape[:-1], down.out_features)
+    return out if inside or residual is None else residual + out
 
 
 def check(device: torch.device, width: int, dtype: torch.dtype = torch.bfloat16) -> str | None:

@@ -75,10 +75,12 @@ class FeedForward(nn.Module):
         self.down = nn.Linear(4 * config.n_embd, config.n_embd)
         self.fused = False
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
+        """The block's output, plus ``residual`` where given."""
         if self.fused and fused_mlp.runs(x):
-            return fused_mlp.gelu_mlp(x, self.up, self.down)
-        return self.down(F.gelu(self.up(x), approximate="tanh"))
+            return fused_mlp.gelu_mlp(x, self.up, self.down, residual)
+        out = self.down(F.gelu(self.up(x), approximate="tanh"))
+        return out if residual is None else residual + out
 
 
 class TransformerBlock(nn.Module):
@@ -94,7 +96,9 @@ class TransformerBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
         x = x + self.drop(self.att(self.norm1(x), cache, layer))
-        return x + self.drop(self.ff(self.norm2(x)))
+        if self.training and self.drop.p > 0:
+            return x + self.drop(self.ff(self.norm2(x)))
+        return self.ff(self.norm2(x), residual=x)  # the fused path adds it inside its last product
 
 
 class OutputHead(nn.Module):

@@ -55,14 +55,33 @@ def test_the_fused_formulas_equal_the_plain_blocks_in_float64() -> None:
         assert torch.allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("backward", ["triton", "dgelu", "dgelu_bgradb", "pytorch"])
+def test_each_backward_with_the_residual_inside_equals_the_plain_block(
+    backward: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """float64 on the CPU runs each custom operator's PyTorch reference: the autograd formulas of
+    every backward variant, with the residual stream added in the down projection."""
+    monkeypatch.setattr(fused_mlp, "BACKWARD", backward)
+    block = _block(SMALL, seed=4, dtype=torch.float64)
+    x, r, dy = (torch.randn(3, 5, 32, dtype=torch.float64) for _ in range(3))
+    r.requires_grad_()
+    fused = _output_and_grads(lambda t: fused_mlp.gelu_mlp(t, block.up, block.down, r), block, x, dy)
+    r_grad_fused = torch.autograd.grad(fused_mlp.gelu_mlp(x, block.up, block.down, r), r, dy)[0]
+    plain = _output_and_grads(lambda t: r + _plain(block)(t), block, x, dy)
+    for got, want in zip(fused, plain):
+        assert torch.allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert torch.equal(r_grad_fused, dy)
+
+
 def test_the_fused_path_compiles_as_one_graph() -> None:
     block = _block(SMALL, seed=1, dtype=torch.float64)
     x, dy = torch.randn(2, 4, 32, dtype=torch.float64), torch.randn(2, 4, 32, dtype=torch.float64)
     compiled = torch.compile(
-        lambda t: fused_mlp.gelu_mlp(t, block.up, block.down), fullgraph=True, backend="aot_eager"
+        lambda t: fused_mlp.gelu_mlp(t, block.up, block.down, residual=2 * t), fullgraph=True,
+        backend="aot_eager",
     )
     got = _output_and_grads(compiled, block, x, dy)
-    want = _output_and_grads(_plain(block), block, x, dy)
+    want = _output_and_grads(lambda t: 2 * t + _plain(block)(t), block, x, dy)
     assert all(torch.allclose(g, w, rtol=1e-12, atol=1e-12) for g, w in zip(got, want))
 
 
