@@ -9,8 +9,9 @@ accumulation) at block size 1024 and vocabulary 50,304. Under ``torchrun`` it me
 MFU = tokens/s x (6N + 12·L·H·Q·T) / (989e12 x GPUs): N parameters in matrix products, L layers,
 H heads, Q head size, T context (PaLM, appendix B); 989 TFLOP/s is the H100 SXM's dense bf16 peak
 (the H200 has the same). Without --compile-off each block is compiled with torch.compile.
-Each run is measured with the MLP's plain path and its fused path (model/fused_mlp.py: the GELU in
-cuBLASLt's epilogues) unless --mlp names one; the table shows them side by side. --profile prints
+Each run is measured with the MLP's plain path and its fused path (model/fused_mlp.py: the GELU, its
+derivative and the residual add in cuBLASLt's epilogues) unless --mlp names paths; the table shows
+them side by side. --profile prints
 the GPU kernels of one more step of each, and their time by kind (GEMM, attention, GELU, ...).
 """
 from __future__ import annotations
@@ -147,9 +148,9 @@ def main() -> None:
                         "CUDA, %(default)s); 0: all at once")
     p.add_argument("--mlp", nargs="+", default=["plain", "fused"],
                    help="the MLP paths to measure, each run once per path (default: both): plain, "
-                        "fused, or fused/BACKWARD[/noresidual] for one of model/fused_mlp.py's "
-                        "backward variants (triton, dgelu, dgelu_bgradb, pytorch), without "
-                        "the residual added inside the down projection")
+                        "fused, or fused/BACKWARD[/noresidual]: model/fused_mlp.py's backward "
+                        "dgelu (the default) or pytorch, and with noresidual the residual added "
+                        "by a kernel of its own instead of inside the down projection")
     p.add_argument("--profile", action="store_true", help="print the GPU kernels of one more step")
     p.add_argument("--profile-rows", type=int, default=22, help="kernels listed by --profile")
     p.add_argument("--json", type=Path, help="append each result as a JSON line here")

@@ -28,11 +28,13 @@ def main() -> None:
     p.add_argument("--micro-batch", type=int, default=32)
     p.add_argument("--plain-mlp", action="store_true",
                    help="the MLP's plain path instead of the fused one")
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--bf16-residual", action="store_true", help="keep the residual stream in bf16")
     args = p.parse_args()
-    cfg = TrainConfig(preset=args.preset, model={"vocab_size": None, "dropout": 0.1}, max_steps=args.steps,
+    cfg = TrainConfig(preset=args.preset, model={"vocab_size": None, "dropout": args.dropout}, max_steps=args.steps,
                       micro_batch=args.micro_batch, warmup_steps=25, log_every=10, eval_every=20,
                       eval_tokens=1 << 20, checkpoint_every=0, keep_checkpoints=1, compile=True,
-                      fused_mlp=not args.plain_mlp)
+                      fused_mlp=not args.plain_mlp, bf16_residual=args.bf16_residual)
     result = train(cfg, args.data, args.out, log_hook=lambda r: print(json.dumps(r)[:300], flush=True))
     print(json.dumps({k: v for k, v in result.items() if k != "samples"}))
 

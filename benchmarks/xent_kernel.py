@@ -50,10 +50,7 @@ def main() -> None:
         raise SystemExit(f"the kernel disagrees with F.cross_entropy: loss {float(kernel_loss)} against {float(loss)}")
     gigabytes = logits.numel() * logits.element_size() / 1e9
     copy = torch.empty_like(logits)
-    sms = torch.cuda.get_device_properties(0).multi_processor_count
     rows = [("row kernel (model/xent_rows.py)", lambda: _kernel_rows(work, targets, scale), 3),
-            *((f"row kernel, {k} programs a multiprocessor",
-               lambda k=k: _kernel_rows(work, targets, scale, programs=k * sms), 3) for k in (1, 2, 3, 4, 8)),
             ("compiled F.cross_entropy, forward + backward", lambda: reference(logits), 3),
             ("copy of the logits", lambda: copy.copy_(logits), 2)]
     print(f"{torch.cuda.get_device_name()}, {args.rows} x {args.vocab} bf16 logits ({gigabytes:.2f} GB)")

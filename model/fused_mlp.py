@@ -1,14 +1,18 @@
-"""The feed-forward block ``down(gelu_tanh(up(x)))`` with its forward GELU inside the up projection.
+"""The feed-forward block ``r + down(gelu_tanh(up(x)))`` with its element-wise work inside the
+matrix products' cuBLASLt epilogues (model/cublaslt.py).
 
-Forward: one product writes both the pre-activation ``h`` and ``a = gelu(h)`` (cuBLASLt's
-GELU-aux-bias epilogue, model/cublaslt.py), then ``a @ w_down.T + b_down``; no element-wise GELU
-kernel runs. Both ``h`` and ``a`` are kept, so the backward pass recomputes neither: one pass
-multiplies the down projection's input gradient by ``gelu'(h)`` and sums the up projection's bias
-gradient (a Triton kernel, model/gelu_grad.py), and plain products form the other gradients.
+Forward: one product writes both the pre-activation ``h`` and ``a = gelu(h)`` (the GELU-aux-bias
+epilogue); the down projection adds its bias in the epilogue and the residual stream ``r`` as the
+product's C operand, so no element-wise kernel runs. Backward: the down projection's input
+gradient comes out of its product already multiplied by ``gelu'(h)`` (the DGELU epilogue reads the
+kept ``h``), so no GELU kernel runs either; the up projection's bias gradient is a column sum of
+that result, and plain products form the other gradients. Measured alternatives (docs/
+benchmarks.md): PyTorch's element-wise GELU backward (``BACKWARD = "pytorch"``), a Triton kernel
+fusing it with the bias sum, and the BGRADB epilogue for the bias sum, all slower.
 
-The epilogue product and the GELU backward are PyTorch custom operators (``scratchlm::gelu_linear``
-and ``scratchlm::gelu_grad_bias``), so ``torch.compile`` keeps them whole; the first one's
-reference implementation, used off CUDA, is the same math in PyTorch operations.
+The epilogue products are PyTorch custom operators (``scratchlm::gelu_linear``,
+``scratchlm::dgelu_linear``, ``scratchlm::linear_add``), so ``torch.compile`` keeps them whole;
+their reference implementations, used off CUDA, are the same math in PyTorch operations.
 ``GPT.use_fused_mlp`` switches a model's blocks to this path after ``check`` passes on the device;
 the plain path (``FeedForward`` with ``nn.Linear`` and ``F.gelu``) stays the reference.
 """
@@ -18,11 +22,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from model import cublaslt, gelu_grad
+from model import cublaslt
 
-KERNELS = "cuBLASLt GELU-aux-bias epilogue in the up projection; " + (
-    "Triton GELU backward + bias gradient (model/gelu_grad.py)" if gelu_grad.triton is not None
-    else "PyTorch GELU backward")
+KERNELS = ("cuBLASLt epilogues: GELU-aux-bias (up projection), DGELU (its input gradient), bias + "
+           "residual as C (down projection)")
 PLAIN = "PyTorch (linear, GELU, linear)"
 
 
@@ -50,15 +53,6 @@ def _(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, 
     return x.new_empty(shape), x.new_empty(shape)
 
 
-gelu_grad_bias = torch.library.custom_op("scratchlm::gelu_grad_bias", gelu_grad.gelu_grad_bias,
-                                         mutates_args=())
-
-
-@gelu_grad_bias.register_fake
-def _(da: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    return da.new_empty(da.shape), da.new_empty(da.shape[1])
-
-
 def _dgelu_linear(dy: torch.Tensor, w: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     """(dy @ w) * gelu_tanh'(h)."""
     return torch.ops.aten.gelu_backward(dy @ w, h, approximate="tanh")
@@ -75,27 +69,6 @@ def _(dy: torch.Tensor, w: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
 @dgelu_linear.register_fake
 def _(dy: torch.Tensor, w: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     return dy.new_empty(dy.shape[0], w.shape[1])
-
-
-def _weight_bias_grad(dh: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(dh.T @ x, dh.sum(0)): a linear layer's weight and bias gradients."""
-    return dh.t() @ x, dh.sum(0)
-
-
-weight_bias_grad = torch.library.custom_op("scratchlm::weight_bias_grad", _weight_bias_grad,
-                                           mutates_args=())
-
-
-@weight_bias_grad.register_kernel("cuda")
-def _(dh: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    db = dh.new_empty(dh.shape[1])
-    dw = cublaslt.matmul(dh.contiguous(), x.contiguous(), p_t=True, epilogue="bgradb", bias=db)
-    return dw, db
-
-
-@weight_bias_grad.register_fake
-def _(dh: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    return dh.new_empty(dh.shape[1], x.shape[1]), dh.new_empty(dh.shape[1])
 
 
 def _linear_add(a: torch.Tensor, w: torch.Tensor, b: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
@@ -117,8 +90,8 @@ def _(a: torch.Tensor, w: torch.Tensor, b: torch.Tensor, r: torch.Tensor) -> tor
     return a.new_empty(a.shape[0], w.shape[0])
 
 
-BACKWARD = "triton"  # triton, dgelu, dgelu_bgradb, pytorch
-RESIDUAL = True
+BACKWARD = "dgelu"  # or "pytorch": the element-wise GELU backward, for measuring the difference
+RESIDUAL = True  # False: the residual is added by a separate kernel, for measuring the difference
 
 
 class GeluMLP(torch.autograd.Function):
@@ -138,19 +111,11 @@ class GeluMLP(torch.autograd.Function):
     @staticmethod
     def backward(ctx, dy: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         x, w_up, w_down, h, a = ctx.saved_tensors
-        if BACKWARD == "triton":
-            dh, db_up = gelu_grad_bias(dy @ w_down, h)
-            dw_up = dh.t() @ x
-        elif BACKWARD == "pytorch":
+        if BACKWARD == "pytorch":
             dh = torch.ops.aten.gelu_backward(dy @ w_down, h, approximate="tanh")
-            dw_up, db_up = dh.t() @ x, dh.sum(0)
         else:
             dh = dgelu_linear(dy, w_down, h)
-            if BACKWARD == "dgelu_bgradb":
-                dw_up, db_up = weight_bias_grad(dh, x)
-            else:
-                dw_up, db_up = dh.t() @ x, dh.sum(0)
-        return (dh @ w_up, dw_up, db_up, dy.t() @ a, dy.sum(0),
+        return (dh @ w_up, dh.t() @ x, dh.sum(0), dy.t() @ a, dy.sum(0),
                 dy if ctx.residual else None)
 
 
@@ -179,25 +144,31 @@ def gelu_mlp(x: torch.Tensor, up: torch.nn.Linear, down: torch.nn.Linear,
 
 
 def check(device: torch.device, width: int, dtype: torch.dtype = torch.bfloat16) -> str | None:
-    """None if the epilogue products run on ``device`` for a model ``width`` wide and match the
-    PyTorch reference; else why not."""
+    """None if the epilogue products run on ``device`` for a model ``width`` wide and match their
+    PyTorch references; else why not."""
     if device.type != "cuda":
         return f"no CUDA device ({device})"
     if width % 8:
         return f"the width {width} is not a multiple of 8 (cuBLASLt's GELU input needs it)"
+    gen = torch.Generator(device=device).manual_seed(0)
+
+    def rand(*shape: int) -> torch.Tensor:
+        return torch.randn(shape, generator=gen, device=device, dtype=dtype)
+
+    x, w_up, b_up, w_down, b_down, dy = rand(64, 128), rand(256, 128), rand(256), rand(128, 256), \
+        rand(128), rand(64, 128)
     try:
-        gen = torch.Generator(device=device).manual_seed(0)
-        x, w = (
-            torch.randn(shape, generator=gen, device=device, dtype=dtype)
-            for shape in ((64, 128), (256, 128))
-        )
-        b = torch.randn(256, generator=gen, device=device, dtype=dtype)
-        got, want = _gelu_linear_cuda(x, w, b), _gelu_linear(x, w, b)
+        a, h = gelu_linear(x, w_up, b_up)
+        pairs = [("GELU", a, _gelu_linear(x, w_up, b_up)[0]),
+                 ("pre-activation", h, _gelu_linear(x, w_up, b_up)[1]),
+                 ("DGELU", dgelu_linear(dy, w_down, h), _dgelu_linear(dy, w_down, h)),
+                 ("bias + residual", linear_add(a, w_down, b_down, dy),
+                  _linear_add(a, w_down, b_down, dy))]
         torch.cuda.synchronize(device)
     except (cublaslt.CublasLtError, RuntimeError) as err:
         return str(err).splitlines()[0]
-    for name, g, r in zip(("GELU", "pre-activation"), got, want):
-        error = ((g.float() - r.float()).norm() / r.float().norm()).item()
+    for name, got, want in pairs:
+        error = ((got.float() - want.float()).norm() / want.float().norm()).item()
         if not error < 2e-2:
             return f"cuBLASLt's {name} differs from PyTorch's (relative error {error:.3g})"
     return None
