@@ -1,18 +1,18 @@
-"""A cuBLASLt matrix product with a GELU epilogue, called through ctypes (the standard library).
+"""cuBLASLt matrix products with epilogues, called through ctypes (the standard library).
 
-``gelu_aux_bias(x, w, b)`` computes ``h = x @ w.T + b`` and ``a = gelu_tanh(h)`` for row-major bf16
-or fp16 tensors in one cuBLASLt call: the product's epilogue (``CUBLASLT_EPILOGUE_GELU_AUX_BIAS``)
-writes both, so no element-wise kernel reads ``h`` (model/fused_mlp.py keeps ``h`` for the
-backward pass). The library is the one PyTorch's CUDA build has already loaded. In cuBLASLt's
-column-major view a row-major (n, m) output is an (m, n) matrix, so ``x @ w.T`` is ``w``
-(transposed) times ``x``, and the bias runs along the m rows, the features. One plan (descriptors
-and the heuristic's algorithm) is kept per shape and operand alignment; the pointers are set per
-call.
+``matmul`` computes a product of row-major bf16 or fp16 matrices in one cuBLASLt call whose
+epilogue adds a bias ("bias"), applies GELU and keeps its input ("gelu_aux_bias": writes ``h`` and
+``gelu_tanh(h)``), or multiplies by the GELU derivative of a kept input ("dgelu"), optionally with
+a matrix added to the product (cuBLASLt's C operand). model/fused_mlp.py uses them so that no
+element-wise kernel runs in the feed-forward block. The library is the one PyTorch's CUDA build has
+already loaded. One plan (descriptors and the heuristic's candidate algorithms) is kept per
+shape, operation, epilogue and operand alignment; at a plan's first call each candidate is timed
+and the fastest kept (the heuristic's first pick was up to a third slower for epilogue products);
+the pointers are set per call.
 
-Its backward counterpart, ``CUBLASLT_EPILOGUE_DGELU_BGRAD`` (the GELU derivative and the bias
-gradient in the epilogue of the down projection's input gradient), was measured and is not used:
-on an H100 with CUDA 13.0 cuBLASLt ran it as a separate epilogue kernel of 2.6 ms a call at
-131,072 x 3,072, three times the element-wise GELU backward (docs/benchmarks.md).
+``CUBLASLT_EPILOGUE_DGELU_BGRAD`` (the bias gradient in the same epilogue) was measured and is not
+used: cuBLASLt ran it as a separate kernel, three times the element-wise GELU backward
+(docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 
 # cublasLtEpilogue_t
-EPILOGUES = {"none": 1, "bias": 4, "gelu_aux_bias": 164, "dgelu": 192, "bgradb": 512}
+EPILOGUES = {"none": 1, "bias": 4, "gelu_aux_bias": 164, "dgelu": 192}
 _TRANSA, _TRANSB, _EPILOGUE, _BIAS_POINTER, _AUX_POINTER, _AUX_LD = 3, 4, 7, 8, 11, 12
 _PREF_WORKSPACE = 1
 _PREF_ALIGNMENT = (5, 6, 7, 8)  # minimum alignment of A, B, C and D in bytes
@@ -32,6 +32,7 @@ DATA_TYPES = {torch.bfloat16: 14, torch.float16: 2}  # cudaDataType_t
 _OP_N, _OP_T = 0, 1  # cublasOperation_t
 _WORKSPACE_BYTES = 32 << 20
 _ONE, _ZERO = ctypes.c_float(1.0), ctypes.c_float(0.0)
+_CANDIDATES = 8  # algorithms asked of the heuristic and timed at a shape's first call
 
 
 class CublasLtError(RuntimeError):
@@ -133,7 +134,8 @@ def _alignment(tensor: torch.Tensor) -> int:
 class _Plan:
     desc: _P
     layouts: tuple[_P, _P, _P]  # A, B, D (C is D)
-    heuristic: _Heuristic
+    candidates: list[_Heuristic]  # the heuristic's algorithms, best guess first
+    chosen: _Heuristic | None = None  # the fastest candidate, timed at the first call
 
 
 class _Device:
@@ -157,8 +159,8 @@ def _device(index: int) -> _Device:
 
 
 def _plan(state: _Device, key: tuple) -> _Plan:
-    """Descriptors and the heuristic's first algorithm for one product's shapes, operations,
-    epilogue and operand alignments."""
+    """Descriptors and the heuristic's algorithms for one product's shapes, operations, epilogue
+    and operand alignments."""
     if key in _plans:
         return _plans[key]
     lib = library()
@@ -180,17 +182,37 @@ def _plan(state: _Device, key: tuple) -> _Plan:
          ctypes.c_uint64(_WORKSPACE_BYTES))
     for attribute, align in zip(_PREF_ALIGNMENT, aligns):
         _set(lib.cublasLtMatmulPreferenceSetAttribute, pref, attribute, ctypes.c_uint32(align))
-    found, count = _Heuristic(), ctypes.c_int(0)
+    found, count = (_Heuristic * _CANDIDATES)(), ctypes.c_int(0)
     _check(
         lib.cublasLtMatmulAlgoGetHeuristic(state.handle, desc, layouts[0], layouts[1], layouts[2],
-                                           layouts[2], pref, 1, ctypes.byref(found),
+                                           layouts[2], pref, _CANDIDATES, found,
                                            ctypes.byref(count)),
         f"heuristic for m={m} n={n} ({epilogue})",
     )
-    if count.value < 1:
+    candidates = [found[i] for i in range(count.value) if found[i].state == 0]
+    if not candidates:
         raise CublasLtError(f"cuBLASLt has no {epilogue} algorithm for m={m} n={n}")
-    _plans[key] = _Plan(desc, layouts, found)
+    _plans[key] = _Plan(desc, layouts, candidates)
     return _plans[key]
+
+
+def _fastest(candidates: list[_Heuristic], launch, stream: torch.cuda.Stream) -> _Heuristic:
+    """The candidate whose product runs fastest here (CUDA events over 3 runs after one warm-up);
+    the heuristic's first pick is not always it (epilogue products especially)."""
+    if len(candidates) < 2:
+        return candidates[0]
+    times = []
+    for algo in candidates:
+        if launch(algo) != 0:
+            times.append(float("inf"))
+            continue
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record(stream)
+        status = sum(launch(algo) != 0 for _ in range(3))
+        end.record(stream)
+        end.synchronize()
+        times.append(start.elapsed_time(end) if status == 0 else float("inf"))
+    return candidates[min(range(len(times)), key=times.__getitem__)]
 
 
 def matmul(p: torch.Tensor, q: torch.Tensor, *, p_t: bool = False, q_t: bool = False,
@@ -200,11 +222,10 @@ def matmul(p: torch.Tensor, q: torch.Tensor, *, p_t: bool = False, q_t: bool = F
     bf16/fp16 matrices, through one cuBLASLt call with ``epilogue`` (``EPILOGUES``) and ``add``
     (the output's shape) added to the product.
 
-    In cuBLASLt's column-major view the row-major output (R, C) is a (C, R) matrix D = op(q)ᵀ-wise
-    A times B, so ``q`` is cuBLASLt's A and ``p`` its B. ``bias``: the bias added along the C
-    output columns ("bias", "gelu_aux_bias"), or where "bgradb" writes the sum of ``op(p)`` over
-    the inner dimension (R values). ``aux``: where "gelu_aux_bias" writes the pre-activation, or
-    the pre-activation "dgelu" multiplies the product by ``gelu'`` of (the output's shape).
+    In cuBLASLt's column-major view the row-major output (R, C) is a (C, R) matrix D = A B, so ``q`` is cuBLASLt's A and ``p`` its B. ``bias``: the bias added along the C
+    output columns ("bias", "gelu_aux_bias"). ``aux``: where "gelu_aux_bias" writes the
+    pre-activation, or the pre-activation "dgelu" multiplies the product by ``gelu'`` of (the
+    output's shape).
     """
     rows = p.shape[1] if p_t else p.shape[0]
     cols = q.shape[0] if q_t else q.shape[1]
@@ -219,17 +240,19 @@ def matmul(p: torch.Tensor, q: torch.Tensor, *, p_t: bool = False, q_t: bool = F
     for attribute, tensor in ((_BIAS_POINTER, bias), (_AUX_POINTER, aux)):
         if tensor is not None:
             _set(lib.cublasLtMatmulDescSetAttribute, plan.desc, attribute, _P(tensor.data_ptr()))
-    a_layout, b_layout, out_layout = plan.layouts
-    _check(
-        lib.cublasLtMatmul(
+    stream = torch.cuda.current_stream(out.device)
+
+    def launch(algo: _Heuristic) -> int:
+        a_layout, b_layout, out_layout = plan.layouts
+        return lib.cublasLtMatmul(
             state.handle, plan.desc, ctypes.byref(_ONE), _P(q.data_ptr()), a_layout,
             _P(p.data_ptr()), b_layout, ctypes.byref(_ONE if add is not None else _ZERO),
-            _P(c.data_ptr()), out_layout, _P(out.data_ptr()), out_layout,
-            ctypes.byref(plan.heuristic.algo), _P(state.workspace.data_ptr()), _WORKSPACE_BYTES,
-            _P(torch.cuda.current_stream(out.device).cuda_stream),
-        ),
-        "matmul",
-    )
+            _P(c.data_ptr()), out_layout, _P(out.data_ptr()), out_layout, ctypes.byref(algo.algo),
+            _P(state.workspace.data_ptr()), _WORKSPACE_BYTES, _P(stream.cuda_stream))
+
+    if plan.chosen is None:
+        plan.chosen = _fastest(plan.candidates, launch, stream)
+    _check(launch(plan.chosen), "matmul")
     return out
 
 

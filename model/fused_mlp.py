@@ -24,8 +24,16 @@ import torch.nn.functional as F
 
 from model import cublaslt
 
-KERNELS = ("cuBLASLt epilogues: GELU-aux-bias (up projection), DGELU (its input gradient), bias + "
-           "residual as C (down projection)")
+BACKWARD = "dgelu"  # or "pytorch": the element-wise GELU backward, for measuring the difference
+RESIDUAL = True  # False: the residual is added by a separate kernel, for measuring the difference
+
+
+def kernels() -> str:
+    """The fused path's kernels, for the log."""
+    backward = "PyTorch GELU backward" if BACKWARD == "pytorch" else "DGELU (its input gradient)"
+    residual = "bias + residual as C" if RESIDUAL else "bias"
+    return (f"cuBLASLt epilogues: GELU-aux-bias (up projection), {backward}, {residual} "
+            "(down projection)")
 PLAIN = "PyTorch (linear, GELU, linear)"
 
 
@@ -88,10 +96,6 @@ def _(a: torch.Tensor, w: torch.Tensor, b: torch.Tensor, r: torch.Tensor) -> tor
 @linear_add.register_fake
 def _(a: torch.Tensor, w: torch.Tensor, b: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     return a.new_empty(a.shape[0], w.shape[0])
-
-
-BACKWARD = "dgelu"  # or "pytorch": the element-wise GELU backward, for measuring the difference
-RESIDUAL = True  # False: the residual is added by a separate kernel, for measuring the difference
 
 
 class GeluMLP(torch.autograd.Function):

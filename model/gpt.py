@@ -186,7 +186,7 @@ class GPT(nn.Module):
         for block in self.blocks:
             block.ff.fused = reason is None
         if reason is None:
-            return fused_mlp.KERNELS
+            return fused_mlp.kernels()
         return f"{fused_mlp.PLAIN} (fused path off: {reason})"
 
     def matmul_params(self) -> int:

@@ -142,7 +142,7 @@ def test_a_compiled_gpt_trains_the_same_on_both_paths() -> None:
         model = GPT(config).cuda()
         model.residual_dtype = torch.bfloat16  # the fused path adds it inside the down product
         assert model.use_fused_mlp(torch.device("cuda"), None if fused else "plain") == (
-            fused_mlp.KERNELS if fused else f"{fused_mlp.PLAIN} (fused path off: plain)"
+            fused_mlp.kernels() if fused else f"{fused_mlp.PLAIN} (fused path off: plain)"
         )
         model.compile_for_training()
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
