@@ -79,7 +79,8 @@ def kernel_table(rows: int, width: int, reps: int) -> None:
     dy, r = rand(rows, width), rand(rows, width)
     w_down, b = rand(width, 4 * width, scale=0.02), rand(width)
     h, da = rand(rows, 4 * width), rand(rows, 4 * width, scale=0.02)
-    want_dh = torch.ops.aten.gelu_backward(dy.float() @ w_down.float(), h.float(), approximate="tanh")
+    want_dh = torch.ops.aten.gelu_backward(
+        dy.float() @ w_down.float(), h.float(), approximate="tanh")
 
     def err(got: torch.Tensor, want: torch.Tensor) -> float:
         return ((got.float() - want).norm() / want.norm()).item()

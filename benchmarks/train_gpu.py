@@ -34,7 +34,6 @@ from model import fused_mlp  # noqa: E402
 from model.config import GPU_LOSS_CHUNK, TrainConfig  # noqa: E402
 from model.train import PEAK_FLOPS, Trainer  # noqa: E402
 
-
 DEFAULT_BACKWARD = fused_mlp.BACKWARD
 
 

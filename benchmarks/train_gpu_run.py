@@ -31,7 +31,8 @@ def main() -> None:
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--bf16-residual", action="store_true", help="keep the residual stream in bf16")
     args = p.parse_args()
-    cfg = TrainConfig(preset=args.preset, model={"vocab_size": None, "dropout": args.dropout}, max_steps=args.steps,
+    cfg = TrainConfig(preset=args.preset, model={"vocab_size": None, "dropout": args.dropout},
+                      max_steps=args.steps,
                       micro_batch=args.micro_batch, warmup_steps=25, log_every=10, eval_every=20,
                       eval_tokens=1 << 20, checkpoint_every=0, keep_checkpoints=1, compile=True,
                       fused_mlp=not args.plain_mlp, bf16_residual=args.bf16_residual)

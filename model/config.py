@@ -115,9 +115,10 @@ class TrainConfig:
     bf16_residual: bool = _opt(False, "under bf16 autocast keep the residual stream in bf16 too, as llm.c does "
                                       "(faster, less precise; fp32 otherwise)", session=True)
     compile: bool = _opt(False, "torch.compile each block and the head", session=True)
-    fused_mlp: bool = _opt(True, "under bf16 autocast on CUDA run the MLP's GELU, its derivative and "
-                                 "the residual add in cuBLASLt epilogues (model/fused_mlp.py) where "
-                                 "they work; false: the plain path", session=True)
+    fused_mlp: bool = _opt(True, "under bf16 autocast on CUDA run the MLP's GELU, its "
+                                 "derivative and the residual add in cuBLASLt epilogues "
+                                 "(model/fused_mlp.py) where they work; false: the plain path",
+                           session=True)
     activation_checkpointing: bool = _opt(False, "recompute block activations in the backward pass",
                                           session=True)
     loss_chunk: int | None = _opt(None, "compute the loss this many positions at a time, never holding the "

@@ -7,8 +7,8 @@ a matrix added to the product (cuBLASLt's C operand). model/fused_mlp.py uses th
 element-wise kernel runs in the feed-forward block. The library is the one PyTorch's CUDA build has
 already loaded. One plan (descriptors and the heuristic's candidate algorithms) is kept per
 shape, operation, epilogue and operand alignment; at a plan's first call each candidate is timed
-and the fastest kept (the heuristic's first pick was up to a third slower for epilogue products);
-the pointers are set per call.
+and the fastest kept (the heuristic's first pick is not always it: docs/benchmarks.md); the
+pointers are set per call.
 
 ``CUBLASLT_EPILOGUE_DGELU_BGRAD`` (the bias gradient in the same epilogue) was measured and is not
 used: cuBLASLt ran it as a separate kernel, three times the element-wise GELU backward
@@ -197,8 +197,7 @@ def _plan(state: _Device, key: tuple) -> _Plan:
 
 
 def _fastest(candidates: list[_Heuristic], launch, stream: torch.cuda.Stream) -> _Heuristic:
-    """The candidate whose product runs fastest here (CUDA events over 3 runs after one warm-up);
-    the heuristic's first pick is not always it (epilogue products especially)."""
+    """The candidate whose product runs fastest here (CUDA events over 3 runs after one warm-up)."""
     if len(candidates) < 2:
         return candidates[0]
     times = []
@@ -222,10 +221,10 @@ def matmul(p: torch.Tensor, q: torch.Tensor, *, p_t: bool = False, q_t: bool = F
     bf16/fp16 matrices, through one cuBLASLt call with ``epilogue`` (``EPILOGUES``) and ``add``
     (the output's shape) added to the product.
 
-    In cuBLASLt's column-major view the row-major output (R, C) is a (C, R) matrix D = A B, so ``q`` is cuBLASLt's A and ``p`` its B. ``bias``: the bias added along the C
-    output columns ("bias", "gelu_aux_bias"). ``aux``: where "gelu_aux_bias" writes the
-    pre-activation, or the pre-activation "dgelu" multiplies the product by ``gelu'`` of (the
-    output's shape).
+    In cuBLASLt's column-major view the row-major output (R, C) is a (C, R) matrix D = A B, so ``q``
+    is cuBLASLt's A and ``p`` its B. ``bias``: the bias added along the C output columns ("bias",
+    "gelu_aux_bias"). ``aux`` (the output's shape): where "gelu_aux_bias" writes the
+    pre-activation, or the pre-activation at whose GELU derivative "dgelu" multiplies the product.
     """
     rows = p.shape[1] if p_t else p.shape[0]
     cols = q.shape[0] if q_t else q.shape[1]

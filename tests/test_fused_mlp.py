@@ -59,7 +59,9 @@ def test_each_backward_with_the_residual_inside_equals_the_plain_block(
     block = _block(SMALL, seed=4, dtype=torch.float64)
     x, r, dy = (torch.randn(3, 5, 32, dtype=torch.float64) for _ in range(3))
     r.requires_grad_()
-    fused = _output_and_grads(lambda t: fused_mlp.gelu_mlp(t, block.up, block.down, r), block, x, dy)
+    fused = _output_and_grads(
+        lambda t: fused_mlp.gelu_mlp(t, block.up, block.down, r), block, x, dy
+    )
     r_grad_fused = torch.autograd.grad(fused_mlp.gelu_mlp(x, block.up, block.down, r), r, dy)[0]
     plain = _output_and_grads(lambda t: r + _plain(block)(t), block, x, dy)
     for got, want in zip(fused, plain):
