@@ -16,6 +16,7 @@ from pipelines.deadline import check_deadline
 
 # recipe section -> (module, dataclass) that configures it; run in this order after curation
 SECTIONS: dict[str, tuple[str, str]] = {
+    "mix": ("tokenizer.config", "MixConfig"),  # instead of steps: weighted curated sources
     "bpe": ("tokenizer.config", "BpeConfig"),
     "shard": ("tokenizer.config", "ShardConfig"),
     "train": ("model.config", "TrainConfig"),
@@ -47,7 +48,8 @@ class Recipe:
         data: dict[str, Any] = {"name": self.name}
         if self.licences:
             data["licences"] = list(self.licences)
-        data["steps"] = [{s.name: to_plain(s.stage)} for s in self.steps]
+        if self.steps:  # a mixture recipe has none
+            data["steps"] = [{s.name: to_plain(s.stage)} for s in self.steps]
         for key in SECTIONS:
             if key in self.sections:
                 data[key] = to_plain(self.sections[key])
@@ -154,7 +156,13 @@ def parse_recipe(data: Any, origin: str = "recipe") -> Recipe:
     with problems.check():
         if not isinstance(name, str):
             raise ConfigError(f"name: expected str, got {name!r}")
-    steps = _steps(data.get("steps"), problems)
+    steps: list[Step] = []
+    if "mix" not in data:
+        steps = _steps(data.get("steps"), problems)
+    elif "steps" in data:
+        with problems.check():
+            raise ConfigError("steps: a mixture recipe (mix) curates each source with its own "
+                              "recipe; leave steps out")
     sections = {}
     for key in SECTIONS:
         if key in data:

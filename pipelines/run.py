@@ -11,6 +11,8 @@ import importlib
 from pathlib import Path
 from typing import Any
 
+from curate.errors import ConfigError
+from curate.writer import write_atomic
 from pipelines.recipe import SECTIONS, Recipe
 from pipelines.report import write_report
 from pipelines.runner import CurationResult, run_curation
@@ -27,14 +29,30 @@ def run_recipe(recipe: Recipe, inputs: list[str], output: Path, executor: Any,
                sections: bool = True) -> CurationResult:
     """Curate (printing the stats table), run the recipe's later sections unless ``sections`` is
     False (``scratchlm curate``), then write the report."""
+    if "mix" in recipe.sections:
+        raise ConfigError(f"recipe {recipe.name!r} is a mixture (a mix section): run it with "
+                          f"scratchlm mix RECIPE --output DIR")
     result = run_curation(recipe, inputs, output, executor)
     changed = result.changed_sections
     if changed:
         print(f"the recipe's {', '.join(changed)} changed: the curation in {output} is kept; "
               f"{'they are' if len(changed) > 1 else 'it is'} redone, and what follows")
     for key in SECTIONS if sections else ():
-        if key in recipe.sections:
+        if key in recipe.sections and key in SECTION_RUNNERS:
             module = importlib.import_module(SECTION_RUNNERS[key])
             module.run_section(recipe.sections[key], output, result.final_dir, executor)
     print(f"report: {write_report(output)}")
     return result
+
+
+def run_mixture_recipe(recipe: Recipe, output: Path, executor: Any) -> dict:
+    """``scratchlm mix``: the mixture's shards (``pipelines/sections/mix.py``), then the recipe's
+    train section when present; returns the shards' manifest."""
+    from pipelines.sections.mix import run_mixture
+    output.mkdir(parents=True, exist_ok=True)
+    write_atomic(output / "recipe.yaml", recipe.to_yaml())
+    manifest = run_mixture(recipe, output, executor)
+    if "train" in recipe.sections:
+        module = importlib.import_module(SECTION_RUNNERS["train"])
+        module.run_section(recipe.sections["train"], output, output, executor)
+    return manifest
