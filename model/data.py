@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +33,13 @@ class ShardSet:
     folder: Path
     manifest: dict
     splits: dict[str, list[np.ndarray]]
+    # a mixture's per-source shards (``source`` in their manifest entries): (split, source) -> arrays
+    sources: dict[tuple[str, str], list[np.ndarray]] = field(default_factory=dict)
+
+    @property
+    def val_sources(self) -> list[str]:
+        """The sources of a mixture that keep their own validation split, in manifest order."""
+        return list(dict.fromkeys(source for split, source in self.sources if split == "val"))
 
     @property
     def vocab_size(self) -> int:
@@ -80,6 +87,7 @@ def open_shards(folder: Path | str, verify: bool = True) -> ShardSet:
     if dtype is None:
         raise ModelError(f"{path}: dtype {manifest.get('dtype')!r}, expected one of {', '.join(DTYPES)}")
     splits: dict[str, list[np.ndarray]] = {}
+    sources: dict[tuple[str, str], list[np.ndarray]] = {}
     for entry in manifest.get("shards", []):
         shard = folder / entry["file"]
         if not shard.exists():
@@ -91,20 +99,25 @@ def open_shards(folder: Path | str, verify: bool = True) -> ShardSet:
             raise ModelError(f"{shard}: expected {entry['tokens']} tokens of {manifest['dtype']}, "
                              f"found {tokens.shape} of {tokens.dtype}")
         splits.setdefault(entry["split"], []).append(tokens)
-    return ShardSet(folder, manifest, splits)
+        if "source" in entry:
+            sources.setdefault((entry["split"], entry["source"]), []).append(tokens)
+    return ShardSet(folder, manifest, splits, sources)
 
 
 class BatchLoader:
-    """Random (inputs, targets) windows from one split, placed on ``device``."""
+    """Random (inputs, targets) windows from one split (of one source of a mixture, when
+    ``source`` is given), placed on ``device``."""
 
     def __init__(self, shards: ShardSet, split: str, block_size: int, batch: int,
-                 device: torch.device, seed: int, rank: int = 0) -> None:
+                 device: torch.device, seed: int, rank: int = 0, source: str | None = None) -> None:
         if split not in shards.splits:
             raise ModelError(f"{shards.folder}: no split {split!r} (its splits: "
                              f"{', '.join(sorted(shards.splits))})")
-        arrays = [a for a in shards.splits[split] if len(a) > block_size]
+        chosen = shards.splits[split] if source is None else shards.sources.get((split, source), [])
+        arrays = [a for a in chosen if len(a) > block_size]
         if not arrays:
-            raise ModelError(f"{shards.folder}: split {split!r} has no shard longer than "
+            which = f"split {split!r}" + (f" of source {source!r}" if source else "")
+            raise ModelError(f"{shards.folder}: {which} has no shard longer than "
                              f"block_size + 1 = {block_size + 1} tokens")
         self.arrays = arrays
         # window starts per shard; a start s takes tokens s .. s + block_size

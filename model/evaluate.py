@@ -1,7 +1,9 @@
 """Validation loss over fixed windows, and loading a trained model back from a checkpoint."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -9,6 +11,7 @@ import torch
 from model import checkpoint
 from model.classify import add_classifier_head
 from model.config import GPTConfig
+from model.data import BatchLoader, ShardSet
 from model.errors import ModelError
 from model.gpt import GPT
 
@@ -37,6 +40,45 @@ def loss_sum(model: GPT, batches: list[tuple[torch.Tensor, torch.Tensor]], devic
             total[1] += y.numel()
     model.train(was_training)
     return total
+
+
+Batches = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+def validation_sets(shards: ShardSet, block_size: int, batch: int, device: torch.device,
+                    max_tokens: int, world: int = 1, rank: int = 0) -> dict[str | None, Batches]:
+    """The fixed validation windows: for a mixture one set per source, each up to
+    ``max_tokens`` divided by the number of sources; else one set (key None) for the split."""
+    names = shards.val_sources
+    if not names:
+        loader = BatchLoader(shards, "val", block_size, batch, device, seed=0)
+        return {None: loader.eval_batches(max_tokens, world, rank)}
+    return {name: BatchLoader(shards, "val", block_size, batch, device, seed=0, source=name)
+            .eval_batches(max_tokens // len(names), world, rank) for name in names}
+
+
+@dataclass(frozen=True)
+class ValidationLoss:
+    """The loss over all validation windows, and each source's (empty for a plain folder)."""
+
+    loss: float
+    tokens: int
+    by_source: dict[str, float]
+
+
+def validation_loss(model: GPT, sets: dict[str | None, Batches], device: torch.device,
+                    amp: torch.dtype | None,
+                    reduce: Callable[[torch.Tensor], None] | None = None) -> ValidationLoss:
+    """Mean per-token loss over every set and over each; ``reduce`` sums the (loss, tokens)
+    totals across processes in place."""
+    totals = {}
+    for name, batches in sets.items():
+        totals[name] = loss_sum(model, batches, device, amp)
+        if reduce is not None:
+            reduce(totals[name])
+    grand = sum(totals.values())
+    return ValidationLoss((grand[0] / grand[1]).item(), int(grand[1].item()),
+                          {name: (t[0] / t[1]).item() for name, t in totals.items() if name is not None})
 
 
 def pick_device(name: str | None = None) -> torch.device:

@@ -30,7 +30,7 @@ from model.config import (
 )
 from model.data import BatchLoader, ShardSet, open_shards
 from model.errors import ModelError, OtherRun, TrainingInterrupted
-from model.evaluate import autocast, autocast_dtype, loss_sum
+from model.evaluate import autocast, autocast_dtype, validation_loss, validation_sets
 from model.generate import generate
 from model.gpt import GPT, flops_per_token
 from model.stop import StopRequest
@@ -160,8 +160,11 @@ class Trainer:
         self.accum = max(1, round((cfg.batch_tokens or per_micro) / per_micro))
         self.step_tokens = self.accum * per_micro
         self.loader = BatchLoader(self.shards, "train", self.mc.block_size, cfg.micro_batch, d.device, cfg.seed, d.rank)
-        self.val = BatchLoader(self.shards, "val", self.mc.block_size, cfg.micro_batch, d.device, cfg.seed, d.rank)
-        self.val_batches: list[tuple[torch.Tensor, torch.Tensor]] | None = None  # the same windows at every evaluation
+        # the same windows at every evaluation; FSDP ranks must run the same forwards: each
+        # evaluates every window (the share of rank 0 of 1)
+        world, rank = (1, 0) if cfg.fsdp else (d.world, d.rank)
+        self.val_sets = validation_sets(self.shards, self.mc.block_size, cfg.micro_batch, d.device,
+                                        cfg.eval_tokens, world, rank)
         self.flops_per_token = flops_per_token(model, self.mc.block_size)
         if d.device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = True
@@ -254,14 +257,9 @@ class Trainer:
     def evaluate(self, step: int) -> dict[str, Any]:
         """Validation loss and perplexity, and a few sampled continuations of validation documents,
         after ``step`` steps."""
-        # FSDP ranks must run the same forwards: each evaluates every window (the share of rank 0 of 1)
-        world, rank = (1, 0) if self.cfg.fsdp else (self.dist.world, self.dist.rank)
-        if self.val_batches is None:
-            self.val_batches = self.val.eval_batches(self.cfg.eval_tokens, world, rank)
-        total = loss_sum(self.model, self.val_batches, self.dist.device, self.amp)
-        if world > 1:
-            torch.distributed.all_reduce(total)
-        loss = (total[0] / total[1]).item()
+        reduce = torch.distributed.all_reduce if self.dist.world > 1 and not self.cfg.fsdp else None
+        val = validation_loss(self.model, self.val_sets, self.dist.device, self.amp, reduce)
+        loss = val.loss
         samples = []
         gen = torch.Generator(device=self.dist.device).manual_seed(self.cfg.seed + step)
         # rank 0 alone logs the samples; FSDP ranks must all run the same forwards
@@ -272,6 +270,8 @@ class Trainer:
                            eos_id=self.shards.eos_id, generator=gen)[0].tolist()
             samples.append(self.decode(out) if self.decode else out)
         record = {"step": step, "val_loss": loss, "val_ppl": math.exp(min(loss, 50.0)), "samples": samples}
+        if val.by_source:
+            record["val_loss_by_source"] = val.by_source
         self._log(record)
         return record
 

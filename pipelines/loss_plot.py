@@ -14,7 +14,8 @@ DPO_PANELS = [
 
 
 def plot_terms(log: Path, png: Path, panels: list[tuple[str, str]], title: str) -> Path:
-    """A panel per (key, axis label): training ``key`` per logged step, ``val_key`` per eval."""
+    """A panel per (key, axis label): training ``key`` per logged step, ``val_key`` per eval,
+    and a mixture's ``val_key_by_source`` as one curve per source."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -37,6 +38,11 @@ def plot_terms(log: Path, png: Path, panels: list[tuple[str, str]], title: str) 
             ax.plot(*zip(*train), label=f"train {name}", linewidth=1.2)
         if val:
             ax.plot(*zip(*val), "o-", label=f"validation {name}", markersize=3)
+        by_source = [(r["step"], r[f"val_{key}_by_source"]) for r in records
+                     if f"val_{key}_by_source" in r]
+        for source in dict.fromkeys(s for _, losses in by_source for s in losses):
+            points = [(step, losses[source]) for step, losses in by_source if source in losses]
+            ax.plot(*zip(*points), "s--", label=f"validation {name}: {source}", markersize=3)
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         ax.legend()

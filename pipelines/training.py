@@ -60,6 +60,8 @@ class Progress:
         elif "val_loss" in record:
             line = (f"step {record['step']:>6}  val loss {record['val_loss']:.4f}  "
                     f"val ppl {record['val_ppl']:.1f}")
+            by_source = record.get("val_loss_by_source", {})
+            line += "".join(f"  {name} {loss:.4f}" for name, loss in by_source.items())
             line += "".join(f"\n  sample: {s!r}" for s in record["samples"])
         elif record.get("event") == "start":
             self.bar.update(record["step"] - self.bar.n)

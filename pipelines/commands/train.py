@@ -110,22 +110,36 @@ def eval_command(args: argparse.Namespace) -> int:
         raise ConfigError("eval: give --data DIR (loss on a shard split) or --task FILE... "
                           "(accuracy), or --preferences FILE (DPO terms)")
     from model.data import BatchLoader, open_shards
-    from model.evaluate import autocast_dtype, load_model, loss_sum, pick_device
+    from model.evaluate import (
+        autocast_dtype,
+        load_model,
+        pick_device,
+        validation_loss,
+        validation_sets,
+    )
     from pipelines.task_eval import show_results
     device = pick_device(args.device)
     model, saved = load_model(args.checkpoint, device)
     shards = open_shards(args.data)
     if shards.vocab_size > model.config.vocab_size:
         raise ModelError(f"{args.data}: vocabulary of {shards.vocab_size} exceeds the model's {model.config.vocab_size}")
-    loader = BatchLoader(shards, args.split, model.config.block_size, args.batch_size, device, seed=0)
-    amp = autocast_dtype(args.precision, device)
-    total = loss_sum(model, loader.eval_batches(args.max_tokens), device, amp)
-    loss, tokens = (total[0] / total[1]).item(), int(total[1].item())
+    block = model.config.block_size
+    if args.split == "val":  # a mixture's: each source's, as training logs them
+        sets = validation_sets(shards, block, args.batch_size, device, args.max_tokens)
+    else:
+        loader = BatchLoader(shards, args.split, block, args.batch_size, device, seed=0)
+        sets = {None: loader.eval_batches(args.max_tokens)}
+    result = validation_loss(model, sets, device, autocast_dtype(args.precision, device))
+    loss, tokens = result.loss, result.tokens
     report = {"checkpoint": str(saved.folder), "split": args.split, "loss": loss,
               "perplexity": math.exp(min(loss, 50.0)), "tokens": tokens}
-    table = "\n".join([f"checkpoint  {saved.folder}", f"split       {args.split}",
-                       f"tokens      {tokens:,}", f"loss        {loss:.4f}",
-                       f"perplexity  {report['perplexity']:.2f}"])
+    rows = [f"checkpoint  {saved.folder}", f"split       {args.split}", f"tokens      {tokens:,}",
+            f"loss        {loss:.4f}", f"perplexity  {report['perplexity']:.2f}"]
+    if result.by_source:
+        report["loss_by_source"] = result.by_source
+        width = max(map(len, result.by_source))
+        rows += [f"loss {name:<{width}}  {value:.4f}" for name, value in result.by_source.items()]
+    table = "\n".join(rows)
     show_results(report, table, args.json)
     return 0
 
