@@ -47,7 +47,8 @@ def run_recipe(recipe: Recipe, inputs: list[str], output: Path, executor: Any,
 
 def run_mixture_recipe(recipe: Recipe, output: Path, executor: Any) -> dict:
     """``scratchlm mix``: the mixture's shards (``pipelines/sections/mix.py``), then the recipe's
-    train section when present; returns the shards' manifest."""
+    train section when present, then the report; returns the shards' manifest."""
+    from pipelines.report.mixture import write_mixture_report
     from pipelines.sections.mix import run_mixture
     output.mkdir(parents=True, exist_ok=True)
     write_atomic(output / "recipe.yaml", recipe.to_yaml())
@@ -55,4 +56,5 @@ def run_mixture_recipe(recipe: Recipe, output: Path, executor: Any) -> dict:
     if "train" in recipe.sections:
         module = importlib.import_module(SECTION_RUNNERS["train"])
         module.run_section(recipe.sections["train"], output, output, executor)
+    print(f"report: {write_mixture_report(output)}")
     return manifest

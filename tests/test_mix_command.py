@@ -34,14 +34,21 @@ def write_jsonl(path: Path, name: str, chars: int) -> Path:
 def test_curated_sources_one_tokenizer_and_the_weights(tmp_path: Path) -> None:
     read = tmp_path / "read.yaml"
     read.write_text("name: read\nsteps:\n  - read: {}\n", encoding="utf-8")
+    licensed = tmp_path / "licensed.yaml"
+    licensed.write_text("name: kjv\nlicences: [public domain]\nsteps:\n  - read: {}\n",
+                        encoding="utf-8")
     brown = write_jsonl(tmp_path / "brown.jsonl", "brown", 50_000)
     kjv = write_jsonl(tmp_path / "kjv.jsonl", "kjv", 20_000)
-    assert main(["curate", str(read), "--input", str(kjv), "--output", str(tmp_path / "kjvrun")]) == 0
+    assert main(["curate", str(licensed), "--input", str(kjv), "--output",
+                 str(tmp_path / "kjvrun")]) == 0
     recipe = write_recipe(tmp_path / "mix.yaml", {
         "total_tokens": 20_000, "seed": 3, "sources": {
-            "brown": {"input": [str(brown)], "recipe": str(read), "weight": 0.6},
+            "brown": {"input": [str(brown)], "recipe": str(read), "weight": 0.6,
+                      "licence": "permitted by the holder"},
             "kjv": {"run": str(tmp_path / "kjvrun"), "weight": 0.4, "max_epochs": 3}}},
-        bpe={"vocab_size": 400}, shard={"shard_tokens": 5_000, "val_fraction": 0.1})
+        bpe={"vocab_size": 400}, shard={"shard_tokens": 5_000, "val_fraction": 0.1},
+        train={"max_steps": 2, "warmup_steps": 1, "micro_batch": 2, "eval_tokens": 512,
+               "samples": 0, "model": {"n_layer": 1, "block_size": 64}})
     assert main(["mix", str(recipe), "--output", str(tmp_path / "out")]) == 0
     shards = tmp_path / "out" / "shards"
     manifest = json.loads((shards / "manifest.json").read_text(encoding="utf-8"))
@@ -57,6 +64,20 @@ def test_curated_sources_one_tokenizer_and_the_weights(tmp_path: Path) -> None:
     stats = json.loads((tokenizer.parent / "tokenizer.stats.json").read_text(encoding="utf-8"))
     assert stats["inputs"][0] == "mix seed 3 limit None"  # trained on the weighted sample
     assert {e.get("source") for e in manifest["shards"] if e["split"] == "val"} == {"brown", "kjv"}
+    card = (tmp_path / "out" / "report" / "datacard.md").read_text(encoding="utf-8")
+    log = [json.loads(line) for line in (tmp_path / "out" / "train" / "log.jsonl").open()]
+    losses = [r for r in log if "val_loss_by_source" in r][-1]["val_loss_by_source"]
+    for name, licence in (("brown", "permitted by the holder"), ("kjv", "public domain")):
+        s = listed[name]
+        row = (f"| {name} | " + (f"{brown} curated by {read}" if name == "brown"
+                                 else f"curated {tmp_path / 'kjvrun'}")
+               + f" | {s['weight']} | {s['tokens']} | {s['share']:.2%} | {s['docs']} | "
+               f"{round(s['epochs'], 2)} | {s['max_epochs']} | {s['val_tokens']} | "
+               f"{round(losses[name], 4)} | {licence} |")
+        assert row in card
+    page = (tmp_path / "out" / "report" / "index.html").read_text(encoding="utf-8")
+    assert "Validation loss per source" in page and (tmp_path / "out" / "report" / "loss.png").exists()
+    assert (tmp_path / "out" / "sources" / "brown" / "report" / "index.html").exists()
 
 
 @pytest.fixture(scope="module")
