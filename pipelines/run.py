@@ -49,10 +49,11 @@ def run_mixture_recipe(recipe: Recipe, output: Path, executor: Any) -> dict:
     """``scratchlm mix``: the mixture's shards (``pipelines/sections/mix.py``), then the recipe's
     train section when present, then the report; returns the shards' manifest."""
     from pipelines.report.mixture import write_mixture_report
-    from pipelines.sections.mix import run_mixture
+    from pipelines.sections.mix import check_mixture, run_mixture
+    prepared = check_mixture(recipe)
     output.mkdir(parents=True, exist_ok=True)
     write_atomic(output / "recipe.yaml", recipe.to_yaml())
-    manifest = run_mixture(recipe, output, executor)
+    manifest = run_mixture(recipe, prepared, output, executor)
     if "train" in recipe.sections:
         module = importlib.import_module(SECTION_RUNNERS["train"])
         module.run_section(recipe.sections["train"], output, output, executor)

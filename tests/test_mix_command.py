@@ -126,7 +126,7 @@ def test_refusals_name_the_source_and_the_numbers(folders: dict[str, Path], tmp_
     def refusal(mix: dict) -> str:
         recipe = write_recipe(tmp_path / "mix.yaml", mix)
         assert main(["mix", str(recipe), "--output", str(tmp_path / "out")]) == 2
-        assert not (tmp_path / "out" / "shards").exists()
+        assert not (tmp_path / "out").exists()
         return capsys.readouterr().err
 
     kjv = json.loads((folders["kjv"] / "manifest.json").read_text())["splits"]["train"]["tokens"]
@@ -147,4 +147,18 @@ def test_refusals_name_the_source_and_the_numbers(folders: dict[str, Path], tmp_
     jsonl = write_jsonl(tmp_path / "kjv.jsonl", "kjv", 5_000)
     bad["sources"] = {"kjv": {"input": [str(jsonl)], "recipe": str(read), "weight": 1.0}}
     assert "need a tokenizer: add a bpe section" in refusal(bad)
-    assert not (tmp_path / "out" / "sources").exists()  # refused before curating
+
+
+def test_the_demo_mixture_loads_and_run_names_mix(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    from pipelines.recipe import load_recipe
+    demo = REPO / "pipelines" / "recipes" / "mixture.yaml"
+    recipe = load_recipe(demo)
+    assert {n: s.weight for n, s in recipe.sections["mix"].sources.items()} == \
+        {"web": 0.3, "prose": 0.7}
+    assert main(["run", str(demo), "--input", str(demo), "--output", str(tmp_path / "r")]) == 2
+    assert "is a mixture (a mix section): run it with scratchlm mix" in capsys.readouterr().err
+    both = write_recipe(tmp_path / "both.yaml", {"sources": {"a": {"run": "x", "weight": 1.0}}},
+                        steps=[{"read": {}}])
+    assert main(["mix", str(both), "--output", str(tmp_path / "m")]) == 2
+    assert "steps: a mixture recipe (mix) curates each source" in capsys.readouterr().err

@@ -172,14 +172,20 @@ def encode_sources(prepared: list[Prepared], tokenizer: Path, shard: ShardConfig
     return sources
 
 
-def run_mixture(recipe: Recipe, run_dir: Path, executor: Any) -> dict:
-    """Curate, tokenize and encode the sources as needed, then write ``RUN/shards``; returns its
-    manifest."""
+def check_mixture(recipe: Recipe) -> list[Prepared]:
+    """Every check that needs no work: sources, recipes, tokenizer, known epochs."""
     config: MixConfig = recipe.sections["mix"]
-    shard: ShardConfig = recipe.sections.get("shard", ShardConfig())
     prepared = prepare(config)
     check_tokenizer(config, recipe.sections.get("bpe"), prepared)
     check_known_epochs(config, prepared)
+    return prepared
+
+
+def run_mixture(recipe: Recipe, prepared: list[Prepared], run_dir: Path, executor: Any) -> dict:
+    """Curate, tokenize and encode the (checked) sources as needed, then write ``RUN/shards``;
+    returns its manifest."""
+    config: MixConfig = recipe.sections["mix"]
+    shard: ShardConfig = recipe.sections.get("shard", ShardConfig())
     curate_sources(prepared, run_dir, executor)
     tokenizer = mixture_tokenizer(config, recipe.sections.get("bpe"), prepared, run_dir)
     sources = encode_sources(prepared, tokenizer, shard, run_dir, executor)
