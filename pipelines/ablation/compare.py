@@ -101,11 +101,12 @@ def read_variant(folder: Path, name: str, changes: list[str], seeds: list[int],
                  kept: dict[str, dict[str, int]] | None = None) -> VariantResult:
     """One variant's figures from ``folder`` (``curated/``, ``shards/``, ``seed-N/``); ``kept``: its
     documents by input file (pipelines/ablation/composition.py, which needs the curation stack)."""
-    summary = json.loads((folder / "curated" / "stats.json").read_text(encoding="utf-8"))
-    last = list(summary.values())[-1]
+    stats = folder / "curated" / "stats.json"  # none for a mixture's variant
+    summary = json.loads(stats.read_text(encoding="utf-8")) if stats.exists() else {}
     manifest = json.loads((folder / "shards" / "manifest.json").read_text(encoding="utf-8"))
+    docs = list(summary.values())[-1]["docs_out"] if summary else manifest["splits"]["train"]["docs"]
     runs = [read_log(folder / f"seed-{seed}", seed) for seed in seeds]
-    return VariantResult(name, changes, last["docs_out"], manifest["splits"]["train"]["tokens"], manifest, runs,
+    return VariantResult(name, changes, docs, manifest["splits"]["train"]["tokens"], manifest, runs,
                          decontamination_counts(summary), kept or {})
 
 

@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from curate.atomic import AtomicPath
+from curate.checksum import file_sha256
 from curate.errors import ConfigError
 from curate.inputs import expand_inputs
 from curate.writer import claim_folder, write_atomic
 from pipelines.ablation.compare import VariantResult, check_fair, read_variant
 from pipelines.ablation.composition import kept_by_input
+from pipelines.ablation.mixture import check_mixtures, mixture_variants
 from pipelines.ablation.page import write_page
 from pipelines.ablation.quality_model import train_quality_model
 from pipelines.ablation.spec import Ablation
@@ -34,7 +37,6 @@ from pipelines.ablation.trainings import resolve_jobs, run_trainings, write_plan
 from pipelines.config import to_plain
 from pipelines.recipe import Recipe
 from pipelines.runner import run_curation
-from curate.checksum import file_sha256
 
 Log = Callable[[str], None]
 PLAN = "plan.json"
@@ -94,9 +96,33 @@ def curate_variants(ablation: Ablation, inputs: list[str], output: Path, executo
     return finals
 
 
+def filter_variants(ablation: Ablation, inputs: list[str], evaluation: Path, output: Path,
+                    executor: Any, log: Log, encode_eval: Callable[[Path], None]) -> Path:
+    """Curate each variant, train the union tokenizer, encode; returns the tokenizer."""
+    finals = curate_variants(ablation, inputs, output, executor, log)
+    tokenizer = train_union_tokenizer(finals, ablation.bpe, output / "tokenizer")
+    log(f"tokenizer (union of {len(finals)} variants): {tokenizer}")
+    encode_eval(tokenizer)
+    for variant, final in zip(ablation.variants, finals):
+        folder = output / "variants" / variant.name
+        tokens = shard_all_train([str(final)], tokenizer, folder / "tokens", ablation.shard, executor)
+        compose_shards(folder / "tokens", evaluation, folder / "shards")
+        log(f"== {variant.name}: {tokens['splits']['train']['tokens']:,} tokens of documents")
+    return tokenizer
+
+
 def check_inputs(ablation: Ablation, inputs: list[str], eval_inputs: list[str]) -> None:
-    """Every input, evaluation and quality-model path exists (InputError otherwise), before anything is written."""
-    expand_inputs(inputs)
+    """Every input, evaluation and quality-model path exists (InputError otherwise), and a
+    mixture's sources and epochs are possible, before anything is written."""
+    if ablation.mix is not None:
+        if inputs:
+            raise ConfigError("--input: a mixture ablation's sources name their own inputs; "
+                              "leave --input out")
+        check_mixtures(ablation)
+    elif not inputs:
+        raise ConfigError("--input: give the raw inputs every variant curates")
+    else:
+        expand_inputs(inputs)
     expand_inputs(eval_inputs)
     if ablation.quality_model is not None:
         expand_inputs(ablation.quality_model.positive + ablation.quality_model.negative)
@@ -104,9 +130,13 @@ def check_inputs(ablation: Ablation, inputs: list[str], eval_inputs: list[str]) 
 
 def check_plan(ablation: Ablation, inputs: list[str], eval_inputs: list[str], output: Path) -> None:
     """Refuse to resume into a folder holding an ablation of other settings or data (seeds may grow)."""
-    plan = json.dumps({"inputs": inputs, "eval": eval_inputs, "bpe": to_plain(ablation.bpe),
-                       "shard": to_plain(ablation.shard), "train": to_plain(ablation.train)}, indent=1)
-    claim_folder(output / PLAN, plan, "an ablation with other inputs, evaluation text, bpe, shard or train settings")
+    settings = {"inputs": inputs, "eval": eval_inputs, "bpe": to_plain(ablation.bpe),
+                "shard": to_plain(ablation.shard), "train": to_plain(ablation.train)}
+    if ablation.mix is not None:  # a variant's mixture is rewritten only with the same weights
+        settings["mix"] = {v.name: to_plain(v.mix) for v in ablation.variants}
+    what = "bpe, shard or train settings" + (" or weights" if ablation.mix else "")
+    claim_folder(output / PLAN, json.dumps(settings, indent=1),
+                 f"an ablation with other inputs, evaluation text, {what}")
 
 
 def run_ablation(ablation: Ablation, inputs: list[str], eval_inputs: list[str], output: Path, seeds: int,
@@ -121,17 +151,16 @@ def run_ablation(ablation: Ablation, inputs: list[str], eval_inputs: list[str], 
         resolve_jobs(jobs)  # a bad --jobs stops before any work
     check_inputs(ablation, inputs, eval_inputs)
     check_plan(ablation, inputs, eval_inputs, output)
-    finals = curate_variants(ablation, inputs, output, executor, log)
-    tokenizer = train_union_tokenizer(finals, ablation.bpe, output / "tokenizer")
-    log(f"tokenizer (union of {len(finals)} variants): {tokenizer}")
     evaluation = output / "eval"
-    manifest = shard_all_train(eval_inputs, tokenizer, evaluation, ablation.shard, executor)
-    log(f"evaluation text: {manifest['splits']['train']['tokens']:,} tokens, {manifest['splits']['train']['docs']:,} docs")
-    for variant, final in zip(ablation.variants, finals):
-        folder = output / "variants" / variant.name
-        tokens = shard_all_train([str(final)], tokenizer, folder / "tokens", ablation.shard, executor)
-        compose_shards(folder / "tokens", evaluation, folder / "shards")
-        log(f"== {variant.name}: {tokens['splits']['train']['tokens']:,} tokens of documents")
+
+    def encode_eval(tokenizer: Path) -> None:
+        manifest = shard_all_train(eval_inputs, tokenizer, evaluation, ablation.shard, executor)
+        log(f"evaluation text: {manifest['splits']['train']['tokens']:,} tokens, "
+            f"{manifest['splits']['train']['docs']:,} docs")
+    if ablation.mix is not None:
+        tokenizer = mixture_variants(ablation, evaluation, output, executor, log, encode_eval)
+    else:
+        tokenizer = filter_variants(ablation, inputs, evaluation, output, executor, log, encode_eval)
     plan = write_plan(output, [v.name for v in ablation.variants], seed_list, to_plain(ablation.train))
     if prepare_only:
         log(f"prepared; train with: python -m pipelines.ablation.trainings {output}, then rerun this command")
@@ -139,7 +168,9 @@ def run_ablation(ablation: Ablation, inputs: list[str], eval_inputs: list[str], 
     log(f"== train: {len(ablation.variants)} variants × seeds {seed_list} ({plan})")
     run_trainings(output, jobs, log)
     results = [read_variant(output / "variants" / v.name, v.name, v.changes, seed_list,
-                            kept_by_input(output / "variants" / v.name / "curated")) for v in ablation.variants]
+                            None if ablation.mix else
+                            kept_by_input(output / "variants" / v.name / "curated"))
+               for v in ablation.variants]
     check_fair(results, file_sha256(tokenizer))
     page = write_page(ablation.name, results, output, eval_inputs)
     write_atomic(output / "ablation.json", json.dumps(summary(results), indent=1))

@@ -21,6 +21,15 @@ variants:
 
 Fairness is part of the format: a variant can change curation steps only; the tokenizer, model
 preset, seeds, token budget and evaluation text are the ablation's, one for all variants.
+
+A mixture recipe as ``base`` (one with a ``mix`` section, and a ``total_tokens`` so that every
+variant's mixture is as large) gives variants that differ only in the weights of its sources:
+
+```yaml
+variants:
+  - {name: web_light, weights: {web: 0.2, prose: 0.8}}
+  - {name: web_heavy, weights: {web: 0.6, prose: 0.4}}
+```
 """
 from __future__ import annotations
 
@@ -31,12 +40,13 @@ from typing import Any
 
 from curate.errors import ConfigError
 from curate.stages import stage_class
-from pipelines.config import build
+from pipelines.config import build, to_plain
 from pipelines.recipe import DOC_TIMEOUT_S, Recipe, doc_timeout, parse_recipe, read_yaml, step_items
-from tokenizer.config import BpeConfig, ShardConfig
+from tokenizer.config import BpeConfig, MixConfig, ShardConfig
 
 TOP_KEYS = ("name", "base", "doc_timeout_s", "quality_model", "bpe", "shard", "train", "variants")
 VARIANT_KEYS = ("name", "remove", "set", "add")
+MIX_VARIANT_KEYS = ("name", "weights")
 QUALITY_KEYS = ("positive", "negative", "max_docs", "options")
 QUALITY_PLACEHOLDER = "{quality_model}"
 
@@ -48,6 +58,7 @@ class Variant:
     name: str
     steps: list[dict[str, Any]]
     changes: list[str]
+    mix: MixConfig | None = None  # a mixture ablation's variant: the base mixture, its weights
 
 
 @dataclass
@@ -67,6 +78,7 @@ class Ablation:
     train: Any  # model.config.TrainConfig (imported lazily: torch is not needed to read the file)
     quality_model: QualityModelSpec | None = None
     doc_timeout_s: float = DOC_TIMEOUT_S  # every variant's per-document deadline
+    mix: MixConfig | None = None  # the base mixture of a mixture ablation
 
     def read_stage(self) -> Any:
         """The first variant's ``read`` step (every variant starts with one)."""
@@ -123,9 +135,7 @@ def apply_changes(base: list[dict[str, Any]], raw: dict[str, Any], path: str) ->
     if unknown:
         hint = " (every variant shares the ablation's bpe, shard and train)" if set(unknown) & {"bpe", "shard", "train", "seed"} else ""
         raise ConfigError(f"{path}.{unknown[0]}: unknown variant key (known: {', '.join(VARIANT_KEYS)}){hint}")
-    name = raw.get("name")
-    if not isinstance(name, str) or not name or not name.replace("_", "").replace("-", "").isalnum():
-        raise ConfigError(f"{path}.name: expected a name of letters, digits, - and _, got {name!r}")
+    name = _variant_name(raw, path)
     steps = copy.deepcopy(base)
     changes: list[str] = []
     removes = raw.get("remove") or []
@@ -156,7 +166,7 @@ def apply_changes(base: list[dict[str, Any]], raw: dict[str, Any], path: str) ->
     return Variant(name, steps, changes or ["base recipe"])
 
 
-def _base_steps(base: Any, folder: Path) -> list[dict[str, Any]]:
+def _base_recipe(base: Any, folder: Path) -> dict[str, Any]:
     if isinstance(base, str):
         try:
             base = read_yaml(folder / base, "recipe")
@@ -164,7 +174,43 @@ def _base_steps(base: Any, folder: Path) -> list[dict[str, Any]]:
             raise ConfigError(f"base: {err}") from None
     if not isinstance(base, dict):
         raise ConfigError("base: expected a recipe file name or a recipe mapping")
-    return _step_items(base.get("steps"), "base.steps")
+    return base
+
+
+def _base_mix(base: dict[str, Any]) -> MixConfig:
+    """A mixture base's ``mix`` section; it must fix ``total_tokens``."""
+    mix = build(MixConfig, base["mix"], "base.mix")
+    if mix.total_tokens is None:
+        raise ConfigError("base.mix.total_tokens: a mixture ablation gives every variant a "
+                          "mixture of one size; set it")
+    return mix
+
+
+def mix_variant(base: MixConfig, raw: dict[str, Any], path: str) -> Variant:
+    """A variant of a mixture: the base mixture with other weights, nothing else."""
+    unknown = [k for k in raw if k not in MIX_VARIANT_KEYS]
+    if unknown:
+        raise ConfigError(f"{path}.{unknown[0]}: unknown variant key (known: "
+                          f"{', '.join(MIX_VARIANT_KEYS)}): a mixture's variants differ only in "
+                          f"their weights")
+    name = _variant_name(raw, path)
+    weights = _mapping(raw.get("weights"), f"{path}.weights")
+    listed = set(weights) ^ set(base.sources)
+    if listed:
+        which = min(listed)
+        known = "unknown source" if which in weights else "no weight for source"
+        raise ConfigError(f"{path}.weights.{which}: {known} (the base's sources: "
+                          f"{', '.join(base.sources)})")
+    sources = {n: {**to_plain(s), "weight": weights[n]} for n, s in base.sources.items()}
+    mix = build(MixConfig, {**to_plain(base), "sources": sources}, path)
+    return Variant(name, [], [", ".join(f"{n} {w:g}" for n, w in weights.items())], mix)
+
+
+def _variant_name(raw: dict[str, Any], path: str) -> str:
+    name = raw.get("name")
+    if not isinstance(name, str) or not name or not name.replace("_", "").replace("-", "").isalnum():
+        raise ConfigError(f"{path}.name: expected a name of letters, digits, - and _, got {name!r}")
+    return name
 
 
 def _quality_spec(raw: Any) -> QualityModelSpec | None:
@@ -203,11 +249,17 @@ def parse_ablation(data: Any, folder: Path) -> Ablation:
         raise ConfigError(f"name: expected str, got {name!r}")
     if "base" not in data:
         raise ConfigError("base: name the base recipe (a file or an inline recipe)")
-    base = _base_steps(data["base"], folder)
+    base = _base_recipe(data["base"], folder)
+    mix = _base_mix(base) if "mix" in base else None
+    steps = [] if mix else _step_items(base.get("steps"), "base.steps")
+    if mix and "quality_model" in data:
+        raise ConfigError("quality_model: a mixture ablation's variants differ only in weights")
     raw_variants = data.get("variants")
     if not isinstance(raw_variants, list) or len(raw_variants) < 2:
         raise ConfigError("variants: expected a list of at least two variants to compare")
-    variants = [apply_changes(base, _mapping(v, f"variants[{i}]"), f"variants[{i}]") for i, v in enumerate(raw_variants)]
+    variants = [mix_variant(mix, _mapping(v, f"variants[{i}]"), f"variants[{i}]") if mix
+                else apply_changes(steps, _mapping(v, f"variants[{i}]"), f"variants[{i}]")
+                for i, v in enumerate(raw_variants)]
     names = [v.name for v in variants]
     if len(set(names)) != len(names):
         raise ConfigError(f"variants: names must be unique, got {names}")
@@ -221,7 +273,7 @@ def parse_ablation(data: Any, folder: Path) -> Ablation:
         raise ConfigError(f"train: {err}") from None
     return Ablation(name, variants, build(BpeConfig, data.get("bpe"), "bpe"), shard, train,
                     _quality_spec(data.get("quality_model")),
-                    doc_timeout(data.get("doc_timeout_s", DOC_TIMEOUT_S), "doc_timeout_s"))
+                    doc_timeout(data.get("doc_timeout_s", DOC_TIMEOUT_S), "doc_timeout_s"), mix)
 
 
 def _extended(data: Any, path: Path) -> Any:

@@ -25,9 +25,12 @@ def ablate(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "ablate", help="curate each variant of a recipe, train the same model on each, compare")
+        "ablate", help="curate each variant of a recipe (or mix each variant's weights), train the "
+                       "same model on each, compare")
     p.add_argument("ablation", help="ablation YAML file (a base recipe and its variants)")
-    p.add_argument("--input", nargs="+", required=True, metavar="PATH", help="raw input files, folders or globs")
+    p.add_argument("--input", nargs="+", default=[], metavar="PATH",
+                   help="raw input files, folders or globs (none for a mixture ablation: its "
+                        "sources name their inputs)")
     p.add_argument("--eval", nargs="+", required=True, metavar="PATH",
                    help="held-out evaluation text (any format read knows), the same for every variant")
     p.add_argument("--output", required=True, type=Path, metavar="DIR", help="ablation folder")

@@ -1,0 +1,64 @@
+"""The data side of a mixture ablation: the sources once, then one mixture per variant's weights.
+
+```
+DIR/sources/NAME/                    # a raw-input source's curation, and a source's tokens
+DIR/tokenizer/tokenizer.json         # one BPE on the union of the curated sources (no variant's
+                                     # weights), or the mixture's given or shared tokenizer
+DIR/variants/NAME/tokens/            # the variant's mixture (mix_shards, the base's total_tokens)
+DIR/variants/NAME/shards/            # its train, val = the --eval text (what training reads)
+```
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pipelines.ablation.spec import Ablation
+from pipelines.ablation.tokens import compose_shards, train_union_tokenizer
+from pipelines.sections.mix import (
+    check_known_epochs,
+    check_tokenizer,
+    curate_sources,
+    encode_sources,
+    prepare,
+)
+from tokenizer.config import TOKENIZER_FILE
+from tokenizer.mixing import mix_shards, open_source
+
+
+def check_mixtures(ablation: Ablation) -> None:
+    """Every variant's sources, tokenizer and known epochs, before any work."""
+    for variant in ablation.variants:
+        prepared = prepare(variant.mix)
+        check_tokenizer(variant.mix, ablation.bpe, prepared)
+        check_known_epochs(variant.mix, prepared)
+
+
+def mixture_variants(ablation: Ablation, evaluation: Path, output: Path, executor: Any,
+                     log: Callable[[str], None], encode_eval: Callable[[Path], Any]) -> Path:
+    """Curate and encode the sources once, mix each variant's weights; returns the tokenizer."""
+    base = ablation.variants[0].mix
+    prepared = prepare(base)
+    curate_sources(prepared, output, executor)
+    curated = [p.curated for p in prepared if p.shards is None]
+    if base.tokenizer is not None:
+        tokenizer = Path(base.tokenizer)
+    elif curated:
+        tokenizer = train_union_tokenizer(curated, ablation.bpe, output / "tokenizer")
+    else:
+        tokenizer = prepared[0].shards / TOKENIZER_FILE
+    log(f"tokenizer (one for all variants): {tokenizer}")
+    encode_eval(tokenizer)
+    sources = encode_sources(prepared, tokenizer, ablation.shard, output, executor)
+    for variant in ablation.variants:
+        folder = output / "variants" / variant.name
+        weighted = [open_source(s.name, s.folder, variant.mix.sources[s.name].weight,
+                                s.max_epochs, s.licence) for s in sources]
+        manifest = mix_shards(weighted, tokenizer, folder / "tokens", base.total_tokens,
+                              base.seed, ablation.shard.shard_tokens, log=log, replace=True)
+        compose_shards(folder / "tokens", evaluation, folder / "shards")
+        shares = ", ".join(f"{s['name']} {s['tokens']:,} tokens ({s['epochs']:.2f} epochs)"
+                           for s in manifest["mixture"]["sources"])
+        log(f"== {variant.name}: {shares}")
+    return tokenizer
