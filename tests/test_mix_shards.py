@@ -120,3 +120,15 @@ def test_other_tokenizer_refused_naming_the_source(folders: dict[str, Path], tmp
     with pytest.raises(MixError, match="source 'web': .*no manifest"):
         open_source("web", tmp_path / "nowhere", 1.0, 1.0)
     assert not (tmp_path / "mix").exists()
+
+
+def test_a_folder_of_another_mixture_is_refused_then_replaced(folders: dict[str, Path],
+                                                               tmp_path: Path) -> None:
+    first = mix(folders, tmp_path / "mix", {"brown": 0.5, "kjv": 0.5}, 20_000)
+    assert mix(folders, tmp_path / "mix", {"brown": 0.5, "kjv": 0.5}, 20_000) == first
+    with pytest.raises(MixError, match="holds shards of another mixture"):
+        mix(folders, tmp_path / "mix", {"brown": 0.6, "kjv": 0.4}, 20_000)
+    sources = [open_source(n, folders[n], w, 4.0) for n, w in (("brown", 0.6), ("kjv", 0.4))]
+    other = mix_shards(sources, folders["brown"] / "tokenizer.json", tmp_path / "mix", 20_000, 0,
+                       5_000, log=lambda _: None, replace=True)
+    assert [s["weight"] for s in other["mixture"]["sources"]] == [0.6, 0.4]

@@ -356,11 +356,12 @@ def _plan_record(sources: list[Source], total_tokens: int | None, seed: int, sha
 def _check_folder(output: Path, plan: dict[str, Any], replace: bool, log: Any) -> dict | None:
     """The finished manifest of this plan, or None to go on; another plan's folder is refused
     (``replace``: removed)."""
-    done = output / MANIFEST
-    recorded_plan = output / WORK / PLAN
-    recorded = (load_manifest(output).get("plan") if done.exists()
-                else json.loads(recorded_plan.read_text(encoding="utf-8"))
-                if recorded_plan.exists() else plan)
+    done, unfinished = output / MANIFEST, output / WORK / PLAN
+    recorded = plan
+    if done.exists():
+        recorded = load_manifest(output).get("plan")
+    elif unfinished.exists():
+        recorded = json.loads(unfinished.read_text(encoding="utf-8"))
     if recorded != plan:
         if not replace:
             raise MixError(f"mix: {output} holds shards of another mixture; choose another output")
