@@ -6,7 +6,7 @@ TORCH  := torch==2.13.0
 WORKERS ?= 2
 DEMO_INPUT ?= tests/data/prose tests/data/web-sample.warc.gz
 
-.PHONY: demo test clean-demo
+.PHONY: demo demo-mixture test clean-demo
 
 $(STAMP): pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -18,9 +18,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/scratchlm run pipelines/recipes/demo.yaml --input $(DEMO_INPUT) --output runs/demo --workers $(WORKERS)
 
+# the sample crawl and the prose mixed 30/70 (pipelines/recipes/mixture.yaml, docs/mixtures.md)
+demo-mixture: $(STAMP)
+	$(VENV)/bin/scratchlm mix pipelines/recipes/mixture.yaml --output runs/mixture --workers $(WORKERS)
+
 test: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
 	$(PYTHON) -m pytest -q -n $(WORKERS) --dist loadgroup -p no:cacheprovider
 
 clean-demo:
-	rm -rf runs/demo
+	rm -rf runs/demo runs/mixture
