@@ -162,3 +162,22 @@ def test_the_demo_mixture_loads_and_run_names_mix(tmp_path: Path,
                         steps=[{"read": {}}])
     assert main(["mix", str(both), "--output", str(tmp_path / "m")]) == 2
     assert "steps: a mixture recipe (mix) curates each source" in capsys.readouterr().err
+
+
+def test_curated_source_epochs_refused_once_encoded_before_mixing(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    read = tmp_path / "read.yaml"
+    read.write_text("name: read\nsteps:\n  - read: {}\n", encoding="utf-8")
+    sources = {name: {"input": [str(write_jsonl(tmp_path / f"{name}.jsonl", name, 8_000))],
+                      "recipe": str(read), "weight": 0.5} for name in ("brown", "kjv")}
+    recipe = write_recipe(tmp_path / "mix.yaml", {"total_tokens": 10_000_000, "sources": sources},
+                          bpe={"vocab_size": 300})
+    assert main(["mix", str(recipe), "--output", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    for name in ("brown", "kjv"):
+        tokens = json.loads((tmp_path / "out" / "sources" / name / "shards" / "manifest.json")
+                            .read_text(encoding="utf-8"))["splits"]["train"]["tokens"]
+        assert (f"source {name!r} needs {5_000_000 / tokens:.2f} epochs (weight 0.5 of "
+                f"10,000,000 tokens = 5,000,000 tokens; it holds {tokens:,} training tokens) "
+                f"but max_epochs is 1") in err
+    assert not (tmp_path / "out" / "shards").exists()
