@@ -71,8 +71,8 @@ def test_curated_sources_one_tokenizer_and_the_weights(tmp_path: Path) -> None:
         s = listed[name]
         row = (f"| {name} | " + (f"{brown} curated by {read}" if name == "brown"
                                  else f"curated {tmp_path / 'kjvrun'}")
-               + f" | {s['weight']} | {s['tokens']} | {s['share']:.2%} | {s['docs']} | "
-               f"{round(s['epochs'], 2)} | {s['max_epochs']} | {s['val_tokens']} | "
+               + f" | {s['weight']} | {s['tokens']:,} | {s['share']:.2%} | {s['docs']:,} | "
+               f"{round(s['epochs'], 2)} | {s['max_epochs']} | {s['val_tokens']:,} | "
                f"{round(losses[name], 4)} | {licence} |")
         assert row in card
     page = (tmp_path / "out" / "report" / "index.html").read_text(encoding="utf-8")

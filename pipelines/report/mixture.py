@@ -89,11 +89,18 @@ def notes(manifest: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _cell(value: object) -> str:
+    """A Markdown table cell: counts with thousands separators, pipes escaped."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value).replace("|", "\\|")
+
+
 def datacard(run_dir: Path, recipe: Recipe, manifest: dict[str, Any], rows: list[list]) -> str:
     lines = [f"# Data card: {recipe.name} (a mixture)", "", f"Run folder: `{run_dir}`", "",
              "## Sources", "", *notes(manifest), "",
              "| " + " | ".join(HEADERS) + " |", "|---|---|" + "---:|" * 8 + "---|"]
-    lines += ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
     splits = manifest["splits"]
     lines += ["", "| split | tokens | docs |", "|---|---:|---:|"]
     lines += [f"| {name} | {v['tokens']:,} | {v['docs']:,} |" for name, v in splits.items()]
