@@ -32,7 +32,7 @@ import numpy as np
 
 from curate.checksum import file_sha256
 from curate.errors import ConfigError
-from curate.writer import write_atomic
+from curate.writer import claim_folder, write_atomic
 from tokenizer.shard_format import (
     FORMAT,
     MANIFEST,
@@ -41,6 +41,7 @@ from tokenizer.shard_format import (
     shard_names,
     write_npy,
 )
+from tokenizer.sharding import copy_tokenizer
 
 WORK = "_work"
 PLAN = "plan.json"
@@ -353,24 +354,19 @@ def _plan_record(sources: list[Source], total_tokens: int | None, seed: int, sha
                          "content": s.content_id} for s in sources]}
 
 
-def _check_folder(output: Path, plan: dict[str, Any], replace: bool, log: Any) -> dict | None:
-    """The finished manifest of this plan, or None to go on; another plan's folder is refused
-    (``replace``: removed)."""
-    done, unfinished = output / MANIFEST, output / WORK / PLAN
-    recorded = plan
-    if done.exists():
-        recorded = load_manifest(output).get("plan")
-    elif unfinished.exists():
-        recorded = json.loads(unfinished.read_text(encoding="utf-8"))
-    if recorded != plan:
-        if not replace:
-            raise MixError(f"mix: {output} holds shards of another mixture; choose another output")
-        log(f"mix: {output} held another mixture: writing it again")
-        shutil.rmtree(output)
-    elif done.exists():
-        return load_manifest(output)
-    (output / WORK).mkdir(parents=True, exist_ok=True)
-    write_atomic(output / WORK / PLAN, json.dumps(plan, indent=1))
+class OtherMixture(MixError):
+    """The output folder holds shards, finished or not, of another mixture."""
+
+
+def _check_folder(output: Path, plan: dict[str, Any]) -> dict | None:
+    """The finished manifest of this same plan, None to go on, or OtherMixture for another plan."""
+    if (output / MANIFEST).exists():
+        manifest = load_manifest(output)
+        if manifest.get("plan") == plan:
+            return manifest
+        raise OtherMixture(f"mix: {output} holds shards of another mixture; choose another output")
+    claim_folder(output / WORK / PLAN, json.dumps(plan, indent=1),
+                 "an unfinished mixture of other sources or options", output, OtherMixture)
     return None
 
 
@@ -383,7 +379,14 @@ def mix_shards(sources: list[Source], tokenizer_path: Path, output: Path, total_
     plans = plan_mixture(sources, total_tokens, seed)
     plan = _plan_record(sources, total_tokens, seed, shard_tokens, tokenizer_sha256)
     output = Path(output)
-    done = _check_folder(output, plan, replace, log)
+    try:
+        done = _check_folder(output, plan)
+    except OtherMixture:
+        if not replace:
+            raise
+        log(f"mix: {output} held another mixture: writing it again")
+        shutil.rmtree(output)
+        done = _check_folder(output, plan)
     if done is not None:
         log(f"mix: already complete: {output / MANIFEST}")
         return done
@@ -404,9 +407,7 @@ def mix_shards(sources: list[Source], tokenizer_path: Path, output: Path, total_
             entries += val.entries
     finally:
         reader.close()
-    tmp = output / f".{TOKENIZER_COPY}.tmp"
-    shutil.copyfile(tokenizer_path, tmp)
-    os.replace(tmp, output / TOKENIZER_COPY)
+    copy_tokenizer(Path(tokenizer_path), output)
     total = sum(p.tokens for p in plans)
     manifest = {
         "format": FORMAT, "dtype": dtype.name, "eos_id": first["eos_id"],

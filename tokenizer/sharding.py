@@ -253,7 +253,8 @@ def _check_plan(output: Path, work: Path, plan: dict[str, Any]) -> dict | None:
     return None
 
 
-def _copy_tokenizer(tokenizer_path: Path, output: Path) -> Path:
+def copy_tokenizer(tokenizer_path: Path, output: Path) -> Path:
+    """``output/tokenizer.json``, a copy of ``tokenizer_path`` (kept when it is that file)."""
     copy = output / TOKENIZER_COPY
     if copy.exists() and copy.resolve() == tokenizer_path.resolve():
         return copy
@@ -287,7 +288,7 @@ def shard_corpus(files: list[CorpusFile], tokenizer_path: Path, output: Path, co
     if done is not None:
         log(f"shards already complete: {output / MANIFEST}")
         return done
-    copy = _copy_tokenizer(tokenizer_file, output)
+    copy = copy_tokenizer(tokenizer_file, output)
     tokenizer = load_tokenizer(copy)
     vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
     eos_id = token_id(tokenizer, f"--tokenizer {tokenizer_path}", config.eos_token)
