@@ -56,6 +56,8 @@ PARSED_ONLY = {
     "scratchlm eval --checkpoint runs/124m --data SHARDS": "needs the GPU run's checkpoint",
     "scratchlm eval --checkpoint runs/124m --task": "needs the GPU run and HellaSwag's file",
     "scratchlm ablate": "15 minutes on 2 cores (tests/test_ablate_run.py runs a small ablation)",
+    "scratchlm mix": "two curations and 300 training steps, minutes on 2 cores "
+                     "(tests/test_mix_command.py runs small mixtures end to end)",
 }
 
 
