@@ -36,8 +36,10 @@ def check_mixtures(ablation: Ablation) -> None:
 
 
 def mixture_variants(ablation: Ablation, evaluation: Path, output: Path, executor: Any,
-                     log: Callable[[str], None], encode_eval: Callable[[Path], Any]) -> Path:
-    """Curate and encode the sources once, mix each variant's weights; returns the tokenizer."""
+                     log: Callable[[str], None], encode_eval: Callable[[Path], Any]
+                     ) -> tuple[Path, dict[str, int]]:
+    """Curate and encode the sources once, mix each variant's weights; returns the tokenizer and
+    each variant's training tokens."""
     base = ablation.variants[0].mix
     prepared = prepare(base)
     curate_sources(prepared, output, executor)
@@ -51,6 +53,7 @@ def mixture_variants(ablation: Ablation, evaluation: Path, output: Path, executo
     log(f"tokenizer (one for all variants): {tokenizer}")
     encode_eval(tokenizer)
     sources = encode_sources(prepared, tokenizer, ablation.shard, output, executor)
+    kept: dict[str, int] = {}
     for variant in ablation.variants:
         folder = output / "variants" / variant.name
         weighted = [open_source(s.name, s.folder, variant.mix.sources[s.name].weight,
@@ -60,5 +63,6 @@ def mixture_variants(ablation: Ablation, evaluation: Path, output: Path, executo
         compose_shards(folder / "tokens", evaluation, folder / "shards")
         shares = ", ".join(f"{s['name']} {s['tokens']:,} tokens ({s['epochs']:.2f} epochs)"
                            for s in manifest["mixture"]["sources"])
+        kept[variant.name] = manifest["splits"]["train"]["tokens"]
         log(f"== {variant.name}: {shares}")
-    return tokenizer
+    return tokenizer, kept

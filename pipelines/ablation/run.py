@@ -26,6 +26,7 @@ from curate.checksum import file_sha256
 from curate.errors import ConfigError
 from curate.inputs import expand_inputs
 from curate.writer import claim_folder, write_atomic
+from pipelines.ablation.budget import fit_budget
 from pipelines.ablation.compare import VariantResult, check_fair, read_variant
 from pipelines.ablation.composition import kept_by_input
 from pipelines.ablation.mixture import check_mixtures, mixture_variants
@@ -97,18 +98,22 @@ def curate_variants(ablation: Ablation, inputs: list[str], output: Path, executo
 
 
 def filter_variants(ablation: Ablation, inputs: list[str], evaluation: Path, output: Path,
-                    executor: Any, log: Log, encode_eval: Callable[[Path], None]) -> Path:
-    """Curate each variant, train the union tokenizer, encode; returns the tokenizer."""
+                    executor: Any, log: Log, encode_eval: Callable[[Path], None]
+                    ) -> tuple[Path, dict[str, int]]:
+    """Curate each variant, train the union tokenizer, encode; returns the tokenizer and each
+    variant's training tokens."""
     finals = curate_variants(ablation, inputs, output, executor, log)
     tokenizer = train_union_tokenizer(finals, ablation.bpe, output / "tokenizer")
     log(f"tokenizer (union of {len(finals)} variants): {tokenizer}")
     encode_eval(tokenizer)
+    kept: dict[str, int] = {}
     for variant, final in zip(ablation.variants, finals):
         folder = output / "variants" / variant.name
         tokens = shard_all_train([str(final)], tokenizer, folder / "tokens", ablation.shard, executor)
         compose_shards(folder / "tokens", evaluation, folder / "shards")
-        log(f"== {variant.name}: {tokens['splits']['train']['tokens']:,} tokens of documents")
-    return tokenizer
+        kept[variant.name] = tokens["splits"]["train"]["tokens"]
+        log(f"== {variant.name}: {kept[variant.name]:,} tokens of documents")
+    return tokenizer, kept
 
 
 def check_inputs(ablation: Ablation, inputs: list[str], eval_inputs: list[str]) -> None:
@@ -130,11 +135,12 @@ def check_inputs(ablation: Ablation, inputs: list[str], eval_inputs: list[str]) 
 
 def check_plan(ablation: Ablation, inputs: list[str], eval_inputs: list[str], output: Path) -> None:
     """Refuse to resume into a folder holding an ablation of other settings or data (seeds may grow)."""
-    settings = {"inputs": inputs, "eval": eval_inputs, "bpe": to_plain(ablation.bpe),
+    settings = {"inputs": inputs, "eval": eval_inputs, "budget": ablation.budget,
+                "bpe": to_plain(ablation.bpe),
                 "shard": to_plain(ablation.shard), "train": to_plain(ablation.train)}
     if ablation.mix is not None:  # a variant's mixture is rewritten only with the same weights
         settings["mix"] = {v.name: to_plain(v.mix) for v in ablation.variants}
-    what = "bpe, shard or train settings" + (" or weights" if ablation.mix else "")
+    what = "budget, bpe, shard or train settings" + (" or weights" if ablation.mix else "")
     claim_folder(output / PLAN, json.dumps(settings, indent=1),
                  f"an ablation with other inputs, evaluation text, {what}")
 
@@ -158,10 +164,11 @@ def run_ablation(ablation: Ablation, inputs: list[str], eval_inputs: list[str], 
         log(f"evaluation text: {manifest['splits']['train']['tokens']:,} tokens, "
             f"{manifest['splits']['train']['docs']:,} docs")
     if ablation.mix is not None:
-        tokenizer = mixture_variants(ablation, evaluation, output, executor, log, encode_eval)
+        tokenizer, kept = mixture_variants(ablation, evaluation, output, executor, log, encode_eval)
     else:
-        tokenizer = filter_variants(ablation, inputs, evaluation, output, executor, log, encode_eval)
-    plan = write_plan(output, [v.name for v in ablation.variants], seed_list, to_plain(ablation.train))
+        tokenizer, kept = filter_variants(ablation, inputs, evaluation, output, executor, log, encode_eval)
+    train = fit_budget(ablation.train, ablation.budget, kept, log)
+    plan = write_plan(output, [v.name for v in ablation.variants], seed_list, to_plain(train))
     if prepare_only:
         log(f"prepared; train with: python -m pipelines.ablation.trainings {output}, then rerun this command")
         return []

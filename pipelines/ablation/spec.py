@@ -10,6 +10,7 @@ quality_model:                      # optional: a fastText classifier trained in
 bpe: {vocab_size: 4096}             # one tokenizer, trained on the union of every variant's documents
 shard: {shard_tokens: 1000000}
 train: {preset: tiny, max_steps: 300, eval_every: 50}
+budget: single_epoch                # default: at most the smallest variant's tokens (max_steps: as given)
 variants:
   - name: no_filter
     remove: [language, gopher_quality]          # every step of these stages
@@ -40,11 +41,12 @@ from typing import Any
 
 from curate.errors import ConfigError
 from curate.stages import stage_class
+from pipelines.ablation.budget import BUDGETS
 from pipelines.config import build, to_plain
 from pipelines.recipe import DOC_TIMEOUT_S, Recipe, doc_timeout, parse_recipe, read_yaml, step_items
 from tokenizer.config import BpeConfig, MixConfig, ShardConfig
 
-TOP_KEYS = ("name", "base", "doc_timeout_s", "quality_model", "bpe", "shard", "train", "variants")
+TOP_KEYS = ("name", "base", "doc_timeout_s", "quality_model", "bpe", "shard", "train", "budget", "variants")
 VARIANT_KEYS = ("name", "remove", "set", "add")
 MIX_VARIANT_KEYS = ("name", "weights")
 QUALITY_KEYS = ("positive", "negative", "max_docs", "options")
@@ -79,6 +81,7 @@ class Ablation:
     quality_model: QualityModelSpec | None = None
     doc_timeout_s: float = DOC_TIMEOUT_S  # every variant's per-document deadline
     mix: MixConfig | None = None  # the base mixture of a mixture ablation
+    budget: str = "single_epoch"  # pipelines/ablation/budget.py: BUDGETS
 
     def read_stage(self) -> Any:
         """The first variant's ``read`` step (every variant starts with one)."""
@@ -271,9 +274,12 @@ def parse_ablation(data: Any, folder: Path) -> Ablation:
         train = build(TrainConfig, data.get("train"), "train")
     except ModelError as err:
         raise ConfigError(f"train: {err}") from None
+    budget = data.get("budget", "single_epoch")
+    if budget not in BUDGETS:
+        raise ConfigError(f"budget: expected one of {', '.join(BUDGETS)}, got {budget!r}")
     return Ablation(name, variants, build(BpeConfig, data.get("bpe"), "bpe"), shard, train,
                     _quality_spec(data.get("quality_model")),
-                    doc_timeout(data.get("doc_timeout_s", DOC_TIMEOUT_S), "doc_timeout_s"), mix)
+                    doc_timeout(data.get("doc_timeout_s", DOC_TIMEOUT_S), "doc_timeout_s"), mix, budget)
 
 
 def _extended(data: Any, path: Path) -> Any:
