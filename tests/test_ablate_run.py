@@ -22,6 +22,7 @@ from curate.text.clean import clean_text
 from model.data import BatchLoader, open_shards
 from model.evaluate import load_model, loss_sum
 from pipelines.ablation.run import run_ablation
+from pipelines.ablation.scores import score_run
 from pipelines.ablation.spec import load_ablation
 from pipelines.executors.local import LocalExecutor
 from tokenizer.train import STATS_FILE
@@ -90,7 +91,13 @@ def ablation(tmp_path_factory):
     brown = _prose("brown.jsonl.gz", 12)
     inputs = [str(_jsonl(root / "brown.jsonl", [{"id": d["id"], "text": d["text"]} for d in brown])),
               str(DATA / "langid-dev.jsonl.gz")]
-    evaluation = _jsonl(root / "eval.jsonl", [{"id": "kjv-0", "text": _prose("kjv.jsonl.gz", 1)[0]["text"][:8000]}])
+    kjv = _prose("kjv.jsonl.gz", 2)
+    evaluations = [str(_jsonl(root / f"{name}.jsonl", [{"id": f"kjv-{i}", "text": kjv[i]["text"][:size]}]))
+                   for i, (name, size) in enumerate((("eval", 30000), ("exodus", 6000)))]
+    words = " ".join(d["text"] for d in brown[6:]).split()
+    phrases = [" ".join(words[i:i + 3]) for i in range(0, 600, 3)]  # the test model's context is 32
+    _jsonl(root / "choices.jsonl", [{"context": phrases[i], "choices": phrases[i + 1:i + 5],
+                                     "answer": i % 4} for i in range(0, 120, 6)])
     passages = _jsonl(root / "passages.jsonl",
                       [{"text": " ".join(d["text"].split()[100:140])} for d in brown[:3]])
     spec = {"name": "mini", "base": {"steps": [{"read": {}}, {"language": {"keep": ["en"]}}]},
@@ -99,9 +106,10 @@ def ablation(tmp_path_factory):
                          {"name": "english", "add": [{"decontaminate": {"eval_files": [str(passages)]}}]}]}
     (root / "mini.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
     out = root / "out"
-    results = run_ablation(load_ablation(root / "mini.yaml"), inputs, [str(evaluation)], out, SEEDS,
-                           LocalExecutor(1), log=lambda _: None)
-    return root, out, inputs, evaluation, results
+    results = run_ablation(load_ablation(root / "mini.yaml"), inputs, evaluations, out, SEEDS,
+                           LocalExecutor(1), log=lambda _: None,
+                           tasks=[str(root / "choices.jsonl")])
+    return root, out, inputs, evaluations, results
 
 
 def _val_curve(log: Path) -> list[tuple[int, float]]:
@@ -207,7 +215,7 @@ def test_unfair_runs_are_refused(ablation, tmp_path, tamper, message):
     """A rerun over a copy whose files say the runs differ refuses to write a comparison."""
     import shutil
 
-    root, out, inputs, evaluation, _ = ablation
+    root, out, inputs, evaluations, _ = ablation
     copy = tmp_path / "out"
     shutil.copytree(out, copy)
     (copy / "ablation.html").unlink()
@@ -223,18 +231,18 @@ def test_unfair_runs_are_refused(ablation, tmp_path, tamper, message):
             next(e for e in manifest["shards"] if e["split"] == "val")["sha256"] = "f" * 64
         manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
-        run_ablation(load_ablation(root / "mini.yaml"), inputs, [str(evaluation)], copy, SEEDS,
+        run_ablation(load_ablation(root / "mini.yaml"), inputs, evaluations, copy, SEEDS,
                      LocalExecutor(1), log=lambda _: None)
     assert not (copy / "ablation.html").exists()
 
 
 def test_a_rerun_with_other_training_settings_is_refused(ablation, tmp_path):
-    root, out, inputs, evaluation, _ = ablation
+    root, out, inputs, evaluations, _ = ablation
     spec = yaml.safe_load((root / "mini.yaml").read_text(encoding="utf-8"))
     spec["train"]["max_steps"] += 1
     (tmp_path / "longer.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
     with pytest.raises(ConfigError, match="holds an ablation with other"):
-        run_ablation(load_ablation(tmp_path / "longer.yaml"), inputs, [str(evaluation)], out, SEEDS,
+        run_ablation(load_ablation(tmp_path / "longer.yaml"), inputs, evaluations, out, SEEDS,
                      LocalExecutor(1), log=lambda _: None)
 
 
@@ -250,9 +258,9 @@ def test_a_shared_first_step_is_curated_once(ablation):
 def test_prepare_here_train_elsewhere_then_compare(ablation, tmp_path):
     """--prepare-only stops before training; the trainings module trains every run in two processes;
     the rerun trains nothing and compares the same figures as the one-command ablation."""
-    root, _, inputs, evaluation, results = ablation
+    root, _, inputs, evaluations, results = ablation
     split = tmp_path / "split"
-    prepared = run_ablation(load_ablation(root / "mini.yaml"), inputs, [str(evaluation)], split, SEEDS,
+    prepared = run_ablation(load_ablation(root / "mini.yaml"), inputs, evaluations, split, SEEDS,
                             LocalExecutor(1), log=lambda _: None, prepare_only=True)
     assert prepared == [] and not list(split.glob("variants/*/seed-*")) and not (split / "ablation.html").exists()
     plan = json.loads((split / "trainings.json").read_text(encoding="utf-8"))
@@ -271,7 +279,7 @@ def test_prepare_here_train_elsewhere_then_compare(ablation, tmp_path):
     stamps = [p.stat().st_mtime_ns for p in logs]
     again = subprocess.run(command, check=False, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert "4 of 4 trainings already finished; 0 to train" in again.stdout
-    compared = run_ablation(load_ablation(root / "mini.yaml"), inputs, [str(evaluation)], split, SEEDS,
+    compared = run_ablation(load_ablation(root / "mini.yaml"), inputs, evaluations, split, SEEDS,
                             LocalExecutor(1), log=lambda _: None)
     assert [p.stat().st_mtime_ns for p in logs] == stamps
     for mine, theirs in zip(compared, results):
@@ -280,17 +288,17 @@ def test_prepare_here_train_elsewhere_then_compare(ablation, tmp_path):
 
 
 def test_a_bad_jobs_count_stops_before_any_work(ablation, tmp_path):
-    root, _, inputs, evaluation, _ = ablation
+    root, _, inputs, evaluations, _ = ablation
     with pytest.raises(ConfigError, match="--jobs: expected at least 1, got 0"):
-        run_ablation(load_ablation(root / "mini.yaml"), inputs, [str(evaluation)], tmp_path / "out", SEEDS,
+        run_ablation(load_ablation(root / "mini.yaml"), inputs, evaluations, tmp_path / "out", SEEDS,
                      LocalExecutor(1), log=lambda _: None, jobs=0)
     assert not (tmp_path / "out").exists()
 
 
 def test_a_failed_training_is_named_and_the_others_finish(ablation, tmp_path):
-    root, _, inputs, evaluation, _ = ablation
+    root, _, inputs, evaluations, _ = ablation
     out = tmp_path / "out"
-    run_ablation(load_ablation(root / "mini.yaml"), inputs, [str(evaluation)], out, SEEDS,
+    run_ablation(load_ablation(root / "mini.yaml"), inputs, evaluations, out, SEEDS,
                  LocalExecutor(1), log=lambda _: None, prepare_only=True)
     shard = next((out / "variants" / "english" / "shards").glob("train-*.npy"))
     shard.unlink()  # a hard link to tokens/: replace, do not edit in place
@@ -307,8 +315,8 @@ def test_a_failed_training_is_named_and_the_others_finish(ablation, tmp_path):
 
 
 def test_a_missing_input_stops_before_the_folder_is_written(ablation, tmp_path):
-    root, _, inputs, evaluation, _ = ablation
-    for args in ([*inputs, str(tmp_path / "nope.jsonl")], [str(evaluation)]), (inputs, [str(tmp_path / "nope.txt")]):
+    root, _, inputs, evaluations, _ = ablation
+    for args in ([*inputs, str(tmp_path / "nope.jsonl")], evaluations), (inputs, [str(tmp_path / "nope.txt")]):
         with pytest.raises(ConfigError, match=r"input path .*nope.* does not exist"):
             run_ablation(load_ablation(root / "mini.yaml"), args[0], args[1], tmp_path / "out", SEEDS,
                          LocalExecutor(1), log=lambda _: None)
@@ -369,3 +377,54 @@ def test_ablation_json_reports_each_runs_median_training_rate(ablation):
                       if '"tokens_per_s"' in line]
             assert logged and run.tokens_per_s == statistics.median(logged) > 0
             assert saved[result.name]["tokens_per_s_by_seed"][str(run.seed)] == run.tokens_per_s
+
+
+def test_each_run_is_scored_on_each_evaluation_file_and_task(ablation, tmp_path):
+    """The page's per-file losses are the checkpoints' losses on each file alone: on the first file
+    the trainer's own final validation (the same first windows); its task accuracies are what
+    ``scratchlm eval --task`` prints for the same checkpoint."""
+    root, out, _, evaluations, results = ablation
+    page = _Tables()
+    page.feed((out / "ablation.html").read_text(encoding="utf-8"))
+    assert page.tables["heldout"][0] == ["variant", "0-eval", "1-exodus"]
+    heldout = {row[0]: row[1:] for row in page.tables["heldout"][1:]}
+    summary = json.loads((out / "ablation.json").read_text(encoding="utf-8"))
+    for result in results:
+        first = [score["heldout"]["0-eval"]["loss"] for score in result.scores]
+        for run, loss in zip(result.runs, first):
+            assert math.isclose(loss, run.final_loss, rel_tol=1e-5)
+        second = []
+        for run in result.runs:
+            model, _ = load_model(run.folder, torch.device("cpu"))
+            shards = open_shards(out / "eval" / "files" / "1-exodus")
+            cpu = torch.device("cpu")
+            loader = BatchLoader(shards, "train", model.config.block_size, 4, cpu, 0)
+            total = loss_sum(model, loader.eval_batches(TRAIN["eval_tokens"]), cpu, None)
+            second.append((total[0] / total[1]).item())
+        mean, sd = statistics.fmean(second), statistics.stdev(second)
+        assert heldout[result.name][1] == f"{mean:.4f} ± {sd:.4f}"
+        assert summary[result.name]["heldout_loss_by_seed"]["1-exodus"] == pytest.approx(
+            {str(run.seed): loss for run, loss in zip(result.runs, second)}, rel=1e-5)
+    from pipelines.cli import main
+
+    tasks = {row[0]: row[1:] for row in page.tables["task-choices.jsonl"][1:]}
+    for result in results:
+        accuracies = []
+        for run in result.runs:
+            report = tmp_path / f"{result.name}-{run.seed}.json"
+            assert main(["eval", "--checkpoint", str(run.folder), "--task",
+                         str(root / "choices.jsonl"), "--json", str(report), "--device", "cpu"]) == 0
+            accuracies.append(json.loads(report.read_text())["results"][0]["acc"])
+        assert summary[result.name]["tasks_by_seed"]["choices.jsonl"] == {
+            str(run.seed): acc for run, acc in zip(result.runs, accuracies)}
+        mean, pooled, each = tasks[result.name]
+        assert mean == f"{statistics.fmean(a['value'] for a in accuracies):.3f}"
+        assert each == "; ".join(f"{a['value']:.3f} [{a['low']:.3f}, {a['high']:.3f}]"
+                                 for a in accuracies)
+        assert all(a["total"] == 20 for a in accuracies)
+    # scores are kept: a second scoring reads them back
+    run = results[0].runs[0]
+    cached = json.loads((run.folder / "scores.json").read_text())
+    assert score_run(run.folder, {"0-eval": out / "eval" / "files" / "0-eval",
+                                  "1-exodus": out / "eval" / "files" / "1-exodus"},
+                     [root / "choices.jsonl"], TRAIN["eval_tokens"]) == cached

@@ -51,6 +51,7 @@ class VariantResult:
     runs: list[SeedRun]
     decontaminated: dict[str, int] = field(default_factory=dict)
     kept_by_input: dict[str, dict[str, int]] = field(default_factory=dict)  # input file: docs, chars
+    scores: list[dict[str, Any]] = field(default_factory=list)  # per run: ablation/scores.py
 
     @property
     def losses(self) -> list[float]:

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import statistics
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from matplotlib.figure import Figure
 
 from curate.writer import write_atomic
+from model.tasks import wilson_interval
 from pipelines.ablation.compare import VariantResult
 from pipelines.report.figures import png
 from pipelines.report.page import Plot, Section, para, render, table
@@ -94,6 +95,50 @@ def _decontamination(results: Sequence[VariantResult]) -> list[str]:
             table(["variant", *files], rows, "decontamination")]
 
 
+def _mean_sd(values: Sequence[float]) -> str:
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{loss_text(statistics.fmean(values))} ± {loss_text(sd)}"
+
+
+def _heldout(results: Sequence[VariantResult]) -> list[str]:
+    names = list(results[0].scores[0]["heldout"]) if results[0].scores else []
+    if not names:
+        return [para("No run was scored on the evaluation files one by one.", "note")]
+    rows = [[r.name, *[_mean_sd([s["heldout"][n]["loss"] for s in r.scores]) for n in names]]
+            for r in results]
+    tokens = ", ".join(f"{n}: {results[0].scores[0]['heldout'][n]['tokens']:,}" for n in names)
+    return [para("Loss of each run's final checkpoint on each evaluation file alone (nats/token, "
+                 f"mean ± s.d. over seeds), on its first tokens: {tokens}."),
+            table(["variant", *names], rows, "heldout")]
+
+
+def _accuracy(acc: dict[str, Any]) -> str:
+    return f"{acc['value']:.3f} [{acc['low']:.3f}, {acc['high']:.3f}]"
+
+
+def _tasks(results: Sequence[VariantResult]) -> list[str]:
+    tasks = list(results[0].scores[0]["tasks"]) if results[0].scores else []
+    if not tasks:
+        return [para("No --task file was scored.", "note")]
+    blocks = []
+    for task in tasks:
+        rows = []
+        for r in results:
+            accs = [score["tasks"][task]["acc"] for score in r.scores]
+            pooled = wilson_interval(sum(a["correct"] for a in accs), sum(a["total"] for a in accs))
+            rows.append([r.name, f"{statistics.fmean(a['value'] for a in accs):.3f}",
+                         f"[{pooled[0]:.3f}, {pooled[1]:.3f}]",
+                         "; ".join(_accuracy(a) for a in accs)])
+        first = results[0].scores[0]["tasks"][task]
+        blocks += [para(f"{task}: {first['items']:,} items ({first['task']}), scored as scratchlm "
+                        "eval --task does. Accuracy: mean over seeds; the pooled interval is the 95% "
+                        "Wilson interval of all seeds' answers together (it ignores that seeds share "
+                        "the items); then each seed's accuracy with its own 95% Wilson interval."),
+                   table(["variant", "accuracy (mean over seeds)", "pooled 95% interval",
+                          "each seed: accuracy [95% Wilson]"], rows, f"task-{task}")]
+    return blocks
+
+
 def write_page(name: str, results: Sequence[VariantResult], output: Path, eval_inputs: Sequence[str]) -> Path:
     """Write ``ablation.png`` and ``ablation.html`` (the plot inlined) into ``output``."""
     image = figure(results)
@@ -109,6 +154,8 @@ def write_page(name: str, results: Sequence[VariantResult], output: Path, eval_i
     sections = [
         Section("Results", [para(setup)], [Plot("ablation", image, "validation loss per variant")],
                 [_results_table(results)]),
+        Section("Loss by evaluation file", _heldout(results)),
+        Section("Tasks", _tasks(results)),
         Section("Kept, by input file", _kept_by_input(results)),
         Section("Decontamination", _decontamination(results)),
     ]

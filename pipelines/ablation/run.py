@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from pipelines.ablation.composition import kept_by_input
 from pipelines.ablation.mixture import check_mixtures, mixture_variants
 from pipelines.ablation.page import write_page
 from pipelines.ablation.quality_model import train_quality_model
+from pipelines.ablation.scores import eval_file_names, score_run
 from pipelines.ablation.spec import Ablation
 from pipelines.ablation.tokens import compose_shards, shard_all_train, train_union_tokenizer
 from pipelines.ablation.trainings import resolve_jobs, run_trainings, write_plan
@@ -116,8 +117,9 @@ def filter_variants(ablation: Ablation, inputs: list[str], evaluation: Path, out
     return tokenizer, kept
 
 
-def check_inputs(ablation: Ablation, inputs: list[str], eval_inputs: list[str]) -> None:
-    """Every input, evaluation and quality-model path exists (InputError otherwise), and a
+def check_inputs(ablation: Ablation, inputs: list[str], eval_inputs: list[str],
+                 tasks: Sequence[str] = ()) -> None:
+    """Every input, evaluation, task and quality-model path exists (InputError otherwise), and a
     mixture's sources and epochs are possible, before anything is written."""
     if ablation.mix is not None:
         if inputs:
@@ -129,6 +131,9 @@ def check_inputs(ablation: Ablation, inputs: list[str], eval_inputs: list[str]) 
     else:
         expand_inputs(inputs)
     expand_inputs(eval_inputs)
+    for task in tasks:
+        if not Path(task).is_file():
+            raise ConfigError(f"--task {task}: no such file")
     if ablation.quality_model is not None:
         expand_inputs(ablation.quality_model.positive + ablation.quality_model.negative)
 
@@ -147,22 +152,28 @@ def check_plan(ablation: Ablation, inputs: list[str], eval_inputs: list[str], ou
 
 def run_ablation(ablation: Ablation, inputs: list[str], eval_inputs: list[str], output: Path, seeds: int,
                  executor: Any, log: Log = print, jobs: int | None = None,
-                 prepare_only: bool = False) -> list[VariantResult]:
+                 prepare_only: bool = False, tasks: Sequence[str] = ()) -> list[VariantResult]:
     """The whole ablation into ``output``; returns the compared variants (after the fairness checks).
+
+    Every run is also scored on each ``eval_inputs`` file alone and on each ``tasks`` file
+    (``scratchlm eval --task`` layouts), see pipelines/ablation/scores.py.
 
     ``jobs`` trainings run at a time (default: one per GPU); ``prepare_only`` stops after encoding,
     leaving ``DIR/trainings.json`` for ``python -m pipelines.ablation.trainings DIR`` (and returns [])."""
     seed_list = seeds_of(ablation, seeds)
     if not prepare_only:
         resolve_jobs(jobs)  # a bad --jobs stops before any work
-    check_inputs(ablation, inputs, eval_inputs)
+    check_inputs(ablation, inputs, eval_inputs, tasks)
     check_plan(ablation, inputs, eval_inputs, output)
     evaluation = output / "eval"
+    heldout = {name: evaluation / "files" / name for name in eval_file_names(eval_inputs)}
 
     def encode_eval(tokenizer: Path) -> None:
         manifest = shard_all_train(eval_inputs, tokenizer, evaluation, ablation.shard, executor)
         log(f"evaluation text: {manifest['splits']['train']['tokens']:,} tokens, "
             f"{manifest['splits']['train']['docs']:,} docs")
+        for path, folder in zip(eval_inputs, heldout.values()):
+            shard_all_train([path], tokenizer, folder, ablation.shard, executor)
     if ablation.mix is not None:
         tokenizer, kept = mixture_variants(ablation, evaluation, output, executor, log, encode_eval)
     else:
@@ -179,10 +190,22 @@ def run_ablation(ablation: Ablation, inputs: list[str], eval_inputs: list[str], 
                             kept_by_input(output / "variants" / v.name / "curated"))
                for v in ablation.variants]
     check_fair(results, file_sha256(tokenizer))
+    for result in results:
+        result.scores = [score_run(run.folder, heldout, [Path(t) for t in tasks], train.eval_tokens)
+                         for run in result.runs]
+        log(f"scored {result.name}: losses per evaluation file, {len(tasks)} task(s), "
+            f"{len(result.runs)} seeds")
     page = write_page(ablation.name, results, output, eval_inputs)
     write_atomic(output / "ablation.json", json.dumps(summary(results), indent=1))
     log(f"page: {page}")
     return results
+
+
+def _by_seed(result: VariantResult, part: str, value: Callable[[Any], Any]) -> dict[str, Any]:
+    """{file: {seed: value}} of one part of the runs' scores (``heldout`` or ``tasks``)."""
+    names = result.scores[0][part] if result.scores else {}
+    return {name: {str(run.seed): value(score[part][name])
+                   for run, score in zip(result.runs, result.scores)} for name in names}
 
 
 def summary(results: list[VariantResult]) -> dict[str, Any]:
@@ -194,4 +217,6 @@ def summary(results: list[VariantResult]) -> dict[str, Any]:
                      "lowest_loss_by_seed": {str(run.seed): {"step": run.lowest[0], "loss": run.lowest[1]}
                                              for run in r.runs},
                      "tokens_per_s_by_seed": {str(run.seed): run.tokens_per_s for run in r.runs},
+                     "heldout_loss_by_seed": _by_seed(r, "heldout", lambda s: s["loss"]),
+                     "tasks_by_seed": _by_seed(r, "tasks", lambda s: s["acc"]),
                      "decontaminated": r.decontaminated} for r in results}

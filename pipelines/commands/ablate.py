@@ -19,7 +19,7 @@ def ablate(args: argparse.Namespace) -> int:
         ablation = dataclasses.replace(ablation, doc_timeout_s=doc_timeout(args.doc_timeout, "--doc-timeout"))
     executor = make_executor(args.executor, args.workers, args.ray_address)
     run_ablation(ablation, args.input, args.eval, args.output, args.seeds, executor, jobs=args.jobs,
-                 prepare_only=args.prepare_only)
+                 prepare_only=args.prepare_only, tasks=args.task or ())
     return 0
 
 
@@ -33,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "sources name their inputs)")
     p.add_argument("--eval", nargs="+", required=True, metavar="PATH",
                    help="held-out evaluation text (any format read knows), the same for every variant")
+    p.add_argument("--task", nargs="+", metavar="FILE", default=None,
+                   help="evaluation files scored for every run as scratchlm eval --task does "
+                        "(accuracy with a 95%% Wilson interval)")
     p.add_argument("--output", required=True, type=Path, metavar="DIR", help="ablation folder")
     p.add_argument("--seeds", type=int, default=1, metavar="K", help="trainings per variant (seeds train.seed .. +K-1)")
     p.add_argument("--workers", type=int, default=1,
