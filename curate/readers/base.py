@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Union
+from typing import TYPE_CHECKING, Callable, Iterator, Union
 
 import xxhash
 
@@ -13,6 +13,9 @@ from curate.extract import WebOptions
 from curate.readers.compression import BROKEN_STREAM_ERRORS, UTF8_BOM, open_binary
 from curate.remote import RemoteOptions, is_remote, suffix_name
 from curate.text.clean import clean_document
+
+if TYPE_CHECKING:
+    from curate.readers.spans import Span
 
 
 @dataclass(slots=True)
@@ -149,26 +152,31 @@ def reader_for(fmt: str) -> Callable[[str, str, ReaderOptions], Iterator[ReadIte
     return module.read
 
 
-def read_file(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
-    """Stream the documents, rejects, file errors and counts of one input file, every document
-    made writable (``curate.text.clean``: lone surrogates replaced, control characters removed)
-    and its id unique within the file (``unique_ids``)."""
+def read_file(path: str, source: str, options: ReaderOptions,
+              span: Span | None = None) -> Iterator[ReadItem]:
+    """Stream the documents, rejects, file errors and counts of one input file (of its part
+    ``span``, a ``curate.readers.spans.Span`` planned for its format), every document made
+    writable (``curate.text.clean``: lone surrogates replaced, control characters removed) and its
+    id unique within the file, or within the part (``unique_ids``)."""
     fmt = detect_format(path, options.remote) if options.format == "auto" else options.format
-    return unique_ids(_cleaned(reader_for(fmt)(path, source, options)))
+    read = reader_for(fmt)
+    if span is None:
+        return unique_ids(_cleaned(read(path, source, options)))
+    return unique_ids(_cleaned(read(path, source, options, span)), span.records)
 
 
 def _id_hash(doc_id: str) -> int:
     return xxhash.xxh64_intdigest(doc_id.encode("utf-8", errors="surrogatepass"))
 
 
-def unique_ids(items: Iterator[ReadItem]) -> Iterator[ReadItem]:
+def unique_ids(items: Iterator[ReadItem], position: int = 0) -> Iterator[ReadItem]:
     """The items with each record's id unique among the records of this stream: a record whose id
     an earlier one has is preceded by ``REPEATED_ID`` and renamed ``ID~N`` (N: its position among
-    the stream's records, the lowest free one after it), ``meta.original_id`` keeping ``ID``.
+    the file's records, ``position`` being the records before the stream, the lowest free one after
+    it), ``meta.original_id`` keeping ``ID``.
     Memory: one 64-bit id hash a record (a Python set: about 70 bytes a record). Two distinct
     ids with the same hash would count as a repeat (odds about n**2 / 2**65): still unique."""
     seen: set[int] = set()
-    position = 0
     for item in items:
         if isinstance(item, (Document, Rejected)):
             position += 1

@@ -38,9 +38,12 @@ def compression(stream: io.BufferedReader) -> str:
     return ""
 
 
-def open_binary(path: str, remote: RemoteOptions = RemoteOptions()) -> BinaryIO:
-    """A readable binary stream of the file's (or URL's) decompressed bytes."""
+def open_binary(path: str, remote: RemoteOptions = RemoteOptions(), start: int = 0) -> BinaryIO:
+    """A readable binary stream of the file's (or URL's) decompressed bytes, from byte ``start`` of
+    a local file (a gzip member's or zstd frame's start, if it is compressed)."""
     raw = peekable(open_source(path, remote))
+    if start:
+        raw.seek(start)
     kind = compression(raw)
     if kind == "gzip":
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]

@@ -44,11 +44,11 @@ class _Buffer:
     appended, so a chunk holding many small members is copied once, not once per member.
     """
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, offset: int = 0) -> None:
         self.stream = stream
         self.data = b""
         self.pos = 0
-        self.offset = 0
+        self.offset = offset
         self.eof = False
 
     def __len__(self) -> int:
@@ -138,12 +138,14 @@ def _resync(buffer: _Buffer, prefix: bytes) -> int | None:
         buffer.drop(1)
 
 
-def iter_members(stream: BinaryIO, max_size: int, prefix: bytes = b"") -> Iterator[Piece]:
+def iter_members(stream: BinaryIO, max_size: int, prefix: bytes = b"",
+                 start: int = 0) -> Iterator[Piece]:
     """The members of a gzip stream in order, with damaged stretches reported and skipped.
 
-    After damage, reading goes on at the next member whose data starts with ``prefix``.
+    After damage, reading goes on at the next member whose data starts with ``prefix``. A stream
+    opened at byte ``start`` of a file (a member's start) reports the file's offsets.
     """
-    buffer = _Buffer(stream)
+    buffer = _Buffer(stream, start)
     while True:
         piece = _inflate(buffer, max_size)
         if piece is None:

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Iterator
 
 from curate.document import Document
 from curate.readers.base import (BLANK_LINE, FileError, ReadItem, ReaderOptions, Rejected,
                                  derived_id)
 from curate.readers.compression import DECOMPRESSION_ERRORS, UTF8_BOM, open_binary
+from curate.readers.line_cuts import line_cuts
+from curate.readers.spans import Span, spans_from_cuts
 
 
 def record_to_item(record: Any, source: str, index: int, options: ReaderOptions) -> Document | Rejected:
@@ -29,22 +32,23 @@ def record_to_item(record: Any, source: str, index: int, options: ReaderOptions)
     return Document(doc_id, text, meta)
 
 
-def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
+def read(path: str, source: str, options: ReaderOptions, span: Span = Span()) -> Iterator[ReadItem]:
     """One document per non-blank line (a blank one is counted: ``BLANK_LINE``); ``index`` counts
-    records (ids), ``line`` counts lines (errors)."""
-    empty = True
-    index = 0
-    offset = line_number = 0
-    with open_binary(path, options.remote) as stream:
+    records (ids), ``line`` counts lines (errors). A ``span`` reads its part of the file only,
+    numbering records, lines and bytes as the whole file does."""
+    index = span.records
+    offset, line_number = span.offset, span.lines
+    end = None if span.length is None else span.offset + span.length
+    with open_binary(path, options.remote, span.seek) as stream:
         try:
-            for line_number, line in enumerate(stream, 1):
+            while offset != end and (line := stream.readline()):
+                line_number += 1
                 start, offset = offset, offset + len(line)
                 if line_number == 1:
                     line = line.removeprefix(UTF8_BOM)
                 if not line.strip():
                     yield BLANK_LINE
                     continue
-                empty = False
                 index += 1
                 item = _line_item(line, start, line_number, source, index, options)
                 if isinstance(item, Rejected):
@@ -53,8 +57,13 @@ def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
         except DECOMPRESSION_ERRORS as err:
             yield FileError(source, f"byte {offset} (after line {line_number})", f"corrupt or truncated stream: {err}")
             return
-    if empty:
+    if index == 0 and end is None:
         yield FileError(source, "byte 0", "empty file: no records")
+
+
+def plan(path: str, options: ReaderOptions, task_bytes: int) -> list[Span]:
+    """Parts of about ``task_bytes`` cut at line starts (``curate.readers.line_cuts``)."""
+    return spans_from_cuts(line_cuts(path, task_bytes), os.path.getsize(path))
 
 
 def _line_item(line: bytes, start: int, line_number: int, source: str, index: int,

@@ -10,8 +10,8 @@ from curate.document import Document
 from curate.shards import BATCH_ROWS
 from curate.readers.base import FileError, ReadItem, ReaderOptions, Rejected
 from curate.readers.jsonl import record_to_item
+from curate.readers.spans import Span
 from curate.remote import open_seekable
-
 
 
 def merge_meta(item: Document | Rejected, meta: object, index: int) -> Document | Rejected:
@@ -33,7 +33,9 @@ def merge_meta(item: Document | Rejected, meta: object, index: int) -> Document 
     return item
 
 
-def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
+def read(path: str, source: str, options: ReaderOptions, span: Span = Span()) -> Iterator[ReadItem]:
+    """Every row as a document; a ``span`` reads its row groups only, numbering rows as the whole
+    file does."""
     try:
         parquet = pq.ParquetFile(open_seekable(path))
     except Exception as err:  # pyarrow raises several types for a broken footer
@@ -42,9 +44,10 @@ def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
     if parquet.metadata.num_rows == 0:
         yield FileError(source, "row 0", "empty file: no rows")
         return
-    index = 0
+    groups = range(span.seek, parquet.num_row_groups if span.stop is None else span.stop)
+    index = span.records
     try:
-        for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
+        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=groups):
             for record in batch.to_pylist():
                 index += 1
                 meta = record.pop("meta", None)
@@ -52,3 +55,20 @@ def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
                 yield merge_meta(item, meta, index) if meta is not None else item
     except Exception as err:
         yield FileError(source, f"row {index}", f"corrupt Parquet data: {err}")
+
+
+def plan(path: str, options: ReaderOptions, task_bytes: int) -> list[Span]:
+    """Parts of whole row groups, each part at least ``task_bytes`` of the file but the last."""
+    metadata = pq.ParquetFile(path).metadata
+    sizes = [sum(group.column(c).total_compressed_size for c in range(group.num_columns))
+             for group in (metadata.row_group(g) for g in range(metadata.num_row_groups))]
+    rows = [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)]
+    spans: list[Span] = []
+    first = before = size = 0
+    for group, (group_size, group_rows) in enumerate(zip(sizes, rows)):
+        size += group_size
+        if size >= task_bytes and group + 1 < len(sizes):
+            spans.append(Span(first, group + 1, before, size=size))
+            first, before, size = group + 1, before + sum(rows[first:group + 1]), 0
+    spans.append(Span(first, None, before, size=size))
+    return spans

@@ -9,6 +9,7 @@ reading stops at the first damage.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from typing import BinaryIO, Iterator, Literal
 
@@ -20,6 +21,7 @@ from curate.readers.base import FileError, ReadItem, ReaderOptions, Rejected, de
 from curate.readers.compression import compression, peekable
 from curate.readers.gzip_members import Damage, Member, iter_members
 from curate.readers.html import page_item
+from curate.readers.spans import Cut, Span, spans_from_cuts
 from curate.remote import open_source
 
 RecordKind = Literal["response", "conversion"]
@@ -50,21 +52,29 @@ def _check_framing(data: bytes) -> None:
         raise RecordError(f"Content-Length {declared:,} but the record holds {block:,} bytes (lying)")
 
 
-def _records(path: str, source: str, options: ReaderOptions, wanted: RecordKind) -> Iterator[Located | FileError]:
-    """(index, byte offset, record) of the wanted type, or file errors, in file order."""
+def _records(path: str, source: str, options: ReaderOptions, wanted: RecordKind,
+             span: Span) -> Iterator[Located | FileError]:
+    """(index, byte offset, record) of the wanted type, or file errors, in file order; a ``span``
+    starts at its record and stops before the next span's, numbering records as the whole file
+    does."""
     opener = functools.partial(open_source, path, options.remote)
     with opener() as opened:
         raw = peekable(opened)
+        if span.seek:
+            raw.seek(span.seek)
         if compression(raw) != "gzip":  # plain (or one stream for the whole file): FastWARC reads it as it is
-            yield from _streamed(raw, source, wanted)
+            yield from _streamed(raw, source, wanted, span)
             return
-        for index, piece in enumerate(iter_members(raw, options.web.max_record_bytes, b"WARC/"), 1):
+        pieces = iter_members(raw, options.web.max_record_bytes, b"WARC/", span.seek)
+        for index, piece in enumerate(pieces, span.records + 1):
+            if span.stop is not None and piece.offset >= span.stop:
+                return
             if isinstance(piece, Damage):
                 yield FileError(source, f"byte {piece.offset}", piece.error)
             elif not isinstance(piece, Member):
                 if piece.offset == 0:  # one member for the whole file: not gzipped per record
                     with opener() as again:
-                        yield from _streamed(again, source, wanted)
+                        yield from _streamed(again, source, wanted, span)
                     return
                 error = f"record of {piece.size:,} bytes is over max_record_bytes; skipped"
                 yield FileError(source, f"byte {piece.offset}", error)
@@ -79,16 +89,51 @@ def _records(path: str, source: str, options: ReaderOptions, wanted: RecordKind)
                     yield index, piece.offset, record
 
 
-def _streamed(raw: BinaryIO, source: str, wanted: RecordKind) -> Iterator[Located | FileError]:
-    """Records straight from FastWARC's iterator; the first damage ends the file."""
-    index, offset = 0, 0
+def _streamed(raw: BinaryIO, source: str, wanted: RecordKind,
+              span: Span) -> Iterator[Located | FileError]:
+    """Records straight from FastWARC's iterator (which reports the file's offsets from where the
+    stream stands); the first damage ends the file."""
+    index, offset = span.records, span.seek
     try:
         for record in ArchiveIterator(raw, record_types=WarcRecordType.any_type, parse_http=False):
+            if span.stop is not None and record.stream_pos >= span.stop:
+                return
             index, offset = index + 1, record.stream_pos
             if record.record_type == RECORD_TYPES[wanted]:
                 yield index, offset, record
     except OSError as err:
         yield FileError(source, f"after byte {offset}", f"unreadable WARC after record {index}: {err}")
+
+
+def _member_starts(raw: BinaryIO, max_record_bytes: int) -> Iterator[tuple[int, bool]]:
+    """Each gzip member's offset and whether a record starts there cleanly; nothing more for a file
+    that is one member too large to be a record (compressed as a whole)."""
+    for piece in iter_members(raw, max_record_bytes, b"WARC/"):
+        if not isinstance(piece, Member) and piece.offset == 0:
+            return
+        yield piece.offset, isinstance(piece, Member)
+
+
+def record_cuts(path: str, options: ReaderOptions, task_bytes: int) -> list[Cut]:
+    """Record starts at least ``task_bytes`` apart, found in one pass that parses WARC headers only
+    (each gzip member inflated, for an archive gzipped per record); none for an archive
+    compressed as a whole."""
+    cuts: list[Cut] = []
+    last = 0
+    with open(path, "rb") as opened:
+        raw = peekable(opened)
+        if compression(raw) == "gzip":
+            starts: Iterator[tuple[int, bool]] = _member_starts(raw, options.web.max_record_bytes)
+        elif compression(raw) == "":
+            records = ArchiveIterator(raw, record_types=WarcRecordType.any_type, parse_http=False)
+            starts = ((record.stream_pos, True) for record in records)
+        else:
+            return cuts
+        for index, (offset, clean) in enumerate(starts):
+            if clean and offset - last >= task_bytes:
+                cuts.append(Cut(offset, index))
+                last = offset
+    return cuts
 
 
 def _meta(record: WarcRecord, position: str) -> dict:
@@ -139,11 +184,12 @@ def conversion_item(record: WarcRecord, doc_id: str, meta: dict, options: Reader
     return Document(doc_id, text, meta)
 
 
-def read_records(path: str, source: str, options: ReaderOptions, wanted: RecordKind) -> Iterator[ReadItem]:
+def read_records(path: str, source: str, options: ReaderOptions, wanted: RecordKind,
+                 span: Span = Span()) -> Iterator[ReadItem]:
     """Documents from the archive's records of one type; other record types are passed over."""
     to_item = response_item if wanted == "response" else conversion_item
     empty = True
-    for entry in _records(path, source, options, wanted):
+    for entry in _records(path, source, options, wanted, span):
         empty = False
         if isinstance(entry, FileError):
             yield entry
@@ -158,5 +204,10 @@ def read_records(path: str, source: str, options: ReaderOptions, wanted: RecordK
         yield FileError(source, "byte 0", f"no {wanted} records")
 
 
-def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
-    return read_records(path, source, options, "response")
+def read(path: str, source: str, options: ReaderOptions, span: Span = Span()) -> Iterator[ReadItem]:
+    return read_records(path, source, options, "response", span)
+
+
+def plan(path: str, options: ReaderOptions, task_bytes: int) -> list[Span]:
+    """Parts of about ``task_bytes`` that start at records (``record_cuts``)."""
+    return spans_from_cuts(record_cuts(path, options, task_bytes), os.path.getsize(path))

@@ -4,8 +4,11 @@ from __future__ import annotations
 from typing import Iterator
 
 from curate.readers.base import ReadItem, ReaderOptions
-from curate.readers.warc import read_records
+from curate.readers.spans import Span
+from curate.readers.warc import plan, read_records
+
+__all__ = ["plan", "read"]
 
 
-def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
-    return read_records(path, source, options, "conversion")
+def read(path: str, source: str, options: ReaderOptions, span: Span = Span()) -> Iterator[ReadItem]:
+    return read_records(path, source, options, "conversion", span)

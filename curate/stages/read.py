@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from curate.extract import Extractor, WebOptions
 from curate.readers import FileError, ReaderOptions, ReadItem, read_file
 from curate.readers.base import BLANK_LINE, ORIGINAL_ID, REPEATED_ID
+from curate.readers.spans import Span
 from curate.remote import RemoteOptions
 
 
@@ -41,9 +42,10 @@ class Read:
         remote = RemoteOptions(self.timeout_s, self.retries, self.backoff_s, self.max_bytes)
         return ReaderOptions(format=self.format, id_field=self.id_field, text_field=self.text_field, web=web, remote=remote)
 
-    def read(self, path: str, source: str) -> Iterator[ReadItem]:
+    def read(self, path: str, source: str, span: Span | None = None) -> Iterator[ReadItem]:
+        """The file's items, or those of its part ``span`` (``Span``: one of its read tasks)."""
         try:
-            items = read_file(path, source, self.options())
+            items = read_file(path, source, self.options(), span)
         except ValueError as err:  # no format for the name (a URL without a known suffix)
             yield FileError(source, "name", str(err))
             return
