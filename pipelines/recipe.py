@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,13 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "shard": ("tokenizer.config", "ShardConfig"),
     "train": ("model.config", "TrainConfig"),
 }
-TOP_LEVEL_KEYS = ("name", "doc_timeout_s", "steps", "licences", *SECTIONS)
+TOP_LEVEL_KEYS = ("name", "doc_timeout_s", "task_bytes", "steps", "licences", *SECTIONS)
 DOC_TIMEOUT_S = 60.0  # the per-document deadline of every curation step, unless the recipe or --doc-timeout sets one
+# an input file larger than this is read as several tasks, unless the recipe or --task-bytes says
+TASK_BYTES = 256 << 20
+SIZE_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+              "KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40}
+SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*")
 
 
 @dataclass
@@ -39,6 +45,8 @@ class Recipe:
     licences: list[str] = field(default_factory=list)
     # a setting of the run rather than of its data: not in recipe.yaml, so changing it keeps a run resumable
     doc_timeout_s: float = DOC_TIMEOUT_S
+    # a setting of the run too: the documents are the same whatever the split (tasks.json keeps it)
+    task_bytes: int = TASK_BYTES
 
     def step_folder(self, index: int) -> str:
         """``01_read``, ``02_language``...: the step's output folder name."""
@@ -175,8 +183,24 @@ def parse_recipe(data: Any, origin: str = "recipe") -> Recipe:
     timeout = DOC_TIMEOUT_S
     with problems.check():
         timeout = doc_timeout(data.get("doc_timeout_s", DOC_TIMEOUT_S), "doc_timeout_s")
+    task_bytes = TASK_BYTES
+    with problems.check():
+        task_bytes = byte_size(data.get("task_bytes", TASK_BYTES), "task_bytes")
     problems.raise_any()
-    return Recipe(name, steps, sections, licences, timeout)
+    return Recipe(name, steps, sections, licences, timeout, task_bytes)
+
+
+def byte_size(value: Any, where: str) -> int:
+    """A size in bytes from an integer or a string such as ``256MiB`` or ``1.5 GB`` (0 allowed);
+    anything else is a ConfigError."""
+    match = SIZE.fullmatch(value) if isinstance(value, str) else None
+    if match is not None and match.group(2).upper() in SIZE_UNITS:
+        number, unit = match.group(1), SIZE_UNITS[match.group(2).upper()]
+        return int(float(number) * unit) if "." in number else int(number) * unit
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise ConfigError(f"{where}: expected a size in bytes >= 0 such as 268435456, 256MiB or 1GB "
+                      f"(0: never split), got {value!r}")
 
 
 def doc_timeout(value: Any, where: str) -> float:
@@ -198,6 +222,13 @@ def load_recipe(path: str | Path) -> Recipe:
             raise ConfigError(f"recipe {path}: {lines[0]}") from None
         listed = "".join(f"\n  {line}" for line in lines)
         raise ConfigError(f"recipe {path}: {len(lines)} problems:{listed}") from None
+
+
+def with_task_bytes(recipe: Recipe, size: str | None) -> Recipe:
+    """The recipe with ``--task-bytes`` applied when it was given (it wins over the recipe's)."""
+    if size is None:
+        return recipe
+    return dataclasses.replace(recipe, task_bytes=byte_size(size, "--task-bytes"))
 
 
 def with_doc_timeout(recipe: Recipe, seconds: float | None) -> Recipe:

@@ -21,6 +21,7 @@ from curate.document import Document
 from curate.errors import ConfigError, InputError
 from curate.inputs import InputFile, expand_inputs
 from curate.readers import Counted, FileError, ReadItem, Rejected
+from curate.readers.spans import Span
 from curate.remote import is_remote
 from curate.shards import iter_documents
 from curate.stage import GlobalStage, StageResult, apply_stage, iter_batches
@@ -29,6 +30,7 @@ from curate.stats import StageStats
 from curate.writer import ShardWriter, claim_folder, text_bytes, write_atomic
 from pipelines.deadline import Plan, Watch, supervise
 from pipelines.progress import count_documents
+from pipelines.read_tasks import plan_read_tasks
 from pipelines.recipe import SECTIONS, Recipe
 
 BATCH_DOCS = 256
@@ -46,6 +48,7 @@ class ShardTask:
     output_dir: str
     part: str         # "part-00000"
     doc_timeout_s: float = 0.0  # the per-document deadline (0: none, the shard runs in the worker itself)
+    span: Span | None = None    # the read step's part of a big input file (None: all of it)
 
 
 def _read_items(task: ShardTask, plan: Plan, watch: Watch) -> Iterator[ReadItem]:
@@ -54,7 +57,7 @@ def _read_items(task: ShardTask, plan: Plan, watch: Watch) -> Iterator[ReadItem]
     if task.step_name != "read":
         yield from iter_documents(task.input_path)
         return
-    items = task.stage.read(task.input_path, task.source)
+    items = task.stage.read(task.input_path, task.source, task.span)
     if is_remote(task.input_path):
         yield from items
         return
@@ -186,10 +189,12 @@ def _curation(plain: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in plain.items() if key not in SECTIONS}
 
 
-def _input_size(path: str) -> int:
+def _input_size(task: ShardTask) -> int:
     """A shard's input size in bytes, for the progress display's ETA (1 for a URL or a folder)."""
+    if task.span is not None:
+        return max(1, task.span.size)
     try:
-        return max(1, os.path.getsize(path)) if os.path.isfile(path) else 1
+        return max(1, os.path.getsize(task.input_path)) if os.path.isfile(task.input_path) else 1
     except OSError:
         return 1
 
@@ -204,8 +209,11 @@ def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Any,
     files = expand_inputs(inputs)
     output.mkdir(parents=True, exist_ok=True)
     changed_sections = _check_run_folder(output, recipe, files)
-    parts = [f"part-{i:05d}" for i in range(len(files))]
-    sources = [(f.source, f.path) for f in files]
+    read_options = recipe.steps[0].stage.options()
+    read_tasks = plan_read_tasks(files, read_options, recipe.task_bytes, output, executor, log)
+    parts = [f"part-{i:05d}" for i in range(len(read_tasks))]
+    sources = [(t.source, t.path) for t in read_tasks]
+    spans = [t.span for t in read_tasks]  # the read step's; later steps read whole shards
     results: list[tuple[str, StageStats]] = []
     for index, step in enumerate(recipe.steps):
         folder = recipe.step_folder(index)
@@ -214,18 +222,20 @@ def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Any,
         if isinstance(step.stage, GlobalStage):
             step.stage.prepare([Path(p) for _, p in sources], step_dir / "_work", executor)
         tasks = [
-            ShardTask(step.name, step.stage, source, path, str(step_dir), part, recipe.doc_timeout_s)
-            for part, (source, path) in zip(parts, sources)
+            ShardTask(step.name, step.stage, source, path, str(step_dir), part,
+                      recipe.doc_timeout_s, span)
+            for part, (source, path), span in zip(parts, sources, spans)
             if not (step_dir / f"{part}.done").exists()
         ]
         if tasks:
-            executor.map(process_shard, tasks, desc=folder, weights=[_input_size(t.input_path) for t in tasks])
+            executor.map(process_shard, tasks, desc=folder, weights=[_input_size(t) for t in tasks])
         stats = StageStats()
         for part in parts:
             stats.merge(shard_stats(step_dir, part))
         write_atomic(step_dir / "stats.json", json.dumps(stats.to_dict(), indent=2, sort_keys=True))
         results.append((folder, stats))
         sources = [(f"{folder}/{part}.parquet", str(step_dir / f"{part}.parquet")) for part in parts]
+        spans = [None] * len(parts)
     summary = {folder: stats.to_dict() for folder, stats in results}
     write_atomic(output / "stats.json", json.dumps(summary, indent=2))
     result = CurationResult(output, results, changed_sections)
