@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,16 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subpro
         [sys.executable, "-m", "pipelines", *args],
         check=False, cwd=cwd or REPO, env=env, capture_output=True, text=True, timeout=timeout,
     )
+
+
+def kill_9_after(process: subprocess.Popen, folder: Path, pattern: str, count: int,
+                 timeout: float = 60) -> None:
+    """SIGKILL ``process`` once ``count`` files under ``folder`` match ``pattern`` (or at ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(list(folder.glob(pattern))) < count:
+        time.sleep(0.002)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 @pytest.fixture

@@ -3,11 +3,8 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -17,7 +14,7 @@ from curate.errors import ConfigError
 from pipelines.executors import make_executor
 from pipelines.recipe import parse_recipe
 from pipelines.runner import run_curation
-from tests.conftest import DATA, REPO, run_cli
+from tests.conftest import DATA, REPO, kill_9_after, run_cli
 
 RECIPE = {"name": "t", "steps": [{"read": {}}]}
 
@@ -83,12 +80,7 @@ def test_kill_9_then_rerun_gives_identical_bytes_and_a_finished_run_does_nothing
     clean, broken = tmp_path / "clean", tmp_path / "broken"
     assert _curate(recipe, inputs, clean).wait(timeout=120) == 0
 
-    process = _curate(recipe, inputs, broken)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(list(broken.glob("*/part-*.done"))) < 2:
-        time.sleep(0.002)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_9_after(_curate(recipe, inputs, broken), broken, "*/part-*.done", 2)
     assert not (broken / "stats.json").exists(), "the run finished before it could be killed"
     assert 2 <= len(list(broken.glob("*/part-*.done"))) < 24
 
