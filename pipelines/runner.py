@@ -64,7 +64,10 @@ def _read_items(task: ShardTask, plan: Plan, watch: Watch) -> Iterator[ReadItem]
     for index in itertools.count():
         if index in plan.abandoned:  # a reader cannot skip one record: the rest of the file is given up
             why = plan.abandoned[index]
-            yield FileError(task.source, f"record {index + 1}", f"{why.error('read')}; the rest of the file was not read")
+            record = index + 1 + (task.span.records if task.span else 0)  # the file's numbering
+            rest = "the rest of the file" if task.span is None else "the rest of this task's part"
+            error = f"{why.error('read')}; {rest} was not read"
+            yield FileError(task.source, f"record {record}", error)
             return
         watch.start(index)
         item = next(items, None)
