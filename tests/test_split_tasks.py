@@ -176,7 +176,7 @@ def test_parts_are_numbered_over_tasks_in_input_order(inputs: dict[str, Path], t
     first.write_bytes(_brown_records(3)[1])
     last.write_bytes(_brown_records(3)[2])
     run = tmp_path / "run"
-    _run([first, inputs["jsonl"], last], run, inputs["jsonl"].stat().st_size // 3)
+    _run([first, inputs["jsonl"], last], run, -(-inputs["jsonl"].stat().st_size // 3))
     tasks = json.loads((run / "tasks.json").read_text())["tasks"]
     assert [t["source"] for t in tasks] == ["first.jsonl", "a.jsonl", "a.jsonl", "a.jsonl", "last.jsonl"]
     assert [t["span"]["seek"] for t in tasks[1:4]] == sorted(t["span"]["seek"] for t in tasks[1:4])

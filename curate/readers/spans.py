@@ -56,18 +56,22 @@ def spans_from_cuts(cuts: list[Cut], file_size: int) -> list[Span]:
 
 
 def plan_spans(path: str, options: ReaderOptions, task_bytes: int) -> list[Span] | None:
-    """The parts of a local file larger than ``task_bytes``, or None when it is read as one task
+    """The parts of a local file larger than ``task_bytes``, as many as it takes for each to be at
+    most about ``task_bytes`` and of about even size; or None when the file is read as one task
     (small, remote, of a format that cannot be cut, or with no place to cut). A file that cannot
     be read is left whole: its reader reports the problem."""
     if task_bytes <= 0 or is_remote(path) or not os.path.isfile(path):
         return None
-    if os.path.getsize(path) <= task_bytes:
+    size = os.path.getsize(path)
+    if size <= task_bytes:
         return None
+    parts = -(-size // task_bytes)
     try:
         fmt = detect_format(path) if options.format == "auto" else options.format
         module = importlib.import_module(f"curate.readers.{FORMAT_MODULES[fmt]}")
         planner = getattr(module, "plan", None)
-        spans = planner(path, options, task_bytes) if planner is not None else []
+        # parts of even size: a remainder part would leave a worker idle at the end
+        spans = planner(path, options, -(-size // parts)) if planner is not None else []
     except (OSError, ValueError, KeyError, *BROKEN_STREAM_ERRORS):
         return None
     return spans if len(spans) > 1 else None
