@@ -4,6 +4,7 @@ The plan (``tasks.json`` in the run folder) is made once, by the executor's work
 files, and kept: a resumed run reads the same parts whatever ``--task-bytes`` says now, and a run
 folder started before tasks were planned (part files and no plan) keeps one task per file.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,8 +26,8 @@ TASKS_FILE = "tasks.json"
 
 @dataclass(frozen=True)
 class ReadTask:
-    source: str              # the input's stable name (ids and meta.source)
-    path: str                # where to open it
+    source: str  # the input's stable name (ids and meta.source)
+    path: str  # where to open it
     span: Span | None = None  # the file's part; None: the whole file
 
 
@@ -35,12 +36,22 @@ def _plan_file(job: tuple[str, ReaderOptions, int]) -> list[Span] | None:
 
 
 def _is_big(file: InputFile, task_bytes: int) -> bool:
-    return task_bytes > 0 and not is_remote(file.path) and os.path.isfile(file.path) \
+    return (
+        task_bytes > 0
+        and not is_remote(file.path)
+        and os.path.isfile(file.path)
         and os.path.getsize(file.path) > task_bytes
+    )
 
 
-def plan_read_tasks(files: list[InputFile], options: ReaderOptions, task_bytes: int, output: Path,
-                    executor: Any, log: Callable[[str], Any] = print) -> list[ReadTask]:
+def plan_read_tasks(
+    files: list[InputFile],
+    options: ReaderOptions,
+    task_bytes: int,
+    output: Path,
+    executor: Any,
+    log: Callable[[str], Any] = print,
+) -> list[ReadTask]:
     """The read tasks over ``files``, in input order, a big file's parts in file order; planned
     once per run folder (``tasks.json``), then reused as recorded."""
     recorded = output / TASKS_FILE
@@ -48,19 +59,27 @@ def plan_read_tasks(files: list[InputFile], options: ReaderOptions, task_bytes: 
         plan = json.loads(recorded.read_text(encoding="utf-8"))
         if plan["task_bytes"] != task_bytes:
             log(f"{output} was planned with task_bytes {plan['task_bytes']:,}: its tasks are kept")
-        paths = {f.source: f.path for f in files}  # inputs.json has checked that the sources are the same
-        return [ReadTask(t["source"], paths[t["source"]], Span(**t["span"]) if t["span"] else None)
-                for t in plan["tasks"]]
+        # inputs.json has checked that the sources are the same
+        paths = {f.source: f.path for f in files}
+        return [
+            ReadTask(t["source"], paths[t["source"]], Span(**t["span"]) if t["span"] else None)
+            for t in plan["tasks"]
+        ]
     if any(output.glob("*/part-*.done")):  # a run started before read tasks were planned
         task_bytes = 0
     big = [f for f in files if _is_big(f, task_bytes)]
-    planned = executor.map(_plan_file, [(f.path, options, task_bytes) for f in big], desc="planning read tasks",
-                           weights=[os.path.getsize(f.path) for f in big]) if big else []
+    jobs = [(f.path, options, task_bytes) for f in big]
+    sizes = [os.path.getsize(f.path) for f in big]
+    planned = executor.map(_plan_file, jobs, desc="planning", weights=sizes) if big else []
     spans = {f.source: s for f, s in zip(big, planned) if s}
-    tasks = [ReadTask(f.source, f.path, span) for f in files for span in spans.get(f.source, [None])]
+    tasks = [
+        ReadTask(f.source, f.path, span) for f in files for span in spans.get(f.source, [None])
+    ]
     plain = [{"source": t.source, "span": t.span and dataclasses.asdict(t.span)} for t in tasks]
     write_atomic(recorded, json.dumps({"task_bytes": task_bytes, "tasks": plain}, indent=1))
     if spans:
-        log(f"{len(spans)} input file(s) larger than {task_bytes:,} bytes split into "
-            f"{sum(len(s) for s in spans.values())} read tasks")
+        log(
+            f"{len(spans)} input file(s) larger than {task_bytes:,} bytes split into "
+            f"{sum(len(s) for s in spans.values())} read tasks"
+        )
     return tasks

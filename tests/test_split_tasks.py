@@ -1,4 +1,5 @@
 """Big input files split into read tasks: the same documents, ids, rejects and stats as one task."""
+
 from __future__ import annotations
 
 import gzip
@@ -26,7 +27,9 @@ BAD_LINE = b"{not json\n"
 
 
 def _brown_records(count: int = 160) -> list[bytes]:
-    lines = gzip.decompress((DATA / "prose" / "brown.jsonl.gz").read_bytes()).splitlines(keepends=True)
+    lines = gzip.decompress((DATA / "prose" / "brown.jsonl.gz").read_bytes()).splitlines(
+        keepends=True
+    )
     return lines[:count]
 
 
@@ -34,7 +37,9 @@ def _jsonl_lines() -> list[bytes]:
     """Real records with what a crawl's JSONL holds: a byte-order mark, blank and whitespace lines,
     a bad line, a record without text, exact duplicates and short records."""
     records = _brown_records()
-    short = [json.dumps({"id": f"short-{i}", "text": "too short"}).encode() + b"\n" for i in range(20)]
+    short = [
+        json.dumps({"id": f"short-{i}", "text": "too short"}).encode() + b"\n" for i in range(20)
+    ]
     lines = [b"\xef\xbb\xbf" + records[0], b"\n", b" \t\r\n"]
     for i, record in enumerate(records[1:], 1):
         lines.append(record)
@@ -48,7 +53,9 @@ def _jsonl_lines() -> list[bytes]:
 
 
 def _members(lines: list[bytes], compress, per_member: int = 5) -> bytes:
-    return b"".join(compress(b"".join(lines[i:i + per_member])) for i in range(0, len(lines), per_member))
+    return b"".join(
+        compress(b"".join(lines[i : i + per_member])) for i in range(0, len(lines), per_member)
+    )
 
 
 def _write_inputs(folder: Path) -> dict[str, Path]:
@@ -67,8 +74,13 @@ def _write_inputs(folder: Path) -> dict[str, Path]:
     files["gzip"].write_bytes(_members(lines, lambda data: gzip.compress(data, mtime=0)))
     files["zstd"].write_bytes(_members(lines, zstandard.ZstdCompressor().compress))
     records = [json.loads(line) for line in _brown_records()]
-    table = pa.table({"id": [r["id"] for r in records], "text": [r["text"] for r in records],
-                      "source": [r["source"] for r in records]})
+    table = pa.table(
+        {
+            "id": [r["id"] for r in records],
+            "text": [r["text"] for r in records],
+            "source": [r["source"] for r in records],
+        }
+    )
     pq.write_table(table, files["parquet"], row_group_size=16)
     archive = (DATA / "web-sample.warc.gz").read_bytes()
     files["warc"].write_bytes(gzip.decompress(archive)[:1_500_000].rsplit(b"WARC/1.0\r\n", 1)[0])
@@ -76,20 +88,30 @@ def _write_inputs(folder: Path) -> dict[str, Path]:
     return files
 
 
-def _run(inputs: list[Path], out: Path, task_bytes: int, workers: int = 2, executor: str = "local") -> None:
+def _run(
+    inputs: list[Path], out: Path, task_bytes: int, workers: int = 2, executor: str = "local"
+) -> None:
     recipe = parse_recipe({"name": "split", "task_bytes": task_bytes, "steps": STEPS})
-    run_curation(recipe, [str(p) for p in inputs], out, make_executor(executor, workers), log=lambda _: None)
+    run_curation(
+        recipe, [str(p) for p in inputs], out, make_executor(executor, workers), log=lambda _: None
+    )
 
 
 def _rows(folder: Path) -> list[dict]:
     """Every row of a folder's parts, in part order."""
-    return [row for part in sorted(folder.glob("part-*.parquet")) for row in pq.read_table(part).to_pylist()]
+    return [
+        row
+        for part in sorted(folder.glob("part-*.parquet"))
+        for row in pq.read_table(part).to_pylist()
+    ]
 
 
 def _stats(run: Path) -> dict:
     """The run's per-step stats without timings."""
     summary = json.loads((run / "stats.json").read_text())
-    return {step: {k: v for k, v in stats.items() if k != "seconds"} for step, stats in summary.items()}
+    return {
+        step: {k: v for k, v in stats.items() if k != "seconds"} for step, stats in summary.items()
+    }
 
 
 def _same_output(split: Path, whole: Path) -> None:
@@ -106,7 +128,8 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.mark.parametrize("fmt", ["jsonl", "gzip", "zstd", "parquet", "warc", "warc.gz"])
 def test_a_split_file_gives_the_documents_rejects_and_stats_of_the_whole_file(
-        fmt: str, inputs: dict[str, Path], tmp_path: Path) -> None:
+    fmt: str, inputs: dict[str, Path], tmp_path: Path
+) -> None:
     path = inputs[fmt]
     task_bytes = path.stat().st_size // 5
     spans = plan_spans(str(path), ReaderOptions(), task_bytes)
@@ -119,13 +142,17 @@ def test_a_split_file_gives_the_documents_rejects_and_stats_of_the_whole_file(
     assert read["docs_in"] > 30 and read["docs_out"] > 0
 
 
-def test_ids_line_numbers_and_offsets_are_the_files_own_at_the_cuts(inputs: dict[str, Path]) -> None:
+def test_ids_line_numbers_and_offsets_are_the_files_own_at_the_cuts(
+    inputs: dict[str, Path],
+) -> None:
     path = inputs["jsonl"]
     lines = _jsonl_lines()
     spans = plan_spans(str(path), ReaderOptions(), 1)
     assert spans is not None and len(spans) == len(lines)  # a cut at every line start
     starts = [sum(len(line) for line in lines[:n]) for n in range(len(lines))]
-    assert [(s.seek, s.offset, s.lines) for s in spans] == [(start, start, n) for n, start in enumerate(starts)]
+    assert [(s.seek, s.offset, s.lines) for s in spans] == [
+        (start, start, n) for n, start in enumerate(starts)
+    ]
     bad_json = 0
     for number, (line, span) in enumerate(zip(lines, spans), 1):
         items = list(read_file(str(path), "a.jsonl", ReaderOptions(), span))
@@ -137,27 +164,46 @@ def test_ids_line_numbers_and_offsets_are_the_files_own_at_the_cuts(inputs: dict
             assert doc.meta["source"] == f"a.jsonl#{records}"
             if line == BAD_LINE:
                 bad_json += 1
-                assert (item.reason, doc.id, doc.meta["line"]) == ("read:bad_json", f"a.jsonl#{records}", number)
-                assert doc.meta["error"] == f"line {number}: Expecting property name enclosed in double quotes"
+                assert (item.reason, doc.id, doc.meta["line"]) == (
+                    "read:bad_json",
+                    f"a.jsonl#{records}",
+                    number,
+                )
+                assert (
+                    doc.meta["error"]
+                    == f"line {number}: Expecting property name enclosed in double quotes"
+                )
             elif b'"no-text"' in line:
-                assert (item.reason, doc.id, doc.meta["line"]) == ("read:missing_text", "no-text", number)
+                assert (item.reason, doc.id, doc.meta["line"]) == (
+                    "read:missing_text",
+                    "no-text",
+                    number,
+                )
             else:
                 assert doc.text == json.loads(line.removeprefix(b"\xef\xbb\xbf"))["text"]
     assert bad_json == lines.count(BAD_LINE) > 3
 
 
-def test_a_cut_off_gzip_member_is_one_file_error_with_the_files_offset_and_line(tmp_path: Path) -> None:
+def test_a_cut_off_gzip_member_is_one_file_error_with_the_files_offset_and_line(
+    tmp_path: Path,
+) -> None:
     lines = _jsonl_lines()
     data = _members(lines, lambda chunk: gzip.compress(chunk, mtime=0))
     path = tmp_path / "cut.jsonl.gz"
-    path.write_bytes(data[:len(data) - 3000])
+    path.write_bytes(data[: len(data) - 3000])
     whole = list(read_file(str(path), "cut.jsonl.gz", ReaderOptions()))
     spans = plan_spans(str(path), ReaderOptions(), len(data) // 6)
     assert spans is not None and len(spans) >= 4
-    split = [item for span in spans for item in read_file(str(path), "cut.jsonl.gz", ReaderOptions(), span)]
+    split = [
+        item
+        for span in spans
+        for item in read_file(str(path), "cut.jsonl.gz", ReaderOptions(), span)
+    ]
     assert repr(split) == repr(whole)
     error = whole[-1]
-    assert error.offset.startswith("byte ") and error.offset.endswith(f"(after line {error.offset.split()[-1][:-1]})")
+    assert error.offset.startswith("byte ") and error.offset.endswith(
+        f"(after line {error.offset.split()[-1][:-1]})"
+    )
     assert "corrupt or truncated stream" in error.error
 
 
@@ -168,20 +214,33 @@ def test_a_file_gzipped_as_one_member_stays_one_task(tmp_path: Path) -> None:
     run = tmp_path / "run"
     _run([path], run, 1000)
     assert sorted(p.name for p in (run / "01_read").glob("part-*.done")) == ["part-00000.done"]
-    assert json.loads((run / "tasks.json").read_text())["tasks"] == [{"source": "one.jsonl.gz", "span": None}]
+    assert json.loads((run / "tasks.json").read_text())["tasks"] == [
+        {"source": "one.jsonl.gz", "span": None}
+    ]
 
 
-def test_parts_are_numbered_over_tasks_in_input_order(inputs: dict[str, Path], tmp_path: Path) -> None:
+def test_parts_are_numbered_over_tasks_in_input_order(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
     first, last = tmp_path / "first.jsonl", tmp_path / "last.jsonl"
     first.write_bytes(_brown_records(3)[1])
     last.write_bytes(_brown_records(3)[2])
     run = tmp_path / "run"
     _run([first, inputs["jsonl"], last], run, -(-inputs["jsonl"].stat().st_size // 3))
     tasks = json.loads((run / "tasks.json").read_text())["tasks"]
-    assert [t["source"] for t in tasks] == ["first.jsonl", "a.jsonl", "a.jsonl", "a.jsonl", "last.jsonl"]
+    assert [t["source"] for t in tasks] == [
+        "first.jsonl",
+        "a.jsonl",
+        "a.jsonl",
+        "a.jsonl",
+        "last.jsonl",
+    ]
     assert [t["span"]["seek"] for t in tasks[1:4]] == sorted(t["span"]["seek"] for t in tasks[1:4])
-    sources = [row["meta"] for part in sorted((run / "01_read").glob("part-*.parquet"))
-               for row in pq.read_table(part, columns=["meta"]).to_pylist()[:1]]
+    sources = [
+        row["meta"]
+        for part in sorted((run / "01_read").glob("part-*.parquet"))
+        for row in pq.read_table(part, columns=["meta"]).to_pylist()[:1]
+    ]
     assert [json.loads(m)["source"].split("#")[0] for m in sources] == [t["source"] for t in tasks]
 
 
@@ -201,12 +260,31 @@ def test_the_ray_executor_runs_the_same_tasks(inputs: dict[str, Path], tmp_path:
 def _curate(recipe: Path, inputs: Path, out: Path, task_bytes: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen(
-        [sys.executable, "-m", "pipelines", "curate", str(recipe), "--input", str(inputs), "--output", str(out),
-         "--workers", "2", "--task-bytes", task_bytes],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "pipelines",
+            "curate",
+            str(recipe),
+            "--input",
+            str(inputs),
+            "--output",
+            str(out),
+            "--workers",
+            "2",
+            "--task-bytes",
+            task_bytes,
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
-def test_kill_9_then_resume_of_a_split_run_is_exact(inputs: dict[str, Path], tmp_path: Path) -> None:
+def test_kill_9_then_resume_of_a_split_run_is_exact(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(json.dumps({"name": "split", "steps": STEPS}), encoding="utf-8")
     path = inputs["jsonl"]
@@ -217,7 +295,9 @@ def test_kill_9_then_resume_of_a_split_run_is_exact(inputs: dict[str, Path], tmp
     kill_9_after(_curate(recipe, path, broken, task_bytes), broken, "01_read/part-*.done", 2)
     assert not (broken / "stats.json").exists(), "the run finished before it could be killed"
     # resumed with another threshold: the run folder's recorded tasks are kept
-    done = run_cli("curate", str(recipe), "--input", str(path), "--output", str(broken), "--task-bytes", "1GB")
+    done = run_cli(
+        "curate", str(recipe), "--input", str(path), "--output", str(broken), "--task-bytes", "1GB"
+    )
     assert done.returncode == 0, done.stderr
     assert f"was planned with task_bytes {int(task_bytes):,}: its tasks are kept" in done.stdout
     assert len(list((broken / "01_read").glob("part-*.done"))) >= 12
@@ -227,14 +307,27 @@ def test_kill_9_then_resume_of_a_split_run_is_exact(inputs: dict[str, Path], tmp
 def test_task_bytes_values_are_checked_before_any_work(tmp_path: Path) -> None:
     assert parse_recipe({"steps": [{"read": {}}]}).task_bytes == TASK_BYTES == 256 << 20
     assert [byte_size(v, "x") for v in (0, 5, "64MiB", "1.5 GB", "300 kb", "7")] == [
-        0, 5, 64 << 20, 1_500_000_000, 300_000, 7]
+        0,
+        5,
+        64 << 20,
+        1_500_000_000,
+        300_000,
+        7,
+    ]
     for bad in (-1, "lots", "5 parsecs", 2.5, True, None):
         with pytest.raises(ConfigError, match=r"^task_bytes: expected a size in bytes >= 0"):
             parse_recipe({"steps": [{"read": {}}], "task_bytes": bad})
     recipe = tmp_path / "r.yaml"
     recipe.write_text("name: t\nsteps:\n  - read: {}\n", encoding="utf-8")
-    done = run_cli("curate", str(recipe), "--input", str(recipe), "--output", str(tmp_path / "run"),
-                   "--task-bytes=-3MB")
+    done = run_cli(
+        "curate",
+        str(recipe),
+        "--input",
+        str(recipe),
+        "--output",
+        str(tmp_path / "run"),
+        "--task-bytes=-3MB",
+    )
     assert done.returncode != 0
     assert "--task-bytes: expected a size in bytes >= 0" in done.stderr
     assert not (tmp_path / "run").exists()

@@ -7,6 +7,7 @@ the first line start after every ``task_bytes``; a gzip or zstd file only where 
 members (frames) ends at a line end, so that a task can start decompressing there. A file
 compressed as one member (as ``gzip`` and ``zstd`` write a whole file) cannot be cut.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,7 +22,7 @@ from curate.readers.compression import UTF8_BOM, compression, peekable
 from curate.readers.spans import Cut
 
 BLOCK = 8 << 20  # bytes read at a time from a plain file
-FEED = 1 << 16   # compressed bytes fed to a decompressor at a time (bounds its output)
+FEED = 1 << 16  # compressed bytes fed to a decompressor at a time (bounds its output)
 WHITESPACE = rb"[ \t\r\x0b\x0c]*"  # what ``bytes.strip`` removes from a line, but its newline
 BLANK_LINE_AFTER = re.compile(rb"\n" + WHITESPACE + rb"(?=\n)")  # a newline, then a blank line
 ALL_WHITESPACE = re.compile(WHITESPACE)
@@ -33,9 +34,9 @@ class LineCounter:
 
     def __init__(self) -> None:
         self.bytes = 0
-        self.lines = 0             # complete lines (ended by a newline)
-        self.records = 0           # complete lines that are not blank
-        self.partial = 0           # bytes of the line in progress
+        self.lines = 0  # complete lines (ended by a newline)
+        self.records = 0  # complete lines that are not blank
+        self.partial = 0  # bytes of the line in progress
         self.partial_blank = True  # the line in progress holds only whitespace so far
 
     @property
@@ -48,7 +49,9 @@ class LineCounter:
         first = data.find(b"\n", skip)
         if first < 0:
             self.partial += len(data)
-            self.partial_blank = self.partial_blank and ALL_WHITESPACE.fullmatch(data, skip) is not None
+            self.partial_blank = (
+                self.partial_blank and ALL_WHITESPACE.fullmatch(data, skip) is not None
+            )
             return
         last = data.rfind(b"\n")
         head_blank = self.partial_blank and ALL_WHITESPACE.fullmatch(data, skip, first) is not None
@@ -71,7 +74,9 @@ def plain_cuts(path: str, task_bytes: int) -> list[Cut]:
     with open(path, "rb") as stream:
         target = task_bytes
         while target < size:
-            while counter.bytes < target and (block := stream.read(min(BLOCK, target - counter.bytes))):
+            while counter.bytes < target and (
+                block := stream.read(min(BLOCK, target - counter.bytes))
+            ):
                 counter.feed(block)
             while not counter.at_line_start and (rest := stream.readline(BLOCK)):
                 counter.feed(rest)  # on to the end of the line the target fell in
@@ -83,10 +88,14 @@ def plain_cuts(path: str, task_bytes: int) -> list[Cut]:
 
 
 def _decompressor(kind: str) -> zlib._Decompress | zstandard.ZstdDecompressionObj:
-    return zlib.decompressobj(zlib.MAX_WBITS | 16) if kind == "gzip" else zstandard.ZstdDecompressor().decompressobj()
+    if kind == "gzip":
+        return zlib.decompressobj(zlib.MAX_WBITS | 16)
+    return zstandard.ZstdDecompressor().decompressobj()
 
 
-def member_ends(stream: BinaryIO, kind: str, sink: Callable[[bytes], None], first_limit: int) -> Iterator[int]:
+def member_ends(
+    stream: BinaryIO, kind: str, sink: Callable[[bytes], None], first_limit: int
+) -> Iterator[int]:
     """The byte offset where each gzip member (zstd frame) of ``stream`` ends, its decompressed
     bytes passed to ``sink`` first; stops at the end of the stream, a cut-off member, bytes that
     do not decompress (the reader reports those) or a first member longer than ``first_limit``."""

@@ -6,6 +6,7 @@ file's own whatever the split. A format's reader module may offer ``plan(path, o
 task_bytes)``: the cuts it can make (JSON Lines at line starts, Parquet at row groups, WARC at
 records); a format without one is always read as one task.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -21,19 +22,21 @@ from curate.remote import is_remote
 class Span:
     """One read task's part of a file; the default is the whole file."""
 
-    seek: int = 0              # where reading starts: a byte offset (a line's, a gzip/zstd member's,
-                               # a WARC record's) or, for Parquet, a row group
-    stop: int | None = None    # where the next part starts, in the same unit; None: the end of the file
-    records: int = 0           # records before the part: ids and record numbers go on from there
-    lines: int = 0             # lines before the part (JSON Lines line numbers)
-    offset: int = 0            # decompressed bytes before the part (JSON Lines byte offsets)
+    # where reading starts: a byte offset (a line's, a gzip/zstd member's, a WARC record's) or,
+    # for Parquet, a row group; and where the next part starts, in the same unit (None: the end)
+    seek: int = 0
+    stop: int | None = None
+    records: int = 0  # records before the part: ids and record numbers go on from there
+    lines: int = 0  # lines before the part (JSON Lines line numbers)
+    offset: int = 0  # decompressed bytes before the part (JSON Lines byte offsets)
     length: int | None = None  # decompressed bytes in the part (JSON Lines); None: to the end
-    size: int = 0              # the file's bytes in the part (progress weights)
+    size: int = 0  # the file's bytes in the part (progress weights)
 
 
 @dataclass(frozen=True)
 class Cut:
-    """A place where a part may start: in the file, in the decompressed stream, and what is before it."""
+    """A place where a part may start, in the file and in the decompressed stream, and what came
+    before it."""
 
     seek: int
     records: int
@@ -42,16 +45,35 @@ class Cut:
 
 
 def spans_from_cuts(cuts: list[Cut], file_size: int) -> list[Span]:
-    """The parts between consecutive byte cuts (the first at the file's start), the last to the end."""
+    """The parts between consecutive byte cuts (the first at the file's start), the last to the
+    end of the file."""
     starts = [Cut(0, 0), *cuts]
     spans = []
     for start, end in zip(starts, [*cuts, None]):
         if end is None:
-            spans.append(Span(start.seek, None, start.records, start.lines, start.offset,
-                              None, file_size - start.seek))
+            spans.append(
+                Span(
+                    start.seek,
+                    None,
+                    start.records,
+                    start.lines,
+                    start.offset,
+                    None,
+                    file_size - start.seek,
+                )
+            )
         else:
-            spans.append(Span(start.seek, end.seek, start.records, start.lines, start.offset,
-                              end.offset - start.offset, end.seek - start.seek))
+            spans.append(
+                Span(
+                    start.seek,
+                    end.seek,
+                    start.records,
+                    start.lines,
+                    start.offset,
+                    end.offset - start.offset,
+                    end.seek - start.seek,
+                )
+            )
     return spans
 
 
