@@ -89,9 +89,14 @@ def _write_inputs(folder: Path) -> dict[str, Path]:
 
 
 def _run(
-    inputs: list[Path], out: Path, task_bytes: int, workers: int = 2, executor: str = "local"
+    inputs: list[Path],
+    out: Path,
+    task_bytes: int,
+    workers: int = 2,
+    executor: str = "local",
+    steps: list[dict] = STEPS,
 ) -> None:
-    recipe = parse_recipe({"name": "split", "task_bytes": task_bytes, "steps": STEPS})
+    recipe = parse_recipe({"name": "split", "task_bytes": task_bytes, "steps": steps})
     run_curation(
         recipe, [str(p) for p in inputs], out, make_executor(executor, workers), log=lambda _: None
     )
@@ -226,7 +231,8 @@ def test_parts_are_numbered_over_tasks_in_input_order(
     first.write_bytes(_brown_records(3)[1])
     last.write_bytes(_brown_records(3)[2])
     run = tmp_path / "run"
-    _run([first, inputs["jsonl"], last], run, -(-inputs["jsonl"].stat().st_size // 3))
+    thirds = -(-inputs["jsonl"].stat().st_size // 3)
+    _run([first, inputs["jsonl"], last], run, thirds, steps=STEPS[:1])
     tasks = json.loads((run / "tasks.json").read_text())["tasks"]
     assert [t["source"] for t in tasks] == [
         "first.jsonl",
