@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import pyarrow as pa
@@ -15,7 +16,7 @@ import pytest
 import zstandard
 
 from curate.errors import ConfigError
-from curate.readers import ReaderOptions, read_file
+from curate.readers import ReaderOptions, line_cuts, read_file
 from curate.readers.spans import plan_spans
 from pipelines.executors import make_executor
 from pipelines.recipe import TASK_BYTES, byte_size, parse_recipe
@@ -337,3 +338,25 @@ def test_task_bytes_values_are_checked_before_any_work(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "--task-bytes: expected a size in bytes >= 0" in done.stderr
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("compress", [None, "gzip"])
+def test_planning_memory_does_not_grow_with_the_file(
+    compress: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(line_cuts, "BLOCK", 1 << 16)
+    lines = _jsonl_lines()
+    peaks = []
+    for copies in (2, 20):
+        path = tmp_path / f"x{copies}.jsonl"
+        data = [line for _ in range(copies) for line in lines]
+        if compress is None:
+            path.write_bytes(b"".join(data))
+        else:
+            path.write_bytes(_members(data, lambda chunk: gzip.compress(chunk, mtime=0)))
+        tracemalloc.start()
+        cuts = line_cuts.line_cuts(str(path), path.stat().st_size // 20)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert len(cuts) >= 15
+    assert peaks[1] < 1.5 * peaks[0] and peaks[1] < 4 << 20
