@@ -64,11 +64,11 @@ def plan(path: str, options: ReaderOptions, task_bytes: int) -> list[Span]:
              for group in (metadata.row_group(g) for g in range(metadata.num_row_groups))]
     rows = [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)]
     spans: list[Span] = []
-    first = before = size = 0
+    first = before = rows_in = size = 0
     for group, (group_size, group_rows) in enumerate(zip(sizes, rows)):
-        size += group_size
+        size, rows_in = size + group_size, rows_in + group_rows
         if size >= task_bytes and group + 1 < len(sizes):
             spans.append(Span(first, group + 1, before, size=size))
-            first, before, size = group + 1, before + sum(rows[first:group + 1]), 0
+            first, before, rows_in, size = group + 1, before + rows_in, 0, 0
     spans.append(Span(first, None, before, size=size))
     return spans
