@@ -360,3 +360,19 @@ def test_planning_memory_does_not_grow_with_the_file(
         tracemalloc.stop()
         assert len(cuts) >= 15
     assert peaks[1] < 1.5 * peaks[0] and peaks[1] < 4 << 20
+
+
+def test_a_run_folder_from_before_read_tasks_keeps_one_task_per_file(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    path, run = inputs["jsonl"], tmp_path / "run"
+    _run([path], run, 0, workers=1, steps=STEPS[:1])
+    (run / "tasks.json").unlink()  # as a run made before read tasks were planned left it
+    before = _rows(run / "01_read")
+    _run([path], run, path.stat().st_size // 4, steps=STEPS[:1])
+    assert json.loads((run / "tasks.json").read_text()) == {
+        "task_bytes": 0,
+        "tasks": [{"source": "a.jsonl", "span": None}],
+    }
+    assert _rows(run / "01_read") == before
+    assert len(list((run / "01_read").glob("part-*.done"))) == 1
