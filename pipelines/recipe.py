@@ -21,7 +21,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "shard": ("tokenizer.config", "ShardConfig"),
     "train": ("model.config", "TrainConfig"),
 }
-TOP_LEVEL_KEYS = ("name", "doc_timeout_s", "steps", "licences", *SECTIONS)
+TOP_LEVEL_KEYS = ("name", "doc_timeout_s", "keep_intermediate", "steps", "licences", *SECTIONS)
 DOC_TIMEOUT_S = 60.0  # the per-document deadline of every curation step, unless the recipe or --doc-timeout sets one
 
 
@@ -39,6 +39,8 @@ class Recipe:
     licences: list[str] = field(default_factory=list)
     # a setting of the run rather than of its data: not in recipe.yaml, so changing it keeps a run resumable
     doc_timeout_s: float = DOC_TIMEOUT_S
+    # every step writes its full output, not only a segment's last (for debugging); also a run setting
+    keep_intermediate: bool = False
 
     def step_folder(self, index: int) -> str:
         """``01_read``, ``02_language``...: the step's output folder name."""
@@ -175,8 +177,12 @@ def parse_recipe(data: Any, origin: str = "recipe") -> Recipe:
     timeout = DOC_TIMEOUT_S
     with problems.check():
         timeout = doc_timeout(data.get("doc_timeout_s", DOC_TIMEOUT_S), "doc_timeout_s")
+    keep = data.get("keep_intermediate", False)
+    with problems.check():
+        if not isinstance(keep, bool):
+            raise ConfigError(f"keep_intermediate: expected true or false, got {keep!r}")
     problems.raise_any()
-    return Recipe(name, steps, sections, licences, timeout)
+    return Recipe(name, steps, sections, licences, timeout, keep)
 
 
 def doc_timeout(value: Any, where: str) -> float:
@@ -205,3 +211,8 @@ def with_doc_timeout(recipe: Recipe, seconds: float | None) -> Recipe:
     if seconds is None:
         return recipe
     return dataclasses.replace(recipe, doc_timeout_s=doc_timeout(seconds, "--doc-timeout"))
+
+
+def with_keep_intermediate(recipe: Recipe, keep: bool) -> Recipe:
+    """The recipe with ``--keep-intermediate`` applied when it was given."""
+    return dataclasses.replace(recipe, keep_intermediate=True) if keep else recipe

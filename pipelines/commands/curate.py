@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipelines.commands._options import add_doc_timeout
+from pipelines.commands._options import add_doc_timeout, add_keep_intermediate
 from pipelines.executors import EXECUTORS, make_executor
-from pipelines.recipe import load_recipe, with_doc_timeout
+from pipelines.recipe import load_recipe, with_doc_timeout, with_keep_intermediate
 from pipelines.run import run_recipe
 
 
@@ -21,6 +21,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="Ray cluster to join (auto, or HOST:PORT of the head); unset: $RAY_ADDRESS, else a "
                              "Ray on this machine. With --executor ray, --workers 0 runs a task per cluster CPU")
     add_doc_timeout(parser)
+    add_keep_intermediate(parser)
 
 
 def curate(args: argparse.Namespace) -> int:
@@ -29,6 +30,7 @@ def curate(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace, sections: bool = True) -> int:
     recipe = with_doc_timeout(load_recipe(args.recipe), args.doc_timeout)
+    recipe = with_keep_intermediate(recipe, args.keep_intermediate)
     executor = make_executor(args.executor, args.workers, args.ray_address)
     run_recipe(recipe, args.input, args.output, executor, sections)
     return 0
