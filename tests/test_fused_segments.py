@@ -197,3 +197,24 @@ def test_a_step_folder_fused_into_its_segment_is_refused_as_input_with_what_to_d
         expand_inputs([str(run / "04_gopher_quality")])
     assert [f.source for f in expand_inputs([str(run)])] == [
         f"08_gopher_repetition/part-0000{i}.parquet" for i in range(3)]
+
+
+def test_keep_intermediate_is_a_recipe_key_and_a_flag_and_a_bad_value_is_refused(tmp_path):
+    from curate.errors import ConfigError
+    from pipelines.cli import main
+    from pipelines.recipe import parse_recipe
+
+    with pytest.raises(ConfigError, match="keep_intermediate: expected true or false, got 'yes'"):
+        parse_recipe({"name": "t", "keep_intermediate": "yes", "steps": [{"read": {}}]})
+    assert parse_recipe({"name": "t", "keep_intermediate": True, "steps": [{"read": {}}]}).keep_intermediate
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text("".join(json.dumps({"id": f"d{i}", "text": f"word {i} " * (i + 1)}) + "\n" for i in range(30)))
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("name: t\nsteps:\n  - read: {}\n  - sample: {rate: 0.5}\n  - gopher_quality: {min_words: 10}\n")
+    for flags, written in (([], ["03_gopher_quality"]),
+                           (["--keep-intermediate"], ["01_read", "02_sample", "03_gopher_quality"])):
+        out = tmp_path / f"run{len(flags)}"
+        assert main(["curate", str(recipe), "--input", str(docs), "--output", str(out), *flags]) == 0
+        assert sorted(p.parent.name for p in out.glob("0*/part-00000.parquet")) == written
+    assert _files(tmp_path / "run1")["03_gopher_quality/part-00000.parquet"] == \
+        _files(tmp_path / "run0")["03_gopher_quality/part-00000.parquet"]
