@@ -7,8 +7,9 @@ from typing import Literal
 from curate.document import Document
 from curate.stage import FilterStage, StageResult
 from curate.stages._rules import Verdict
+from curate.text.analysis import lines_of, words_of
 from curate.text.wordlists import stopwords
-from curate.text.words import is_word, split_words
+from curate.text.words import is_word
 
 # Gopher's stop words: a document must hold at least two of them (Table A1).
 GOPHER_STOP_WORDS = frozenset(("the", "be", "to", "of", "and", "that", "have", "with"))
@@ -44,7 +45,7 @@ class GopherQuality(FilterStage):
         """Worst case: O(n) in the text's length (splitting, counts, line checks: a pass each)."""
         text, meta = doc.text, doc.meta
         verdict = Verdict("gopher_quality", self.action == "annotate")
-        tokens = split_words(text)
+        tokens = words_of(doc)
         words = [t for t in tokens if is_word(t)]
 
         meta["gopher_word_count"] = len(words)
@@ -64,7 +65,7 @@ class GopherQuality(FilterStage):
                 verdict.fail(ellipses > self.max_symbol_word_ratio, "ellipsis_ratio"):
             return verdict.reason
 
-        lines = text.splitlines() or [""]
+        lines = lines_of(doc) or [""]
         bullet_lines = sum(1 for line in lines if line.lstrip().startswith(BULLETS)) / len(lines)
         ellipsis_lines = sum(1 for line in lines if line.rstrip().endswith(ELLIPSES)) / len(lines)
         meta["gopher_bullet_lines_ratio"] = bullet_lines
