@@ -103,3 +103,14 @@ def test_a_shared_ngram_index_answers_in_any_order(order):
     shared = NgramIndex(words)
     for n in order:
         assert np.array_equal(shared.keys(n), NgramIndex(words).keys(n))
+
+
+def test_gophers_one_pass_over_the_tokens_counts_as_the_two_definitions():
+    from curate.stages.gopher_quality import _words_and_lettered
+    from curate.text.words import is_word
+
+    for doc in _corpus():
+        tokens = [*split_words(doc.text), "½", "Ⅻ", "x1", "1990", "...", "𝔘𝔫𝔦", "𝟙"]
+        words, lettered = _words_and_lettered(tokens)
+        assert words == [t for t in tokens if is_word(t)]
+        assert lettered == sum(1 for t in tokens if any(c.isalpha() for c in t))

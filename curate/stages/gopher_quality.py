@@ -46,7 +46,7 @@ class GopherQuality(FilterStage):
         text, meta = doc.text, doc.meta
         verdict = Verdict("gopher_quality", self.action == "annotate")
         tokens = words_of(doc)
-        words = [t for t in tokens if is_word(t)]
+        words, lettered = _words_and_lettered(tokens)
 
         meta["gopher_word_count"] = len(words)
         if verdict.fail(not self.min_words <= len(words) <= self.max_words, "word_count") or not words:
@@ -74,7 +74,7 @@ class GopherQuality(FilterStage):
                 verdict.fail(ellipsis_lines > self.max_ellipsis_lines_ratio, "ellipsis_lines"):
             return verdict.reason
 
-        alpha = sum(1 for t in tokens if _has_letter(t)) / len(tokens)
+        alpha = lettered / len(tokens)
         meta["gopher_alpha_words_ratio"] = alpha
         if verdict.fail(alpha < self.min_alpha_words_ratio, "alpha_words"):
             return verdict.reason
@@ -86,8 +86,21 @@ class GopherQuality(FilterStage):
         return verdict.reason
 
 
-def _has_letter(token: str) -> bool:
-    return token.isalpha() or any(c.isalpha() for c in token)
+def _words_and_lettered(tokens: list[str]) -> tuple[list[str], int]:
+    """The tokens that are words (not pure punctuation), and how many tokens hold a letter, in one
+    pass: a letter is never punctuation, so a token holding one is a word.
+    Worst case: O(total characters of the tokens)."""
+    words: list[str] = []
+    append = words.append
+    lettered = 0
+    for token in tokens:
+        if token.isalpha():
+            append(token)
+            lettered += 1
+        elif is_word(token):
+            append(token)
+            lettered += any(c.isalpha() for c in token)
+    return words, lettered
 
 
 STAGE = GopherQuality
