@@ -218,3 +218,13 @@ def test_keep_intermediate_is_a_recipe_key_and_a_flag_and_a_bad_value_is_refused
         assert sorted(p.parent.name for p in out.glob("0*/part-00000.parquet")) == written
     assert _files(tmp_path / "run1")["03_gopher_quality/part-00000.parquet"] == \
         _files(tmp_path / "run0")["03_gopher_quality/part-00000.parquet"]
+
+
+@pytest.mark.parametrize("shards", [1, 3, 256, 257, 1000, 4097])
+def test_a_fused_step_keeps_a_sample_of_exactly_the_shards_and_rows_the_report_reads(shards):
+    from pipelines.report.sample import SAMPLE_FILES, SAMPLE_ROWS, kept_sample_rows, spread
+
+    read = spread(list(range(shards)), SAMPLE_FILES)
+    rows = [kept_sample_rows(i, shards) for i in range(shards)]
+    assert [i for i, n in enumerate(rows) if n] == read
+    assert {rows[i] for i in read} == {-(-SAMPLE_ROWS // len(read))}

@@ -176,8 +176,9 @@ class StepSample:
 def kept_sample_rows(index: int, shards: int) -> int:
     """How many of its first kept documents shard ``index`` of ``shards`` keeps for the report where
     its step writes no full output: what ``sample_shards`` reads of it (0 for a shard it skips)."""
-    chosen = spread(list(range(shards)), SAMPLE_FILES)
-    return math.ceil(SAMPLE_ROWS / len(chosen)) if index in set(chosen) else 0
+    most = min(shards, SAMPLE_FILES)
+    step = -(-index * most // shards)  # the first of spread's picks i * shards // most at or after index
+    return math.ceil(SAMPLE_ROWS / most) if step < most and step * shards // most == index else 0
 
 
 def _kept_sample(step_dir: Path, limit: int) -> Sample:
