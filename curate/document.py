@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from curate.text.analysis import TextAnalysis
 
 
 @dataclass(slots=True)
@@ -10,9 +13,11 @@ class Document:
     """A text with a stable id and a metadata dict that stages annotate.
 
     ``meta`` holds ``source`` (``file#record``), ``url`` where known, and what stages add
-    (``lang``, ``lang_score``, quality signals, ``duplicate_of``...).
+    (``lang``, ``lang_score``, quality signals, ``duplicate_of``...). ``analysis`` holds the
+    splits of ``text`` that stages share (``curate.text.analysis``); it is never written.
     """
 
     id: str
     text: str
     meta: dict[str, Any] = field(default_factory=dict)
+    analysis: TextAnalysis | None = field(default=None, repr=False, compare=False)

@@ -47,8 +47,11 @@ def curated_parts(folder: Path) -> tuple[Path, list[Path]] | None:
 
 def _finished_parts(step: Path, what: str) -> list[Path]:
     parts = sorted(step.glob("part-*.parquet"))
-    if not parts or not (step / "stats.json").is_file():
+    if not (step / "stats.json").is_file():
         raise InputError(f"{what} is not finished ({step.name} has no stats.json yet): finish the run first")
+    if not parts:
+        raise InputError(f"{what} kept no output (its step ran fused with the next ones): pass the run "
+                         "folder, or rerun the run with --keep-intermediate")
     return parts
 
 
@@ -113,9 +116,7 @@ def expand_inputs(arguments: list[str]) -> list[InputFile]:
             queue.extendleft(reversed(_list_entries(argument)))
         elif is_remote(argument):
             found.append(InputFile(argument, url_source(argument)))
-        elif path.is_dir() and is_dataset_folder(path):
-            found.append(InputFile(str(path), path.name))
-        elif path.is_file():
+        elif (path.is_dir() and is_dataset_folder(path)) or path.is_file():
             found.append(InputFile(str(path), path.name))
         elif path.is_dir() and (curated := curated_parts(path)) is not None:
             base, parts = curated

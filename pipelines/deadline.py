@@ -3,15 +3,16 @@
 Each worker process (the local executor's pool worker, a Ray worker, or the main process with one
 worker) forks one long-lived child and sends it its shards one after the other, so the child
 loads its imports and models once, as a worker did. Before each call of a stage (one document,
-or one batch for stages with ``map_batch``) the child writes the call's first document index, its
-size and its start time into a small shared array; after the call it clears the start time. The
+or one batch for stages with ``map_batch``) the child writes the call's step (its position in the
+fused segment, ``pipelines.segment``), first document index, size and start time into a small
+shared array; after the call it clears the start time. The
 worker sleeps until the current call's deadline and, when a call overruns, kills the child's
 whole process group (whatever it runs: a regular expression, a loop in a user's function, native
 code, programs it started), forks a new child and processes the shard again from its start with
 a ``Plan`` that says what to do differently: after an overrunning batch, the rest of the shard
-goes to the stage one document at a time (so a stage that is slow on every batch costs one
+goes to that step's stage one document at a time (so a stage that is slow on every batch costs one
 restart, not one per batch), and an overrunning document is not given to the stage again but
-rejected as ``<step>:timeout``. A child that dies inside a call
+rejected as ``<step>:timeout`` (the earlier steps of the segment still see it). A child that dies inside a call
 (a crash in native code) is handled the same way, as ``<step>:crash``. Nothing is written under
 the shard's real names until the child finishes, so a restart yields the same bytes as a run in
 which the document had been rejected at once; the cost of a hostile document is its deadline plus
@@ -28,13 +29,14 @@ import os
 import signal
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from pipelines import progress
 
 T = TypeVar("T")
-_STARTED, _INDEX, _COUNT, _DOCS, _BYTES = range(5)  # the shared array's slots
+_STARTED, _INDEX, _COUNT, _STEP, _DOCS, _BYTES = range(6)  # the shared array's slots
 TIMEOUT, CRASH = "timeout", "crash"
 _PR_SET_PDEATHSIG = 1  # prctl(2)
 MAX_WAIT_S = 1.0  # the worker wakes at least this often, to pass the child's counts on
@@ -60,8 +62,9 @@ class Abandoned:
 class Plan:
     """What a pass over a shard does differently after earlier passes overran."""
 
-    abandoned: dict[int, Abandoned] = field(default_factory=dict)  # document index -> why it is rejected
-    one_by_one_from: float = math.inf  # documents from this index on go to the stage one at a time
+    # (step, document index) -> why that step rejects the document instead of calling its stage
+    abandoned: dict[tuple[int, int], Abandoned] = field(default_factory=dict)
+    one_by_one_from: dict[int, int] = field(default_factory=dict)  # step -> from this index on, one at a time
 
 
 class Watch:
@@ -70,9 +73,9 @@ class Watch:
     def __init__(self, shared: Any = None) -> None:
         self.shared = shared
 
-    def start(self, index: int, count: int = 1) -> None:
+    def start(self, index: int, count: int = 1, step: int = 0) -> None:
         if self.shared is not None:
-            self.shared[_INDEX], self.shared[_COUNT] = index, count
+            self.shared[_INDEX], self.shared[_COUNT], self.shared[_STEP] = index, count, step
             self.shared[_STARTED] = time.monotonic()
 
     def stop(self) -> None:
@@ -82,6 +85,7 @@ class Watch:
 
 @dataclass(frozen=True)
 class _Overrun:
+    step: int
     index: int
     count: int
     kind: str
@@ -108,9 +112,10 @@ def supervise(work: Callable[[Plan, Watch], T], timeout_s: float) -> T:
         if not isinstance(outcome, _Overrun):
             return outcome
         if outcome.count > 1:
-            plan.one_by_one_from = min(plan.one_by_one_from, outcome.index)
+            plan.one_by_one_from[outcome.step] = min(plan.one_by_one_from.get(outcome.step, outcome.index),
+                                                     outcome.index)
         else:
-            plan.abandoned[outcome.index] = Abandoned(outcome.kind, timeout_s)
+            plan.abandoned[outcome.step, outcome.index] = Abandoned(outcome.kind, timeout_s)
 
 
 _current: _ShardChild | None = None
@@ -130,7 +135,7 @@ class _ShardChild:
     def __init__(self) -> None:
         context = multiprocessing.get_context("fork")
         self.supervisor = os.getpid()
-        self.shared = context.RawArray("d", 5)
+        self.shared = context.RawArray("d", 6)
         self.tasks, child_tasks = context.Pipe(duplex=True)
         self.process = context.Process(target=self._serve, args=(child_tasks,), name="scratchlm-shard", daemon=True)
         self.process.start()
@@ -158,13 +163,13 @@ class _ShardChild:
             watch.stop()
             tasks.send(message)
 
-    def _current_call(self) -> tuple[float, int, int]:
-        """(start time, first index, count) of the call in progress, read consistently."""
+    def _current_call(self) -> tuple[float, int, int, int]:
+        """(start time, step, first index, count) of the call in progress, read consistently."""
         while True:
             started = self.shared[_STARTED]
-            index, count = int(self.shared[_INDEX]), int(self.shared[_COUNT])
+            step, index, count = int(self.shared[_STEP]), int(self.shared[_INDEX]), int(self.shared[_COUNT])
             if self.shared[_STARTED] == started:
-                return started, index, count
+                return started, step, index, count
 
     def kill(self) -> None:
         try:
@@ -193,12 +198,12 @@ class _ShardChild:
 
     def _watch(self, timeout_s: float, counted: list[int]) -> T | _Overrun:
         while True:
-            started, index, count = self._current_call()
+            started, step, index, count = self._current_call()
             elapsed = time.monotonic() - started if started else 0.0
             budget = timeout_s
             if started and elapsed >= budget:
                 self.kill()
-                return _Overrun(index, count, TIMEOUT)
+                return _Overrun(step, index, count, TIMEOUT)
             ready = self.tasks.poll(min(budget - elapsed, MAX_WAIT_S))
             self._pass_on_counts(counted)
             if not ready:
@@ -206,12 +211,12 @@ class _ShardChild:
             try:
                 status, payload = self.tasks.recv()
             except EOFError:  # the child died without answering
-                started, index, count = self._current_call()
+                started, step, index, count = self._current_call()
                 self.kill()
                 if not started:
                     raise WorkerError(f"the shard's process died outside any stage call "
                                       f"(exit code {self.process.exitcode})") from None
-                return _Overrun(index, count, CRASH)
+                return _Overrun(step, index, count, CRASH)
             if status == "error":
                 raise WorkerError(payload)
             return payload

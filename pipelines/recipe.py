@@ -22,7 +22,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "shard": ("tokenizer.config", "ShardConfig"),
     "train": ("model.config", "TrainConfig"),
 }
-TOP_LEVEL_KEYS = ("name", "doc_timeout_s", "task_bytes", "steps", "licences", *SECTIONS)
+TOP_LEVEL_KEYS = ("name", "doc_timeout_s", "task_bytes", "keep_intermediate", "steps", "licences", *SECTIONS)
 DOC_TIMEOUT_S = 60.0  # the per-document deadline of every curation step, unless the recipe or --doc-timeout sets one
 # an input file larger than this is read as several tasks, unless the recipe or --task-bytes says
 TASK_BYTES = 256 << 20
@@ -47,6 +47,8 @@ class Recipe:
     doc_timeout_s: float = DOC_TIMEOUT_S
     # a setting of the run too: the documents are the same whatever the split (tasks.json keeps it)
     task_bytes: int = TASK_BYTES
+    # every step writes its full output, not only a segment's last (for debugging); also a run setting
+    keep_intermediate: bool = False
 
     def step_folder(self, index: int) -> str:
         """``01_read``, ``02_language``...: the step's output folder name."""
@@ -186,8 +188,12 @@ def parse_recipe(data: Any, origin: str = "recipe") -> Recipe:
     task_bytes = TASK_BYTES
     with problems.check():
         task_bytes = byte_size(data.get("task_bytes", TASK_BYTES), "task_bytes")
+    keep = data.get("keep_intermediate", False)
+    with problems.check():
+        if not isinstance(keep, bool):
+            raise ConfigError(f"keep_intermediate: expected true or false, got {keep!r}")
     problems.raise_any()
-    return Recipe(name, steps, sections, licences, timeout, task_bytes)
+    return Recipe(name, steps, sections, licences, timeout, task_bytes=task_bytes, keep_intermediate=keep)
 
 
 def byte_size(value: Any, where: str) -> int:
@@ -236,3 +242,8 @@ def with_doc_timeout(recipe: Recipe, seconds: float | None) -> Recipe:
     if seconds is None:
         return recipe
     return dataclasses.replace(recipe, doc_timeout_s=doc_timeout(seconds, "--doc-timeout"))
+
+
+def with_keep_intermediate(recipe: Recipe, keep: bool) -> Recipe:
+    """The recipe with ``--keep-intermediate`` applied when it was given."""
+    return dataclasses.replace(recipe, keep_intermediate=True) if keep else recipe

@@ -1,164 +1,33 @@
 """Running a recipe's curation steps: one folder per step, one output shard per input shard.
 
-A shard is finished when its ``.done`` file exists (written last, atomically, holding the
-shard's stats), so a killed run resumes by skipping finished shards and yields the same bytes.
+The steps are cut into segments, each a global stage (dedup, perplexity scoring...) or the read
+step followed by the map stages up to the next global stage; a segment runs as one fused pass per
+shard (``pipelines.segment``), and only its last step writes its full output (every step does with
+``keep_intermediate``). A shard of a segment is finished when every step's ``.done`` exists;
+otherwise the segment is run again for that shard, from the furthest step whose output is kept
+(a run made when every step wrote its output resumes from where it stopped).
 """
 from __future__ import annotations
 
-import functools
-import itertools
 import json
 import os
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from curate.document import Document
 from curate.errors import ConfigError, InputError
 from curate.inputs import InputFile, expand_inputs
-from curate.readers import Counted, FileError, ReadItem, Rejected
 from curate.readers.spans import Span
-from curate.remote import is_remote
-from curate.shards import iter_documents
-from curate.stage import GlobalStage, StageResult, apply_stage, iter_batches
+from curate.stage import GlobalStage
 from curate.stages.read import counted_lines
 from curate.stats import StageStats
-from curate.writer import ShardWriter, claim_folder, text_bytes, write_atomic
-from pipelines.deadline import Plan, Watch, supervise
-from pipelines.progress import count_documents
+from curate.writer import claim_folder, write_atomic
 from pipelines.read_tasks import plan_read_tasks
 from pipelines.recipe import SECTIONS, Recipe
-
-BATCH_DOCS = 256
-REASONS_KEY = "filter_reasons"  # where annotate mode records the reasons a doc would be dropped
-
-
-@dataclass(frozen=True)
-class ShardTask:
-    """One step applied to one shard: everything a worker needs, picklable."""
-
-    step_name: str
-    stage: Any
-    source: str       # input file's stable name (read step) or the previous step's shard
-    input_path: str
-    output_dir: str
-    part: str         # "part-00000"
-    doc_timeout_s: float = 0.0  # the per-document deadline (0: none, the shard runs in the worker itself)
-    span: Span | None = None    # the read step's part of a big input file (None: all of it)
-
-
-def _read_items(task: ShardTask, plan: Plan, watch: Watch) -> Iterator[ReadItem]:
-    """The shard's items; for the read step each record's reading of a local file is a watched call
-    (a remote file's reading waits on the network, which its own timeouts and retries bound)."""
-    if task.step_name != "read":
-        yield from iter_documents(task.input_path)
-        return
-    items = task.stage.read(task.input_path, task.source, task.span)
-    if is_remote(task.input_path):
-        yield from items
-        return
-    for index in itertools.count():
-        if index in plan.abandoned:  # a reader cannot skip one record: the rest of the file is given up
-            why = plan.abandoned[index]
-            record = index + 1 + (task.span.records if task.span else 0)  # the file's numbering
-            rest = "the rest of the file" if task.span is None else "the rest of this task's part"
-            error = f"{why.error('read')}; {rest} was not read"
-            yield FileError(task.source, f"record {record}", error)
-            return
-        watch.start(index)
-        item = next(items, None)
-        watch.stop()
-        if item is None:
-            return
-        yield item
-
-
-def process_shard(task: ShardTask) -> StageStats:
-    """Apply one stage to one shard, writing its output, rejects and ``.done`` marker; with a
-    deadline, in a watched child process (``pipelines.deadline``)."""
-    if task.doc_timeout_s > 0:
-        return supervise(functools.partial(_process_shard, task), task.doc_timeout_s)
-    return _process_shard(task, Plan(), Watch())
-
-
-def _stage_results(task: ShardTask, batch: list[Document], first: int, plan: Plan, watch: Watch) -> list[StageResult]:
-    """The stage's answers for a batch whose first document has index ``first`` in the shard."""
-    indices = range(first, first + len(batch))
-    if first + len(batch) <= plan.one_by_one_from and plan.abandoned.keys().isdisjoint(indices):
-        watch.start(first, len(batch))
-        results = apply_stage(task.stage, batch)
-        watch.stop()
-        return results
-    results: list[StageResult] = []
-    for index, doc in zip(indices, batch):
-        if index in plan.abandoned:
-            doc.meta["error"] = plan.abandoned[index].error(task.step_name)
-            results.append(plan.abandoned[index].reason(task.step_name))
-            continue
-        watch.start(index)
-        results.append(task.stage(doc))
-        watch.stop()
-    return results
-
-
-def _process_shard(task: ShardTask, plan: Plan, watch: Watch) -> StageStats:
-    started = time.perf_counter()
-    out_dir = Path(task.output_dir)
-    stats = StageStats()
-    output = ShardWriter(out_dir / f"{task.part}.parquet")
-    rejects = ShardWriter(out_dir / "rejects" / f"{task.part}.parquet", rejects=True)
-    annotate = getattr(task.stage, "action", "drop") == "annotate"
-
-    def reject(doc: Document, reason: str) -> None:
-        stats.dropped[reason] += 1
-        rejects.write(doc, reason)
-
-    def documents() -> Iterator[Document]:
-        for item in _read_items(task, plan, watch):
-            if isinstance(item, FileError):
-                stats.errors.append(item.as_dict())
-                continue
-            if isinstance(item, Counted):
-                stats.counted[item.name] += 1
-                continue
-            doc = item.doc if isinstance(item, Rejected) else item
-            stats.docs_in += 1
-            stats.bytes_in += text_bytes(doc)
-            if isinstance(item, Rejected):
-                reject(item.doc, item.reason)
-            else:
-                yield item
-
-    first = counted_docs = counted_bytes = 0
-    for batch in iter_batches(documents(), BATCH_DOCS):
-        count_documents(stats.docs_in - counted_docs, stats.bytes_in - counted_bytes)
-        counted_docs, counted_bytes = stats.docs_in, stats.bytes_in
-        if task.step_name == "read":
-            results: list[StageResult] = [None] * len(batch)
-        else:
-            results = _stage_results(task, batch, first, plan, watch)
-        first += len(batch)
-        for doc, result in zip(batch, results):
-            if isinstance(result, str):
-                if not annotate:
-                    reject(doc, result)
-                    continue
-                stats.annotated[result] += 1
-                doc.meta.setdefault(REASONS_KEY, []).append(result)
-            elif isinstance(result, Document):
-                doc = result
-            stats.docs_out += 1
-            output.write(doc)
-    output.close()
-    stats.bytes_out = output.bytes  # the writer has already measured every text it wrote
-    rejects.close()
-    stats.seconds = time.perf_counter() - started
-    write_atomic(out_dir / f"{task.part}.done", json.dumps(stats.to_dict(), sort_keys=True))
-    return stats
+from pipelines.report.sample import kept_sample_rows
+from pipelines.segment import ShardTask, StepTask, process_shard
 
 
 @dataclass
@@ -206,6 +75,47 @@ def shard_stats(step_dir: Path, part: str) -> StageStats:
     return StageStats.from_dict(json.loads((step_dir / f"{part}.done").read_text(encoding="utf-8")))
 
 
+def segments(recipe: Recipe) -> list[range]:
+    """The recipe's step indices cut before every global stage: the runs of fused steps."""
+    starts = [0] + [i for i, step in enumerate(recipe.steps) if i > 0 and isinstance(step.stage, GlobalStage)]
+    return [range(start, end) for start, end in zip(starts, starts[1:] + [len(recipe.steps)])]
+
+
+def resume_point(step_dirs: list[Path], part: str) -> int | None:
+    """Where a shard's segment starts again: None when every step has finished it, else the
+    position after the furthest finished step whose output is kept (0: from the segment's input)."""
+    start = 0
+    for position, step_dir in enumerate(step_dirs):
+        if not (step_dir / f"{part}.done").exists():
+            return start
+        if (step_dir / f"{part}.parquet").exists():
+            start = position + 1
+    return None
+
+
+def _segment_tasks(recipe: Recipe, segment: range, output: Path, parts: list[str],
+                   sources: list[tuple[str, str]], spans: list[Span | None]) -> list[ShardTask]:
+    """The unfinished shards of a segment, each from where it starts again (``spans``: the read
+    step's part of a big input file, for a segment read from the input files)."""
+    folders = [recipe.step_folder(i) for i in segment]
+    step_dirs = [output / folder for folder in folders]
+    tasks = []
+    for number, (part, (source, path), span) in enumerate(zip(parts, sources, spans)):
+        start = resume_point(step_dirs, part)
+        if start is None:
+            continue
+        if start > 0:
+            span = None
+            source, path = f"{folders[start - 1]}/{part}.parquet", str(step_dirs[start - 1] / f"{part}.parquet")
+        steps = tuple(
+            StepTask(recipe.steps[i].name, recipe.steps[i].stage, str(output / recipe.step_folder(i)),
+                     write_output=recipe.keep_intermediate or i == segment[-1],
+                     sample_rows=kept_sample_rows(number, len(parts)))
+            for i in segment[start:])
+        tasks.append(ShardTask(steps, source, path, part, recipe.doc_timeout_s, span))
+    return tasks
+
+
 def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Any, log: Any = print) -> CurationResult:
     """All curation steps of ``recipe`` over ``inputs`` into ``output``, resuming finished shards;
     ``log`` gets the per-step stats table and the final step's folder."""
@@ -218,27 +128,25 @@ def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Any,
     sources = [(t.source, t.path) for t in read_tasks]
     spans = [t.span for t in read_tasks]  # the read step's; later steps read whole shards
     results: list[tuple[str, StageStats]] = []
-    for index, step in enumerate(recipe.steps):
-        folder = recipe.step_folder(index)
-        step_dir = output / folder
-        step_dir.mkdir(exist_ok=True)
-        if isinstance(step.stage, GlobalStage):
-            step.stage.prepare([Path(p) for _, p in sources], step_dir / "_work", executor)
-        tasks = [
-            ShardTask(step.name, step.stage, source, path, str(step_dir), part,
-                      recipe.doc_timeout_s, span)
-            for part, (source, path), span in zip(parts, sources, spans)
-            if not (step_dir / f"{part}.done").exists()
-        ]
+    for segment in segments(recipe):
+        folders = [recipe.step_folder(i) for i in segment]
+        for folder in folders:
+            (output / folder).mkdir(exist_ok=True)
+        first = recipe.steps[segment[0]].stage
+        if isinstance(first, GlobalStage):
+            first.prepare([Path(p) for _, p in sources], output / folders[0] / "_work", executor)
+        tasks = _segment_tasks(recipe, segment, output, parts, sources, spans)
         if tasks:
-            executor.map(process_shard, tasks, desc=folder, weights=[_input_size(t) for t in tasks])
-        stats = StageStats()
-        for part in parts:
-            stats.merge(shard_stats(step_dir, part))
-        write_atomic(step_dir / "stats.json", json.dumps(stats.to_dict(), indent=2, sort_keys=True))
-        results.append((folder, stats))
-        sources = [(f"{folder}/{part}.parquet", str(step_dir / f"{part}.parquet")) for part in parts]
-        spans = [None] * len(parts)
+            desc = folders[0] if len(folders) == 1 else f"{folders[0]}..{folders[-1]}"
+            executor.map(process_shard, tasks, desc=desc, weights=[_input_size(t) for t in tasks])
+        for folder in folders:
+            stats = StageStats()
+            for part in parts:
+                stats.merge(shard_stats(output / folder, part))
+            write_atomic(output / folder / "stats.json", json.dumps(stats.to_dict(), indent=2, sort_keys=True))
+            results.append((folder, stats))
+        sources = [(f"{folders[-1]}/{part}.parquet", str(output / folders[-1] / f"{part}.parquet")) for part in parts]
+        spans = [None] * len(parts)  # later segments read whole shards
     summary = {folder: stats.to_dict() for folder, stats in results}
     write_atomic(output / "stats.json", json.dumps(summary, indent=2))
     result = CurationResult(output, results, changed_sections)

@@ -19,7 +19,7 @@ from conftest import run_cli
 from curate.document import Document
 from curate.writer import ShardWriter
 from pipelines.deadline import Plan, Watch, WorkerError, supervise
-from pipelines.runner import ShardTask, process_shard
+from pipelines.segment import ShardTask, StepTask, process_shard
 
 FUNCTIONS = '''
 import os, signal
@@ -116,12 +116,12 @@ def _shard(tmp_path: Path, hostile: set[int], name: str) -> tuple[ShardTask, Pat
         writer.write(Document(f"d{i}", f"document {i}" + (" HANG" if i in hostile else ""), {"source": f"s#{i}"}))
     writer.close()
     out = tmp_path / f"out-{name}"
-    return ShardTask("hang", HangingBatches(), str(shard), str(shard), str(out), "part-00000", 0.5), out
+    return ShardTask((StepTask("hang", HangingBatches(), str(out)),), str(shard), str(shard), "part-00000", 0.5), out
 
 
 def test_an_overrunning_batch_is_split_and_only_the_hostile_document_is_abandoned(tmp_path):
     task, out = _shard(tmp_path, {300}, "a")
-    stats = process_shard(task)
+    stats, = process_shard(task)
     assert (stats.docs_in, stats.docs_out, dict(stats.dropped)) == (600, 599, {"hang:timeout": 1})
     rejects = pq.read_table(out / "rejects" / "part-00000.parquet").to_pylist()
     assert [(r["id"], r["reason"]) for r in rejects] == [("d300", "hang:timeout")]
@@ -132,14 +132,48 @@ def test_the_output_after_a_restart_is_the_bytes_of_a_run_without_the_hostile_do
     """Kept documents are written as if the overrunning one had been dropped at once."""
     hostile, _ = _shard(tmp_path, {10, 450}, "b")
     process_shard(hostile)
-    kept = pq.read_table(Path(hostile.output_dir) / "part-00000.parquet").to_pylist()
+    kept = pq.read_table(Path(hostile.steps[0].output_dir) / "part-00000.parquet").to_pylist()
     assert [r["id"] for r in kept] == [f"d{i}" for i in range(600) if i not in (10, 450)]
     plain = tmp_path / "plain.parquet"
     writer = ShardWriter(plain)
     for row in kept:
         writer.write(Document(row["id"], row["text"], json.loads(row["meta"])))
     writer.close()
-    assert plain.read_bytes() == (Path(hostile.output_dir) / "part-00000.parquet").read_bytes()
+    assert plain.read_bytes() == (Path(hostile.steps[0].output_dir) / "part-00000.parquet").read_bytes()
+
+
+@dataclass(frozen=True)
+class Tag:
+    """Test stage: writes its name into each document's meta, in batches."""
+
+    name: str
+
+    def __call__(self, doc: Document) -> None:
+        doc.meta[self.name] = len(doc.text)
+
+    def map_batch(self, docs: list[Document]) -> list[None]:
+        return [self(doc) for doc in docs]
+
+
+def test_in_a_fused_segment_the_overrunning_step_rejects_and_the_others_go_on(tmp_path):
+    """Steps before the hanging one still count the document; steps after it never see it."""
+    plain, out = _shard(tmp_path, set(), "plain")
+    hostile, out_hostile = _shard(tmp_path, {5, 400}, "fused")
+    for task, folder in ((plain, out), (hostile, out_hostile)):
+        steps = (StepTask("before", Tag("before"), str(folder / "1"), write_output=False),
+                 StepTask("hang", HangingBatches(), str(folder / "2"), write_output=False),
+                 StepTask("after", Tag("after"), str(folder / "3")))
+        process_shard(ShardTask(steps, task.source, task.input_path, task.part, task.doc_timeout_s))
+    done = [json.loads((out_hostile / step / "part-00000.done").read_text()) for step in "123"]
+    assert [(d["docs_in"], d["docs_out"], d["dropped"]) for d in done] == [
+        (600, 600, {}), (600, 598, {"hang:timeout": 2}), (598, 598, {})]
+    rejects = pq.read_table(out_hostile / "2" / "rejects" / "part-00000.parquet").to_pylist()
+    assert [(r["id"], r["reason"], sorted(json.loads(r["meta"]))) for r in rejects] == [
+        (f"d{i}", "hang:timeout", ["before", "error", "source"]) for i in (5, 400)]
+    assert not (out_hostile / "1" / "part-00000.parquet").exists()
+    kept = pq.read_table(out_hostile / "3" / "part-00000.parquet").to_pylist()
+    unbroken = pq.read_table(out / "3" / "part-00000.parquet").to_pylist()
+    assert kept == [r for r in unbroken if r["id"] not in ("d5", "d400")]
 
 
 def _raise(plan: Plan, watch: Watch) -> None:

@@ -140,7 +140,9 @@ def test_a_run_folder_as_input_stands_for_its_curated_output_not_its_rejects(tmp
     assert (run / "01_read" / "rejects" / "part-00000.parquet").exists()
     assert [(f.source, Path(f.path)) for f in expand_inputs([str(run)])] == [
         ("02_sample/part-00000.parquet", run / "02_sample" / "part-00000.parquet")]
-    assert [f.source for f in expand_inputs([str(run / "01_read")])] == ["part-00000.parquet"]
+    with pytest.raises(ConfigError, match=r"step folder .*01_read kept no output \(its step ran fused"):
+        expand_inputs([str(run / "01_read")])  # fused into its segment: no output of its own
+    assert [f.source for f in expand_inputs([str(run / "02_sample")])] == ["part-00000.parquet"]
     again = run_curation(parse_recipe(RECIPE), [str(run)], tmp_path / "again", make_executor("local", 1),
                          log=lambda _: None)
     assert (again.steps[0][1].docs_in, again.steps[0][1].docs_dropped) == (1, 0)

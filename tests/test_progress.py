@@ -26,7 +26,7 @@ def test_plain_progress_lines_count_documents_while_a_shard_runs(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
         env={**os.environ, "SCRATCHLM_PROGRESS_S": "0.3", "PYTHONPATH": str(REPO)})
     assert done.returncode == 0, done.stderr
-    lines = re.findall(r"^02_custom: (\d+)/2 shards, ([\d,]+) docs, [\d.]+ MB/s, ETA (\S+)$", done.stderr, re.M)
+    lines = re.findall(r"^01_read\.\.02_custom: (\d+)/2 shards, ([\d,]+) docs, [\d.]+ MB/s, ETA (\S+)$", done.stderr, re.M)
     assert len(lines) >= 2, done.stderr
     counts = [int(docs.replace(",", "")) for _, docs, _ in lines]
     assert counts == sorted(counts)

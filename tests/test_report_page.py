@@ -157,7 +157,8 @@ def test_reject_examples_are_real_rejected_documents_and_are_escaped(curated: Pa
 def test_languages_clusters_and_thresholds_come_from_the_run(curated: Path) -> None:
     tables = _parse(curated / "report" / "index.html").tables
     languages = {r[0]: (_number(r[1]), _number(r[2])) for r in tables["languages"][1:]}
-    lang_rows = [json.loads(m)["lang"] for p in [*curated.glob("02_language/part-*.parquet"),
+    # a step fused with the next ones keeps the first documents it kept (all of them here) for the report
+    lang_rows = [json.loads(m)["lang"] for p in [*curated.glob("02_language/kept-sample/part-*.parquet"),
                                                   *curated.glob("02_language/rejects/*.parquet")]
                  for m in pq.read_table(p).column("meta").to_pylist()]
     assert sum(k + d for k, d in languages.values()) == len(lang_rows)
@@ -250,7 +251,7 @@ def test_the_tokenizer_section_gives_bytes_per_token_per_language(tmp_path: Path
 def test_sampling_is_bounded_and_the_counts_stay_exact(curated: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     shutil.copytree(curated, run, ignore=shutil.ignore_patterns("report"))
-    shards = sorted((run / "01_read").glob("part-*.parquet"))
+    shards = sorted((run / "01_read" / "kept-sample").glob("part-*.parquet"))
     sample = sample_shards(shards, limit=8)
     sizes = [pq.ParquetFile(p).metadata.num_rows for p in shards]
     assert sample.rows == sum(min(2, n) for n in sizes) and sample.total_rows == sum(sizes) > 1000

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from curate.document import Document
 from curate.stage import FilterStage, StageResult
-from curate.text.words import count_sentences, split_words
+from curate.text.analysis import lines_of, with_splits
+from curate.text.words import count_sentences, words_of_pieces
 
 CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]")
 END_MARKS = (".", "?", "!", '"')  # the paper's terminal punctuation marks
@@ -37,18 +38,24 @@ class C4Quality(FilterStage):
 
     def __call__(self, doc: Document) -> StageResult:
         """Worst case: O(n) in the text's length: per line, a fixed number of linear passes
-        (``CITATION`` scans the digits after each "[" once; a fixed set of phrases)."""
+        (``CITATION`` scans the digits after each "[" once; a fixed set of phrases). The kept
+        text's pieces and words are handed to the next stages (``curate.text.analysis``)."""
         kept: list[str] = []
+        kept_pieces: list[str] = []
+        kept_words: list[str] = []
         sentences = 0
-        lines = doc.text.splitlines()
+        lines = lines_of(doc)
         reason = None
         for raw in lines:
             line = raw.strip()
-            words = line.split()
+            words = pieces = line.split()
             if any(len(w) > self.max_word_length for w in words):
                 continue
             if self.remove_citations:
+                cited = line
                 line = CITATION.sub("", line)
+                if len(line) != len(cited):  # markers removed: the pieces changed
+                    pieces = line.split()
             if self.require_end_mark and (not line.endswith(END_MARKS) or line.endswith("...")):
                 continue
             if len(words) < self.min_words_per_line:
@@ -64,8 +71,11 @@ class C4Quality(FilterStage):
                 break
             if self.drop_policy_lines and any(p in lower for p in POLICY_PHRASES):
                 continue
-            sentences += count_sentences(split_words(line))
+            tokens = words_of_pieces(pieces)
+            sentences += count_sentences(tokens)
             kept.append(line)
+            kept_pieces += pieces
+            kept_words += tokens
         doc.meta["c4_lines_kept"] = len(kept)
         doc.meta["c4_lines_removed"] = len(lines) - len(kept)
         doc.meta["c4_sentences"] = sentences
@@ -73,7 +83,8 @@ class C4Quality(FilterStage):
             reason = "c4_quality:too_few_sentences"
         if reason is not None or self.action == "annotate":
             return reason
-        return Document(doc.id, "\n".join(kept).strip(), doc.meta)
+        # whitespace joins the kept lines, so the text's pieces (and words) are theirs, in order
+        return with_splits(Document(doc.id, "\n".join(kept).strip(), doc.meta), kept_pieces, kept_words)
 
 
 STAGE = C4Quality

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from curate.document import Document
 from curate.stage import FilterStage, StageResult
 from curate.stages._rules import Verdict
+from curate.text.analysis import words_of
 from curate.text.repetition import duplicates
-from curate.text.words import TERMINAL_TUPLE, split_words
+from curate.text.words import TERMINAL_TUPLE
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class FinewebQuality(FilterStage):
         if verdict.fail(dup_chars > self.max_duplicate_line_chars, "duplicate_line_chars"):
             return verdict.reason
 
-        newlines = text.count("\n") / max(1, len(split_words(text)))
+        newlines = text.count("\n") / max(1, len(words_of(doc)))
         meta["fineweb_newlines_per_word"] = newlines
         verdict.fail(newlines > self.max_newlines_per_word, "list_like")
         return verdict.reason

@@ -7,8 +7,9 @@ from typing import Literal
 from curate.document import Document
 from curate.stage import FilterStage, StageResult
 from curate.stages._rules import Verdict
+from curate.text.analysis import lines_of, words_of
 from curate.text.wordlists import stopwords
-from curate.text.words import is_word, split_words
+from curate.text.words import is_word
 
 # Gopher's stop words: a document must hold at least two of them (Table A1).
 GOPHER_STOP_WORDS = frozenset(("the", "be", "to", "of", "and", "that", "have", "with"))
@@ -44,8 +45,8 @@ class GopherQuality(FilterStage):
         """Worst case: O(n) in the text's length (splitting, counts, line checks: a pass each)."""
         text, meta = doc.text, doc.meta
         verdict = Verdict("gopher_quality", self.action == "annotate")
-        tokens = split_words(text)
-        words = [t for t in tokens if is_word(t)]
+        tokens = words_of(doc)
+        words, lettered = _words_and_lettered(tokens)
 
         meta["gopher_word_count"] = len(words)
         if verdict.fail(not self.min_words <= len(words) <= self.max_words, "word_count") or not words:
@@ -64,7 +65,7 @@ class GopherQuality(FilterStage):
                 verdict.fail(ellipses > self.max_symbol_word_ratio, "ellipsis_ratio"):
             return verdict.reason
 
-        lines = text.splitlines() or [""]
+        lines = lines_of(doc) or [""]
         bullet_lines = sum(1 for line in lines if line.lstrip().startswith(BULLETS)) / len(lines)
         ellipsis_lines = sum(1 for line in lines if line.rstrip().endswith(ELLIPSES)) / len(lines)
         meta["gopher_bullet_lines_ratio"] = bullet_lines
@@ -73,7 +74,7 @@ class GopherQuality(FilterStage):
                 verdict.fail(ellipsis_lines > self.max_ellipsis_lines_ratio, "ellipsis_lines"):
             return verdict.reason
 
-        alpha = sum(1 for t in tokens if _has_letter(t)) / len(tokens)
+        alpha = lettered / len(tokens)
         meta["gopher_alpha_words_ratio"] = alpha
         if verdict.fail(alpha < self.min_alpha_words_ratio, "alpha_words"):
             return verdict.reason
@@ -85,8 +86,21 @@ class GopherQuality(FilterStage):
         return verdict.reason
 
 
-def _has_letter(token: str) -> bool:
-    return token.isalpha() or any(c.isalpha() for c in token)
+def _words_and_lettered(tokens: list[str]) -> tuple[list[str], int]:
+    """The tokens that are words (not pure punctuation), and how many tokens hold a letter, in one
+    pass: a letter is never punctuation, so a token holding one is a word.
+    Worst case: O(total characters of the tokens)."""
+    words: list[str] = []
+    append = words.append
+    lettered = 0
+    for token in tokens:
+        if token.isalpha():
+            append(token)
+            lettered += 1
+        elif is_word(token):
+            append(token)
+            lettered += any(c.isalpha() for c in token)
+    return words, lettered
 
 
 STAGE = GopherQuality

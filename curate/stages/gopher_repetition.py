@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from curate.document import Document
 from curate.stage import FilterStage, StageResult
 from curate.stages._rules import Verdict
-from curate.text.repetition import NgramIndex, duplicates
-from curate.text.words import split_nonempty_lines, split_paragraphs, split_words
+from curate.text.analysis import ngrams_of, nonempty_lines_of, paragraphs_of
+from curate.text.repetition import duplicates
 
 
 @dataclass(frozen=True)
@@ -15,7 +15,8 @@ class GopherRepetition(FilterStage):
     """Drop documents whose lines, paragraphs or n-grams repeat more than Table A1 allows.
 
     Fractions of characters are taken over the whole text's length; n-grams are over the tokens
-    of ``split_words`` (punctuation included, as in datatrove). Top n-grams are keyed by ``n``
+    of ``split_words`` (punctuation included, as in datatrove), shared with the other stages of a
+    fused segment (``curate.text.analysis``). Top n-grams are keyed by ``n``
     (``{2: 0.20, 3: 0.18, 4: 0.16}``), duplicated n-grams likewise (5 to 10); every top n-gram
     size must be smaller than every duplicated n-gram size.
     """
@@ -46,11 +47,11 @@ class GopherRepetition(FilterStage):
 
         # paragraphs, then lines: (meta key, rule name, splitter, count limit, character limit)
         for key, rule, split, max_fraction, max_char_fraction in (
-                ("para", "paragraph", split_paragraphs, self.max_duplicate_paragraph_fraction,
+                ("para", "paragraph", paragraphs_of, self.max_duplicate_paragraph_fraction,
                  self.max_duplicate_paragraph_char_fraction),
-                ("line", "line", split_nonempty_lines, self.max_duplicate_line_fraction,
+                ("line", "line", nonempty_lines_of, self.max_duplicate_line_fraction,
                  self.max_duplicate_line_char_fraction)):
-            parts = split(text)
+            parts = split(doc)
             count, chars = duplicates(parts)
             meta[f"gopher_dup_{key}_frac"] = count / len(parts)
             meta[f"gopher_dup_{key}_char_frac"] = chars / length
@@ -58,7 +59,7 @@ class GopherRepetition(FilterStage):
                     verdict.fail(chars / length > max_char_fraction, f"duplicate_{rule}_chars"):
                 return verdict.reason
 
-        index = NgramIndex(split_words(text))
+        index = ngrams_of(doc)
         for n, limit in sorted(self.max_top_ngram_char_fraction.items()):
             fraction = index.top_ngram_chars(n) / length
             meta[f"gopher_top_{n}gram_char_frac"] = fraction

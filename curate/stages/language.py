@@ -6,6 +6,7 @@ from typing import Literal
 
 from curate.document import Document
 from curate.stage import FilterStage, StageResult
+from curate.text.analysis import pieces_of
 from curate.text.langid import identifier
 
 UNDETERMINED = "und"
@@ -36,7 +37,7 @@ class Language(FilterStage):
 
     def map_batch(self, docs: list[Document]) -> list[StageResult]:
         """Worst case: O(n) per text (whitespace folded, then ``curate.text.langid``'s backend)."""
-        texts = [" ".join(doc.text.split()) for doc in docs]
+        texts = [" ".join(pieces_of(doc)) for doc in docs]
         todo = [i for i, t in enumerate(texts) if len(t) - t.count(" ") >= self.min_chars]
         answers = dict(zip(todo, identifier(self.backend).predict([texts[i] for i in todo]))) if todo else {}
         results: list[StageResult] = []

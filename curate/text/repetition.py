@@ -40,10 +40,11 @@ class NgramIndex:
         np.cumsum(np.fromiter(map(len, words), dtype=np.int64, count=len(words)), out=self.offsets[1:])
 
     def keys(self, n: int) -> np.ndarray:
-        """One hash per n-gram position (``len(words) - n + 1`` of them); n must not decrease.
-        Worst case: O(W) per increase of n (one vector operation each)."""
-        if n < self._n:
-            raise ValueError("n-gram sizes must be asked in increasing order")
+        """One hash per n-gram position (``len(words) - n + 1`` of them); the keys of the last n
+        asked are kept, so asking n in increasing order builds each from the one before.
+        Worst case: O(W) per step of n (one vector operation each)."""
+        if n < self._n:  # another user of a shared index: start again from the words
+            self._keys, self._n = self._unigrams, 1
         with np.errstate(over="ignore"):
             while self._n < n:
                 self._keys = self._keys[:-1] * _MULTIPLIER + self._unigrams[self._n:]

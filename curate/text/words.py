@@ -131,9 +131,16 @@ def _piece_tokens(piece: str) -> tuple[str, ...] | list[str]:
 def split_words(text: str) -> list[str]:
     """The word tokens of ``text`` (punctuation included, whitespace dropped).
     Worst case: O(n) in the text's length (one split on whitespace, each piece linear)."""
+    return words_of_pieces(text.split())
+
+
+def words_of_pieces(pieces: list[str]) -> list[str]:
+    """The word tokens of a text already split on whitespace (``text.split()``): each piece is
+    split on its own, so the tokens of joined texts are the joined tokens.
+    Worst case: O(total characters of the pieces)."""
     out: list[str] = []
     append = out.append
-    for piece in text.split():
+    for piece in pieces:
         if piece.isalnum():
             if piece in _SPLIT_WORDS:
                 out.extend(_SPLIT_WORDS[piece])

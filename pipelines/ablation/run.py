@@ -53,7 +53,8 @@ def seeds_of(ablation: Ablation, count: int) -> list[int]:
 
 def _seed_steps(recipe: Recipe, earlier: list[tuple[Recipe, Path]], target: Path) -> None:
     """Link the finished step folders that ``recipe`` shares (same steps from the start) with an
-    earlier variant into ``target``, so the runner skips them instead of running them again."""
+    earlier variant into ``target``, up to the last shared one that kept its full output, so the
+    runner starts from there instead of running them again."""
     plain = recipe.to_plain()["steps"]
     best, source = 0, None
     for other, folder in earlier:
@@ -63,12 +64,20 @@ def _seed_steps(recipe: Recipe, earlier: list[tuple[Recipe, Path]], target: Path
             same += 1
         if same > best:
             best, source = same, folder
+    if source is not None:
+        best = max((i + 1 for i in range(best) if _kept_output(source / recipe.step_folder(i))), default=0)
     for index in range(best):
         name = recipe.step_folder(index)
         if source is None or (target / name).exists() or not (source / name / "stats.json").exists():
             continue
         with AtomicPath(target / name) as tmp:
             shutil.copytree(source / name, tmp, copy_function=_hardlink)
+
+
+def _kept_output(step_dir: Path) -> bool:
+    """Whether a finished step folder holds its full output: a Parquet shard beside every ``.done``."""
+    done = list(step_dir.glob("part-*.done"))
+    return bool(done) and (step_dir / "stats.json").exists() and all(p.with_suffix(".parquet").exists() for p in done)
 
 
 def _hardlink(source: str, target: str) -> None:

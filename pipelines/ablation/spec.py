@@ -46,7 +46,8 @@ from pipelines.config import build, to_plain
 from pipelines.recipe import DOC_TIMEOUT_S, Recipe, doc_timeout, parse_recipe, read_yaml, step_items
 from tokenizer.config import BpeConfig, MixConfig, ShardConfig
 
-TOP_KEYS = ("name", "base", "doc_timeout_s", "quality_model", "bpe", "shard", "train", "budget", "variants")
+TOP_KEYS = ("name", "base", "doc_timeout_s", "keep_intermediate", "quality_model", "bpe", "shard", "train",
+            "budget", "variants")
 VARIANT_KEYS = ("name", "remove", "set", "add")
 MIX_VARIANT_KEYS = ("name", "weights")
 QUALITY_KEYS = ("positive", "negative", "max_docs", "options")
@@ -82,6 +83,7 @@ class Ablation:
     doc_timeout_s: float = DOC_TIMEOUT_S  # every variant's per-document deadline
     mix: MixConfig | None = None  # the base mixture of a mixture ablation
     budget: str = "single_epoch"  # pipelines/ablation/budget.py: BUDGETS
+    keep_intermediate: bool = False  # every variant's steps all write their full output
 
     def read_stage(self) -> Any:
         """The first variant's ``read`` step (every variant starts with one)."""
@@ -91,7 +93,8 @@ class Ablation:
         """The variant's curation recipe, ``{quality_model}`` replaced by the trained model's path."""
         steps = _substitute(variant.steps, str(quality_model) if quality_model else None, variant.name)
         try:
-            plain = {"name": f"{self.name}-{variant.name}", "doc_timeout_s": self.doc_timeout_s, "steps": steps}
+            plain = {"name": f"{self.name}-{variant.name}", "doc_timeout_s": self.doc_timeout_s,
+                     "keep_intermediate": self.keep_intermediate, "steps": steps}
             return parse_recipe(plain, variant.name)
         except ConfigError as err:
             raise ConfigError(f"variant {variant.name}: {err}") from None
@@ -279,7 +282,8 @@ def parse_ablation(data: Any, folder: Path) -> Ablation:
         raise ConfigError(f"budget: expected one of {', '.join(BUDGETS)}, got {budget!r}")
     return Ablation(name, variants, build(BpeConfig, data.get("bpe"), "bpe"), shard, train,
                     _quality_spec(data.get("quality_model")),
-                    doc_timeout(data.get("doc_timeout_s", DOC_TIMEOUT_S), "doc_timeout_s"), mix, budget)
+                    doc_timeout(data.get("doc_timeout_s", DOC_TIMEOUT_S), "doc_timeout_s"), mix, budget,
+                    data.get("keep_intermediate", False))
 
 
 def _extended(data: Any, path: Path) -> Any:

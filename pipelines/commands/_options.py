@@ -20,3 +20,10 @@ def add_task_bytes(parser: argparse.ArgumentParser) -> None:
                              "or WARC records, with the same documents and ids; bytes or a size as "
                              "64MiB or 1GB (default: the recipe's task_bytes, else "
                              f"{TASK_BYTES >> 20}MiB; 0: never split)")
+
+
+def add_keep_intermediate(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--keep-intermediate", action="store_true",
+                        help="write every curation step's full output into its folder, not only the output of "
+                             "the steps that end a fused segment (for debugging; default: the recipe's "
+                             "keep_intermediate, else off)")

@@ -5,7 +5,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from pipelines.commands._options import add_doc_timeout
+from pipelines.commands._options import add_doc_timeout, add_keep_intermediate
 from pipelines.executors import EXECUTORS, make_executor
 from pipelines.recipe import doc_timeout
 
@@ -17,6 +17,8 @@ def ablate(args: argparse.Namespace) -> int:
     ablation = load_ablation(args.ablation)
     if args.doc_timeout is not None:
         ablation = dataclasses.replace(ablation, doc_timeout_s=doc_timeout(args.doc_timeout, "--doc-timeout"))
+    if args.keep_intermediate:
+        ablation = dataclasses.replace(ablation, keep_intermediate=True)
     executor = make_executor(args.executor, args.workers, args.ray_address)
     run_ablation(ablation, args.input, args.eval, args.output, args.seeds, executor, jobs=args.jobs,
                  prepare_only=args.prepare_only, tasks=args.task or ())
@@ -49,4 +51,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--executor", choices=EXECUTORS, default="local", help="executor")
     p.add_argument("--ray-address", metavar="ADDR", default=None, help="Ray cluster to join (with --executor ray)")
     add_doc_timeout(p)
+    add_keep_intermediate(p)
     p.set_defaults(func=ablate)

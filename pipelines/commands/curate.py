@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipelines.commands._options import add_doc_timeout, add_task_bytes
+from pipelines.commands._options import add_doc_timeout, add_keep_intermediate, add_task_bytes
 from pipelines.executors import EXECUTORS, make_executor
-from pipelines.recipe import load_recipe, with_doc_timeout, with_task_bytes
+from pipelines.recipe import load_recipe, with_doc_timeout, with_keep_intermediate, with_task_bytes
 from pipelines.run import run_recipe
 
 
@@ -22,6 +22,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                              "Ray on this machine. With --executor ray, --workers 0 runs a task per cluster CPU")
     add_doc_timeout(parser)
     add_task_bytes(parser)
+    add_keep_intermediate(parser)
 
 
 def curate(args: argparse.Namespace) -> int:
@@ -31,6 +32,7 @@ def curate(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace, sections: bool = True) -> int:
     recipe = with_doc_timeout(load_recipe(args.recipe), args.doc_timeout)
     recipe = with_task_bytes(recipe, args.task_bytes)
+    recipe = with_keep_intermediate(recipe, args.keep_intermediate)
     executor = make_executor(args.executor, args.workers, args.ray_address)
     run_recipe(recipe, args.input, args.output, executor, sections)
     return 0

@@ -19,7 +19,9 @@ def parquet_shards(paths: list[str]) -> list[Path]:
         if path.is_dir():
             found = done_shards(path)
             if not found:
-                raise InputError(f"{path}: no finished part-*.parquet shards in this folder")
+                raise InputError(f"{path}: no finished part-*.parquet shards in this folder (a step that ran "
+                                 "fused with the next ones keeps none: pass a segment's last step, or rerun "
+                                 "with --keep-intermediate)")
             shards.extend(found)
         elif path.is_file():
             shards.append(path)

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate.shards import BATCH_ROWS, done_shards
+from pipelines.segment import KEPT_SAMPLE
 
 SAMPLE_ROWS = 20_000     # rows read per step, for outputs and for rejects alike
 SAMPLE_FILES = 256       # shards opened per step at most, evenly spaced (a crawl has tens of thousands)
@@ -172,8 +173,28 @@ class StepSample:
         return self.folder.split("_", 1)[1] if "_" in self.folder else self.folder
 
 
+def kept_sample_rows(index: int, shards: int) -> int:
+    """How many of its first kept documents shard ``index`` of ``shards`` keeps for the report where
+    its step writes no full output: what ``sample_shards`` reads of it (0 for a shard it skips)."""
+    most = min(shards, SAMPLE_FILES)
+    step = -(-index * most // shards)  # the first of spread's picks i * shards // most at or after index
+    return math.ceil(SAMPLE_ROWS / most) if step < most and step * shards // most == index else 0
+
+
+def _kept_sample(step_dir: Path, limit: int) -> Sample:
+    """The sample of a step that kept no full output: from the first kept documents the runner
+    wrote of some shards (``kept-sample/``), its totals from the shards' ``.done`` counts."""
+    files = sorted((step_dir / KEPT_SAMPLE).glob("part-*.parquet"))
+    sample = sample_shards(files, limit)
+    finished = sorted(step_dir.glob("part-*.done"))
+    sample.total_rows = sum(json.loads(p.read_text(encoding="utf-8"))["docs_out"] for p in finished)
+    sample.skipped_files = len(finished) - len(files)
+    return sample
+
+
 def sample_step(step_dir: Path, limit: int = SAMPLE_ROWS) -> StepSample:
-    """Samples of a step's output shards and of its rejects."""
-    kept = sample_shards(done_shards(step_dir), limit)
+    """Samples of a step's output shards (or, where it kept none, of its kept sample) and of its rejects."""
+    shards = done_shards(step_dir)
+    kept = sample_shards(shards, limit) if shards else _kept_sample(step_dir, limit)
     rejected = sample_shards(sorted((step_dir / "rejects").glob("part-*.parquet")), limit)
     return StepSample(step_dir.name, kept, rejected)

@@ -47,7 +47,8 @@ def curated_step(name: str, folder: Path) -> Path:
         if steps and (folder / steps[-1]).is_dir():
             return folder / steps[-1]
     raise MixError(f"mix: source {name!r}: {folder} is neither a curated run folder "
-                   f"(stats.json) nor a curated step folder (part-*.parquet)")
+                   f"(stats.json) nor a curated step folder (part-*.parquet; a step that ran fused "
+                   f"with the next ones keeps none: pass its run folder, or rerun with --keep-intermediate)")
 
 
 @dataclasses.dataclass
