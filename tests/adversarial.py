@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from curate.document import Document
+
 
 def _repeat(unit: str, n: int) -> str:
     return (unit * (n // len(unit) + 1))[:n]
@@ -101,7 +103,6 @@ def text_functions(workdir: Path) -> dict[str, Callable[[str], object]]:
     Give them text as a run does, cleaned (``hostile_text``); ``text_clean`` is that cleaning."""
     from curate.dedup.normalize import Normalization
     from curate.dedup.signatures import permutations, signature_batch, text_hash_batch
-    from curate.document import Document
     from curate.extract import WebOptions, page_text
     from curate.stages import stage_class
     from curate.text.classifier import TrainOptions, train
@@ -131,7 +132,19 @@ def text_functions(workdir: Path) -> dict[str, Callable[[str], object]]:
     web = WebOptions()
     functions["html_extraction"] = lambda text: page_text(f"<html><body><p>{html.escape(text)}</p></body></html>", web)
     functions["text_clean"] = clean_text  # what every document goes through once, as it is read
+    functions["fused_chain"] = lambda text: _chain(list(stages.values()), Document("d", text, {"source": "s"}))
     return functions
+
+
+def _chain(stages: list[Callable[[Document], object]], doc: Document) -> object:
+    """Every stage on one document in turn, as a fused segment runs them: the splits of
+    ``curate.text.analysis`` are shared between stages, and a transform's output goes on."""
+    result: object = None
+    for stage in stages:
+        result = stage(doc)
+        if isinstance(result, Document):
+            doc = result
+    return result
 
 
 # the map stages that read document text (perplexity needs a trained model: its text work is the

@@ -16,7 +16,7 @@ def functions(tmp_path_factory) -> dict:
     return text_functions(tmp_path_factory.mktemp("hostile"))
 
 
-NAMES = sorted(TEXT_STAGES) + ["exact_hash", "html_extraction", "minhash_signature", "text_clean"]
+NAMES = sorted(TEXT_STAGES) + ["exact_hash", "fused_chain", "html_extraction", "minhash_signature", "text_clean"]
 
 # Unicode of every kind (lone surrogates and control characters included, which st.characters
 # leaves out by default), with the characters that tokenizers and patterns treat specially made
