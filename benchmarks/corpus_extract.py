@@ -65,7 +65,7 @@ Piece = tuple[str, str]  # (suffix of the document id, text); one file may give 
 
 def html_text(body: bytes) -> list[Piece]:
     """The main text of an HTML page, as the project's own extractor gives it."""
-    from curate.extract import decode_html, extract_main_text
+    from scratchlm.curate.extract import decode_html, extract_main_text
 
     return [("", extract_main_text(decode_html(body)))]
 

@@ -30,11 +30,11 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.dedup_data import PROSE, REPO, prose_texts
-from curate.decontam.ngrams import NgramIndex, words_of
-from curate.document import Document
-from curate.stages.decontaminate import Decontaminate
-from curate.stages.gopher_quality import GopherQuality
-from curate.stages.gopher_repetition import GopherRepetition
+from scratchlm.curate.decontam.ngrams import NgramIndex, words_of
+from scratchlm.curate.document import Document
+from scratchlm.curate.stages.decontaminate import Decontaminate
+from scratchlm.curate.stages.gopher_quality import GopherQuality
+from scratchlm.curate.stages.gopher_repetition import GopherRepetition
 
 
 
@@ -73,7 +73,7 @@ import json, sys
 sys.path.insert(0, {str(REPO)!r})
 from benchmarks.decontam import rss_mb, prose
 from pathlib import Path
-from curate.decontam.ngrams import NgramIndex, words_of
+from scratchlm.curate.decontam.ngrams import NgramIndex, words_of
 texts = prose("brown")
 base = rss_mb()
 index = NgramIndex.build([{str(items)!r}], {n}) if {mode!r} == "build" else NgramIndex.load(Path({str(index_dir)!r}))
@@ -93,7 +93,7 @@ import json, sys
 sys.path.insert(0, {str(REPO)!r})
 from pathlib import Path
 from benchmarks.decontam import rss_mb
-from curate.decontam.ngrams import NgramIndex
+from scratchlm.curate.decontam.ngrams import NgramIndex
 hashes = NgramIndex.load(Path({str(index_dir)!r})).hashes
 base = rss_mb()
 ngrams = set(hashes.tolist())

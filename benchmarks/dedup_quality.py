@@ -23,12 +23,12 @@ import numpy as np
 import pyarrow.parquet as pq
 from scipy.sparse import csr_matrix
 
-from curate.dedup.normalize import Normalization
-from curate.dedup.signatures import shingles
+from scratchlm.curate.dedup.normalize import Normalization
+from scratchlm.curate.dedup.signatures import shingles
 from benchmarks.dedup_data import edit, prose_texts, warc_pages
-from pipelines.executors.local import LocalExecutor
-from pipelines.recipe import parse_recipe
-from pipelines.runner import run_curation
+from scratchlm.pipelines.executors.local import LocalExecutor
+from scratchlm.pipelines.recipe import parse_recipe
+from scratchlm.pipelines.runner import run_curation
 
 BANDS = [(0.0, 0.5), (0.5, 0.6), (0.6, 0.7), (0.7, 0.75), (0.75, 0.8), (0.8, 0.85), (0.85, 0.9), (0.9, 0.95), (0.95, 1.01)]
 

@@ -34,17 +34,17 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from benchmarks.dedup_data import REPO, chunks, edit, prose_texts
-from curate.dedup.normalize import Normalization, char_classes
-from curate.dedup.signatures import permutations, signature_batch
+from scratchlm.curate.dedup.normalize import Normalization, char_classes
+from scratchlm.curate.dedup.signatures import permutations, signature_batch
 
 NUM_PERM, SEED, NGRAM = 112, 1, 5
 # ``scratchlm curate RECIPE --workers 1`` without the CLI, which imports every subcommand (torch...)
 CURATE = """
 import sys
 from pathlib import Path
-from pipelines.executors.local import LocalExecutor
-from pipelines.recipe import load_recipe
-from pipelines.runner import run_curation
+from scratchlm.pipelines.executors.local import LocalExecutor
+from scratchlm.pipelines.recipe import load_recipe
+from scratchlm.pipelines.runner import run_curation
 run_curation(load_recipe(sys.argv[1]), [sys.argv[2]], Path(sys.argv[3]), LocalExecutor(1))
 """
 DATATROVE = """

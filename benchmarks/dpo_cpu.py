@@ -19,9 +19,9 @@ sys.path[0] = str(ROOT / "tests")  # not benchmarks/: its tokenize.py shadows th
 sys.path.insert(1, str(ROOT))
 from finetune_data import FOLDER, tiny_checkpoint
 
-from model.instruct import format_prompt
-from model.train_log import read_records
-from pipelines.cli import main as scratchlm
+from scratchlm.model.instruct import format_prompt
+from scratchlm.model.train_log import read_records
+from scratchlm.pipelines.cli import main as scratchlm
 
 TRAIN, VAL = FOLDER / "preferences-train.jsonl.gz", FOLDER / "preferences-val.jsonl.gz"
 
@@ -39,9 +39,9 @@ def held_out_by_instruction(sft: Path, tuned: Path, beta: float) -> str:
     model give the chosen answer the higher log-probability; DPO's reward accuracy and margin."""
     import torch
 
-    from model.dpo import answer_logprobs, preference_metrics
-    from model.evaluate import load_model
-    from pipelines.finetune_data import Rejects, TextTokenizer, preference_pairs
+    from scratchlm.model.dpo import answer_logprobs, preference_metrics
+    from scratchlm.model.evaluate import load_model
+    from scratchlm.pipelines.finetune_data import Rejects, TextTokenizer, preference_pairs
 
     with gzip.open(VAL, "rt", encoding="utf-8") as f:
         records = [json.loads(line) for line in f]

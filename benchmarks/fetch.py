@@ -30,8 +30,8 @@ from fastwarc.warc import ArchiveIterator as FastArchiveIterator
 from fastwarc.warc import WarcRecordType
 from warcio.archiveiterator import ArchiveIterator as WarcioArchiveIterator
 
-from curate.extract import WebOptions, decode_html, extract_main_text, page_text
-from curate.readers import ReaderOptions, read_file
+from scratchlm.curate.extract import WebOptions, decode_html, extract_main_text, page_text
+from scratchlm.curate.readers import ReaderOptions, read_file
 
 REPO = Path(__file__).resolve().parents[1]
 SHORT_CHARS = 200  # the demo recipe's min_text_chars

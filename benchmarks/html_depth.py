@@ -18,7 +18,7 @@ from typing import Callable
 from resiliparse.parse.html import HTMLTree
 
 from benchmarks.fetch import html_pages
-from curate.extract import WebOptions, decode_html, extract_main_text, too_deep
+from scratchlm.curate.extract import WebOptions, decode_html, extract_main_text, too_deep
 
 WARC = Path(__file__).resolve().parents[1] / "tests" / "data" / "web-sample.warc.gz"
 

@@ -26,8 +26,8 @@ def main() -> None:
     rows.append(("+ pyarrow", rss_mib()))
     import numba  # noqa: F401
     rows.append(("+ numba", rss_mib()))
-    from curate.dedup.normalize import Normalization
-    from curate.dedup.signatures import permutations, signature_batch
+    from scratchlm.curate.dedup.normalize import Normalization
+    from scratchlm.curate.dedup.signatures import permutations, signature_batch
     signature_batch(pa.array(["one small document of a few words for the kernels"]), Normalization(), 5,
                     permutations(112, 1))
     rows.append(("+ the MinHash kernels, run once", rss_mib()))

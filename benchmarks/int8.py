@@ -25,13 +25,13 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from model.checkpoint import load  # noqa: E402
-from model.config import model_config  # noqa: E402
-from model.data import BatchLoader, open_shards  # noqa: E402
-from model.evaluate import build_model  # noqa: E402
-from model.generate import generate  # noqa: E402
-from model.gpt import GPT  # noqa: E402
-from model.quantize import quantize_int8  # noqa: E402
+from scratchlm.model.checkpoint import load  # noqa: E402
+from scratchlm.model.config import model_config  # noqa: E402
+from scratchlm.model.data import BatchLoader, open_shards  # noqa: E402
+from scratchlm.model.evaluate import build_model  # noqa: E402
+from scratchlm.model.generate import generate  # noqa: E402
+from scratchlm.model.gpt import GPT  # noqa: E402
+from scratchlm.model.quantize import quantize_int8  # noqa: E402
 
 
 def size_mb(model: torch.nn.Module) -> float:

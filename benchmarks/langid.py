@@ -16,8 +16,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from curate.document import Document
-from curate.stages.language import Language
+from scratchlm.curate.document import Document
+from scratchlm.curate.stages.language import Language
 
 SAMPLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "langid-dev.jsonl.gz"
 

@@ -19,7 +19,7 @@ CHILD = """
 import json, resource, sys, time
 import torch, torch.nn.functional as F
 sys.path.insert(0, sys.argv[1])
-from model.chunked_loss import chunked_cross_entropy
+from scratchlm.model.chunked_loss import chunked_cross_entropy
 tokens, vocab, width, chunk = map(int, sys.argv[2:6])
 torch.manual_seed(0)
 x = torch.randn(tokens, width, requires_grad=True)

@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from model.config import GPU_LOSS_CHUNK, TrainConfig
-from model.train import Trainer
+from scratchlm.model.config import GPU_LOSS_CHUNK, TrainConfig
+from scratchlm.model.train import Trainer
 
 
 def tokens_per_s(cfg: TrainConfig, data: Path, steps: int) -> tuple[float, float]:

@@ -20,15 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
-from curate.dedup.pipeline import BYTES_PER_MERGE_ITEM
-from curate.dedup.runs import write_run
+from scratchlm.curate.dedup.pipeline import BYTES_PER_MERGE_ITEM
+from scratchlm.curate.dedup.runs import write_run
 
 REPO = Path(__file__).resolve().parents[1]
 CHILD = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
 from pathlib import Path
-from curate.dedup.runs import iter_groups, load_run, star_edges
+from scratchlm.curate.dedup.runs import iter_groups, load_run, star_edges
 folders, items = [Path(p) for p in sys.argv[3:]], int(sys.argv[2])
 def status(field):
     with open("/proc/self/status") as f:

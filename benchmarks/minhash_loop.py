@@ -19,8 +19,8 @@ import time
 import numba
 import numpy as np
 
-from curate.dedup.kernels import permutation_minima
-from curate.dedup.signatures import permutations
+from scratchlm.curate.dedup.kernels import permutation_minima
+from scratchlm.curate.dedup.signatures import permutations
 
 
 @numba.njit(cache=True)

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARD_TOKENS = 1_000_000
 CHILD = """import json, sys, time
 from pathlib import Path
-from tokenizer.mixing import mix_shards, open_source
+from scratchlm.tokenizer.mixing import mix_shards, open_source
 root, total = Path(sys.argv[1]), int(sys.argv[2])
 sources = [open_source("big", root / "big", 0.7, 1.0), open_source("small", root / "small", 0.3, 2.0)]
 started = time.perf_counter()
@@ -41,8 +41,8 @@ print(json.dumps({"seconds": time.perf_counter() - started,
 
 def write_source(folder: Path, docs: int, seed: int) -> int:
     """A shard folder of ``docs`` random documents (all train but a few val); its train tokens."""
-    from curate.checksum import file_sha256
-    from tokenizer.shard_format import FORMAT, shard_names, write_npy
+    from scratchlm.curate.checksum import file_sha256
+    from scratchlm.tokenizer.shard_format import FORMAT, shard_names, write_npy
     folder.mkdir(parents=True)
     (folder / "tokenizer.json").write_text("{}", encoding="utf-8")
     rng = np.random.default_rng(seed)

@@ -19,8 +19,8 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import torch
 
-from model.config import GPTConfig
-from model.gpt import FeedForward
+from scratchlm.model.config import GPTConfig
+from scratchlm.model.gpt import FeedForward
 
 
 def timed(fn, reps: int) -> float:
@@ -68,7 +68,7 @@ def errors(
 def kernel_table(rows: int, width: int, reps: int) -> None:
     """The MLP's backward and residual pieces one at a time (bf16, gpt2-124m's shapes): median ms
     and relative error against float32 math, each variant against the products it replaces."""
-    from model import fused_mlp
+    from scratchlm.model import fused_mlp
 
     gen = torch.Generator(device="cuda").manual_seed(1)
 

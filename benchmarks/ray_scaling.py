@@ -28,10 +28,10 @@ from pathlib import Path
 
 import ray
 
-from pipelines.executors import make_executor
-from pipelines.recipe import parse_recipe
-from pipelines.report import write_report
-from pipelines.runner import run_curation
+from scratchlm.pipelines.executors import make_executor
+from scratchlm.pipelines.recipe import parse_recipe
+from scratchlm.pipelines.report import write_report
+from scratchlm.pipelines.runner import run_curation
 
 REPO = Path(__file__).resolve().parents[1]
 PROSE = REPO.parent / "shared" / "data" / "prose"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from benchmarks.dedup_data import prose_texts
 
-SCRATCHLM = [sys.executable, "-m", "pipelines"]
+SCRATCHLM = [sys.executable, "-m", "scratchlm.pipelines"]
 
 
 def write_inputs(folder: Path, docs: int, files: int, words: int) -> int:

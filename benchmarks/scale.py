@@ -67,9 +67,9 @@ SAMPLE_S = 0.2
 # a run's curation only (the report's plotting would set the peak, not the curation)
 CURATE = """import sys
 from pathlib import Path
-from pipelines.executors import make_executor
-from pipelines.recipe import load_recipe, with_task_bytes
-from pipelines.runner import run_curation
+from scratchlm.pipelines.executors import make_executor
+from scratchlm.pipelines.recipe import load_recipe, with_task_bytes
+from scratchlm.pipelines.runner import run_curation
 recipe = with_task_bytes(load_recipe(sys.argv[1]), sys.argv[4])
 executor = make_executor("local", int(sys.argv[5]))
 run_curation(recipe, [sys.argv[2]], Path(sys.argv[3]), executor, log=lambda _: None)
@@ -299,8 +299,8 @@ def run_case(name: str, inputs: Path, size: int, work: Path, task_bytes: int) ->
 def plan_speed(path: Path, task_bytes: int) -> tuple[int, float]:
     """Read tasks of the one file and the planning pass's MB/s (its page cache is warm)."""
     sys.path.insert(0, str(REPO))
-    from curate.readers import ReaderOptions
-    from curate.readers.spans import plan_spans
+    from scratchlm.curate.readers import ReaderOptions
+    from scratchlm.curate.readers.spans import plan_spans
 
     started = time.perf_counter()
     spans = plan_spans(str(path), ReaderOptions(), task_bytes) or [None]

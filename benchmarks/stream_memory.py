@@ -21,9 +21,9 @@ REPO = Path(__file__).resolve().parents[1]
 # `scratchlm curate` without its report (the report's plotting would set the peak, not the streaming)
 CURATE = """import sys
 from pathlib import Path
-from pipelines.executors import make_executor
-from pipelines.recipe import load_recipe
-from pipelines.runner import run_curation
+from scratchlm.pipelines.executors import make_executor
+from scratchlm.pipelines.recipe import load_recipe
+from scratchlm.pipelines.runner import run_curation
 run_curation(load_recipe(sys.argv[1]), [sys.argv[2]], Path(sys.argv[3]), make_executor("local", 1))
 """
 

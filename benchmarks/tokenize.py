@@ -123,8 +123,8 @@ def build_corpus(folder: Path, megabytes: float) -> dict:
         info = json.loads(info_path.read_text())
         if info["target_mb"] == megabytes:
             return info
-    from curate.document import Document
-    from curate.writer import ShardWriter, write_atomic
+    from scratchlm.curate.document import Document
+    from scratchlm.curate.writer import ShardWriter, write_atomic
 
     docs = real_documents()
     unique = sum(len(t.encode()) for _, t in docs)
@@ -150,7 +150,7 @@ def build_corpus(folder: Path, megabytes: float) -> dict:
 
 
 def load_texts(folder: Path) -> list[str]:
-    from tokenizer.corpus import corpus_files, corpus_texts
+    from scratchlm.tokenizer.corpus import corpus_files, corpus_texts
     return list(corpus_texts(corpus_files([str(folder)])))
 
 
@@ -165,11 +165,11 @@ def measure(kind: str, cores: int, corpus: Path, work: Path, vocab: int) -> dict
     """One measurement, in this (fresh, pinned) process."""
     from tokenizers import pre_tokenizers, trainers
 
-    from pipelines.executors.local import LocalExecutor
-    from tokenizer.config import BpeConfig, ShardConfig
-    from tokenizer.corpus import corpus_files
-    from tokenizer.sharding import shard_corpus
-    from tokenizer.train import new_byte_level_bpe, train_to_folder
+    from scratchlm.pipelines.executors.local import LocalExecutor
+    from scratchlm.tokenizer.config import BpeConfig, ShardConfig
+    from scratchlm.tokenizer.corpus import corpus_files
+    from scratchlm.tokenizer.sharding import shard_corpus
+    from scratchlm.tokenizer.train import new_byte_level_bpe, train_to_folder
 
     config = BpeConfig(vocab_size=vocab)
     tokenizer_path = work / "tokenizer" / "tokenizer.json"
@@ -230,8 +230,8 @@ def code_point_texts() -> list[str]:
 
 def encoder_call(kind: str, tokenizer_path: Path, cores: int) -> EncodeBatch:
     """Texts to per-document ids, as encoder ``kind`` does it on ``cores`` threads."""
-    from tokenizer.encoders import FastokensEncoder
-    from tokenizer.files import load_tokenizer
+    from scratchlm.tokenizer.encoders import FastokensEncoder
+    from scratchlm.tokenizer.files import load_tokenizer
 
     if kind in ("encode-direct", "encode-fast-direct"):
         tokenizer = load_tokenizer(tokenizer_path)  # a literal <|endoftext|> is text, as in shards
@@ -255,7 +255,7 @@ def tiktoken_encoding(tokenizer_path: Path) -> Any:
     split pattern. Tokens no merge makes (``<|endoftext|>``) are left out: HF never outputs them."""
     import tiktoken
 
-    from tokenizer.didactic import CHAR_TO_BYTE
+    from scratchlm.tokenizer.didactic import CHAR_TO_BYTE
 
     model = json.loads(tokenizer_path.read_text(encoding="utf-8"))["model"]
     vocab = model["vocab"]
@@ -292,10 +292,10 @@ def run_pinned(kind: str, cores: int, args: argparse.Namespace) -> dict:
 
 
 def didactic_contrast(corpus: Path, vocab: int) -> dict:
-    from tokenizer.config import BpeConfig
-    from tokenizer.corpus import corpus_files, corpus_texts
-    from tokenizer.didactic import DidacticBPE
-    from tokenizer.train import train_bpe
+    from scratchlm.tokenizer.config import BpeConfig
+    from scratchlm.tokenizer.corpus import corpus_files, corpus_texts
+    from scratchlm.tokenizer.didactic import DidacticBPE
+    from scratchlm.tokenizer.train import train_bpe
 
     texts, size = [], 0
     for text in corpus_texts(corpus_files([str(corpus)])):  # streamed: only the first 1 MB is read

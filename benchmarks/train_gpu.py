@@ -30,9 +30,9 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import torch  # noqa: E402
 
-from model import fused_mlp  # noqa: E402
-from model.config import GPU_LOSS_CHUNK, TrainConfig  # noqa: E402
-from model.train import PEAK_FLOPS, Trainer  # noqa: E402
+from scratchlm.model import fused_mlp  # noqa: E402
+from scratchlm.model.config import GPU_LOSS_CHUNK, TrainConfig  # noqa: E402
+from scratchlm.model.train import PEAK_FLOPS, Trainer  # noqa: E402
 
 DEFAULT_BACKWARD = fused_mlp.BACKWARD
 

@@ -15,8 +15,8 @@ from pathlib import Path
 # the repository on the path instead of benchmarks/, whose tokenize.py would shadow the standard library's
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from model.config import TrainConfig  # noqa: E402
-from model.train import train  # noqa: E402
+from scratchlm.model.config import TrainConfig  # noqa: E402
+from scratchlm.model.train import train  # noqa: E402
 
 
 def main() -> None:

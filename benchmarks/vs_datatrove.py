@@ -24,17 +24,17 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from curate.document import Document
-from curate.readers import ReaderOptions, read_file
-from curate.stages.c4_badwords import C4Badwords
-from curate.stages.c4_quality import C4Quality
-from curate.stages.fineweb_quality import FinewebQuality
-from curate.stages.gopher_quality import GopherQuality
-from curate.stages.gopher_repetition import GopherRepetition
-from curate.stages.language import Language
-from curate.text.langid import lid176_path
-from curate.text.words import split_words
-from curate.writer import write_atomic
+from scratchlm.curate.document import Document
+from scratchlm.curate.readers import ReaderOptions, read_file
+from scratchlm.curate.stages.c4_badwords import C4Badwords
+from scratchlm.curate.stages.c4_quality import C4Quality
+from scratchlm.curate.stages.fineweb_quality import FinewebQuality
+from scratchlm.curate.stages.gopher_quality import GopherQuality
+from scratchlm.curate.stages.gopher_repetition import GopherRepetition
+from scratchlm.curate.stages.language import Language
+from scratchlm.curate.text.langid import lid176_path
+from scratchlm.curate.text.words import split_words
+from scratchlm.curate.writer import write_atomic
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / ".bench"

@@ -23,7 +23,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import triton  # noqa: E402
 
-from model.xent_rows import _kernel_rows  # noqa: E402
+from scratchlm.model.xent_rows import _kernel_rows  # noqa: E402
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
 """Curation: documents, readers, stages (filters, transforms, dedup), writers and stats."""
-from curate.document import Document
+from scratchlm.curate.document import Document
 
 __all__ = ["Document"]

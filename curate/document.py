@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from curate.text.analysis import TextAnalysis
+    from scratchlm.curate.text.analysis import TextAnalysis
 
 
 @dataclass(slots=True)

@@ -8,8 +8,8 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from curate.errors import InputError
-from curate.remote import is_remote
+from scratchlm.curate.errors import InputError
+from scratchlm.curate.remote import is_remote
 
 # files that are never documents, even inside an input folder
 SKIPPED_NAMES = {".DS_Store", "dataset_dict.json"}

@@ -15,12 +15,12 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Callable
 from urllib.parse import unquote, urljoin, urlparse
 
-from curate.atomic import AtomicPath
-from curate.checksum import file_sha256
-from curate.errors import InputError
-from curate.inputs import list_lines
-from curate.readers.compression import open_binary
-from curate.remote import HTTP_SCHEMES, HttpStream, RemoteError, RemoteOptions, ResumeRefused, is_remote, open_source
+from scratchlm.curate.atomic import AtomicPath
+from scratchlm.curate.checksum import file_sha256
+from scratchlm.curate.errors import InputError
+from scratchlm.curate.inputs import list_lines
+from scratchlm.curate.readers.compression import open_binary
+from scratchlm.curate.remote import HTTP_SCHEMES, HttpStream, RemoteError, RemoteOptions, ResumeRefused, is_remote, open_source
 
 SUMS_FILE = ".sha256sums"
 CHUNK = 1 << 20

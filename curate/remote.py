@@ -17,7 +17,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from curate.errors import InputError
+from scratchlm.curate.errors import InputError
 
 URL_PATTERN = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 HTTP_SCHEMES = ("http://", "https://")

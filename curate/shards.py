@@ -7,7 +7,7 @@ from typing import Iterator
 
 import pyarrow.parquet as pq
 
-from curate.document import Document
+from scratchlm.curate.document import Document
 
 BATCH_ROWS = 1024
 

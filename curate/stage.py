@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Literal, Protocol, Sequence, Union, runtime_checkable
 
-from curate.document import Document
+from scratchlm.curate.document import Document
 
 StageResult = Union[None, str, Document]
 

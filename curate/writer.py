@@ -11,10 +11,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.atomic import AtomicPath
-from curate.document import Document
-from curate.errors import ConfigError
-from curate.text.clean import clean_document
+from scratchlm.curate.atomic import AtomicPath
+from scratchlm.curate.document import Document
+from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.text.clean import clean_document
 
 DOC_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("meta", pa.string())])
 REJECT_SCHEMA = DOC_SCHEMA.append(pa.field("reason", pa.string()))

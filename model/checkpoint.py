@@ -18,9 +18,9 @@ from typing import Any
 
 import torch
 
-from model.data import sha256_file
-from model.errors import ModelError
-from model.safetensors_io import save_file, tensors_from_bytes
+from scratchlm.model.data import sha256_file
+from scratchlm.model.errors import ModelError
+from scratchlm.model.safetensors_io import save_file, tensors_from_bytes
 
 PREFIX = "step-"
 WEIGHTS, STATE, INDEX = "model.safetensors", "state.pt", "checkpoint.json"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from model.xent_rows import IGNORE_INDEX, softmax_xent_rows_
+from scratchlm.model.xent_rows import IGNORE_INDEX, softmax_xent_rows_
 
 __all__ = ["IGNORE_INDEX", "chunked_cross_entropy"]
 

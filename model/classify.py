@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.errors import ModelError
-from model.gpt import GPT
+from scratchlm.model.errors import ModelError
+from scratchlm.model.gpt import GPT
 
 
 def add_classifier_head(model: GPT, classes: int) -> None:

@@ -5,7 +5,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from model.errors import ModelError
+from scratchlm.model.errors import ModelError
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from model.errors import ModelError
+from scratchlm.model.errors import ModelError
 
 FORMAT = "scratchlm-shards/1"
 DTYPES = {"uint16": np.uint16, "uint32": np.uint32}

@@ -19,10 +19,10 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from model.errors import ModelError
-from model.evaluate import autocast, autocast_dtype
-from model.gpt import GPT
-from model.instruct import IGNORE_INDEX, collate, format_prompt, instruction_prompt
+from scratchlm.model.errors import ModelError
+from scratchlm.model.evaluate import autocast, autocast_dtype
+from scratchlm.model.gpt import GPT
+from scratchlm.model.instruct import IGNORE_INDEX, collate, format_prompt, instruction_prompt
 
 # (prompt ids, chosen ids + EOS, rejected ids + EOS)
 Preference = tuple[list[int], list[int], list[int]]

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import torch
 
-from model import checkpoint
-from model.classify import add_classifier_head
-from model.config import GPTConfig
-from model.data import BatchLoader, ShardSet
-from model.errors import ModelError
-from model.gpt import GPT
+from scratchlm.model import checkpoint
+from scratchlm.model.classify import add_classifier_head
+from scratchlm.model.config import GPTConfig
+from scratchlm.model.data import BatchLoader, ShardSet
+from scratchlm.model.errors import ModelError
+from scratchlm.model.gpt import GPT
 
 
 def autocast(device: torch.device, dtype: torch.dtype | None):

@@ -20,15 +20,15 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
-from model import checkpoint
-from model.classify import (
+from scratchlm.model import checkpoint
+from scratchlm.model.classify import (
     add_classifier_head,
     classification_loss,
     correct_count,
     parse_train_layers,
     set_trainable,
 )
-from model.dpo import (
+from scratchlm.model.dpo import (
     Preference,
     answer_logprobs,
     dpo_terms,
@@ -36,14 +36,14 @@ from model.dpo import (
     preference_metrics,
     sequence_logprobs,
 )
-from model.errors import ModelError
-from model.evaluate import autocast, autocast_dtype, build_model
-from model.finetune_config import FinetuneConfig
-from model.gpt import GPT
-from model.instruct import IGNORE_INDEX, collate, response_loss
-from model.lora import LoraConfig, add_lora, load_adapters, merge_lora, trainable_state
-from model.safetensors_io import load_file, save_file
-from model.train import decay_groups, step_seed
+from scratchlm.model.errors import ModelError
+from scratchlm.model.evaluate import autocast, autocast_dtype, build_model
+from scratchlm.model.finetune_config import FinetuneConfig
+from scratchlm.model.gpt import GPT
+from scratchlm.model.instruct import IGNORE_INDEX, collate, response_loss
+from scratchlm.model.lora import LoraConfig, add_lora, load_adapters, merge_lora, trainable_state
+from scratchlm.model.safetensors_io import load_file, save_file
+from scratchlm.model.train import decay_groups, step_seed
 
 ADAPTERS, ADAPTERS_INFO = "adapters.safetensors", "adapters.json"
 RESUME = "resume"  # OUT/resume/step-*: what a killed run continues from; removed at the end

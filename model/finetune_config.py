@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from model.errors import ModelError
+from scratchlm.model.errors import ModelError
 
 DPO_BETA = 0.1  # DPO's default, as in Rafailov et al. 2023 for most of their runs
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from model import cublaslt
+from scratchlm.model import cublaslt
 
 BACKWARD = "dgelu"  # or "pytorch": the element-wise GELU backward, for measuring the difference
 RESIDUAL = True  # False: the residual is added by a separate kernel, for measuring the difference

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from model.gpt import GPT, KVCache
+from scratchlm.model.gpt import GPT, KVCache
 
 
 def filter_logits(logits: torch.Tensor, top_k: int | None, top_p: float | None) -> torch.Tensor:

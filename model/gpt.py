@@ -13,9 +13,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from model import fused_mlp
-from model.chunked_loss import chunked_cross_entropy
-from model.config import GPTConfig
+from scratchlm.model import fused_mlp
+from scratchlm.model.chunked_loss import chunked_cross_entropy
+from scratchlm.model.config import GPTConfig
 
 
 class KVCache:

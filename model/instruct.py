@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from model.chunked_loss import IGNORE_INDEX
-from model.errors import ModelError
+from scratchlm.model.chunked_loss import IGNORE_INDEX
+from scratchlm.model.errors import ModelError
 
 PREAMBLE = ("Below is an instruction that describes a task. "
             "Write a response that appropriately completes the request.")

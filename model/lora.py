@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from model.errors import ModelError
+from scratchlm.model.errors import ModelError
 
 # the attention and MLP projections of model.gpt.TransformerBlock
 DEFAULT_TARGETS = ("att.qkv", "att.out_proj", "ff.up", "ff.down")

@@ -13,7 +13,7 @@ import warnings
 import torch
 from torch import nn
 
-from model.errors import ModelError
+from scratchlm.model.errors import ModelError
 
 
 def quantize_int8(model: nn.Module) -> nn.Module:

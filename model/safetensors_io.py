@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from model.errors import ModelError
+from scratchlm.model.errors import ModelError
 
 DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64",
           torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8",

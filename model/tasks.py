@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from model.errors import ModelError
+from scratchlm.model.errors import ModelError
 
 LogitsFn = Callable[[torch.Tensor], torch.Tensor]
 Z95 = 1.959963984540054  # the standard normal's 97.5% quantile

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from model import checkpoint, distributed
-from model.config import (
+from scratchlm.model import checkpoint, distributed
+from scratchlm.model.config import (
     GPTConfig,
     TrainConfig,
     loss_chunk_for,
@@ -28,14 +28,14 @@ from model.config import (
     pad_vocab,
     run_defining,
 )
-from model.data import BatchLoader, ShardSet, open_shards
-from model.errors import ModelError, OtherRun, TrainingInterrupted
-from model.evaluate import autocast, autocast_dtype, validation_loss, validation_sets
-from model.generate import generate
-from model.gpt import GPT, flops_per_token
-from model.stop import StopRequest
-from model.train_log import LOG_NAME, append_record, read_records
-from model.xent_rows import kernel_available
+from scratchlm.model.data import BatchLoader, ShardSet, open_shards
+from scratchlm.model.errors import ModelError, OtherRun, TrainingInterrupted
+from scratchlm.model.evaluate import autocast, autocast_dtype, validation_loss, validation_sets
+from scratchlm.model.generate import generate
+from scratchlm.model.gpt import GPT, flops_per_token
+from scratchlm.model.stop import StopRequest
+from scratchlm.model.train_log import LOG_NAME, append_record, read_records
+from scratchlm.model.xent_rows import kernel_available
 
 PEAK_FLOPS = 989e12  # dense bf16 TFLOP/s of an H100 SXM (NVIDIA datasheet); the H200 has the same
 LogHook = Callable[[dict[str, Any]], None]

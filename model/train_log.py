@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from model.errors import ModelError
+from scratchlm.model.errors import ModelError
 
 LOG_NAME = "log.jsonl"
 

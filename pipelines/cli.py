@@ -7,8 +7,8 @@ import signal
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from curate.errors import ConfigError
-from pipelines.commands import command_modules
+from scratchlm.curate.errors import ConfigError
+from scratchlm.pipelines.commands import command_modules
 
 
 def package_version() -> str:
@@ -56,7 +56,7 @@ def user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions that mean bad input or configuration: one line, exit code 2."""
     errors: list[type[BaseException]] = [ConfigError, FileNotFoundError]
     try:
-        from model.errors import ModelError
+        from scratchlm.model.errors import ModelError
         errors.append(ModelError)
     except ImportError:
         pass

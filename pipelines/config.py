@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal, Union, get_args, get_origin
 
-from curate.errors import ConfigError
+from scratchlm.curate.errors import ConfigError
 
 
 def known_names(name: str, known: list[str] | tuple[str, ...]) -> str:

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pipelines import progress
+from scratchlm.pipelines import progress
 
 T = TypeVar("T")
 _STARTED, _INDEX, _COUNT, _STEP, _DOCS, _BYTES = range(6)  # the shared array's slots

@@ -14,12 +14,12 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
-from curate.errors import ConfigError
-from curate.readers.compression import open_binary
-from model.dpo import Preference, preference_texts
-from model.errors import ModelError
-from model.instruct import record_prompt
-from tokenizer.files import load_tokenizer, token_id
+from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.readers.compression import open_binary
+from scratchlm.model.dpo import Preference, preference_texts
+from scratchlm.model.errors import ModelError
+from scratchlm.model.instruct import record_prompt
+from scratchlm.tokenizer.files import load_tokenizer, token_id
 
 
 @dataclass

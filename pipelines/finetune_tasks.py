@@ -11,18 +11,18 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
-from curate.errors import ConfigError
-from model import checkpoint
-from model import finetune as ft
-from model.data import sha256_file
-from model.dpo import answer_logprobs, preference_metrics
-from model.evaluate import load_model, pick_device
-from model.finetune_config import DPO_BETA, FinetuneConfig
-from model.generate import generate
-from model.instruct import extract_response, record_prompt
-from model.train_log import LOG_NAME, append_record
-from model.train_log import read_records as read_log
-from pipelines.finetune_data import (
+from scratchlm.curate.errors import ConfigError
+from scratchlm.model import checkpoint
+from scratchlm.model import finetune as ft
+from scratchlm.model.data import sha256_file
+from scratchlm.model.dpo import answer_logprobs, preference_metrics
+from scratchlm.model.evaluate import load_model, pick_device
+from scratchlm.model.finetune_config import DPO_BETA, FinetuneConfig
+from scratchlm.model.generate import generate
+from scratchlm.model.instruct import extract_response, record_prompt
+from scratchlm.model.train_log import LOG_NAME, append_record
+from scratchlm.model.train_log import read_records as read_log
+from scratchlm.pipelines.finetune_data import (
     Rejects,
     TextTokenizer,
     encode_labelled,
@@ -31,8 +31,8 @@ from pipelines.finetune_data import (
     preference_pairs,
     read_records,
 )
-from pipelines.loss_plot import DPO_PANELS, plot_terms
-from pipelines.task_eval import show_results
+from scratchlm.pipelines.loss_plot import DPO_PANELS, plot_terms
+from scratchlm.pipelines.task_eval import show_results
 
 Item = TypeVar("Item")
 

@@ -23,14 +23,14 @@ from pathlib import Path
 import torch
 from tokenizers import Tokenizer, models
 
-from curate.errors import ConfigError
-from model import checkpoint
-from model.config import GPTConfig
-from model.errors import ModelError
-from model.safetensors_io import load_file, save_file
-from tokenizer.config import EOS_TOKEN
-from tokenizer.files import load_tokenizer, token_id
-from tokenizer.train import new_byte_level_bpe
+from scratchlm.curate.errors import ConfigError
+from scratchlm.model import checkpoint
+from scratchlm.model.config import GPTConfig
+from scratchlm.model.errors import ModelError
+from scratchlm.model.safetensors_io import load_file, save_file
+from scratchlm.tokenizer.config import EOS_TOKEN
+from scratchlm.tokenizer.files import load_tokenizer, token_id
+from scratchlm.tokenizer.train import new_byte_level_bpe
 
 # gelu_fast and gelu_pytorch_tanh compute the same tanh approximation as gelu_new
 TANH_GELU = ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")

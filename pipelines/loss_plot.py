@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from model.train_log import read_records
+from scratchlm.model.train_log import read_records
 
 DPO_PANELS = [
     ("loss", "DPO loss"),

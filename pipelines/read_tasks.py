@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from curate.inputs import InputFile
-from curate.readers import ReaderOptions
-from curate.readers.spans import Span, plan_spans
-from curate.remote import is_remote
-from curate.writer import write_atomic
+from scratchlm.curate.inputs import InputFile
+from scratchlm.curate.readers import ReaderOptions
+from scratchlm.curate.readers.spans import Span, plan_spans
+from scratchlm.curate.remote import is_remote
+from scratchlm.curate.writer import write_atomic
 
 TASKS_FILE = "tasks.json"
 

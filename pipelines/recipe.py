@@ -10,17 +10,17 @@ from typing import Any
 
 import yaml
 
-from curate.errors import ConfigError
-from curate.stages import stage_class, stage_names
-from pipelines.config import Problems, build, known_names, to_plain
-from pipelines.deadline import check_deadline
+from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.stages import stage_class, stage_names
+from scratchlm.pipelines.config import Problems, build, known_names, to_plain
+from scratchlm.pipelines.deadline import check_deadline
 
 # recipe section -> (module, dataclass) that configures it; run in this order after curation
 SECTIONS: dict[str, tuple[str, str]] = {
-    "mix": ("tokenizer.config", "MixConfig"),  # instead of steps: weighted curated sources
-    "bpe": ("tokenizer.config", "BpeConfig"),
-    "shard": ("tokenizer.config", "ShardConfig"),
-    "train": ("model.config", "TrainConfig"),
+    "mix": ("scratchlm.tokenizer.config", "MixConfig"),  # instead of steps: weighted curated sources
+    "bpe": ("scratchlm.tokenizer.config", "BpeConfig"),
+    "shard": ("scratchlm.tokenizer.config", "ShardConfig"),
+    "train": ("scratchlm.model.config", "TrainConfig"),
 }
 TOP_LEVEL_KEYS = ("name", "doc_timeout_s", "task_bytes", "keep_intermediate", "steps", "licences", *SECTIONS)
 DOC_TIMEOUT_S = 60.0  # the per-document deadline of every curation step, unless the recipe or --doc-timeout sets one

@@ -11,17 +11,17 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from curate.errors import ConfigError
-from curate.writer import write_atomic
-from pipelines.recipe import SECTIONS, Recipe
-from pipelines.report import write_report
-from pipelines.runner import CurationResult, run_curation
+from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.writer import write_atomic
+from scratchlm.pipelines.recipe import SECTIONS, Recipe
+from scratchlm.pipelines.report import write_report
+from scratchlm.pipelines.runner import CurationResult, run_curation
 
 # section -> module whose ``run_section(config, run_dir, curated_dir, executor)`` carries it out
 SECTION_RUNNERS = {
-    "bpe": "pipelines.sections.bpe",
-    "shard": "pipelines.sections.shard",
-    "train": "pipelines.sections.train",
+    "bpe": "scratchlm.pipelines.sections.bpe",
+    "shard": "scratchlm.pipelines.sections.shard",
+    "train": "scratchlm.pipelines.sections.train",
 }
 
 
@@ -48,8 +48,8 @@ def run_recipe(recipe: Recipe, inputs: list[str], output: Path, executor: Any,
 def run_mixture_recipe(recipe: Recipe, output: Path, executor: Any) -> dict:
     """``scratchlm mix``: the mixture's shards (``pipelines/sections/mix.py``), then the recipe's
     train section when present, then the report; returns the shards' manifest."""
-    from pipelines.report.mixture import write_mixture_report
-    from pipelines.sections.mix import check_mixture, run_mixture
+    from scratchlm.pipelines.report.mixture import write_mixture_report
+    from scratchlm.pipelines.sections.mix import check_mixture, run_mixture
     prepared = check_mixture(recipe)
     output.mkdir(parents=True, exist_ok=True)
     write_atomic(output / "recipe.yaml", recipe.to_yaml())

@@ -17,17 +17,17 @@ from typing import Any
 
 import yaml
 
-from curate.errors import ConfigError, InputError
-from curate.inputs import InputFile, expand_inputs
-from curate.readers.spans import Span
-from curate.stage import GlobalStage
-from curate.stages.read import counted_lines
-from curate.stats import StageStats
-from curate.writer import claim_folder, write_atomic
-from pipelines.read_tasks import plan_read_tasks
-from pipelines.recipe import SECTIONS, Recipe
-from pipelines.report.sample import kept_sample_rows
-from pipelines.segment import ShardTask, StepTask, process_shard
+from scratchlm.curate.errors import ConfigError, InputError
+from scratchlm.curate.inputs import InputFile, expand_inputs
+from scratchlm.curate.readers.spans import Span
+from scratchlm.curate.stage import GlobalStage
+from scratchlm.curate.stages.read import counted_lines
+from scratchlm.curate.stats import StageStats
+from scratchlm.curate.writer import claim_folder, write_atomic
+from scratchlm.pipelines.read_tasks import plan_read_tasks
+from scratchlm.pipelines.recipe import SECTIONS, Recipe
+from scratchlm.pipelines.report.sample import kept_sample_rows
+from scratchlm.pipelines.segment import ShardTask, StepTask, process_shard
 
 
 @dataclass

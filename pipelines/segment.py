@@ -23,17 +23,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from curate.document import Document
-from curate.readers import Counted, FileError, ReadItem, Rejected
-from curate.readers.spans import Span
-from curate.remote import is_remote
-from curate.shards import iter_documents
-from curate.stage import StageResult, apply_stage, iter_batches
-from curate.stats import StageStats
-from curate.text.clean import clean_document
-from curate.writer import ShardWriter, text_bytes, write_atomic
-from pipelines.deadline import Plan, Watch, supervise
-from pipelines.progress import count_documents
+from scratchlm.curate.document import Document
+from scratchlm.curate.readers import Counted, FileError, ReadItem, Rejected
+from scratchlm.curate.readers.spans import Span
+from scratchlm.curate.remote import is_remote
+from scratchlm.curate.shards import iter_documents
+from scratchlm.curate.stage import StageResult, apply_stage, iter_batches
+from scratchlm.curate.stats import StageStats
+from scratchlm.curate.text.clean import clean_document
+from scratchlm.curate.writer import ShardWriter, text_bytes, write_atomic
+from scratchlm.pipelines.deadline import Plan, Watch, supervise
+from scratchlm.pipelines.progress import count_documents
 
 BATCH_DOCS = 256
 REASONS_KEY = "filter_reasons"  # where annotate mode records the reasons a doc would be dropped

@@ -16,11 +16,11 @@ from typing import Any
 
 import torch
 
-from curate.decontam.evalfile import EvalItem, read_eval_file
-from curate.errors import ConfigError
-from model.evaluate import autocast, autocast_dtype, load_model, pick_device
-from model.tasks import ChoiceItem, LogitsFn, Request, last_word, multiple_choice
-from pipelines.finetune_data import TextTokenizer
+from scratchlm.curate.decontam.evalfile import EvalItem, read_eval_file
+from scratchlm.curate.errors import ConfigError
+from scratchlm.model.evaluate import autocast, autocast_dtype, load_model, pick_device
+from scratchlm.model.tasks import ChoiceItem, LogitsFn, Request, last_word, multiple_choice
+from scratchlm.pipelines.finetune_data import TextTokenizer
 
 
 def file_layout(path: Path, items: Sequence[EvalItem]) -> str:

@@ -15,16 +15,16 @@ from typing import Any
 
 from tqdm import tqdm
 
-from model.config import TrainConfig
-from pipelines.loss_plot import plot_loss
-from tokenizer.files import load_tokenizer
+from scratchlm.model.config import TrainConfig
+from scratchlm.pipelines.loss_plot import plot_loss
+from scratchlm.tokenizer.files import load_tokenizer
 
 TRAIN_DIR = "train"  # where ``scratchlm run`` trains, inside its run folder
 
 
 def checkpoint_folder(path: Path) -> Path:
     """``path``; for a ``scratchlm run`` folder (no checkpoint of its own), its ``train/``."""
-    from model.checkpoint import INDEX, list_checkpoints
+    from scratchlm.model.checkpoint import INDEX, list_checkpoints
     path, nested = Path(path), Path(path) / TRAIN_DIR
     if not (path / INDEX).exists() and not list_checkpoints(path) and list_checkpoints(nested):
         return nested
@@ -87,8 +87,8 @@ LOSS_PLOT = "loss.png"
 def clear_run(out: Path) -> list[str]:
     """Remove a training folder's checkpoints (complete or partial), log and loss plot; returns
     the names removed."""
-    from model.checkpoint import PREFIX
-    from model.train_log import LOG_NAME
+    from scratchlm.model.checkpoint import PREFIX
+    from scratchlm.model.train_log import LOG_NAME
     removed = []
     for path in sorted(out.glob(f"{PREFIX}*")) + sorted(out.glob(f".{PREFIX}*.tmp")):
         if path.is_dir():
@@ -106,9 +106,9 @@ def run_training(cfg: TrainConfig, data: Path, out: Path, device: str | None = N
     """Train, continuing the run ``out`` holds (one of another configuration is refused), with a
     progress display (a bar on a terminal by default); write ``loss.png``; return the final
     figures."""
-    from model.data import open_shards
-    from model.train import train
-    from model.train_log import LOG_NAME
+    from scratchlm.model.data import open_shards
+    from scratchlm.model.train import train
+    from scratchlm.model.train_log import LOG_NAME
     main_process = int(os.environ.get("RANK", "0")) == 0
     if cfg.warmup_steps >= cfg.max_steps and main_process:
         print(f"warning: warmup_steps ({cfg.warmup_steps}) >= max_steps ({cfg.max_steps}): the "

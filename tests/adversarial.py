@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from curate.document import Document
+from scratchlm.curate.document import Document
 
 
 def _repeat(unit: str, n: int) -> str:
@@ -63,7 +63,7 @@ def _brown(count: int) -> tuple[str, ...]:
 
 def hostile_text(family: str, n: int) -> str:
     """A text of ``family`` as a run hands it to its stages: cleaned by ``curate.text.clean``."""
-    from curate.text.clean import clean_text
+    from scratchlm.curate.text.clean import clean_text
 
     return clean_text(FAMILIES[family](n))[0]
 
@@ -101,12 +101,12 @@ def text_functions(workdir: Path) -> dict[str, Callable[[str], object]]:
     stages with their defaults (decontamination against an item cut from Brown prose, a quality
     classifier trained on Brown against a few hostile texts), dedup's hashing, the HTML extractor.
     Give them text as a run does, cleaned (``hostile_text``); ``text_clean`` is that cleaning."""
-    from curate.dedup.normalize import Normalization
-    from curate.dedup.signatures import permutations, signature_batch, text_hash_batch
-    from curate.extract import WebOptions, page_text
-    from curate.stages import stage_class
-    from curate.text.classifier import TrainOptions, train
-    from curate.text.clean import clean_text
+    from scratchlm.curate.dedup.normalize import Normalization
+    from scratchlm.curate.dedup.signatures import permutations, signature_batch, text_hash_batch
+    from scratchlm.curate.extract import WebOptions, page_text
+    from scratchlm.curate.stages import stage_class
+    from scratchlm.curate.text.classifier import TrainOptions, train
+    from scratchlm.curate.text.clean import clean_text
 
     workdir.mkdir(parents=True, exist_ok=True)
     words = _brown(1)[0].split()

@@ -19,7 +19,7 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subpro
     """``scratchlm ARGS`` as a user would run it, capturing its output."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "pipelines", *args],
+        [sys.executable, "-m", "scratchlm.pipelines", *args],
         check=False, cwd=cwd or REPO, env=env, capture_output=True, text=True, timeout=timeout,
     )
 

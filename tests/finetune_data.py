@@ -92,9 +92,9 @@ def tiny_checkpoint(out: Path, texts: list[str], vocab_size: int = 1024, seed: i
     import torch
     from train_shards import train_bpe
 
-    from model import checkpoint
-    from model.config import GPTConfig, pad_vocab
-    from model.gpt import GPT
+    from scratchlm.model import checkpoint
+    from scratchlm.model.config import GPTConfig, pad_vocab
+    from scratchlm.model.gpt import GPT
 
     tok = train_bpe(texts, vocab_size)
     out.mkdir(parents=True, exist_ok=True)

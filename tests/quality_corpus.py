@@ -8,8 +8,8 @@ import json
 from functools import cache
 from pathlib import Path
 
-from curate.document import Document
-from curate.readers import ReaderOptions, read_file
+from scratchlm.curate.document import Document
+from scratchlm.curate.readers import ReaderOptions, read_file
 
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from curate.errors import ConfigError
-from model.config import TrainConfig
-from pipelines.ablation.budget import fit_budget, passes, tokens_per_step
-from pipelines.ablation.spec import parse_ablation
+from scratchlm.curate.errors import ConfigError
+from scratchlm.model.config import TrainConfig
+from scratchlm.pipelines.ablation.budget import fit_budget, passes, tokens_per_step
+from scratchlm.pipelines.ablation.spec import parse_ablation
 
 TINY = {"preset": "tiny", "model": {"block_size": 32}, "micro_batch": 8, "max_steps": 100}
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from curate.errors import ConfigError
-from pipelines.ablation.run import run_ablation
-from pipelines.ablation.spec import load_ablation
-from pipelines.executors.local import LocalExecutor
+from scratchlm.curate.errors import ConfigError
+from scratchlm.pipelines.ablation.run import run_ablation
+from scratchlm.pipelines.ablation.spec import load_ablation
+from scratchlm.pipelines.executors.local import LocalExecutor
 from tests.mix_sources import PROSE, pieces, source_folders
 from tests.train_shards import read_texts
 

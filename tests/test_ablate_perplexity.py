@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 import torch
 
-from curate.shards import iter_documents
-from model.config import TrainConfig
-from model.evaluate import load_model
-from model.train import train
-from pipelines.executors.local import LocalExecutor
-from pipelines.recipe import parse_recipe
-from pipelines.runner import run_curation
+from scratchlm.curate.shards import iter_documents
+from scratchlm.model.config import TrainConfig
+from scratchlm.model.evaluate import load_model
+from scratchlm.model.train import train
+from scratchlm.pipelines.executors.local import LocalExecutor
+from scratchlm.pipelines.recipe import parse_recipe
+from scratchlm.pipelines.runner import run_curation
 from tests.train_shards import brown_shards
 
 ROOT = Path(__file__).parent.parent
@@ -114,7 +114,7 @@ def test_a_band_scores_each_document_once(checkpoint, tmp_path, monkeypatch):
     """prepare scores every document and keeps the scores; the per-document pass looks them up (here
     in this process: one worker), and finds each document's own score where the two files reuse ids
     for other texts."""
-    from curate.stages import perplexity
+    from scratchlm.curate.stages import perplexity
 
     calls = []
     original = perplexity.Scorer.perplexity
@@ -138,13 +138,13 @@ def test_a_band_scores_each_document_once(checkpoint, tmp_path, monkeypatch):
     ({"model": "."}, "max_perplexity, percentile"),
 ])
 def test_bad_options_are_refused_when_the_recipe_loads(options, message):
-    from curate.errors import ConfigError
+    from scratchlm.curate.errors import ConfigError
     with pytest.raises(ConfigError, match=message):
         parse_recipe({"steps": [{"read": {}}, {"perplexity": options}]})
 
 
 def test_curate_loads_the_stage_without_torch(checkpoint):
-    code = ("import sys; from pipelines.recipe import parse_recipe; "
+    code = ("import sys; from scratchlm.pipelines.recipe import parse_recipe; "
             f"parse_recipe({{'steps': [{{'read': {{}}}}, {{'perplexity': {{'model': {str(checkpoint)!r}, "
             "'max_perplexity': 50}}]}); assert 'torch' not in sys.modules, 'torch imported'")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)

@@ -17,15 +17,15 @@ import pytest
 import torch
 import yaml
 
-from curate.errors import ConfigError
-from curate.text.clean import clean_text
-from model.data import BatchLoader, open_shards
-from model.evaluate import load_model, loss_sum
-from pipelines.ablation.run import run_ablation
-from pipelines.ablation.scores import score_run
-from pipelines.ablation.spec import load_ablation
-from pipelines.executors.local import LocalExecutor
-from tokenizer.train import STATS_FILE
+from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.text.clean import clean_text
+from scratchlm.model.data import BatchLoader, open_shards
+from scratchlm.model.evaluate import load_model, loss_sum
+from scratchlm.pipelines.ablation.run import run_ablation
+from scratchlm.pipelines.ablation.scores import score_run
+from scratchlm.pipelines.ablation.spec import load_ablation
+from scratchlm.pipelines.executors.local import LocalExecutor
+from scratchlm.tokenizer.train import STATS_FILE
 
 ROOT = Path(__file__).parent.parent
 DATA = ROOT / "tests" / "data"
@@ -265,7 +265,7 @@ def test_prepare_here_train_elsewhere_then_compare(ablation, tmp_path):
     assert prepared == [] and not list(split.glob("variants/*/seed-*")) and not (split / "ablation.html").exists()
     plan = json.loads((split / "trainings.json").read_text(encoding="utf-8"))
     assert plan["variants"] == ["all", "english"] and plan["seeds"] == [1337, 1338]
-    command = [sys.executable, "-m", "pipelines.ablation.trainings", str(split), "--jobs", "2"]
+    command = [sys.executable, "-m", "scratchlm.pipelines.ablation.trainings", str(split), "--jobs", "2"]
     done = subprocess.run(command, check=False, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "0 of 4 trainings already finished; 4 to train" in done.stdout
@@ -303,7 +303,7 @@ def test_a_failed_training_is_named_and_the_others_finish(ablation, tmp_path):
     shard = next((out / "variants" / "english" / "shards").glob("train-*.npy"))
     shard.unlink()  # a hard link to tokens/: replace, do not edit in place
     shard.write_bytes((out / "variants" / "english" / "tokens" / shard.name).read_bytes()[:-2] + b"\x00\x01")
-    done = subprocess.run([sys.executable, "-m", "pipelines.ablation.trainings", str(out), "--jobs", "2"],
+    done = subprocess.run([sys.executable, "-m", "scratchlm.pipelines.ablation.trainings", str(out), "--jobs", "2"],
                           check=False, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 2
     assert done.stderr == ("error: 2 of 4 trainings failed (english seed 1337, english seed 1338; the lines above "
@@ -324,7 +324,7 @@ def test_a_missing_input_stops_before_the_folder_is_written(ablation, tmp_path):
 
 
 def test_trainings_without_a_plan_is_one_line(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "pipelines.ablation.trainings", str(tmp_path)],
+    done = subprocess.run([sys.executable, "-m", "scratchlm.pipelines.ablation.trainings", str(tmp_path)],
                           check=False, capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 2
     assert done.stderr == f"error: {tmp_path / 'trainings.json'}: no training plan (run scratchlm ablate ... --prepare-only first)\n"
@@ -332,7 +332,7 @@ def test_trainings_without_a_plan_is_one_line(tmp_path):
 
 def test_the_trainings_module_needs_no_curation_stack():
     """What a GPU machine without the curation dependencies can still import and run."""
-    code = ("import json, sys, pipelines.ablation.trainings, pipelines.training, pipelines.commands.train, model.train; "
+    code = ("import json, sys, scratchlm.pipelines.ablation.trainings, scratchlm.pipelines.training, scratchlm.pipelines.commands.train, scratchlm.model.train; "
             "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
     loaded = set(json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                                            check=True).stdout))
@@ -405,7 +405,7 @@ def test_each_run_is_scored_on_each_evaluation_file_and_task(ablation, tmp_path)
         assert heldout[result.name][1] == f"{mean:.4f} ± {sd:.4f}"
         assert summary[result.name]["heldout_loss_by_seed"]["1-exodus"] == pytest.approx(
             {str(run.seed): loss for run, loss in zip(result.runs, second)}, rel=1e-5)
-    from pipelines.cli import main
+    from scratchlm.pipelines.cli import main
 
     tasks = {row[0]: row[1:] for row in page.tables["task-choices.jsonl"][1:]}
     for result in results:

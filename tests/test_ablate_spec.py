@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from curate.errors import ConfigError
-from pipelines.ablation.spec import load_ablation, parse_ablation
+from scratchlm.curate.errors import ConfigError
+from scratchlm.pipelines.ablation.spec import load_ablation, parse_ablation
 
 ROOT = Path(__file__).parent.parent
 BASE = {"steps": [{"read": {}}, {"language": {"keep": ["en"]}}, {"gopher_quality": {}}, {"minhash": {}}]}
@@ -84,7 +84,7 @@ def test_the_example_file_loads_and_names_four_variants():
 def test_cli_refuses_an_unfair_variant_in_one_line(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(_spec({"name": "a"}, {"name": "b", "train": {"max_steps": 5}})), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "pipelines", "ablate", str(path), "--input", "x", "--eval", "y",
+    done = subprocess.run([sys.executable, "-m", "scratchlm.pipelines", "ablate", str(path), "--input", "x", "--eval", "y",
                            "--output", str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "variants[1].train: unknown variant key" in done.stderr
@@ -92,9 +92,9 @@ def test_cli_refuses_an_unfair_variant_in_one_line(tmp_path):
 
 
 def test_quality_model_is_trained_once_and_named_in_the_variant(tmp_path):
-    from curate.text.classifier import positive_scores
-    from curate.text.langid import load_fasttext
-    from pipelines.ablation.quality_model import train_quality_model
+    from scratchlm.curate.text.classifier import positive_scores
+    from scratchlm.curate.text.langid import load_fasttext
+    from scratchlm.pipelines.ablation.quality_model import train_quality_model
 
     data = ROOT / "tests" / "data"
     spec = _spec({"name": "plain"},

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from curate.atomic import AtomicPath
-from curate.errors import ConfigError
-from curate.writer import claim_folder, write_atomic
+from scratchlm.curate.atomic import AtomicPath
+from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.writer import claim_folder, write_atomic
 
 
 def test_a_file_appears_whole_under_its_name_only_when_the_block_ends(tmp_path):

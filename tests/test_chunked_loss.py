@@ -12,11 +12,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from model.chunked_loss import IGNORE_INDEX, chunked_cross_entropy
-from model.config import GPU_LOSS_CHUNK, TrainConfig, loss_chunk_for
-from model.errors import ModelError
-from model.xent_rows import kernel_available
-from model.train import Trainer
+from scratchlm.model.chunked_loss import IGNORE_INDEX, chunked_cross_entropy
+from scratchlm.model.config import GPU_LOSS_CHUNK, TrainConfig, loss_chunk_for
+from scratchlm.model.errors import ModelError
+from scratchlm.model.xent_rows import kernel_available
+from scratchlm.model.train import Trainer
 from conftest import REPO
 from train_shards import brown_shards
 
@@ -106,8 +106,8 @@ def test_float16_products_are_refused() -> None:
 def test_a_compiled_model_keeps_the_chunked_loss_out_of_its_graph_and_agrees_with_eager() -> None:
     """compile_for_training wraps the chunked loss in torch.compiler.disable (not at import: that
     would import the compiler with every import of the model) and trains to the same gradients."""
-    from model.config import model_config
-    from model.gpt import GPT
+    from scratchlm.model.config import model_config
+    from scratchlm.model.gpt import GPT
     torch.manual_seed(0)
     eager = GPT(model_config("tiny", {"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 16, "vocab_size": 64,
                                       "dropout": 0.0}))
@@ -131,7 +131,7 @@ def test_a_compiled_model_keeps_the_chunked_loss_out_of_its_graph_and_agrees_wit
 
 
 def test_importing_the_model_does_not_import_the_compiler() -> None:
-    code = "import sys, model.gpt, model.train; print('torch._dynamo' in sys.modules)"
+    code = "import sys, scratchlm.model.gpt, scratchlm.model.train; print('torch._dynamo' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert done.stdout.strip() == "False"
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 from train_shards import brown_shards
 
-from model.config import TrainConfig
-from model.train import train
-from pipelines.cli import main
+from scratchlm.model.config import TrainConfig
+from scratchlm.model.train import train
+from scratchlm.pipelines.cli import main
 
 torch.set_num_threads(1)
 PROSE = Path(__file__).parent / "data" / "prose" / "brown.jsonl.gz"

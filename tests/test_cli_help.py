@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from pipelines.cli import build_parser, main, subparsers_of
+from scratchlm.pipelines.cli import build_parser, main, subparsers_of
 from tests.conftest import REPO
 
 PARSERS = {p.prog: p for p in subparsers_of(build_parser())}
@@ -63,7 +63,7 @@ def test_export_takes_output_and_the_older_positional_folder(tmp_path, capsys) -
 def test_output_cut_short_by_its_reader_is_no_traceback() -> None:
     """``scratchlm stages minhash | head -1``: the pipe closes before the output is written."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen([sys.executable, "-m", "pipelines", "stages", "minhash"], cwd=REPO,
+    process = subprocess.Popen([sys.executable, "-m", "scratchlm.pipelines", "stages", "minhash"], cwd=REPO,
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                bufsize=0)
     process.stdout.close()  # as `head` exits: every write of the command meets a closed pipe

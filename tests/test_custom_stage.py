@@ -10,12 +10,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import run_cli
-from pipelines.executors.local import LocalExecutor
-from pipelines.recipe import parse_recipe
-from pipelines.runner import run_curation
+from scratchlm.pipelines.executors.local import LocalExecutor
+from scratchlm.pipelines.recipe import parse_recipe
+from scratchlm.pipelines.runner import run_curation
 
 FUNCTIONS = '''
-from curate.document import Document
+from scratchlm.curate.document import Document
 
 def drop_short(doc, min_words=100):
     return "too_short" if len(doc.text.split()) < min_words else None

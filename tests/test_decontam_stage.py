@@ -9,13 +9,13 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from curate.decontam.ngrams import NgramIndex, words_of
-from curate.document import Document
-from curate.errors import ConfigError
-from curate.stages.decontaminate import Decontaminate
-from pipelines.executors import make_executor
-from pipelines.recipe import parse_recipe
-from pipelines.runner import run_curation
+from scratchlm.curate.decontam.ngrams import NgramIndex, words_of
+from scratchlm.curate.document import Document
+from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.stages.decontaminate import Decontaminate
+from scratchlm.pipelines.executors import make_executor
+from scratchlm.pipelines.recipe import parse_recipe
+from scratchlm.pipelines.runner import run_curation
 from tests.conftest import DATA
 
 

@@ -9,8 +9,8 @@ import pyarrow as pa
 import pytest
 from datasketch import MinHash
 
-from curate.dedup.normalize import Normalization, normalize_text
-from curate.dedup.signatures import permutations, shingle_hash32, shingles, signature_batch, text_hash_batch
+from scratchlm.curate.dedup.normalize import Normalization, normalize_text
+from scratchlm.curate.dedup.signatures import permutations, shingle_hash32, shingles, signature_batch, text_hash_batch
 
 
 def sample_texts(data_dir, n: int = 40) -> list[str]:

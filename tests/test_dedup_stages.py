@@ -14,10 +14,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from curate.errors import ConfigError
-from pipelines.executors.local import LocalExecutor
-from pipelines.recipe import parse_recipe
-from pipelines.runner import run_curation
+from scratchlm.curate.errors import ConfigError
+from scratchlm.pipelines.executors.local import LocalExecutor
+from scratchlm.pipelines.recipe import parse_recipe
+from scratchlm.pipelines.runner import run_curation
 from tests.conftest import run_cli
 
 
@@ -164,7 +164,7 @@ def test_resume_after_kill_gives_the_same_output(corpus, tmp_path):
     recipe.write_text("name: dedup-test\nsteps:\n  - read: {}\n  - minhash: {memory_mb: 0.0005}\n", encoding="utf-8")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines", "curate", str(recipe), "--input", str(corpus),
+    proc = subprocess.Popen([sys.executable, "-m", "scratchlm.pipelines", "curate", str(recipe), "--input", str(corpus),
                              "--output", str(killed)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     first_shard = killed / "02_minhash" / "_work" / "shards" / "part-00000" / "done.json"
     while proc.poll() is None and not first_shard.exists():

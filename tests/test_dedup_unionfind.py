@@ -6,7 +6,7 @@ import pytest
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from curate.dedup.unionfind import UnionFind
+from scratchlm.curate.dedup.unionfind import UnionFind
 
 
 @pytest.mark.parametrize("memory_bytes", [1 << 30, 64])

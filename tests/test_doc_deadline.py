@@ -16,10 +16,10 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import run_cli
 
-from curate.document import Document
-from curate.writer import ShardWriter
-from pipelines.deadline import Plan, Watch, WorkerError, supervise
-from pipelines.segment import ShardTask, StepTask, process_shard
+from scratchlm.curate.document import Document
+from scratchlm.curate.writer import ShardWriter
+from scratchlm.pipelines.deadline import Plan, Watch, WorkerError, supervise
+from scratchlm.pipelines.segment import ShardTask, StepTask, process_shard
 
 FUNCTIONS = '''
 import os, signal
@@ -218,7 +218,7 @@ def test_the_shard_process_dies_with_its_supervisor(tmp_path):
     script = tmp_path / "supervisor.py"
     script.write_text(
         "import os, sys, time\n"
-        "from pipelines.deadline import supervise\n"
+        "from scratchlm.pipelines.deadline import supervise\n"
         f"def work(plan, watch):\n    open({str(marker)!r}, 'w').write(str(os.getpid()))\n    time.sleep(600)\n"
         "supervise(work, 1000)\n", encoding="utf-8")
     parent = subprocess.Popen([sys.executable, str(script)], cwd=Path(__file__).resolve().parents[1],

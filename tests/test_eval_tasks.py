@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from model import checkpoint
-from model.config import GPTConfig, pad_vocab
-from model.gpt import GPT
-from model.tasks import (
+from scratchlm.model import checkpoint
+from scratchlm.model.config import GPTConfig, pad_vocab
+from scratchlm.model.gpt import GPT
+from scratchlm.model.tasks import (
     Accuracy,
     ChoiceItem,
     Request,
@@ -23,10 +23,10 @@ from model.tasks import (
     score_requests,
     wilson_interval,
 )
-from pipelines.cli import main
+from scratchlm.pipelines.cli import main
 from tests.conftest import DATA
-from tokenizer.config import BpeConfig
-from tokenizer.train import train_bpe
+from scratchlm.tokenizer.config import BpeConfig
+from scratchlm.tokenizer.train import train_bpe
 
 # A hand-built bigram model over 5 tokens: row a holds p(next = b | previous = a).
 P = [

@@ -9,13 +9,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import datasets  # noqa: E402
 
-from curate.document import Document  # noqa: E402
-from curate.inputs import expand_inputs  # noqa: E402
-from curate.readers import FileError, ReaderOptions, Rejected, read_file  # noqa: E402
-from curate.stages.read import Read  # noqa: E402
-from pipelines.executors.local import LocalExecutor  # noqa: E402
-from pipelines.recipe import parse_recipe  # noqa: E402
-from pipelines.runner import run_curation  # noqa: E402
+from scratchlm.curate.document import Document  # noqa: E402
+from scratchlm.curate.inputs import expand_inputs  # noqa: E402
+from scratchlm.curate.readers import FileError, ReaderOptions, Rejected, read_file  # noqa: E402
+from scratchlm.curate.stages.read import Read  # noqa: E402
+from scratchlm.pipelines.executors.local import LocalExecutor  # noqa: E402
+from scratchlm.pipelines.recipe import parse_recipe  # noqa: E402
+from scratchlm.pipelines.runner import run_curation  # noqa: E402
 
 ROWS = {"content": ["first text", "second text", None, "fourth text"], "label": [1, 2, 3, 4]}
 

@@ -7,10 +7,10 @@ import pytest
 from conftest import DATA
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
-from curate.document import Document
-from curate.extract import WebOptions, decode_html, detect_charset, extract_main_text
-from curate.inputs import expand_inputs
-from curate.readers import FileError, ReaderOptions, Rejected, read_file
+from scratchlm.curate.document import Document
+from scratchlm.curate.extract import WebOptions, decode_html, detect_charset, extract_main_text
+from scratchlm.curate.inputs import expand_inputs
+from scratchlm.curate.readers import FileError, ReaderOptions, Rejected, read_file
 
 FRENCH = ("Le château se dresse au-dessus de la rivière. Les élèves étudient près de la fenêtre où "
           "la lumière d'été entre à flots; à côté, un vieux garçon lit des poèmes célèbres. ") * 6

@@ -12,14 +12,14 @@ import pytest
 from conftest import DATA, run_cli
 from fetch_http import FetchServer
 
-from curate.extract import WebOptions
-from curate.inputs import expand_inputs
-from curate.document import Document
-from curate.readers import FileError, ReaderOptions, Rejected
-from curate.readers.base import read_file
-from curate.remote import HttpStream, RemoteError, RemoteOptions
-from curate.stages.read import Read
-from pipelines.cli import main
+from scratchlm.curate.extract import WebOptions
+from scratchlm.curate.inputs import expand_inputs
+from scratchlm.curate.document import Document
+from scratchlm.curate.readers import FileError, ReaderOptions, Rejected
+from scratchlm.curate.readers.base import read_file
+from scratchlm.curate.remote import HttpStream, RemoteError, RemoteOptions
+from scratchlm.curate.stages.read import Read
+from scratchlm.pipelines.cli import main
 
 FAST = RemoteOptions(timeout_s=1.0, retries=3, backoff_s=0.01)
 BODY = bytes(range(256)) * 400  # 100 KiB
@@ -134,7 +134,7 @@ def test_fetch_mirrors_a_paths_list_resumes_and_skips(server, tmp_path, capsys):
 def test_a_partial_download_is_kept_unless_the_server_refuses_to_resume(server, tmp_path):
     """A failing server keeps the .part for the next run; a 416 (a partial file longer than the
     remote one) starts the download over."""
-    from curate.mirror import Entry, download
+    from scratchlm.curate.mirror import Entry, download
 
     server.files["gone.bin"] = BODY
     folder = tmp_path / "mirror"

@@ -14,12 +14,12 @@ from resiliparse.extract.html2text import extract_plain_text
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from curate.document import Document
-from curate.extract import WebOptions
-from curate.readers import FileError, ReaderOptions, Rejected, read_file
-from pipelines.executors.local import LocalExecutor
-from pipelines.recipe import parse_recipe
-from pipelines.runner import run_curation
+from scratchlm.curate.document import Document
+from scratchlm.curate.extract import WebOptions
+from scratchlm.curate.readers import FileError, ReaderOptions, Rejected, read_file
+from scratchlm.pipelines.executors.local import LocalExecutor
+from scratchlm.pipelines.recipe import parse_recipe
+from scratchlm.pipelines.runner import run_curation
 
 SAMPLE = DATA / "web-sample.warc.gz"
 MANIFEST = [json.loads(line) for line in (DATA / "web-sample.manifest.jsonl").read_text().splitlines()]

@@ -9,10 +9,10 @@ import torch
 from conftest import run_cli
 from finetune_data import FOLDER, read_split, tiny_checkpoint
 
-from curate.errors import ConfigError
-from model import checkpoint
-from pipelines.finetune_data import TextTokenizer, encode_labelled
-from pipelines.hf_interop import export_hf
+from scratchlm.curate.errors import ConfigError
+from scratchlm.model import checkpoint
+from scratchlm.pipelines.finetune_data import TextTokenizer, encode_labelled
+from scratchlm.pipelines.hf_interop import export_hf
 
 # stated in docs: a 2-block, 64-wide GPT, fine-tuning only its last block, final norm and head
 MIN_TEST_ACCURACY = 0.55

@@ -19,17 +19,17 @@ from conftest import REPO, run_cli
 from finetune_data import FOLDER, tiny_checkpoint
 from preference_data import build
 
-from model import checkpoint
-from model import finetune as ft
-from model.config import GPTConfig
-from model.dpo import answer_logprobs, dpo_terms, preference_batch, sequence_logprobs
-from model.gpt import GPT
-from model.instruct import format_prompt, uses_prompt_format
-from model.safetensors_io import load_file
-from model.train_log import read_records
-from pipelines.cli import main
-from pipelines.finetune_data import Rejects, TextTokenizer, preference_pairs
-from pipelines.hf_interop import import_hf
+from scratchlm.model import checkpoint
+from scratchlm.model import finetune as ft
+from scratchlm.model.config import GPTConfig
+from scratchlm.model.dpo import answer_logprobs, dpo_terms, preference_batch, sequence_logprobs
+from scratchlm.model.gpt import GPT
+from scratchlm.model.instruct import format_prompt, uses_prompt_format
+from scratchlm.model.safetensors_io import load_file
+from scratchlm.model.train_log import read_records
+from scratchlm.pipelines.cli import main
+from scratchlm.pipelines.finetune_data import Rejects, TextTokenizer, preference_pairs
+from scratchlm.pipelines.hf_interop import import_hf
 
 TRAIN, VAL = FOLDER / "preferences-train.jsonl.gz", FOLDER / "preferences-val.jsonl.gz"
 TERMS = ("loss", "reward_accuracy", "reward_margin")
@@ -270,7 +270,7 @@ def test_resume_after_a_kill_gives_the_same_loss_sequence(base, pairs, tmp_path,
     assert unbroken.returncode == 0, unbroken.stderr
 
     out = tmp_path / "b"
-    command = [sys.executable, "-m", "pipelines", *dpo_cli(base, out, *pairs, *options)]
+    command = [sys.executable, "-m", "scratchlm.pipelines", *dpo_cli(base, out, *pairs, *options)]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240

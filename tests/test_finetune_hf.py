@@ -13,10 +13,10 @@ from conftest import DATA, run_cli
 from finetune_data import read_split, tiny_checkpoint
 from tokenizers import Tokenizer
 
-from curate.errors import ConfigError
-from model import checkpoint
-from model import finetune as ft
-from pipelines.hf_interop import import_hf
+from scratchlm.curate.errors import ConfigError
+from scratchlm.model import checkpoint
+from scratchlm.model import finetune as ft
+from scratchlm.pipelines.hf_interop import import_hf
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 transformers = pytest.importorskip("transformers")

@@ -7,10 +7,10 @@ import torch
 from conftest import run_cli
 from finetune_data import read_split, tiny_checkpoint
 
-from model import checkpoint
-from model import finetune as ft
-from model.instruct import IGNORE_INDEX, collate, extract_response, format_prompt, response_loss
-from pipelines.finetune_data import TextTokenizer, instruction_pairs
+from scratchlm.model import checkpoint
+from scratchlm.model import finetune as ft
+from scratchlm.model.instruct import IGNORE_INDEX, collate, extract_response, format_prompt, response_loss
+from scratchlm.pipelines.finetune_data import TextTokenizer, instruction_pairs
 
 SOURCES = {"brown": "the Brown corpus", "kjv": "the King James Bible", "shakespeare": "Shakespeare"}
 

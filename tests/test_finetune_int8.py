@@ -6,10 +6,10 @@ import torch
 from finetune_data import read_split, tiny_checkpoint
 from torch import nn
 
-from model import finetune as ft
-from model.generate import generate
-from model.quantize import quantize_int8
-from pipelines.finetune_data import TextTokenizer
+from scratchlm.model import finetune as ft
+from scratchlm.model.generate import generate
+from scratchlm.model.quantize import quantize_int8
+from scratchlm.pipelines.finetune_data import TextTokenizer
 
 
 def test_int8_model_quantizes_every_linear_and_stays_close(tmp_path):

@@ -6,13 +6,13 @@ import torch
 from conftest import run_cli
 from finetune_data import read_split, tiny_checkpoint
 
-from model import checkpoint
-from model import finetune as ft
-from model.config import GPTConfig
-from model.errors import ModelError
-from model.gpt import GPT
-from model.lora import LoraConfig, LoRALinear, add_lora, merge_lora
-from pipelines.finetune_data import TextTokenizer, encode_labelled
+from scratchlm.model import checkpoint
+from scratchlm.model import finetune as ft
+from scratchlm.model.config import GPTConfig
+from scratchlm.model.errors import ModelError
+from scratchlm.model.gpt import GPT
+from scratchlm.model.lora import LoraConfig, LoRALinear, add_lora, merge_lora
+from scratchlm.pipelines.finetune_data import TextTokenizer, encode_labelled
 
 CONFIG = GPTConfig(vocab_size=256, block_size=32, n_layer=2, n_head=2, n_embd=32, dropout=0.0, qkv_bias=True)
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from pipelines.executors import make_executor
-from pipelines.recipe import load_recipe, parse_recipe
-from pipelines.runner import run_curation
+from scratchlm.pipelines.executors import make_executor
+from scratchlm.pipelines.recipe import load_recipe, parse_recipe
+from scratchlm.pipelines.runner import run_curation
 from tests.conftest import DATA, REPO
 
 

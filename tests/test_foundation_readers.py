@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import zstandard
 
-from curate.document import Document
-from curate.readers import Counted, FileError, ReaderOptions, Rejected, read_file
+from scratchlm.curate.document import Document
+from scratchlm.curate.readers import Counted, FileError, ReaderOptions, Rejected, read_file
 from tests.conftest import DATA
 
 
@@ -140,7 +140,7 @@ def test_parquet_row_with_bad_meta_is_rejected_and_the_file_goes_on(tmp_path: Pa
 
 
 def test_glob_sources_are_relative_to_the_part_before_the_first_wildcard(tmp_path: Path, monkeypatch) -> None:
-    from curate.inputs import expand_inputs
+    from scratchlm.curate.inputs import expand_inputs
 
     (tmp_path / "d1").mkdir()
     (tmp_path / "d1" / "x.txt").write_text("x", encoding="utf-8")

@@ -7,9 +7,9 @@ from typing import Literal
 
 import pytest
 
-from curate.errors import ConfigError
-from pipelines.config import build
-from pipelines.recipe import load_recipe, parse_recipe
+from scratchlm.curate.errors import ConfigError
+from scratchlm.pipelines.config import build
+from scratchlm.pipelines.recipe import load_recipe, parse_recipe
 from tests.conftest import REPO, run_cli
 
 

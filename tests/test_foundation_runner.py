@@ -10,10 +10,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from curate.errors import ConfigError
-from pipelines.executors import make_executor
-from pipelines.recipe import parse_recipe
-from pipelines.runner import run_curation
+from scratchlm.curate.errors import ConfigError
+from scratchlm.pipelines.executors import make_executor
+from scratchlm.pipelines.recipe import parse_recipe
+from scratchlm.pipelines.runner import run_curation
 from tests.conftest import DATA, REPO, kill_9_after, run_cli
 
 RECIPE = {"name": "t", "steps": [{"read": {}}]}
@@ -66,7 +66,7 @@ def _outputs(run: Path) -> dict[str, bytes]:
 
 def _curate(recipe: Path, inputs: Path, out: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "pipelines", "curate", str(recipe), "--input", str(inputs),
+        [sys.executable, "-m", "scratchlm.pipelines", "curate", str(recipe), "--input", str(inputs),
          "--output", str(out), "--workers", "1"],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
@@ -90,7 +90,7 @@ def test_kill_9_then_rerun_gives_identical_bytes_and_a_finished_run_does_nothing
 
     done_times = {p: p.stat().st_mtime_ns for p in broken.rglob("*.done")}
     rerun = subprocess.run(
-        [sys.executable, "-m", "pipelines", "curate", str(recipe), "--input", str(inputs),
+        [sys.executable, "-m", "scratchlm.pipelines", "curate", str(recipe), "--input", str(inputs),
          "--output", str(broken)], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0
     assert {p: p.stat().st_mtime_ns for p in broken.rglob("*.done")} == done_times
@@ -129,7 +129,7 @@ def test_file_errors_are_printed_one_a_line_and_a_run_with_nothing_readable_fail
 
 
 def test_a_run_folder_as_input_stands_for_its_curated_output_not_its_rejects(tmp_path):
-    from curate.inputs import expand_inputs
+    from scratchlm.curate.inputs import expand_inputs
 
     inputs = tmp_path / "in"
     inputs.mkdir()

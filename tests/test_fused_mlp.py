@@ -8,9 +8,9 @@ import dataclasses
 import pytest
 import torch
 
-from model import fused_mlp
-from model.config import GPTConfig
-from model.gpt import GPT, FeedForward
+from scratchlm.model import fused_mlp
+from scratchlm.model.config import GPTConfig
+from scratchlm.model.gpt import GPT, FeedForward
 
 torch.set_num_threads(1)
 SMALL = GPTConfig(vocab_size=97, block_size=16, n_layer=2, n_head=4, n_embd=32, dropout=0.0)

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import runner
-from pipelines.executors import make_executor
-from pipelines.recipe import load_recipe, with_keep_intermediate
-from pipelines.report import write_report
-from pipelines.runner import run_curation, segments
+from scratchlm.pipelines import runner
+from scratchlm.pipelines.executors import make_executor
+from scratchlm.pipelines.recipe import load_recipe, with_keep_intermediate
+from scratchlm.pipelines.report import write_report
+from scratchlm.pipelines.runner import run_curation, segments
 from tests.conftest import DATA, REPO
 from tests.test_report_page import _parse
 
@@ -143,7 +143,7 @@ def test_a_run_of_the_unfused_layout_resumes_to_the_same_bytes(tmp_path, corpus,
 
 
 def _curate(recipe: Path, inputs: Path, output: Path, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "pipelines", "curate", str(recipe), "--input", str(inputs),
+    return subprocess.Popen([sys.executable, "-m", "scratchlm.pipelines", "curate", str(recipe), "--input", str(inputs),
                              "--output", str(output)], cwd=cwd, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             env={**os.environ, "PYTHONPATH": str(REPO)})
@@ -187,8 +187,8 @@ def test_kill_9_in_the_middle_of_a_segment_then_resume_is_byte_identical(tmp_pat
 
 
 def test_a_step_folder_fused_into_its_segment_is_refused_as_input_with_what_to_do(tmp_path, corpus):
-    from curate.errors import InputError
-    from curate.inputs import expand_inputs
+    from scratchlm.curate.errors import InputError
+    from scratchlm.curate.inputs import expand_inputs
 
     inputs, recipe = corpus
     run = tmp_path / "run"
@@ -200,9 +200,9 @@ def test_a_step_folder_fused_into_its_segment_is_refused_as_input_with_what_to_d
 
 
 def test_keep_intermediate_is_a_recipe_key_and_a_flag_and_a_bad_value_is_refused(tmp_path):
-    from curate.errors import ConfigError
-    from pipelines.cli import main
-    from pipelines.recipe import parse_recipe
+    from scratchlm.curate.errors import ConfigError
+    from scratchlm.pipelines.cli import main
+    from scratchlm.pipelines.recipe import parse_recipe
 
     with pytest.raises(ConfigError, match="keep_intermediate: expected true or false, got 'yes'"):
         parse_recipe({"name": "t", "keep_intermediate": "yes", "steps": [{"read": {}}]})
@@ -222,7 +222,7 @@ def test_keep_intermediate_is_a_recipe_key_and_a_flag_and_a_bad_value_is_refused
 
 @pytest.mark.parametrize("shards", [1, 3, 256, 257, 1000, 4097])
 def test_a_fused_step_keeps_a_sample_of_exactly_the_shards_and_rows_the_report_reads(shards):
-    from pipelines.report.sample import SAMPLE_FILES, SAMPLE_ROWS, kept_sample_rows, spread
+    from scratchlm.pipelines.report.sample import SAMPLE_FILES, SAMPLE_ROWS, kept_sample_rows, spread
 
     read = spread(list(range(shards)), SAMPLE_FILES)
     rows = [kept_sample_rows(i, shards) for i in range(shards)]

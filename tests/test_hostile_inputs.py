@@ -12,12 +12,12 @@ import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from curate.document import Document
-from curate.readers import ReaderOptions, Rejected, read_file
-from curate.text.clean import clean_text
-from pipelines.executors.local import LocalExecutor
-from pipelines.recipe import parse_recipe
-from pipelines.runner import run_curation
+from scratchlm.curate.document import Document
+from scratchlm.curate.readers import ReaderOptions, Rejected, read_file
+from scratchlm.curate.text.clean import clean_text
+from scratchlm.pipelines.executors.local import LocalExecutor
+from scratchlm.pipelines.recipe import parse_recipe
+from scratchlm.pipelines.runner import run_curation
 
 LINES = [{"id": "a", "text": "first document"}, {"id": "b", "text": "second document"}]
 JSONL = "".join(json.dumps(r) + "\n" for r in LINES).encode()
@@ -97,7 +97,7 @@ def test_any_jsonl_text_ends_in_the_output_or_the_rejects(tmp_path_factory, text
 
 
 def test_a_parquet_file_with_a_lying_name_is_read_as_parquet(tmp_path):
-    from curate.writer import ShardWriter
+    from scratchlm.curate.writer import ShardWriter
 
     path = tmp_path / "looks-like.jsonl"
     writer = ShardWriter(tmp_path / "real.parquet")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.cli import main
+from scratchlm.pipelines.cli import main
 from tests.mix_sources import PROSE, pieces, source_folders
 from tests.train_shards import read_texts
 
@@ -93,7 +93,7 @@ def shard_mix(folders: dict[str, Path], **options: object) -> dict:
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "pipelines", *args], cwd=REPO, env=env, check=False,
+    return subprocess.run([sys.executable, "-m", "scratchlm.pipelines", *args], cwd=REPO, env=env, check=False,
                           capture_output=True, text=True, timeout=300)
 
 
@@ -103,7 +103,7 @@ def test_kill_9_mid_mix_then_rerun_gives_the_same_bytes(folders: dict[str, Path]
     assert run_cli("mix", str(recipe), "--output", str(tmp_path / "clean")).returncode == 0
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     broken = tmp_path / "broken"
-    process = subprocess.Popen([sys.executable, "-m", "pipelines", "mix", str(recipe), "--output",
+    process = subprocess.Popen([sys.executable, "-m", "scratchlm.pipelines", "mix", str(recipe), "--output",
                                 str(broken)], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     work = broken / "shards" / "_work"
@@ -151,7 +151,7 @@ def test_refusals_name_the_source_and_the_numbers(folders: dict[str, Path], tmp_
 
 def test_the_demo_mixture_loads_and_run_names_mix(tmp_path: Path,
                                                   capsys: pytest.CaptureFixture) -> None:
-    from pipelines.recipe import load_recipe
+    from scratchlm.pipelines.recipe import load_recipe
     demo = REPO / "pipelines" / "recipes" / "mixture.yaml"
     recipe = load_recipe(demo)
     assert {n: s.weight for n, s in recipe.sections["mix"].sources.items()} == \

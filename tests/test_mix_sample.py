@@ -6,8 +6,8 @@ from pathlib import Path
 
 from tests.mix_sources import PROSE, pieces
 from tests.train_shards import read_texts
-from tokenizer.corpus import corpus_files
-from tokenizer.mix_sample import WeightedFiles, weighted_sample
+from scratchlm.tokenizer.corpus import corpus_files
+from scratchlm.tokenizer.mix_sample import WeightedFiles, weighted_sample
 
 
 def jsonl(path: Path, texts: list[str]) -> Path:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from tests.mix_sources import source_folders
-from tokenizer.mixing import MixError, mix_shards, open_source
-from tokenizer.shard_format import load_manifest
+from scratchlm.tokenizer.mixing import MixError, mix_shards, open_source
+from scratchlm.tokenizer.shard_format import load_manifest
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_interrupted_mix_resumes_to_the_same_bytes(folders: dict[str, Path], tmp
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     weights = {"brown": 0.5, "kjv": 0.5}
     whole = mix(folders, tmp_path / "whole", weights, 20_000)
-    from tokenizer import mixing
+    from scratchlm.tokenizer import mixing
     real, calls = mixing.write_npy, []
 
     def failing(*args, **kwargs):  # die while writing the third train shard

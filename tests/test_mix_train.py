@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from model.train_log import read_records
-from pipelines.cli import main
+from scratchlm.model.train_log import read_records
+from scratchlm.pipelines.cli import main
 from tests.mix_sources import source_folders
-from tokenizer.mixing import mix_shards, open_source
+from scratchlm.tokenizer.mixing import mix_shards, open_source
 
 EVAL_TOKENS = 2_048
 

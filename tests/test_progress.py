@@ -21,7 +21,7 @@ def test_plain_progress_lines_count_documents_while_a_shard_runs(tmp_path):
     recipe = tmp_path / "r.yaml"
     recipe.write_text("name: t\nsteps:\n  - read: {}\n  - custom: {function: slow.py:slow}\n", encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-m", "pipelines", "curate", str(recipe), "--input", str(folder),
+        [sys.executable, "-m", "scratchlm.pipelines", "curate", str(recipe), "--input", str(folder),
          "--output", str(tmp_path / "run"), "--workers", "2"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
         env={**os.environ, "SCRATCHLM_PROGRESS_S": "0.3", "PYTHONPATH": str(REPO)})

@@ -6,10 +6,10 @@ import math
 import pytest
 from quality_corpus import fortune, prose, web
 
-from curate.document import Document
-from curate.stages.c4_badwords import C4Badwords
-from curate.stages.c4_quality import C4Quality
-from curate.stages.fineweb_quality import FinewebQuality
+from scratchlm.curate.document import Document
+from scratchlm.curate.stages.c4_badwords import C4Badwords
+from scratchlm.curate.stages.c4_quality import C4Quality
+from scratchlm.curate.stages.fineweb_quality import FinewebQuality
 
 # The standard "Lorem ipsum" placeholder passage (from Cicero, De finibus 1.10.32), as left in
 # unfinished web pages.

@@ -8,9 +8,9 @@ import pytest
 from conftest import DATA, run_cli
 from quality_corpus import prose, web
 
-from curate.errors import ConfigError
-from curate.stages.quality_classifier import QualityClassifier
-from pipelines.config import build
+from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.stages.quality_classifier import QualityClassifier
+from scratchlm.pipelines.config import build
 
 TRAIN = ("--positive", str(DATA / "prose" / "brown.jsonl.gz"), "--negative", str(DATA / "web-sample.warc.gz"),
          "--max-docs", "80", "--dim", "32", "--bucket", "20000", "--epoch", "40", "--lr", "0.5", "--seed", "3")

@@ -7,8 +7,8 @@ import math
 import pytest
 from quality_corpus import fortune, prose, web
 
-from curate.stages.gopher_quality import GopherQuality
-from curate.stages.gopher_repetition import GopherRepetition
+from scratchlm.curate.stages.gopher_quality import GopherQuality
+from scratchlm.curate.stages.gopher_repetition import GopherRepetition
 
 # Thresholds that let every document through, so that one rule at a time can be exercised
 # (overlapping top n-grams can cover more characters than the text holds, hence 100).

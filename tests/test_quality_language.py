@@ -6,10 +6,10 @@ from collections import Counter
 import pytest
 from quality_corpus import fortunes, prose
 
-from curate.document import Document
-from curate.errors import ConfigError
-from curate.stages.language import Language
-from pipelines.config import build
+from scratchlm.curate.document import Document
+from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.stages.language import Language
+from scratchlm.pipelines.config import build
 
 
 def test_fasttext_top1_accuracy_on_the_langid_sample():

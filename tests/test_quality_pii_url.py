@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from quality_corpus import prose, web
 
-from curate.document import Document
-from curate.errors import ConfigError
-from curate.stages.pii import Pii
-from curate.stages.url_filter import UrlFilter
-from pipelines.config import build
+from scratchlm.curate.document import Document
+from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.stages.pii import Pii
+from scratchlm.curate.stages.url_filter import UrlFilter
+from scratchlm.pipelines.config import build
 
 
 def scrub(text: str, **options) -> tuple[str, dict]:

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 from conftest import REPO, run_cli
 from quality_corpus import fortune, prose, web
 
-from pipelines.recipe import load_recipe
+from scratchlm.pipelines.recipe import load_recipe
 
 FINEWEB = REPO / "pipelines" / "recipes" / "fineweb.yaml"
 

@@ -5,8 +5,8 @@ from collections import Counter
 
 import pytest
 
-from curate.text.repetition import NgramIndex
-from curate.text.words import count_sentences, split_words
+from scratchlm.curate.text.repetition import NgramIndex
+from scratchlm.curate.text.words import count_sentences, split_words
 from quality_corpus import fortune, prose, web
 
 

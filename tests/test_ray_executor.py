@@ -19,10 +19,10 @@ from typing import Iterator
 import pyarrow.parquet as pq
 import pytest
 
-from curate.document import Document
-from pipelines.executors import make_executor
-from pipelines.recipe import Recipe, Step, parse_recipe
-from pipelines.runner import run_curation
+from scratchlm.curate.document import Document
+from scratchlm.pipelines.executors import make_executor
+from scratchlm.pipelines.recipe import Recipe, Step, parse_recipe
+from scratchlm.pipelines.runner import run_curation
 from tests.conftest import DATA, REPO
 
 ray = pytest.importorskip("ray")
@@ -149,7 +149,7 @@ def test_a_recipe_with_global_dedup_stages_gives_the_same_bytes_under_local_and_
 
 def _curate_cli(recipe: Path, inputs: Path, out: Path, address: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "pipelines", "curate", str(recipe), "--input", str(inputs), "--output", str(out),
+        [sys.executable, "-m", "scratchlm.pipelines", "curate", str(recipe), "--input", str(inputs), "--output", str(out),
          "--executor", "ray", "--ray-address", address, "--workers", "1"],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
@@ -184,7 +184,7 @@ def test_a_killed_driver_resumes_on_ray_to_the_same_bytes(tmp_path: Path, ray_cl
 
 def test_without_ray_the_cli_says_how_to_install_it(tmp_path: Path) -> None:
     (tmp_path / "r.yaml").write_text("name: t\nsteps:\n  - read: {}\n")
-    code = ("import sys; sys.modules['ray'] = None; from pipelines.cli import main; "
+    code = ("import sys; sys.modules['ray'] = None; from scratchlm.pipelines.cli import main; "
             "sys.exit(main(sys.argv[1:]))")
     done = subprocess.run(
         [sys.executable, "-c", code, "curate", str(tmp_path / "r.yaml"), "--input", str(DATA / "prose"),

@@ -19,9 +19,9 @@ from fetch_http import FetchServer
 from test_fetch_warc import wet_file
 from train_shards import brown_shards, read_texts
 
-from model.config import TrainConfig
-from model.train import train
-from pipelines.cli import build_parser, main, subparsers_of
+from scratchlm.model.config import TrainConfig
+from scratchlm.model.train import train
+from scratchlm.pipelines.cli import build_parser, main, subparsers_of
 
 torch.set_num_threads(1)
 pytestmark = pytest.mark.xdist_group("readme")  # one worker builds the demo folder once

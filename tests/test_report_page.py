@@ -16,9 +16,9 @@ import pytest
 from PIL import Image
 from tokenizers import Tokenizer
 
-from pipelines.cli import main
-from pipelines.report import write_report
-from pipelines.report.sample import sample_shards
+from scratchlm.pipelines.cli import main
+from scratchlm.pipelines.report import write_report
+from scratchlm.pipelines.report.sample import sample_shards
 from tests.conftest import DATA, run_cli
 
 pytestmark = pytest.mark.xdist_group("report")  # one worker runs the module's curation once (--dist loadgroup)

@@ -16,9 +16,9 @@ from matplotlib.figure import Figure
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from pipelines.cli import main
-from pipelines.report.figures import Signal, _signal_panel
-from pipelines.report.sample import excerpt
+from scratchlm.pipelines.cli import main
+from scratchlm.pipelines.report.figures import Signal, _signal_panel
+from scratchlm.pipelines.report.sample import excerpt
 
 KJV = Path(__file__).parent / "data" / "prose" / "kjv.jsonl.gz"
 

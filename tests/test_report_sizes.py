@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from pipelines.report.sections import MAX_SIZE_ROWS, _size_rows
+from scratchlm.pipelines.report.sections import MAX_SIZE_ROWS, _size_rows
 
 
 def test_few_sizes_get_a_row_each_with_clusters_from_dropped_documents() -> None:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from curate.stages import stage_class, stage_names
-from pipelines.recipe import parse_recipe
-from pipelines.report.thresholds import THRESHOLDS, thresholds
+from scratchlm.curate.stages import stage_class, stage_names
+from scratchlm.pipelines.recipe import parse_recipe
+from scratchlm.pipelines.report.thresholds import THRESHOLDS, thresholds
 
 
 @pytest.mark.parametrize("stage, pattern, options", THRESHOLDS, ids=[p for _, p, _ in THRESHOLDS])

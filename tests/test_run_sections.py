@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from pipelines.cli import main
+from scratchlm.pipelines.cli import main
 
 torch.set_num_threads(1)
 DATA = Path(__file__).parent / "data"

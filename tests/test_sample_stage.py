@@ -9,11 +9,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from curate.errors import ConfigError
-from curate.stages.sample import sample_point
-from pipelines.executors.local import LocalExecutor
-from pipelines.recipe import parse_recipe
-from pipelines.runner import run_curation
+from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.stages.sample import sample_point
+from scratchlm.pipelines.executors.local import LocalExecutor
+from scratchlm.pipelines.recipe import parse_recipe
+from scratchlm.pipelines.runner import run_curation
 
 
 def _kept(inputs: list[Path], out: Path, workers: int = 1, **options) -> set[str]:

@@ -15,13 +15,13 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from curate.errors import ConfigError
-from curate.readers import ReaderOptions, line_cuts, read_file
-from curate.readers.base import BLANK_LINE
-from curate.readers.spans import plan_spans
-from pipelines.executors import make_executor
-from pipelines.recipe import TASK_BYTES, byte_size, parse_recipe
-from pipelines.runner import run_curation
+from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.readers import ReaderOptions, line_cuts, read_file
+from scratchlm.curate.readers.base import BLANK_LINE
+from scratchlm.curate.readers.spans import plan_spans
+from scratchlm.pipelines.executors import make_executor
+from scratchlm.pipelines.recipe import TASK_BYTES, byte_size, parse_recipe
+from scratchlm.pipelines.runner import run_curation
 from tests.conftest import DATA, REPO, kill_9_after, run_cli
 
 STEPS = [{"read": {}}, {"gopher_quality": {}}, {"exact_dedup": {}}]
@@ -281,7 +281,7 @@ def _curate(recipe: Path, inputs: Path, out: Path, task_bytes: str) -> subproces
         [
             sys.executable,
             "-m",
-            "pipelines",
+            "scratchlm.pipelines",
             "curate",
             str(recipe),
             "--input",

@@ -8,9 +8,9 @@ import re
 import pytest
 from conftest import run_cli
 
-from curate.stages import stage_class, stage_names
-from pipelines.commands.stages import describe
-from pipelines.field_docs import option_notes
+from scratchlm.curate.stages import stage_class, stage_names
+from scratchlm.pipelines.commands.stages import describe
+from scratchlm.pipelines.field_docs import option_notes
 
 
 def test_the_list_names_every_stage_once() -> None:

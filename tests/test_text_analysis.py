@@ -9,14 +9,14 @@ import pyarrow.parquet as pq
 import pytest
 from quality_corpus import fortunes, prose, web_all
 
-from curate.document import Document
-from curate.stages.c4_badwords import C4Badwords
-from curate.stages.c4_quality import C4Quality
-from curate.stages.fineweb_quality import FinewebQuality
-from curate.stages.gopher_quality import GopherQuality
-from curate.stages.gopher_repetition import GopherRepetition
-from curate.text import analysis
-from curate.text.analysis import (
+from scratchlm.curate.document import Document
+from scratchlm.curate.stages.c4_badwords import C4Badwords
+from scratchlm.curate.stages.c4_quality import C4Quality
+from scratchlm.curate.stages.fineweb_quality import FinewebQuality
+from scratchlm.curate.stages.gopher_quality import GopherQuality
+from scratchlm.curate.stages.gopher_repetition import GopherRepetition
+from scratchlm.curate.text import analysis
+from scratchlm.curate.text.analysis import (
     lines_of,
     ngrams_of,
     nonempty_lines_of,
@@ -24,9 +24,9 @@ from curate.text.analysis import (
     pieces_of,
     words_of,
 )
-from curate.text.repetition import NgramIndex
-from curate.text.words import split_nonempty_lines, split_paragraphs, split_words
-from curate.writer import DOC_SCHEMA, ShardWriter
+from scratchlm.curate.text.repetition import NgramIndex
+from scratchlm.curate.text.words import split_nonempty_lines, split_paragraphs, split_words
+from scratchlm.curate.writer import DOC_SCHEMA, ShardWriter
 
 CITED = ("Paris is the capital of France.[1] It lies on the Seine, a long river.[citation needed]\n"
          "  [2] The city has many old bridges and some new ones. \n"
@@ -106,8 +106,8 @@ def test_a_shared_ngram_index_answers_in_any_order(order):
 
 
 def test_gophers_one_pass_over_the_tokens_counts_as_the_two_definitions():
-    from curate.stages.gopher_quality import _words_and_lettered
-    from curate.text.words import is_word
+    from scratchlm.curate.stages.gopher_quality import _words_and_lettered
+    from scratchlm.curate.text.words import is_word
 
     for doc in _corpus():
         tokens = [*split_words(doc.text), "½", "Ⅻ", "x1", "1990", "...", "𝔘𝔫𝔦", "𝟙"]

@@ -7,8 +7,8 @@ from adversarial import FAMILIES, TEXT_STAGES, grows_linearly, text_functions
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from curate.document import Document
-from curate.text.clean import clean_text
+from scratchlm.curate.document import Document
+from scratchlm.curate.text.clean import clean_text
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ from adversarial import FAMILIES, grows_linearly
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curate.text import words
-from curate.text.words import split_words
+from scratchlm.curate.text import words
+from scratchlm.curate.text.words import split_words
 
 # The single backtracking pattern the splitter used to be: exact, but exponential on a dot leader.
 # Kept here as the oracle that the linear scans must agree with on short pieces.

@@ -13,12 +13,12 @@ from adversarial import grows_linearly
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curate import extract
-from curate.decontam.evalfile import clean_hellaswag
-from curate.dedup.normalize import GRAPHEME_JOINER, STREAM_SAFE_RUN, Normalization, prenormalize
-from curate.document import Document
-from curate.stages.pii import PHONE
-from curate.stages.url_filter import UrlFilter
+from scratchlm.curate import extract
+from scratchlm.curate.decontam.evalfile import clean_hellaswag
+from scratchlm.curate.dedup.normalize import GRAPHEME_JOINER, STREAM_SAFE_RUN, Normalization, prenormalize
+from scratchlm.curate.document import Document
+from scratchlm.curate.stages.pii import PHONE
+from scratchlm.curate.stages.url_filter import UrlFilter
 
 # letters, precomposed letters, marks of two combining classes, characters decomposing to marks
 _MARKED = st.lists(st.sampled_from(["a", "B", " ", "é", "İ", "ﬁ", "\u0301", "\u0316", "\u0344", "\u0f73",

@@ -8,10 +8,10 @@ import pytest
 from tokenizers import Tokenizer
 
 from conftest import run_cli
-from tokenizer.config import EOS_TOKEN, BpeConfig
-from tokenizer.didactic import DidacticBPE
-from tokenizer.corpus import corpus_files
-from tokenizer.train import train_bpe, train_to_folder
+from scratchlm.tokenizer.config import EOS_TOKEN, BpeConfig
+from scratchlm.tokenizer.didactic import DidacticBPE
+from scratchlm.tokenizer.corpus import corpus_files
+from scratchlm.tokenizer.train import train_bpe, train_to_folder
 from tokenizer_samples import HARD_STRINGS, page_texts, prose
 
 VOCAB = 1200

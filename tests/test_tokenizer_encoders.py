@@ -17,13 +17,13 @@ from tokenizer_samples import HARD_STRINGS, code_point_texts, page_texts
 from tokenizers import normalizers
 from warcio.archiveiterator import ArchiveIterator
 
-from pipelines.executors.local import LocalExecutor
-from tokenizer.config import BpeConfig, ShardConfig
-from tokenizer.corpus import corpus_files
-from tokenizer.encoders import FastokensEncoder, TokenizersEncoder, fast_refusal, load_encoder
-from tokenizer.files import load_tokenizer
-from tokenizer.sharding import shard_corpus
-from tokenizer.train import train_bpe
+from scratchlm.pipelines.executors.local import LocalExecutor
+from scratchlm.tokenizer.config import BpeConfig, ShardConfig
+from scratchlm.tokenizer.corpus import corpus_files
+from scratchlm.tokenizer.encoders import FastokensEncoder, TokenizersEncoder, fast_refusal, load_encoder
+from scratchlm.tokenizer.files import load_tokenizer
+from scratchlm.tokenizer.sharding import shard_corpus
+from scratchlm.tokenizer.train import train_bpe
 
 pytest.importorskip("fastokens")
 FAST_NAME = f"fastokens {version('fastokens')}"

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from curate.errors import ConfigError
-from tokenizer.files import load_tokenizer
+from scratchlm.curate.errors import ConfigError
+from scratchlm.tokenizer.files import load_tokenizer
 from train_shards import EOS, read_texts, train_bpe
 
 

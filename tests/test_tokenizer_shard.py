@@ -12,15 +12,15 @@ from conftest import run_cli
 from tokenizer_samples import HARD_STRINGS, prose
 from tokenizers import Tokenizer
 
-from curate.errors import ConfigError
-from pipelines.executors.local import LocalExecutor
-from pipelines.recipe import parse_recipe
-from pipelines.runner import run_curation
-from tokenizer.config import BpeConfig, ShardConfig
-from tokenizer.corpus import corpus_files, iter_documents
-from tokenizer.shard_format import load_manifest, open_offsets, open_tokens, shard_entries, split_of, token_dtype
-from tokenizer.sharding import shard_corpus
-from tokenizer.train import train_to_folder
+from scratchlm.curate.errors import ConfigError
+from scratchlm.pipelines.executors.local import LocalExecutor
+from scratchlm.pipelines.recipe import parse_recipe
+from scratchlm.pipelines.runner import run_curation
+from scratchlm.tokenizer.config import BpeConfig, ShardConfig
+from scratchlm.tokenizer.corpus import corpus_files, iter_documents
+from scratchlm.tokenizer.shard_format import load_manifest, open_offsets, open_tokens, shard_entries, split_of, token_dtype
+from scratchlm.tokenizer.sharding import shard_corpus
+from scratchlm.tokenizer.train import train_to_folder
 
 CONFIG = ShardConfig(shard_tokens=6_000, val_fraction=0.3)
 IN_PROCESSES = ShardConfig(shard_tokens=6_000, val_fraction=0.3, parallel="processes")

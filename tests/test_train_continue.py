@@ -16,10 +16,10 @@ import torch
 from conftest import REPO
 from train_shards import brown_shards
 
-from model.config import TrainConfig
-from model.errors import ModelError
-from model.train import LOG_NAME, train
-from pipelines.cli import main
+from scratchlm.model.config import TrainConfig
+from scratchlm.model.errors import ModelError
+from scratchlm.model.train import LOG_NAME, train
+from scratchlm.pipelines.cli import main
 
 torch.set_num_threads(1)
 TINY = ["--set", "n_layer=1", "--set", "n_head=2", "--set", "n_embd=32", "--set", "block_size=32"]
@@ -73,7 +73,7 @@ def interrupt(
     """Run ``scratchlm ARGS``, send ``signum`` once the log shows a step past ``after_step``."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pipelines", *args],
+        [sys.executable, "-m", "scratchlm.pipelines", *args],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,

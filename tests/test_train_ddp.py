@@ -13,9 +13,9 @@ import pytest
 import torch
 
 from conftest import REPO
-from model import checkpoint
-from model.config import GPTConfig
-from model.gpt import GPT
+from scratchlm.model import checkpoint
+from scratchlm.model.config import GPTConfig
+from scratchlm.model.gpt import GPT
 from train_shards import brown_shards
 
 WORKER = '''
@@ -23,8 +23,8 @@ import json, sys
 from pathlib import Path
 import torch
 import torch.distributed as dist
-from model.config import TrainConfig
-from model.train import Trainer
+from scratchlm.model.config import TrainConfig
+from scratchlm.model.train import Trainer
 
 torch.set_num_threads(1)
 for mode in ("ddp", "fsdp"):
@@ -48,7 +48,7 @@ for mode in ("ddp", "fsdp"):
             "replicas_equal": all(torch.equal(replicas[0], r) for r in replicas),
             "batches_differ": not torch.equal(batches[0], batches[1]),
             "weights": flat.tolist()}))
-from model.distributed import shutdown
+from scratchlm.model.distributed import shutdown
 shutdown()
 # end the process without interpreter teardown: under load a gloo rank has been seen to abort
 # ("terminate called without an active exception") while its C++ threads were torn down

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from model import checkpoint
-from model.config import TrainConfig
-from model.errors import ModelError
-from model.train import LOG_NAME, Trainer, train
+from scratchlm.model import checkpoint
+from scratchlm.model.config import TrainConfig
+from scratchlm.model.errors import ModelError
+from scratchlm.model.train import LOG_NAME, Trainer, train
 from train_shards import brown_shards
 
 torch.set_num_threads(1)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from model.errors import ModelError
-from model.train_log import append_record, read_records
+from scratchlm.model.errors import ModelError
+from scratchlm.model.train_log import append_record, read_records
 
 
 def test_records_round_trip_and_a_torn_last_line_is_dropped(tmp_path: Path) -> None:

@@ -16,9 +16,9 @@ import torch
 from conftest import REPO
 from train_shards import brown_shards
 
-from model.config import TrainConfig
-from model.errors import ModelError
-from model.train import LOG_NAME, Trainer, train
+from scratchlm.model.config import TrainConfig
+from scratchlm.model.errors import ModelError
+from scratchlm.model.train import LOG_NAME, Trainer, train
 
 torch.set_num_threads(1)
 MODEL = {"n_layer": 2, "n_head": 2, "n_embd": 64, "block_size": 64, "dropout": 0.0}
@@ -52,7 +52,7 @@ def test_loss_falls_below_a_unigram_model(shards, tmp_path) -> None:
 
 
 def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "pipelines", *args]
+    return [sys.executable, "-m", "scratchlm.pipelines", *args]
 
 
 def train_args(shards: Path, out: Path) -> list[str]:

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 import torch
 
-from model import checkpoint
-from model.config import GPTConfig, TrainConfig, model_config
-from model.data import open_shards
-from model.errors import ModelError
-from model.generate import filter_logits, generate
-from model.gpt import GPT
-from model.safetensors_io import load_file, save_file
-from model.train import Trainer, resolve_model_config
+from scratchlm.model import checkpoint
+from scratchlm.model.config import GPTConfig, TrainConfig, model_config
+from scratchlm.model.data import open_shards
+from scratchlm.model.errors import ModelError
+from scratchlm.model.generate import filter_logits, generate
+from scratchlm.model.gpt import GPT
+from scratchlm.model.safetensors_io import load_file, save_file
+from scratchlm.model.train import Trainer, resolve_model_config
 from train_shards import brown_shards
 
 torch.set_num_threads(1)
@@ -203,8 +203,8 @@ def test_activation_checkpointing_gives_the_same_gradients() -> None:
 
 
 def test_weight_decay_skips_biases_norms_and_embeddings() -> None:
-    from model.lora import LoraConfig, add_lora
-    from model.train import decay_groups
+    from scratchlm.model.lora import LoraConfig, add_lora
+    from scratchlm.model.train import decay_groups
 
     model = GPT(dataclasses.replace(SMALL, qkv_bias=True))
     names = {id(p): n for n, p in model.named_parameters()}

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import torch
 
-from model.config import TrainConfig
-from model.train import LOG_NAME, train
+from scratchlm.model.config import TrainConfig
+from scratchlm.model.train import LOG_NAME, train
 from train_shards import brown_shards
 
 torch.set_num_threads(1)

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from conftest import run_interpreted
 
-from model.xent_rows import IGNORE_INDEX, softmax_xent_rows_, uses_kernel
+from scratchlm.model.xent_rows import IGNORE_INDEX, softmax_xent_rows_, uses_kernel
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,8 +48,8 @@ def test_rows_must_be_contiguous() -> None:
 KERNEL_CHECK = """
 import sys, torch, torch.nn.functional as F
 sys.path.insert(0, sys.argv[1])
-from model import xent_rows
-from model.chunked_loss import chunked_cross_entropy
+from scratchlm.model import xent_rows
+from scratchlm.model.chunked_loss import chunked_cross_entropy
 sys.path.insert(0, sys.argv[1] + "/tests")
 from test_xent_rows import _case
 logits = torch.zeros(2, 3)

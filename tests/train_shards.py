@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from model.data import sha256_file
+from scratchlm.model.data import sha256_file
 
 EOS = "<|endoftext|>"
 

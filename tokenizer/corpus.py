@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from curate.document import Document
-from curate.errors import InputError
-from curate.inputs import expand_inputs
-from curate.readers import FileError, ReaderOptions, read_file
-from curate.shards import done_shards, iter_documents as iter_shard_documents, iter_texts as iter_shard_texts
+from scratchlm.curate.document import Document
+from scratchlm.curate.errors import InputError
+from scratchlm.curate.inputs import expand_inputs
+from scratchlm.curate.readers import FileError, ReaderOptions, read_file
+from scratchlm.curate.shards import done_shards, iter_documents as iter_shard_documents, iter_texts as iter_shard_texts
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from typing import Iterable
 
 import regex
 
-from tokenizer.config import EOS_TOKEN
+from scratchlm.tokenizer.config import EOS_TOKEN
 
 # GPT-2's pre-tokenisation pattern (openai/gpt-2 src/encoder.py), also HF's ByteLevel default.
 GPT2_PATTERN = regex.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""")

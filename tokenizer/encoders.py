@@ -25,7 +25,7 @@ import numpy as np
 import tokenizers
 from tokenizers import Tokenizer, pre_tokenizers
 
-from tokenizer.files import load_tokenizer, tokenizer_file
+from scratchlm.tokenizer.files import load_tokenizer, tokenizer_file
 
 FAST = "fastokens"
 BYTE_LEVEL = {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True}

@@ -9,9 +9,9 @@ from typing import Iterable
 
 from tokenizers import Tokenizer
 
-from curate.document import Document
-from curate.stage import iter_batches
-from tokenizer.didactic import CHAR_TO_BYTE
+from scratchlm.curate.document import Document
+from scratchlm.curate.stage import iter_batches
+from scratchlm.tokenizer.didactic import CHAR_TO_BYTE
 
 HEX_BYTE_TOKEN = re.compile(r"<0x[0-9A-Fa-f]{2}>")  # byte fallback tokens of sentencepiece-style BPE
 ALL = "all"

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
-from curate.errors import ConfigError
-from tokenizer.config import EOS_TOKEN, TOKENIZER_FILE
+from scratchlm.curate.errors import ConfigError
+from scratchlm.tokenizer.config import EOS_TOKEN, TOKENIZER_FILE
 
 
 def tokenizer_file(path: str | Path) -> Path:

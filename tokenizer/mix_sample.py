@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from tokenizer.corpus import CorpusFile, corpus_texts
+from scratchlm.tokenizer.corpus import CorpusFile, corpus_texts
 
 SAMPLE_SALT = b"scratchlm-mix-sample/1"
 

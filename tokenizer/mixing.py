@@ -30,10 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from curate.checksum import file_sha256
-from curate.errors import ConfigError
-from curate.writer import claim_folder, write_atomic
-from tokenizer.shard_format import (
+from scratchlm.curate.checksum import file_sha256
+from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.writer import claim_folder, write_atomic
+from scratchlm.tokenizer.shard_format import (
     FORMAT,
     MANIFEST,
     TOKENIZER_COPY,
@@ -41,7 +41,7 @@ from tokenizer.shard_format import (
     shard_names,
     write_npy,
 )
-from tokenizer.sharding import copy_tokenizer
+from scratchlm.tokenizer.sharding import copy_tokenizer
 
 WORK = "_work"
 PLAN = "plan.json"

@@ -18,7 +18,7 @@ from typing import BinaryIO, Iterable
 
 import numpy as np
 
-from curate.atomic import AtomicPath
+from scratchlm.curate.atomic import AtomicPath
 
 FORMAT = "scratchlm-shards/1"
 MANIFEST = "manifest.json"

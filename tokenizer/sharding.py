@@ -35,16 +35,16 @@ from typing import Any
 
 import numpy as np
 
-from curate.atomic import AtomicPath
-from curate.checksum import file_sha256
-from curate.errors import ConfigError
-from curate.stage import iter_batches
-from curate.writer import claim_folder, write_atomic
-from tokenizer.config import ShardConfig
-from tokenizer.corpus import CorpusFile, iter_documents
-from tokenizer.encoders import Encoder, encode_threads, load_encoder
-from tokenizer.files import load_tokenizer, token_id
-from tokenizer.shard_format import (
+from scratchlm.curate.atomic import AtomicPath
+from scratchlm.curate.checksum import file_sha256
+from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.stage import iter_batches
+from scratchlm.curate.writer import claim_folder, write_atomic
+from scratchlm.tokenizer.config import ShardConfig
+from scratchlm.tokenizer.corpus import CorpusFile, iter_documents
+from scratchlm.tokenizer.encoders import Encoder, encode_threads, load_encoder
+from scratchlm.tokenizer.files import load_tokenizer, token_id
+from scratchlm.tokenizer.shard_format import (
     FORMAT,
     MANIFEST,
     SPLITS,

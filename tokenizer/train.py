@@ -15,10 +15,10 @@ from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from curate.checksum import file_sha256
-from curate.writer import write_atomic
-from tokenizer.config import TOKENIZER_FILE, BpeConfig
-from tokenizer.corpus import CorpusFile, TextCounter, corpus_texts, limited
+from scratchlm.curate.checksum import file_sha256
+from scratchlm.curate.writer import write_atomic
+from scratchlm.tokenizer.config import TOKENIZER_FILE, BpeConfig
+from scratchlm.tokenizer.corpus import CorpusFile, TextCounter, corpus_texts, limited
 
 STATS_FILE = "tokenizer.stats.json"
 

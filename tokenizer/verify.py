@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from curate.checksum import file_sha256
-from tokenizer.corpus import CorpusFile, iter_documents
-from tokenizer.files import load_tokenizer
-from tokenizer.shard_format import (SPLITS, ShardEntry, load_manifest, open_offsets, open_tokens,
+from scratchlm.curate.checksum import file_sha256
+from scratchlm.tokenizer.corpus import CorpusFile, iter_documents
+from scratchlm.tokenizer.files import load_tokenizer
+from scratchlm.tokenizer.shard_format import (SPLITS, ShardEntry, load_manifest, open_offsets, open_tokens,
                                     shard_entries, split_of)
 
 

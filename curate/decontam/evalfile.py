@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from curate.errors import ConfigError
+from scratchlm.curate.errors import ConfigError
 
 Layout = Literal["hellaswag", "choices", "passage"]
 # "[" up to the first "]" of its line: markup when the "]" is there, else kept as it is (as every

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from curate.decontam.evalfile import iter_eval_file
-from curate.dedup.store import run_starts
-from curate.errors import ConfigError
+from scratchlm.curate.decontam.evalfile import iter_eval_file
+from scratchlm.curate.dedup.store import run_starts
+from scratchlm.curate.errors import ConfigError
 
 WORD_RE = re.compile(r"\w+")
 SEED = 0x5C0A7C4  # fixes the multipliers: the same text always hashes the same

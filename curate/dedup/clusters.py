@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from curate.atomic import AtomicPath
-from curate.dedup.corpus import Corpus
-from curate.dedup.droplist import write_droplist
-from curate.dedup.runs import iter_groups, star_edges
-from curate.dedup.store import run_starts
-from curate.dedup.unionfind import UnionFind
+from scratchlm.curate.atomic import AtomicPath
+from scratchlm.curate.dedup.corpus import Corpus
+from scratchlm.curate.dedup.droplist import write_droplist
+from scratchlm.curate.dedup.runs import iter_groups, star_edges
+from scratchlm.curate.dedup.store import run_starts
+from scratchlm.curate.dedup.unionfind import UnionFind
 
 EDGE_BYTES = 16  # two int64 ids
 VERIFY_BLOCK = 1 << 15  # pairs whose signatures are compared at once (2 x 14 MiB at 112 hashes)

@@ -23,13 +23,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import xxhash
 
-from curate.atomic import AtomicPath
-from curate.dedup.normalize import Normalization
-from curate.dedup.runs import Run, load_run, write_run
-from curate.dedup.signatures import band_hashes, permutations, signature_batch, text_hash_batch
-from curate.dedup.store import load_json, save_json, save_npy
-from curate.errors import ConfigError
-from curate.shards import BATCH_ROWS
+from scratchlm.curate.atomic import AtomicPath
+from scratchlm.curate.dedup.normalize import Normalization
+from scratchlm.curate.dedup.runs import Run, load_run, write_run
+from scratchlm.curate.dedup.signatures import band_hashes, permutations, signature_batch, text_hash_batch
+from scratchlm.curate.dedup.store import load_json, save_json, save_npy
+from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.shards import BATCH_ROWS
 
 
 def doc_key(doc_id: str, meta: dict[str, Any]) -> int:

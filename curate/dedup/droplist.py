@@ -12,8 +12,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.atomic import AtomicPath
-from curate.dedup.store import find_sorted, save_npy
+from scratchlm.curate.atomic import AtomicPath
+from scratchlm.curate.dedup.store import find_sorted, save_npy
 
 
 def write_droplist(folder: Path, keys: np.ndarray, duplicate_of: pa.Array, cluster_size: np.ndarray,

@@ -10,11 +10,11 @@ import dataclasses
 from pathlib import Path
 from typing import Sequence
 
-from curate.dedup.corpus import ScanSpec
-from curate.dedup.pipeline import scan, shard_counts
-from curate.dedup.store import load_json, save_json
-from curate.errors import ConfigError
-from curate.stage import Executor
+from scratchlm.curate.dedup.corpus import ScanSpec
+from scratchlm.curate.dedup.pipeline import scan, shard_counts
+from scratchlm.curate.dedup.store import load_json, save_json
+from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.stage import Executor
 
 FORMAT = "scratchlm-dedup-index/1"
 MATCHING = ("norm", "ngram", "bands", "rows", "seed")  # settings that must agree with the stage's

@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curate.dedup import kernels
+from scratchlm.curate.dedup import kernels
 
 # code point classes in the table that the kernels read
 WORD, SPACE, PUNCT, DIGIT = 0, 1, 2, 3

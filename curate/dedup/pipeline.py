@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
-from curate.dedup.clusters import PairTask, candidate_pairs, cluster_drops
-from curate.dedup.corpus import Corpus, ScanSpec, doc_key, scan_shard
-from curate.dedup.droplist import DropList
-from curate.dedup.store import load_json, save_json
-from curate.document import Document
-from curate.stage import Executor
+from scratchlm.curate.dedup.clusters import PairTask, candidate_pairs, cluster_drops
+from scratchlm.curate.dedup.corpus import Corpus, ScanSpec, doc_key, scan_shard
+from scratchlm.curate.dedup.droplist import DropList
+from scratchlm.curate.dedup.store import load_json, save_json
+from scratchlm.curate.document import Document
+from scratchlm.curate.stage import Executor
 
 # key + id, the sort's index arrays and temporaries: 86 bytes measured, with a margin (benchmarks/merge_memory.py)
 BYTES_PER_MERGE_ITEM = 160

@@ -14,7 +14,7 @@ from typing import Iterator
 
 import numpy as np
 
-from curate.dedup.store import run_starts, save_npy
+from scratchlm.curate.dedup.store import run_starts, save_npy
 
 
 @dataclass(frozen=True)

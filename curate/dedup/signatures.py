@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from curate.dedup import kernels
-from curate.dedup.normalize import Normalization, char_classes, prenormalize, utf8_buffers, words
+from scratchlm.curate.dedup import kernels
+from scratchlm.curate.dedup.normalize import Normalization, char_classes, prenormalize, utf8_buffers, words
 
 MASK64 = (1 << 64) - 1
 

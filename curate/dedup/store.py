@@ -8,8 +8,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from curate.atomic import AtomicPath
-from curate.writer import write_atomic
+from scratchlm.curate.atomic import AtomicPath
+from scratchlm.curate.writer import write_atomic
 
 
 def save_npy(path: Path, array: np.ndarray) -> None:

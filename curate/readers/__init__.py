@@ -1,5 +1,5 @@
 """Readers: the fetch stage's formats. Each turns one input file into documents and rejects."""
-from curate.readers.base import (Counted, FileError, Rejected, ReadItem, ReaderOptions, read_file,
+from scratchlm.curate.readers.base import (Counted, FileError, Rejected, ReadItem, ReaderOptions, read_file,
                                  detect_format)
 
 __all__ = ["Counted", "FileError", "Rejected", "ReadItem", "ReaderOptions", "read_file",

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Callable, Iterator, Union
 
 import xxhash
 
-from curate.document import Document
-from curate.extract import WebOptions
-from curate.readers.compression import BROKEN_STREAM_ERRORS, UTF8_BOM, open_binary
-from curate.remote import RemoteOptions, is_remote, suffix_name
-from curate.text.clean import clean_document
+from scratchlm.curate.document import Document
+from scratchlm.curate.extract import WebOptions
+from scratchlm.curate.readers.compression import BROKEN_STREAM_ERRORS, UTF8_BOM, open_binary
+from scratchlm.curate.remote import RemoteOptions, is_remote, suffix_name
+from scratchlm.curate.text.clean import clean_document
 
 if TYPE_CHECKING:
-    from curate.readers.spans import Span
+    from scratchlm.curate.readers.spans import Span
 
 
 @dataclass(slots=True)
@@ -148,7 +148,7 @@ def sniff_format(path: str, remote: RemoteOptions = RemoteOptions()) -> str | No
 def reader_for(fmt: str) -> Callable[[str, str, ReaderOptions], Iterator[ReadItem]]:
     if fmt not in FORMAT_MODULES:
         raise ValueError(f"unknown format {fmt!r}; known: {', '.join(sorted(FORMAT_MODULES))}")
-    module = importlib.import_module(f"curate.readers.{FORMAT_MODULES[fmt]}")
+    module = importlib.import_module(f"scratchlm.curate.readers.{FORMAT_MODULES[fmt]}")
     return module.read
 
 

@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 import zstandard
 
-from curate.remote import RemoteOptions, open_source
+from scratchlm.curate.remote import RemoteOptions, open_source
 
 # what a damaged or cut-off compressed stream raises while it is being read (without OSError:
 # the ones that say nothing about the file's reachability)

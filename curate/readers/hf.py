@@ -12,8 +12,8 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from curate.readers.base import FileError, ReadItem, ReaderOptions
-from curate.readers.jsonl import record_to_item
+from scratchlm.curate.readers.base import FileError, ReadItem, ReaderOptions
+from scratchlm.curate.readers.jsonl import record_to_item
 
 
 def arrow_files(path: Path) -> list[Path]:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from curate.document import Document
-from curate.extract import WebOptions, canonical_url, decode_html, page_text
-from curate.readers.base import FileError, ReadItem, ReaderOptions, Rejected
-from curate.readers.compression import DECOMPRESSION_ERRORS, open_binary
+from scratchlm.curate.document import Document
+from scratchlm.curate.extract import WebOptions, canonical_url, decode_html, page_text
+from scratchlm.curate.readers.base import FileError, ReadItem, ReaderOptions, Rejected
+from scratchlm.curate.readers.compression import DECOMPRESSION_ERRORS, open_binary
 
 # pages larger than this are not pages: read no further than the cap
 MAX_PAGE_BYTES = 64 << 20

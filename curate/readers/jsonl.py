@@ -5,12 +5,12 @@ import json
 import os
 from typing import Any, Iterator
 
-from curate.document import Document
-from curate.readers.base import (BLANK_LINE, FileError, ReadItem, ReaderOptions, Rejected,
+from scratchlm.curate.document import Document
+from scratchlm.curate.readers.base import (BLANK_LINE, FileError, ReadItem, ReaderOptions, Rejected,
                                  derived_id)
-from curate.readers.compression import DECOMPRESSION_ERRORS, UTF8_BOM, open_binary
-from curate.readers.line_cuts import line_cuts
-from curate.readers.spans import Span, spans_from_cuts
+from scratchlm.curate.readers.compression import DECOMPRESSION_ERRORS, UTF8_BOM, open_binary
+from scratchlm.curate.readers.line_cuts import line_cuts
+from scratchlm.curate.readers.spans import Span, spans_from_cuts
 
 
 def record_to_item(record: Any, source: str, index: int, options: ReaderOptions) -> Document | Rejected:

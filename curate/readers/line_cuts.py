@@ -18,8 +18,8 @@ from typing import BinaryIO
 
 import zstandard
 
-from curate.readers.compression import UTF8_BOM, compression, peekable
-from curate.readers.spans import Cut
+from scratchlm.curate.readers.compression import UTF8_BOM, compression, peekable
+from scratchlm.curate.readers.spans import Cut
 
 BLOCK = 8 << 20  # bytes read at a time from a plain file
 FEED = 1 << 16  # compressed bytes fed to a decompressor at a time (bounds its output)

@@ -6,12 +6,12 @@ from typing import Iterator
 
 import pyarrow.parquet as pq
 
-from curate.document import Document
-from curate.shards import BATCH_ROWS
-from curate.readers.base import FileError, ReadItem, ReaderOptions, Rejected
-from curate.readers.jsonl import record_to_item
-from curate.readers.spans import Span
-from curate.remote import open_seekable
+from scratchlm.curate.document import Document
+from scratchlm.curate.shards import BATCH_ROWS
+from scratchlm.curate.readers.base import FileError, ReadItem, ReaderOptions, Rejected
+from scratchlm.curate.readers.jsonl import record_to_item
+from scratchlm.curate.readers.spans import Span
+from scratchlm.curate.remote import open_seekable
 
 
 def merge_meta(item: Document | Rejected, meta: object, index: int) -> Document | Rejected:

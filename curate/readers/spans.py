@@ -13,9 +13,9 @@ import importlib
 import os
 from dataclasses import dataclass
 
-from curate.readers.base import FORMAT_MODULES, ReaderOptions, detect_format
-from curate.readers.compression import BROKEN_STREAM_ERRORS
-from curate.remote import is_remote
+from scratchlm.curate.readers.base import FORMAT_MODULES, ReaderOptions, detect_format
+from scratchlm.curate.readers.compression import BROKEN_STREAM_ERRORS
+from scratchlm.curate.remote import is_remote
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def plan_spans(path: str, options: ReaderOptions, task_bytes: int) -> list[Span]
     parts = -(-size // task_bytes)
     try:
         fmt = detect_format(path) if options.format == "auto" else options.format
-        module = importlib.import_module(f"curate.readers.{FORMAT_MODULES[fmt]}")
+        module = importlib.import_module(f"scratchlm.curate.readers.{FORMAT_MODULES[fmt]}")
         planner = getattr(module, "plan", None)
         # parts of even size: a remainder part would leave a worker idle at the end
         spans = planner(path, options, -(-size // parts)) if planner is not None else []

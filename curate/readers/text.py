@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from curate.document import Document
-from curate.readers.base import FileError, ReadItem, ReaderOptions, Rejected
-from curate.readers.compression import DECOMPRESSION_ERRORS, UTF8_BOM, open_binary
+from scratchlm.curate.document import Document
+from scratchlm.curate.readers.base import FileError, ReadItem, ReaderOptions, Rejected
+from scratchlm.curate.readers.compression import DECOMPRESSION_ERRORS, UTF8_BOM, open_binary
 
 
 def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:

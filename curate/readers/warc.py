@@ -15,14 +15,14 @@ from typing import BinaryIO, Iterator, Literal
 
 from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 
-from curate.document import Document
-from curate.extract import decode_html, detect_charset
-from curate.readers.base import FileError, ReadItem, ReaderOptions, Rejected, derived_id
-from curate.readers.compression import compression, peekable
-from curate.readers.gzip_members import Damage, Member, iter_members
-from curate.readers.html import page_item
-from curate.readers.spans import Cut, Span, spans_from_cuts
-from curate.remote import open_source
+from scratchlm.curate.document import Document
+from scratchlm.curate.extract import decode_html, detect_charset
+from scratchlm.curate.readers.base import FileError, ReadItem, ReaderOptions, Rejected, derived_id
+from scratchlm.curate.readers.compression import compression, peekable
+from scratchlm.curate.readers.gzip_members import Damage, Member, iter_members
+from scratchlm.curate.readers.html import page_item
+from scratchlm.curate.readers.spans import Cut, Span, spans_from_cuts
+from scratchlm.curate.remote import open_source
 
 RecordKind = Literal["response", "conversion"]
 HTML_TYPES = ("text/html", "application/xhtml+xml")

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from curate.readers.base import ReadItem, ReaderOptions
-from curate.readers.spans import Span
-from curate.readers.warc import plan, read_records
+from scratchlm.curate.readers.base import ReadItem, ReaderOptions
+from scratchlm.curate.readers.spans import Span
+from scratchlm.curate.readers.warc import plan, read_records
 
 __all__ = ["plan", "read"]
 

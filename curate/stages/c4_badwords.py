@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from curate.document import Document
-from curate.stage import FilterStage, StageResult
-from curate.stages.sample import sample_point
-from curate.text.wordlists import badword_languages, badword_matcher
+from scratchlm.curate.document import Document
+from scratchlm.curate.stage import FilterStage, StageResult
+from scratchlm.curate.stages.sample import sample_point
+from scratchlm.curate.text.wordlists import badword_languages, badword_matcher
 
 
 @dataclass(frozen=True)

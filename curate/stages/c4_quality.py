@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from curate.document import Document
-from curate.stage import FilterStage, StageResult
-from curate.text.analysis import lines_of, with_splits
-from curate.text.words import count_sentences, words_of_pieces
+from scratchlm.curate.document import Document
+from scratchlm.curate.stage import FilterStage, StageResult
+from scratchlm.curate.text.analysis import lines_of, with_splits
+from scratchlm.curate.text.words import count_sentences, words_of_pieces
 
 CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]")
 END_MARKS = (".", "?", "!", '"')  # the paper's terminal punctuation marks

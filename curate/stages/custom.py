@@ -30,9 +30,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from curate.checksum import file_sha256
-from curate.document import Document
-from curate.stage import FilterStage, StageResult
+from scratchlm.curate.checksum import file_sha256
+from scratchlm.curate.document import Document
+from scratchlm.curate.stage import FilterStage, StageResult
 
 
 def load_function(spec: str) -> Callable[..., Any]:

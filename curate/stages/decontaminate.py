@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from curate.atomic import AtomicPath
-from curate.checksum import file_sha256
-from curate.decontam.ngrams import WORD_RE, Match, NgramIndex, word_spans, words_of
-from curate.document import Document
-from curate.stage import Executor, FilterStage, StageResult
+from scratchlm.curate.atomic import AtomicPath
+from scratchlm.curate.checksum import file_sha256
+from scratchlm.curate.decontam.ngrams import WORD_RE, Match, NgramIndex, word_spans, words_of
+from scratchlm.curate.document import Document
+from scratchlm.curate.stage import Executor, FilterStage, StageResult
 
 
 @dataclass(frozen=True)

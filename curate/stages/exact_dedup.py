@@ -5,10 +5,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from curate.dedup.corpus import ScanSpec
-from curate.dedup.normalize import Normalization
-from curate.dedup.pipeline import DedupStage
-from curate.stage import Executor
+from scratchlm.curate.dedup.corpus import ScanSpec
+from scratchlm.curate.dedup.normalize import Normalization
+from scratchlm.curate.dedup.pipeline import DedupStage
+from scratchlm.curate.stage import Executor
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from curate.document import Document
-from curate.stage import FilterStage, StageResult
-from curate.stages._rules import Verdict
-from curate.text.analysis import words_of
-from curate.text.repetition import duplicates
-from curate.text.words import TERMINAL_TUPLE
+from scratchlm.curate.document import Document
+from scratchlm.curate.stage import FilterStage, StageResult
+from scratchlm.curate.stages._rules import Verdict
+from scratchlm.curate.text.analysis import words_of
+from scratchlm.curate.text.repetition import duplicates
+from scratchlm.curate.text.words import TERMINAL_TUPLE
 
 
 @dataclass(frozen=True)

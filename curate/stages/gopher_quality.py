@@ -4,12 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from curate.document import Document
-from curate.stage import FilterStage, StageResult
-from curate.stages._rules import Verdict
-from curate.text.analysis import lines_of, words_of
-from curate.text.wordlists import stopwords
-from curate.text.words import is_word
+from scratchlm.curate.document import Document
+from scratchlm.curate.stage import FilterStage, StageResult
+from scratchlm.curate.stages._rules import Verdict
+from scratchlm.curate.text.analysis import lines_of, words_of
+from scratchlm.curate.text.wordlists import stopwords
+from scratchlm.curate.text.words import is_word
 
 # Gopher's stop words: a document must hold at least two of them (Table A1).
 GOPHER_STOP_WORDS = frozenset(("the", "be", "to", "of", "and", "that", "have", "with"))

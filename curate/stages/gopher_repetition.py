@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from curate.document import Document
-from curate.stage import FilterStage, StageResult
-from curate.stages._rules import Verdict
-from curate.text.analysis import ngrams_of, nonempty_lines_of, paragraphs_of
-from curate.text.repetition import duplicates
+from scratchlm.curate.document import Document
+from scratchlm.curate.stage import FilterStage, StageResult
+from scratchlm.curate.stages._rules import Verdict
+from scratchlm.curate.text.analysis import ngrams_of, nonempty_lines_of, paragraphs_of
+from scratchlm.curate.text.repetition import duplicates
 
 
 @dataclass(frozen=True)

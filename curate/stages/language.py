@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from curate.document import Document
-from curate.stage import FilterStage, StageResult
-from curate.text.analysis import pieces_of
-from curate.text.langid import identifier
+from scratchlm.curate.document import Document
+from scratchlm.curate.stage import FilterStage, StageResult
+from scratchlm.curate.text.analysis import pieces_of
+from scratchlm.curate.text.langid import identifier
 
 UNDETERMINED = "und"
 

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from curate.dedup.corpus import ScanSpec
-from curate.dedup.index import open_index
-from curate.dedup.normalize import Normalization
-from curate.dedup.pipeline import DedupStage
-from curate.stage import Executor
+from scratchlm.curate.dedup.corpus import ScanSpec
+from scratchlm.curate.dedup.index import open_index
+from scratchlm.curate.dedup.normalize import Normalization
+from scratchlm.curate.dedup.pipeline import DedupStage
+from scratchlm.curate.stage import Executor
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from curate.dedup.corpus import doc_key
-from curate.dedup.store import find_sorted, save_npy
-from curate.document import Document
-from curate.stage import Executor, FilterStage, StageResult
-from curate.writer import write_atomic
+from scratchlm.curate.dedup.corpus import doc_key
+from scratchlm.curate.dedup.store import find_sorted, save_npy
+from scratchlm.curate.document import Document
+from scratchlm.curate.stage import Executor, FilterStage, StageResult
+from scratchlm.curate.writer import write_atomic
 
 CUTOFFS = "cutoffs-{}.json"
 SCORES = "scores-{}"
@@ -42,7 +42,7 @@ class Scorer:
         import torch
         from tokenizers import Tokenizer
 
-        from model.evaluate import load_model
+        from scratchlm.model.evaluate import load_model
 
         self.torch = torch
         self.model, saved = load_model(Path(checkpoint), torch.device("cpu"))
@@ -86,7 +86,7 @@ class ScoreTask:
 
 def score_shard(task: ScoreTask) -> tuple[np.ndarray, np.ndarray]:
     """(keys, perplexities) of one input shard's documents; an empty document scores NaN."""
-    from curate.shards import iter_documents
+    from scratchlm.curate.shards import iter_documents
 
     scorer = _scorer(task.stage.model)
     keys, scores = [], []

@@ -5,10 +5,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from curate.document import Document
-from curate.stage import FilterStage, StageResult
-from curate.text.classifier import positive_scores
-from curate.text.langid import load_fasttext
+from scratchlm.curate.document import Document
+from scratchlm.curate.stage import FilterStage, StageResult
+from scratchlm.curate.text.classifier import positive_scores
+from scratchlm.curate.text.langid import load_fasttext
 
 
 @lru_cache(maxsize=4)

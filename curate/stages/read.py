@@ -5,11 +5,11 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from curate.extract import Extractor, WebOptions
-from curate.readers import FileError, ReaderOptions, ReadItem, read_file
-from curate.readers.base import BLANK_LINE, ORIGINAL_ID, REPEATED_ID
-from curate.readers.spans import Span
-from curate.remote import RemoteOptions
+from scratchlm.curate.extract import Extractor, WebOptions
+from scratchlm.curate.readers import FileError, ReaderOptions, ReadItem, read_file
+from scratchlm.curate.readers.base import BLANK_LINE, ORIGINAL_ID, REPEATED_ID
+from scratchlm.curate.readers.spans import Span
+from scratchlm.curate.remote import RemoteOptions
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from curate.document import Document
-from curate.stage import FilterStage, StageResult
+from scratchlm.curate.document import Document
+from scratchlm.curate.stage import FilterStage, StageResult
 
 _SCALE = float(1 << 64)
 

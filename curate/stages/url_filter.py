@@ -12,10 +12,10 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from curate.document import Document
-from curate.inputs import list_lines
-from curate.stage import FilterStage, StageResult
-from curate.text.wordlists import badwords
+from scratchlm.curate.document import Document
+from scratchlm.curate.inputs import list_lines
+from scratchlm.curate.stage import FilterStage, StageResult
+from scratchlm.curate.text.wordlists import badwords
 
 _URL_WORDS = re.compile(r"[^\W_]+")
 

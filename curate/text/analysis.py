@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from curate.document import Document
-from curate.text.repetition import NgramIndex
-from curate.text.words import split_nonempty_lines, split_paragraphs, words_of_pieces
+from scratchlm.curate.document import Document
+from scratchlm.curate.text.repetition import NgramIndex
+from scratchlm.curate.text.words import split_nonempty_lines, split_paragraphs, words_of_pieces
 
 
 class TextAnalysis:

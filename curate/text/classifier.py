@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from curate.atomic import AtomicPath
-from curate.errors import ConfigError
+from scratchlm.curate.atomic import AtomicPath
+from scratchlm.curate.errors import ConfigError
 
 POSITIVE = "__label__hq"
 NEGATIVE = "__label__cc"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from curate.document import Document
+from scratchlm.curate.document import Document
 
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ud800-\udfff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")

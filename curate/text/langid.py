@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
-from curate.errors import ConfigError
+from scratchlm.curate.errors import ConfigError
 
 
 class LanguageIdentifier(Protocol):

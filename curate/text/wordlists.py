@@ -6,9 +6,9 @@ import re
 from functools import cache
 from importlib import resources
 
-from curate.errors import ConfigError
+from scratchlm.curate.errors import ConfigError
 
-_ROOT = resources.files("curate") / "data" / "wordlists"
+_ROOT = resources.files("scratchlm.curate") / "data" / "wordlists"
 
 # Entries that are ordinary sub-words in languages written without spaces; each removed more
 # than 10% of its language's pages in mC4 (the allow-list of the C4/mC4 reference code).

@@ -13,14 +13,14 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from curate.errors import ConfigError
+from scratchlm.curate.errors import ConfigError
 
 BUDGETS = ("single_epoch", "max_steps")
 
 
 def tokens_per_step(train: Any) -> int:
     """Tokens one optimizer step trains (``batch_tokens``, or one micro-batch of full windows)."""
-    from model.config import model_config
+    from scratchlm.model.config import model_config
 
     if train.batch_tokens:
         return int(train.batch_tokens)

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curate.errors import ConfigError
-from model.train_log import LOG_NAME, read_records
+from scratchlm.curate.errors import ConfigError
+from scratchlm.model.train_log import LOG_NAME, read_records
 
 DECONTAMINATE = "decontaminate"
 

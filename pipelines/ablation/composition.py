@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from curate.checksum import file_sha256
-from curate.writer import write_atomic
-from curate.shards import done_shards, iter_documents
+from scratchlm.curate.checksum import file_sha256
+from scratchlm.curate.writer import write_atomic
+from scratchlm.curate.shards import done_shards, iter_documents
 
 KEPT_FILE = "kept_by_input.json"
 STATS = "stats.json"

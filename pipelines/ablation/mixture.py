@@ -14,17 +14,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipelines.ablation.spec import Ablation
-from pipelines.ablation.tokens import compose_shards, train_union_tokenizer
-from pipelines.sections.mix import (
+from scratchlm.pipelines.ablation.spec import Ablation
+from scratchlm.pipelines.ablation.tokens import compose_shards, train_union_tokenizer
+from scratchlm.pipelines.sections.mix import (
     check_known_epochs,
     check_tokenizer,
     curate_sources,
     encode_sources,
     prepare,
 )
-from tokenizer.config import TOKENIZER_FILE
-from tokenizer.mixing import mix_shards, open_source
+from scratchlm.tokenizer.config import TOKENIZER_FILE
+from scratchlm.tokenizer.mixing import mix_shards, open_source
 
 
 def check_mixtures(ablation: Ablation) -> None:

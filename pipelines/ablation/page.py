@@ -7,11 +7,11 @@ from typing import Any, Sequence
 
 from matplotlib.figure import Figure
 
-from curate.writer import write_atomic
-from model.tasks import wilson_interval
-from pipelines.ablation.compare import VariantResult
-from pipelines.report.figures import png
-from pipelines.report.page import Plot, Section, para, render, table
+from scratchlm.curate.writer import write_atomic
+from scratchlm.model.tasks import wilson_interval
+from scratchlm.pipelines.ablation.compare import VariantResult
+from scratchlm.pipelines.report.figures import png
+from scratchlm.pipelines.report.page import Plot, Section, para, render, table
 
 PNG = "ablation.png"
 HTML = "ablation.html"

@@ -10,14 +10,14 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Iterator
 
-from curate.document import Document
-from curate.errors import ConfigError
-from curate.inputs import expand_inputs
-from curate.readers import FileError
-from curate.text.classifier import TrainOptions, train
-from curate.writer import write_atomic
-from pipelines.ablation.spec import QualityModelSpec
-from pipelines.config import build
+from scratchlm.curate.document import Document
+from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.inputs import expand_inputs
+from scratchlm.curate.readers import FileError
+from scratchlm.curate.text.classifier import TrainOptions, train
+from scratchlm.curate.writer import write_atomic
+from scratchlm.pipelines.ablation.spec import QualityModelSpec
+from scratchlm.pipelines.config import build
 
 MODEL_FILE, REPORT_FILE = "model.bin", "report.json"
 

@@ -21,24 +21,24 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from curate.atomic import AtomicPath
-from curate.checksum import file_sha256
-from curate.errors import ConfigError
-from curate.inputs import expand_inputs
-from curate.writer import claim_folder, write_atomic
-from pipelines.ablation.budget import fit_budget
-from pipelines.ablation.compare import VariantResult, check_fair, read_variant
-from pipelines.ablation.composition import kept_by_input
-from pipelines.ablation.mixture import check_mixtures, mixture_variants
-from pipelines.ablation.page import write_page
-from pipelines.ablation.quality_model import train_quality_model
-from pipelines.ablation.scores import eval_file_names, score_run
-from pipelines.ablation.spec import Ablation
-from pipelines.ablation.tokens import compose_shards, shard_all_train, train_union_tokenizer
-from pipelines.ablation.trainings import resolve_jobs, run_trainings, write_plan
-from pipelines.config import to_plain
-from pipelines.recipe import Recipe
-from pipelines.runner import run_curation
+from scratchlm.curate.atomic import AtomicPath
+from scratchlm.curate.checksum import file_sha256
+from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.inputs import expand_inputs
+from scratchlm.curate.writer import claim_folder, write_atomic
+from scratchlm.pipelines.ablation.budget import fit_budget
+from scratchlm.pipelines.ablation.compare import VariantResult, check_fair, read_variant
+from scratchlm.pipelines.ablation.composition import kept_by_input
+from scratchlm.pipelines.ablation.mixture import check_mixtures, mixture_variants
+from scratchlm.pipelines.ablation.page import write_page
+from scratchlm.pipelines.ablation.quality_model import train_quality_model
+from scratchlm.pipelines.ablation.scores import eval_file_names, score_run
+from scratchlm.pipelines.ablation.spec import Ablation
+from scratchlm.pipelines.ablation.tokens import compose_shards, shard_all_train, train_union_tokenizer
+from scratchlm.pipelines.ablation.trainings import resolve_jobs, run_trainings, write_plan
+from scratchlm.pipelines.config import to_plain
+from scratchlm.pipelines.recipe import Recipe
+from scratchlm.pipelines.runner import run_curation
 
 Log = Callable[[str], None]
 PLAN = "plan.json"
@@ -168,7 +168,7 @@ def run_ablation(ablation: Ablation, inputs: list[str], eval_inputs: list[str], 
     (``scratchlm eval --task`` layouts), see pipelines/ablation/scores.py.
 
     ``jobs`` trainings run at a time (default: one per GPU); ``prepare_only`` stops after encoding,
-    leaving ``DIR/trainings.json`` for ``python -m pipelines.ablation.trainings DIR`` (and returns [])."""
+    leaving ``DIR/trainings.json`` for ``python -m scratchlm.pipelines.ablation.trainings DIR`` (and returns [])."""
     seed_list = seeds_of(ablation, seeds)
     if not prepare_only:
         resolve_jobs(jobs)  # a bad --jobs stops before any work
@@ -190,7 +190,7 @@ def run_ablation(ablation: Ablation, inputs: list[str], eval_inputs: list[str], 
     train = fit_budget(ablation.train, ablation.budget, kept, log)
     plan = write_plan(output, [v.name for v in ablation.variants], seed_list, to_plain(train))
     if prepare_only:
-        log(f"prepared; train with: python -m pipelines.ablation.trainings {output}, then rerun this command")
+        log(f"prepared; train with: python -m scratchlm.pipelines.ablation.trainings {output}, then rerun this command")
         return []
     log(f"== train: {len(ablation.variants)} variants × seeds {seed_list} ({plan})")
     run_trainings(output, jobs, log)

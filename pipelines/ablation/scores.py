@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from curate.checksum import file_sha256
-from curate.writer import write_atomic
+from scratchlm.curate.checksum import file_sha256
+from scratchlm.curate.writer import write_atomic
 
 SCORES = "scores.json"
 BATCH = 16
@@ -43,8 +43,8 @@ def _shard_digests(folder: Path) -> list[str]:
 
 
 def _heldout_loss(model: Any, folder: Path, eval_tokens: int, device: Any) -> dict[str, Any]:
-    from model.data import BatchLoader, open_shards
-    from model.evaluate import loss_sum
+    from scratchlm.model.data import BatchLoader, open_shards
+    from scratchlm.model.evaluate import loss_sum
 
     shards = open_shards(folder)
     loader = BatchLoader(shards, "train", model.config.block_size, BATCH, device, seed=0)
@@ -60,7 +60,7 @@ def score_run(
     device: str | None = None,
 ) -> dict[str, Any]:
     """Held-out losses and task accuracies of the newest checkpoint in ``run`` (cached)."""
-    from model import checkpoint
+    from scratchlm.model import checkpoint
 
     index = checkpoint.resolve(run) / checkpoint.INDEX  # the newest one's weight digests
     key = {
@@ -74,9 +74,9 @@ def score_run(
         cached = json.loads(cache.read_text(encoding="utf-8"))
         if cached.get("key") == key:
             return cached
-    from model.evaluate import load_model, pick_device
-    from pipelines.finetune_data import TextTokenizer
-    from pipelines.task_eval import evaluate_file
+    from scratchlm.model.evaluate import load_model, pick_device
+    from scratchlm.pipelines.finetune_data import TextTokenizer
+    from scratchlm.pipelines.task_eval import evaluate_file
 
     dev = pick_device(device)
     model, saved = load_model(run, dev)

@@ -39,12 +39,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from curate.errors import ConfigError
-from curate.stages import stage_class
-from pipelines.ablation.budget import BUDGETS
-from pipelines.config import build, to_plain
-from pipelines.recipe import DOC_TIMEOUT_S, Recipe, doc_timeout, parse_recipe, read_yaml, step_items
-from tokenizer.config import BpeConfig, MixConfig, ShardConfig
+from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.stages import stage_class
+from scratchlm.pipelines.ablation.budget import BUDGETS
+from scratchlm.pipelines.config import build, to_plain
+from scratchlm.pipelines.recipe import DOC_TIMEOUT_S, Recipe, doc_timeout, parse_recipe, read_yaml, step_items
+from scratchlm.tokenizer.config import BpeConfig, MixConfig, ShardConfig
 
 TOP_KEYS = ("name", "base", "doc_timeout_s", "keep_intermediate", "quality_model", "bpe", "shard", "train",
             "budget", "variants")
@@ -235,7 +235,7 @@ def _quality_spec(raw: Any) -> QualityModelSpec | None:
     max_docs = raw.get("max_docs")
     if max_docs is not None and (not isinstance(max_docs, int) or max_docs < 1):
         raise ConfigError(f"quality_model.max_docs: expected a positive int, got {max_docs!r}")
-    from curate.text.classifier import TrainOptions
+    from scratchlm.curate.text.classifier import TrainOptions
     options = _mapping(raw.get("options"), "quality_model.options")
     build(TrainOptions, options, "quality_model.options")  # refuse bad options before any work
     return QualityModelSpec(lists["positive"], lists["negative"], max_docs, options)
@@ -243,8 +243,8 @@ def _quality_spec(raw: Any) -> QualityModelSpec | None:
 
 def parse_ablation(data: Any, folder: Path) -> Ablation:
     """Check an ablation mapping; ``folder`` resolves a ``base`` file name."""
-    from model.config import TrainConfig
-    from model.errors import ModelError
+    from scratchlm.model.config import TrainConfig
+    from scratchlm.model.errors import ModelError
 
     data = _mapping(data, "ablation")
     unknown = [k for k in data if k not in TOP_KEYS]

@@ -16,14 +16,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from curate.atomic import AtomicPath
-from curate.errors import ConfigError
-from curate.writer import write_atomic
-from tokenizer.config import BpeConfig, ShardConfig
-from tokenizer.corpus import corpus_files, iter_documents
-from tokenizer.shard_format import FORMAT, MANIFEST, TOKENIZER_COPY, load_manifest, shard_names
-from tokenizer.sharding import shard_corpus
-from tokenizer.train import TOKENIZER_FILE, train_texts_to_folder, trained_already
+from scratchlm.curate.atomic import AtomicPath
+from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.writer import write_atomic
+from scratchlm.tokenizer.config import BpeConfig, ShardConfig
+from scratchlm.tokenizer.corpus import corpus_files, iter_documents
+from scratchlm.tokenizer.shard_format import FORMAT, MANIFEST, TOKENIZER_COPY, load_manifest, shard_names
+from scratchlm.tokenizer.sharding import shard_corpus
+from scratchlm.tokenizer.train import TOKENIZER_FILE, train_texts_to_folder, trained_already
 
 
 def union_texts(folders: Sequence[Path]) -> Iterator[str]:

@@ -5,7 +5,7 @@
 a GPU machine), importing only what the trainer needs (torch, numpy, tqdm, tokenizers), not the
 curation stack:
 
-    python -m pipelines.ablation.trainings DIR [--jobs N]
+    python -m scratchlm.pipelines.ablation.trainings DIR [--jobs N]
 
 With ``--jobs N``, N child processes train at a time (on a machine with GPUs, slot i on GPU i,
 through ``CUDA_VISIBLE_DEVICES``), each slot taking the next unfinished training when its last one
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from curate.errors import ConfigError
-from pipelines.ablation.compare import read_log
+from scratchlm.curate.errors import ConfigError
+from scratchlm.pipelines.ablation.compare import read_log
 
 PLAN = "trainings.json"
 Log = Callable[[str], None]
@@ -43,7 +43,7 @@ class Training:
 
 def write_plan(output: Path, variants: list[str], seeds: list[int], train: dict[str, Any]) -> Path:
     """Record what is to be trained (the ablation's train settings as plain data) in ``DIR/trainings.json``."""
-    from curate.writer import write_atomic
+    from scratchlm.curate.writer import write_atomic
 
     path = output / PLAN
     write_atomic(path, json.dumps({"variants": variants, "seeds": seeds, "train": train}, indent=1))
@@ -84,9 +84,9 @@ def _train(training: Training, train: dict[str, Any], side_by_side: bool = False
     """Train one variant × seed (resuming from its checkpoints): (succeeded, a line saying how it
     ended). A training that fails says why and leaves the others to go on.
     ``side_by_side``: other trainings print too, so no progress bar, and every line names the run."""
-    from model.config import TrainConfig
-    from model.errors import ModelError
-    from pipelines.training import Progress, run_training
+    from scratchlm.model.config import TrainConfig
+    from scratchlm.model.errors import ModelError
+    from scratchlm.pipelines.training import Progress, run_training
 
     name = f"{training.variant} seed {training.seed}"
     where = os.environ.get("CUDA_VISIBLE_DEVICES")
@@ -153,7 +153,7 @@ def _side_by_side(output: Path, todo: list[Training], jobs: int, gpus: int) -> l
             env = {**os.environ, **({"CUDA_VISIBLE_DEVICES": devices[slot]} if gpus else {})}
             if not gpus:  # CPU trainings side by side share the cores instead of each taking all
                 env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))
-            command = [sys.executable, "-m", "pipelines.ablation.trainings", str(output),
+            command = [sys.executable, "-m", "scratchlm.pipelines.ablation.trainings", str(output),
                        "--only", f"{training.variant}:{training.seed}"]
             running[slot] = (training, subprocess.Popen(command, env=env))
         time.sleep(0.2)
@@ -167,7 +167,7 @@ def _side_by_side(output: Path, todo: list[Training], jobs: int, gpus: int) -> l
 
 def train_one(output: Path, only: str) -> int:
     """Train the one run ``VARIANT:SEED`` of the plan, side by side with others: 0, or 3 when it failed."""
-    from pipelines.training import write_line
+    from scratchlm.pipelines.training import write_line
 
     trainings, train = read_plan(output)
     chosen = [t for t in trainings if f"{t.variant}:{t.seed}" == only]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from pipelines.recipe import DOC_TIMEOUT_S, TASK_BYTES
+from scratchlm.pipelines.recipe import DOC_TIMEOUT_S, TASK_BYTES
 
 
 def add_doc_timeout(parser: argparse.ArgumentParser) -> None:

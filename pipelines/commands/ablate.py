@@ -5,14 +5,14 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from pipelines.commands._options import add_doc_timeout, add_keep_intermediate
-from pipelines.executors import EXECUTORS, make_executor
-from pipelines.recipe import doc_timeout
+from scratchlm.pipelines.commands._options import add_doc_timeout, add_keep_intermediate
+from scratchlm.pipelines.executors import EXECUTORS, make_executor
+from scratchlm.pipelines.recipe import doc_timeout
 
 
 def ablate(args: argparse.Namespace) -> int:
-    from pipelines.ablation.run import run_ablation
-    from pipelines.ablation.spec import load_ablation
+    from scratchlm.pipelines.ablation.run import run_ablation
+    from scratchlm.pipelines.ablation.spec import load_ablation
 
     ablation = load_ablation(args.ablation)
     if args.doc_timeout is not None:
@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="trainings at a time, one per GPU where there are GPUs (default: one per GPU, else 1)")
     p.add_argument("--prepare-only", action="store_true",
                    help="curate, train the tokenizer and encode, then stop: train elsewhere with "
-                        "python -m pipelines.ablation.trainings DIR, then rerun this command to compare")
+                        "python -m scratchlm.pipelines.ablation.trainings DIR, then rerun this command to compare")
     p.add_argument("--executor", choices=EXECUTORS, default="local", help="executor")
     p.add_argument("--ray-address", metavar="ADDR", default=None, help="Ray cluster to join (with --executor ray)")
     add_doc_timeout(p)

@@ -4,10 +4,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipelines.commands._options import add_doc_timeout, add_keep_intermediate, add_task_bytes
-from pipelines.executors import EXECUTORS, make_executor
-from pipelines.recipe import load_recipe, with_doc_timeout, with_keep_intermediate, with_task_bytes
-from pipelines.run import run_recipe
+from scratchlm.pipelines.commands._options import add_doc_timeout, add_keep_intermediate, add_task_bytes
+from scratchlm.pipelines.executors import EXECUTORS, make_executor
+from scratchlm.pipelines.recipe import load_recipe, with_doc_timeout, with_keep_intermediate, with_task_bytes
+from scratchlm.pipelines.run import run_recipe
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from curate.dedup.index import build_index
-from curate.errors import ConfigError, InputError
-from curate.shards import done_shards
-from curate.stages.minhash import MinHash
-from pipelines.executors import make_executor
+from scratchlm.curate.dedup.index import build_index
+from scratchlm.curate.errors import ConfigError, InputError
+from scratchlm.curate.shards import done_shards
+from scratchlm.curate.stages.minhash import MinHash
+from scratchlm.pipelines.executors import make_executor
 
 
 def parquet_shards(paths: list[str]) -> list[Path]:
@@ -35,7 +35,7 @@ SETTINGS = ("ngram", "bands", "rows", "seed")
 
 def recipe_minhash(path: str) -> MinHash:
     """The one ``minhash`` step of a recipe file (its shingles, bands, rows, seed and normalisation)."""
-    from pipelines.recipe import load_recipe
+    from scratchlm.pipelines.recipe import load_recipe
 
     steps = [step.stage for step in load_recipe(path).steps if step.name == "minhash"]
     if len(steps) != 1:

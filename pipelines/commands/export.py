@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from curate.errors import ConfigError
+from scratchlm.curate.errors import ConfigError
 
 
 def export(args: argparse.Namespace) -> int:
-    from pipelines.hf_interop import export_hf  # imports torch: only when the command runs
+    from scratchlm.pipelines.hf_interop import export_hf  # imports torch: only when the command runs
 
     output = args.output or args.output_folder
     if output is None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from curate.errors import ConfigError
-from curate.mirror import download, is_complete, list_entries, read_sums
-from curate.remote import RemoteOptions
+from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.mirror import download, is_complete, list_entries, read_sums
+from scratchlm.curate.remote import RemoteOptions
 
 
 def fetch(args: argparse.Namespace) -> int:

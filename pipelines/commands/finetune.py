@@ -9,13 +9,13 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-from model.finetune_config import DPO_BETA, FinetuneConfig
+from scratchlm.model.finetune_config import DPO_BETA, FinetuneConfig
 
 
 def task(name: str) -> Callable[[argparse.Namespace], int]:
     """The handler ``pipelines.finetune_tasks.<name>``, imported on first use."""
     def handler(args: argparse.Namespace) -> int:
-        from pipelines import finetune_tasks
+        from scratchlm.pipelines import finetune_tasks
         return getattr(finetune_tasks, name)(args)
     return handler
 

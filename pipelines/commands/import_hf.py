@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from pipelines.hf_interop import import_hf  # imports torch: only when the command runs
+    from scratchlm.pipelines.hf_interop import import_hf  # imports torch: only when the command runs
 
     folder = import_hf(args.from_hf, args.out)
     print(f"checkpoint written: {folder} (use it with sample, finetune, export or train --init-from)")

@@ -4,10 +4,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from curate.errors import ConfigError
-from pipelines.executors import EXECUTORS, make_executor
-from pipelines.recipe import load_recipe
-from pipelines.run import run_mixture_recipe
+from scratchlm.curate.errors import ConfigError
+from scratchlm.pipelines.executors import EXECUTORS, make_executor
+from scratchlm.pipelines.recipe import load_recipe
+from scratchlm.pipelines.run import run_mixture_recipe
 
 
 def mix(args: argparse.Namespace) -> int:

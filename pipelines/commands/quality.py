@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 
-from curate.text.classifier import TrainOptions, train
-from tokenizer.corpus import corpus_files
-from tokenizer.corpus import iter_texts as file_texts
+from scratchlm.curate.text.classifier import TrainOptions, train
+from scratchlm.tokenizer.corpus import corpus_files
+from scratchlm.tokenizer.corpus import iter_texts as file_texts
 
 
 def iter_texts(arguments: list[str], limit: int | None) -> Iterator[str]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipelines.report import write_report
-from pipelines.report.sample import SAMPLE_ROWS
+from scratchlm.pipelines.report import write_report
+from scratchlm.pipelines.report.sample import SAMPLE_ROWS
 
 
 def report(args: argparse.Namespace) -> int:

@@ -5,14 +5,14 @@ import argparse
 import os
 from pathlib import Path
 
-from curate.errors import ConfigError
-from pipelines.config import build
-from pipelines.executors import EXECUTORS, make_executor
-from pipelines.sections.shard import shard_summary
-from tokenizer.config import ShardConfig
-from tokenizer.corpus import corpus_files
-from tokenizer.sharding import shard_corpus
-from tokenizer.verify import verify_shards
+from scratchlm.curate.errors import ConfigError
+from scratchlm.pipelines.config import build
+from scratchlm.pipelines.executors import EXECUTORS, make_executor
+from scratchlm.pipelines.sections.shard import shard_summary
+from scratchlm.tokenizer.config import ShardConfig
+from scratchlm.tokenizer.corpus import corpus_files
+from scratchlm.tokenizer.sharding import shard_corpus
+from scratchlm.tokenizer.verify import verify_shards
 
 
 def shard(args: argparse.Namespace) -> int:

@@ -9,9 +9,9 @@ import sys
 import textwrap
 import typing
 
-from curate.stages import stage_class, stage_names
-from pipelines.config import known_names, to_plain, type_name
-from pipelines.field_docs import option_notes, plain
+from scratchlm.curate.stages import stage_class, stage_names
+from scratchlm.pipelines.config import known_names, to_plain, type_name
+from scratchlm.pipelines.field_docs import option_notes, plain
 
 
 def summary(cls: type) -> str:

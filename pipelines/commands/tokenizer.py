@@ -6,12 +6,12 @@ import json
 from itertools import chain, islice
 from pathlib import Path
 
-from pipelines.config import build
-from tokenizer.config import EOS_TOKEN, BpeConfig
-from tokenizer.corpus import corpus_files, iter_documents
-from tokenizer.evaluate import ALL, eval_table, evaluate
-from tokenizer.files import load_tokenizer
-from tokenizer.train import TOKENIZER_FILE, train_to_folder
+from scratchlm.pipelines.config import build
+from scratchlm.tokenizer.config import EOS_TOKEN, BpeConfig
+from scratchlm.tokenizer.corpus import corpus_files, iter_documents
+from scratchlm.tokenizer.evaluate import ALL, eval_table, evaluate
+from scratchlm.tokenizer.files import load_tokenizer
+from scratchlm.tokenizer.train import TOKENIZER_FILE, train_to_folder
 
 
 def train(args: argparse.Namespace) -> int:

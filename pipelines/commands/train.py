@@ -13,13 +13,13 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from curate.errors import ConfigError
-from model.config import TrainConfig
-from model.errors import ModelError, TrainingInterrupted
-from pipelines.config import build
-from pipelines.training import checkpoint_folder, clear_run, run_training
-from tokenizer.config import EOS_TOKEN
-from tokenizer.files import load_tokenizer
+from scratchlm.curate.errors import ConfigError
+from scratchlm.model.config import TrainConfig
+from scratchlm.model.errors import ModelError, TrainingInterrupted
+from scratchlm.pipelines.config import build
+from scratchlm.pipelines.training import checkpoint_folder, clear_run, run_training
+from scratchlm.tokenizer.config import EOS_TOKEN
+from scratchlm.tokenizer.files import load_tokenizer
 
 
 def parse_value(text: str) -> Any:
@@ -75,10 +75,10 @@ def train_command(args: argparse.Namespace) -> int:
 def sample_command(args: argparse.Namespace) -> int:
     import torch
 
-    from model.evaluate import load_model
-    from model.generate import generate
-    from model.instruct import extract_response, format_prompt, uses_prompt_format
-    from model.quantize import quantize_int8
+    from scratchlm.model.evaluate import load_model
+    from scratchlm.model.generate import generate
+    from scratchlm.model.instruct import extract_response, format_prompt, uses_prompt_format
+    from scratchlm.model.quantize import quantize_int8
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() and not args.int8 else "cpu"))
     model, saved = load_model(checkpoint_folder(args.checkpoint), device)
     if args.int8:
@@ -100,24 +100,24 @@ def sample_command(args: argparse.Namespace) -> int:
 def eval_command(args: argparse.Namespace) -> int:
     args.checkpoint = checkpoint_folder(args.checkpoint)
     if args.task:
-        from pipelines.task_eval import run_tasks
+        from scratchlm.pipelines.task_eval import run_tasks
         return run_tasks(args.checkpoint, args.task, args.batch_size, args.device, args.precision,
                          args.json)
     if args.preferences:
-        from pipelines.finetune_tasks import evaluate_preferences
+        from scratchlm.pipelines.finetune_tasks import evaluate_preferences
         return evaluate_preferences(args)
     if args.data is None:
         raise ConfigError("eval: give --data DIR (loss on a shard split) or --task FILE... "
                           "(accuracy), or --preferences FILE (DPO terms)")
-    from model.data import BatchLoader, open_shards
-    from model.evaluate import (
+    from scratchlm.model.data import BatchLoader, open_shards
+    from scratchlm.model.evaluate import (
         autocast_dtype,
         load_model,
         pick_device,
         validation_loss,
         validation_sets,
     )
-    from pipelines.task_eval import show_results
+    from scratchlm.pipelines.task_eval import show_results
     device = pick_device(args.device)
     model, saved = load_model(args.checkpoint, device)
     shards = open_shards(args.data)

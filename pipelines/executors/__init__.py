@@ -1,8 +1,8 @@
 """Executors schedule work over shards; stage code never knows which one runs it."""
 from __future__ import annotations
 
-from curate.errors import ConfigError
-from pipelines.executors.local import LocalExecutor
+from scratchlm.curate.errors import ConfigError
+from scratchlm.pipelines.executors.local import LocalExecutor
 
 EXECUTORS = ("local", "ray")
 
@@ -14,7 +14,7 @@ def make_executor(name: str, workers: int, ray_address: str | None = None):
         return LocalExecutor(workers)
     if name == "ray":
         try:
-            from pipelines.executors.ray import RayExecutor
+            from scratchlm.pipelines.executors.ray import RayExecutor
         except ImportError as err:
             raise ConfigError(f"--executor ray needs Ray: pip install 'scratchlm[ray]' ({err})") from None
         return RayExecutor(workers, address=ray_address)

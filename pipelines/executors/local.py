@@ -5,7 +5,7 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Sequence
 
-from pipelines.progress import progress_bar
+from scratchlm.pipelines.progress import progress_bar
 
 
 class LocalExecutor:

@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 
 import ray
 
-from pipelines.progress import progress_bar
+from scratchlm.pipelines.progress import progress_bar
 
 TASK_RETRIES = 3  # attempts after the first when a worker process dies mid-task
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from curate.writer import write_atomic
-from pipelines.report.datacard import datacard
-from pipelines.report.page import para, render
-from pipelines.report.run import load_run
-from pipelines.report.sample import SAMPLE_ROWS
+from scratchlm.curate.writer import write_atomic
+from scratchlm.pipelines.report.datacard import datacard
+from scratchlm.pipelines.report.page import para, render
+from scratchlm.pipelines.report.run import load_run
+from scratchlm.pipelines.report.sample import SAMPLE_ROWS
 
 REPORT_DIR = "report"
 
@@ -26,7 +26,7 @@ def _file_name(name: str, taken: set[str]) -> str:
 
 def write_report(run_dir: Path, sample_rows: int = SAMPLE_ROWS) -> Path:
     """Write the report of the run in ``run_dir``; returns the path of ``index.html``."""
-    from pipelines.report.sections import build_sections  # matplotlib: imported only when a report is made
+    from scratchlm.pipelines.report.sections import build_sections  # matplotlib: imported only when a report is made
 
     run = load_run(Path(run_dir), sample_rows)
     out = run.run_dir / REPORT_DIR

@@ -1,7 +1,7 @@
 """The data card (``report/datacard.md``): sources, recipe, counts, licences and known limitations."""
 from __future__ import annotations
 
-from pipelines.report.run import RunData
+from scratchlm.pipelines.report.run import RunData
 
 LISTED_SOURCES = 50
 LANGUAGE_STAGE = "language"

@@ -10,16 +10,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from curate.errors import ConfigError
-from curate.writer import write_atomic
-from model.train_log import LOG_NAME, read_records
-from pipelines.loss_plot import plot_loss
-from pipelines.recipe import Recipe, load_recipe
-from pipelines.report import REPORT_DIR, write_report
-from pipelines.report.page import Plot, Section, link, para, render, table
-from pipelines.sections.mix import SOURCES_DIR
-from pipelines.sections.shard import SHARDS_DIR
-from tokenizer.config import MixSource
+from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.writer import write_atomic
+from scratchlm.model.train_log import LOG_NAME, read_records
+from scratchlm.pipelines.loss_plot import plot_loss
+from scratchlm.pipelines.recipe import Recipe, load_recipe
+from scratchlm.pipelines.report import REPORT_DIR, write_report
+from scratchlm.pipelines.report.page import Plot, Section, link, para, render, table
+from scratchlm.pipelines.sections.mix import SOURCES_DIR
+from scratchlm.pipelines.sections.shard import SHARDS_DIR
+from scratchlm.tokenizer.config import MixSource
 
 TRAIN_DIR = "train"
 LOSS_PNG = "loss.png"

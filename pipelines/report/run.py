@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from curate.errors import ConfigError
-from pipelines.recipe import Recipe, load_recipe
-from pipelines.report.sample import SAMPLE_ROWS, StepSample, sample_step
+from scratchlm.curate.errors import ConfigError
+from scratchlm.pipelines.recipe import Recipe, load_recipe
+from scratchlm.pipelines.report.sample import SAMPLE_ROWS, StepSample, sample_step
 
 MANIFEST = Path("shards") / "manifest.json"
 

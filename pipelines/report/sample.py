@@ -19,8 +19,8 @@ from typing import Any
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curate.shards import BATCH_ROWS, done_shards
-from pipelines.segment import KEPT_SAMPLE
+from scratchlm.curate.shards import BATCH_ROWS, done_shards
+from scratchlm.pipelines.segment import KEPT_SAMPLE
 
 SAMPLE_ROWS = 20_000     # rows read per step, for outputs and for rejects alike
 SAMPLE_FILES = 256       # shards opened per step at most, evenly spaced (a crawl has tens of thousands)

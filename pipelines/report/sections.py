@@ -6,14 +6,14 @@ import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from curate.stages.read import counted_lines
-from pipelines.report import figures
-from pipelines.report.datacard import LANGUAGE_STAGE, limitations
-from pipelines.report.page import Plot, Section, heading, link, para, snippet, table
-from pipelines.report.run import RunData
-from pipelines.report.sample import SAMPLE_FILES, Example, Sample, excerpt, find_text
-from pipelines.report.thresholds import beyond, thresholds
-from pipelines.report.trained import tokenizer, training
+from scratchlm.curate.stages.read import counted_lines
+from scratchlm.pipelines.report import figures
+from scratchlm.pipelines.report.datacard import LANGUAGE_STAGE, limitations
+from scratchlm.pipelines.report.page import Plot, Section, heading, link, para, snippet, table
+from scratchlm.pipelines.report.run import RunData
+from scratchlm.pipelines.report.sample import SAMPLE_FILES, Example, Sample, excerpt, find_text
+from scratchlm.pipelines.report.thresholds import beyond, thresholds
+from scratchlm.pipelines.report.trained import tokenizer, training
 
 TOP_LANGUAGES = 25
 CLUSTER_FIELD = "cluster_size"   # written by the dedup stages on each dropped duplicate

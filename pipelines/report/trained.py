@@ -7,17 +7,17 @@ import math
 from collections.abc import Iterator
 from itertools import islice
 
-from curate.document import Document
-from curate.shards import done_shards, iter_documents
-from model.train_log import LOG_NAME, read_records
-from pipelines.report.page import Plot, Section, para, snippet, table
-from pipelines.report.run import RunData
-from pipelines.report.sample import SAMPLE_FILES, spread
-from pipelines.sections.bpe import TOKENIZER_DIR
-from pipelines.training import LOSS_PLOT, TRAIN_DIR
-from tokenizer.evaluate import ALL, evaluate
-from tokenizer.files import load_tokenizer
-from tokenizer.train import STATS_FILE
+from scratchlm.curate.document import Document
+from scratchlm.curate.shards import done_shards, iter_documents
+from scratchlm.model.train_log import LOG_NAME, read_records
+from scratchlm.pipelines.report.page import Plot, Section, para, snippet, table
+from scratchlm.pipelines.report.run import RunData
+from scratchlm.pipelines.report.sample import SAMPLE_FILES, spread
+from scratchlm.pipelines.sections.bpe import TOKENIZER_DIR
+from scratchlm.pipelines.training import LOSS_PLOT, TRAIN_DIR
+from scratchlm.tokenizer.evaluate import ALL, evaluate
+from scratchlm.tokenizer.files import load_tokenizer
+from scratchlm.tokenizer.train import STATS_FILE
 
 LANGUAGE_DOCS = 2_000  # curated documents encoded for the per-language table
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tokenizer.config import BpeConfig
-from tokenizer.corpus import corpus_files
-from tokenizer.train import TOKENIZER_FILE, train_to_folder, trained_already
+from scratchlm.tokenizer.config import BpeConfig
+from scratchlm.tokenizer.corpus import corpus_files
+from scratchlm.tokenizer.train import TOKENIZER_FILE, train_to_folder, trained_already
 
 TOKENIZER_DIR = "tokenizer"
 

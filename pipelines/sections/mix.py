@@ -14,16 +14,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from curate.checksum import file_sha256
-from curate.errors import ConfigError
-from pipelines.recipe import Recipe, load_recipe
-from pipelines.runner import run_curation
-from pipelines.sections.bpe import TOKENIZER_DIR
-from pipelines.sections.shard import SHARDS_DIR, shard_summary
-from tokenizer.config import TOKENIZER_FILE, BpeConfig, MixConfig, MixSource, ShardConfig
-from tokenizer.corpus import corpus_files
-from tokenizer.mix_sample import WeightedFiles, sample_inputs, weighted_sample
-from tokenizer.mixing import (
+from scratchlm.curate.checksum import file_sha256
+from scratchlm.curate.errors import ConfigError
+from scratchlm.pipelines.recipe import Recipe, load_recipe
+from scratchlm.pipelines.runner import run_curation
+from scratchlm.pipelines.sections.bpe import TOKENIZER_DIR
+from scratchlm.pipelines.sections.shard import SHARDS_DIR, shard_summary
+from scratchlm.tokenizer.config import TOKENIZER_FILE, BpeConfig, MixConfig, MixSource, ShardConfig
+from scratchlm.tokenizer.corpus import corpus_files
+from scratchlm.tokenizer.mix_sample import WeightedFiles, sample_inputs, weighted_sample
+from scratchlm.tokenizer.mixing import (
     MixError,
     Source,
     check_sources,
@@ -31,8 +31,8 @@ from tokenizer.mixing import (
     mix_shards,
     open_source,
 )
-from tokenizer.sharding import shard_corpus
-from tokenizer.train import train_texts_to_folder, trained_already
+from scratchlm.tokenizer.sharding import shard_corpus
+from scratchlm.tokenizer.train import train_texts_to_folder, trained_already
 
 SOURCES_DIR = "sources"  # RUN/sources/NAME: a source curated here, and a curated source's shards
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from curate.errors import ConfigError
-from pipelines.sections.bpe import TOKENIZER_DIR
-from tokenizer.config import ShardConfig
-from tokenizer.corpus import corpus_files
-from tokenizer.sharding import shard_corpus
-from tokenizer.train import TOKENIZER_FILE
+from scratchlm.curate.errors import ConfigError
+from scratchlm.pipelines.sections.bpe import TOKENIZER_DIR
+from scratchlm.tokenizer.config import ShardConfig
+from scratchlm.tokenizer.corpus import corpus_files
+from scratchlm.tokenizer.sharding import shard_corpus
+from scratchlm.tokenizer.train import TOKENIZER_FILE
 
 SHARDS_DIR = "shards"
 

@@ -6,13 +6,13 @@ from typing import Any
 
 import torch
 
-from model.config import TrainConfig
-from model.errors import OtherRun
-from model.evaluate import load_model
-from model.generate import generate
-from pipelines.sections.shard import SHARDS_DIR
-from pipelines.training import TRAIN_DIR, clear_run, run_training
-from tokenizer.files import load_tokenizer
+from scratchlm.model.config import TrainConfig
+from scratchlm.model.errors import OtherRun
+from scratchlm.model.evaluate import load_model
+from scratchlm.model.generate import generate
+from scratchlm.pipelines.sections.shard import SHARDS_DIR
+from scratchlm.pipelines.training import TRAIN_DIR, clear_run, run_training
+from scratchlm.tokenizer.files import load_tokenizer
 
 
 def run_section(config: TrainConfig, run_dir: Path, curated_dir: Path, executor: Any) -> dict:
