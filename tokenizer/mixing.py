@@ -32,11 +32,12 @@ import numpy as np
 
 from scratchlm.curate.checksum import file_sha256
 from scratchlm.curate.errors import ConfigError
-from scratchlm.curate.writer import claim_folder, write_atomic
+from scratchlm.curate.writer import write_atomic
 from scratchlm.tokenizer.shard_format import (
     FORMAT,
     MANIFEST,
     TOKENIZER_COPY,
+    finished_or_claim,
     load_manifest,
     shard_names,
     write_npy,
@@ -358,16 +359,7 @@ class OtherMixture(MixError):
     """The output folder holds shards, finished or not, of another mixture."""
 
 
-def _check_folder(output: Path, plan: dict[str, Any]) -> dict | None:
-    """The finished manifest of this same plan, None to go on, or OtherMixture for another plan."""
-    if (output / MANIFEST).exists():
-        manifest = load_manifest(output)
-        if manifest.get("plan") == plan:
-            return manifest
-        raise OtherMixture(f"mix: {output} holds shards of another mixture; choose another output")
-    claim_folder(output / WORK / PLAN, json.dumps(plan, indent=1),
-                 "an unfinished mixture of other sources or options", output, OtherMixture)
-    return None
+_OTHER_PLAN = ("shards of another mixture", "an unfinished mixture of other sources or options")
 
 
 def mix_shards(sources: list[Source], tokenizer_path: Path, output: Path, total_tokens: int | None,
@@ -380,13 +372,13 @@ def mix_shards(sources: list[Source], tokenizer_path: Path, output: Path, total_
     plan = _plan_record(sources, total_tokens, seed, shard_tokens, tokenizer_sha256)
     output = Path(output)
     try:
-        done = _check_folder(output, plan)
+        done = finished_or_claim(output, output / WORK / PLAN, plan, OtherMixture, _OTHER_PLAN)
     except OtherMixture:
         if not replace:
             raise
         log(f"mix: {output} held another mixture: writing it again")
         shutil.rmtree(output)
-        done = _check_folder(output, plan)
+        done = finished_or_claim(output, output / WORK / PLAN, plan, OtherMixture, _OTHER_PLAN)
     if done is not None:
         log(f"mix: already complete: {output / MANIFEST}")
         return done

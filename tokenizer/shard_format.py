@@ -14,11 +14,13 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import Any, BinaryIO, Iterable
 
 import numpy as np
 
 from scratchlm.curate.atomic import AtomicPath
+from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.writer import claim_folder
 
 FORMAT = "scratchlm-shards/1"
 MANIFEST = "manifest.json"
@@ -94,6 +96,21 @@ def load_manifest(folder: Path) -> dict:
     if manifest.get("format") != FORMAT:
         raise ValueError(f"{path}: format {manifest.get('format')!r}, expected {FORMAT!r}")
     return manifest
+
+
+def finished_or_claim(output: Path, record: Path, plan: dict[str, Any], error: type[ConfigError],
+                      holds: tuple[str, str]) -> dict | None:
+    """The finished manifest of ``output`` when it was written for ``plan``; else None, with ``plan``
+    recorded in ``record`` for a resume. Shards of another plan are refused with ``error``: "``output``
+    holds ``holds[0]``" (a manifest) or "holds ``holds[1]``" (an unfinished plan's record)."""
+    finished, unfinished = holds
+    if (output / MANIFEST).exists():
+        manifest = load_manifest(output)
+        if manifest.get("plan") == plan:
+            return manifest
+        raise error(f"{output} holds {finished}; choose another --output")
+    claim_folder(record, json.dumps(plan, indent=1), unfinished, output, error)
+    return None
 
 
 def shard_entries(manifest: dict, split: str | None = None) -> list[ShardEntry]:

@@ -39,7 +39,7 @@ from scratchlm.curate.atomic import AtomicPath
 from scratchlm.curate.checksum import file_sha256
 from scratchlm.curate.errors import ConfigError
 from scratchlm.curate.stage import iter_batches
-from scratchlm.curate.writer import claim_folder, write_atomic
+from scratchlm.curate.writer import write_atomic
 from scratchlm.tokenizer.config import ShardConfig
 from scratchlm.tokenizer.corpus import CorpusFile, iter_documents
 from scratchlm.tokenizer.encoders import Encoder, encode_threads, load_encoder
@@ -49,7 +49,7 @@ from scratchlm.tokenizer.shard_format import (
     MANIFEST,
     SPLITS,
     TOKENIZER_COPY,
-    load_manifest,
+    finished_or_claim,
     shard_names,
     split_of,
     token_dtype,
@@ -240,17 +240,8 @@ class OtherShards(ConfigError):
     """The output folder holds shards, finished or not, of another plan."""
 
 
-def _check_plan(output: Path, work: Path, plan: dict[str, Any]) -> dict | None:
-    """The finished manifest of this same plan, None to go on, or OtherShards for another plan."""
-    if (output / MANIFEST).exists():
-        manifest = load_manifest(output)
-        if manifest.get("plan") == plan:
-            return manifest
-        raise OtherShards(f"{output} holds shards of other inputs, tokenizer or options; "
-                          f"choose another --output")
-    claim_folder(work / PLAN, json.dumps(plan, indent=1), "an unfinished sharding of other inputs or options",
-                 output, OtherShards)
-    return None
+_OTHER_PLAN = ("shards of other inputs, tokenizer or options",
+               "an unfinished sharding of other inputs or options")
 
 
 def copy_tokenizer(tokenizer_path: Path, output: Path) -> Path:
@@ -277,14 +268,14 @@ def shard_corpus(files: list[CorpusFile], tokenizer_path: Path, output: Path, co
     tokenizer_sha256 = file_sha256(tokenizer_file)
     plan = _plan(files, tokenizer_sha256, config)
     try:
-        done = _check_plan(output, work, plan)
+        done = finished_or_claim(output, work / PLAN, plan, OtherShards, _OTHER_PLAN)
     except OtherShards:
         if not replace:
             raise
         log(f"{output} held shards of other inputs, tokenizer or options: encoding again")
         shutil.rmtree(output)
         output.mkdir(parents=True)
-        done = _check_plan(output, work, plan)
+        done = finished_or_claim(output, work / PLAN, plan, OtherShards, _OTHER_PLAN)
     if done is not None:
         log(f"shards already complete: {output / MANIFEST}")
         return done
