@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from scratchlm.curate.decontam.evalfile import iter_eval_file
-from scratchlm.curate.dedup.store import run_starts
+from scratchlm.curate.dedup.store import group_starts
 from scratchlm.curate.errors import ConfigError
 
 WORD_RE = re.compile(r"\w+")
@@ -81,7 +81,7 @@ def multipliers(n: int) -> np.ndarray:
 
 def first_of_runs(values: np.ndarray) -> np.ndarray:
     """Positions where a sorted array's value changes: its distinct values' first occurrences."""
-    return np.flatnonzero(run_starts(values))
+    return np.flatnonzero(group_starts(values))
 
 
 def bitmap_shift(count: int) -> int:

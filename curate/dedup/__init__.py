@@ -2,7 +2,7 @@
 
 The recipe stages ``exact_dedup`` and ``minhash`` (``curate/stages``) drive the modules here:
 ``normalize`` and ``kernels`` (hashing), ``signatures`` (the MinHash definition), ``corpus``
-(the per-shard pass), ``runs`` (external sort), ``clusters`` and ``unionfind`` (grouping),
+(the per-shard pass), ``spills`` (external sort), ``clusters`` and ``unionfind`` (grouping),
 ``droplist`` (what the per-document pass looks up), ``index`` (dedup against an earlier corpus)
 and ``pipeline`` (the passes in order, resumable).
 """

@@ -1,6 +1,6 @@
-"""From sorted runs to a drop list: candidate pairs per run, union-find, one keeper per cluster.
+"""From sorted spills to a drop list: candidate pairs per band, union-find, one keeper per cluster.
 
-``candidate_pairs`` merges one run (a band) across all shards and writes star edges between
+``candidate_pairs`` merges one band's spills across all shards and writes star edges between
 documents sharing a key, optionally keeping only pairs whose estimated Jaccard (the share of
 equal signature values) reaches a threshold. ``cluster_drops`` unites all edges and writes
 the drop list: every document of a cluster but its keeper, with the keeper's id and shard and
@@ -16,8 +16,8 @@ import numpy as np
 from scratchlm.curate.atomic import AtomicPath
 from scratchlm.curate.dedup.corpus import Corpus
 from scratchlm.curate.dedup.droplist import write_droplist
-from scratchlm.curate.dedup.runs import iter_groups, star_edges
-from scratchlm.curate.dedup.store import run_starts
+from scratchlm.curate.dedup.spills import iter_groups, star_edges
+from scratchlm.curate.dedup.store import group_starts
 from scratchlm.curate.dedup.unionfind import UnionFind
 
 EDGE_BYTES = 16  # two int64 ids
@@ -27,20 +27,20 @@ VERIFY_BLOCK = 1 << 15  # pairs whose signatures are compared at once (2 x 14 Mi
 @dataclass(frozen=True)
 class PairTask:
     corpus: Corpus
-    run: int
+    band: int
     out: str
     chunk_items: int
     threshold: float = 0.0   # 0: keep every candidate pair
 
 
 def candidate_pairs(task: PairTask) -> int:
-    """Write the edges of one run to ``task.out`` (int64 pairs); returns how many. Skips a finished run."""
+    """Write the edges of one band to ``task.out`` (int64 pairs); returns how many. Skips a finished band."""
     out = Path(task.out)
     if out.exists():
         return out.stat().st_size // EDGE_BYTES
     written = 0
     with AtomicPath(out) as tmp, open(tmp, "wb") as f:
-        for keys, gids in iter_groups(task.corpus.runs(task.run), task.chunk_items):
+        for keys, gids in iter_groups(task.corpus.spills(task.band), task.chunk_items):
             left, right = star_edges(keys, gids, task.corpus.first_new)
             for start in range(0, len(left), VERIFY_BLOCK):
                 a, b = left[start:start + VERIFY_BLOCK], right[start:start + VERIFY_BLOCK]
@@ -67,7 +67,7 @@ def _keepers(corpus: Corpus, members: np.ndarray, roots: np.ndarray, by_score: b
     everyone = np.concatenate([members, cluster_roots])
     cluster = np.concatenate([roots, cluster_roots])
     order = np.lexsort((everyone, -corpus.scores(everyone), cluster))
-    first = run_starts(cluster[order])
+    first = group_starts(cluster[order])
     return cluster[order][first], everyone[order][first]
 
 

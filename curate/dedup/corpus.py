@@ -2,7 +2,7 @@
 
 ``scan_shard`` reads one Parquet shard in batches and writes, under its own folder:
 ``doc_keys.npy`` (one uint64 per document, see ``doc_key``), ``ids.parquet`` (document ids, for
-``duplicate_of``), the sorted runs of ``curate.dedup.runs`` (band hashes, or the text hash for
+``duplicate_of``), the sorted spills of ``curate.dedup.spills`` (band hashes, or the text hash for
 exact dedup), optionally ``sigs.u32`` (full signatures, for verification) and ``scores.npy``
 (for ``keep: highest:<field>``), and ``done.json`` last. A shard whose ``done.json`` exists
 is skipped, so the pass resumes after a kill.
@@ -25,8 +25,8 @@ import xxhash
 
 from scratchlm.curate.atomic import AtomicPath
 from scratchlm.curate.dedup.normalize import Normalization
-from scratchlm.curate.dedup.runs import Run, load_run, write_run
 from scratchlm.curate.dedup.signatures import band_hashes, permutations, signature_batch, text_hash_batch
+from scratchlm.curate.dedup.spills import Spill, load_spill, write_spills
 from scratchlm.curate.dedup.store import load_json, save_json, save_npy
 from scratchlm.curate.errors import ConfigError
 from scratchlm.curate.shards import BATCH_ROWS
@@ -68,7 +68,7 @@ def scan_shard(task: tuple[str, str, ScanSpec]) -> int:
         return int(load_json(done)["docs"])
     folder.mkdir(parents=True, exist_ok=True)
     perms = permutations(spec.num_perm, spec.seed) if spec.bands else None
-    doc_keys, run_keys, run_rows, scores = [], [], [], []
+    doc_keys, spill_keys, spill_rows, scores = [], [], [], []
     n = 0
     sigs_out, ids_out = AtomicPath(folder / "sigs.u32"), AtomicPath(folder / "ids.parquet")
     id_schema = pa.schema([("id", pa.string())])
@@ -86,19 +86,19 @@ def scan_shard(task: tuple[str, str, ScanSpec]) -> int:
                 if spec.signatures:
                     sig_file.write(sigs.tobytes())
                 has_shingles = counts > 0  # an empty text has no signature: never a near-duplicate
-                run_keys.append(band_hashes(sigs[has_shingles], spec.bands, spec.rows))
-                run_rows.append(rows[has_shingles])
+                spill_keys.append(band_hashes(sigs[has_shingles], spec.bands, spec.rows))
+                spill_rows.append(rows[has_shingles])
             else:
-                run_keys.append(text_hash_batch(batch.column(1), spec.norm)[None, :])
-                run_rows.append(rows)
+                spill_keys.append(text_hash_batch(batch.column(1), spec.norm)[None, :])
+                spill_rows.append(rows)
             n += len(metas)
-    runs = max(spec.bands, 1)
+    bands = max(spec.bands, 1)
     keys = np.concatenate(doc_keys) if doc_keys else np.empty(0, np.uint64)
     if len(np.unique(keys)) != len(keys):
         raise ConfigError(f"{shard}: two documents share an id and meta.source; dedup cannot tell them apart")
     save_npy(folder / "doc_keys.npy", keys)
-    write_run(folder, np.concatenate(run_keys, axis=1) if run_keys else np.empty((runs, 0), np.uint64),
-              np.concatenate(run_rows) if run_rows else np.empty(0, np.int64))
+    write_spills(folder, np.concatenate(spill_keys, axis=1) if spill_keys else np.empty((bands, 0), np.uint64),
+                 np.concatenate(spill_rows) if spill_rows else np.empty(0, np.int64))
     if spec.score_field:
         save_npy(folder / "scores.npy", np.concatenate(scores) if scores else np.empty(0))
     sigs_out.commit()
@@ -120,8 +120,9 @@ class Corpus:
     def size(self) -> int:
         return int(self.offsets[-1])
 
-    def runs(self, index: int) -> list[Run]:
-        return [load_run(f, index, int(base)) for f, base in zip(self.folders, self.offsets[:-1])]
+    def spills(self, band: int) -> list[Spill]:
+        """Band ``band``'s spill of every shard."""
+        return [load_spill(f, band, int(base)) for f, base in zip(self.folders, self.offsets[:-1])]
 
     def _by_shard(self, gids: np.ndarray):
         """(shard, positions in ``gids``, local rows) for each shard that ``gids`` touches."""

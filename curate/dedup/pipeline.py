@@ -1,7 +1,7 @@
 """The global passes of a dedup step, in order, each skipped when its output exists.
 
-1. per shard: keys, ids and sorted runs (``corpus.scan_shard``), in worker processes;
-2. per run (band): candidate pairs from the merged runs (``clusters.candidate_pairs``), in workers;
+1. per shard: keys, ids and sorted spills (``corpus.scan_shard``), in worker processes;
+2. per band: candidate pairs from the merged spills (``clusters.candidate_pairs``), in workers;
 3. union-find over all pairs and the drop list (``clusters.cluster_drops``), in this process.
 """
 from __future__ import annotations
@@ -45,9 +45,9 @@ def run_dedup(inputs: Sequence[Path], workdir: Path, executor: Executor, spec: S
     corpus = Corpus(index_folders + folders, index_counts + shard_counts(folders),
                     first_new=sum(index_counts), num_perm=spec.num_perm)
     chunk_items = max(16, memory_bytes // BYTES_PER_MERGE_ITEM)
-    runs = max(spec.bands, 1)
-    tasks = [PairTask(corpus, r, str(workdir / "pairs" / f"run-{r:03d}.i64"), chunk_items, threshold)
-             for r in range(runs)]
+    bands = max(spec.bands, 1)
+    tasks = [PairTask(corpus, b, str(workdir / "pairs" / f"run-{b:03d}.i64"), chunk_items, threshold)
+             for b in range(bands)]
     (workdir / "pairs").mkdir(parents=True, exist_ok=True)
     executor.map(candidate_pairs, tasks, desc=f"{workdir.parent.name} candidate pairs")
     summary = cluster_drops(corpus, [Path(t.out) for t in tasks], workdir, memory_bytes, chunk_items, by_score)
