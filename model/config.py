@@ -58,7 +58,7 @@ def pad_vocab(vocab_size: int, multiple: int = 64) -> int:
     return -(-vocab_size // multiple) * multiple
 
 
-SESSION = "session"  # field metadata: may change when a run continues (see run_defining)
+SESSION = "session"  # field metadata: may change when a run continues (see defining_fields)
 
 
 def _opt(default: Any, help: str, session: bool = False) -> Any:
@@ -144,8 +144,8 @@ class TrainConfig:
         return self.lr if self.lr is not None else PRESET_LR[self.preset]
 
 
-def run_defining(train_config: dict[str, Any]) -> dict[str, Any]:
-    """The fields of a TrainConfig (as a dict) that define what a run trains: all but session
+def defining_fields(train_config: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a TrainConfig (as a dict) that define what a training trains: all but session
     ones."""
     session = {f.name for f in dataclasses.fields(TrainConfig) if f.metadata.get(SESSION)}
     return {k: v for k, v in train_config.items() if k not in session}

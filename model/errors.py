@@ -6,7 +6,7 @@ class ModelError(Exception):
     """Bad input, configuration or checkpoint; the message names the file or step and the cause."""
 
 
-class OtherRun(ModelError):
+class OtherTraining(ModelError):
     """The output folder holds a training run of another configuration; ``changes`` says how."""
 
     def __init__(self, message: str, changes: list[str]) -> None:

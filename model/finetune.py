@@ -72,20 +72,20 @@ def length_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Gener
 
 @dataclass
 class Resumable:
-    """Where a run saves what it needs to continue after a kill (``folder/step-NNNNNNN``: the
+    """Where a training saves what it needs to continue after a kill (``folder/step-NNNNNNN``: the
     trained tensors, the optimizer, the history so far), and the newest such state if any."""
     folder: Path
-    run: dict[str, Any]  # the options and inputs; a state saved by another run is refused
+    settings: dict[str, Any]  # the options and inputs; a state saved under others is refused
     saved: checkpoint.Checkpoint | None = None
 
     @classmethod
-    def open(cls, folder: Path, run: dict[str, Any]) -> Resumable:
+    def open(cls, folder: Path, settings: dict[str, Any]) -> Resumable:
         found = checkpoint.list_checkpoints(folder)
         saved = checkpoint.load(found[-1]) if found else None
-        if saved is not None and saved.state["run"] != run:
-            raise ModelError(f"{saved.folder}: saved by a run with other options, base or data; "
+        if saved is not None and saved.state["run"] != settings:
+            raise ModelError(f"{saved.folder}: saved by a training with other options, base or data; "
                              "continue it with the same ones, or choose another --out")
-        return cls(folder, run, saved)
+        return cls(folder, settings, saved)
 
     @property
     def step(self) -> int:
@@ -102,7 +102,7 @@ class Resumable:
 
     def save(self, model: GPT, optimizer: torch.optim.Optimizer, step: int,
              history: list[dict[str, Any]], epoch_loss: float) -> None:
-        state = {"step": step, "history": history, "epoch_loss": epoch_loss, "run": self.run,
+        state = {"step": step, "history": history, "epoch_loss": epoch_loss, "run": self.settings,
                  "optimizer": optimizer.state_dict()}
         checkpoint.save(self.folder, step, trainable_state(model), state, keep=1)
 

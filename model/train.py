@@ -23,13 +23,13 @@ from scratchlm.model import checkpoint, distributed
 from scratchlm.model.config import (
     GPTConfig,
     TrainConfig,
+    defining_fields,
     loss_chunk_for,
     model_config,
     pad_vocab,
-    run_defining,
 )
 from scratchlm.model.data import BatchLoader, ShardSet, open_shards
-from scratchlm.model.errors import ModelError, OtherRun, TrainingInterrupted
+from scratchlm.model.errors import ModelError, OtherTraining, TrainingInterrupted
 from scratchlm.model.evaluate import autocast, autocast_dtype, validation_loss, validation_sets
 from scratchlm.model.generate import generate
 from scratchlm.model.gpt import GPT, flops_per_token
@@ -172,7 +172,7 @@ class Trainer:
 
     def _settings(self) -> dict[str, Any]:
         """What defines this run: its run-defining training fields, model and data."""
-        return {"train": run_defining(dataclasses.asdict(self.cfg)),
+        return {"train": defining_fields(dataclasses.asdict(self.cfg)),
                 "model": dataclasses.asdict(self.mc), "data_id": self.shards.content_id}
 
     def _recorded_settings(
@@ -181,14 +181,14 @@ class Trainer:
         settings; None for a folder without a run."""
         if saved is not None:
             state = saved.state
-            return saved.folder.name, {"train": run_defining(state["train_config"]),
+            return saved.folder.name, {"train": defining_fields(state["train_config"]),
                                        "model": state["model_config"],
                                        "data_id": state.get("data_id")}
         starts = [r for r in read_records(self.out / LOG_NAME) if r.get("event") == "start"]
         if not starts:
             return None
         start = starts[-1]
-        return LOG_NAME, {"train": run_defining(start["train"]), "model": start["model"],
+        return LOG_NAME, {"train": defining_fields(start["train"]), "model": start["model"],
                           "data_id": start.get("data_id")}
 
     def _resume_point(self, resume: bool) -> checkpoint.Checkpoint | None:
@@ -205,7 +205,7 @@ class Trainer:
                              f"another folder")
         changes = setting_changes(settings, self._settings())
         if changes:
-            raise OtherRun(f"{self.out} holds a training run of another configuration "
+            raise OtherTraining(f"{self.out} holds a training run of another configuration "
                            f"({'; '.join(changes)}, {where}); to start over pass --restart "
                            f"(removes its checkpoints and log), or choose another --output",
                            changes)

@@ -162,10 +162,10 @@ def dpo(args: argparse.Namespace) -> int:
     print(f"{len(train)} training and {len(val)} held-out pairs; {rejects.summary()}", flush=True)
     if not train:
         raise ConfigError(f"{args.data}: no usable preference pair")
-    run = {"config": dataclasses.asdict(cfg), "beta": args.beta, "train_layers": args.train_layers,
+    settings = {"config": dataclasses.asdict(cfg), "beta": args.beta, "train_layers": args.train_layers,
            "base_sha256": base.digests[checkpoint.WEIGHTS], "val_fraction": args.val_fraction,
            "data_sha256": [sha256_file(path) for path in (args.data, args.val) if path]}
-    resumable = ft.Resumable.open(state_dir, run)
+    resumable = ft.Resumable.open(state_dir, settings)
     # the reference: the starting model's log-probabilities, once for the whole run
     reference = [answer_logprobs(model, split, tok.eos_id) for split in (train, val)]
     ft.setup(model, cfg, args.train_layers)

@@ -22,7 +22,7 @@ from scratchlm.curate.text.clean import clean_text
 from scratchlm.model.data import BatchLoader, open_shards
 from scratchlm.model.evaluate import load_model, loss_sum
 from scratchlm.pipelines.ablation.run import run_ablation
-from scratchlm.pipelines.ablation.scores import score_run
+from scratchlm.pipelines.ablation.scores import score_training
 from scratchlm.pipelines.ablation.spec import load_ablation
 from scratchlm.pipelines.executors.local import LocalExecutor
 from scratchlm.tokenizer.train import STATS_FILE
@@ -182,7 +182,7 @@ def test_validation_is_the_evaluation_text_for_every_variant(ablation):
     fast = [f"fastokens {version('fastokens')}"]
     assert composed["encoders"] == evaluation.manifest["encoders"] == fast
     for result in results:
-        run = result.runs[-1]
+        run = result.trainings[-1]
         model, _ = load_model(run.folder, torch.device("cpu"))
         loader = BatchLoader(evaluation, "train", model.config.block_size, TRAIN["micro_batch"], torch.device("cpu"), 0)
         total = loss_sum(model, loader.eval_batches(TRAIN["eval_tokens"]), torch.device("cpu"), None)
@@ -372,7 +372,7 @@ def test_ablation_json_reports_each_runs_median_training_rate(ablation):
     _, out, _, _, results = ablation
     saved = json.loads((out / "ablation.json").read_text(encoding="utf-8"))
     for result in results:
-        for run in result.runs:
+        for run in result.trainings:
             logged = [json.loads(line)["tokens_per_s"] for line in (run.folder / "log.jsonl").read_text().splitlines()
                       if '"tokens_per_s"' in line]
             assert logged and run.tokens_per_s == statistics.median(logged) > 0
@@ -391,10 +391,10 @@ def test_each_run_is_scored_on_each_evaluation_file_and_task(ablation, tmp_path)
     summary = json.loads((out / "ablation.json").read_text(encoding="utf-8"))
     for result in results:
         first = [score["heldout"]["0-eval"]["loss"] for score in result.scores]
-        for run, loss in zip(result.runs, first):
+        for run, loss in zip(result.trainings, first):
             assert math.isclose(loss, run.final_loss, rel_tol=1e-5)
         second = []
-        for run in result.runs:
+        for run in result.trainings:
             model, _ = load_model(run.folder, torch.device("cpu"))
             shards = open_shards(out / "eval" / "files" / "1-exodus")
             cpu = torch.device("cpu")
@@ -404,27 +404,27 @@ def test_each_run_is_scored_on_each_evaluation_file_and_task(ablation, tmp_path)
         mean, sd = statistics.fmean(second), statistics.stdev(second)
         assert heldout[result.name][1] == f"{mean:.4f} ± {sd:.4f}"
         assert summary[result.name]["heldout_loss_by_seed"]["1-exodus"] == pytest.approx(
-            {str(run.seed): loss for run, loss in zip(result.runs, second)}, rel=1e-5)
+            {str(run.seed): loss for run, loss in zip(result.trainings, second)}, rel=1e-5)
     from scratchlm.pipelines.cli import main
 
     tasks = {row[0]: row[1:] for row in page.tables["task-choices.jsonl"][1:]}
     for result in results:
         accuracies = []
-        for run in result.runs:
+        for run in result.trainings:
             report = tmp_path / f"{result.name}-{run.seed}.json"
             assert main(["eval", "--checkpoint", str(run.folder), "--task",
                          str(root / "choices.jsonl"), "--json", str(report), "--device", "cpu"]) == 0
             accuracies.append(json.loads(report.read_text())["results"][0]["acc"])
         assert summary[result.name]["tasks_by_seed"]["choices.jsonl"] == {
-            str(run.seed): acc for run, acc in zip(result.runs, accuracies)}
+            str(run.seed): acc for run, acc in zip(result.trainings, accuracies)}
         mean, pooled, each = tasks[result.name]
         assert mean == f"{statistics.fmean(a['value'] for a in accuracies):.3f}"
         assert each == "; ".join(f"{a['value']:.3f} [{a['low']:.3f}, {a['high']:.3f}]"
                                  for a in accuracies)
         assert all(a["total"] == 20 for a in accuracies)
     # scores are kept: a second scoring reads them back
-    run = results[0].runs[0]
+    run = results[0].trainings[0]
     cached = json.loads((run.folder / "scores.json").read_text())
-    assert score_run(run.folder, {"0-eval": out / "eval" / "files" / "0-eval",
+    assert score_training(run.folder, {"0-eval": out / "eval" / "files" / "0-eval",
                                   "1-exodus": out / "eval" / "files" / "1-exodus"},
                      [root / "choices.jsonl"], TRAIN["eval_tokens"]) == cached

@@ -1,6 +1,6 @@
-"""Reading an ablation's finished runs back from disk, and refusing to compare unfair ones.
+"""Reading an ablation's finished trainings back from disk, and refusing to compare unfair ones.
 
-Every figure of the page comes from here, and here only from the runs' own files: each training
+Every figure of the page comes from here, and here only from the trainings' own files: each training
 folder's ``log.jsonl``, each variant's shard ``manifest.json`` and curation ``stats.json``.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ DECONTAMINATE = "decontaminate"
 
 
 @dataclass
-class SeedRun:
+class SeedTraining:
     """One training of one variant: its validation curve on the evaluation text and its set-up."""
 
     seed: int
@@ -37,7 +37,7 @@ class SeedRun:
 
     @property
     def lowest(self) -> tuple[int, float]:
-        """(step, loss) of the lowest validation loss: where a run that repeats its data starts to overfit."""
+        """(step, loss) of the lowest validation loss: where a training that repeats its data starts to overfit."""
         return min(self.curve, key=lambda point: point[1])
 
 
@@ -48,14 +48,14 @@ class VariantResult:
     docs_kept: int
     train_tokens: int
     manifest: dict[str, Any]
-    runs: list[SeedRun]
+    trainings: list[SeedTraining]
     decontaminated: dict[str, int] = field(default_factory=dict)
     kept_by_input: dict[str, dict[str, int]] = field(default_factory=dict)  # input file: docs, chars
-    scores: list[dict[str, Any]] = field(default_factory=list)  # per run: ablation/scores.py
+    scores: list[dict[str, Any]] = field(default_factory=list)  # per training: ablation/scores.py
 
     @property
     def losses(self) -> list[float]:
-        return [r.final_loss for r in self.runs]
+        return [r.final_loss for r in self.trainings]
 
     @property
     def mean(self) -> float:
@@ -67,7 +67,7 @@ class VariantResult:
         return statistics.stdev(self.losses) if len(self.losses) > 1 else 0.0
 
 
-def read_log(folder: Path, seed: int) -> SeedRun:
+def read_log(folder: Path, seed: int) -> SeedTraining:
     """A training folder's log: the last start record, validation losses, tokens at the end."""
     path = folder / LOG_NAME
     if not path.exists():
@@ -80,7 +80,7 @@ def read_log(folder: Path, seed: int) -> SeedRun:
         raise ConfigError(f"{path}: incomplete training log (no start, validation or step record)")
     start = starts[-1]
     rates = [r["tokens_per_s"] for r in trained if "tokens_per_s" in r]
-    return SeedRun(seed, folder, curve, trained[-1]["tokens"], trained[-1]["step"], start["train"],
+    return SeedTraining(seed, folder, curve, trained[-1]["tokens"], trained[-1]["step"], start["train"],
                    start["model"], start.get("params", 0), statistics.median(rates) if rates else 0.0)
 
 
@@ -106,8 +106,8 @@ def read_variant(folder: Path, name: str, changes: list[str], seeds: list[int],
     summary = json.loads(stats.read_text(encoding="utf-8")) if stats.exists() else {}
     manifest = json.loads((folder / "shards" / "manifest.json").read_text(encoding="utf-8"))
     docs = list(summary.values())[-1]["docs_out"] if summary else manifest["splits"]["train"]["docs"]
-    runs = [read_log(folder / f"seed-{seed}", seed) for seed in seeds]
-    return VariantResult(name, changes, docs, manifest["splits"]["train"]["tokens"], manifest, runs,
+    trainings = [read_log(folder / f"seed-{seed}", seed) for seed in seeds]
+    return VariantResult(name, changes, docs, manifest["splits"]["train"]["tokens"], manifest, trainings,
                          decontamination_counts(summary), kept or {})
 
 
@@ -116,32 +116,32 @@ def _without_seed(train: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_fair(results: list[VariantResult], tokenizer_sha256: str) -> None:
-    """Refuse (ConfigError) unless every run shares tokenizer, model, training set-up, seeds,
+    """Refuse (ConfigError) unless every training shares tokenizer, model, training set-up, seeds,
     token budget and evaluation shards."""
     first = results[0]
-    reference_run = first.runs[0]
+    reference = first.trainings[0]
     val_files = sorted(e["sha256"] for e in first.manifest["shards"] if e["split"] == "val")
-    seeds = [r.seed for r in first.runs]
+    seeds = [r.seed for r in first.trainings]
     for result in results:
         where = f"variant {result.name}"
         if result.manifest["tokenizer_sha256"] != tokenizer_sha256:
             raise ConfigError(f"{where}: its shards were encoded with another tokenizer; the comparison is unfair")
         if sorted(e["sha256"] for e in result.manifest["shards"] if e["split"] == "val") != val_files:
             raise ConfigError(f"{where}: its validation shards differ from {first.name}'s; the evaluation text must be one")
-        if [r.seed for r in result.runs] != seeds:
-            raise ConfigError(f"{where}: seeds {[r.seed for r in result.runs]} differ from {first.name}'s {seeds}")
-        for run in result.runs:
-            at = f"{where}, seed {run.seed} ({run.folder / LOG_NAME})"
-            if run.model != reference_run.model:
+        if [r.seed for r in result.trainings] != seeds:
+            raise ConfigError(f"{where}: seeds {[r.seed for r in result.trainings]} differ from {first.name}'s {seeds}")
+        for training in result.trainings:
+            at = f"{where}, seed {training.seed} ({training.folder / LOG_NAME})"
+            if training.model != reference.model:
                 raise ConfigError(f"{at}: the model differs from {first.name}'s; the comparison is unfair")
-            if _without_seed(run.train) != _without_seed(reference_run.train):
-                changed = sorted(k for k in set(run.train) | set(reference_run.train)
-                                 if k != "seed" and run.train.get(k) != reference_run.train.get(k))
+            if _without_seed(training.train) != _without_seed(reference.train):
+                changed = sorted(k for k in set(training.train) | set(reference.train)
+                                 if k != "seed" and training.train.get(k) != reference.train.get(k))
                 raise ConfigError(f"{at}: training set-up differs from {first.name}'s in {', '.join(changed)}")
-            if run.train.get("seed") != run.seed:
-                raise ConfigError(f"{at}: trained with seed {run.train.get('seed')}, expected {run.seed}")
-            if (run.tokens, run.steps) != (reference_run.tokens, reference_run.steps):
-                raise ConfigError(f"{at}: trained {run.tokens:,} tokens in {run.steps} steps, {first.name} "
-                                  f"{reference_run.tokens:,} in {reference_run.steps}; the token budget must be one")
-            if run.curve[-1][0] != run.steps:
-                raise ConfigError(f"{at}: the last validation is at step {run.curve[-1][0]}, not the final step")
+            if training.train.get("seed") != training.seed:
+                raise ConfigError(f"{at}: trained with seed {training.train.get('seed')}, expected {training.seed}")
+            if (training.tokens, training.steps) != (reference.tokens, reference.steps):
+                raise ConfigError(f"{at}: trained {training.tokens:,} tokens in {training.steps} steps, {first.name} "
+                                  f"{reference.tokens:,} in {reference.steps}; the token budget must be one")
+            if training.curve[-1][0] != training.steps:
+                raise ConfigError(f"{at}: the last validation is at step {training.curve[-1][0]}, not the final step")

@@ -29,13 +29,13 @@ def figure(results: Sequence[VariantResult]) -> bytes:
     curves, finals = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
     for index, result in enumerate(results):
         color = f"C{index}"
-        steps = [step for step, _ in result.runs[0].curve]
-        per_step = list(zip(*[[loss for _, loss in run.curve] for run in result.runs]))
+        steps = [step for step, _ in result.trainings[0].curve]
+        per_step = list(zip(*[[loss for _, loss in training.curve] for training in result.trainings]))
         curves.plot(steps, [sum(v) / len(v) for v in per_step], "o-", color=color, markersize=3, label=result.name)
-        if len(result.runs) > 1:
+        if len(result.trainings) > 1:
             curves.fill_between(steps, [min(v) for v in per_step], [max(v) for v in per_step], color=color, alpha=0.2)
         finals.errorbar([index], [result.mean], yerr=[result.std], fmt="o", color=color, capsize=5)
-        finals.plot([index] * len(result.runs), result.losses, "x", color=color, alpha=0.6)
+        finals.plot([index] * len(result.trainings), result.losses, "x", color=color, alpha=0.6)
     curves.set_xlabel("step")
     curves.set_ylabel("loss on the evaluation text (nats/token)")
     curves.set_title("Validation loss (mean over seeds; band: min to max)")
@@ -43,7 +43,7 @@ def figure(results: Sequence[VariantResult]) -> bytes:
     curves.legend(fontsize=8)
     finals.set_xlim(-0.5, len(results) - 0.5)
     finals.set_xticks(range(len(results)), [r.name for r in results], rotation=20, ha="right", fontsize=8)
-    finals.set_title(f"Final loss (mean ± 1 s.d., x: each of {len(results[0].runs)} seeds)")
+    finals.set_title(f"Final loss (mean ± 1 s.d., x: each of {len(results[0].trainings)} seeds)")
     finals.grid(alpha=0.3, axis="y")
     return png(fig)
 
@@ -56,13 +56,13 @@ def paired_difference(result: VariantResult, reference: VariantResult) -> tuple[
 
 
 def _results_table(results: Sequence[VariantResult]) -> str:
-    budget = results[0].runs[0].tokens
+    budget = results[0].trainings[0].tokens
     rows = []
     for r in results:
         mean, sd = paired_difference(r, results[0])
-        lowest = [run.lowest for run in r.runs]
+        lowest = [training.lowest for training in r.trainings]
         rows.append([r.name, "; ".join(r.changes), r.docs_kept, r.train_tokens, f"{budget / r.train_tokens:.2f}",
-                     loss_text(r.mean), loss_text(r.std), f"{mean:+.4f} ± {sd:.4f}", len(r.runs),
+                     loss_text(r.mean), loss_text(r.std), f"{mean:+.4f} ± {sd:.4f}", len(r.trainings),
                      ", ".join(loss_text(x) for x in r.losses),
                      f"{loss_text(statistics.fmean(loss for _, loss in lowest))} "
                      f"(steps {', '.join(str(step) for step, _ in lowest)})"])
@@ -143,13 +143,13 @@ def write_page(name: str, results: Sequence[VariantResult], output: Path, eval_i
     """Write ``ablation.png`` and ``ablation.html`` (the plot inlined) into ``output``."""
     image = figure(results)
     (output / PNG).write_bytes(image)
-    first = results[0].runs[0]
+    first = results[0].trainings[0]
     overrides = ", ".join(f"{k}={v}" for k, v in first.train.get("model", {}).items())
     setup = (f"Every variant: one tokenizer trained on the union of all variants' documents, preset "
              f"{first.train['preset']}{f' with {overrides}' if overrides else ''} ({first.model['n_layer']} layers, "
              f"{first.model['n_embd']} wide, context {first.model['block_size']}, {first.params:,} parameters), "
              f"{first.steps} steps, {first.tokens:,} training tokens per run, seeds "
-             f"{', '.join(str(r.seed) for r in results[0].runs)}; validation on the same evaluation text "
+             f"{', '.join(str(r.seed) for r in results[0].trainings)}; validation on the same evaluation text "
              f"({', '.join(eval_inputs)}, {results[0].manifest['splits']['val']['tokens']:,} tokens).")
     sections = [
         Section("Results", [para(setup)], [Plot("ablation", image, "validation loss per variant")],

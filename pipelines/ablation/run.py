@@ -32,7 +32,7 @@ from scratchlm.pipelines.ablation.composition import kept_by_input
 from scratchlm.pipelines.ablation.mixture import check_mixtures, mixture_variants
 from scratchlm.pipelines.ablation.page import write_page
 from scratchlm.pipelines.ablation.quality_model import train_quality_model
-from scratchlm.pipelines.ablation.scores import eval_file_names, score_run
+from scratchlm.pipelines.ablation.scores import eval_file_names, score_training
 from scratchlm.pipelines.ablation.spec import Ablation
 from scratchlm.pipelines.ablation.tokens import compose_shards, shard_all_train, train_union_tokenizer
 from scratchlm.pipelines.ablation.trainings import resolve_jobs, run_trainings, write_plan
@@ -200,10 +200,10 @@ def run_ablation(ablation: Ablation, inputs: list[str], eval_inputs: list[str], 
                for v in ablation.variants]
     check_fair(results, file_sha256(tokenizer))
     for result in results:
-        result.scores = [score_run(run.folder, heldout, [Path(t) for t in tasks], train.eval_tokens)
-                         for run in result.runs]
+        result.scores = [score_training(training.folder, heldout, [Path(t) for t in tasks], train.eval_tokens)
+                         for training in result.trainings]
         log(f"scored {result.name}: losses per evaluation file, {len(tasks)} task(s), "
-            f"{len(result.runs)} seeds")
+            f"{len(result.trainings)} seeds")
     page = write_page(ablation.name, results, output, eval_inputs)
     write_atomic(output / "ablation.json", json.dumps(summary(results), indent=1))
     log(f"page: {page}")
@@ -213,8 +213,8 @@ def run_ablation(ablation: Ablation, inputs: list[str], eval_inputs: list[str], 
 def _by_seed(result: VariantResult, part: str, value: Callable[[Any], Any]) -> dict[str, Any]:
     """{file: {seed: value}} of one part of the runs' scores (``heldout`` or ``tasks``)."""
     names = result.scores[0][part] if result.scores else {}
-    return {name: {str(run.seed): value(score[part][name])
-                   for run, score in zip(result.runs, result.scores)} for name in names}
+    return {name: {str(training.seed): value(score[part][name])
+                   for training, score in zip(result.trainings, result.scores)} for name in names}
 
 
 def summary(results: list[VariantResult]) -> dict[str, Any]:
@@ -222,10 +222,10 @@ def summary(results: list[VariantResult]) -> dict[str, Any]:
     return {r.name: {"changes": r.changes, "docs_kept": r.docs_kept, "kept_by_input": r.kept_by_input,
                      "train_tokens": r.train_tokens,
                      "final_loss_mean": r.mean, "final_loss_std": r.std,
-                     "final_loss_by_seed": {str(run.seed): run.final_loss for run in r.runs},
-                     "lowest_loss_by_seed": {str(run.seed): {"step": run.lowest[0], "loss": run.lowest[1]}
-                                             for run in r.runs},
-                     "tokens_per_s_by_seed": {str(run.seed): run.tokens_per_s for run in r.runs},
+                     "final_loss_by_seed": {str(t.seed): t.final_loss for t in r.trainings},
+                     "lowest_loss_by_seed": {str(t.seed): {"step": t.lowest[0], "loss": t.lowest[1]}
+                                             for t in r.trainings},
+                     "tokens_per_s_by_seed": {str(t.seed): t.tokens_per_s for t in r.trainings},
                      "heldout_loss_by_seed": _by_seed(r, "heldout", lambda s: s["loss"]),
                      "tasks_by_seed": _by_seed(r, "tasks", lambda s: s["acc"]),
                      "decontaminated": r.decontaminated} for r in results}

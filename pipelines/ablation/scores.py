@@ -1,7 +1,7 @@
-"""Each finished run scored on what the question needs beyond the validation curve.
+"""Each finished training scored on what the question needs beyond the validation curve.
 
 * **Loss per held-out source**: every ``--eval`` file is also encoded alone
-  (``DIR/eval/files/N-NAME/``), and each run's final checkpoint is evaluated on the first
+  (``DIR/eval/files/N-NAME/``), and each training's final checkpoint is evaluated on the first
   ``eval_tokens`` tokens of each, in the trainer's own consecutive windows: the loss on speeches,
   on handbook pages, ... separately.
 * **Tasks**: each ``--task`` file (the layouts ``scratchlm eval --task`` reads) is scored with the
@@ -52,24 +52,24 @@ def _heldout_loss(model: Any, folder: Path, eval_tokens: int, device: Any) -> di
     return {"loss": (total[0] / total[1]).item(), "tokens": int(total[1].item())}
 
 
-def score_run(
-    run: Path,
+def score_training(
+    training: Path,
     heldout: dict[str, Path],
     tasks: Sequence[Path],
     eval_tokens: int,
     device: str | None = None,
 ) -> dict[str, Any]:
-    """Held-out losses and task accuracies of the newest checkpoint in ``run`` (cached)."""
+    """Held-out losses and task accuracies of the newest checkpoint in the folder ``training`` (cached)."""
     from scratchlm.model import checkpoint
 
-    index = checkpoint.resolve(run) / checkpoint.INDEX  # the newest one's weight digests
+    index = checkpoint.resolve(training) / checkpoint.INDEX  # the newest one's weight digests
     key = {
         "checkpoint": json.loads(index.read_text(encoding="utf-8")),
         "eval_tokens": eval_tokens,
         "heldout": {name: _shard_digests(folder) for name, folder in heldout.items()},
         "tasks": {str(task): file_sha256(task) for task in tasks},
     }
-    cache = run / SCORES
+    cache = training / SCORES
     if cache.exists():
         cached = json.loads(cache.read_text(encoding="utf-8"))
         if cached.get("key") == key:
@@ -79,7 +79,7 @@ def score_run(
     from scratchlm.pipelines.task_eval import evaluate_file
 
     dev = pick_device(device)
-    model, saved = load_model(run, dev)
+    model, saved = load_model(training, dev)
     tok = TextTokenizer.load(saved.folder / "tokenizer.json")
     scores = {
         "key": key,

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from scratchlm.model.config import TrainConfig
-from scratchlm.model.errors import OtherRun
+from scratchlm.model.errors import OtherTraining
 from scratchlm.model.evaluate import load_model
 from scratchlm.model.generate import generate
 from scratchlm.pipelines.sections.shard import SHARDS_DIR
@@ -22,7 +22,7 @@ def run_section(config: TrainConfig, run_dir: Path, curated_dir: Path, executor:
     data, out = Path(run_dir) / SHARDS_DIR, Path(run_dir) / TRAIN_DIR
     try:
         result = run_training(config, data, out)
-    except OtherRun as err:
+    except OtherTraining as err:
         clear_run(out)
         print(f"train: {out} held a run of another configuration ({'; '.join(err.changes)}): "
               f"training again from step 0")
