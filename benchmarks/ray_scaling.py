@@ -4,7 +4,7 @@
 
 (as a module: run as a script, benchmarks/tokenize.py would shadow the standard library's tokenize)
 
-Input: the shared prose corpus (Shakespeare, KJV, Brown; ``--copies`` repeats it with fresh ids)
+Input: the prose corpus of tests/data (Shakespeare, KJV, Brown; ``--copies`` repeats it with fresh ids)
 dealt round-robin into ``--shards`` JSONL files. Recipe: read, language, gopher_quality,
 gopher_repetition, minhash (its signature and candidate-pair passes go through the executor,
 union-find runs in the driver). Each configuration writes a fresh run folder; the figure is
@@ -34,7 +34,8 @@ from scratchlm.pipelines.report import write_report
 from scratchlm.pipelines.runner import run_curation
 
 REPO = Path(__file__).resolve().parents[1]
-PROSE = REPO.parent / "shared" / "data" / "prose"
+DATA = REPO / "tests" / "data"
+PROSE = {"shakespeare": DATA / "heldout", "kjv": DATA / "prose", "brown": DATA / "prose"}
 WARC = REPO / "tests" / "data" / "web-sample.warc.gz"
 RECIPE = {"name": "ray-bench", "steps": [
     {"read": {}}, {"language": {"keep": ["en"]}}, {"gopher_quality": {}}, {"gopher_repetition": {}}, {"minhash": {}}]}
@@ -42,8 +43,8 @@ RECIPE = {"name": "ray-bench", "steps": [
 
 def make_input(folder: Path, shards: int, copies: int) -> tuple[int, int]:
     """Deal the prose records into ``shards`` files; returns (documents, text bytes)."""
-    records = [json.loads(line) for name in ("shakespeare", "kjv", "brown")
-               for line in gzip.decompress((PROSE / f"{name}.jsonl.gz").read_bytes()).splitlines()]
+    records = [json.loads(line) for name, where in PROSE.items()
+               for line in gzip.decompress((where / f"{name}.jsonl.gz").read_bytes()).splitlines()]
     folder.mkdir(parents=True)
     files = [open(folder / f"prose-{i:03d}.jsonl", "w", encoding="utf-8") for i in range(shards)]
     n = size = 0
