@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.decontam --items 100000
 
 The test items are HellaSwag-shaped (a 30-word context and four 20-word endings) cut from the
-Shakespeare and KJV prose (``benchmarks.dedup_data.prose_texts``: tests/data, else ../shared/data), with each item's words
+Shakespeare and KJV prose (``benchmarks.dedup_data.prose_texts``: tests/data), with each item's words
 shuffled so that nearly all of its 13-grams are distinct, as those of real items are.
 
 Memory is measured in fresh processes, as a worker sees it: the growth of the resident set
@@ -39,7 +39,7 @@ from scratchlm.curate.stages.gopher_repetition import GopherRepetition
 
 
 def prose(name: str) -> list[str]:
-    """The texts of a prose sample (``brown``...), from tests/data or ../shared/data."""
+    """The texts of a prose sample (``brown``...), from tests/data."""
     texts = prose_texts((name,))
     if not texts:
         raise SystemExit(f"{name}.jsonl.gz: not found under {' or '.join(map(str, PROSE))}")

@@ -11,12 +11,12 @@ import random
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PROSE = [REPO / "tests" / "data" / "prose", REPO.parent / "shared" / "data" / "prose"]
+PROSE = [REPO / "tests" / "data" / "prose", REPO / "tests" / "data" / "heldout"]
 FILLER = ["the", "of", "new", "said", "page", "update", "more", "read", "home", "city", "also", "which"]
 
 
 def prose_texts(names: tuple[str, ...] = ("brown", "kjv", "shakespeare")) -> list[str]:
-    """The prose documents of each sample file found (tests/data first, then shared/data)."""
+    """The prose documents of each sample file (tests/data/prose and tests/data/heldout)."""
     texts = []
     for name in names:
         for folder in PROSE:

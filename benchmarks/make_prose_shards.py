@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT / "tests")  # instead of benchmarks/, whose tokenize.py shadows the standard library's
 from train_shards import read_texts, train_bpe, write_shards  # noqa: E402
 
-SOURCES = [ROOT.parent / "shared" / "data" / "prose" / "brown.jsonl.gz", ROOT / "tests" / "data" / "prose" / "kjv.jsonl.gz"]
+SOURCES = [ROOT / "tests" / "data" / "prose" / "brown.jsonl.gz", ROOT / "tests" / "data" / "prose" / "kjv.jsonl.gz"]
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
     PYTHONPATH=. .venv/bin/python -m benchmarks.scale --gb 2 [--case files|one] [--work DIR]
 
 Input: documents made from the shipped samples (the prose corpora and the language-ID texts of
-tests/data and ../shared/data), deterministic for a seed: each document is a run of 10 to 60
+tests/data), deterministic for a seed: each document is a run of 10 to 60
 real lines drawn from the whole pool, so documents are as distinct as web pages are; then 5%
 are exact copies of an earlier document, 5% near copies (a few words changed, a line added),
 3% other languages and 2% hostile text (``tests/adversarial.py``'s families: glued runs,
@@ -40,11 +40,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE_FOLDERS = (
-    REPO / "tests" / "data",
-    REPO.parent / "shared" / "data",
-    Path("/work/shared/data"),
-)
+SAMPLE_FOLDERS = (REPO / "tests" / "data",)
 RECIPE = REPO / "pipelines" / "recipes" / "fineweb.yaml"
 FILES = 8
 TASK_BYTES = 256 << 20  # at N = 2; scaled by N / 2
@@ -102,7 +98,7 @@ class DocumentMaker:
         self.hostile_text = hostile_text
         self.rng = random.Random(seed)
         self.lines, self.foreign = [], []
-        for path in _samples("prose/*.jsonl.gz") + _samples("langid-dev.jsonl.gz"):
+        for path in _samples("prose/*.jsonl.gz") + _samples("heldout/*.jsonl.gz") + _samples("langid-dev.jsonl.gz"):
             for text, lang in _texts(path):
                 if lang != "en":
                     self.foreign.append(text)

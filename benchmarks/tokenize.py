@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.tokenize --mb 50 --vocab 32768 --cores 1 2
 
-Corpus: the real text at hand (Brown, KJV and Shakespeare prose from ../shared/data, the
+Corpus: the real text at hand (Brown, KJV and Shakespeare prose from tests/data, the
 langid fortunes, and the visible text of every HTML page in the sample WARC, extracted with
 resiliparse), repeated with variation until it reaches ``--mb``: copy k > 0 of a document has
 its paragraphs in an order shuffled with seed k, so the words repeat but not the documents.
@@ -63,7 +63,7 @@ from typing import Any
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-DATA_DIRS = [REPO.parent / "shared" / "data", REPO / "tests" / "data"]
+DATA = REPO / "tests" / "data"
 PARTS = 8
 KINDS = ("train-ours", "train-direct", "shard-tokenizers", "shard-procs", "shard-threads",
          "encode-direct", "encode-fast-direct", "encode-fastokens", "encode-tokie",
@@ -80,10 +80,11 @@ GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+
 
 
 def data_file(name: str) -> Path:
-    for folder in DATA_DIRS:
-        if (folder / name).exists():
-            return folder / name
-    raise SystemExit(f"{name}: not found under {' or '.join(map(str, DATA_DIRS))}")
+    """The shipped file ``name``, in any folder of tests/data."""
+    found = sorted(DATA.rglob(name))
+    if not found:
+        raise SystemExit(f"{name}: not found under {DATA}")
+    return found[0]
 
 
 def real_documents() -> list[tuple[str, str]]:
@@ -93,7 +94,7 @@ def real_documents() -> list[tuple[str, str]]:
 
     docs = []
     for name in ("brown", "kjv", "shakespeare"):
-        with gzip.open(data_file(f"prose/{name}.jsonl.gz"), "rt") as prose:
+        with gzip.open(data_file(f"{name}.jsonl.gz"), "rt") as prose:
             docs += [(f"{name}/{i}", json.loads(line)["text"]) for i, line in enumerate(prose)]
     with gzip.open(data_file("langid-dev.jsonl.gz"), "rt") as langid:
         docs += [(f"langid/{i}", json.loads(line)["text"]) for i, line in enumerate(langid)]

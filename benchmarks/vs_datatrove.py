@@ -5,7 +5,7 @@
 datatrove 0.10.1 (with spaCy, its English word tokenizer) lives in its own virtual environment,
 .bench/datatrove-venv, made on first use. The documents are the sample WARC's pages extracted
 by our ``read`` step (resiliparse), the Brown and KJV prose and the langid fortunes (with
-``--shakespeare`` also the plays from ../shared/data). Both sides get the same lid.176 model
+``--shakespeare`` also the plays of tests/data/heldout). Both sides get the same lid.176 model
 and LDNOOBW lists. For each filter alone, the table gives how often the two agree on keep or
 drop; every kind of disagreement is listed with examples. Then both run the chain LID ->
 Gopher repetition -> Gopher quality -> C4 -> FineWeb, back to back in single processes, and
@@ -41,7 +41,6 @@ BENCH = REPO / ".bench"
 VENV = BENCH / "datatrove-venv"
 WORK = BENCH / "vs_datatrove"
 DATA = REPO / "tests" / "data"
-SHARED = REPO.parent / "shared" / "data"
 REQUIREMENTS = ["datatrove==0.10.1", "spacy==3.8.18", "fasttext-numpy2-wheel==0.9.2", "fasteners==0.20",
                 "regex==2026.12.2"]  # datatrove 0.10.1 imports regex without declaring it
 FILTERS = ["language", "gopher_repetition", "gopher_quality", "c4_quality", "c4_badwords", "fineweb_quality"]
@@ -68,7 +67,7 @@ def build_corpus(shakespeare: bool) -> Path:
             records.append({"id": item.meta["url"], "text": item.text})
     names = [DATA / "prose" / "brown.jsonl.gz", DATA / "prose" / "kjv.jsonl.gz", DATA / "langid-dev.jsonl.gz"]
     if shakespeare:
-        names.append(SHARED / "prose" / "shakespeare.jsonl.gz")
+        names.append(DATA / "heldout" / "shakespeare.jsonl.gz")
     for name in names:
         with gzip.open(name, "rt", encoding="utf-8") as stream:
             records += [{"id": r["id"], "text": r["text"]} for r in map(json.loads, stream)]
@@ -128,7 +127,7 @@ def compare_tokens(python: Path, corpus: Path, records: list[dict]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shakespeare", action="store_true", help="add the Shakespeare plays from ../shared/data")
+    parser.add_argument("--shakespeare", action="store_true", help="add the Shakespeare plays of tests/data/heldout")
     parser.add_argument("--examples", type=int, default=3, help="example documents per kind of disagreement")
     parser.add_argument("--tokens", action="store_true", help="compare only word counts with spaCy's, then stop")
     args = parser.parse_args()
