@@ -12,7 +12,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
-SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -37,13 +36,6 @@ def kill_9_after(process: subprocess.Popen, folder: Path, pattern: str, count: i
 @pytest.fixture
 def data_dir() -> Path:
     return DATA
-
-
-@pytest.fixture
-def shared_data() -> Path:
-    if not SHARED_DATA.exists():
-        pytest.skip(f"{SHARED_DATA} is not beside the checkout")
-    return SHARED_DATA
 
 
 def run_interpreted(code: str) -> str:

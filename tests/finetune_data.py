@@ -19,7 +19,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 FOLDER = REPO / "tests" / "data" / "finetune"
 SOURCES = {"brown": REPO / "tests/data/prose/brown.jsonl.gz", "kjv": REPO / "tests/data/prose/kjv.jsonl.gz",
-           "shakespeare": REPO.parent / "shared/data/prose/shakespeare.jsonl.gz"}
+           "shakespeare": REPO / "tests/data/heldout/shakespeare.jsonl.gz"}
 SIZES = {"train": 240, "val": 50, "test": 50}  # passages per label
 WORDS = 40
 SEED = 7

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DATA, SHARED_DATA, run_cli
+from conftest import DATA, run_cli
 from resiliparse.extract.html2text import extract_plain_text
 from tokenizer_samples import HARD_STRINGS, code_point_texts, page_texts
 from tokenizers import normalizers
@@ -53,9 +53,8 @@ def warc_texts() -> list[str]:
 
 
 def shipped_corpora() -> Iterator[tuple[str, list[str]]]:
-    """(name, documents) of every corpus shipped in tests/data, and of ../shared/data/prose when
-    it is beside the checkout."""
-    files = sorted(DATA.rglob("*.jsonl.gz")) + sorted((SHARED_DATA / "prose").glob("*.jsonl.gz"))
+    """(name, documents) of every corpus shipped in tests/data."""
+    files = sorted(DATA.rglob("*.jsonl.gz"))
     for path in files:
         yield str(path), jsonl_texts(path)
     yield "web-sample.warc.gz (extracted text)", warc_texts()
