@@ -19,6 +19,7 @@ from scratchlm.curate.inputs import InputFile
 from scratchlm.curate.readers import ReaderOptions
 from scratchlm.curate.readers.spans import Span, plan_spans
 from scratchlm.curate.remote import is_remote
+from scratchlm.curate.stage import Executor
 from scratchlm.curate.writer import write_atomic
 
 TASKS_FILE = "tasks.json"
@@ -49,7 +50,7 @@ def plan_read_tasks(
     options: ReaderOptions,
     task_bytes: int,
     output: Path,
-    executor: Any,
+    executor: Executor,
     log: Callable[[str], Any] = print,
 ) -> list[ReadTask]:
     """The read tasks over ``files``, in input order, a big file's parts in file order; planned

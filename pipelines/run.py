@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any
 
 from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.stage import Executor
 from scratchlm.curate.writer import write_atomic
 from scratchlm.pipelines.recipe import SECTIONS, Recipe
 from scratchlm.pipelines.report import write_report
@@ -25,7 +25,7 @@ SECTION_RUNNERS = {
 }
 
 
-def run_recipe(recipe: Recipe, inputs: list[str], output: Path, executor: Any,
+def run_recipe(recipe: Recipe, inputs: list[str], output: Path, executor: Executor,
                sections: bool = True) -> CurationResult:
     """Curate (printing the stats table), run the recipe's later sections unless ``sections`` is
     False (``scratchlm curate``), then write the report."""
@@ -45,7 +45,7 @@ def run_recipe(recipe: Recipe, inputs: list[str], output: Path, executor: Any,
     return result
 
 
-def run_mixture_recipe(recipe: Recipe, output: Path, executor: Any) -> dict:
+def run_mixture_recipe(recipe: Recipe, output: Path, executor: Executor) -> dict:
     """``scratchlm mix``: the mixture's shards (``pipelines/sections/mix.py``), then the recipe's
     train section when present, then the report; returns the shards' manifest."""
     from scratchlm.pipelines.report.mixture import write_mixture_report

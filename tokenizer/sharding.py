@@ -38,7 +38,7 @@ import numpy as np
 from scratchlm.curate.atomic import AtomicPath
 from scratchlm.curate.checksum import file_sha256
 from scratchlm.curate.errors import ConfigError
-from scratchlm.curate.stage import iter_batches
+from scratchlm.curate.stage import Executor, iter_batches
 from scratchlm.curate.writer import write_atomic
 from scratchlm.tokenizer.config import ShardConfig
 from scratchlm.tokenizer.corpus import CorpusFile, iter_documents
@@ -255,7 +255,7 @@ def copy_tokenizer(tokenizer_path: Path, output: Path) -> Path:
 
 
 def shard_corpus(files: list[CorpusFile], tokenizer_path: Path, output: Path, config: ShardConfig,
-                 executor: Any, log: Any = print, replace: bool = False) -> dict[str, Any]:
+                 executor: Executor, log: Any = print, replace: bool = False) -> dict[str, Any]:
     """Encode ``files`` into token shards under ``output``; the manifest (also returned) is written
     last. Shards of another plan there are refused, or with ``replace`` removed first."""
     if not files:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from scratchlm.curate.stage import Executor
 from scratchlm.pipelines.ablation.spec import Ablation
 from scratchlm.pipelines.ablation.tokens import compose_shards, train_union_tokenizer
 from scratchlm.pipelines.sections.mix import (
@@ -35,7 +36,7 @@ def check_mixtures(ablation: Ablation) -> None:
         check_known_epochs(variant.mix, prepared)
 
 
-def mixture_variants(ablation: Ablation, evaluation: Path, output: Path, executor: Any,
+def mixture_variants(ablation: Ablation, evaluation: Path, output: Path, executor: Executor,
                      log: Callable[[str], None], encode_eval: Callable[[Path], Any]
                      ) -> tuple[Path, dict[str, int]]:
     """Curate and encode the sources once, mix each variant's weights; returns the tokenizer and

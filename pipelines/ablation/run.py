@@ -25,6 +25,7 @@ from scratchlm.curate.atomic import AtomicPath
 from scratchlm.curate.checksum import file_sha256
 from scratchlm.curate.errors import ConfigError
 from scratchlm.curate.inputs import expand_inputs
+from scratchlm.curate.stage import Executor
 from scratchlm.curate.writer import claim_folder, write_atomic
 from scratchlm.pipelines.ablation.budget import fit_budget
 from scratchlm.pipelines.ablation.compare import VariantResult, check_fair, read_variant
@@ -87,7 +88,8 @@ def _hardlink(source: str, target: str) -> None:
         shutil.copy2(source, target)
 
 
-def curate_variants(ablation: Ablation, inputs: list[str], output: Path, executor: Any, log: Log) -> list[Path]:
+def curate_variants(ablation: Ablation, inputs: list[str], output: Path, executor: Executor,
+                    log: Log) -> list[Path]:
     """Each variant's curation run; returns their final step folders."""
     quality = None
     if ablation.quality_model is not None:
@@ -108,7 +110,7 @@ def curate_variants(ablation: Ablation, inputs: list[str], output: Path, executo
 
 
 def filter_variants(ablation: Ablation, inputs: list[str], evaluation: Path, output: Path,
-                    executor: Any, log: Log, encode_eval: Callable[[Path], None]
+                    executor: Executor, log: Log, encode_eval: Callable[[Path], None]
                     ) -> tuple[Path, dict[str, int]]:
     """Curate each variant, train the union tokenizer, encode; returns the tokenizer and each
     variant's training tokens."""
@@ -160,7 +162,7 @@ def check_plan(ablation: Ablation, inputs: list[str], eval_inputs: list[str], ou
 
 
 def run_ablation(ablation: Ablation, inputs: list[str], eval_inputs: list[str], output: Path, seeds: int,
-                 executor: Any, log: Log = print, jobs: int | None = None,
+                 executor: Executor, log: Log = print, jobs: int | None = None,
                  prepare_only: bool = False, tasks: Sequence[str] = ()) -> list[VariantResult]:
     """The whole ablation into ``output``; returns the compared variants (after the fairness checks).
 

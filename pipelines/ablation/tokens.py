@@ -18,6 +18,7 @@ from typing import Any
 
 from scratchlm.curate.atomic import AtomicPath
 from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.stage import Executor
 from scratchlm.curate.writer import write_atomic
 from scratchlm.tokenizer.config import BpeConfig, ShardConfig
 from scratchlm.tokenizer.corpus import corpus_files, iter_documents
@@ -45,7 +46,7 @@ def train_union_tokenizer(folders: Sequence[Path], config: BpeConfig, output: Pa
 
 
 def shard_all_train(inputs: Sequence[str], tokenizer: Path, output: Path, config: ShardConfig,
-                    executor: Any) -> dict[str, Any]:
+                    executor: Executor) -> dict[str, Any]:
     """Every document of ``inputs`` into the ``train`` split of a shard folder (no ``val``)."""
     return shard_corpus(corpus_files(list(inputs)), tokenizer, output, replace(config, val_fraction=0.0),
                         executor, log=lambda _: None)

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.stage import Executor
 from scratchlm.pipelines.executors.local import LocalExecutor
 
 EXECUTORS = ("local", "ray")
 
 
-def make_executor(name: str, workers: int, ray_address: str | None = None):
+def make_executor(name: str, workers: int, ray_address: str | None = None) -> Executor:
     if ray_address is not None and name != "ray":
         raise ConfigError("--ray-address needs --executor ray")
     if name == "local":

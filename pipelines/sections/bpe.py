@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+from scratchlm.curate.stage import Executor
 from scratchlm.tokenizer.config import BpeConfig
 from scratchlm.tokenizer.corpus import corpus_files
 from scratchlm.tokenizer.train import TOKENIZER_FILE, train_to_folder, trained_already
@@ -11,7 +11,7 @@ from scratchlm.tokenizer.train import TOKENIZER_FILE, train_to_folder, trained_a
 TOKENIZER_DIR = "tokenizer"
 
 
-def run_section(config: BpeConfig, run_dir: Path, curated_dir: Path, executor: Any) -> dict:
+def run_section(config: BpeConfig, run_dir: Path, curated_dir: Path, executor: Executor) -> dict:
     """Train into ``run_dir/tokenizer/tokenizer.json``, or keep an identical earlier training."""
     files = corpus_files([str(curated_dir)])
     output = Path(run_dir) / TOKENIZER_DIR

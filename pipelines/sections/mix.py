@@ -12,10 +12,10 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any
 
 from scratchlm.curate.checksum import file_sha256
 from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.stage import Executor
 from scratchlm.pipelines.recipe import Recipe, load_recipe
 from scratchlm.pipelines.runner import run_curation
 from scratchlm.pipelines.sections.bpe import TOKENIZER_DIR
@@ -101,7 +101,7 @@ def check_known_epochs(config: MixConfig, prepared: list[Prepared]) -> None:
         raise MixError("\n".join(problems))
 
 
-def curate_sources(prepared: list[Prepared], run_dir: Path, executor: Any) -> None:
+def curate_sources(prepared: list[Prepared], run_dir: Path, executor: Executor) -> None:
     """Curate the raw-input sources into ``RUN/sources/NAME`` (resumed like any run)."""
     for item in prepared:
         if item.recipe is not None:
@@ -159,7 +159,7 @@ def train_mixture_tokenizer(bpe: BpeConfig, seed: int, curated: list[Prepared], 
 
 
 def encode_sources(prepared: list[Prepared], tokenizer: Path, shard: ShardConfig, run_dir: Path,
-                   executor: Any) -> list[Source]:
+                   executor: Executor) -> list[Source]:
     """Every source as a shard folder: curated ones encoded with the mixture's tokenizer."""
     sources = []
     for p in prepared:
@@ -182,7 +182,8 @@ def check_mixture(recipe: Recipe) -> list[Prepared]:
     return prepared
 
 
-def run_mixture(recipe: Recipe, prepared: list[Prepared], run_dir: Path, executor: Any) -> dict:
+def run_mixture(recipe: Recipe, prepared: list[Prepared], run_dir: Path,
+                executor: Executor) -> dict:
     """Curate, tokenize and encode the (checked) sources as needed, then write ``RUN/shards``;
     returns its manifest."""
     config: MixConfig = recipe.sections["mix"]

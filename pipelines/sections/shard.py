@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.stage import Executor
 from scratchlm.pipelines.sections.bpe import TOKENIZER_DIR
 from scratchlm.tokenizer.config import ShardConfig
 from scratchlm.tokenizer.corpus import corpus_files
@@ -22,7 +22,7 @@ def shard_summary(manifest: dict) -> str:
     return f"{counts} (encoded with {', '.join(encoders)})" if encoders else counts
 
 
-def run_section(config: ShardConfig, run_dir: Path, curated_dir: Path, executor: Any) -> dict:
+def run_section(config: ShardConfig, run_dir: Path, curated_dir: Path, executor: Executor) -> dict:
     """Write ``run_dir/shards`` from the curated documents and ``run_dir/tokenizer/tokenizer.json``;
     shards of another plan there (the recipe or the tokenizer changed) are encoded again."""
     tokenizer = Path(run_dir) / TOKENIZER_DIR / TOKENIZER_FILE

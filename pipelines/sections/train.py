@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import torch
 
+from scratchlm.curate.stage import Executor
 from scratchlm.model.config import TrainConfig
 from scratchlm.model.errors import OtherTraining
 from scratchlm.model.evaluate import load_model
@@ -15,7 +15,7 @@ from scratchlm.pipelines.training import TRAIN_DIR, clear_run, run_training
 from scratchlm.tokenizer.files import load_tokenizer
 
 
-def run_section(config: TrainConfig, run_dir: Path, curated_dir: Path, executor: Any) -> dict:
+def run_section(config: TrainConfig, run_dir: Path, curated_dir: Path, executor: Executor) -> dict:
     """Train, continuing the run in ``run_dir/train`` (one of another configuration or on other
     shards, as after a change of the recipe, is removed and trained again); returns the final
     figures."""
