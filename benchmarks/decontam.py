@@ -32,7 +32,7 @@ import numpy as np
 from benchmarks.dedup_data import PROSE, REPO, prose_texts
 from scratchlm.curate.decontam.ngrams import NgramIndex, words_of
 from scratchlm.curate.document import Document
-from scratchlm.curate.stages.decontaminate import Decontaminate
+from scratchlm.curate.stages.decontaminate import ContaminationFilter, Decontaminate
 from scratchlm.curate.stages.gopher_quality import GopherQuality
 from scratchlm.curate.stages.gopher_repetition import GopherRepetition
 
@@ -154,7 +154,7 @@ def main() -> None:
         loaded = memory("load", items, index_dir, args.n)
         as_set = python_set(index_dir)
         funnel = window_funnel(index, prose("brown"))
-        stage = Decontaminate(eval_files=(str(items),), n=args.n)
+        stage = ContaminationFilter(Decontaminate(eval_files=(str(items),), n=args.n))
         stage.index  # noqa: B018 -- build the stage's own cached index before timing
         texts = prose("brown")
         decontam = rate(stage, texts, args.repeat)

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.stage import Source, Stage
 from scratchlm.curate.stages import stage_class, stage_names
 from scratchlm.pipelines.config import Problems, build, known_names, to_plain
 from scratchlm.pipelines.deadline import check_deadline
@@ -34,7 +35,7 @@ SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*")
 @dataclass
 class Step:
     name: str
-    stage: Any  # its folder is Recipe.step_folder(index)
+    stage: Stage  # its folder is Recipe.step_folder(index)
 
 
 @dataclass
@@ -49,6 +50,14 @@ class Recipe:
     task_bytes: int = TASK_BYTES
     # every step writes its full output, not only a segment's last (for debugging); also a run setting
     keep_intermediate: bool = False
+
+    @property
+    def source(self) -> Source:
+        """The first step's stage, which reads the input files."""
+        stage = self.steps[0].stage
+        if not isinstance(stage, Source):
+            raise ConfigError(f"{self.name}: the first step must be 'read'")
+        return stage
 
     def step_folder(self, index: int) -> str:
         """``01_read``, ``02_language``...: the step's output folder name."""
@@ -145,9 +154,9 @@ def _steps(raw_steps: Any, problems: Problems) -> list[Step]:
                 steps.append(Step(stage_name, build(stage_class(stage_name), options,
                                                     f"steps[{i}].{stage_name}")))
     with problems.check():
-        if steps and steps[0].name != "read":
+        if steps and not isinstance(steps[0].stage, Source):
             raise ConfigError("steps[0]: the first step must be 'read'")
-        if any(s.name == "read" for s in steps[1:]):
+        if any(isinstance(s.stage, Source) for s in steps[1:]):
             raise ConfigError("steps: 'read' may only be the first step")
     return steps
 

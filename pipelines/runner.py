@@ -13,14 +13,14 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
 from scratchlm.curate.errors import ConfigError, InputError
 from scratchlm.curate.inputs import InputFile, expand_inputs
 from scratchlm.curate.readers.spans import Span
-from scratchlm.curate.stage import GlobalStage
+from scratchlm.curate.stage import Executor, GlobalStage, MapStage, Source, annotates
 from scratchlm.curate.stages.read import counted_lines
 from scratchlm.curate.stats import StageStats
 from scratchlm.curate.writer import claim_folder, write_atomic
@@ -93,8 +93,19 @@ def resume_point(step_dirs: list[Path], part: str) -> int | None:
     return None
 
 
-def _segment_tasks(recipe: Recipe, segment: range, output: Path, parts: list[str],
-                   sources: list[tuple[str, str]], spans: list[Span | None]) -> list[ShardTask]:
+def _segment_stages(recipe: Recipe, segment: range, inputs: list[Path], workdir: Path,
+                    executor: Executor) -> list[Source | MapStage]:
+    """What each step of a segment runs: its stage, or for a global stage (always a segment's
+    first) the map stage its ``prepare`` pass over the segment's ``inputs`` returns."""
+    stages = [recipe.steps[i].stage for i in segment]
+    if isinstance(stages[0], GlobalStage):
+        stages[0] = stages[0].prepare(inputs, workdir, executor)
+    return stages
+
+
+def _segment_tasks(recipe: Recipe, segment: range, stages: list[Source | MapStage], output: Path,
+                   parts: list[str], sources: list[tuple[str, str]],
+                   spans: list[Span | None]) -> list[ShardTask]:
     """The unfinished shards of a segment, each from where it starts again (``spans``: the read
     step's part of a big input file, for a segment read from the input files)."""
     folders = [recipe.step_folder(i) for i in segment]
@@ -108,22 +119,24 @@ def _segment_tasks(recipe: Recipe, segment: range, output: Path, parts: list[str
             span = None
             source, path = f"{folders[start - 1]}/{part}.parquet", str(step_dirs[start - 1] / f"{part}.parquet")
         steps = tuple(
-            StepTask(recipe.steps[i].name, recipe.steps[i].stage, str(output / recipe.step_folder(i)),
+            StepTask(recipe.steps[i].name, stage, str(output / recipe.step_folder(i)),
                      write_output=recipe.keep_intermediate or i == segment[-1],
-                     sample_rows=kept_sample_rows(number, len(parts)))
-            for i in segment[start:])
+                     sample_rows=kept_sample_rows(number, len(parts)),
+                     annotate=annotates(recipe.steps[i].stage))
+            for i, stage in zip(segment[start:], stages[start:]))
         tasks.append(ShardTask(steps, source, path, part, recipe.doc_timeout_s, span))
     return tasks
 
 
-def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Any, log: Any = print) -> CurationResult:
+def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Executor,
+                 log: Callable[[str], object] = print) -> CurationResult:
     """All curation steps of ``recipe`` over ``inputs`` into ``output``, resuming finished shards;
     ``log`` gets the per-step stats table and the final step's folder."""
     files = expand_inputs(inputs)
     output.mkdir(parents=True, exist_ok=True)
     changed_sections = _check_run_folder(output, recipe, files)
-    read_options = recipe.steps[0].stage.options()
-    read_tasks = plan_read_tasks(files, read_options, recipe.task_bytes, output, executor, log)
+    read_tasks = plan_read_tasks(files, recipe.source.options(), recipe.task_bytes, output, executor,
+                                 log)
     parts = [f"part-{i:05d}" for i in range(len(read_tasks))]
     sources = [(t.source, t.path) for t in read_tasks]
     spans = [t.span for t in read_tasks]  # the read step's; later steps read whole shards
@@ -132,10 +145,9 @@ def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Any,
         folders = [recipe.step_folder(i) for i in segment]
         for folder in folders:
             (output / folder).mkdir(exist_ok=True)
-        first = recipe.steps[segment[0]].stage
-        if isinstance(first, GlobalStage):
-            first.prepare([Path(p) for _, p in sources], output / folders[0] / "_work", executor)
-        tasks = _segment_tasks(recipe, segment, output, parts, sources, spans)
+        shards = [Path(path) for _, path in sources]
+        stages = _segment_stages(recipe, segment, shards, output / folders[0] / "_work", executor)
+        tasks = _segment_tasks(recipe, segment, stages, output, parts, sources, spans)
         if tasks:
             desc = folders[0] if len(folders) == 1 else f"{folders[0]}..{folders[-1]}"
             executor.map(process_shard, tasks, desc=desc, weights=[_input_size(t) for t in tasks])

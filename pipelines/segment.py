@@ -21,14 +21,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from scratchlm.curate.document import Document
 from scratchlm.curate.readers import Counted, FileError, ReadItem, Rejected
 from scratchlm.curate.readers.spans import Span
 from scratchlm.curate.remote import is_remote
 from scratchlm.curate.shards import iter_documents
-from scratchlm.curate.stage import StageResult, apply_stage, iter_batches
+from scratchlm.curate.stage import MapStage, Source, StageResult, iter_batches
 from scratchlm.curate.stats import StageStats
 from scratchlm.curate.text.clean import clean_document
 from scratchlm.curate.writer import ShardWriter, text_bytes, write_atomic
@@ -42,13 +41,14 @@ KEPT_SAMPLE = "kept-sample"      # a step folder's sample of kept documents when
 
 @dataclass(frozen=True)
 class StepTask:
-    """One step of a segment: its stage, its folder, and what it writes of the documents it keeps."""
+    """One step of a segment: what it runs, its folder, what it writes of the documents it keeps."""
 
     name: str          # the recipe's stage name, as reasons name it ("gopher_quality:word_count")
-    stage: Any
+    stage: Source | MapStage  # a global stage's is the map stage its ``prepare`` returned
     output_dir: str
     write_output: bool = True  # its full output (the segment's last step, or keep_intermediate)
     sample_rows: int = 0       # otherwise: its first kept documents written for the report
+    annotate: bool = False     # its reasons are recorded in the documents kept (action: annotate)
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class ShardTask:
     """A segment's steps applied to one shard: everything a worker needs, picklable."""
 
     steps: tuple[StepTask, ...]
-    source: str       # the input file's stable name (a segment that starts with ``read``)
+    source: str       # the input file's stable name (a segment that starts with the source)
     input_path: str   # that file, or the Parquet shard of the step before the first
     part: str         # "part-00000"
     doc_timeout_s: float = 0.0  # the per-document deadline (0: none, the shard runs in the worker itself)
@@ -88,7 +88,6 @@ class _StepRun:
             self.output = ShardWriter(folder / f"{part}.parquet")
         elif step.sample_rows > 0:
             self.output = ShardWriter(folder / KEPT_SAMPLE / f"{part}.parquet")
-        self.annotate = getattr(step.stage, "action", "drop") == "annotate"
 
     def reject(self, doc: Document, reason: str) -> None:
         self.stats.dropped[reason] += 1
@@ -111,13 +110,14 @@ class _StepRun:
 
 
 def _read_items(task: ShardTask, plan: Plan, watch: Watch) -> Iterator[ReadItem]:
-    """The shard's items; for a read step each record's reading of a local file is a watched call
-    (a remote file's reading waits on the network, which its own timeouts and retries bound)."""
-    first = task.steps[0]
-    if first.name != "read":
+    """The shard's items; for a segment that starts with the source each record's reading of a
+    local file is a watched call (a remote file's reading waits on the network, which its own
+    timeouts and retries bound)."""
+    source = task.steps[0].stage
+    if not isinstance(source, Source):
         yield from iter_documents(task.input_path)
         return
-    items = first.stage.read(task.input_path, task.source, task.span)
+    items = source.read(task.input_path, task.source, task.span)
     if is_remote(task.input_path):
         yield from items
         return
@@ -155,7 +155,7 @@ def _documents(task: ShardTask, first: _StepRun, plan: Plan, watch: Watch) -> It
             yield index, item
 
 
-def _stage_results(step: int, name: str, stage: Any, batch: list[Indexed], plan: Plan,
+def _stage_results(step: int, name: str, stage: MapStage, batch: list[Indexed], plan: Plan,
                    watch: Watch) -> list[StageResult]:
     """Step ``step``'s answers for a batch: in one watched call while the plan allows, else one
     document at a time, a document abandoned on an earlier pass rejected at once."""
@@ -163,7 +163,7 @@ def _stage_results(step: int, name: str, stage: Any, batch: list[Indexed], plan:
     if indices[-1] < plan.one_by_one_from.get(step, indices[-1] + 1) and not any(
             (step, index) in plan.abandoned for index in indices):
         watch.start(indices[0], len(batch), step)
-        results = apply_stage(stage, [doc for _, doc in batch])
+        results = stage.map_batch([doc for _, doc in batch])
         watch.stop()
         return results
     results: list[StageResult] = []
@@ -182,14 +182,15 @@ def _stage_results(step: int, name: str, stage: Any, batch: list[Indexed], plan:
 def _apply_step(position: int, run: _StepRun, batch: list[Indexed], plan: Plan, watch: Watch) -> list[Indexed]:
     """One step over a batch: rejects routed, reasons annotated, transforms applied; the kept
     documents are returned for the next step."""
-    if position == 0 and run.step.name == "read":
+    stage = run.step.stage
+    if isinstance(stage, Source):  # its rejects came with the items it read
         results: list[StageResult] = [None] * len(batch)
     else:
-        results = _stage_results(position, run.step.name, run.step.stage, batch, plan, watch)
+        results = _stage_results(position, run.step.name, stage, batch, plan, watch)
     kept: list[Indexed] = []
     for (index, doc), result in zip(batch, results):
         if isinstance(result, str):
-            if not run.annotate:
+            if not run.step.annotate:
                 run.reject(doc, result)
                 continue
             run.stats.annotated[result] += 1

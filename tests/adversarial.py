@@ -13,6 +13,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from scratchlm.curate.document import Document
+from scratchlm.curate.stage import GlobalStage
+from scratchlm.pipelines.executors.local import LocalExecutor
 
 
 def _repeat(unit: str, n: int) -> str:
@@ -118,7 +120,8 @@ def text_functions(workdir: Path) -> dict[str, Callable[[str], object]]:
         hostile = [clean_text(make(2000))[0] for make in FAMILIES.values()]
         train(list(_brown(40)), hostile * 2, model, TrainOptions(epoch=5, dim=16, bucket=10_000))
     options = {"decontaminate": {"eval_files": (str(items),)}, "quality_classifier": {"model": str(model)}}
-    stages = {name: stage_class(name)(**options.get(name, {})) for name in TEXT_STAGES}
+    stages = {name: _map_stage(stage_class(name)(**options.get(name, {})), workdir / name)
+              for name in TEXT_STAGES}
     functions: dict[str, Callable[[str], object]] = {
         name: (lambda text, stage=stage: stage(Document("d", text, {"source": "s"}))) for name, stage in stages.items()
     }
@@ -134,6 +137,11 @@ def text_functions(workdir: Path) -> dict[str, Callable[[str], object]]:
     functions["text_clean"] = clean_text  # what every document goes through once, as it is read
     functions["fused_chain"] = lambda text: _chain(list(stages.values()), Document("d", text, {"source": "s"}))
     return functions
+
+
+def _map_stage(stage: object, workdir: Path) -> Callable[[Document], object]:
+    """What a run calls per document: a global stage's map stage after its ``prepare``."""
+    return stage.prepare([], workdir, LocalExecutor(1)) if isinstance(stage, GlobalStage) else stage
 
 
 def _chain(stages: list[Callable[[Document], object]], doc: Document) -> object:

@@ -12,11 +12,16 @@ import pytest
 from scratchlm.curate.decontam.ngrams import NgramIndex, words_of
 from scratchlm.curate.document import Document
 from scratchlm.curate.errors import ConfigError
-from scratchlm.curate.stages.decontaminate import Decontaminate
+from scratchlm.curate.stages.decontaminate import ContaminationFilter, Decontaminate
 from scratchlm.pipelines.executors import make_executor
 from scratchlm.pipelines.recipe import parse_recipe
 from scratchlm.pipelines.runner import run_curation
 from tests.conftest import DATA
+
+
+def decontaminate(**options) -> ContaminationFilter:
+    """The step's per-document pass, its index built in this process (as outside a run)."""
+    return ContaminationFilter(Decontaminate(**options))
 
 
 def prose(name: str) -> list[str]:
@@ -58,7 +63,7 @@ def embed(snippet: str) -> str:
 
 
 def test_a_13_gram_with_changed_case_and_punctuation_is_caught(hellaswag: Path) -> None:
-    stage = Decontaminate(eval_files=(str(hellaswag),))
+    stage = decontaminate(eval_files=(str(hellaswag),))
     doc = Document("d", embed(disguise(WORDS[209:222])))
     assert stage(doc) == "decontaminate:hellaswag_val.jsonl"
     assert doc.meta["contaminated_by"] == "hellaswag_val.jsonl#3"
@@ -79,12 +84,12 @@ def test_words_are_the_lowercased_word_character_runs() -> None:
 
 def test_sharing_only_12_words_is_kept(hellaswag: Path) -> None:
     text = embed(disguise(WORDS[210:222]))
-    assert Decontaminate(eval_files=(str(hellaswag),))(Document("d", text)) is None
-    assert Decontaminate(eval_files=(str(hellaswag),), n=12)(Document("d", text)) == "decontaminate:hellaswag_val.jsonl"
+    assert decontaminate(eval_files=(str(hellaswag),))(Document("d", text)) is None
+    assert decontaminate(eval_files=(str(hellaswag),), n=12)(Document("d", text)) == "decontaminate:hellaswag_val.jsonl"
 
 
 def test_clean_real_text_is_kept(hellaswag: Path) -> None:
-    stage = Decontaminate(eval_files=(str(hellaswag),))
+    stage = decontaminate(eval_files=(str(hellaswag),))
     assert [stage(Document(str(i), t)) for i, t in enumerate(KJV[:20])] == [None] * 20
     assert stage(Document("whole", BROWN[7])) == "decontaminate:hellaswag_val.jsonl"
 
@@ -93,7 +98,7 @@ def test_reasons_name_each_evaluation_file(tmp_path: Path, hellaswag: Path) -> N
     choices = write_jsonl(tmp_path / "mc.jsonl", [
         {"context": " ".join(WORDS[400:420]), "choices": ["yes", " ".join(WORDS[420:430])], "answer": 1}])
     passages = write_jsonl(tmp_path / "lambada.jsonl", [{"text": t} for t in (" ".join(WORDS[500:560]), "too short")])
-    stage = Decontaminate(eval_files=(str(hellaswag), str(choices), str(passages)))
+    stage = decontaminate(eval_files=(str(hellaswag), str(choices), str(passages)))
     cases = {"decontaminate:mc.jsonl": WORDS[415:428], "decontaminate:lambada.jsonl": WORDS[530:545]}
     for reason, words in cases.items():
         doc = Document("d", embed(" ".join(words)))
@@ -106,8 +111,8 @@ def test_annotate_keeps_and_cut_removes_the_span(hellaswag: Path) -> None:
     snippet = disguise(WORDS[205:235])
     text = embed(snippet)
     doc = Document("d", text)
-    assert Decontaminate(eval_files=(str(hellaswag),), action="annotate")(doc) == "decontaminate:hellaswag_val.jsonl"
-    cut = Decontaminate(eval_files=(str(hellaswag),), action="cut")
+    assert decontaminate(eval_files=(str(hellaswag),), action="annotate")(doc) == "decontaminate:hellaswag_val.jsonl"
+    cut = decontaminate(eval_files=(str(hellaswag),), action="cut")
     result = cut(Document("d", text))
     assert isinstance(result, Document)
     before, after = text.split(snippet)
@@ -154,21 +159,18 @@ def test_bad_options_and_files_are_refused_with_their_place(tmp_path: Path) -> N
     with bad.open("a") as f:
         f.write('{"ctx": "a", "endings": ["b"], "label": 3}\n')
     with pytest.raises(ConfigError, match=r"bad\.jsonl:2: answer/label 3 is not an index into the 1 choices"):
-        Decontaminate(eval_files=(str(bad),))(Document("d", "text"))
+        decontaminate(eval_files=(str(bad),))(Document("d", "text"))
 
 
 def test_prepare_builds_once_and_again_when_a_file_changes(tmp_path: Path, hellaswag: Path) -> None:
-    stage = Decontaminate(eval_files=(str(hellaswag),))
-    stage.prepare([], tmp_path / "work", executor=None)
+    stage = Decontaminate(eval_files=(str(hellaswag),)).prepare([], tmp_path / "work", executor=None)
     first = Path(stage.index_dir)
     stamp = (first / "hashes.npy").stat().st_mtime_ns
-    again = Decontaminate(eval_files=(str(hellaswag),))
-    again.prepare([], tmp_path / "work", executor=None)
+    again = Decontaminate(eval_files=(str(hellaswag),)).prepare([], tmp_path / "work", executor=None)
     assert Path(again.index_dir) == first and (first / "hashes.npy").stat().st_mtime_ns == stamp
     with hellaswag.open("a") as f:
         f.write(json.dumps({"text": " ".join(WORDS[600:640])}) + "\n")
-    changed = Decontaminate(eval_files=(str(hellaswag),))
-    changed.prepare([], tmp_path / "work", executor=None)
+    changed = Decontaminate(eval_files=(str(hellaswag),)).prepare([], tmp_path / "work", executor=None)
     assert Path(changed.index_dir) != first
     doc = Document("d", embed(" ".join(WORDS[610:625])))
     assert changed(doc) == "decontaminate:hellaswag_val.jsonl" and doc.meta["contaminated_by"] == "hellaswag_val.jsonl#4"

@@ -17,6 +17,7 @@ import pytest
 from conftest import run_cli
 
 from scratchlm.curate.document import Document
+from scratchlm.curate.stage import BatchStage
 from scratchlm.curate.writer import ShardWriter
 from scratchlm.pipelines.deadline import Plan, Watch, WorkerError, supervise
 from scratchlm.pipelines.segment import ShardTask, StepTask, process_shard
@@ -97,7 +98,7 @@ def test_without_a_deadline_nothing_is_supervised(tmp_path, corpus):
 
 
 @dataclass(frozen=True)
-class HangingBatches:
+class HangingBatches(BatchStage):
     """Test stage: drops nothing; any call (a batch or one document) holding a hostile text hangs."""
 
     def __call__(self, doc: Document) -> None:
@@ -143,7 +144,7 @@ def test_the_output_after_a_restart_is_the_bytes_of_a_run_without_the_hostile_do
 
 
 @dataclass(frozen=True)
-class Tag:
+class Tag(BatchStage):
     """Test stage: writes its name into each document's meta, in batches."""
 
     name: str

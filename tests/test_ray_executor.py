@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from scratchlm.curate.document import Document
+from scratchlm.curate.stage import MapStage
 from scratchlm.pipelines.executors import make_executor
 from scratchlm.pipelines.recipe import Recipe, Step, parse_recipe
 from scratchlm.pipelines.runner import run_curation
@@ -32,7 +33,7 @@ SHARD_LINES = 2700  # kept rows pass a writer row group (2048) before "f0-2600",
 
 
 @dataclass(frozen=True)
-class HoldOnce:
+class HoldOnce(MapStage):
     """Test stage: drops short lines; the first time it meets ``hold_id`` it records its pid and
     waits to be killed."""
 

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
@@ -16,7 +16,7 @@ from scratchlm.curate.dedup.corpus import Corpus, ScanSpec, doc_key, scan_shard
 from scratchlm.curate.dedup.droplist import DropList
 from scratchlm.curate.dedup.store import load_json, save_json
 from scratchlm.curate.document import Document
-from scratchlm.curate.stage import Executor
+from scratchlm.curate.stage import BatchStage, Executor, GlobalStage, StageResult
 
 # key + id, the sort's index arrays and temporaries: 86 bytes measured, with a margin (benchmarks/merge_memory.py)
 BYTES_PER_MERGE_ITEM = 160
@@ -62,44 +62,43 @@ def load_droplist(workdir: str) -> DropList:
 
 
 @dataclass(frozen=True)
-class DedupStage:
+class DedupStage(GlobalStage):
     """What ``exact_dedup`` and ``minhash`` share: ``prepare`` runs the passes into the step's work
-    folder, the per-document pass looks each batch up in the drop list. A subclass declares
-    ``memory_mb`` and ``REASON`` and calls ``_run_dedup`` from its ``prepare``."""
+    folder and returns the lookup of each batch in the drop list. A subclass declares ``memory_mb``
+    and ``REASON`` and returns ``_run_dedup`` from its ``prepare``."""
 
     REASON: ClassVar[str]
     # ``memory_mb`` is not declared here: a field here would come first in every subclass, and the
     # order of the fields is the order of the options in a run's recipe.yaml
-    _workdir: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.memory_mb <= 0:
             raise ValueError("memory_mb must be positive")
 
     def _run_dedup(self, inputs: Sequence[Path], workdir: Path, executor: Executor, spec: ScanSpec,
-                   **options: Any) -> dict:
-        object.__setattr__(self, "_workdir", str(workdir))
-        return run_dedup(inputs, workdir, executor, spec, memory_bytes=int(self.memory_mb * (1 << 20)), **options)
-
-    def map_batch(self, docs: list[Document]) -> list[str | None]:
-        return drop_reasons(self._workdir, docs, self.REASON)
-
-    def __call__(self, doc: Document) -> str | None:
-        return self.map_batch([doc])[0]
+                   **options: Any) -> DropListLookup:
+        memory_bytes = int(self.memory_mb * (1 << 20))
+        run_dedup(inputs, workdir, executor, spec, memory_bytes=memory_bytes, **options)
+        return DropListLookup(str(workdir), self.REASON)
 
 
-def drop_reasons(workdir: str, docs: list[Document], reason: str) -> list[str | None]:
-    """``reason`` for each document on the drop list, else None. A dropped document's meta gets
-    ``duplicate_of`` (the kept document's id), ``cluster_size`` and, when the kept document is in
-    this step's output, ``duplicate_part``: the output shard holding it (``part-00003``)."""
-    if not workdir:
-        raise RuntimeError("a dedup stage was called before its prepare() pass")
-    hits = load_droplist(workdir).lookup_many([doc_key(d.id, d.meta) for d in docs])
-    results: list[str | None] = []
-    for doc, hit in zip(docs, hits):
-        if hit is not None:
-            doc.meta["duplicate_of"], doc.meta["cluster_size"], part = hit
-            if part:
-                doc.meta["duplicate_part"] = part
-        results.append(None if hit is None else reason)
-    return results
+@dataclass(frozen=True)
+class DropListLookup(BatchStage):
+    """A dedup step's per-document pass: ``reason`` for each document on the drop list that
+    ``run_dedup`` left in ``workdir``, else None. A dropped document's meta gets ``duplicate_of``
+    (the kept document's id), ``cluster_size`` and, when the kept document is in this step's
+    output, ``duplicate_part``: the output shard holding it (``part-00003``)."""
+
+    workdir: str
+    reason: str
+
+    def map_batch(self, docs: list[Document]) -> list[StageResult]:
+        hits = load_droplist(self.workdir).lookup_many([doc_key(d.id, d.meta) for d in docs])
+        results: list[StageResult] = []
+        for doc, hit in zip(docs, hits):
+            if hit is not None:
+                doc.meta["duplicate_of"], doc.meta["cluster_size"], part = hit
+                if part:
+                    doc.meta["duplicate_part"] = part
+            results.append(None if hit is None else self.reason)
+        return results

@@ -19,7 +19,7 @@ import functools
 import hashlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -27,19 +27,17 @@ from scratchlm.curate.atomic import AtomicPath
 from scratchlm.curate.checksum import file_sha256
 from scratchlm.curate.decontam.ngrams import WORD_RE, Match, NgramIndex, word_spans, words_of
 from scratchlm.curate.document import Document
-from scratchlm.curate.stage import Executor, FilterStage, StageResult
+from scratchlm.curate.stage import Executor, Filtering, GlobalStage, MapStage, StageResult
 
 
 @dataclass(frozen=True)
-class Decontaminate(FilterStage):
+class Decontaminate(Filtering, GlobalStage):
     """Drop, annotate or cut documents sharing an ``n``-word n-gram with an item of ``eval_files``."""
 
     # evaluation JSONL files whose n-grams no training document may share
     eval_files: tuple[str, ...] = ()
     n: int = 13  # n-gram length in words
     action: Literal["drop", "annotate", "cut"] = "drop"
-    # set by ``prepare``: the folder of the index built once for all workers
-    index_dir: str | None = field(default=None, init=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.eval_files:
@@ -50,24 +48,34 @@ class Decontaminate(FilterStage):
         if self.n < 1:
             raise ValueError(f"n must be at least 1, got {self.n}")
 
-    def prepare(self, inputs: Sequence[Path], workdir: Path, executor: Executor) -> None:
+    def prepare(self, inputs: Sequence[Path], workdir: Path,
+                executor: Executor) -> ContaminationFilter:
         """Build the index once, into a folder named by a digest of the files and n; workers memory-map it."""
         folder = workdir / f"index-{index_digest(self.eval_files, self.n)}"
         if not (folder / "index.json").exists():
             with AtomicPath(folder) as tmp:
                 NgramIndex.build(self.eval_files, self.n).save(tmp)
-        object.__setattr__(self, "index_dir", str(folder))
+        return ContaminationFilter(self, str(folder))
+
+
+@dataclass(frozen=True)
+class ContaminationFilter(MapStage):
+    """A decontaminate step's per-document pass, against the index ``prepare`` saved in
+    ``index_dir`` (None: the index built from the files in this process, outside a run)."""
+
+    stage: Decontaminate
+    index_dir: str | None = None
 
     @property
     def index(self) -> NgramIndex:
-        return _cached_index(self.eval_files, self.n, self.index_dir)
+        return _cached_index(self.stage.eval_files, self.stage.n, self.index_dir)
 
     def __call__(self, doc: Document) -> StageResult:
-        """Worst case: O(n * self.n + m log H) for a text of n characters: words found in one
-        pass, ``self.n`` vectorised multiply-adds per window, a binary search among the H indexed
-        hashes for each of the m windows the bitmap lets through."""
+        """Worst case: O(n * self.stage.n + m log H) for a text of n characters: words found in
+        one pass, ``self.stage.n`` vectorised multiply-adds per window, a binary search among the
+        H indexed hashes for each of the m windows the bitmap lets through."""
         index = self.index
-        if self.action != "cut":
+        if self.stage.action != "cut":
             match = index.find(words_of(doc.text))
             return None if match is None else self._record(doc, index, match)
         words, spans = word_spans(doc.text)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from scratchlm.curate.dedup.corpus import ScanSpec
 from scratchlm.curate.dedup.normalize import Normalization
-from scratchlm.curate.dedup.pipeline import DedupStage
+from scratchlm.curate.dedup.pipeline import DedupStage, DropListLookup
 from scratchlm.curate.stage import Executor
 
 
@@ -21,8 +21,8 @@ class ExactDedup(DedupStage):
     normalize: Normalization = field(default_factory=Normalization)
     memory_mb: float = 1024  # merge slices and the union-find array stay within this; beyond, they spill to disk
 
-    def prepare(self, inputs: Sequence[Path], workdir: Path, executor: Executor) -> None:
-        self._run_dedup(inputs, workdir, executor, ScanSpec(self.normalize))
+    def prepare(self, inputs: Sequence[Path], workdir: Path, executor: Executor) -> DropListLookup:
+        return self._run_dedup(inputs, workdir, executor, ScanSpec(self.normalize))
 
 
 STAGE = ExactDedup

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from scratchlm.curate.document import Document
-from scratchlm.curate.stage import FilterStage, StageResult
+from scratchlm.curate.stage import BatchStage, FilterStage, StageResult
 from scratchlm.curate.text.analysis import pieces_of
 from scratchlm.curate.text.langid import identifier
 
@@ -13,7 +13,7 @@ UNDETERMINED = "und"
 
 
 @dataclass(frozen=True)
-class Language(FilterStage):
+class Language(FilterStage, BatchStage):
     """fastText lid.176 (or langdetect) top-1 language into ``meta.lang`` and ``meta.lang_score``.
 
     A document is kept when its language is in ``keep`` (or ``keep: all``) and its score reaches
@@ -31,9 +31,6 @@ class Language(FilterStage):
         for lang, value in {"threshold": self.threshold, **self.thresholds}.items():
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{lang}: a threshold lies in [0, 1], got {value}")
-
-    def __call__(self, doc: Document) -> StageResult:
-        return self.map_batch([doc])[0]
 
     def map_batch(self, docs: list[Document]) -> list[StageResult]:
         """Worst case: O(n) per text (whitespace folded, then ``curate.text.langid``'s backend)."""

@@ -17,7 +17,7 @@ from pathlib import Path
 from scratchlm.curate.dedup.corpus import ScanSpec
 from scratchlm.curate.dedup.index import open_index
 from scratchlm.curate.dedup.normalize import Normalization
-from scratchlm.curate.dedup.pipeline import DedupStage
+from scratchlm.curate.dedup.pipeline import DedupStage, DropListLookup
 from scratchlm.curate.stage import Executor
 
 
@@ -55,10 +55,11 @@ class MinHash(DedupStage):
         return ScanSpec(self.normalize, self.ngram, self.bands, self.rows, self.seed, signatures=self.verify,
                         score_field=self.keep.removeprefix("highest:") if self.keep != "first" else "")
 
-    def prepare(self, inputs: Sequence[Path], workdir: Path, executor: Executor) -> None:
+    def prepare(self, inputs: Sequence[Path], workdir: Path, executor: Executor) -> DropListLookup:
         earlier = open_index(Path(self.index), self.spec) if self.index else ([], [])
-        self._run_dedup(inputs, workdir, executor, self.spec, threshold=self.threshold if self.verify else 0.0,
-                        by_score=self.keep != "first", earlier=earlier)
+        return self._run_dedup(inputs, workdir, executor, self.spec,
+                               threshold=self.threshold if self.verify else 0.0,
+                               by_score=self.keep != "first", earlier=earlier)
 
 
 STAGE = MinHash

@@ -19,7 +19,7 @@ import json
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,7 +28,7 @@ import numpy as np
 from scratchlm.curate.dedup.corpus import doc_key
 from scratchlm.curate.dedup.store import find_sorted, save_npy
 from scratchlm.curate.document import Document
-from scratchlm.curate.stage import Executor, FilterStage, StageResult
+from scratchlm.curate.stage import BatchStage, Executor, Filtering, GlobalStage, StageResult
 from scratchlm.curate.writer import write_atomic
 
 CUTOFFS = "cutoffs-{}.json"
@@ -129,7 +129,7 @@ def _table(folder: str) -> ScoreTable:
 
 
 @dataclass(frozen=True)
-class Perplexity(FilterStage):
+class Perplexity(Filtering, GlobalStage):
     """Keep documents whose perplexity under ``model`` (a checkpoint or training folder) is at most
     ``max_perplexity`` and within the ``percentile`` band [low, high] of this step's input."""
 
@@ -137,9 +137,6 @@ class Perplexity(FilterStage):
     max_perplexity: float | None = None
     percentile: tuple[float, float] | None = None
     max_tokens: int = 1024  # score a document by its first tokens
-    # set by ``prepare`` when a band is asked for: the band's perplexity bounds, and the scores' folder
-    cutoffs: tuple[float, float] | None = field(default=None, init=False, compare=False)
-    scores_dir: str = field(default="", init=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.model:
@@ -157,10 +154,12 @@ class Perplexity(FilterStage):
         if self.max_tokens < 1:
             raise ValueError(f"max_tokens must be at least 1, got {self.max_tokens}")
 
-    def prepare(self, inputs: Sequence[Path], workdir: Path, executor: Executor) -> None:
-        """With a band: score every input document once and store the band's bounds (kept on resume)."""
+    def prepare(self, inputs: Sequence[Path], workdir: Path,
+                executor: Executor) -> PerplexityFilter:
+        """With a band: score every input document once and store the scores and the band's
+        bounds (kept on resume) for the per-document pass; without one, that pass scores."""
         if self.percentile is None:
-            return
+            return PerplexityFilter(self)
         digest = hashlib.sha256(json.dumps([os.path.abspath(self.model), list(self.percentile), self.max_tokens,
                                             [str(p) for p in inputs], "doc_key"]).encode()).hexdigest()[:16]
         path, table = workdir / CUTOFFS.format(digest), workdir / SCORES.format(digest)
@@ -174,26 +173,32 @@ class Perplexity(FilterStage):
             ScoreTable.write(table, keys, scores)
             write_atomic(path, json.dumps({"cutoffs": bounds, "documents": len(scored)}))
         bounds = json.loads(path.read_text(encoding="utf-8"))["cutoffs"]
-        object.__setattr__(self, "cutoffs", (bounds[0], bounds[1]))
-        object.__setattr__(self, "scores_dir", str(table))
+        return PerplexityFilter(self, (bounds[0], bounds[1]), str(table))
+
+
+@dataclass(frozen=True)
+class PerplexityFilter(BatchStage):
+    """A perplexity step's per-document pass: each score looked up in ``prepare``'s table (a
+    band) or computed here, then the step's rules."""
+
+    stage: Perplexity
+    cutoffs: tuple[float, float] | None = None  # a band's perplexity bounds
+    scores_dir: str = ""  # a band's scores, by document key
 
     def map_batch(self, docs: list[Document]) -> list[StageResult]:
-        """Scores looked up (after a band's ``prepare``) or computed, then the rules.
-        Worst case per text: ``Scorer.perplexity``'s."""
+        """Worst case per text: ``Scorer.perplexity``'s."""
         if self.scores_dir:
             scores = _table(self.scores_dir).lookup([doc_key(doc.id, doc.meta) for doc in docs])
         else:
-            scores = [_scorer(self.model).perplexity(doc.text, self.max_tokens) for doc in docs]
+            scorer = _scorer(self.stage.model)
+            scores = [scorer.perplexity(doc.text, self.stage.max_tokens) for doc in docs]
         return [self._decide(doc, score) for doc, score in zip(docs, scores)]
-
-    def __call__(self, doc: Document) -> StageResult:
-        return self.map_batch([doc])[0]
 
     def _decide(self, doc: Document, score: float | None) -> StageResult:
         if score is None:
             return "perplexity:empty"
         doc.meta["perplexity"] = score
-        if self.max_perplexity is not None and score > self.max_perplexity:
+        if self.stage.max_perplexity is not None and score > self.stage.max_perplexity:
             return "perplexity:too_high"
         if self.cutoffs is not None:
             if score < self.cutoffs[0]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from scratchlm.curate.document import Document
-from scratchlm.curate.stage import StageResult
+from scratchlm.curate.stage import MapStage, StageResult
 
 EMAIL = re.compile(
     r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
@@ -39,7 +39,7 @@ def _digits(text: str) -> int:
 
 
 @dataclass(frozen=True)
-class Pii:
+class Pii(MapStage):
     """Scrub personal data and count each kind in meta (``pii_email``, ``pii_ip``, ``pii_phone``).
 
     Every option is on by default; the placeholders are configurable.

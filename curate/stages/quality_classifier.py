@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from scratchlm.curate.document import Document
-from scratchlm.curate.stage import FilterStage, StageResult
+from scratchlm.curate.stage import BatchStage, FilterStage, StageResult
 from scratchlm.curate.text.classifier import positive_scores
 from scratchlm.curate.text.langid import load_fasttext
 
@@ -17,7 +17,7 @@ def _model(path: str):
 
 
 @dataclass(frozen=True)
-class QualityClassifier(FilterStage):
+class QualityClassifier(FilterStage, BatchStage):
     """``model``: a .bin written by ``scratchlm quality train``. Writes ``meta.quality_score``
     (probability of the high-quality label) and drops documents scoring below ``threshold``."""
 
@@ -29,9 +29,6 @@ class QualityClassifier(FilterStage):
             raise ValueError("quality_classifier needs model: PATH (train one with `scratchlm quality train`)")
         if not Path(self.model).is_file():
             raise ValueError(f"quality model {self.model} not found")
-
-    def __call__(self, doc: Document) -> StageResult:
-        return self.map_batch([doc])[0]
 
     def map_batch(self, docs: list[Document]) -> list[StageResult]:
         """Worst case: O(n) per text (see ``curate.text.classifier.positive_scores``)."""

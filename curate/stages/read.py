@@ -10,10 +10,11 @@ from scratchlm.curate.readers import FileError, ReaderOptions, ReadItem, read_fi
 from scratchlm.curate.readers.base import BLANK_LINE, ORIGINAL_ID, REPEATED_ID
 from scratchlm.curate.readers.spans import Span
 from scratchlm.curate.remote import RemoteOptions
+from scratchlm.curate.stage import Source
 
 
 @dataclass(frozen=True)
-class Read:
+class Read(Source):
     """Read JSONL, Parquet, text, WARC/WET, HTML pages or saved Hugging Face datasets.
 
     ``format: auto`` goes by file name (gzip/zstd looked through); inputs may be URLs.

@@ -37,7 +37,7 @@ def recipe_minhash(path: str) -> MinHash:
     """The one ``minhash`` step of a recipe file (its shingles, bands, rows, seed and normalisation)."""
     from scratchlm.pipelines.recipe import load_recipe
 
-    steps = [step.stage for step in load_recipe(path).steps if step.name == "minhash"]
+    steps = [step.stage for step in load_recipe(path).steps if isinstance(step.stage, MinHash)]
     if len(steps) != 1:
         raise ConfigError(f"{path}: expected one minhash step, found {len(steps)}")
     return steps[0]
