@@ -16,6 +16,7 @@ from scratchlm.pipelines.runner import run_curation
 
 FUNCTIONS = '''
 from scratchlm.curate.document import Document
+from scratchlm.curate.stage import BatchStage, GlobalStage
 
 def drop_short(doc, min_words=100):
     return "too_short" if len(doc.text.split()) < min_words else None
@@ -27,6 +28,23 @@ def fragile(doc):
     if "sunday" in doc.text.lower():
         raise KeyError("no sundays")
     return 0 if "friday" in doc.text.lower() else None
+
+class BatchedShort(BatchStage):
+    """Drops short documents a batch at a time, noting the batch's size; a batch with a Sunday raises."""
+
+    def __init__(self, min_words=100):
+        self.min_words = min_words
+
+    def map_batch(self, docs):
+        if any("sunday" in d.text.lower() for d in docs):
+            raise KeyError("no sundays")
+        for d in docs:
+            d.meta["batch"] = len(docs)
+        return ["too_short" if len(d.text.split()) < self.min_words else None for d in docs]
+
+class Everything(GlobalStage):
+    def prepare(self, inputs, workdir, executor):
+        return None
 '''
 
 
@@ -86,12 +104,39 @@ def test_annotate_mode_keeps_every_document(prose, tmp_path, monkeypatch):
     assert stats["annotated"] == {"drop_short:too_short": 4}  # under 100 words: the first four samples
 
 
+def test_a_users_batch_stage_answers_whole_batches_and_fails_per_document(prose, tmp_path, monkeypatch):
+    """One call per batch (the shard's 60 documents in one); when a batch call raises, each
+    document is asked alone and only the failing ones are rejected."""
+    monkeypatch.chdir(tmp_path)
+    texts = {json.loads(line)["id"]: json.loads(line)["text"] for line in prose.read_text().splitlines()}
+    recipe = parse_recipe({"name": "custom", "steps": [
+        {"read": {}},
+        {"custom": {"function": "my_filters.py:BatchedShort", "options": {"min_words": 300}, "name": "short"}},
+    ]})
+    result = run_curation(recipe, [str(prose)], tmp_path / "run", LocalExecutor(1), log=lambda *_: None)
+    failing = {i for i, t in texts.items() if "sunday" in t.lower()}
+    short = {i for i, t in texts.items() if len(t.split()) < 300} - failing
+    assert failing and short
+    stats = json.loads((tmp_path / "run" / "stats.json").read_text())["02_custom"]
+    assert stats["dropped"] == {"short:too_short": len(short), "short:error": len(failing)}
+    final = {r["id"]: json.loads(r["meta"]) for r in _rows(result.final_dir)}
+    assert sorted(final) == sorted(set(texts) - short - failing)
+    assert {meta["batch"] for meta in final.values()} == {1}  # the Sunday made the batch go one by one
+    no_sunday = prose.parent / "weekdays.jsonl"
+    no_sunday.write_text("".join(line + "\n" for line in prose.read_text().splitlines()
+                                 if json.loads(line)["id"] not in failing), encoding="utf-8")
+    again = run_curation(recipe, [str(no_sunday)], tmp_path / "again", LocalExecutor(1), log=lambda *_: None)
+    assert {json.loads(r["meta"])["batch"] for r in _rows(again.final_dir)} == {60 - len(failing)}
+
+
 @pytest.mark.parametrize("options, message", [
     ({"function": "my_filters.py:drop_short", "options": {"min_chars": 5}}, "do not fit my_filters.py:drop_short"),
     ({"function": "my_filters.py:nothing"}, "my_filters.py has no function nothing"),
     ({"function": "missing.py:f"}, "function file missing.py not found"),
     ({"function": "no_such_module_here:f"}, "cannot import module no_such_module_here"),
     ({"function": "drop_short"}, "function must be FILE.py:NAME or MODULE:NAME"),
+    ({"function": "my_filters.py:Everything"}, "is a class but not a MapStage or BatchStage"),
+    ({"function": "my_filters.py:BatchedShort", "options": {"words": 5}}, "do not fit my_filters.py:BatchedShort"),
 ])
 def test_bad_functions_are_refused_before_any_work(prose, tmp_path, options, message):
     recipe = tmp_path / "recipe.yaml"

@@ -16,13 +16,35 @@ which it returns anything else (an empty string, a number), with what it returne
 ``meta.error``. The function is imported, and its options checked against its signature, when the
 recipe is loaded: before any work. The run records the source file's sha256, so resuming a run
 after the function's file changed is refused, like resuming with another recipe.
+
+A custom step is a map stage (``curate.stage``). ``NAME`` may also name a class of your own that
+declares itself one, made once per process as ``NAME(**options)`` (and once when the recipe is
+loaded, which checks the options):
+
+```python
+from scratchlm.curate.stage import BatchStage
+
+class TagTables(BatchStage):           # or MapStage, defining __call__(self, doc)
+    def __init__(self, min_cells: int = 4) -> None:
+        self.min_cells = min_cells
+
+    def map_batch(self, docs):           # one call per batch of documents, one answer each
+        return [None if d.text.count("|") < self.min_cells else "table" for d in docs]
+```
+
+A ``BatchStage`` answers a whole batch in one call (a model faster on batches); when that call
+raises, each document of the batch is answered alone, so only those it fails on are rejected. A
+pass that needs every document before it answers (``curate.stage.GlobalStage``) is no custom
+step: it is a stage module of its own in ``curate/stages/``.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.util
 import inspect
+import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,7 +54,7 @@ from typing import Any
 
 from scratchlm.curate.checksum import file_sha256
 from scratchlm.curate.document import Document
-from scratchlm.curate.stage import FilterStage, StageResult
+from scratchlm.curate.stage import BatchStage, FilterStage, MapStage, StageResult
 
 
 def load_function(spec: str) -> Callable[..., Any]:
@@ -81,17 +103,28 @@ def source_sha256(function: Callable[..., Any]) -> str:
     return file_sha256(path) if path else ""
 
 
+_user_stages: dict[tuple[str, str], MapStage] = {}
+
+
+def user_stage(spec: str, cls: type[MapStage], options: dict[str, Any]) -> MapStage:
+    """The process's one instance of a user's stage class ``spec`` with these options."""
+    key = (spec, json.dumps(options, sort_keys=True, default=repr))
+    if key not in _user_stages:
+        _user_stages[key] = cls(**options)
+    return _user_stages[key]
+
+
 @dataclass(frozen=True)
 class Custom(FilterStage):
-    """``function(doc, **options)`` on every document; see the module's docstring."""
+    """``function(doc, **options)`` on every document, or a user's map stage; see the module's
+    docstring."""
 
-    function: str = ""  # FILE.py:NAME or MODULE:NAME, the function to call
-    # keyword arguments passed to the function
+    function: str = ""  # FILE.py:NAME or MODULE:NAME, the function (or MapStage class) to call
+    # keyword arguments passed to the function (or the class)
     options: dict[str, Any] = field(default_factory=dict)
     name: str = ""  # the reasons' prefix; default: the function's name
     # the sha256 of the function's source file, filled in at loading and recorded in the run's
     # recipe.yaml: resuming a run after the file changed is refused like any other recipe change
-    # the function file's sha256, recorded so that a changed function is a changed recipe
     code_sha256: str = ""
 
     def __post_init__(self) -> None:
@@ -101,26 +134,64 @@ class Custom(FilterStage):
             raise ValueError(f"the source of {self.function} changed since code_sha256 {self.code_sha256[:12]}... "
                              f"was recorded (now {digest[:12]}...)")
         object.__setattr__(self, "code_sha256", digest)
+        if isinstance(function, type) and not issubclass(function, MapStage):
+            raise ValueError(f"{self.function} is a class but not a MapStage or BatchStage "
+                             "(scratchlm.curate.stage): a custom step answers per document")
         try:
-            inspect.signature(function).bind(None, **self.options)
+            if isinstance(function, type):
+                inspect.signature(function).bind(**self.options)
+            else:
+                inspect.signature(function).bind(None, **self.options)
         except TypeError as err:
             raise ValueError(f"options {sorted(self.options)} do not fit {self.function}: {err}") from None
         except ValueError:  # a builtin without a signature: checked at the first call
             pass
+        if isinstance(function, type):
+            try:
+                user_stage(self.function, function, self.options)
+            except Exception as err:
+                raise ValueError(f"cannot make {self.function}: {type(err).__name__}: {err}") from None
         if not self.name:
             object.__setattr__(self, "name", self.function.rpartition(":")[2])
 
+    def _target(self) -> Callable[[Document], Any]:
+        """What answers for a document: the function with its options, or the user's stage."""
+        function = load_function(self.function)
+        if isinstance(function, type):
+            return user_stage(self.function, function, self.options)
+        return functools.partial(function, **self.options)
+
     def __call__(self, doc: Document) -> StageResult:
         try:
-            result = load_function(self.function)(doc, **self.options)
+            result = self._target()(doc)
         except Exception as err:
-            doc.meta["error"] = f"{type(err).__name__}: {err}"
-            return f"{self.name}:error"
+            return self._error(doc, f"{type(err).__name__}: {err}")
+        return self._answer(doc, result)
+
+    def map_batch(self, docs: list[Document]) -> list[StageResult]:
+        """A user's ``BatchStage`` answers the batch in one call; when that call raises, each
+        document is answered alone, so that only the ones it fails on are rejected."""
+        try:
+            target = self._target()
+            results = list(target.map_batch(docs)) if isinstance(target, BatchStage) else None
+        except Exception:
+            results = None
+        if results is None:
+            return [self(doc) for doc in docs]
+        if len(results) != len(docs):
+            error = f"map_batch returned {len(results)} answers for {len(docs)} documents"
+            return [self._error(doc, error) for doc in docs]
+        return [self._answer(doc, result) for doc, result in zip(docs, results)]
+
+    def _answer(self, doc: Document, result: object) -> StageResult:
         if result is None or isinstance(result, Document):
             return result
         if isinstance(result, str) and result:
             return f"{self.name}:{result}"
-        doc.meta["error"] = f"returned {result!r}; expected None, a reason string or a Document"
+        return self._error(doc, f"returned {result!r}; expected None, a reason string or a Document")
+
+    def _error(self, doc: Document, error: str) -> str:
+        doc.meta["error"] = error
         return f"{self.name}:error"
 
 
