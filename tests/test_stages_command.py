@@ -58,3 +58,13 @@ def test_a_description_comes_from_the_field_comment_or_the_docstring() -> None:
     assert notes["min_chars"] == "Texts with fewer than min_chars non-space characters get und with score 0."
     assert notes["backend"] == "fasttext (lid.176) or langdetect"
     assert option_notes(stage_class("custom"))["name"] == "the reasons' prefix; default: the function's name"
+
+
+def test_one_stage_names_its_kind() -> None:
+    kinds = {name: describe(name).splitlines()[1].split(":")[1].strip() for name in stage_names()}
+    assert {name for name, kind in kinds.items() if kind == "source"} == {"read"}
+    assert {name for name, kind in kinds.items() if kind == "global stage"} == {
+        "decontaminate", "exact_dedup", "minhash", "perplexity"}
+    batched = {name for name in kinds if "a batch of documents per call" in describe(name).splitlines()[1]}
+    assert batched == {"language", "quality_classifier"}
+    assert set(kinds.values()) == {"source", "global stage", "map stage"}

@@ -9,6 +9,7 @@ import sys
 import textwrap
 import typing
 
+from scratchlm.curate.stage import BatchStage, GlobalStage, MapStage, Source
 from scratchlm.curate.stages import stage_class, stage_names
 from scratchlm.pipelines.config import known_names, to_plain, type_name
 from scratchlm.pipelines.field_docs import option_notes, plain
@@ -21,11 +22,24 @@ def summary(cls: type) -> str:
     return plain(re.sub(r"^The ``\w+`` step: ", "", lines[0])) if lines else ""
 
 
+# each kind of stage (curate.stage), most specific first, and what the runner does with it
+KINDS: tuple[tuple[type, str], ...] = (
+    (Source, "source: reads the input files, always the first step"),
+    (GlobalStage, "global stage: reads all of its input before answering for a document"),
+    (BatchStage, "map stage: answers for each document, a batch of documents per call"),
+    (MapStage, "map stage: answers for each document"),
+)
+
+
+def kind(cls: type) -> str:
+    return next(what for base, what in KINDS if issubclass(cls, base))
+
+
 def describe(name: str) -> str:
-    """A stage's docstrings, then each option: name, type, default, and what it does."""
+    """A stage's docstrings and kind, then each option: name, type, default, and what it does."""
     cls = stage_class(name)
     hints = typing.get_type_hints(cls)
-    lines = [f"{name}: {summary(cls)}", ""]
+    lines = [f"{name}: {summary(cls)}", f"kind: {kind(cls)}", ""]
     doc = inspect.getdoc(cls)
     if doc and not doc.startswith(f"{cls.__name__}("):  # not the dataclass's generated signature
         lines += [plain(doc), ""]
