@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import importlib
 import json
 import os
 import subprocess
@@ -17,7 +18,7 @@ import zstandard
 
 from scratchlm.curate.errors import ConfigError
 from scratchlm.curate.readers import ReaderOptions, line_cuts, read_file
-from scratchlm.curate.readers.base import BLANK_LINE
+from scratchlm.curate.readers.base import BLANK_LINE, FORMAT_MODULES, SPLIT_FORMATS
 from scratchlm.curate.readers.spans import plan_spans
 from scratchlm.pipelines.executors import make_executor
 from scratchlm.pipelines.recipe import TASK_BYTES, byte_size, parse_recipe
@@ -222,6 +223,12 @@ def test_a_cut_off_gzip_member_is_one_file_error_with_the_files_offset_and_line(
         f"(after line {error.offset.split()[-1][:-1]})"
     )
     assert "corrupt or truncated stream" in error.error
+
+
+def test_the_formats_declared_splittable_are_those_whose_reader_plans() -> None:
+    modules = {fmt: importlib.import_module(f"scratchlm.curate.readers.{name}")
+               for fmt, name in FORMAT_MODULES.items()}
+    assert {fmt for fmt, module in modules.items() if hasattr(module, "plan")} == SPLIT_FORMATS
 
 
 def test_a_file_gzipped_as_one_member_stays_one_task(tmp_path: Path) -> None:

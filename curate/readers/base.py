@@ -76,6 +76,10 @@ FORMAT_MODULES: dict[str, str] = {
     "hf": "hf",
 }
 
+# the formats whose module also provides ``plan(path, options, task_bytes)``: the parts of a big
+# file that ``read`` takes as its ``span`` (curate.readers.spans), each read as a task of its own
+SPLIT_FORMATS = frozenset({"jsonl", "parquet", "warc", "wet"})
+
 # file suffix (after any compression suffix is removed) -> format name
 SUFFIX_FORMATS: dict[str, str] = {
     ".jsonl": "jsonl",

@@ -13,7 +13,12 @@ import importlib
 import os
 from dataclasses import dataclass
 
-from scratchlm.curate.readers.base import FORMAT_MODULES, ReaderOptions, detect_format
+from scratchlm.curate.readers.base import (
+    FORMAT_MODULES,
+    SPLIT_FORMATS,
+    ReaderOptions,
+    detect_format,
+)
 from scratchlm.curate.readers.compression import BROKEN_STREAM_ERRORS
 from scratchlm.curate.remote import is_remote
 
@@ -90,10 +95,11 @@ def plan_spans(path: str, options: ReaderOptions, task_bytes: int) -> list[Span]
     parts = -(-size // task_bytes)
     try:
         fmt = detect_format(path) if options.format == "auto" else options.format
+        if fmt not in SPLIT_FORMATS:
+            return None
         module = importlib.import_module(f"scratchlm.curate.readers.{FORMAT_MODULES[fmt]}")
-        planner = getattr(module, "plan", None)
         # parts of even size: a remainder part would leave a worker idle at the end
-        spans = planner(path, options, -(-size // parts)) if planner is not None else []
+        spans = module.plan(path, options, -(-size // parts))
     except (OSError, ValueError, KeyError, *BROKEN_STREAM_ERRORS):
         return None
     return spans if len(spans) > 1 else None
