@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 from itertools import islice
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 from scratchlm.curate.document import Document
 from scratchlm.curate.errors import ConfigError
 from scratchlm.curate.inputs import expand_inputs
 from scratchlm.curate.readers import FileError
+from scratchlm.curate.stage import Source
 from scratchlm.curate.text.classifier import TrainOptions, train
 from scratchlm.curate.writer import write_atomic
 from scratchlm.pipelines.ablation.spec import QualityModelSpec
@@ -22,7 +23,7 @@ from scratchlm.pipelines.config import build
 MODEL_FILE, REPORT_FILE = "model.bin", "report.json"
 
 
-def read_texts(read_stage: Any, paths: list[str], limit: int | None) -> Iterator[str]:
+def read_texts(read_stage: Source, paths: list[str], limit: int | None) -> Iterator[str]:
     """Texts of the documents in ``paths`` as the ``read`` step yields them, at most ``limit``."""
     def texts() -> Iterator[str]:
         for item in expand_inputs(paths):
@@ -34,7 +35,7 @@ def read_texts(read_stage: Any, paths: list[str], limit: int | None) -> Iterator
     return islice(texts(), limit)
 
 
-def train_quality_model(spec: QualityModelSpec, read_stage: Any, folder: Path) -> Path:
+def train_quality_model(spec: QualityModelSpec, read_stage: Source, folder: Path) -> Path:
     """``folder/model.bin``, trained unless an earlier run of the same spec left it there."""
     model, report_path = folder / MODEL_FILE, folder / REPORT_FILE
     plan = {"positive": spec.positive, "negative": spec.negative, "max_docs": spec.max_docs, "options": spec.options}

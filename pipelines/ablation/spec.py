@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.stage import Source
 from scratchlm.curate.stages import stage_class
 from scratchlm.pipelines.ablation.budget import BUDGETS
 from scratchlm.pipelines.config import build, to_plain
@@ -85,7 +86,7 @@ class Ablation:
     budget: str = "single_epoch"  # pipelines/ablation/budget.py: BUDGETS
     keep_intermediate: bool = False  # every variant's steps all write their full output
 
-    def read_stage(self) -> Any:
+    def read_stage(self) -> Source:
         """The first variant's ``read`` step (every variant starts with one)."""
         return build(stage_class("read"), self.variants[0].steps[0]["read"], "read")
 
