@@ -2,8 +2,8 @@
 
 Each worker process (the local executor's pool worker, a Ray worker, or the main process with one
 worker) forks one long-lived child and sends it its shards one after the other, so the child
-loads its imports and models once, as a worker did. Before each call of a stage (one document,
-or one batch for stages with ``map_batch``) the child writes the call's step (its position in the
+loads its imports and models once, as a worker did. Before each call of a stage (a batch of
+documents, or one document after an overrun) the child writes the call's step (its position in the
 fused segment, ``pipelines.segment``), first document index, size and start time into a small
 shared array; after the call it clears the start time. The
 worker sleeps until the current call's deadline and, when a call overruns, kills the child's
