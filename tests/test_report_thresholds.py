@@ -1,14 +1,18 @@
-"""The report's threshold table names real options of real stages, read from a recipe."""
+"""The report's thresholds come from the signals each stage declares, naming real options of real
+stages, read from a recipe."""
 from __future__ import annotations
 
 import pytest
 
-from scratchlm.curate.stages import stage_class, stage_names
+from scratchlm.curate.stages import stage_class, stage_names, stage_signals
 from scratchlm.pipelines.recipe import parse_recipe
-from scratchlm.pipelines.report.thresholds import THRESHOLDS, thresholds
+from scratchlm.pipelines.report.thresholds import thresholds
+
+DECLARED = [(stage, signal.field, signal.bounds) for stage in stage_names()
+            for signal in stage_signals(stage)]
 
 
-@pytest.mark.parametrize("stage, pattern, options", THRESHOLDS, ids=[p for _, p, _ in THRESHOLDS])
+@pytest.mark.parametrize("stage, pattern, options", DECLARED, ids=[p for _, p, _ in DECLARED])
 def test_every_entry_names_an_option_of_an_existing_stage(stage: str, pattern: str, options: tuple) -> None:
     assert stage in stage_names()
     fields = {f for f in stage_class(stage).__dataclass_fields__}

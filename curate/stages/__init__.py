@@ -5,6 +5,8 @@ import importlib
 import pkgutil
 from types import ModuleType
 
+from scratchlm.curate.signals import Signal
+
 
 def stage_names() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
@@ -16,3 +18,9 @@ def stage_class(name: str) -> type:
         raise KeyError(name)
     module: ModuleType = importlib.import_module(f"{__name__}.{name}")
     return module.STAGE
+
+
+def stage_signals(name: str) -> tuple[Signal, ...]:
+    """The signals (numeric meta fields) the stage called ``name`` declares it writes, as its
+    ``SIGNALS``; none for a stage that declares none. KeyError when there is no such stage."""
+    return getattr(stage_class(name), "SIGNALS", ())

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import ClassVar
 
 from scratchlm.curate.document import Document
+from scratchlm.curate.signals import Signal
 from scratchlm.curate.stage import FilterStage, StageResult
 from scratchlm.curate.text.analysis import lines_of, with_splits
 from scratchlm.curate.text.words import count_sentences, words_of_pieces
@@ -27,6 +29,12 @@ class C4Quality(FilterStage):
     as it is and only the signals are recorded."""
 
     min_sentences: int = 5  # a page needs at least this many sentences
+
+    SIGNALS: ClassVar[tuple[Signal, ...]] = (
+        Signal("c4_lines_kept", "lines kept"),
+        Signal("c4_lines_removed", "lines removed"),
+        Signal("c4_sentences", "sentences in the kept text", ("min_sentences",)),
+    )
     min_words_per_line: int = 3  # a line with fewer words is removed
     max_word_length: int = 1000  # a line holding a longer word is removed
     remove_citations: bool = True  # delete citation markers such as [1] and [citation needed]

@@ -21,12 +21,13 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from scratchlm.curate.atomic import AtomicPath
 from scratchlm.curate.checksum import file_sha256
 from scratchlm.curate.decontam.ngrams import WORD_RE, Match, NgramIndex, word_spans, words_of
 from scratchlm.curate.document import Document
+from scratchlm.curate.signals import Signal
 from scratchlm.curate.stage import Executor, Filtering, GlobalStage, MapStage, StageResult
 
 
@@ -38,6 +39,11 @@ class Decontaminate(Filtering, GlobalStage):
     eval_files: tuple[str, ...] = ()
     n: int = 13  # n-gram length in words
     action: Literal["drop", "annotate", "cut"] = "drop"
+
+    SIGNALS: ClassVar[tuple[Signal, ...]] = (
+        Signal("contaminated_ngrams", "n-grams shared with the first matching evaluation item"),
+        Signal("contamination_cut_chars", "characters cut (action: cut)"),
+    )
 
     def __post_init__(self) -> None:
         if not self.eval_files:

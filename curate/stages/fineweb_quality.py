@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from scratchlm.curate.document import Document
+from scratchlm.curate.signals import Signal
 from scratchlm.curate.stage import FilterStage, StageResult
 from scratchlm.curate.stages._rules import Verdict
 from scratchlm.curate.text.analysis import words_of
@@ -26,6 +28,15 @@ class FinewebQuality(FilterStage):
     short_line_chars: int = 30  # a line shorter than this is short
     max_duplicate_line_chars: float = 0.01  # most share of characters in lines that repeat
     max_newlines_per_word: float = 0.3  # most line breaks per word (list-like pages)
+
+    SIGNALS: ClassVar[tuple[Signal, ...]] = (
+        Signal("fineweb_punct_lines_ratio", "share of lines ending in punctuation",
+               ("min_punct_lines_ratio",)),
+        Signal("fineweb_short_lines_ratio", "share of short lines", ("max_short_lines_ratio",)),
+        Signal("fineweb_dup_line_chars_ratio", "share of characters in lines that repeat",
+               ("max_duplicate_line_chars",)),
+        Signal("fineweb_newlines_per_word", "line breaks per word", ("max_newlines_per_word",)),
+    )
 
     def __call__(self, doc: Document) -> StageResult:
         """Worst case: O(n) in the text's length (each line's end is compared with a fixed set of

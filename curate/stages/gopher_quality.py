@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from scratchlm.curate.document import Document
+from scratchlm.curate.signals import Signal
 from scratchlm.curate.stage import FilterStage, StageResult
 from scratchlm.curate.stages._rules import Verdict
 from scratchlm.curate.text.analysis import lines_of, words_of
@@ -40,6 +41,22 @@ class GopherQuality(FilterStage):
     min_stop_words: int = 2  # fewest stop words
     # gopher: Gopher's eight English words; iso: the stopwords-iso list of meta.lang
     stop_words: Literal["gopher", "iso"] = "gopher"
+
+    SIGNALS: ClassVar[tuple[Signal, ...]] = (
+        Signal("gopher_word_count", "words (tokens that are not pure punctuation)",
+               ("min_words", "max_words")),
+        Signal("gopher_mean_word_length", "mean word length, in characters",
+               ("min_mean_word_length", "max_mean_word_length")),
+        Signal("gopher_hash_ratio", "'#' per token", ("max_symbol_word_ratio",)),
+        Signal("gopher_ellipsis_ratio", "ellipses per token", ("max_symbol_word_ratio",)),
+        Signal("gopher_bullet_lines_ratio", "share of lines starting with a bullet",
+               ("max_bullet_lines_ratio",)),
+        Signal("gopher_ellipsis_lines_ratio", "share of lines ending in an ellipsis",
+               ("max_ellipsis_lines_ratio",)),
+        Signal("gopher_alpha_words_ratio", "share of tokens holding a letter",
+               ("min_alpha_words_ratio",)),
+        Signal("gopher_stop_words", "stop words found", ("min_stop_words",)),
+    )
 
     def __call__(self, doc: Document) -> StageResult:
         """Worst case: O(n) in the text's length (splitting, counts, line checks: a pass each)."""

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from scratchlm.curate.document import Document
+from scratchlm.curate.signals import Signal
 from scratchlm.curate.stage import FilterStage, StageResult
 from scratchlm.curate.stages._rules import Verdict
 from scratchlm.curate.text.analysis import ngrams_of, nonempty_lines_of, paragraphs_of
@@ -31,6 +33,21 @@ class GopherRepetition(FilterStage):
     # n -> most share of characters in n-grams that repeat
     max_duplicate_ngram_char_fraction: dict[int, float] = field(
         default_factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10})
+
+    SIGNALS: ClassVar[tuple[Signal, ...]] = (
+        Signal("gopher_dup_para_frac", "share of paragraphs that repeat another",
+               ("max_duplicate_paragraph_fraction",)),
+        Signal("gopher_dup_para_char_frac", "share of characters in repeated paragraphs",
+               ("max_duplicate_paragraph_char_fraction",)),
+        Signal("gopher_dup_line_frac", "share of lines that repeat another",
+               ("max_duplicate_line_fraction",)),
+        Signal("gopher_dup_line_char_frac", "share of characters in repeated lines",
+               ("max_duplicate_line_char_fraction",)),
+        Signal("gopher_top_{n}gram_char_frac", "share of characters in the most frequent n-gram",
+               ("max_top_ngram_char_fraction",)),
+        Signal("gopher_dup_{n}gram_char_frac", "share of characters in n-grams that repeat",
+               ("max_duplicate_ngram_char_fraction",)),
+    )
 
     def __post_init__(self) -> None:
         if max(self.max_top_ngram_char_fraction, default=0) > min(self.max_duplicate_ngram_char_fraction, default=99):

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 from scratchlm.curate.document import Document
+from scratchlm.curate.signals import Signal
 from scratchlm.curate.stage import BatchStage, FilterStage, StageResult
 from scratchlm.curate.text.analysis import pieces_of
 from scratchlm.curate.text.langid import identifier
@@ -26,6 +27,10 @@ class Language(FilterStage, BatchStage):
     threshold: float = 0.65
     thresholds: dict[str, float] = field(default_factory=dict)
     min_chars: int = 20
+
+    SIGNALS: ClassVar[tuple[Signal, ...]] = (
+        Signal("lang_score", "the identifier's confidence in meta.lang", ("threshold",)),
+    )
 
     def __post_init__(self) -> None:
         for lang, value in {"threshold": self.threshold, **self.thresholds}.items():

@@ -22,12 +22,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from scratchlm.curate.dedup.corpus import doc_key
 from scratchlm.curate.dedup.store import find_sorted, save_npy
 from scratchlm.curate.document import Document
+from scratchlm.curate.signals import Signal
 from scratchlm.curate.stage import BatchStage, Executor, Filtering, GlobalStage, StageResult
 from scratchlm.curate.writer import write_atomic
 
@@ -137,6 +139,11 @@ class Perplexity(Filtering, GlobalStage):
     max_perplexity: float | None = None
     percentile: tuple[float, float] | None = None
     max_tokens: int = 1024  # score a document by its first tokens
+
+    SIGNALS: ClassVar[tuple[Signal, ...]] = (
+        Signal("perplexity", "the scoring model's perplexity of the document's first tokens",
+               ("max_perplexity",)),
+    )
 
     def __post_init__(self) -> None:
         if not self.model:

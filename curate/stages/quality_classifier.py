@@ -4,8 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import ClassVar
 
 from scratchlm.curate.document import Document
+from scratchlm.curate.signals import Signal
 from scratchlm.curate.stage import BatchStage, FilterStage, StageResult
 from scratchlm.curate.text.classifier import positive_scores
 from scratchlm.curate.text.langid import load_fasttext
@@ -23,6 +25,11 @@ class QualityClassifier(FilterStage, BatchStage):
 
     model: str = ""
     threshold: float = 0.5  # least quality_score kept
+
+    SIGNALS: ClassVar[tuple[Signal, ...]] = (
+        Signal("quality_score", "the classifier's probability of the high-quality label",
+               ("threshold",)),
+    )
 
     def __post_init__(self) -> None:
         if not self.model:

@@ -10,7 +10,7 @@ import textwrap
 import typing
 
 from scratchlm.curate.stage import BatchStage, GlobalStage, MapStage, Source
-from scratchlm.curate.stages import stage_class, stage_names
+from scratchlm.curate.stages import stage_class, stage_names, stage_signals
 from scratchlm.pipelines.config import known_names, to_plain, type_name
 from scratchlm.pipelines.field_docs import option_notes, plain
 
@@ -36,7 +36,8 @@ def kind(cls: type) -> str:
 
 
 def describe(name: str) -> str:
-    """A stage's docstrings and kind, then each option: name, type, default, and what it does."""
+    """A stage's docstrings and kind, then each option: name, type, default, and what it does;
+    then the meta fields it declares it writes, with the options that bound them."""
     cls = stage_class(name)
     hints = typing.get_type_hints(cls)
     lines = [f"{name}: {summary(cls)}", f"kind: {kind(cls)}", ""]
@@ -58,6 +59,11 @@ def describe(name: str) -> str:
         if f.name in notes:
             lines += textwrap.wrap(notes[f.name], 96, initial_indent=" " * 6,
                                    subsequent_indent=" " * 6)
+    signals = stage_signals(name)
+    if signals:
+        lines += ["", "meta fields written (field: what it measures; bounding options):"]
+        lines += [f"  {s.field}: {s.meaning}" + (f"; {', '.join(s.bounds)}" if s.bounds else "")
+                  for s in signals]
     return "\n".join(lines)
 
 
