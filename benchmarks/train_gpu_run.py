@@ -17,6 +17,7 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from scratchlm.model.config import TrainConfig  # noqa: E402
 from scratchlm.model.train import train  # noqa: E402
+from scratchlm.model.train_log import to_json  # noqa: E402
 
 
 def main() -> None:
@@ -36,7 +37,7 @@ def main() -> None:
                       micro_batch=args.micro_batch, warmup_steps=25, log_every=10, eval_every=20,
                       eval_tokens=1 << 20, checkpoint_every=0, keep_checkpoints=1, compile=True,
                       fused_mlp=not args.plain_mlp, bf16_residual=args.bf16_residual)
-    result = train(cfg, args.data, args.out, log_hook=lambda r: print(json.dumps(r)[:300], flush=True))
+    result = train(cfg, args.data, args.out, log_hook=lambda r: print(json.dumps(to_json(r))[:300], flush=True))
     print(json.dumps({k: v for k, v in result.items() if k != "samples"}))
 
 

@@ -34,11 +34,20 @@ from scratchlm.model.evaluate import autocast, autocast_dtype, validation_loss, 
 from scratchlm.model.generate import generate
 from scratchlm.model.gpt import GPT, flops_per_token
 from scratchlm.model.stop import StopRequest
-from scratchlm.model.train_log import LOG_NAME, append_record, read_records
+from scratchlm.model.train_log import (
+    LOG_NAME,
+    Evaluation,
+    LogRecord,
+    Start,
+    Step,
+    append_record,
+    read_log,
+    read_records,
+)
 from scratchlm.model.xent_rows import kernel_available
 
 PEAK_FLOPS = 989e12  # dense bf16 TFLOP/s of an H100 SXM (NVIDIA datasheet); the H200 has the same
-LogHook = Callable[[dict[str, Any]], None]
+LogHook = Callable[[LogRecord], None]
 
 
 def resolve_model_config(cfg: TrainConfig, shards: ShardSet, initial: checkpoint.Checkpoint | None = None) -> GPTConfig:
@@ -184,12 +193,12 @@ class Trainer:
             return saved.folder.name, {"train": defining_fields(state["train_config"]),
                                        "model": state["model_config"],
                                        "data_id": state.get("data_id")}
-        starts = [r for r in read_records(self.out / LOG_NAME) if r.get("event") == "start"]
+        starts = [r for r in read_log(self.out / LOG_NAME) if isinstance(r, Start)]
         if not starts:
             return None
         start = starts[-1]
-        return LOG_NAME, {"train": defining_fields(start["train"]), "model": start["model"],
-                          "data_id": start.get("data_id")}
+        return LOG_NAME, {"train": defining_fields(start.train), "model": start.model,
+                          "data_id": start.data_id}
 
     def _resume_point(self, resume: bool) -> checkpoint.Checkpoint | None:
         """The newest checkpoint to continue from (None: start at step 0). A folder holding a run is
@@ -213,7 +222,7 @@ class Trainer:
 
     # ---- logging -------------------------------------------------------------------------
 
-    def _log(self, record: dict[str, Any]) -> None:
+    def _log(self, record: LogRecord) -> None:
         if not self.dist.main:
             return
         append_record(self.out / LOG_NAME, record)
@@ -227,7 +236,7 @@ class Trainer:
         if not self.dist.main or not path.exists():
             return
         keep = [record for record in read_records(path) if record["step"] < self.start_step
-                or (record["step"] == self.start_step and record.get("event") != "start")]
+                or (record["step"] == self.start_step and record.get("event") != Start.KIND)]
         path.write_text("".join(json.dumps(record) + "\n" for record in keep), encoding="utf-8")
 
     def _flush(self, metrics: Metrics, lr: float, since: float) -> None:
@@ -243,18 +252,18 @@ class Trainer:
         finite = [(loss, n) for loss, n in zip(losses, norms) if math.isfinite(loss)]
         step = metrics.first_step + metrics.count  # steps done, as in checkpoint names
         tokens_per_s = metrics.count * self.step_tokens / max(seconds, 1e-9)
-        self._log({"step": step, "loss": sum(loss for loss, _ in finite) / max(len(finite), 1),
-                   "lr": lr, "grad_norm": sum(n for _, n in finite) / max(len(finite), 1),
-                   "tokens": self.tokens_seen, "tokens_per_s": tokens_per_s,
-                   "mfu": (tokens_per_s * self.flops_per_token / (PEAK_FLOPS * self.dist.world)
-                           if self.dist.device.type == "cuda" else None),  # the peak is a GPU's
-                   "skipped": metrics.count - len(finite)})
+        self._log(Step(step=step, loss=sum(loss for loss, _ in finite) / max(len(finite), 1),
+                       lr=lr, grad_norm=sum(n for _, n in finite) / max(len(finite), 1),
+                       tokens=self.tokens_seen, tokens_per_s=tokens_per_s,
+                       mfu=(tokens_per_s * self.flops_per_token / (PEAK_FLOPS * self.dist.world)
+                            if self.dist.device.type == "cuda" else None),  # the peak is a GPU's
+                       skipped=metrics.count - len(finite)))
         metrics.count = 0
 
     # ---- evaluation and checkpoints ------------------------------------------------------
 
     @torch.no_grad()
-    def evaluate(self, step: int) -> dict[str, Any]:
+    def evaluate(self, step: int) -> Evaluation:
         """Validation loss and perplexity, and a few sampled continuations of validation documents,
         after ``step`` steps."""
         reduce = torch.distributed.all_reduce if self.dist.world > 1 and not self.cfg.fsdp else None
@@ -269,9 +278,8 @@ class Trainer:
             out = generate(self.model, prompt, self.cfg.sample_tokens, temperature=0.8, top_k=50,
                            eos_id=self.shards.eos_id, generator=gen)[0].tolist()
             samples.append(self.decode(out) if self.decode else out)
-        record = {"step": step, "val_loss": loss, "val_ppl": math.exp(min(loss, 50.0)), "samples": samples}
-        if val.by_source:
-            record["val_loss_by_source"] = val.by_source
+        record = Evaluation(step=step, val_loss=loss, val_ppl=math.exp(min(loss, 50.0)),
+                            samples=samples, val_loss_by_source=val.by_source or None)
         self._log(record)
         return record
 
@@ -326,14 +334,14 @@ class Trainer:
     def run(self) -> dict[str, Any]:
         cfg, d = self.cfg, self.dist
         self._trim_log()
-        self._log({"event": "start", "step": self.start_step, "max_steps": cfg.max_steps, "world": d.world,
-                   "data_id": self.shards.content_id,
-                   "accumulation": self.accum, "batch_tokens": self.step_tokens, "device": str(d.device),
-                   "params": sum(p.numel() for p in self.model.parameters()), "loss_chunk": self.model.head.loss_chunk,
-                   "kernels": self.kernels,
-                   "model": dataclasses.asdict(self.mc), "train": dataclasses.asdict(cfg)})
+        self._log(Start(step=self.start_step, max_steps=cfg.max_steps, world=d.world,
+                        data_id=self.shards.content_id, accumulation=self.accum,
+                        batch_tokens=self.step_tokens, device=str(d.device),
+                        params=sum(p.numel() for p in self.model.parameters()),
+                        loss_chunk=self.model.head.loss_chunk, kernels=self.kernels,
+                        model=dataclasses.asdict(self.mc), train=dataclasses.asdict(cfg)))
         metrics = Metrics(torch.zeros(cfg.log_every, device=d.device), torch.zeros(cfg.log_every, device=d.device))
-        last_eval: dict[str, Any] = {}
+        last_eval: Evaluation | None = None
         tick = time.perf_counter()
         self.model.train()
         with StopRequest() as stop:
@@ -361,9 +369,10 @@ class Trainer:
                     saved = self.out / f"{checkpoint.PREFIX}{step + 1:07d}"
                     raise TrainingInterrupted(f"stopped after step {step + 1} of {cfg.max_steps}, "
                                               f"saved {saved}", stop.signum)
-        if not last_eval:  # nothing left to train: report the finished run's last evaluation
+        if last_eval is None:  # nothing left to train: report the finished run's last evaluation
             last_eval = self._logged_eval()
-        return {"steps": cfg.max_steps, "tokens": self.tokens_seen, **last_eval}
+        return {"steps": cfg.max_steps, "tokens": self.tokens_seen,
+                **(last_eval.figures() if last_eval else {})}
 
     def _stop_agreed(self, stop: StopRequest, flush_due: bool) -> bool:
         """Whether a signal asks to stop now. One process checks after every step; several agree at
@@ -377,9 +386,9 @@ class Trainer:
         stop.signum = int(flag.item())
         return bool(stop.signum)
 
-    def _logged_eval(self) -> dict[str, Any]:
-        evals = [r for r in read_records(self.out / LOG_NAME) if "val_loss" in r]
-        return evals[-1] if evals else {}
+    def _logged_eval(self) -> Evaluation | None:
+        evals = [r for r in read_log(self.out / LOG_NAME) if isinstance(r, Evaluation)]
+        return evals[-1] if evals else None
 
 
 def setting_changes(before: dict[str, Any], now: dict[str, Any]) -> list[str]:

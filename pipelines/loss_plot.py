@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from scratchlm.model.train_log import read_records
+from scratchlm.model.train_log import Evaluation, Step, read_log, read_records
 
 DPO_PANELS = [
     ("loss", "DPO loss"),
@@ -13,15 +14,46 @@ DPO_PANELS = [
 ]
 
 
+@dataclass
+class Panel:
+    """One quantity's curves: training points, validation points, validation points per source."""
+
+    name: str
+    label: str
+    train: list[tuple[int, float]] = field(default_factory=list)
+    val: list[tuple[int, float]] = field(default_factory=list)
+    by_source: list[tuple[int, dict[str, float]]] = field(default_factory=list)
+
+
 def plot_terms(log: Path, png: Path, panels: list[tuple[str, str]], title: str) -> Path:
-    """A panel per (key, axis label): training ``key`` per logged step, ``val_key`` per eval,
-    and a mixture's ``val_key_by_source`` as one curve per source."""
+    """A fine-tuning log's panel per (key, axis label): training ``key`` per logged step,
+    ``val_key`` per eval, and ``val_key_by_source`` as one curve per source."""
+    records = read_records(Path(log))
+    return _draw([Panel(key.replace("_", " "), label,
+                        [(r["step"], r[key]) for r in records if key in r],
+                        [(r["step"], r[f"val_{key}"]) for r in records if f"val_{key}" in r],
+                        [(r["step"], r[f"val_{key}_by_source"]) for r in records
+                         if f"val_{key}_by_source" in r])
+                  for key, label in panels], png, title)
+
+
+def plot_loss(log: Path, png: Path, title: str = "training") -> Path:
+    """A pretraining log's loss: per step record, per evaluation, and a mixture's per source."""
+    records = read_log(Path(log))
+    evals = [r for r in records if isinstance(r, Evaluation)]
+    return _draw([Panel("loss", "cross-entropy (nats/token)",
+                        [(r.step, r.loss) for r in records if isinstance(r, Step)],
+                        [(r.step, r.val_loss) for r in evals],
+                        [(r.step, r.val_loss_by_source) for r in evals if r.val_loss_by_source])],
+                 png, title)
+
+
+def _draw(panels: list[Panel], png: Path, title: str) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    records = read_records(Path(log))
     fig, axes = plt.subplots(
         len(panels),
         1,
@@ -30,20 +62,15 @@ def plot_terms(log: Path, png: Path, panels: list[tuple[str, str]], title: str) 
         sharex=True,
         squeeze=False,
     )
-    for ax, (key, label) in zip(axes[:, 0], panels):
-        train = [(r["step"], r[key]) for r in records if key in r]
-        val = [(r["step"], r[f"val_{key}"]) for r in records if f"val_{key}" in r]
-        name = key.replace("_", " ")
-        if train:
-            ax.plot(*zip(*train), label=f"train {name}", linewidth=1.2)
-        if val:
-            ax.plot(*zip(*val), "o-", label=f"validation {name}", markersize=3)
-        by_source = [(r["step"], r[f"val_{key}_by_source"]) for r in records
-                     if f"val_{key}_by_source" in r]
-        for source in dict.fromkeys(s for _, losses in by_source for s in losses):
-            points = [(step, losses[source]) for step, losses in by_source if source in losses]
-            ax.plot(*zip(*points), "s--", label=f"validation {name}: {source}", markersize=3)
-        ax.set_ylabel(label)
+    for ax, panel in zip(axes[:, 0], panels):
+        if panel.train:
+            ax.plot(*zip(*panel.train), label=f"train {panel.name}", linewidth=1.2)
+        if panel.val:
+            ax.plot(*zip(*panel.val), "o-", label=f"validation {panel.name}", markersize=3)
+        for source in dict.fromkeys(s for _, losses in panel.by_source for s in losses):
+            points = [(step, losses[source]) for step, losses in panel.by_source if source in losses]
+            ax.plot(*zip(*points), "s--", label=f"validation {panel.name}: {source}", markersize=3)
+        ax.set_ylabel(panel.label)
         ax.grid(alpha=0.3)
         ax.legend()
     axes[-1, 0].set_xlabel("step")
@@ -52,7 +79,3 @@ def plot_terms(log: Path, png: Path, panels: list[tuple[str, str]], title: str) 
     fig.savefig(png)
     plt.close(fig)
     return png
-
-
-def plot_loss(log: Path, png: Path, title: str = "training") -> Path:
-    return plot_terms(log, png, [("loss", "cross-entropy (nats/token)")], title)

@@ -16,6 +16,7 @@ from typing import Any
 from tqdm import tqdm
 
 from scratchlm.model.config import TrainConfig
+from scratchlm.model.train_log import LOG_NAME, Evaluation, LogRecord, Step
 from scratchlm.pipelines.loss_plot import plot_loss
 from scratchlm.tokenizer.files import load_tokenizer
 
@@ -48,33 +49,29 @@ class Progress:
         show = bar and sys.stderr.isatty()
         self.bar = tqdm(total=total, unit="step", disable=not show, leave=False)
 
-    def __call__(self, record: dict[str, Any]) -> None:
-        if "loss" in record:
-            self.bar.update(record["step"] - self.bar.n)
-            self.bar.set_postfix(loss=f"{record['loss']:.3f}",
-                                 tok_s=f"{record['tokens_per_s']:,.0f}")
-            line = (f"step {record['step']:>6}  loss {record['loss']:.4f}  lr {record['lr']:.2e}  "
-                    f"grad norm {record['grad_norm']:.2f}  {record['tokens_per_s']:,.0f} tokens/s")
-            if record["mfu"] is not None:
-                line += f"  MFU {record['mfu']:.1%}"
-        elif "val_loss" in record:
-            line = (f"step {record['step']:>6}  val loss {record['val_loss']:.4f}  "
-                    f"val ppl {record['val_ppl']:.1f}")
-            by_source = record.get("val_loss_by_source", {})
+    def __call__(self, record: LogRecord) -> None:
+        if isinstance(record, Step):
+            self.bar.update(record.step - self.bar.n)
+            self.bar.set_postfix(loss=f"{record.loss:.3f}", tok_s=f"{record.tokens_per_s:,.0f}")
+            line = (f"step {record.step:>6}  loss {record.loss:.4f}  lr {record.lr:.2e}  "
+                    f"grad norm {record.grad_norm:.2f}  {record.tokens_per_s:,.0f} tokens/s")
+            if record.mfu is not None:
+                line += f"  MFU {record.mfu:.1%}"
+        elif isinstance(record, Evaluation):
+            line = (f"step {record.step:>6}  val loss {record.val_loss:.4f}  "
+                    f"val ppl {record.val_ppl:.1f}")
+            by_source = record.val_loss_by_source or {}
             line += "".join(f"  {name} {loss:.4f}" for name, loss in by_source.items())
-            line += "".join(f"\n  sample: {s!r}" for s in record["samples"])
-        elif record.get("event") == "start":
-            self.bar.update(record["step"] - self.bar.n)
-            line = (f"training {record['params']:,} parameters on {record['device']} "
-                    f"x{record['world']}, {record['batch_tokens']:,} tokens per step, "
-                    f"from step {record['step']}")
-            kernels = record.get("kernels", {}).items()
-            line += "".join(f"; {part} kernels: {name}" for part, name in kernels)
+            line += "".join(f"\n  sample: {s!r}" for s in record.samples)
         else:
-            return
+            self.bar.update(record.step - self.bar.n)
+            line = (f"training {record.params:,} parameters on {record.device} "
+                    f"x{record.world}, {record.batch_tokens:,} tokens per step, "
+                    f"from step {record.step}")
+            line += "".join(f"; {part} kernels: {name}" for part, name in record.kernels.items())
         if self.bar.disable:
             write_line(self.label + line)
-        elif "loss" not in record:
+        elif not isinstance(record, Step):
             self.bar.write(self.label + line)
 
     def close(self) -> None:
@@ -88,7 +85,6 @@ def clear_run(out: Path) -> list[str]:
     """Remove a training folder's checkpoints (complete or partial), log and loss plot; returns
     the names removed."""
     from scratchlm.model.checkpoint import PREFIX
-    from scratchlm.model.train_log import LOG_NAME
     removed = []
     for path in sorted(out.glob(f"{PREFIX}*")) + sorted(out.glob(f".{PREFIX}*.tmp")):
         if path.is_dir():
@@ -108,7 +104,6 @@ def run_training(cfg: TrainConfig, data: Path, out: Path, device: str | None = N
     figures."""
     from scratchlm.model.data import open_shards
     from scratchlm.model.train import train
-    from scratchlm.model.train_log import LOG_NAME
     main_process = int(os.environ.get("RANK", "0")) == 0
     if cfg.warmup_steps >= cfg.max_steps and main_process:
         print(f"warning: warmup_steps ({cfg.warmup_steps}) >= max_steps ({cfg.max_steps}): the "

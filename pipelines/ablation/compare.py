@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from scratchlm.curate.errors import ConfigError
-from scratchlm.model.train_log import LOG_NAME, read_records
+from scratchlm.model import train_log
+from scratchlm.model.train_log import LOG_NAME, Evaluation, Start, Step
 
 DECONTAMINATE = "decontaminate"
 
@@ -72,16 +73,15 @@ def read_log(folder: Path, seed: int) -> SeedTraining:
     path = folder / LOG_NAME
     if not path.exists():
         raise ConfigError(f"{path}: no training log")
-    records = read_records(path)
-    starts = [r for r in records if r.get("event") == "start"]
-    curve = [(r["step"], r["val_loss"]) for r in records if "val_loss" in r]
-    trained = [r for r in records if "loss" in r and "tokens" in r]
+    records = train_log.read_log(path)
+    starts = [r for r in records if isinstance(r, Start)]
+    curve = [(r.step, r.val_loss) for r in records if isinstance(r, Evaluation)]
+    trained = [r for r in records if isinstance(r, Step)]
     if not starts or not curve or not trained:
         raise ConfigError(f"{path}: incomplete training log (no start, validation or step record)")
     start = starts[-1]
-    rates = [r["tokens_per_s"] for r in trained if "tokens_per_s" in r]
-    return SeedTraining(seed, folder, curve, trained[-1]["tokens"], trained[-1]["step"], start["train"],
-                   start["model"], start.get("params", 0), statistics.median(rates) if rates else 0.0)
+    return SeedTraining(seed, folder, curve, trained[-1].tokens, trained[-1].step, start.train,
+                        start.model, start.params, statistics.median(r.tokens_per_s for r in trained))
 
 
 def decontamination_counts(summary: dict[str, Any]) -> dict[str, int]:

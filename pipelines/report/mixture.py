@@ -12,7 +12,7 @@ from typing import Any
 
 from scratchlm.curate.errors import ConfigError
 from scratchlm.curate.writer import write_atomic
-from scratchlm.model.train_log import LOG_NAME, read_records
+from scratchlm.model.train_log import LOG_NAME, Evaluation, read_log
 from scratchlm.pipelines.loss_plot import plot_loss
 from scratchlm.pipelines.recipe import Recipe, load_recipe
 from scratchlm.pipelines.report import REPORT_DIR, write_report
@@ -54,8 +54,9 @@ def licences(spec: MixSource) -> list[str]:
 
 def final_losses(run_dir: Path) -> dict[str, float]:
     """Each source's validation loss at the training's last evaluation (none before training)."""
-    evals = [r for r in read_records(run_dir / TRAIN_DIR / LOG_NAME) if "val_loss_by_source" in r]
-    return evals[-1]["val_loss_by_source"] if evals else {}
+    evals = [r for r in read_log(run_dir / TRAIN_DIR / LOG_NAME)
+             if isinstance(r, Evaluation) and r.val_loss_by_source]
+    return evals[-1].val_loss_by_source if evals else {}
 
 
 HEADERS = ("source", "from", "weight", "tokens", "share", "documents", "epochs", "max epochs",

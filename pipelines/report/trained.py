@@ -9,7 +9,7 @@ from itertools import islice
 
 from scratchlm.curate.document import Document
 from scratchlm.curate.shards import done_shards, iter_documents
-from scratchlm.model.train_log import LOG_NAME, read_records
+from scratchlm.model.train_log import LOG_NAME, Evaluation, Start, Step, read_log
 from scratchlm.pipelines.report.page import Plot, Section, para, snippet, table
 from scratchlm.pipelines.report.run import RunData
 from scratchlm.pipelines.report.sample import SAMPLE_FILES, spread
@@ -72,25 +72,25 @@ def tokenizer(run: RunData) -> Section | None:
 
 def training(run: RunData) -> Section | None:
     folder = run.run_dir / TRAIN_DIR
-    records = read_records(folder / LOG_NAME)
-    starts = [r for r in records if r.get("event") == "start"]
+    records = read_log(folder / LOG_NAME)
+    starts = [r for r in records if isinstance(r, Start)]
     if not starts:
         return None
-    start, steps = starts[-1], [r for r in records if "loss" in r]
-    evals = [r for r in records if "val_loss" in r]
+    start, steps = starts[-1], [r for r in records if isinstance(r, Step)]
+    evals = [r for r in records if isinstance(r, Evaluation)]
     section = Section("Training")
-    rows = [["parameters", start["params"]], ["preset", start["train"]["preset"]],
-            ["steps done", steps[-1]["step"] if steps else 0], ["of max_steps", start["max_steps"]],
-            ["tokens per step", start["batch_tokens"]]]
+    rows = [["parameters", start.params], ["preset", start.train["preset"]],
+            ["steps done", steps[-1].step if steps else 0], ["of max_steps", start.max_steps],
+            ["tokens per step", start.batch_tokens]]
     if evals:
-        rows += [["validation loss", round(evals[-1]["val_loss"], 4)],
-                 ["validation perplexity", round(evals[-1]["val_ppl"], 2)]]
+        rows += [["validation loss", round(evals[-1].val_loss, 4)],
+                 ["validation perplexity", round(evals[-1].val_ppl, 2)]]
     section.parts.append(table(["", "value"], rows, "training"))
     if (folder / LOSS_PLOT).exists():
         section.plots.append(Plot("loss", (folder / LOSS_PLOT).read_bytes(), "training loss"))
-    samples = [s for s in (evals[-1]["samples"] if evals else []) if isinstance(s, str)]
+    samples = [s for s in (evals[-1].samples if evals else []) if isinstance(s, str)]
     if samples:
-        step = evals[-1]["step"]
+        step = evals[-1].step
         section.parts.append(para(f"A continuation of a validation document at step {step}:"))
         section.parts.append(snippet(f"step {step}", samples[0]))
     return section
