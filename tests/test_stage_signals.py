@@ -42,7 +42,9 @@ STAGE = Letters
 
 @pytest.fixture
 def letters_stage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A stage module outside the repository, found by the stage registry as a file of its own."""
+    """A stage module outside the repository, found by the stage registry as a file of its own
+    (in this process: the test runs its curation without the deadline's child process, which an
+    earlier test of this process may have forked before the module existed)."""
     folder = tmp_path / "more_stages"
     folder.mkdir()
     (folder / "letters.py").write_text(LETTERS_STAGE, encoding="utf-8")
@@ -59,7 +61,7 @@ def test_a_new_stages_declared_signal_is_in_the_report_with_its_threshold(
     recipe.write_text("name: letters\nsteps:\n  - read: {}\n  - letters: {min_letters: 3000}\n")
     out = tmp_path / "run"
     assert main(["curate", str(recipe), "--input", str(DATA / "prose" / "kjv.jsonl.gz"),
-                 "--output", str(out), "--workers", "1"]) == 0
+                 "--output", str(out), "--workers", "1", "--doc-timeout", "0"]) == 0
     rows = {(r[0], r[1]): r for r in _parse(out / "report" / "index.html").tables["signals"][1:]}
     step, field, kept, dropped, limits, beyond = rows[("02_letters", "letter_count")]
     assert limits == "min_letters = 3000"
