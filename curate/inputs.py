@@ -8,12 +8,13 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from scratchlm.curate import layout
 from scratchlm.curate.errors import InputError
 from scratchlm.curate.remote import is_remote
 
 # files that are never documents, even inside an input folder
 SKIPPED_NAMES = {".DS_Store", "dataset_dict.json"}
-SKIPPED_SUFFIXES = (".done", ".tmp", ".json.lock")
+SKIPPED_SUFFIXES = (layout.DONE, ".tmp", ".json.lock")
 # a folder holding one of these is a saved Hugging Face dataset: one input, read by curate.readers.hf
 DATASET_MARKERS = ("state.json", "dataset_info.json")
 
@@ -36,18 +37,18 @@ def curated_parts(folder: Path) -> tuple[Path, list[Path]] | None:
     step folders (shards with ``.done`` markers): the folder the inputs are named from and the
     curated shards, the final step's for a run; rejects are never inputs. None for any other
     folder. An unfinished run or step is an InputError."""
-    if (folder / "recipe.yaml").is_file() and (folder / "inputs.json").is_file():
+    if (folder / layout.RECIPE).is_file() and (folder / layout.INPUTS).is_file():
         steps = sorted(p for p in folder.iterdir() if p.is_dir() and STEP_FOLDER.fullmatch(p.name))
         if steps:
             return folder, _finished_parts(steps[-1], f"run folder {folder}")
-    if any(folder.glob("part-*.done")):
+    if any(folder.glob(layout.DONE_MARKERS)):
         return folder, _finished_parts(folder, f"step folder {folder}")
     return None
 
 
 def _finished_parts(step: Path, what: str) -> list[Path]:
-    parts = sorted(step.glob("part-*.parquet"))
-    if not (step / "stats.json").is_file():
+    parts = sorted(step.glob(layout.SHARDS))
+    if not (step / layout.STATS).is_file():
         raise InputError(f"{what} is not finished ({step.name} has no stats.json yet): finish the run first")
     if not parts:
         raise InputError(f"{what} kept no output (its step ran fused with the next ones): pass the run "

@@ -7,6 +7,7 @@ from typing import Iterator
 
 import pyarrow.parquet as pq
 
+from scratchlm.curate import layout
 from scratchlm.curate.document import Document
 
 BATCH_ROWS = 1024
@@ -31,4 +32,4 @@ def iter_texts(path: Path | str, batch_rows: int = BATCH_ROWS) -> Iterator[str]:
 def done_shards(step_dir: Path | str) -> list[Path]:
     """The complete ``part-*.parquet`` shards of a step folder, in order."""
     step = Path(step_dir)
-    return [p for p in sorted(step.glob("part-*.parquet")) if p.with_suffix(".done").exists()]
+    return [p for p in sorted(step.glob(layout.SHARDS)) if p.with_suffix(layout.DONE).exists()]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scratchlm.curate import layout
 from scratchlm.curate.inputs import InputFile
 from scratchlm.curate.readers import ReaderOptions
 from scratchlm.curate.readers.spans import Span, plan_spans
@@ -22,7 +23,6 @@ from scratchlm.curate.remote import is_remote
 from scratchlm.curate.stage import Executor
 from scratchlm.curate.writer import write_atomic
 
-TASKS_FILE = "tasks.json"
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def plan_read_tasks(
 ) -> list[ReadTask]:
     """The read tasks over ``files``, in input order, a big file's parts in file order; planned
     once per run folder (``tasks.json``), then reused as recorded."""
-    recorded = output / TASKS_FILE
+    recorded = output / layout.TASKS
     if recorded.exists():
         plan = json.loads(recorded.read_text(encoding="utf-8"))
         if plan["task_bytes"] != task_bytes:
@@ -66,7 +66,7 @@ def plan_read_tasks(
             ReadTask(t["source"], paths[t["source"]], Span(**t["span"]) if t["span"] else None)
             for t in plan["tasks"]
         ]
-    if any(output.glob("*/part-*.done")):  # a run started before read tasks were planned
+    if any(output.glob(f"*/{layout.DONE_MARKERS}")):  # a run started before read tasks were planned
         task_bytes = 0
     big = [f for f in files if _is_big(f, task_bytes)]
     jobs = [(f.path, options, task_bytes) for f in big]

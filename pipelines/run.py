@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from scratchlm.curate import layout
 from scratchlm.curate.errors import ConfigError
 from scratchlm.curate.stage import Executor
 from scratchlm.curate.writer import write_atomic
@@ -52,7 +53,7 @@ def run_mixture_recipe(recipe: Recipe, output: Path, executor: Executor) -> dict
     from scratchlm.pipelines.sections.mix import check_mixture, run_mixture
     prepared = check_mixture(recipe)
     output.mkdir(parents=True, exist_ok=True)
-    write_atomic(output / "recipe.yaml", recipe.to_yaml())
+    write_atomic(output / layout.RECIPE, recipe.to_yaml())
     manifest = run_mixture(recipe, prepared, output, executor)
     if "train" in recipe.sections:
         module = importlib.import_module(SECTION_RUNNERS["train"])

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 import yaml
 
+from scratchlm.curate import layout
 from scratchlm.curate.errors import ConfigError, InputError
 from scratchlm.curate.inputs import InputFile, expand_inputs
 from scratchlm.curate.readers.spans import Span
@@ -45,7 +46,7 @@ def _check_run_folder(output: Path, recipe: Recipe, inputs: list[InputFile]) -> 
     """Refuse to resume into a folder that holds a run of another curation (name, steps, licences)
     or over other inputs; record the recipe and inputs; return the later sections (bpe, shard,
     train) whose options changed, which their own steps redo."""
-    recipe_file, inputs_file = output / "recipe.yaml", output / "inputs.json"
+    recipe_file, inputs_file = output / layout.RECIPE, output / layout.INPUTS
     inputs_json = json.dumps([f.source for f in inputs], indent=1)
     now = recipe.to_plain()
     recorded = yaml.safe_load(recipe_file.read_text(encoding="utf-8")) if recipe_file.exists() else now
@@ -72,7 +73,7 @@ def _input_size(task: ShardTask) -> int:
 
 
 def shard_stats(step_dir: Path, part: str) -> StageStats:
-    return StageStats.from_dict(json.loads((step_dir / f"{part}.done").read_text(encoding="utf-8")))
+    return StageStats.from_dict(json.loads((step_dir / f"{part}{layout.DONE}").read_text(encoding="utf-8")))
 
 
 def segments(recipe: Recipe) -> list[range]:
@@ -86,9 +87,9 @@ def resume_point(step_dirs: list[Path], part: str) -> int | None:
     position after the furthest finished step whose output is kept (0: from the segment's input)."""
     start = 0
     for position, step_dir in enumerate(step_dirs):
-        if not (step_dir / f"{part}.done").exists():
+        if not (step_dir / f"{part}{layout.DONE}").exists():
             return start
-        if (step_dir / f"{part}.parquet").exists():
+        if (step_dir / f"{part}{layout.SHARD}").exists():
             start = position + 1
     return None
 
@@ -117,7 +118,7 @@ def _segment_tasks(recipe: Recipe, segment: range, stages: list[Source | MapStag
             continue
         if start > 0:
             span = None
-            source, path = f"{folders[start - 1]}/{part}.parquet", str(step_dirs[start - 1] / f"{part}.parquet")
+            source, path = f"{folders[start - 1]}/{part}{layout.SHARD}", str(step_dirs[start - 1] / f"{part}{layout.SHARD}")
         steps = tuple(
             StepTask(recipe.steps[i].name, stage, str(output / recipe.step_folder(i)),
                      write_output=recipe.keep_intermediate or i == segment[-1],
@@ -137,7 +138,7 @@ def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Exec
     changed_sections = _check_run_folder(output, recipe, files)
     read_tasks = plan_read_tasks(files, recipe.source.options(), recipe.task_bytes, output, executor,
                                  log)
-    parts = [f"part-{i:05d}" for i in range(len(read_tasks))]
+    parts = [layout.part_name(i) for i in range(len(read_tasks))]
     sources = [(t.source, t.path) for t in read_tasks]
     spans = [t.span for t in read_tasks]  # the read step's; later steps read whole shards
     results: list[tuple[str, StageStats]] = []
@@ -146,7 +147,7 @@ def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Exec
         for folder in folders:
             (output / folder).mkdir(exist_ok=True)
         shards = [Path(path) for _, path in sources]
-        stages = _segment_stages(recipe, segment, shards, output / folders[0] / "_work", executor)
+        stages = _segment_stages(recipe, segment, shards, output / folders[0] / layout.WORK, executor)
         tasks = _segment_tasks(recipe, segment, stages, output, parts, sources, spans)
         if tasks:
             desc = folders[0] if len(folders) == 1 else f"{folders[0]}..{folders[-1]}"
@@ -155,12 +156,13 @@ def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Exec
             stats = StageStats()
             for part in parts:
                 stats.merge(shard_stats(output / folder, part))
-            write_atomic(output / folder / "stats.json", json.dumps(stats.to_dict(), indent=2, sort_keys=True))
+            write_atomic(output / folder / layout.STATS, json.dumps(stats.to_dict(), indent=2, sort_keys=True))
             results.append((folder, stats))
-        sources = [(f"{folders[-1]}/{part}.parquet", str(output / folders[-1] / f"{part}.parquet")) for part in parts]
+        sources = [(f"{folders[-1]}/{part}{layout.SHARD}", str(output / folders[-1] / f"{part}{layout.SHARD}"))
+                   for part in parts]
         spans = [None] * len(parts)  # later segments read whole shards
     summary = {folder: stats.to_dict() for folder, stats in results}
-    write_atomic(output / "stats.json", json.dumps(summary, indent=2))
+    write_atomic(output / layout.STATS, json.dumps(summary, indent=2))
     result = CurationResult(output, results, changed_sections)
     log(stats_table(result))
     for line in [*file_error_lines(result), *counted_lines(results[0][1].counted)]:

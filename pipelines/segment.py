@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from scratchlm.curate import layout
 from scratchlm.curate.document import Document
 from scratchlm.curate.readers import Counted, FileError, ReadItem, Rejected
 from scratchlm.curate.readers.spans import Span
@@ -36,7 +37,6 @@ from scratchlm.pipelines.progress import count_documents
 
 BATCH_DOCS = 256
 REASONS_KEY = "filter_reasons"  # where annotate mode records the reasons a doc would be dropped
-KEPT_SAMPLE = "kept-sample"      # a step folder's sample of kept documents when it has no full output
 
 
 @dataclass(frozen=True)
@@ -80,14 +80,14 @@ class _StepRun:
     def __init__(self, step: StepTask, part: str) -> None:
         self.step = step
         folder = Path(step.output_dir)
-        self.done = folder / f"{part}.done"
+        self.done = folder / f"{part}{layout.DONE}"
         self.stats = StageStats()
-        self.rejects = ShardWriter(folder / "rejects" / f"{part}.parquet", rejects=True)
+        self.rejects = ShardWriter(folder / layout.REJECTS / f"{part}{layout.SHARD}", rejects=True)
         self.output: ShardWriter | None = None
         if step.write_output:
-            self.output = ShardWriter(folder / f"{part}.parquet")
+            self.output = ShardWriter(folder / f"{part}{layout.SHARD}")
         elif step.sample_rows > 0:
-            self.output = ShardWriter(folder / KEPT_SAMPLE / f"{part}.parquet")
+            self.output = ShardWriter(folder / layout.KEPT_SAMPLE / f"{part}{layout.SHARD}")
 
     def reject(self, doc: Document, reason: str) -> None:
         self.stats.dropped[reason] += 1

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from scratchlm.curate import layout
 from scratchlm.curate.document import Document
 from scratchlm.curate.errors import InputError
 from scratchlm.curate.inputs import expand_inputs
@@ -30,7 +31,7 @@ def corpus_files(inputs: list[str]) -> list[CorpusFile]:
     found: list[CorpusFile] = []
     for argument in inputs:
         folder = Path(argument)
-        if folder.is_dir() and any(folder.glob("part-*.parquet")):
+        if folder.is_dir() and any(folder.glob(layout.SHARDS)):
             shards = done_shards(folder)
             if not shards:
                 raise InputError(f"step folder {argument} has no finished shard (no part-*.done)")

@@ -33,10 +33,12 @@ import numpy as np
 from scratchlm.curate.checksum import file_sha256
 from scratchlm.curate.errors import ConfigError
 from scratchlm.curate.writer import write_atomic
+from scratchlm.tokenizer.config import TOKENIZER_FILE
 from scratchlm.tokenizer.shard_format import (
     FORMAT,
     MANIFEST,
-    TOKENIZER_COPY,
+    PLAN,
+    WORK,
     finished_or_claim,
     load_manifest,
     shard_names,
@@ -44,8 +46,6 @@ from scratchlm.tokenizer.shard_format import (
 )
 from scratchlm.tokenizer.sharding import copy_tokenizer
 
-WORK = "_work"
-PLAN = "plan.json"
 DRAWS = 4096  # interleaving draws taken from the generator at a time
 INTERLEAVE_SALT = 0x6D6978  # keeps the interleaving generator apart from the document orders
 
@@ -403,7 +403,7 @@ def mix_shards(sources: list[Source], tokenizer_path: Path, output: Path, total_
     total = sum(p.tokens for p in plans)
     manifest = {
         "format": FORMAT, "dtype": dtype.name, "eos_id": first["eos_id"],
-        "vocab_size": first["vocab_size"], "tokenizer": TOKENIZER_COPY,
+        "vocab_size": first["vocab_size"], "tokenizer": TOKENIZER_FILE,
         "tokenizer_sha256": tokenizer_sha256,
         "splits": {split: {"tokens": sum(e["tokens"] for e in entries if e["split"] == split),
                            "docs": sum(e["docs"] for e in entries if e["split"] == split),

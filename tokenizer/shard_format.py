@@ -24,7 +24,8 @@ from scratchlm.curate.writer import claim_folder
 
 FORMAT = "scratchlm-shards/1"
 MANIFEST = "manifest.json"
-TOKENIZER_COPY = "tokenizer.json"
+WORK = "_work"  # the encoded parts and the plan of an unfinished shard folder
+PLAN = "plan.json"  # in WORK: what a rerun is compared against
 SPLITS = ("train", "val")
 SPLIT_SALT = b"scratchlm-split/1"
 

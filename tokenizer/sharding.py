@@ -38,17 +38,19 @@ import numpy as np
 from scratchlm.curate.atomic import AtomicPath
 from scratchlm.curate.checksum import file_sha256
 from scratchlm.curate.errors import ConfigError
+from scratchlm.curate.layout import DONE, part_name
 from scratchlm.curate.stage import Executor, iter_batches
 from scratchlm.curate.writer import write_atomic
-from scratchlm.tokenizer.config import ShardConfig
+from scratchlm.tokenizer.config import TOKENIZER_FILE, ShardConfig
 from scratchlm.tokenizer.corpus import CorpusFile, iter_documents
 from scratchlm.tokenizer.encoders import Encoder, encode_threads, load_encoder
 from scratchlm.tokenizer.files import load_tokenizer, token_id
 from scratchlm.tokenizer.shard_format import (
     FORMAT,
     MANIFEST,
+    PLAN,
     SPLITS,
-    TOKENIZER_COPY,
+    WORK,
     finished_or_claim,
     shard_names,
     split_of,
@@ -56,8 +58,6 @@ from scratchlm.tokenizer.shard_format import (
     write_npy,
 )
 
-WORK = "_work"
-PLAN = "plan.json"
 COPY_CHUNK = 1 << 23  # tokens per write when packing
 
 
@@ -172,7 +172,7 @@ def encode_part(task: EncodeTask) -> PartResult:
         docs={s: streams[s].docs for s in SPLITS}, tokens={s: streams[s].tokens for s in SPLITS},
         bytes=text_bytes, encoder=encoder.name,
     )
-    write_atomic(work / f"{task.part}.done", json.dumps(asdict(result), sort_keys=True))
+    write_atomic(work / f"{task.part}{DONE}", json.dumps(asdict(result), sort_keys=True))
     return result
 
 
@@ -246,7 +246,7 @@ _OTHER_PLAN = ("shards of other inputs, tokenizer or options",
 
 def copy_tokenizer(tokenizer_path: Path, output: Path) -> Path:
     """``output/tokenizer.json``, a copy of ``tokenizer_path`` (kept when it is that file)."""
-    copy = output / TOKENIZER_COPY
+    copy = output / TOKENIZER_FILE
     if copy.exists() and copy.resolve() == tokenizer_path.resolve():
         return copy
     with AtomicPath(copy) as tmp:
@@ -284,19 +284,19 @@ def shard_corpus(files: list[CorpusFile], tokenizer_path: Path, output: Path, co
     vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
     eos_id = token_id(tokenizer, f"--tokenizer {tokenizer_path}", config.eos_token)
     dtype = token_dtype(vocab_size)
-    parts = [f"part-{i:05d}" for i in range(len(files))]
+    parts = [part_name(i) for i in range(len(files))]
     threads = config.parallel == "threads"
     fast = config.encoder == "auto"
     tasks = [EncodeTask(f, p, str(work), str(copy), tokenizer_sha256, config.val_fraction, eos_id,
                         dtype.name, config.batch_docs, threads, fast)
-             for f, p in zip(files, parts) if not (work / f"{p}.done").exists()]
+             for f, p in zip(files, parts) if not (work / f"{p}{DONE}").exists()]
     if threads:
         for task in tasks:
             encode_part(task)
     else:
         with tokenizers_parallelism(False):
             executor.map(encode_part, tasks, desc="shard:encode")
-    results = [PartResult(**json.loads((work / f"{p}.done").read_text(encoding="utf-8"))) for p in parts]
+    results = [PartResult(**json.loads((work / f"{p}{DONE}").read_text(encoding="utf-8"))) for p in parts]
 
     entries = []
     for split in SPLITS:
@@ -307,7 +307,7 @@ def shard_corpus(files: list[CorpusFile], tokenizer_path: Path, output: Path, co
         entries.extend(packer.entries)
     manifest = {
         "format": FORMAT, "dtype": dtype.name, "eos_id": eos_id, "vocab_size": vocab_size,
-        "tokenizer": TOKENIZER_COPY, "tokenizer_sha256": tokenizer_sha256,
+        "tokenizer": TOKENIZER_FILE, "tokenizer_sha256": tokenizer_sha256,
         "splits": {
             split: {"tokens": sum(r.tokens[split] for r in results), "docs": sum(r.docs[split] for r in results),
                     "shards": sum(e["split"] == split for e in entries)}

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 from scratchlm.curate.dedup.corpus import ScanSpec
-from scratchlm.curate.dedup.pipeline import scan, shard_counts
+from scratchlm.curate.dedup.pipeline import SIGNATURES, scan, shard_counts
 from scratchlm.curate.dedup.store import load_json, save_json
 from scratchlm.curate.errors import ConfigError
 from scratchlm.curate.stage import Executor
@@ -28,7 +28,7 @@ def _settings(spec: ScanSpec) -> dict:
 def build_index(inputs: Sequence[Path], out: Path, spec: ScanSpec, executor: Executor) -> dict:
     """Scan ``inputs`` into an index at ``out``; returns its manifest (resumes an interrupted build)."""
     spec = dataclasses.replace(spec, signatures=True, score_field="")
-    folders = scan(inputs, out / "shards", spec, executor, desc="index signatures")
+    folders = scan(inputs, out / SIGNATURES, spec, executor, desc="index signatures")
     counts = shard_counts(folders)
     manifest = {"format": FORMAT, "settings": _settings(spec), "documents": sum(counts),
                 "shards": [{"folder": f.relative_to(out).as_posix(), "docs": n} for f, n in zip(folders, counts)]}

@@ -16,15 +16,17 @@ from scratchlm.curate.dedup.corpus import Corpus, ScanSpec, doc_key, scan_shard
 from scratchlm.curate.dedup.droplist import DropList
 from scratchlm.curate.dedup.store import load_json, save_json
 from scratchlm.curate.document import Document
+from scratchlm.curate.layout import part_name
 from scratchlm.curate.stage import BatchStage, Executor, GlobalStage, StageResult
 
 # key + id, the sort's index arrays and temporaries: 86 bytes measured, with a margin (benchmarks/merge_memory.py)
 BYTES_PER_MERGE_ITEM = 160
+SIGNATURES = "shards"  # the per-shard pass's folders, in a step's work folder or an index
 
 
 def scan(inputs: Sequence[Path], folder: Path, spec: ScanSpec, executor: Executor, desc: str) -> list[Path]:
     """The per-shard pass over ``inputs`` into ``folder/part-NNNNN``; returns the shard folders."""
-    folders = [folder / f"part-{i:05d}" for i in range(len(inputs))]
+    folders = [folder / part_name(i) for i in range(len(inputs))]
     executor.map(scan_shard, [(str(p), str(f), spec) for p, f in zip(inputs, folders)], desc=desc)
     return folders
 
@@ -40,7 +42,7 @@ def run_dedup(inputs: Sequence[Path], workdir: Path, executor: Executor, spec: S
     summary_file = workdir / "summary.json"
     if summary_file.exists():
         return load_json(summary_file)
-    folders = scan(inputs, workdir / "shards", spec, executor, desc=f"{workdir.parent.name} signatures")
+    folders = scan(inputs, workdir / SIGNATURES, spec, executor, desc=f"{workdir.parent.name} signatures")
     index_folders, index_counts = earlier
     corpus = Corpus(index_folders + folders, index_counts + shard_counts(folders),
                     first_new=sum(index_counts), num_perm=spec.num_perm)

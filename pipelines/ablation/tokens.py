@@ -22,7 +22,7 @@ from scratchlm.curate.stage import Executor
 from scratchlm.curate.writer import write_atomic
 from scratchlm.tokenizer.config import BpeConfig, ShardConfig
 from scratchlm.tokenizer.corpus import corpus_files, iter_documents
-from scratchlm.tokenizer.shard_format import FORMAT, MANIFEST, TOKENIZER_COPY, load_manifest, shard_names
+from scratchlm.tokenizer.shard_format import FORMAT, MANIFEST, load_manifest, shard_names
 from scratchlm.tokenizer.sharding import shard_corpus
 from scratchlm.tokenizer.train import TOKENIZER_FILE, train_texts_to_folder, trained_already
 
@@ -80,12 +80,12 @@ def compose_shards(train_folder: Path, eval_folder: Path, output: Path) -> dict[
             _link(folder / entry["file"], output / file)
             _link(folder / entry["docs_file"], output / docs_file)
             entries.append({**entry, "file": file, "docs_file": docs_file, "split": split})
-    _link(train_folder / TOKENIZER_COPY, output / TOKENIZER_COPY)
+    _link(train_folder / TOKENIZER_FILE, output / TOKENIZER_FILE)
     splits = {split: {"tokens": sum(e["tokens"] for e in entries if e["split"] == split),
                       "docs": sum(e["docs"] for e in entries if e["split"] == split),
                       "shards": sum(e["split"] == split for e in entries)} for split in ("train", "val")}
     manifest = {"format": FORMAT, "dtype": train["dtype"], "eos_id": train["eos_id"],
-                "vocab_size": train["vocab_size"], "tokenizer": TOKENIZER_COPY,
+                "vocab_size": train["vocab_size"], "tokenizer": TOKENIZER_FILE,
                 "tokenizer_sha256": train["tokenizer_sha256"], "splits": splits, "shards": entries,
                 "encoders": sorted({*train.get("encoders", []), *evaluation.get("encoders", [])}),
                 "sources": {"train": str(train_folder), "val": str(eval_folder)}}

@@ -6,11 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scratchlm.curate import layout
 from scratchlm.curate.errors import ConfigError
 from scratchlm.pipelines.recipe import Recipe, load_recipe
 from scratchlm.pipelines.report.sample import SAMPLE_ROWS, StepSample, sample_step
+from scratchlm.pipelines.sections.shard import SHARDS_DIR
+from scratchlm.tokenizer import shard_format
 
-MANIFEST = Path("shards") / "manifest.json"
+MANIFEST = Path(SHARDS_DIR) / shard_format.MANIFEST
 
 
 @dataclass
@@ -48,18 +51,18 @@ def _json(path: Path) -> Any:
 
 def load_run(run_dir: Path, sample_rows: int = SAMPLE_ROWS) -> RunData:
     """Read a finished curation run; a missing ``stats.json`` means it is not one (or not finished)."""
-    stats_file = run_dir / "stats.json"
+    stats_file = run_dir / layout.STATS
     if not stats_file.exists():
         raise FileNotFoundError(f"{stats_file}: no run statistics (is {run_dir} a finished `scratchlm curate` run?)")
     stats = _json(stats_file)
-    recipe_file = run_dir / "recipe.yaml"
+    recipe_file = run_dir / layout.RECIPE
     recipe, recipe_error = None, ""
     try:
         recipe = load_recipe(recipe_file)
     except ConfigError as err:
         recipe_error = str(err)
     recipe_text = recipe_file.read_text(encoding="utf-8") if recipe_file.exists() else ""
-    inputs_file = run_dir / "inputs.json"
+    inputs_file = run_dir / layout.INPUTS
     inputs = _json(inputs_file) if inputs_file.exists() else []
     manifest_file = run_dir / MANIFEST
     manifest = _json(manifest_file) if manifest_file.exists() else None

@@ -19,8 +19,8 @@ from typing import Any
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from scratchlm.curate import layout
 from scratchlm.curate.shards import BATCH_ROWS, done_shards
-from scratchlm.pipelines.segment import KEPT_SAMPLE
 
 SAMPLE_ROWS = 20_000     # rows read per step, for outputs and for rejects alike
 SAMPLE_FILES = 256       # shards opened per step at most, evenly spaced (a crawl has tens of thousands)
@@ -184,9 +184,9 @@ def kept_sample_rows(index: int, shards: int) -> int:
 def _kept_sample(step_dir: Path, limit: int) -> Sample:
     """The sample of a step that kept no full output: from the first kept documents the runner
     wrote of some shards (``kept-sample/``), its totals from the shards' ``.done`` counts."""
-    files = sorted((step_dir / KEPT_SAMPLE).glob("part-*.parquet"))
+    files = sorted((step_dir / layout.KEPT_SAMPLE).glob(layout.SHARDS))
     sample = sample_shards(files, limit)
-    finished = sorted(step_dir.glob("part-*.done"))
+    finished = sorted(step_dir.glob(layout.DONE_MARKERS))
     sample.total_rows = sum(json.loads(p.read_text(encoding="utf-8"))["docs_out"] for p in finished)
     sample.skipped_files = len(finished) - len(files)
     return sample
@@ -196,5 +196,5 @@ def sample_step(step_dir: Path, limit: int = SAMPLE_ROWS) -> StepSample:
     """Samples of a step's output shards (or, where it kept none, of its kept sample) and of its rejects."""
     shards = done_shards(step_dir)
     kept = sample_shards(shards, limit) if shards else _kept_sample(step_dir, limit)
-    rejected = sample_shards(sorted((step_dir / "rejects").glob("part-*.parquet")), limit)
+    rejected = sample_shards(sorted((step_dir / layout.REJECTS).glob(layout.SHARDS)), limit)
     return StepSample(step_dir.name, kept, rejected)

@@ -13,6 +13,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+from scratchlm.curate import layout
 from scratchlm.curate.checksum import file_sha256
 from scratchlm.curate.errors import ConfigError
 from scratchlm.curate.stage import Executor
@@ -39,8 +40,8 @@ SOURCES_DIR = "sources"  # RUN/sources/NAME: a source curated here, and a curate
 
 def curated_step(name: str, folder: Path) -> Path:
     """The curated documents of a run folder (its last step) or of a step folder."""
-    stats = folder / "stats.json"
-    if any(folder.glob("part-*.parquet")):
+    stats = folder / layout.STATS
+    if any(folder.glob(layout.SHARDS)):
         return folder
     if stats.exists():
         steps = list(json.loads(stats.read_text(encoding="utf-8")))
