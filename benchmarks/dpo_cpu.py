@@ -49,7 +49,7 @@ def held_out_by_instruction(sft: Path, tuned: Path, beta: float) -> str:
               "| reward accuracy | reward margin |")
     lines = [header, "|---|---:|---:|---:|---:|---:|"]
     models = [load_model(path, torch.device("cpu")) for path in (sft, tuned)]
-    tok = TextTokenizer.load(models[1][1].folder / "tokenizer.json")
+    tok = TextTokenizer.load(models[1][1].tokenizer_path)
     for instruction in sorted({r["instruction"] for r in records}):
         path = tuned / f"val-{instruction.split()[0].lower()}.jsonl"
         path.write_text(

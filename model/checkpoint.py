@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from scratchlm.model.data import sha256_file
+from scratchlm.model.data import TOKENIZER_FILE, sha256_file
 from scratchlm.model.errors import ModelError
 from scratchlm.model.safetensors_io import save_file, tensors_from_bytes
 
@@ -37,6 +37,11 @@ class Checkpoint:
     @property
     def model_config(self) -> dict[str, Any]:
         return self.state["model_config"]
+
+    @property
+    def tokenizer_path(self) -> Path:
+        """The tokenizer copied beside the weights (absent when the training data had none)."""
+        return self.folder / TOKENIZER_FILE
 
 
 def weights_for_saving(state_dict: dict[str, torch.Tensor], tied: bool) -> dict[str, torch.Tensor]:

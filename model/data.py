@@ -16,6 +16,9 @@ import torch
 from scratchlm.model.errors import ModelError
 
 FORMAT = "scratchlm-shards/1"
+# a shard folder's names (tokenizer/shard_format.py writes them; a test checks they agree)
+MANIFEST = "manifest.json"
+TOKENIZER_FILE = "tokenizer.json"  # the tokenizer, copied from here into each checkpoint
 DTYPES = {"uint16": np.uint16, "uint32": np.uint32}
 
 
@@ -51,7 +54,7 @@ class ShardSet:
 
     @property
     def tokenizer_path(self) -> Path:
-        return self.folder / self.manifest.get("tokenizer", "tokenizer.json")
+        return self.folder / self.manifest.get("tokenizer", TOKENIZER_FILE)
 
     @property
     def content_id(self) -> str:
@@ -74,7 +77,7 @@ class ShardSet:
 def open_shards(folder: Path | str, verify: bool = True) -> ShardSet:
     """Read and check ``manifest.json``; with ``verify``, each shard's sha256 too."""
     folder = Path(folder)
-    path = folder / "manifest.json"
+    path = folder / MANIFEST
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -47,7 +47,6 @@ from scratchlm.model.train import decay_groups, step_seed
 
 ADAPTERS, ADAPTERS_INFO = "adapters.safetensors", "adapters.json"
 RESUME = "resume"  # OUT/resume/step-*: what a killed run continues from; removed at the end
-TOKENIZER = "tokenizer.json"
 POOL = 32  # batches per pool sorted by length (padding-aware batching)
 Item = TypeVar("Item")
 
@@ -221,7 +220,7 @@ def save(out: Path, model: GPT, base: checkpoint.Checkpoint, finetune: dict[str,
     tied = model.head.out_head.weight is model.tok_emb.weight
     weights = checkpoint.weights_for_saving({k: v.detach().cpu() for k, v in model.state_dict().items()}, tied)
     state = {"step": steps, "tokens": 0, "model_config": base.model_config, "finetune": finetune}
-    extra = [base.folder / TOKENIZER] if (base.folder / TOKENIZER).exists() else []
+    extra = [base.tokenizer_path] if base.tokenizer_path.exists() else []
     return checkpoint.save(out, steps, weights, state, extra, keep=1)
 
 

@@ -31,7 +31,7 @@ from scratchlm.pipelines.finetune_data import (
     preference_pairs,
     read_records,
 )
-from scratchlm.pipelines.loss_plot import DPO_PANELS, plot_terms
+from scratchlm.pipelines.loss_plot import DPO_PANELS, DPO_PLOT, plot_terms
 from scratchlm.pipelines.task_eval import show_results
 
 Item = TypeVar("Item")
@@ -59,9 +59,9 @@ def logger(out: Path, after_step: int = 0):
 def load(args: argparse.Namespace):
     """(model, base checkpoint, tokenizer) for the command's ``--checkpoint`` and ``--tokenizer``."""
     model, base = ft.load_base(args.checkpoint, pick_device(args.device))
-    tok = TextTokenizer.load(args.tokenizer or base.folder / ft.TOKENIZER)
+    tok = TextTokenizer.load(args.tokenizer or base.tokenizer_path)
     if tok.tokenizer.get_vocab_size() > model.config.vocab_size:
-        raise ConfigError(f"{args.tokenizer or base.folder / ft.TOKENIZER}: vocabulary larger than the model's")
+        raise ConfigError(f"{args.tokenizer or base.tokenizer_path}: vocabulary larger than the model's")
     return model, base, tok
 
 
@@ -176,10 +176,10 @@ def dpo(args: argparse.Namespace) -> int:
     info = {"task": "dpo", "beta": args.beta, "train_layers": args.train_layers, "history": history,
             "rejected": dict(rejects.counts)}
     folder = ft.save(args.out, model, base, info, cfg, history[-1]["step"])
-    plot_terms(args.out / LOG_NAME, args.out / "dpo.png", DPO_PANELS,
+    plot_terms(args.out / LOG_NAME, args.out / DPO_PLOT, DPO_PANELS,
                f"DPO (beta {args.beta}) on {args.data.name}")
     shutil.rmtree(state_dir, ignore_errors=True)
-    print(f"preference-tuned model saved: {folder}; plot: {args.out / 'dpo.png'}")
+    print(f"preference-tuned model saved: {folder}; plot: {args.out / DPO_PLOT}")
     return 0
 
 
@@ -193,7 +193,7 @@ def evaluate_preferences(args: argparse.Namespace) -> int:
         raise ConfigError(f"{saved.folder}: not a DPO checkpoint; name the reference model with "
                           "--reference")
     beta = args.beta or finetune.get("beta") or DPO_BETA
-    tok = TextTokenizer.load(saved.folder / ft.TOKENIZER)
+    tok = TextTokenizer.load(saved.tokenizer_path)
     rejects = Rejects()
     pairs = preference_pairs(args.preferences, tok, model.config.block_size, rejects)
     if not pairs:

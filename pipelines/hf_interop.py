@@ -28,13 +28,14 @@ from scratchlm.model import checkpoint
 from scratchlm.model.config import GPTConfig
 from scratchlm.model.errors import ModelError
 from scratchlm.model.safetensors_io import load_file, save_file
-from scratchlm.tokenizer.config import EOS_TOKEN
+from scratchlm.tokenizer.config import EOS_TOKEN, TOKENIZER_FILE
 from scratchlm.tokenizer.files import load_tokenizer, token_id
 from scratchlm.tokenizer.train import new_byte_level_bpe
 
 # gelu_fast and gelu_pytorch_tanh compute the same tanh approximation as gelu_new
 TANH_GELU = ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")
 LAYER_NORM_EPS = 1e-5  # torch.nn.LayerNorm's default, which model.gpt uses
+HF_WEIGHTS = "model.safetensors"  # a Hugging Face model folder's weights
 # (ours, GPT-2's, Conv1D weight that needs a transpose)
 BLOCK_NAMES = [("norm1.weight", "ln_1.weight", False), ("norm1.bias", "ln_1.bias", False),
                ("att.qkv.weight", "attn.c_attn.weight", True), ("att.qkv.bias", "attn.c_attn.bias", False),
@@ -83,7 +84,7 @@ def to_hf_weights(weights: dict[str, torch.Tensor], config: GPTConfig) -> dict[s
 def write_tokenizer_files(tokenizer_path: Path, out: Path, block_size: int) -> int:
     """tokenizer.json and the files ``AutoTokenizer`` reads beside it; the end-of-text id."""
     eos_id = token_id(load_tokenizer(tokenizer_path), tokenizer_path)
-    shutil.copyfile(tokenizer_path, out / "tokenizer.json")
+    shutil.copyfile(tokenizer_path, out / TOKENIZER_FILE)
     special = {"bos_token": EOS_TOKEN, "eos_token": EOS_TOKEN, "unk_token": EOS_TOKEN}
     config = {"tokenizer_class": "GPT2Tokenizer", "model_max_length": block_size, "add_prefix_space": False,
               "clean_up_tokenization_spaces": False, **special}
@@ -98,12 +99,12 @@ def export_hf(checkpoint_path: Path, out: Path) -> Path:
     if saved.state.get("finetune", {}).get("task") == "classify":
         raise ConfigError(f"{saved.folder}: a classifier checkpoint has no language-model head to export")
     config = GPTConfig(**saved.model_config)
-    tokenizer_path = saved.folder / "tokenizer.json"
+    tokenizer_path = saved.tokenizer_path
     if not tokenizer_path.exists():
-        raise ConfigError(f"{saved.folder}: no tokenizer.json beside the weights")
+        raise ConfigError(f"{saved.folder}: no {TOKENIZER_FILE} beside the weights")
     out.mkdir(parents=True, exist_ok=True)
     eos_id = write_tokenizer_files(tokenizer_path, out, config.block_size)
-    save_file(to_hf_weights(saved.weights, config), out / "model.safetensors", metadata={"format": "pt"})
+    save_file(to_hf_weights(saved.weights, config), out / HF_WEIGHTS, metadata={"format": "pt"})
     (out / "config.json").write_text(json.dumps(hf_config(config, eos_id), indent=1), encoding="utf-8")
     generation = {"bos_token_id": eos_id, "eos_token_id": eos_id}
     (out / "generation_config.json").write_text(json.dumps(generation, indent=1), encoding="utf-8")
@@ -140,9 +141,9 @@ def gpt_config_from_hf(hf: dict, path: Path) -> GPTConfig:
 
 def read_hf_tensors(folder: Path) -> dict[str, torch.Tensor]:
     """The tensors of ``model.safetensors``, a sharded safetensors index, or ``pytorch_model.bin``."""
-    index = folder / "model.safetensors.index.json"
-    if (folder / "model.safetensors").exists():
-        return load_file(folder / "model.safetensors")
+    index = folder / f"{HF_WEIGHTS}.index.json"
+    if (folder / HF_WEIGHTS).exists():
+        return load_file(folder / HF_WEIGHTS)
     if index.exists():
         files = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
         return {k: v for name in files for k, v in load_file(folder / name).items()}
@@ -177,8 +178,8 @@ def from_hf_weights(tensors: dict[str, torch.Tensor], config: GPTConfig, folder:
 
 def gpt2_tokenizer(folder: Path) -> Tokenizer:
     """The folder's tokenizer.json, or one built from GPT-2's vocab.json and merges.txt."""
-    if (folder / "tokenizer.json").exists():
-        return load_tokenizer(folder / "tokenizer.json")
+    if (folder / TOKENIZER_FILE).exists():
+        return load_tokenizer(folder / TOKENIZER_FILE)
     vocab, merges = folder / "vocab.json", folder / "merges.txt"
     if not (vocab.exists() and merges.exists()):
         raise ConfigError(f"{folder}: no tokenizer.json, nor vocab.json and merges.txt")
@@ -202,6 +203,6 @@ def import_hf(folder: Path, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     state = {"step": 0, "tokens": 0, "model_config": dataclasses.asdict(config), "imported_from": str(folder)}
     with tempfile.TemporaryDirectory(dir=out) as tmp:
-        tokenizer.save(str(Path(tmp) / "tokenizer.json"))
+        tokenizer.save(str(Path(tmp) / TOKENIZER_FILE))
         return checkpoint.save(out, 0, checkpoint.weights_for_saving(weights, config.tie_weights), state,
-                               [Path(tmp) / "tokenizer.json"], keep=1)
+                               [Path(tmp) / TOKENIZER_FILE], keep=1)

@@ -96,7 +96,7 @@ def run_tasks(checkpoint_dir: Path, tasks: Sequence[Path], batch_size: int = 32,
             raise ConfigError(f"--task {task}: no such file")
     dev = pick_device(device)
     model, saved = load_model(checkpoint_dir, dev)
-    tok = TextTokenizer.load(saved.folder / "tokenizer.json")
+    tok = TextTokenizer.load(saved.tokenizer_path)
     with autocast(dev, autocast_dtype(precision, dev)):
         records = [evaluate_file(model, tok, Path(task), model.config.block_size, batch_size, dev) for task in tasks]
     report = {"checkpoint": str(saved.folder), "step": saved.state.get("step"), "results": records}

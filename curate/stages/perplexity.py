@@ -50,7 +50,7 @@ class Scorer:
         self.model, saved = load_model(Path(checkpoint), torch.device("cpu"))
         # read with the tokenizers library itself: ``tokenizer/`` builds on ``curate/``, so curate
         # may not import it; a literal <|endoftext|> in a text is text, as in the shards
-        self.tokenizer = Tokenizer.from_file(str(saved.folder / "tokenizer.json"))
+        self.tokenizer = Tokenizer.from_file(str(saved.tokenizer_path))
         self.tokenizer.encode_special_tokens = True
         self.eos = int(saved.state.get("eos_id", 0))
         self.block = self.model.config.block_size

@@ -23,6 +23,7 @@ from typing import Any
 
 from scratchlm.curate.checksum import file_sha256
 from scratchlm.curate.writer import write_atomic
+from scratchlm.tokenizer.shard_format import MANIFEST
 
 SCORES = "scores.json"
 BATCH = 16
@@ -38,7 +39,7 @@ def eval_file_names(eval_inputs: Sequence[str]) -> list[str]:
 
 
 def _shard_digests(folder: Path) -> list[str]:
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     return [entry["sha256"] for entry in manifest["shards"]]
 
 
@@ -80,7 +81,7 @@ def score_training(
 
     dev = pick_device(device)
     model, saved = load_model(training, dev)
-    tok = TextTokenizer.load(saved.folder / "tokenizer.json")
+    tok = TextTokenizer.load(saved.tokenizer_path)
     scores = {
         "key": key,
         "heldout": {

@@ -83,7 +83,7 @@ def sample_command(args: argparse.Namespace) -> int:
     model, saved = load_model(checkpoint_folder(args.checkpoint), device)
     if args.int8:
         model = quantize_int8(model)
-    tok = load_tokenizer(saved.folder / "tokenizer.json", special_tokens_as_text=False)  # a typed prompt
+    tok = load_tokenizer(saved.tokenizer_path, special_tokens_as_text=False)  # a typed prompt
     # an instruction- or preference-tuned model gets its prompt format, answers with the response
     instruct = uses_prompt_format(saved.state.get("finetune", {}))
     text = format_prompt(args.prompt, args.input) if instruct else args.prompt

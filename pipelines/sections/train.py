@@ -28,7 +28,7 @@ def run_section(config: TrainConfig, run_dir: Path, curated_dir: Path, executor:
               f"training again from step 0")
         result = run_training(config, data, out)
     model, saved = load_model(out, torch.device("cpu"))
-    tok = load_tokenizer(saved.folder / "tokenizer.json")
+    tok = load_tokenizer(saved.tokenizer_path)
     prompt = torch.tensor([tok.encode("The").ids])
     text = tok.decode(generate(model, prompt, 60, temperature=0.8, top_k=50,
                                generator=torch.Generator().manual_seed(config.seed))[0].tolist())
