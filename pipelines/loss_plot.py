@@ -7,6 +7,7 @@ from pathlib import Path
 
 from scratchlm.model.train_log import Evaluation, Step, read_log, read_records
 
+DPO_PLOT = "dpo.png"  # beside a DPO run's log
 DPO_PANELS = [
     ("loss", "DPO loss"),
     ("reward_accuracy", "reward accuracy"),

@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scratchlm.curate import layout
 from scratchlm.curate.errors import ConfigError
 from scratchlm.model import train_log
 from scratchlm.model.train_log import LOG_NAME, Evaluation, Start, Step
+from scratchlm.pipelines.ablation.layout import CURATED, SHARDS, seed_dir
+from scratchlm.tokenizer.shard_format import MANIFEST
 
 DECONTAMINATE = "decontaminate"
 
@@ -102,11 +105,11 @@ def read_variant(folder: Path, name: str, changes: list[str], seeds: list[int],
                  kept: dict[str, dict[str, int]] | None = None) -> VariantResult:
     """One variant's figures from ``folder`` (``curated/``, ``shards/``, ``seed-N/``); ``kept``: its
     documents by input file (pipelines/ablation/composition.py, which needs the curation stack)."""
-    stats = folder / "curated" / "stats.json"  # none for a mixture's variant
+    stats = folder / CURATED / layout.STATS  # none for a mixture's variant
     summary = json.loads(stats.read_text(encoding="utf-8")) if stats.exists() else {}
-    manifest = json.loads((folder / "shards" / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((folder / SHARDS / MANIFEST).read_text(encoding="utf-8"))
     docs = list(summary.values())[-1]["docs_out"] if summary else manifest["splits"]["train"]["docs"]
-    trainings = [read_log(folder / f"seed-{seed}", seed) for seed in seeds]
+    trainings = [read_log(seed_dir(folder, seed), seed) for seed in seeds]
     return VariantResult(name, changes, docs, manifest["splits"]["train"]["tokens"], manifest, trainings,
                          decontamination_counts(summary), kept or {})
 

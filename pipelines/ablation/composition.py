@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from scratchlm.curate import layout
 from scratchlm.curate.checksum import file_sha256
 from scratchlm.curate.writer import write_atomic
 from scratchlm.curate.shards import done_shards, iter_documents
 
 KEPT_FILE = "kept_by_input.json"
-STATS = "stats.json"
 
 
 def input_of(source: str) -> str:
@@ -35,7 +35,7 @@ def count_by_input(final: Path) -> dict[str, dict[str, int]]:
 
 def kept_by_input(curated: Path) -> dict[str, dict[str, int]]:
     """The counts of a curation run folder's final step (the last in its ``stats.json``), cached."""
-    stats_path, cache = curated / STATS, curated / KEPT_FILE
+    stats_path, cache = curated / layout.STATS, curated / KEPT_FILE
     digest = file_sha256(stats_path)
     if cache.exists():
         cached = json.loads(cache.read_text(encoding="utf-8"))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scratchlm.curate.stage import Executor
+from scratchlm.pipelines.ablation.layout import SHARDS, TOKENS, variant_dir
 from scratchlm.pipelines.ablation.spec import Ablation
 from scratchlm.pipelines.ablation.tokens import compose_shards, train_union_tokenizer
 from scratchlm.pipelines.sections.mix import (
@@ -56,12 +57,12 @@ def mixture_variants(ablation: Ablation, evaluation: Path, output: Path, executo
     sources = encode_sources(prepared, tokenizer, ablation.shard, output, executor)
     kept: dict[str, int] = {}
     for variant in ablation.variants:
-        folder = output / "variants" / variant.name
+        folder = variant_dir(output, variant.name)
         weighted = [open_source(s.name, s.folder, variant.mix.sources[s.name].weight,
                                 s.max_epochs, s.licence) for s in sources]
-        manifest = mix_shards(weighted, tokenizer, folder / "tokens", base.total_tokens,
+        manifest = mix_shards(weighted, tokenizer, folder / TOKENS, base.total_tokens,
                               base.seed, ablation.shard.shard_tokens, log=log, replace=True)
-        compose_shards(folder / "tokens", evaluation, folder / "shards")
+        compose_shards(folder / TOKENS, evaluation, folder / SHARDS)
         shares = ", ".join(f"{s['name']} {s['tokens']:,} tokens ({s['epochs']:.2f} epochs)"
                            for s in manifest["mixture"]["sources"])
         kept[variant.name] = manifest["splits"]["train"]["tokens"]

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from scratchlm.curate import layout
 from scratchlm.curate.atomic import AtomicPath
 from scratchlm.curate.checksum import file_sha256
 from scratchlm.curate.errors import ConfigError
@@ -30,6 +31,7 @@ from scratchlm.curate.writer import claim_folder, write_atomic
 from scratchlm.pipelines.ablation.budget import fit_budget
 from scratchlm.pipelines.ablation.compare import VariantResult, check_fair, read_variant
 from scratchlm.pipelines.ablation.composition import kept_by_input
+from scratchlm.pipelines.ablation.layout import CURATED, SHARDS, TOKENS, variant_dir
 from scratchlm.pipelines.ablation.mixture import check_mixtures, mixture_variants
 from scratchlm.pipelines.ablation.page import write_page
 from scratchlm.pipelines.ablation.quality_model import train_quality_model
@@ -69,7 +71,7 @@ def _seed_steps(recipe: Recipe, earlier: list[tuple[Recipe, Path]], target: Path
         best = max((i + 1 for i in range(best) if _kept_output(source / recipe.step_folder(i))), default=0)
     for index in range(best):
         name = recipe.step_folder(index)
-        if source is None or (target / name).exists() or not (source / name / "stats.json").exists():
+        if source is None or (target / name).exists() or not (source / name / layout.STATS).exists():
             continue
         with AtomicPath(target / name) as tmp:
             shutil.copytree(source / name, tmp, copy_function=_hardlink)
@@ -77,8 +79,9 @@ def _seed_steps(recipe: Recipe, earlier: list[tuple[Recipe, Path]], target: Path
 
 def _kept_output(step_dir: Path) -> bool:
     """Whether a finished step folder holds its full output: a Parquet shard beside every ``.done``."""
-    done = list(step_dir.glob("part-*.done"))
-    return bool(done) and (step_dir / "stats.json").exists() and all(p.with_suffix(".parquet").exists() for p in done)
+    done = list(step_dir.glob(layout.DONE_MARKERS))
+    return bool(done) and (step_dir / layout.STATS).exists() and \
+        all(p.with_suffix(layout.SHARD).exists() for p in done)
 
 
 def _hardlink(source: str, target: str) -> None:
@@ -99,7 +102,7 @@ def curate_variants(ablation: Ablation, inputs: list[str], output: Path, executo
     done: list[tuple[Recipe, Path]] = []
     finals = []
     for variant, recipe in zip(ablation.variants, recipes):
-        folder = output / "variants" / variant.name / "curated"
+        folder = variant_dir(output, variant.name) / CURATED
         folder.mkdir(parents=True, exist_ok=True)
         _seed_steps(recipe, done, folder)
         log(f"== curate {variant.name}: {'; '.join(variant.changes)}")
@@ -120,9 +123,9 @@ def filter_variants(ablation: Ablation, inputs: list[str], evaluation: Path, out
     encode_eval(tokenizer)
     kept: dict[str, int] = {}
     for variant, final in zip(ablation.variants, finals):
-        folder = output / "variants" / variant.name
-        tokens = shard_all_train([str(final)], tokenizer, folder / "tokens", ablation.shard, executor)
-        compose_shards(folder / "tokens", evaluation, folder / "shards")
+        folder = variant_dir(output, variant.name)
+        tokens = shard_all_train([str(final)], tokenizer, folder / TOKENS, ablation.shard, executor)
+        compose_shards(folder / TOKENS, evaluation, folder / SHARDS)
         kept[variant.name] = tokens["splits"]["train"]["tokens"]
         log(f"== {variant.name}: {kept[variant.name]:,} tokens of documents")
     return tokenizer, kept
@@ -196,9 +199,9 @@ def run_ablation(ablation: Ablation, inputs: list[str], eval_inputs: list[str], 
         return []
     log(f"== train: {len(ablation.variants)} variants × seeds {seed_list} ({plan})")
     run_trainings(output, jobs, log)
-    results = [read_variant(output / "variants" / v.name, v.name, v.changes, seed_list,
+    results = [read_variant(variant_dir(output, v.name), v.name, v.changes, seed_list,
                             None if ablation.mix else
-                            kept_by_input(output / "variants" / v.name / "curated"))
+                            kept_by_input(variant_dir(output, v.name) / CURATED))
                for v in ablation.variants]
     check_fair(results, file_sha256(tokenizer))
     for result in results:

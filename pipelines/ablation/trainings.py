@@ -28,6 +28,8 @@ from typing import Any
 
 from scratchlm.curate.errors import ConfigError
 from scratchlm.pipelines.ablation.compare import read_log
+from scratchlm.pipelines.ablation.layout import SHARDS, seed_dir, variant_dir
+from scratchlm.tokenizer.shard_format import MANIFEST
 
 PLAN = "trainings.json"
 Log = Callable[[str], None]
@@ -61,12 +63,12 @@ def read_plan(output: Path) -> tuple[list[Training], dict[str, Any]]:
     except ValueError as err:
         raise ConfigError(f"{path}: unreadable training plan: {err}") from None
     for variant in plan["variants"]:
-        shards = output / "variants" / variant / "shards"
-        if not (shards / "manifest.json").exists():
+        shards = variant_dir(output, variant) / SHARDS
+        if not (shards / MANIFEST).exists():
             raise ConfigError(f"{shards}: variant {variant} has no encoded shards; rerun scratchlm ablate")
     # seed by seed, so that an interrupted ablation has whole seeds of every variant
-    trainings = [Training(variant, seed, output / "variants" / variant / "shards",
-                          output / "variants" / variant / f"seed-{seed}")
+    trainings = [Training(variant, seed, variant_dir(output, variant) / SHARDS,
+                          seed_dir(variant_dir(output, variant), seed))
                  for seed in plan["seeds"] for variant in plan["variants"]]
     return trainings, plan["train"]
 

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from scratchlm.curate import layout
 from scratchlm.curate.errors import ConfigError
 from scratchlm.curate.writer import write_atomic
 from scratchlm.model.train_log import LOG_NAME, Evaluation, read_log
@@ -19,10 +20,10 @@ from scratchlm.pipelines.report import REPORT_DIR, write_report
 from scratchlm.pipelines.report.page import Plot, Section, link, para, render, table
 from scratchlm.pipelines.sections.mix import SOURCES_DIR
 from scratchlm.pipelines.sections.shard import SHARDS_DIR
+from scratchlm.pipelines.training import LOSS_PLOT, TRAIN_DIR
 from scratchlm.tokenizer.config import MixSource
+from scratchlm.tokenizer.shard_format import MANIFEST
 
-TRAIN_DIR = "train"
-LOSS_PNG = "loss.png"
 MANY_EPOCHS = 4  # repeated data is worth little past about 4 epochs (Muennighoff et al. 2023)
 
 
@@ -48,7 +49,7 @@ def licences(spec: MixSource) -> list[str]:
     if spec.recipe is not None:
         return _recipe_licences(Path(spec.recipe))
     if spec.run is not None:
-        return _recipe_licences(Path(spec.run) / "recipe.yaml")
+        return _recipe_licences(Path(spec.run) / layout.RECIPE)
     return []
 
 
@@ -105,7 +106,7 @@ def datacard(run_dir: Path, recipe: Recipe, manifest: dict[str, Any], rows: list
     splits = manifest["splits"]
     lines += ["", "| split | tokens | docs |", "|---|---:|---:|"]
     lines += [f"| {name} | {v['tokens']:,} | {v['docs']:,} |" for name, v in splits.items()]
-    recipe_text = (run_dir / "recipe.yaml").read_text(encoding="utf-8").rstrip()
+    recipe_text = (run_dir / layout.RECIPE).read_text(encoding="utf-8").rstrip()
     lines += ["", "## Recipe", "", "```yaml", recipe_text, "```", "", "## Licences", ""]
     declared = [f"- {row[0]}: {row[-1]}" for row in rows]
     lines += declared + ["", "## Known limitations", "",
@@ -120,8 +121,8 @@ def write_mixture_report(run_dir: Path) -> Path:
     """Write the mixture's report (and the curation report of each source curated in the run);
     returns the path of ``index.html``."""
     run_dir = Path(run_dir)
-    recipe = load_recipe(run_dir / "recipe.yaml")
-    manifest = json.loads((run_dir / SHARDS_DIR / "manifest.json").read_text(encoding="utf-8"))
+    recipe = load_recipe(run_dir / layout.RECIPE)
+    manifest = json.loads((run_dir / SHARDS_DIR / MANIFEST).read_text(encoding="utf-8"))
     out = run_dir / REPORT_DIR
     out.mkdir(exist_ok=True)
     rows = source_rows(manifest, recipe, final_losses(run_dir))
@@ -130,10 +131,10 @@ def write_mixture_report(run_dir: Path) -> Path:
     sections = [section]
     log = run_dir / TRAIN_DIR / LOG_NAME
     if log.exists():
-        png = plot_loss(log, out / LOSS_PNG, f"{recipe.name}: validation loss per source")
+        png = plot_loss(log, out / LOSS_PLOT, f"{recipe.name}: validation loss per source")
         sections.append(Section("Validation loss per source", plots=[Plot(
             "loss", png.read_bytes(), "training and validation loss, total and per source")]))
-    curated = sorted((run_dir / SOURCES_DIR).glob("*/stats.json"))
+    curated = sorted((run_dir / SOURCES_DIR).glob(f"*/{layout.STATS}"))
     if curated:
         links = [para(f"{d.parent.name}: ") + link(
             "../" + write_report(d.parent).relative_to(run_dir).as_posix(), "curation report")
