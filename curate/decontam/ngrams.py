@@ -34,6 +34,7 @@ SEED = 0x5C0A7C4  # fixes the multipliers: the same text always hashes the same
 UNKNOWN = 0        # word id of words outside the vocabulary (and of segment separators)
 BUILD_CHUNK_WORDS = 1 << 20  # words hashed at once while building
 ARRAYS = ("hashes", "items", "bitmap", "item_file", "item_line")  # saved as <name>.npy
+INDEX_FILE = "index.json"  # an index folder's n, files, vocabulary; written after the arrays
 BITMAP_BITS_PER_NGRAM = 16   # false positive rate about 1 - exp(-1/16), 6%, or less
 
 
@@ -244,12 +245,12 @@ class NgramIndex:
             np.save(folder / f"{name}.npy", getattr(self, name))
         words = sorted(self.vocab, key=self.vocab.__getitem__)
         meta = {"n": self.n, "files": self.files, "short": self.short, "vocab": words}
-        (folder / "index.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        (folder / INDEX_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> NgramIndex:
         """An index written by ``save``; the arrays are memory-mapped, so processes share their pages."""
-        meta = json.loads((folder / "index.json").read_text(encoding="utf-8"))
+        meta = json.loads((folder / INDEX_FILE).read_text(encoding="utf-8"))
         arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
         vocab = {word: i for i, word in enumerate(meta["vocab"], start=1)}
         return cls(meta["n"], vocab, files=meta["files"], short=meta["short"], **arrays)

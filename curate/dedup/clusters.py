@@ -15,7 +15,7 @@ import numpy as np
 
 from scratchlm.curate.atomic import AtomicPath
 from scratchlm.curate.dedup.corpus import Corpus
-from scratchlm.curate.dedup.droplist import write_droplist
+from scratchlm.curate.dedup.droplist import DROPS, write_droplist
 from scratchlm.curate.dedup.spills import iter_groups, star_edges
 from scratchlm.curate.dedup.store import group_starts
 from scratchlm.curate.dedup.unionfind import UnionFind
@@ -99,7 +99,7 @@ def cluster_drops(corpus: Corpus, edge_files: list[Path], workdir: Path, memory_
     dropped = (everyone != keepers[cluster]) & (everyone >= corpus.first_new)
     gids, cluster = everyone[dropped], cluster[dropped]
     kept = keepers[cluster]
-    write_droplist(workdir / "drops", corpus.doc_keys(gids), corpus.ids(kept),
+    write_droplist(workdir / DROPS, corpus.doc_keys(gids), corpus.ids(kept),
                    cluster_size[cluster], corpus.parts(kept))
     return {"documents": corpus.size - corpus.first_new, "candidate_pairs": edges,
             "clusters": int(len(cluster_roots)), "dropped": int(len(gids))}

@@ -31,6 +31,8 @@ from scratchlm.curate.dedup.store import load_json, save_json, save_npy
 from scratchlm.curate.errors import ConfigError
 from scratchlm.curate.shards import BATCH_ROWS
 
+SHARD_DONE = "done.json"  # a scanned shard folder's document count, written last
+
 
 def doc_key(doc_id: str, meta: dict[str, Any]) -> int:
     """A 64-bit key naming a document in its step: its id and ``meta.source`` (file#record)."""
@@ -63,7 +65,7 @@ def scan_shard(task: tuple[str, str, ScanSpec]) -> int:
     """Hash one shard into its folder; returns its number of documents."""
     shard, folder_name, spec = task
     folder = Path(folder_name)
-    done = folder / "done.json"
+    done = folder / SHARD_DONE
     if done.exists():
         return int(load_json(done)["docs"])
     folder.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,8 @@ import pyarrow.parquet as pq
 from scratchlm.curate.atomic import AtomicPath
 from scratchlm.curate.dedup.store import find_sorted, save_npy
 
+DROPS = "drops"  # the drop list's folder, in a dedup step's work folder
+
 
 def write_droplist(folder: Path, keys: np.ndarray, duplicate_of: pa.Array, cluster_size: np.ndarray,
                    keeper_part: pa.Array) -> None:

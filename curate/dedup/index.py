@@ -17,6 +17,7 @@ from scratchlm.curate.errors import ConfigError
 from scratchlm.curate.stage import Executor
 
 FORMAT = "scratchlm-dedup-index/1"
+INDEX_FILE = "index.json"  # the index's manifest: settings and shard folders, written last
 MATCHING = ("norm", "ngram", "bands", "rows", "seed")  # settings that must agree with the stage's
 
 
@@ -32,13 +33,13 @@ def build_index(inputs: Sequence[Path], out: Path, spec: ScanSpec, executor: Exe
     counts = shard_counts(folders)
     manifest = {"format": FORMAT, "settings": _settings(spec), "documents": sum(counts),
                 "shards": [{"folder": f.relative_to(out).as_posix(), "docs": n} for f, n in zip(folders, counts)]}
-    save_json(out / "index.json", manifest)
+    save_json(out / INDEX_FILE, manifest)
     return manifest
 
 
 def open_index(path: Path, spec: ScanSpec) -> tuple[list[Path], list[int]]:
     """The shard folders and document counts of the index at ``path``, checked against ``spec``."""
-    manifest_file = path / "index.json"
+    manifest_file = path / INDEX_FILE
     if not manifest_file.exists():
         raise ConfigError(f"{path}: not a dedup index (no index.json); build one with `scratchlm dedup index`")
     manifest = load_json(manifest_file)

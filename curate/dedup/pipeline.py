@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
 from scratchlm.curate.dedup.clusters import PairTask, candidate_pairs, cluster_drops
-from scratchlm.curate.dedup.corpus import Corpus, ScanSpec, doc_key, scan_shard
-from scratchlm.curate.dedup.droplist import DropList
+from scratchlm.curate.dedup.corpus import SHARD_DONE, Corpus, ScanSpec, doc_key, scan_shard
+from scratchlm.curate.dedup.droplist import DROPS, DropList
 from scratchlm.curate.dedup.store import load_json, save_json
 from scratchlm.curate.document import Document
 from scratchlm.curate.layout import part_name
@@ -32,7 +32,7 @@ def scan(inputs: Sequence[Path], folder: Path, spec: ScanSpec, executor: Executo
 
 
 def shard_counts(folders: list[Path]) -> list[int]:
-    return [int(load_json(f / "done.json")["docs"]) for f in folders]
+    return [int(load_json(f / SHARD_DONE)["docs"]) for f in folders]
 
 
 def run_dedup(inputs: Sequence[Path], workdir: Path, executor: Executor, spec: ScanSpec, *,
@@ -60,7 +60,7 @@ def run_dedup(inputs: Sequence[Path], workdir: Path, executor: Executor, spec: S
 @functools.lru_cache(maxsize=4)
 def load_droplist(workdir: str) -> DropList:
     """The drop list a finished ``run_dedup`` left in ``workdir`` (loaded once per process)."""
-    return DropList(Path(workdir) / "drops")
+    return DropList(Path(workdir) / DROPS)
 
 
 @dataclass(frozen=True)

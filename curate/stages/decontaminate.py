@@ -25,7 +25,14 @@ from typing import ClassVar, Literal
 
 from scratchlm.curate.atomic import AtomicPath
 from scratchlm.curate.checksum import file_sha256
-from scratchlm.curate.decontam.ngrams import WORD_RE, Match, NgramIndex, word_spans, words_of
+from scratchlm.curate.decontam.ngrams import (
+    INDEX_FILE,
+    WORD_RE,
+    Match,
+    NgramIndex,
+    word_spans,
+    words_of,
+)
 from scratchlm.curate.document import Document
 from scratchlm.curate.signals import Signal
 from scratchlm.curate.stage import Executor, Filtering, GlobalStage, MapStage, StageResult
@@ -58,7 +65,7 @@ class Decontaminate(Filtering, GlobalStage):
                 executor: Executor) -> ContaminationFilter:
         """Build the index once, into a folder named by a digest of the files and n; workers memory-map it."""
         folder = workdir / f"index-{index_digest(self.eval_files, self.n)}"
-        if not (folder / "index.json").exists():
+        if not (folder / INDEX_FILE).exists():
             with AtomicPath(folder) as tmp:
                 NgramIndex.build(self.eval_files, self.n).save(tmp)
         return ContaminationFilter(self, str(folder))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+TOKENIZER = "tokenizer"  # one BPE, trained on the union of the variants' documents
 VARIANTS = "variants"  # one folder per variant: DIR/variants/NAME/
 CURATED = "curated"  # a variant's curation run folder
 TOKENS = "tokens"  # a variant's documents, encoded, all in train

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scratchlm.curate.stage import Executor
-from scratchlm.pipelines.ablation.layout import SHARDS, TOKENS, variant_dir
+from scratchlm.pipelines.ablation.layout import SHARDS, TOKENIZER, TOKENS, variant_dir
 from scratchlm.pipelines.ablation.spec import Ablation
 from scratchlm.pipelines.ablation.tokens import compose_shards, train_union_tokenizer
 from scratchlm.pipelines.sections.mix import (
@@ -49,7 +49,7 @@ def mixture_variants(ablation: Ablation, evaluation: Path, output: Path, executo
     if base.tokenizer is not None:
         tokenizer = Path(base.tokenizer)
     elif curated:
-        tokenizer = train_union_tokenizer(curated, ablation.bpe, output / "tokenizer")
+        tokenizer = train_union_tokenizer(curated, ablation.bpe, output / TOKENIZER)
     else:
         tokenizer = prepared[0].shards / TOKENIZER_FILE
     log(f"tokenizer (one for all variants): {tokenizer}")

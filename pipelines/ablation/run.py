@@ -31,7 +31,7 @@ from scratchlm.curate.writer import claim_folder, write_atomic
 from scratchlm.pipelines.ablation.budget import fit_budget
 from scratchlm.pipelines.ablation.compare import VariantResult, check_fair, read_variant
 from scratchlm.pipelines.ablation.composition import kept_by_input
-from scratchlm.pipelines.ablation.layout import CURATED, SHARDS, TOKENS, variant_dir
+from scratchlm.pipelines.ablation.layout import CURATED, SHARDS, TOKENIZER, TOKENS, variant_dir
 from scratchlm.pipelines.ablation.mixture import check_mixtures, mixture_variants
 from scratchlm.pipelines.ablation.page import write_page
 from scratchlm.pipelines.ablation.quality_model import train_quality_model
@@ -118,7 +118,7 @@ def filter_variants(ablation: Ablation, inputs: list[str], evaluation: Path, out
     """Curate each variant, train the union tokenizer, encode; returns the tokenizer and each
     variant's training tokens."""
     finals = curate_variants(ablation, inputs, output, executor, log)
-    tokenizer = train_union_tokenizer(finals, ablation.bpe, output / "tokenizer")
+    tokenizer = train_union_tokenizer(finals, ablation.bpe, output / TOKENIZER)
     log(f"tokenizer (union of {len(finals)} variants): {tokenizer}")
     encode_eval(tokenizer)
     kept: dict[str, int] = {}

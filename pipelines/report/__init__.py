@@ -11,6 +11,8 @@ from scratchlm.pipelines.report.run import load_run
 from scratchlm.pipelines.report.sample import SAMPLE_ROWS
 
 REPORT_DIR = "report"
+PAGE = "index.html"  # in REPORT_DIR, so that serving the folder shows it
+DATACARD = "datacard.md"
 
 
 def _file_name(name: str, taken: set[str]) -> str:
@@ -39,7 +41,7 @@ def write_report(run_dir: Path, sample_rows: int = SAMPLE_ROWS) -> Path:
             write_atomic(path, plot.png)
             plot.name = path.stem
     intro = [para(f"Run folder {run.run_dir}: {len(run.inputs):,} input file(s), {len(run.stats)} step(s).")]
-    write_atomic(out / "datacard.md", datacard(run))
-    index = out / "index.html"
+    write_atomic(out / DATACARD, datacard(run))
+    index = out / PAGE
     write_atomic(index, render(f"Curation report: {run.name}", intro, sections))
     return index

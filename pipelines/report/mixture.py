@@ -16,7 +16,7 @@ from scratchlm.curate.writer import write_atomic
 from scratchlm.model.train_log import LOG_NAME, Evaluation, read_log
 from scratchlm.pipelines.loss_plot import plot_loss
 from scratchlm.pipelines.recipe import Recipe, load_recipe
-from scratchlm.pipelines.report import REPORT_DIR, write_report
+from scratchlm.pipelines.report import DATACARD, PAGE, REPORT_DIR, write_report
 from scratchlm.pipelines.report.page import Plot, Section, link, para, render, table
 from scratchlm.pipelines.sections.mix import SOURCES_DIR
 from scratchlm.pipelines.sections.shard import SHARDS_DIR
@@ -140,8 +140,8 @@ def write_mixture_report(run_dir: Path) -> Path:
             "../" + write_report(d.parent).relative_to(run_dir).as_posix(), "curation report")
             for d in curated]
         sections.append(Section("Sources curated in this run", parts=links))
-    write_atomic(out / "datacard.md", datacard(run_dir, recipe, manifest, rows))
-    index = out / "index.html"
+    write_atomic(out / DATACARD, datacard(run_dir, recipe, manifest, rows))
+    index = out / PAGE
     write_atomic(index, render(f"Mixture report: {recipe.name}",
                                [para(f"Run folder {run_dir}.")], sections))
     return index

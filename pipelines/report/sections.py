@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from scratchlm.curate.stages.read import counted_lines
-from scratchlm.pipelines.report import figures
+from scratchlm.pipelines.report import DATACARD, figures
 from scratchlm.pipelines.report.datacard import LANGUAGE_STAGE, limitations
 from scratchlm.pipelines.report.page import Plot, Section, heading, link, para, snippet, table
 from scratchlm.pipelines.report.run import RunData
@@ -257,7 +257,7 @@ def tokens(run: RunData) -> Section | None:
 
 def card(run: RunData) -> Section:
     section = Section("Data card: licences and known limitations")
-    section.notes.append("<p>" + link("datacard.md", "datacard.md") + "</p>")
+    section.notes.append("<p>" + link(DATACARD, DATACARD) + "</p>")
     licences = run.recipe.licences if run.recipe else []
     section.parts.append(heading("Licences (as declared in the recipe)"))
     section.parts.extend(para(item) for item in licences or ["None declared."])
