@@ -30,3 +30,13 @@ DONE_MARKERS = f"part-*{DONE}"
 def part_name(index: int) -> str:
     """The name of read task ``index``'s shard (``part-00003``), in every step folder."""
     return f"part-{index:05d}"
+
+
+def shard_file(part: str) -> str:
+    """A shard's file name (``part-00003.parquet``)."""
+    return part + SHARD
+
+
+def done_file(part: str) -> str:
+    """A shard's finished marker's name (``part-00003.done``)."""
+    return part + DONE

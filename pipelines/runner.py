@@ -73,7 +73,7 @@ def _input_size(task: ShardTask) -> int:
 
 
 def shard_stats(step_dir: Path, part: str) -> StageStats:
-    return StageStats.from_dict(json.loads((step_dir / f"{part}{layout.DONE}").read_text(encoding="utf-8")))
+    return StageStats.from_dict(json.loads((step_dir / layout.done_file(part)).read_text(encoding="utf-8")))
 
 
 def segments(recipe: Recipe) -> list[range]:
@@ -87,9 +87,9 @@ def resume_point(step_dirs: list[Path], part: str) -> int | None:
     position after the furthest finished step whose output is kept (0: from the segment's input)."""
     start = 0
     for position, step_dir in enumerate(step_dirs):
-        if not (step_dir / f"{part}{layout.DONE}").exists():
+        if not (step_dir / layout.done_file(part)).exists():
             return start
-        if (step_dir / f"{part}{layout.SHARD}").exists():
+        if (step_dir / layout.shard_file(part)).exists():
             start = position + 1
     return None
 
@@ -118,7 +118,8 @@ def _segment_tasks(recipe: Recipe, segment: range, stages: list[Source | MapStag
             continue
         if start > 0:
             span = None
-            source, path = f"{folders[start - 1]}/{part}{layout.SHARD}", str(step_dirs[start - 1] / f"{part}{layout.SHARD}")
+            shard = layout.shard_file(part)
+            source, path = f"{folders[start - 1]}/{shard}", str(step_dirs[start - 1] / shard)
         steps = tuple(
             StepTask(recipe.steps[i].name, stage, str(output / recipe.step_folder(i)),
                      write_output=recipe.keep_intermediate or i == segment[-1],
@@ -158,7 +159,7 @@ def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Exec
                 stats.merge(shard_stats(output / folder, part))
             write_atomic(output / folder / layout.STATS, json.dumps(stats.to_dict(), indent=2, sort_keys=True))
             results.append((folder, stats))
-        sources = [(f"{folders[-1]}/{part}{layout.SHARD}", str(output / folders[-1] / f"{part}{layout.SHARD}"))
+        sources = [(f"{folders[-1]}/{layout.shard_file(part)}", str(output / folders[-1] / layout.shard_file(part)))
                    for part in parts]
         spans = [None] * len(parts)  # later segments read whole shards
     summary = {folder: stats.to_dict() for folder, stats in results}

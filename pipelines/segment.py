@@ -80,14 +80,14 @@ class _StepRun:
     def __init__(self, step: StepTask, part: str) -> None:
         self.step = step
         folder = Path(step.output_dir)
-        self.done = folder / f"{part}{layout.DONE}"
+        self.done = folder / layout.done_file(part)
         self.stats = StageStats()
-        self.rejects = ShardWriter(folder / layout.REJECTS / f"{part}{layout.SHARD}", rejects=True)
+        self.rejects = ShardWriter(folder / layout.REJECTS / layout.shard_file(part), rejects=True)
         self.output: ShardWriter | None = None
         if step.write_output:
-            self.output = ShardWriter(folder / f"{part}{layout.SHARD}")
+            self.output = ShardWriter(folder / layout.shard_file(part))
         elif step.sample_rows > 0:
-            self.output = ShardWriter(folder / layout.KEPT_SAMPLE / f"{part}{layout.SHARD}")
+            self.output = ShardWriter(folder / layout.KEPT_SAMPLE / layout.shard_file(part))
 
     def reject(self, doc: Document, reason: str) -> None:
         self.stats.dropped[reason] += 1

@@ -38,7 +38,7 @@ import numpy as np
 from scratchlm.curate.atomic import AtomicPath
 from scratchlm.curate.checksum import file_sha256
 from scratchlm.curate.errors import ConfigError
-from scratchlm.curate.layout import DONE, part_name
+from scratchlm.curate.layout import done_file, part_name
 from scratchlm.curate.stage import Executor, iter_batches
 from scratchlm.curate.writer import write_atomic
 from scratchlm.tokenizer.config import TOKENIZER_FILE, ShardConfig
@@ -172,7 +172,7 @@ def encode_part(task: EncodeTask) -> PartResult:
         docs={s: streams[s].docs for s in SPLITS}, tokens={s: streams[s].tokens for s in SPLITS},
         bytes=text_bytes, encoder=encoder.name,
     )
-    write_atomic(work / f"{task.part}{DONE}", json.dumps(asdict(result), sort_keys=True))
+    write_atomic(work / done_file(task.part), json.dumps(asdict(result), sort_keys=True))
     return result
 
 
@@ -289,14 +289,14 @@ def shard_corpus(files: list[CorpusFile], tokenizer_path: Path, output: Path, co
     fast = config.encoder == "auto"
     tasks = [EncodeTask(f, p, str(work), str(copy), tokenizer_sha256, config.val_fraction, eos_id,
                         dtype.name, config.batch_docs, threads, fast)
-             for f, p in zip(files, parts) if not (work / f"{p}{DONE}").exists()]
+             for f, p in zip(files, parts) if not (work / done_file(p)).exists()]
     if threads:
         for task in tasks:
             encode_part(task)
     else:
         with tokenizers_parallelism(False):
             executor.map(encode_part, tasks, desc="shard:encode")
-    results = [PartResult(**json.loads((work / f"{p}{DONE}").read_text(encoding="utf-8"))) for p in parts]
+    results = [PartResult(**json.loads((work / done_file(p)).read_text(encoding="utf-8"))) for p in parts]
 
     entries = []
     for split in SPLITS:

@@ -6,6 +6,7 @@ import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
 
+from scratchlm.curate import layout
 from scratchlm.curate.stages.read import counted_lines
 from scratchlm.pipelines.report import DATACARD, figures
 from scratchlm.pipelines.report.datacard import LANGUAGE_STAGE, limitations
@@ -107,7 +108,7 @@ def _kept(run: RunData, folder: str, example: Example) -> str:
     of the step that holds it (an earlier dedup index's documents are not in the run)."""
     text = None
     if example.duplicate_part:
-        shard = run.run_dir / folder / f"{example.duplicate_part}.parquet"
+        shard = run.run_dir / folder / layout.shard_file(example.duplicate_part)
         text = find_text(shard, example.duplicate_of)
     if text is None:
         where = "" if example.duplicate_part else ": a document of the dedup index"
