@@ -14,9 +14,9 @@ from typing import Any
 from scratchlm.curate import layout
 from scratchlm.curate.errors import ConfigError
 from scratchlm.model import train_log
+from scratchlm.model.data import MANIFEST
 from scratchlm.model.train_log import LOG_NAME, Evaluation, Start, Step
 from scratchlm.pipelines.ablation.layout import CURATED, SHARDS, seed_dir
-from scratchlm.tokenizer.shard_format import MANIFEST
 
 DECONTAMINATE = "decontaminate"
 

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from scratchlm.curate.errors import ConfigError
+from scratchlm.model.data import MANIFEST
 from scratchlm.pipelines.ablation.compare import read_log
 from scratchlm.pipelines.ablation.layout import SHARDS, seed_dir, variant_dir
-from scratchlm.tokenizer.shard_format import MANIFEST
 
 PLAN = "trainings.json"
 Log = Callable[[str], None]
