@@ -82,12 +82,14 @@ class _StepRun:
         folder = Path(step.output_dir)
         self.done = folder / layout.done_file(part)
         self.stats = StageStats()
-        self.rejects = ShardWriter(folder / layout.REJECTS / layout.shard_file(part), rejects=True)
+        self.rejects = ShardWriter(folder / layout.REJECTS / layout.shard_file(part), rejects=True,
+                                   row_group_rows=BATCH_DOCS)
         self.output: ShardWriter | None = None
         if step.write_output:
             self.output = ShardWriter(folder / layout.shard_file(part))
         elif step.sample_rows > 0:
-            self.output = ShardWriter(folder / layout.KEPT_SAMPLE / layout.shard_file(part))
+            # small row groups: several steps' samples are buffered at once, only the report reads them
+            self.output = ShardWriter(folder / layout.KEPT_SAMPLE / layout.shard_file(part), row_group_rows=BATCH_DOCS)
 
     def reject(self, doc: Document, reason: str) -> None:
         self.stats.dropped[reason] += 1
