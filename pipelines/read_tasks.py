@@ -18,7 +18,8 @@ from typing import Any
 from scratchlm.curate import layout
 from scratchlm.curate.inputs import InputFile
 from scratchlm.curate.readers import ReaderOptions
-from scratchlm.curate.readers.spans import Span, plan_spans
+from scratchlm.curate.readers.base import part_ids, seen_across_parts
+from scratchlm.curate.readers.spans import Span, plan_spans, records_carry_ids
 from scratchlm.curate.remote import is_remote
 from scratchlm.curate.stage import Executor
 from scratchlm.curate.writer import write_atomic
@@ -34,6 +35,25 @@ class ReadTask:
 
 def _plan_file(job: tuple[str, ReaderOptions, int]) -> list[Span] | None:
     return plan_spans(*job)
+
+
+def _span(plain: dict | None) -> Span | None:
+    """A part as ``tasks.json`` records it (its ``seen`` a list there)."""
+    return Span(**{**plain, "seen": tuple(plain.get("seen", ()))}) if plain else None
+
+
+def _with_seen_ids(files: list[InputFile], spans: dict[str, list[Span]], options: ReaderOptions,
+                   executor: Any) -> dict[str, list[Span]]:
+    """The parts of the split files whose records carry their own ids, each with the earlier parts'
+    ids its reading looks up (``Span.seen``): every part read once on the workers, then the parts
+    that repeat an earlier part's id read again (``curate.readers.base.seen_across_parts``)."""
+    files = [f for f in files if records_carry_ids(f.path, options)]
+    jobs = [(f.path, f.source, options, span) for f in files for span in spans[f.source]]
+    if not jobs:
+        return {}
+    found = iter(executor.map(part_ids, jobs, desc="planning ids", weights=[j[3].size for j in jobs]))
+    return {f.source: seen_across_parts(f.path, f.source, options, spans[f.source],
+                                        [next(found) for _ in spans[f.source]]) for f in files}
 
 
 def _is_big(file: InputFile, task_bytes: int) -> bool:
@@ -63,7 +83,7 @@ def plan_read_tasks(
         # inputs.json has checked that the sources are the same
         paths = {f.source: f.path for f in files}
         return [
-            ReadTask(t["source"], paths[t["source"]], Span(**t["span"]) if t["span"] else None)
+            ReadTask(t["source"], paths[t["source"]], _span(t["span"]))
             for t in plan["tasks"]
         ]
     if any(output.glob(f"*/{layout.DONE_MARKERS}")):  # a run started before read tasks were planned
@@ -73,6 +93,7 @@ def plan_read_tasks(
     sizes = [os.path.getsize(f.path) for f in big]
     planned = executor.map(_plan_file, jobs, desc="planning", weights=sizes) if big else []
     spans = {f.source: s for f, s in zip(big, planned) if s}
+    spans.update(_with_seen_ids([f for f in big if f.source in spans], spans, options, executor))
     tasks = [
         ReadTask(f.source, f.path, span) for f in files for span in spans.get(f.source, [None])
     ]

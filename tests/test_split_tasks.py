@@ -157,6 +157,42 @@ def test_a_split_file_gives_the_documents_rejects_and_stats_of_the_whole_file(
     assert read["docs_in"] > 30 and read["docs_out"] > 0
 
 
+def _repeated_id_records() -> list[dict]:
+    """Real records whose ids repeat across the whole file (every third one shares one of ten ids),
+    one of them with the name a later repeat would be renamed to, and some without an id."""
+    records = [json.loads(line) for line in _brown_records()]
+    for i, record in enumerate(records):
+        if i % 3 == 0:
+            record["id"] = f"shared-{i % 10}"
+        elif i % 17 == 0:
+            del record["id"]  # derived: <source>#<n>
+    records[40]["id"] = "shared-9~100"  # record 100 (shared-9, repeated) would take this name
+    return records
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_ids_repeated_across_parts_are_renamed_as_in_the_whole_file(fmt: str, tmp_path: Path) -> None:
+    records = _repeated_id_records()
+    if fmt == "jsonl":
+        path = tmp_path / "repeats.jsonl"
+        path.write_bytes(b"".join(json.dumps(r).encode() + b"\n" for r in records))
+    else:
+        path = tmp_path / "repeats.parquet"
+        columns = {key: [r.get(key) for r in records] for key in ("id", "text", "source")}
+        pq.write_table(pa.table(columns), path, row_group_size=16)
+    task_bytes = path.stat().st_size // 5
+    _run([path], tmp_path / "whole", 0, workers=1, steps=STEPS[:1])
+    _run([path], tmp_path / "split", task_bytes, steps=STEPS[:1])
+    tasks = json.loads((tmp_path / "split" / "tasks.json").read_text())["tasks"]
+    assert len(tasks) >= 4 and all(task["span"]["seen"] for task in tasks[1:])
+    _same_output(tmp_path / "split", tmp_path / "whole")
+    ids = [row["id"] for row in _rows(tmp_path / "split" / "01_read")]
+    assert len(ids) == len(set(ids)) == len(records)
+    assert "shared-9~101" in ids  # the next free name: shared-9~100 is an earlier record's id
+    repeats = sum(1 for i in range(len(records)) if i % 3 == 0) - 10
+    assert _stats(tmp_path / "split")["01_read"]["counted"] == {"read:repeated_ids": repeats}
+
+
 def test_ids_line_numbers_and_offsets_are_the_files_own_at_the_cuts(
     inputs: dict[str, Path],
 ) -> None:

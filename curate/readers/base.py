@@ -1,11 +1,14 @@
 """What readers yield, how a file's format is chosen, and the dispatch to a format's reader."""
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
+from array import array
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator, Union
 
+import numpy as np
 import xxhash
 
 from scratchlm.curate.document import Document
@@ -79,6 +82,9 @@ FORMAT_MODULES: dict[str, str] = {
 # the formats whose module also provides ``plan(path, options, task_bytes)``: the parts of a big
 # file that ``read`` takes as its ``span`` (curate.readers.spans), each read as a task of its own
 SPLIT_FORMATS = frozenset({"jsonl", "parquet", "warc", "wet"})
+# the split formats whose records carry their own ids, which may repeat across a file's parts
+# (WARC and WET ids are record numbers): their parts are planned with ``seen_across_parts``
+RECORD_ID_FORMATS = frozenset({"jsonl", "parquet"})
 
 # file suffix (after any compression suffix is removed) -> format name
 SUFFIX_FORMATS: dict[str, str] = {
@@ -161,26 +167,32 @@ def read_file(path: str, source: str, options: ReaderOptions,
     """Stream the documents, rejects, file errors and counts of one input file (of its part
     ``span``, a ``curate.readers.spans.Span`` planned for its format), every document made
     writable (``curate.text.clean``: lone surrogates replaced, control characters removed) and its
-    id unique within the file, or within the part (``unique_ids``)."""
-    fmt = detect_format(path, options.remote) if options.format == "auto" else options.format
-    read = reader_for(fmt)
+    id unique within the file (``unique_ids``; a part starts from the ids of earlier parts that its
+    reading looks up, ``Span.seen``, found by ``seen_across_parts`` when the file was split)."""
+    read = reader_for(file_format(path, options))
     if span is None:
         return unique_ids(_cleaned(read(path, source, options)))
-    return unique_ids(_cleaned(read(path, source, options, span)), span.records)
+    return unique_ids(_cleaned(read(path, source, options, span)), span.records, set(span.seen))
+
+
+def file_format(path: str, options: ReaderOptions) -> str:
+    """The format a file is read in: ``options.format``, or the one ``detect_format`` finds."""
+    return detect_format(path, options.remote) if options.format == "auto" else options.format
 
 
 def _id_hash(doc_id: str) -> int:
     return xxhash.xxh64_intdigest(doc_id.encode("utf-8", errors="surrogatepass"))
 
 
-def unique_ids(items: Iterator[ReadItem], position: int = 0) -> Iterator[ReadItem]:
+def unique_ids(items: Iterator[ReadItem], position: int = 0,
+               seen: set[int] | None = None) -> Iterator[ReadItem]:
     """The items with each record's id unique among the records of this stream: a record whose id
     an earlier one has is preceded by ``REPEATED_ID`` and renamed ``ID~N`` (N: its position among
     the file's records, ``position`` being the records before the stream, the lowest free one after
-    it), ``meta.original_id`` keeping ``ID``.
+    it), ``meta.original_id`` keeping ``ID``. ``seen``: the id hashes taken before the stream.
     Memory: one 64-bit id hash a record (a Python set: about 70 bytes a record). Two distinct
     ids with the same hash would count as a repeat (odds about n**2 / 2**65): still unique."""
-    seen: set[int] = set()
+    seen = set() if seen is None else seen
     for item in items:
         if isinstance(item, (Document, Rejected)):
             position += 1
@@ -195,6 +207,51 @@ def unique_ids(items: Iterator[ReadItem], position: int = 0) -> Iterator[ReadIte
                 doc.id = f"{doc.id}~{suffix}"
             seen.add(key)
         yield item
+
+
+class _Queried(set):
+    """A set of id hashes that records every key looked up in it."""
+
+    def __init__(self, keys: tuple[int, ...]) -> None:
+        super().__init__(keys)
+        self.queried = array("Q")
+
+    def __contains__(self, key: object) -> bool:
+        self.queried.append(key)  # type: ignore[arg-type]
+        return super().__contains__(key)
+
+
+def part_ids(job: tuple[str, str, ReaderOptions, Span]) -> tuple[np.ndarray, np.ndarray]:
+    """The id hashes that reading ``(path, source, options, span)`` looks up and those it adds
+    (both sorted, unique), its set of seen ids starting with ``span.seen``."""
+    path, source, options, span = job
+    seen = _Queried(span.seen)
+    for _ in unique_ids(_cleaned(reader_for(file_format(path, options))(path, source, options, span)),
+                        span.records, seen):
+        pass
+    before = set(span.seen)
+    added = np.fromiter((key for key in seen if key not in before), np.uint64)
+    return np.unique(np.frombuffer(seen.queried, np.uint64)), np.sort(added)
+
+
+def seen_across_parts(path: str, source: str, options: ReaderOptions, spans: list[Span],
+                      first: list[tuple[np.ndarray, np.ndarray]]) -> list[Span]:
+    """The parts of a split file, each with the hashes of earlier parts' ids that its reading looks
+    up (``Span.seen``), so that each renames as a reading of the whole file does. ``first``: each
+    part's ``part_ids`` read on its own. A part that looks up an earlier part's id is read again
+    with the ids it found there (until it finds no more): each of its checks then answers as in the
+    whole file. Memory: the earlier parts' added hashes, one sorted array (8 bytes a record)."""
+    earlier = np.empty(0, np.uint64)
+    planned = []
+    for span, (queried, added) in zip(spans, first):
+        seen = np.array(span.seen, np.uint64)
+        while len(np.setdiff1d(hits := np.intersect1d(queried, earlier), seen)):
+            seen = np.union1d(hits, seen)
+            span = dataclasses.replace(span, seen=tuple(int(key) for key in seen))
+            queried, added = part_ids((path, source, options, span))
+        planned.append(span)
+        earlier = np.sort(np.concatenate([earlier, added]), kind="stable")  # a merge of two sorted runs
+    return planned
 
 
 def _cleaned(items: Iterator[ReadItem]) -> Iterator[ReadItem]:

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 from scratchlm.curate.readers.base import (
     FORMAT_MODULES,
+    RECORD_ID_FORMATS,
     SPLIT_FORMATS,
     ReaderOptions,
-    detect_format,
+    file_format,
 )
 from scratchlm.curate.readers.compression import BROKEN_STREAM_ERRORS
 from scratchlm.curate.remote import is_remote
@@ -36,6 +37,9 @@ class Span:
     offset: int = 0  # decompressed bytes before the part (JSON Lines byte offsets)
     length: int | None = None  # decompressed bytes in the part (JSON Lines); None: to the end
     size: int = 0  # the file's bytes in the part (progress weights)
+    # hashes of earlier parts' ids that this part's records repeat (or that its renamed ids would
+    # take): its reading starts with them, so ids are renamed as in the whole file
+    seen: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ def plan_spans(path: str, options: ReaderOptions, task_bytes: int) -> list[Span]
         return None
     parts = -(-size // task_bytes)
     try:
-        fmt = detect_format(path) if options.format == "auto" else options.format
+        fmt = file_format(path, options)
         if fmt not in SPLIT_FORMATS:
             return None
         module = importlib.import_module(f"scratchlm.curate.readers.{FORMAT_MODULES[fmt]}")
@@ -103,3 +107,9 @@ def plan_spans(path: str, options: ReaderOptions, task_bytes: int) -> list[Span]
     except (OSError, ValueError, KeyError, *BROKEN_STREAM_ERRORS):
         return None
     return spans if len(spans) > 1 else None
+
+
+def records_carry_ids(path: str, options: ReaderOptions) -> bool:
+    """Whether the records of a file's format carry their own ids, which may repeat
+    (``RECORD_ID_FORMATS``), so that its parts need ``Span.seen``."""
+    return file_format(path, options) in RECORD_ID_FORMATS
