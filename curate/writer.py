@@ -35,9 +35,11 @@ def text_bytes(doc: Document) -> int:
 class ShardWriter:
     """Writes documents (and, for rejects, their reasons) to one Parquet shard."""
 
-    def __init__(self, path: Path, rejects: bool = False, row_group_rows: int = ROW_GROUP_ROWS) -> None:
+    def __init__(self, path: Path, rejects: bool = False, row_group_rows: int = ROW_GROUP_ROWS,
+                 row_group_bytes: int = ROW_GROUP_BYTES) -> None:
         self.path = Path(path)
-        self.row_group_rows = row_group_rows  # rows buffered before a row group is written
+        # a row group is written when this many rows, or this many bytes of text, are buffered
+        self.row_group_rows, self.row_group_bytes = row_group_rows, row_group_bytes
         self.schema = REJECT_SCHEMA if rejects else DOC_SCHEMA
         self.target = AtomicPath(self.path)
         self.columns: dict[str, list[str]] = {name: [] for name in self.schema.names}
@@ -59,7 +61,7 @@ class ShardWriter:
         self.bytes += size
         self.buffered_bytes += size
         self.rows += 1
-        if len(self.columns["id"]) >= self.row_group_rows or self.buffered_bytes >= ROW_GROUP_BYTES:
+        if len(self.columns["id"]) >= self.row_group_rows or self.buffered_bytes >= self.row_group_bytes:
             self._flush()
 
     def _flush(self) -> None:

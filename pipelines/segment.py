@@ -37,6 +37,9 @@ from scratchlm.pipelines.progress import count_documents
 
 BATCH_DOCS = 256
 REASONS_KEY = "filter_reasons"  # where annotate mode records the reasons a doc would be dropped
+# row groups of a step's rejects and kept sample: a segment has two such writers open per step, so
+# each buffers at most about one batch (its full output keeps ShardWriter's 2,048 rows / 64 MB)
+SIDE_ROW_GROUPS = {"row_group_rows": BATCH_DOCS, "row_group_bytes": 4 << 20}
 
 
 @dataclass(frozen=True)
@@ -83,13 +86,12 @@ class _StepRun:
         self.done = folder / layout.done_file(part)
         self.stats = StageStats()
         self.rejects = ShardWriter(folder / layout.REJECTS / layout.shard_file(part), rejects=True,
-                                   row_group_rows=BATCH_DOCS)
+                                   **SIDE_ROW_GROUPS)
         self.output: ShardWriter | None = None
         if step.write_output:
             self.output = ShardWriter(folder / layout.shard_file(part))
         elif step.sample_rows > 0:
-            # small row groups: several steps' samples are buffered at once, only the report reads them
-            self.output = ShardWriter(folder / layout.KEPT_SAMPLE / layout.shard_file(part), row_group_rows=BATCH_DOCS)
+            self.output = ShardWriter(folder / layout.KEPT_SAMPLE / layout.shard_file(part), **SIDE_ROW_GROUPS)
 
     def reject(self, doc: Document, reason: str) -> None:
         self.stats.dropped[reason] += 1
