@@ -20,6 +20,7 @@ import yaml
 from scratchlm.curate import layout
 from scratchlm.curate.errors import ConfigError, InputError
 from scratchlm.curate.inputs import InputFile, expand_inputs
+from scratchlm.curate.memory import release_freed_memory
 from scratchlm.curate.readers.spans import Span
 from scratchlm.curate.stage import Executor, GlobalStage, MapStage, Source, annotates
 from scratchlm.curate.stages.read import counted_lines
@@ -134,6 +135,7 @@ def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Exec
                  log: Callable[[str], object] = print) -> CurationResult:
     """All curation steps of ``recipe`` over ``inputs`` into ``output``, resuming finished shards;
     ``log`` gets the per-step stats table and the final step's folder."""
+    release_freed_memory()  # before any worker is forked: they inherit it
     files = expand_inputs(inputs)
     output.mkdir(parents=True, exist_ok=True)
     changed_sections = _check_run_folder(output, recipe, files)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from scratchlm.curate import layout
 from scratchlm.curate.document import Document
+from scratchlm.curate.memory import release_freed_memory
 from scratchlm.curate.readers import Counted, FileError, ReadItem, Rejected
 from scratchlm.curate.readers.spans import Span
 from scratchlm.curate.remote import is_remote
@@ -72,6 +73,7 @@ Indexed = tuple[int, Document]  # a document and its position in the segment's i
 def process_shard(task: ShardTask) -> list[StageStats]:
     """Run the segment's steps over one shard, writing each step's files and ``.done`` marker;
     with a deadline, in a watched child process (``pipelines.deadline``). Returns each step's stats."""
+    release_freed_memory()
     if task.doc_timeout_s > 0:
         return supervise(functools.partial(_process_shard, task), task.doc_timeout_s)
     return _process_shard(task, Plan(), Watch())
