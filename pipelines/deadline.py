@@ -146,7 +146,7 @@ class _ShardChild:
 
     def _serve(self, tasks: Any) -> None:
         os.setpgrp()  # its own process group: a kill takes whatever it started too
-        _die_with(self.supervisor)
+        die_with(self.supervisor)
         self.tasks.close()
         progress.count_into(self.shared, _DOCS, _BYTES)
         watch = Watch(self.shared)
@@ -222,13 +222,14 @@ class _ShardChild:
             return payload
 
 
-def _die_with(supervisor: int) -> None:
-    """Have the kernel kill this process when its supervisor dies (Linux), so that a worker killed by
-    its executor (and retried there) leaves no child writing the same shard."""
+def die_with(parent: int) -> None:
+    """Have the kernel kill this process when ``parent`` dies (Linux), so that a pool worker or a
+    shard child never outlives the run that started it (a worker killed by its executor and retried
+    there leaves no child writing the same shard; a driver killed with -9 leaves no idle workers)."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: an orphan finishes its shard; the files are renamed atomically
+    except (OSError, AttributeError):  # not Linux: an orphan finishes its shard; files are renamed atomically
         pass
-    if os.getppid() != supervisor:  # the supervisor died before the request took effect
+    if os.getppid() != parent:  # the parent died before the request took effect
         os._exit(1)

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Sequence
 
+from scratchlm.pipelines.deadline import die_with
 from scratchlm.pipelines.progress import progress_bar
 
 
@@ -24,7 +26,10 @@ class LocalExecutor:
                     bar.advance(results[i], i)
                 return results
             context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(min(self.workers, len(items)), mp_context=context) as pool:
+            workers = min(self.workers, len(items))
+            # the workers die with this process: a driver killed with -9 leaves no idle pool behind
+            with ProcessPoolExecutor(workers, mp_context=context, initializer=die_with,
+                                     initargs=(os.getpid(),)) as pool:
                 futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
                 for future in as_completed(futures):
                     results[futures[future]] = future.result()
