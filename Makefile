@@ -23,6 +23,8 @@ demo-mixture: $(STAMP)
 	$(VENV)/bin/scratchlm mix pipelines/recipes/mixture.yaml --output runs/mixture --workers $(WORKERS)
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
 	$(PYTHON) -m pytest -q -n $(WORKERS) --dist loadgroup -p no:cacheprovider
 
