@@ -1,4 +1,5 @@
-"""The datatrove half of benchmarks/vs_datatrove.py; runs inside datatrove's own virtual environment.
+"""The datatrove half of benchmarks/vs_datatrove.py; runs inside datatrove's own virtual
+environment.
 
     python _datatrove_side.py CORPUS.jsonl OUT.json LID_MODEL BADWORDS_DIR
     python _datatrove_side.py --tokens CORPUS.jsonl OUT.json

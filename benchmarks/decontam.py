@@ -3,8 +3,8 @@
     .venv/bin/python -m benchmarks.decontam --items 100000
 
 The test items are HellaSwag-shaped (a 30-word context and four 20-word endings) cut from the
-Shakespeare and KJV prose (``benchmarks.dedup_data.prose_texts``: tests/data), with each item's words
-shuffled so that nearly all of its 13-grams are distinct, as those of real items are.
+Shakespeare and KJV prose (``benchmarks.dedup_data.prose_texts``: tests/data), with each item's
+words shuffled so that nearly all of its 13-grams are distinct, as those of real items are.
 
 Memory is measured in fresh processes, as a worker sees it: the growth of the resident set
 (and its peak, ``VmHWM``) when the index is built in the worker, and when it is loaded
@@ -67,7 +67,8 @@ def rss_mb(field: str = "VmRSS") -> float:
 
 
 def memory(mode: str, items: Path, index_dir: Path, n: int) -> dict[str, float]:
-    """Resident growth and peak (MB) of a fresh process that builds (or loads) the index and uses it."""
+    """Resident growth and peak (MB) of a fresh process that builds (or loads) the index and uses
+    it."""
     code = f"""
 import json, sys
 sys.path.insert(0, {str(REPO)!r})
@@ -76,7 +77,10 @@ from pathlib import Path
 from scratchlm.curate.decontam.ngrams import NgramIndex, words_of
 texts = prose("brown")
 base = rss_mb()
-index = NgramIndex.build([{str(items)!r}], {n}) if {mode!r} == "build" else NgramIndex.load(Path({str(index_dir)!r}))
+if {mode!r} == "build":
+    index = NgramIndex.build([{str(items)!r}], {n})
+else:
+    index = NgramIndex.load(Path({str(index_dir)!r}))
 for text in texts:
     index.find(words_of(text))
 print(json.dumps({{"rss": rss_mb() - base, "peak": rss_mb("VmHWM") - base}}))
@@ -86,8 +90,8 @@ print(json.dumps({{"rss": rss_mb() - base, "peak": rss_mb("VmHWM") - base}}))
 
 
 def python_set(index_dir: Path) -> float:
-    """Resident growth (MB) of a fresh process holding the index's n-gram hashes as a Python set of ints,
-    the plain alternative to the sorted array."""
+    """Resident growth (MB) of a fresh process holding the index's n-gram hashes as a Python set of
+    ints, the plain alternative to the sorted array."""
     code = f"""
 import json, sys
 sys.path.insert(0, {str(REPO)!r})
@@ -103,8 +107,9 @@ print(json.dumps(rss_mb() - base))
 
 
 def window_funnel(index: NgramIndex, texts: list[str]) -> tuple[float, float, float]:
-    """Over ``texts``: the share of n-word windows made only of words the items hold (they are hashed),
-    the share of those that pass the bitmap (they are searched), and microseconds per searched key."""
+    """Over ``texts``: the share of n-word windows made only of words the items hold (they are
+    hashed), the share of those that pass the bitmap (they are searched), and microseconds per
+    searched key."""
     windows = hashed = passed = 0
     searched = []
     for text in texts:

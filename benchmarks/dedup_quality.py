@@ -2,14 +2,17 @@
 
 Corpus: every HTML page of the sample crawl (tests/data/web-sample.warc.gz, text by resiliparse:
 real exact duplicates under second URLs, and the graded real near-duplicates of debian-reference
-in four languages), and Brown corpus documents (real prose, ~2,000 words), each of the first ``--families``
-with ``--variants`` edited copies at word-edit rates drawn from 0 to 0.1 (Jaccard of 5-gram
-shingles about 0.4 to 1.0 to the original, lower between two copies), plus unrelated documents; all shuffled into four JSONL files.
+in four languages), and Brown corpus documents (real prose, ~2,000 words), each of the first
+``--families`` with ``--variants`` edited copies at word-edit rates drawn from 0 to 0.1 (Jaccard
+of 5-gram shingles about 0.4 to 1.0 to the original, lower between two copies), plus unrelated
+documents; all shuffled into four JSONL files.
 Exact Jaccard is computed for every pair of documents on the very shingles MinHash hashes
 (``curate.dedup.signatures.shingles``), by a sparse product of the document x shingle matrix.
 The real runner then runs ``read`` and ``minhash`` (14 x 8) with and without verification.
 
-    .venv/bin/python -m benchmarks.dedup_quality   (as a module: benchmarks/tokenize.py would shadow the stdlib)
+    .venv/bin/python -m benchmarks.dedup_quality
+
+(as a module: benchmarks/tokenize.py would shadow the stdlib)
 """
 from __future__ import annotations
 
@@ -100,7 +103,8 @@ def report(docs: list[dict], jac: np.ndarray, cluster: dict[str, str], label: st
     for lo, hi in BANDS:
         inside = (pair_j >= lo) & (pair_j < hi)
         if inside.any():
-            print(f"{lo:>6.2f}-{min(hi, 1.0):<6.2f} {inside.sum():>8,} {same[inside].sum():>13,} {same[inside].mean():>7.3f}")
+            print(f"{lo:>6.2f}-{min(hi, 1.0):<6.2f} {inside.sum():>8,} "
+                  f"{same[inside].sum():>13,} {same[inside].mean():>7.3f}")
     high = pair_j >= 0.85
     dropped = [i for i, doc_id in enumerate(ids) if cluster[doc_id] != doc_id]
     good = [i for i in dropped if jac[i, label_of[i]] >= 0.6]
@@ -110,9 +114,11 @@ def report(docs: list[dict], jac: np.ndarray, cluster: dict[str, str], label: st
     real = [(i, j) for i, a in enumerate(ids) for j, b in enumerate(ids)
             if "debian-reference" in a and ".en." in a and "debian-reference" in b and a[:-8] == b[:-8] and i != j]
     for i, j in sorted(real, key=lambda p: ids[p[1]]):
-        print(f"  real near-duplicate {ids[j].rsplit('/', 1)[1]:>12} vs {ids[i].rsplit('/', 1)[1]}: J {jac[i, j]:.2f}, "
+        print(f"  real near-duplicate {ids[j].rsplit('/', 1)[1]:>12} "
+              f"vs {ids[i].rsplit('/', 1)[1]}: J {jac[i, j]:.2f}, "
               f"{'same cluster' if label_of[i] == label_of[j] else 'apart'}")
-    print(f"recall of pairs with J >= 0.85: {figures['recall_j085']:.4f} ({figures['pairs_j085']:,} pairs)")
+    print("recall of pairs with J >= 0.85: "
+          f"{figures['recall_j085']:.4f} ({figures['pairs_j085']:,} pairs)")
     print(f"dropped documents: {len(dropped)}; with J >= 0.6 to their cluster's kept document: "
           f"{len(good)} (precision {figures['precision_dropped']:.4f})")
     return figures
@@ -128,7 +134,8 @@ def main() -> None:
     docs = build_corpus(args.families, args.variants, args.singles, args.seed)
     norm = Normalization(punctuation=True, digits=True)
     jac = exact_jaccard(docs, norm, 5)
-    print(f"{len(docs)} documents, {len(docs) * (len(docs) - 1) // 2:,} pairs, exact Jaccard on 5-gram shingles")
+    print(f"{len(docs)} documents, {len(docs) * (len(docs) - 1) // 2:,} pairs, "
+          "exact Jaccard on 5-gram shingles")
     with tempfile.TemporaryDirectory() as tmp:
         for n, (label, options) in enumerate(CONFIGS):
             report(docs, jac, run_minhash(docs, Path(tmp) / str(n), options), label)

@@ -1,10 +1,11 @@
-"""Dedup speed on one core: MinHash signatures (ours, datasketch, rensa) and whole near-dedup (ours, datatrove).
+"""Dedup speed on one core: MinHash signatures (ours, datasketch, rensa) and whole near-dedup (ours,
+datatrove).
 
 Corpus: the prose samples (Brown, KJV, Shakespeare) cut into 800-word documents, each with
 ``--variants`` edited copies (word-edit rate 0 to 0.1), shuffled into four JSONL files.
 Times are CPU seconds of one process (the signature loops run in this process; the whole runs
-are subprocesses, measured by GNU time), which a busy shared machine disturbs less than wall time. All
-tools get the same texts and settings: 5-word shingles, 112 permutations (14 bands x 8 rows),
+are subprocesses, measured by GNU time), which a busy shared machine disturbs less than wall time.
+All tools get the same texts and settings: 5-word shingles, 112 permutations (14 bands x 8 rows),
 seed 1. Whole near-dedup is timed as a subprocess with GNU time (wall, peak RSS): ours is
 the curation runner (what ``scratchlm curate`` calls, without the CLI's imports of every
 subcommand) with ``read`` + ``minhash`` and one worker; datatrove is its four
@@ -50,8 +51,9 @@ run_curation(load_recipe(sys.argv[1]), [sys.argv[2]], Path(sys.argv[3]), LocalEx
 DATATROVE = """
 import sys
 from datatrove.executor import LocalPipelineExecutor
-from datatrove.pipeline.dedup.minhash import (MinhashConfig, MinhashDedupBuckets, MinhashDedupCluster,
-                                              MinhashDedupFilter, MinhashDedupSignature)
+from datatrove.pipeline.dedup.minhash import (MinhashConfig, MinhashDedupBuckets,
+                                              MinhashDedupCluster, MinhashDedupFilter,
+                                              MinhashDedupSignature)
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 src, work = sys.argv[1], sys.argv[2]
@@ -59,9 +61,11 @@ config = MinhashConfig(n_grams=5, num_buckets=14, hashes_per_bucket=8, seed=1)
 def run(pipeline, name, tasks=1):
     LocalPipelineExecutor(pipeline, tasks=tasks, workers=1, logging_dir=f"{work}/logs/{name}").run()
 run([JsonlReader(src), MinhashDedupSignature(f"{work}/sigs", config=config)], "sigs")
-run([MinhashDedupBuckets(f"{work}/sigs", f"{work}/buckets", config=config)], "buckets", tasks=14)  # one per band
+run([MinhashDedupBuckets(f"{work}/sigs", f"{work}/buckets", config=config)], "buckets",
+    tasks=14)  # one per band
 run([MinhashDedupCluster(f"{work}/buckets", f"{work}/remove_ids", config=config)], "clusters")
-run([JsonlReader(src), MinhashDedupFilter(f"{work}/remove_ids", exclusion_writer=JsonlWriter(f"{work}/removed")),
+run([JsonlReader(src),
+     MinhashDedupFilter(f"{work}/remove_ids", exclusion_writer=JsonlWriter(f"{work}/removed")),
      JsonlWriter(f"{work}/output")], "filter")
 """
 
@@ -77,8 +81,8 @@ def speed_corpus(variants: int, seed: int = 0) -> list[str]:
 
 
 def scale_corpus(n: int, seed: int = 0) -> list[str]:
-    """``n`` documents of 40 words drawn from the prose's word stream (so with its word frequencies),
-    one in ten an edited copy (word-edit rate 0.03) of an earlier document."""
+    """``n`` documents of 40 words drawn from the prose's word stream (so with its word
+    frequencies), one in ten an edited copy (word-edit rate 0.03) of an earlier document."""
     rng = random.Random(seed)
     words = pa.array(" ".join(prose_texts()).split())
     picks = pa.array(np.random.default_rng(seed).integers(0, len(words), size=n * 40))
@@ -121,7 +125,8 @@ def ours_whole(src: Path, work: Path, options: str = "{}") -> tuple[float, float
 
 
 def shingle_lists(texts: list[str]) -> list[list[str]]:
-    """Plain 5-word shingles (lowercase, whitespace split) as datasketch and rensa users build them."""
+    """Plain 5-word shingles (lowercase, whitespace split) as datasketch and rensa users build
+    them."""
     out = []
     for text in texts:
         ws = text.lower().split()
@@ -156,7 +161,8 @@ def signature_rates(texts: list[str], datasketch_docs: int) -> list[tuple[str, i
     try:
         from rensa import RMinHash
     except ImportError:
-        print("rensa is not installed (.venv/bin/pip install rensa==0.5.0, for this benchmark only): its rows are left out")
+        print("rensa is not installed (.venv/bin/pip install rensa==0.5.0, "
+              "for this benchmark only): its rows are left out")
         return rows
     started = time.process_time()
     for doc in shingled:
@@ -187,8 +193,10 @@ def main() -> None:
                   f"generated in {time.process_time() - started:.1f} CPU s")
             wall, cpu, rss = ours_whole(work / "src", work / "ours")
             stats = json.loads((work / "ours" / "run" / "stats.json").read_text())
-            print(f"ours, read + minhash: {wall:.1f} s wall, {cpu:.1f} s CPU, peak RSS {rss:.0f} MiB; "
-                  f"minhash step: {json.dumps(stats['02_minhash']['dropped'])} of {stats['02_minhash']['docs_in']:,}")
+            print(f"ours, read + minhash: {wall:.1f} s wall, "
+                  f"{cpu:.1f} s CPU, peak RSS {rss:.0f} MiB; "
+                  f"minhash step: {json.dumps(stats['02_minhash']['dropped'])} "
+                  f"of {stats['02_minhash']['docs_in']:,}")
             return
         texts = speed_corpus(args.variants)
         mb = sum(len(t.encode()) for t in texts) / 1e6
@@ -197,22 +205,26 @@ def main() -> None:
         for name, n, seconds in signature_rates(texts, args.datasketch_docs):
             print(f"{name:<48} {n:>7,} {seconds:>8.2f} {n / seconds:>9,.0f}")
         write_jsonl(texts, work / "src")
-        print(f"\n{'whole near-dedup, one core':<42} {'wall s':>7} {'CPU s':>7} {'peak RSS MiB':>13} {'dropped':>8}")
+        print(f"\n{'whole near-dedup, one core':<42} {'wall s':>7} "
+              f"{'CPU s':>7} {'peak RSS MiB':>13} {'dropped':>8}")
         for label, options in [("ours: runner, read + minhash", "{}"),
                                ("ours, verify: false (as datatrove)", "{verify: false}")]:
             folder = work / f"ours{len(options)}"
             wall, cpu, rss = ours_whole(work / "src", folder, options)
             stats = json.loads((folder / "run" / "stats.json").read_text())
-            print(f"{label:<42} {wall:>7.1f} {cpu:>7.1f} {rss:>13.0f} {stats['02_minhash']['docs_dropped']:>8,}")
+            print(f"{label:<42} {wall:>7.1f} {cpu:>7.1f} {rss:>13.0f} "
+                  f"{stats['02_minhash']['docs_dropped']:>8,}")
         if not Path(args.datatrove_python).exists():
-            print(f"no datatrove venv at {args.datatrove_python} (python -m venv it, pip install datatrove==0.10.1 "
+            print(f"no datatrove venv at {args.datatrove_python} "
+                  "(python -m venv it, pip install datatrove==0.10.1 "
                   "tokenizers orjson 'xxhash<4'): its row is left out")
             return
         script = work / "datatrove_minhash.py"
         script.write_text(DATATROVE, encoding="utf-8")
         wall, cpu, rss = timed([args.datatrove_python, str(script), str(work / "src"), str(work / "dt")])
         removed = sum(1 for p in (work / "dt" / "removed").glob("*.jsonl.gz") for _ in gzip.open(p))
-        print(f"{'datatrove: four MinHash stages':<42} {wall:>7.1f} {cpu:>7.1f} {rss:>13.0f} {removed:>8,}")
+        print(f"{'datatrove: four MinHash stages':<42} "
+              f"{wall:>7.1f} {cpu:>7.1f} {rss:>13.0f} {removed:>8,}")
 
 
 if __name__ == "__main__":

@@ -136,7 +136,8 @@ def quality(pages: list[tuple[str, bytes, str | None]], extractor: str) -> dict[
 
 
 def short_pages(pages: list[tuple[str, bytes, str | None]], extractor: str, chars: int) -> int:
-    """How many pages extract to fewer than ``chars`` characters (what ``min_text_chars: chars`` rejects)."""
+    """How many pages extract to fewer than ``chars`` characters (what ``min_text_chars: chars``
+    rejects)."""
     options = WebOptions(extractor=extractor)  # type: ignore[arg-type]
     return sum(len(page_text(decode_html(body, charset), options)[0]) < chars for _, body, charset in pages)
 
@@ -162,20 +163,25 @@ def main() -> None:
         ("WARC->text", "scratchlm reader (FastWARC) + resiliparse", lambda: read_scratchlm(args.warc, resiliparse), megabytes),
         ("WARC->text", "scratchlm reader (FastWARC) + trafilatura", lambda: read_scratchlm(args.warc, trafilatura), megabytes),
     ]
-    print(f"input: {args.warc.name}, {megabytes:.2f} MB compressed, {len(pages)} HTML pages ({html_megabytes:.1f} MB); one core")
+    print(f"input: {args.warc.name}, {megabytes:.2f} MB compressed, "
+          f"{len(pages)} HTML pages ({html_megabytes:.1f} MB); one core")
     print(f"{'what':<11} {'library':<44} {'records':>7} {'s':>7} {'pages/s':>8} {'MB/s':>7}")
     for what, name, fn, size in rows:
         count, seconds = timed(fn, args.repeat)
-        print(f"{what:<11} {name:<44} {count:>7} {seconds:>7.2f} {count / seconds:>8.1f} {size / seconds:>7.2f}")
+        print(f"{what:<11} {name:<44} {count:>7} {seconds:>7.2f} "
+              f"{count / seconds:>8.1f} {size / seconds:>7.2f}")
     print()
-    print(f"{'extractor':<12} {'pages':>5} {'precision':>9} {'recall':>7} {'F1':>6} {'boilerplate leaks':>17} {'empty':>5}")
+    print(f"{'extractor':<12} {'pages':>5} {'precision':>9} "
+          f"{'recall':>7} {'F1':>6} {'boilerplate leaks':>17} {'empty':>5}")
     for extractor in ("resiliparse", "trafilatura"):
         q = quality(pages, extractor)
-        print(f"{extractor:<12} {q['pages']:>5} {q['precision']:>9.3f} {q['recall']:>7.3f} {q['f1']:>6.3f}"
+        print(f"{extractor:<12} {q['pages']:>5} {q['precision']:>9.3f} "
+              f"{q['recall']:>7.3f} {q['f1']:>6.3f}"
               f" {q['leaks']:>17} {q['empty']:>5}")
     print()
     for extractor in ("resiliparse", "trafilatura"):
-        print(f"{extractor}: {short_pages(pages, extractor, SHORT_CHARS)} of {len(pages)} pages extract to fewer than "
+        print(f"{extractor}: {short_pages(pages, extractor, SHORT_CHARS)} "
+              f"of {len(pages)} pages extract to fewer than "
               f"{SHORT_CHARS} characters")
 
 

@@ -1,4 +1,5 @@
-"""Why pages are checked for nesting depth first: extraction time against depth, and the check's cost.
+"""Why pages are checked for nesting depth first: extraction time against depth, and the check's
+cost.
 
 - resiliparse's main-content extraction of a page of N nested ``div``s, for growing N: its time
   grows with the square of N (each doubling about quadruples it);

@@ -1,4 +1,5 @@
-"""The fixed memory of the dedup stage's process: resident memory after each import, before any data.
+"""The fixed memory of the dedup stage's process: resident memory after each import, before any
+data.
 
 Prints the RSS (``/proc/self/status`` VmRSS) of a fresh interpreter, then after importing NumPy,
 pyarrow and numba, then after compiling or loading the MinHash kernels of curate/dedup/kernels.py

@@ -1,4 +1,5 @@
-"""int8 dynamic quantization (``sample --int8``) against float32 on CPU: size, speed, validation loss.
+"""int8 dynamic quantization (``sample --int8``) against float32 on CPU: size, speed, validation
+loss.
 
 For a trained checkpoint and its shard folder, and for a GPT-2 124M-shaped model with random
 weights (speed and size only: its loss means nothing), it measures, float32 and int8 back to back
@@ -101,7 +102,8 @@ def main() -> None:
         rows += compare(f"{args.speed_preset} random, context {args.speed_context}", random_model, args, None)
 
     columns = ["size MB", "prefill ms", "decode tok/s", "scoring tok/s", "val loss"]
-    print(f"torch {torch.__version__}, {args.threads} thread(s), engine {torch.backends.quantized.engine}")
+    print(f"torch {torch.__version__}, {args.threads} thread(s), "
+          f"engine {torch.backends.quantized.engine}")
     print("| model | " + " | ".join(columns) + " |")
     print("|---|" + "---:|" * len(columns))
     for name, row in rows:

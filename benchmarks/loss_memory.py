@@ -4,7 +4,8 @@
 
 Each variant runs in its own process on the CPU (float32) and reports its peak RSS
 (``getrusage``) above the RSS after its inputs were made, and the time of one forward and backward
-pass. On a GPU under bf16 the logits take half the bytes; the ratio between the rows is what carries over.
+pass. On a GPU under bf16 the logits take half the bytes; the ratio between the rows is what carries
+over.
 """
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ loss = chunked_cross_entropy(x, w, t, chunk) if chunk else F.cross_entropy(x @ w
 loss.backward()
 seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"chunk": chunk, "loss": loss.item(), "extra_mb": (peak - base) / 1024, "seconds": seconds}))
+print(json.dumps({"chunk": chunk, "loss": loss.item(), "extra_mb": (peak - base) / 1024,
+                  "seconds": seconds}))
 """
 
 
@@ -50,7 +52,8 @@ def main() -> None:
         out = subprocess.run([sys.executable, "-c", CHILD, str(REPO), str(args.tokens), str(args.vocab),
                               str(args.width), str(chunk)], capture_output=True, text=True, check=True)
         row = json.loads(out.stdout)
-        print(f"{'whole' if not chunk else chunk:>6} {row['loss']:>10.6f} {row['extra_mb']:>14,.0f} {row['seconds']:>8.2f}")
+        print(f"{'whole' if not chunk else chunk:>6} {row['loss']:>10.6f} "
+              f"{row['extra_mb']:>14,.0f} {row['seconds']:>8.2f}")
 
 
 if __name__ == "__main__":

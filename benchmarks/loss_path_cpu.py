@@ -1,4 +1,5 @@
-"""Trainer speed on the CPU with the whole-logits loss and with the chunked loss (why the CPU default is 0).
+"""Trainer speed on the CPU with the whole-logits loss and with the chunked loss (why the CPU
+default is 0).
 
 Times ``Trainer.train_step`` of the ``tiny`` preset on a shard folder (the demo's, by default),
 ``--steps`` steps after 3 untimed ones, alternating the two loss paths ``--rounds`` times. On the

@@ -67,8 +67,10 @@ def main() -> None:
     figures = json.loads(done.stdout)
     items = args.spills * per_spill
     per_item = (figures["peak"] - figures["before"]) / items
-    print(f"{items:,} items in {args.spills} spills, merged as one range ({figures['edges']:,} star edges)")
-    print(f"peak growth over the RSS before the merge: {(figures['peak'] - figures['before']) / 2**20:.0f} MiB, "
+    print(f"{items:,} items in {args.spills} spills, "
+          f"merged as one range ({figures['edges']:,} star edges)")
+    print("peak growth over the RSS before the merge: "
+          f"{(figures['peak'] - figures['before']) / 2**20:.0f} MiB, "
           f"{per_item:.0f} bytes an item (BYTES_PER_MERGE_ITEM = {BYTES_PER_MERGE_ITEM})")
 
 

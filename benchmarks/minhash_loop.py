@@ -4,9 +4,11 @@ The signature step computes ``min over shingles of a[k] * h + b[k] (mod 2**32)``
 document and each of ``--perms`` permutations (curate/dedup/kernels.minhash_signatures does it
 while it hashes the shingles). Here only that arithmetic is timed, on the same random shingle
 hashes, two ways:
-- the library's numba loop (``kernels.permutation_minima``, which ``minhash_signatures`` runs per document; no temporaries);
+- the library's numba loop (``kernels.permutation_minima``, which ``minhash_signatures`` runs per
+  document; no temporaries);
 - NumPy per document: a (permutations x shingles) temporary, then its minimum over shingles;
-- NumPy per permutation: one pass over the whole batch's shingles, ``np.minimum.reduceat`` by document.
+- NumPy per permutation: one pass over the whole batch's shingles, ``np.minimum.reduceat`` by
+  document.
 All must give the same signatures. Best of ``--repeat`` runs each, one thread.
 
     .venv/bin/python -m benchmarks.minhash_loop [--shingles 16000000] [--per-doc 1000] [--perms 112]
@@ -25,7 +27,8 @@ from scratchlm.curate.dedup.signatures import permutations
 
 @numba.njit(cache=True)
 def fused(hashes: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
-    """The library's loop (kernels.permutation_minima, as minhash_signatures runs it) per document."""
+    """The library's loop (kernels.permutation_minima, as minhash_signatures runs it) per
+    document."""
     for d in range(offsets.shape[0] - 1):
         permutation_minima(hashes, offsets[d], offsets[d + 1], a, b, out[d])
 
@@ -72,7 +75,8 @@ def main() -> None:
     t_batch = best_of(args.repeat, per_permutation, hashes, offsets, a, b, out_batch)
     if not (np.array_equal(out_fused, out_numpy) and np.array_equal(out_fused, out_batch)):
         raise SystemExit("the two ways disagree")
-    print(f"{args.shingles:,} shingles in {docs:,} documents x {args.perms} permutations, best of {args.repeat}")
+    print(f"{args.shingles:,} shingles in {docs:,} documents "
+          f"x {args.perms} permutations, best of {args.repeat}")
     print(f"{'way':<40} {'seconds':>8} {'shingle-perms/s':>16}")
     for name, seconds in (("numba, one fused loop", t_fused), ("NumPy, a temporary per document", t_numpy),
                           ("NumPy, a pass per permutation", t_batch)):

@@ -26,7 +26,8 @@ CHILD = """import json, sys, time
 from pathlib import Path
 from scratchlm.tokenizer.mixing import mix_shards, open_source
 root, total = Path(sys.argv[1]), int(sys.argv[2])
-sources = [open_source("big", root / "big", 0.7, 1.0), open_source("small", root / "small", 0.3, 2.0)]
+sources = [open_source("big", root / "big", 0.7, 1.0),
+           open_source("small", root / "small", 0.3, 2.0)]
 started = time.perf_counter()
 manifest = mix_shards(sources, root / "big" / "tokenizer.json", root / "out", total, 0, 1_000_000,
                       log=lambda _: None)
@@ -90,7 +91,8 @@ def main() -> None:
                         help="source documents in all (3/4 in the big source, 1/4 in the small)")
     parser.add_argument("--workdir", type=Path, default=None, help="where to write (default: a temp dir)")
     args = parser.parse_args()
-    print("| source documents | mixed documents | mixed tokens | seconds | documents/s | peak RSS MB |")
+    print("| source documents | mixed documents | "
+          "mixed tokens | seconds | documents/s | peak RSS MB |")
     print("|---:|---:|---:|---:|---:|---:|")
     for docs in args.docs:
         r = measure(docs, args.workdir)

@@ -92,8 +92,13 @@ def kernel_table(rows: int, width: int, reps: int) -> None:
     compiled_gelu_sum = torch.compile(gelu_sum)
     compiled_sum = torch.compile(lambda dh: (dh, dh.sum(0)))
     compiled_add = torch.compile(lambda a, w, b, r: torch.addmm(b, a, w.t()) + r)
-    dgrad_then_gelu = lambda: compiled_gelu_sum(dy @ w_down, h)
-    dgelu_then_sum = lambda: compiled_sum(fused_mlp.dgelu_linear(dy, w_down, h))
+
+    def dgrad_then_gelu() -> tuple[torch.Tensor, torch.Tensor]:
+        return compiled_gelu_sum(dy @ w_down, h)
+
+    def dgelu_then_sum() -> tuple[torch.Tensor, torch.Tensor]:
+        return compiled_sum(fused_mlp.dgelu_linear(dy, w_down, h))
+
     table = [
         ("dgrad product dy @ w_down", lambda: dy @ w_down, None),
         ("GELU backward + bias sum, compiled", lambda: compiled_gelu_sum(da, h), None),

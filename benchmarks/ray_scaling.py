@@ -1,11 +1,12 @@
-"""Curation throughput under the local and Ray executors with 1 and 2 workers, back to back on the same input.
+"""Curation throughput under the local and Ray executors with 1 and 2 workers, back to back on the
+same input.
 
     .venv/bin/python -m benchmarks.ray_scaling [--shards 8] [--copies 1] [--repeat 1]
 
 (as a module: run as a script, benchmarks/tokenize.py would shadow the standard library's tokenize)
 
-Input: the prose corpus of tests/data (Shakespeare, KJV, Brown; ``--copies`` repeats it with fresh ids)
-dealt round-robin into ``--shards`` JSONL files. Recipe: read, language, gopher_quality,
+Input: the prose corpus of tests/data (Shakespeare, KJV, Brown; ``--copies`` repeats it with fresh
+ids) dealt round-robin into ``--shards`` JSONL files. Recipe: read, language, gopher_quality,
 gopher_repetition, minhash (its signature and candidate-pair passes go through the executor,
 union-find runs in the driver). Each configuration writes a fresh run folder; the figure is
 wall time, since it measures parallelism (the machine is shared: the load average is printed).
@@ -108,7 +109,8 @@ def main() -> None:
               f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
         stage_costs([str(work / "in")], work / "costs", RECIPE, size)
         warc_bytes = WARC.stat().st_size
-        print(f"web sample WARC, {warc_bytes / 1e6:.1f} MB compressed (read = WARC parse + HTML extraction):")
+        print(f"web sample WARC, {warc_bytes / 1e6:.1f} MB "
+              "compressed (read = WARC parse + HTML extraction):")
         stage_costs([str(WARC)], work / "costs-warc", {"name": "warc", "steps": [{"read": {}}]}, warc_bytes)
         if args.costs_only:
             return
@@ -128,7 +130,8 @@ def main() -> None:
                 best = min(best, time.perf_counter() - started)
                 kept = result.steps[-1][1].docs_out
                 last = out
-            print(f"| {name} | {workers} | {best:.1f} | {docs / best:,.0f} | {size / 1e6 / best:.2f} | {kept:,} |")
+            print(f"| {name} | {workers} | {best:.1f} | "
+                  f"{docs / best:,.0f} | {size / 1e6 / best:.2f} | {kept:,} |")
         started = time.perf_counter()
         write_report(last)
         print(f"write_report on the last run: {time.perf_counter() - started:.1f} s")

@@ -71,7 +71,8 @@ def main() -> None:
         run = work / "run"
         subprocess.run([*SCRATCHLM, "curate", str(recipe), "--input", str(work / "input"), "--output", str(run),
                         "--workers", "2"], check=True, capture_output=True)
-        print(f"run: {args.docs:,} documents in {args.files} files, {size / 1e6:.0f} MB of JSONL, read + gopher_quality")
+        print(f"run: {args.docs:,} documents in {args.files} files, "
+              f"{size / 1e6:.0f} MB of JSONL, read + gopher_quality")
         print(f"{'scratchlm report':<40} {'CPU s':>6} {'peak RSS MB':>12}")
         for name, extra in (("default sample (20,000 rows)", []), (f"every row (--sample-rows {args.docs})",
                                                                     ["--sample-rows", str(args.docs)])):

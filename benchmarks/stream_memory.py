@@ -1,4 +1,5 @@
-"""Streams a generated JSONL file through a pass-through recipe (curation only); prints MB/s and peak RSS.
+"""Streams a generated JSONL file through a pass-through recipe (curation only); prints MB/s and
+peak RSS.
 
     .venv/bin/python -m benchmarks.stream_memory --size-mb 1024
 
@@ -18,7 +19,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-# `scratchlm curate` without its report (the report's plotting would set the peak, not the streaming)
+# `scratchlm curate` without its report (the report's plotting would set the peak, not the
+# streaming)
 CURATE = """import sys
 from pathlib import Path
 from scratchlm.pipelines.executors import make_executor
@@ -60,7 +62,8 @@ def main() -> None:
         size_mb = data.stat().st_size / 1e6
         print("| input MB | documents | seconds | MB/s | peak RSS MB |")
         print("|---:|---:|---:|---:|---:|")
-        print(f"| {size_mb:,.0f} | {docs:,} | {seconds:.1f} | {size_mb / seconds:.1f} | {peak_mb:,.0f} |")
+        print(f"| {size_mb:,.0f} | {docs:,} | {seconds:.1f} | "
+              f"{size_mb / seconds:.1f} | {peak_mb:,.0f} |")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ defaults, dedup's hashing, HTML extraction) and every text family of ``FAMILIES`
 the hostile ones: runs of one character glued to words, dot leaders, megabyte tokens, surrogates,
 control characters...), the throughput in MB/s of UTF-8 input on one text of ``--chars``
 characters (as raw UTF-8; each function but ``text_clean`` gets the text cleaned, as a run hands
-it to stages), CPU time, best of two calls. ``prose`` is real prose: the Brown samples. The last row gives each function's worst family as a
-fraction of its prose throughput (the goal: at least 0.1).
+it to stages), CPU time, best of two calls. ``prose`` is real prose: the Brown samples. The last row
+gives each function's worst family as a fraction of its prose throughput (the goal: at least 0.1).
 """
 from __future__ import annotations
 

@@ -109,7 +109,8 @@ def real_documents() -> list[tuple[str, str]]:
 
 
 def varied(text: str, copy: int) -> str:
-    """Copy ``copy`` of a document: the same paragraphs in a seeded order (copy 0 is the original)."""
+    """Copy ``copy`` of a document: the same paragraphs in a seeded order (copy 0 is the
+    original)."""
     if copy == 0:
         return text
     paragraphs = text.split("\n\n") if "\n\n" in text else text.split("\n")
@@ -374,11 +375,13 @@ def main() -> None:
                     best[kind, cores] = row
     rows = list(best.values())
     print(f"\nbest of {args.repeat} rounds")
-    print(f"{'measurement':<18} {'cores':>5} {'seconds':>8} {'CPU s':>6} {'peak RSS MB':>11} {'MB/s':>6} "
+    print(f"{'measurement':<18} {'cores':>5} {'seconds':>8} "
+          f"{'CPU s':>6} {'peak RSS MB':>11} {'MB/s':>6} "
           f"{'Mtok/s':>7} {'ids':>5} {'code points':>11}  vs DIRECT row (wall, CPU)")
     for row in rows:
         direct = best.get((DIRECT.get(row["kind"], ""), row["cores"]))
-        rate = f"{row['bytes'] / 1e6 / row['seconds']:6.2f} {row['tokens'] / 1e6 / row['seconds']:7.3f}" \
+        rate = (f"{row['bytes'] / 1e6 / row['seconds']:6.2f} "
+                f"{row['tokens'] / 1e6 / row['seconds']:7.3f}") \
             if "bytes" in row else f"{'':6} {'':7}"
         print(f"{row['kind']:<18} {row['cores']:>5} {row['seconds']:8.1f} {row['cpu_seconds']:6.1f} "
               f"{row['peak_rss_mb']:11.0f} {rate} {same_ids(row, best):>5} "

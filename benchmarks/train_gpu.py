@@ -25,7 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-# the repository on the path instead of benchmarks/, whose tokenize.py would shadow the standard library's
+# the repository on the path instead of benchmarks/, whose tokenize.py would shadow the standard
+# library's
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import torch  # noqa: E402
@@ -38,7 +39,8 @@ DEFAULT_BACKWARD = fused_mlp.BACKWARD
 
 
 def set_attention(backend: str) -> None:
-    """Restrict F.scaled_dot_product_attention to one fused kernel family (or leave PyTorch's choice)."""
+    """Restrict F.scaled_dot_product_attention to one fused kernel family (or leave PyTorch's
+    choice)."""
     if backend == "auto":
         return
     torch.backends.cuda.enable_flash_sdp(backend == "flash")
@@ -143,7 +145,8 @@ def main() -> None:
     p.add_argument("--activation-checkpointing", action="store_true",
                    help="recompute each block's activations in the backward pass (less memory, more compute)")
     p.add_argument("--loss-chunk", type=int, default=GPU_LOSS_CHUNK, metavar="N",
-                   help="the head's loss N positions at a time (model/chunked_loss.py; default: the trainer's on "
+                   help="the head's loss N positions at a time (model/chunked_loss.py; "
+                        "default: the trainer's on "
                         "CUDA, %(default)s); 0: all at once")
     p.add_argument("--mlp", nargs="+", default=["plain", "fused"],
                    help="the MLP paths to measure, each run once per path (default: both): plain, "

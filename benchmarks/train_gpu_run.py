@@ -12,7 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-# the repository on the path instead of benchmarks/, whose tokenize.py would shadow the standard library's
+# the repository on the path instead of benchmarks/, whose tokenize.py would shadow the standard
+# library's
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from scratchlm.model.config import TrainConfig  # noqa: E402

@@ -120,9 +120,11 @@ def compare_tokens(python: Path, corpus: Path, records: list[dict]) -> None:
     theirs = json.loads(out.read_text())
     mine = [len(split_words(r["text"])) for r in records]
     relative = [abs(a - b) / b for a, b in zip(mine, theirs) if b]
-    print(f"word tokens: ours {sum(mine):,}, spaCy {sum(theirs):,} ({sum(mine) / sum(theirs) - 1:+.2%} in all); "
+    print(f"word tokens: ours {sum(mine):,}, "
+          f"spaCy {sum(theirs):,} ({sum(mine) / sum(theirs) - 1:+.2%} in all); "
           f"per document |ours - spaCy| / spaCy: mean {sum(relative) / len(relative):.2%}, "
-          f"equal counts in {sum(a == b for a, b in zip(mine, theirs)):,} of {len(records):,} documents")
+          f"equal counts in {sum(a == b for a, b in zip(mine, theirs)):,} "
+          f"of {len(records):,} documents")
 
 
 def main() -> None:
@@ -150,7 +152,8 @@ def main() -> None:
     theirs = json.loads(theirs_file.read_text())
     mine = our_decisions([r["text"] for r in records])
 
-    print(f"{'filter':20}{'agree':>9}{'both keep':>11}{'both drop':>11}{'only ours':>11}{'only dt':>9}")
+    print(f"{'filter':20}{'agree':>9}{'both keep':>11}"
+          f"{'both drop':>11}{'only ours':>11}{'only dt':>9}")
     kinds: dict[str, Counter] = {}
     examples: dict[tuple, list[str]] = defaultdict(list)
     for name in FILTERS:

@@ -47,18 +47,21 @@ def main() -> None:
     work = logits.clone()
     kernel_loss = _kernel_rows(work, targets, scale).sum() * scale
     if not (torch.allclose(kernel_loss, loss, rtol=1e-5) and torch.allclose(work.float(), grad.float(), atol=1e-6)):
-        raise SystemExit(f"the kernel disagrees with F.cross_entropy: loss {float(kernel_loss)} against {float(loss)}")
+        raise SystemExit("the kernel disagrees with F.cross_entropy: "
+                         f"loss {float(kernel_loss)} against {float(loss)}")
     gigabytes = logits.numel() * logits.element_size() / 1e9
     copy = torch.empty_like(logits)
     rows = [("row kernel (model/xent_rows.py)", lambda: _kernel_rows(work, targets, scale), 3),
             ("compiled F.cross_entropy, forward + backward", lambda: reference(logits), 3),
             ("copy of the logits", lambda: copy.copy_(logits), 2)]
-    print(f"{torch.cuda.get_device_name()}, {args.rows} x {args.vocab} bf16 logits ({gigabytes:.2f} GB)")
+    print(f"{torch.cuda.get_device_name()}, "
+          f"{args.rows} x {args.vocab} bf16 logits ({gigabytes:.2f} GB)")
     print(f"{'what':<46} {'ms':>7} {'passes':>6} {'TB/s':>6}")
     for name, fn, passes in rows:
         ms = triton.testing.do_bench(fn, warmup=50, rep=300, return_mode="median")
         print(f"{name:<46} {ms:>7.3f} {passes:>6} {passes * gigabytes / ms:>6.2f}")
-    print("passes: reads + writes of the logits; TB/s as if all reached device memory (above a copy's rate: "
+    print("passes: reads + writes of the logits; "
+          "TB/s as if all reached device memory (above a copy's rate: "
           "some came from L2)")
 
 

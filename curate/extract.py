@@ -1,4 +1,5 @@
-"""HTML pages to text: charset, main-text extraction, canonical URL, and the reasons a page gives none.
+"""HTML pages to text: charset, main-text extraction, canonical URL, and the reasons a page gives
+none.
 
 The extractor is resiliparse (main-content heuristics over the lexbor DOM) by default;
 trafilatura is the alternative. docs/benchmarks.md ("Fetch") has the measurement behind the
@@ -21,7 +22,8 @@ Extractor = Literal["resiliparse", "trafilatura"]
 # the HTML spec looks for a charset declaration in the first 1024 bytes; old pages need a bit more
 META_SCAN_BYTES = 4096
 META_START = re.compile(rb"<meta", re.IGNORECASE)
-# possessive: "charset=" and a long run of spaces would otherwise be retried as two runs, quadratically
+# possessive: "charset=" and a long run of spaces would otherwise be retried as two runs,
+# quadratically
 META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*+=\s*+["']?+\s*+([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)
 LINK_START = re.compile(r"<link\b", re.IGNORECASE)
 HEAD_END = re.compile(r"</head>", re.IGNORECASE)
@@ -46,7 +48,8 @@ class WebOptions:
 
 
 def _codec(label: str | None) -> str | None:
-    """A Python codec name for a charset label, WHATWG-mapped (latin1 reads as cp1252); None if unknown."""
+    """A Python codec name for a charset label, WHATWG-mapped (latin1 reads as cp1252); None if
+    unknown."""
     if not label:
         return None
     label = label.strip().strip("\"'")

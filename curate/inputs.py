@@ -1,4 +1,5 @@
-"""Expanding ``--input`` arguments (files, folders, globs, URLs, ``@lists``) into an ordered list of inputs."""
+"""Expanding ``--input`` arguments (files, folders, globs, URLs, ``@lists``) into an ordered list of
+inputs."""
 from __future__ import annotations
 
 import glob
@@ -15,7 +16,8 @@ from scratchlm.curate.remote import is_remote
 # files that are never documents, even inside an input folder
 SKIPPED_NAMES = {".DS_Store", "dataset_dict.json"}
 SKIPPED_SUFFIXES = (layout.DONE, ".tmp", ".json.lock")
-# a folder holding one of these is a saved Hugging Face dataset: one input, read by curate.readers.hf
+# a folder holding one of these is a saved Hugging Face dataset: one input, read by
+# curate.readers.hf
 DATASET_MARKERS = ("state.json", "dataset_info.json")
 
 
@@ -89,7 +91,8 @@ def list_lines(text: str) -> list[str]:
 
 
 def _list_entries(argument: str) -> list[str]:
-    """The inputs named in an ``@list`` file, one per line (blank lines and ``#`` comments skipped)."""
+    """The inputs named in an ``@list`` file, one per line (blank lines and ``#`` comments
+    skipped)."""
     listing = Path(argument[1:])
     try:
         entries = list_lines(listing.read_text(encoding="utf-8"))
@@ -137,5 +140,6 @@ def expand_inputs(arguments: list[str]) -> list[InputFile]:
             raise InputError(f"input path {argument} does not exist")
     duplicates = sorted(s for s, n in Counter(f.source for f in found).items() if n > 1)
     if duplicates:
-        raise InputError(f"two inputs share the name {duplicates[0]}: ids would collide; pass their parent folder instead")
+        raise InputError(f"two inputs share the name {duplicates[0]}: "
+                         "ids would collide; pass their parent folder instead")
     return found

@@ -21,7 +21,7 @@ MMAP_THRESHOLD = 128 * 1024
 
 @functools.cache
 def release_freed_memory() -> None:
-    """Set this process's allocators to give freed memory back (once; forked children inherit it)."""
+    """Have this process's allocators return freed memory (once; forked children inherit it)."""
     pa.set_memory_pool(pa.system_memory_pool())
     try:
         ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)

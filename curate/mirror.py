@@ -140,7 +140,8 @@ def download(entry: Entry, folder: Path, options: RemoteOptions, on_bytes: Calla
 
 
 def is_complete(entry: Entry, folder: Path, sums: dict[str, str], verify: bool) -> bool:
-    """Whether the mirror already holds the entry (its checksum recorded; re-hashed with ``verify``)."""
+    """Whether the mirror already holds the entry (its checksum recorded; re-hashed with
+    ``verify``)."""
     final = folder / entry.path
     if entry.path not in sums or not final.exists():
         return False

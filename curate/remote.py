@@ -119,7 +119,8 @@ class HttpStream(io.RawIOBase):
             self.size = int(length) if length is not None else None
         if self.size is not None and self.size > self.options.max_bytes:
             response.close()
-            raise RemoteError(f"{self.url}: {self.size:,} bytes is over the size cap of {self.options.max_bytes:,}")
+            raise RemoteError(f"{self.url}: {self.size:,} bytes is over "
+                              f"the size cap of {self.options.max_bytes:,}")
         return response
 
     @staticmethod
@@ -182,7 +183,8 @@ def describe(err: BaseException) -> str:
 
 
 def open_seekable(path: str) -> BinaryIO | str:
-    """A local path as is, a URL as a seekable fsspec file (ranged reads: Parquet footers and row groups).
+    """A local path as is, a URL as a seekable fsspec file (ranged reads: Parquet footers and row
+    groups).
 
     Unlike ``open_source``, reads go through fsspec's own client (aiohttp for http), so the
     retry and size-cap options do not apply.

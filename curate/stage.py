@@ -36,7 +36,8 @@ Result = TypeVar("Result")
 
 
 class Executor(Protocol):
-    """What runs work over shards (worker processes, a Ray cluster): a picklable function over items."""
+    """What runs work over shards (worker processes, a Ray cluster): a picklable function over
+    items."""
 
     def map(self, fn: Callable[[Item], Result], items: Sequence[Item], desc: str = "",
             weights: Sequence[int] | None = None) -> list[Result]:

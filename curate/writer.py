@@ -1,4 +1,5 @@
-"""Parquet shard writer: zstd, columns ``id``, ``text``, ``meta`` (JSON), plus ``reason`` for rejects.
+"""Parquet shard writer: zstd, columns ``id``, ``text``, ``meta`` (JSON), plus ``reason`` for
+rejects.
 
 Rows are buffered into row groups so memory stays bounded; the file is written under a temporary
 name and renamed into place on ``close``, so a crash never leaves a half shard under the real name.
@@ -49,8 +50,8 @@ class ShardWriter:
         self._writer: pq.ParquetWriter | None = None
 
     def write(self, doc: Document, reason: str | None = None) -> None:
-        """Buffer one row; the document is cleaned first (``curate.text.clean``), so whatever a stage
-        wrote into it, Parquet can hold it."""
+        """Buffer one row; the document is cleaned first (``curate.text.clean``), so whatever a
+        stage wrote into it, Parquet can hold it."""
         clean_document(doc)
         self.columns["id"].append(doc.id)
         self.columns["text"].append(doc.text)
@@ -94,9 +95,9 @@ def write_atomic(path: Path, data: str | bytes) -> None:
 
 def claim_folder(record: Path, plan: str, holds: str, where: Path | None = None,
                  error: type[ConfigError] = ConfigError) -> None:
-    """Record ``plan`` in the file ``record``, or refuse (``error``) when it records another one: work
-    of another plan is never resumed into. The message is "``where`` holds ``holds``; choose another
-    --output" (``where``: by default the folder of ``record``)."""
+    """Record ``plan`` in the file ``record``, or refuse (``error``) when it records another one:
+    work of another plan is never resumed into. The message is "``where`` holds ``holds``; choose
+    another --output" (``where``: by default the folder of ``record``)."""
     if record.exists() and record.read_text(encoding="utf-8") != plan:
         raise error(f"{where or record.parent} holds {holds}; choose another --output")
     write_atomic(record, plan)

@@ -1,4 +1,5 @@
-"""Checkpoints: ``step-NNNNNNN/`` folders holding the weights as safetensors, the rest as a torch file.
+"""Checkpoints: ``step-NNNNNNN/`` folders holding the weights as safetensors, the rest as a torch
+file.
 
 ``state.pt`` (optimizer, schedule position, step, tokens seen, RNG states, config) holds tensors and
 plain data only and is read with ``torch.load(weights_only=True)``. ``checkpoint.json``, written
@@ -96,7 +97,8 @@ def resolve(path: Path) -> Path:
 
 
 def load(path: Path) -> Checkpoint:
-    """Read and verify a checkpoint; a changed file or a pickled object is refused with a ModelError."""
+    """Read and verify a checkpoint; a changed file or a pickled object is refused with a
+    ModelError."""
     folder = resolve(path)
     try:
         index = json.loads((folder / INDEX).read_text(encoding="utf-8"))

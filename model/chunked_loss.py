@@ -6,9 +6,10 @@ one chunk go into one reused buffer, ``softmax_xent_rows_`` (model/xent_rows.py)
 into their gradient (softmax minus the one-hot target) while it sums the loss, and two matrix
 products turn that into the chunk's input gradient and its share of the weight gradient (formed
 transposed, ``x.T @ grad``: 691 TFLOP/s against 649 for ``grad.T @ x`` on an H200 at 16,384 x
-50,304 x 768). Only those two gradients are kept for the backward pass, which scales them. The math is
-``F.cross_entropy(x @ weight.T, targets)`` (mean over targets that are not ``ignore_index``); under
-autocast the products run in its dtype and the reductions in float32, as autocast's cross-entropy does.
+50,304 x 768). Only those two gradients are kept for the backward pass, which scales them. The math
+is ``F.cross_entropy(x @ weight.T, targets)`` (mean over targets that are not ``ignore_index``);
+under autocast the products run in its dtype and the reductions in float32, as autocast's
+cross-entropy does.
 """
 from __future__ import annotations
 
@@ -59,8 +60,8 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
 
 
 def chunked_cross_entropy(x: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, chunk: int) -> torch.Tensor:
-    """Mean cross-entropy of ``x @ weight.T`` (rows of ``x``: positions) against ``targets``; without
-    gradients (evaluation) the chunks form only their losses."""
+    """Mean cross-entropy of ``x @ weight.T`` (rows of ``x``: positions) against ``targets``;
+    without gradients (evaluation) the chunks form only their losses."""
     if torch.is_grad_enabled():
         return ChunkedLinearCrossEntropy.apply(x, weight, targets, chunk)
     w = weight.to(x.dtype)

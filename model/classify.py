@@ -32,7 +32,8 @@ def parse_train_layers(spec: str, n_layer: int) -> int | None:
 
 
 def set_trainable(model: GPT, last_blocks: int | None) -> None:
-    """Train the head, the final norm and the last ``last_blocks`` blocks; freeze the rest (None: train all)."""
+    """Train the head, the final norm and the last ``last_blocks`` blocks; freeze the rest (None:
+    train all)."""
     for param in model.parameters():
         param.requires_grad_(last_blocks is None)
     if last_blocks is None:

@@ -1,4 +1,5 @@
-"""Model presets (the book's GPT-2 sizes plus a CPU-sized ``tiny``) and the recipe's ``train:`` section."""
+"""Model presets (the book's GPT-2 sizes plus a CPU-sized ``tiny``) and the recipe's ``train:``
+section."""
 from __future__ import annotations
 
 import dataclasses
@@ -10,7 +11,8 @@ from scratchlm.model.errors import ModelError
 
 @dataclass(frozen=True)
 class GPTConfig:
-    """The architecture; ``vocab_size=None`` means the data's vocabulary padded to a multiple of 64."""
+    """The architecture; ``vocab_size=None`` means the data's vocabulary padded to a multiple of
+    64."""
     vocab_size: int | None = 50_304  # GPT-2's 50,257 padded to a multiple of 64 for faster matmuls
     block_size: int = 1024
     n_layer: int = 12
@@ -30,7 +32,8 @@ class GPTConfig:
                 raise ModelError(f"{name} must be positive, got {getattr(self, name)}")
 
 
-# GPT-2 sizes (Radford et al. 2019, Table 2); learning rates from GPT-3 (Brown et al. 2020, Table 2.1).
+# GPT-2 sizes (Radford et al. 2019, Table 2); learning rates from GPT-3 (Brown et al. 2020, Table
+# 2.1).
 PRESETS: dict[str, GPTConfig] = {
     "tiny": GPTConfig(vocab_size=None, block_size=128, n_layer=4, n_head=4, n_embd=128, dropout=0.0),
     "gpt2-124m": GPTConfig(n_layer=12, n_head=12, n_embd=768),
@@ -77,7 +80,8 @@ GPU_LOSS_CHUNK = 32_768  # the default loss chunk on CUDA (docs/benchmarks.md, "
 def loss_chunk_for(chunk: int | None, kernel: bool) -> int:
     """The configured loss chunk, or the default: chunks where the row kernel runs (``kernel``: a
     CUDA GPU with Triton, model/xent_rows.kernel_available), whole logits elsewhere (on a CPU the
-    chunked path gives about 22% fewer tokens/s for the tiny preset: benchmarks/loss_path_cpu.py)."""
+    chunked path gives about 22% fewer tokens/s for the tiny preset:
+    benchmarks/loss_path_cpu.py)."""
     if chunk is not None:
         return chunk
     return GPU_LOSS_CHUNK if kernel else 0

@@ -36,7 +36,8 @@ class ShardSet:
     folder: Path
     manifest: dict
     splits: dict[str, list[np.ndarray]]
-    # a mixture's per-source shards (``source`` in their manifest entries): (split, source) -> arrays
+    # a mixture's per-source shards (``source`` in their manifest entries): (split, source) ->
+    # arrays
     sources: dict[tuple[str, str], list[np.ndarray]] = field(default_factory=dict)
 
     @property
@@ -63,7 +64,8 @@ class ShardSet:
         return hashlib.sha256(checksums.encode()).hexdigest()
 
     def document_openings(self, split: str, count: int, length: int) -> list[np.ndarray]:
-        """The first ``length`` tokens of the first ``count`` documents of a split (sample prompts)."""
+        """The first ``length`` tokens of the first ``count`` documents of a split (sample
+        prompts)."""
         openings: list[np.ndarray] = []
         for entry in self.manifest.get("shards", []):
             if entry["split"] != split or len(openings) >= count:
@@ -147,7 +149,8 @@ class BatchLoader:
         return [self.to_device(self.windows(s)) for s in starts]
 
     def eval_batches(self, max_tokens: int, world: int = 1, rank: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Share ``rank`` of ``world`` of the consecutive, non-overlapping windows covering up to ``max_tokens``."""
+        """Share ``rank`` of ``world`` of the consecutive, non-overlapping windows covering up to
+        ``max_tokens``."""
         firsts = np.concatenate([[0], self.cum_starts[:-1]])
         starts = np.concatenate([first + np.arange(0, len(a) - self.block_size, self.block_size)
                                  for first, a in zip(firsts, self.arrays)])

@@ -1,4 +1,5 @@
-"""One process per device under ``torchrun``: process group set-up and model wrapping (DDP or FSDP)."""
+"""One process per device under ``torchrun``: process group set-up and model wrapping (DDP or
+FSDP)."""
 from __future__ import annotations
 
 import os
@@ -24,7 +25,8 @@ class Dist:
 
 
 def init(device: str | None = None) -> Dist:
-    """Join the process group that ``torchrun`` describes in the environment (NCCL on GPU, gloo on CPU)."""
+    """Join the process group that ``torchrun`` describes in the environment (NCCL on GPU, gloo on
+    CPU)."""
     want_cuda = device == "cuda" or (device is None and torch.cuda.is_available())
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank, local_rank = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
@@ -40,14 +42,16 @@ def init(device: str | None = None) -> Dist:
 
 
 def shutdown() -> None:
-    """Leave the process group once every rank is done (gloo aborts a rank whose peer left first)."""
+    """Leave the process group once every rank is done (gloo aborts a rank whose peer left
+    first)."""
     if dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
 
 
 def wrap(model: nn.Module, d: Dist, fsdp: bool) -> nn.Module:
-    """DDP replicas, or FSDP2 shards (each block its own unit) for models that do not fit one device."""
+    """DDP replicas, or FSDP2 shards (each block its own unit) for models that do not fit one
+    device."""
     if d.world == 1:
         return model
     if fsdp:

@@ -102,7 +102,8 @@ def build_model(saved: checkpoint.Checkpoint, device: torch.device) -> GPT:
 
 
 def load_model(path: Path | str, device: torch.device) -> tuple[GPT, checkpoint.Checkpoint]:
-    """The model of a checkpoint folder (or of a training folder's newest checkpoint), in eval mode."""
+    """The model of a checkpoint folder (or of a training folder's newest checkpoint), in eval
+    mode."""
     saved = checkpoint.load(Path(path))
     if saved.state.get("finetune", {}).get("task") == "classify":
         raise ModelError(f"{saved.folder}: a classifier (finetune classify), not a language model")

@@ -55,12 +55,14 @@ def load_base(path: Path, device: torch.device) -> tuple[GPT, checkpoint.Checkpo
     """A language-model checkpoint to fine-tune and its model (a classifier cannot be a base)."""
     saved = checkpoint.load(path)
     if saved.state.get("finetune", {}).get("task") == "classify":
-        raise ModelError(f"{saved.folder}: a classifier cannot be fine-tuned further; start from a language model")
+        raise ModelError(f"{saved.folder}: a classifier cannot be fine-tuned further; "
+                         "start from a language model")
     return build_model(saved, device), saved
 
 
 def length_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Generator) -> list[list[int]]:
-    """Index batches of similar lengths: shuffle, sort pools of ``POOL`` batches by length, shuffle batches."""
+    """Index batches of similar lengths: shuffle, sort pools of ``POOL`` batches by length, shuffle
+    batches."""
     order = rng.permutation(len(lengths))
     batches = []
     for start in range(0, len(order), batch_size * POOL):
@@ -208,7 +210,8 @@ def setup(model: GPT, cfg: FinetuneConfig, train_layers: str = "all", classes: i
 
 def save(out: Path, model: GPT, base: checkpoint.Checkpoint, finetune: dict[str, Any],
          cfg: FinetuneConfig, steps: int) -> Path:
-    """Write the adapters (with LoRA), merge them, and save the model as a checkpoint; its folder."""
+    """Write the adapters (with LoRA), merge them, and save the model as a checkpoint; its
+    folder."""
     out.mkdir(parents=True, exist_ok=True)
     finetune = {**finetune, "base": str(base.folder), "config": dataclasses.asdict(cfg)}
     if cfg.lora_rank:
@@ -234,7 +237,8 @@ def merge_adapters(adapters_dir: Path, out: Path, base_path: Path | None = None)
         raise ModelError(f"{info_path}: unreadable adapter description ({err})") from None
     model, base = load_base(base_path or Path(finetune["base"]), torch.device("cpu"))
     if base.digests[checkpoint.WEIGHTS] != info["base_sha256"]:
-        raise ModelError(f"{base.folder}: not the base checkpoint these adapters were trained on (sha256 differs)")
+        raise ModelError(f"{base.folder}: not the base checkpoint these "
+                         "adapters were trained on (sha256 differs)")
     cfg = FinetuneConfig(**finetune["config"])
     setup(model, cfg, classes=len(finetune.get("labels", [])))
     load_adapters(model, load_file(Path(adapters_dir) / ADAPTERS))
@@ -253,7 +257,8 @@ Labelled = tuple[list[int], int]
 
 
 def classifier_batch(examples: list[Labelled], block_size: int, pad_id: int) -> tuple[torch.Tensor, ...]:
-    """(ids, lengths, labels); texts longer than the context keep their first ``block_size`` tokens."""
+    """(ids, lengths, labels); texts longer than the context keep their first ``block_size``
+    tokens."""
     ids, lengths = pad([ids[:block_size] for ids, _ in examples], pad_id)
     return ids, lengths, torch.tensor([label for _, label in examples])
 
@@ -276,7 +281,8 @@ def accuracy(model: GPT, examples: Sequence[Labelled], pad_id: int, batch_size: 
 def finetune_classifier(model: GPT, train: Sequence[Labelled], val: Sequence[Labelled], pad_id: int,
                         cfg: FinetuneConfig, log: Callable[[dict[str, Any]], None] = lambda r: None
                         ) -> list[dict[str, Any]]:
-    """Train a model prepared by ``setup(..., classes=N)``; per epoch: train loss and val accuracy."""
+    """Train a model prepared by ``setup(..., classes=N)``; per epoch: train loss and val
+    accuracy."""
     block = model.config.block_size
     return fit(model, train, [min(len(ids), block) for ids, _ in train],
                lambda batch: classifier_batch(batch, block, pad_id),

@@ -24,7 +24,8 @@ def filter_logits(logits: torch.Tensor, top_k: int | None, top_p: float | None) 
 def generate(model: GPT, prompt: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
              top_k: int | None = None, top_p: float | None = None, eos_id: int | None = None,
              generator: torch.Generator | None = None) -> torch.Tensor:
-    """Continue ``prompt`` (batch, tokens); temperature 0 is greedy. Stops early when all rows hit ``eos_id``."""
+    """Continue ``prompt`` (batch, tokens); temperature 0 is greedy. Stops early when all rows hit
+    ``eos_id``."""
     was_training = model.training
     model.eval()
     block = model.config.block_size

@@ -102,7 +102,8 @@ class TransformerBlock(nn.Module):
 
 
 class OutputHead(nn.Module):
-    """Final LayerNorm and the projection to vocabulary logits; the loss too when targets are given."""
+    """Final LayerNorm and the projection to vocabulary logits; the loss too when targets are
+    given."""
 
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
@@ -139,7 +140,8 @@ class GPT(nn.Module):
         self.residual_dtype: torch.dtype | None = None  # under autocast, the residual stream's dtype
         self.compiled: tuple[list[nn.Module], nn.Module] | None = None  # set by compile_for_training
         self.apply(self._init_weights)
-        # GPT-2 scales the residual projections by 1/sqrt(2 * n_layer) (Radford et al. 2019, section 2.3)
+        # GPT-2 scales the residual projections by 1/sqrt(2 * n_layer) (Radford et al. 2019, section
+        # 2.3)
         for name, param in self.named_parameters():
             if name.endswith(("att.out_proj.weight", "ff.down.weight")):
                 nn.init.normal_(param, std=0.02 / math.sqrt(2 * config.n_layer))
@@ -153,7 +155,8 @@ class GPT(nn.Module):
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None,
                 cache: KVCache | None = None) -> torch.Tensor:
-        """Logits (batch, tokens, vocab), or the mean cross-entropy against ``targets`` when given."""
+        """Logits (batch, tokens, vocab), or the mean cross-entropy against ``targets`` when
+        given."""
         start = cache.length if cache is not None else 0
         positions = torch.arange(start, start + idx.shape[1], device=idx.device)
         x = self.drop_emb(self.tok_emb(idx) + self.pos_emb(positions))
@@ -172,9 +175,10 @@ class GPT(nn.Module):
     def compile_for_training(self) -> None:
         """Compile each block and the head (one block graph serves all layers: fast to compile).
 
-        Only training-mode forwards use the compiled code; evaluation and KV-cache decoding stay eager.
-        The chunked loss stays out of the head's graph: plain cuBLAS products and the row kernel (its
-        ``torch.compiler.disable`` is applied here, since the wrapper imports the compiler, about 1 s).
+        Only training-mode forwards use the compiled code; evaluation and KV-cache decoding stay
+        eager. The chunked loss stays out of the head's graph: plain cuBLAS products and the row
+        kernel (its ``torch.compiler.disable`` is applied here, since the wrapper imports the
+        compiler, about 1 s).
         """
         self.head.chunked_loss = torch.compiler.disable(chunked_cross_entropy)
         self.compiled = ([torch.compile(block) for block in self.blocks], torch.compile(self.head))
@@ -190,7 +194,8 @@ class GPT(nn.Module):
         return f"{fused_mlp.PLAIN} (fused path off: {reason})"
 
     def matmul_params(self) -> int:
-        """Parameters that take part in matrix products: all but the position table and an untied input table."""
+        """Parameters that take part in matrix products: all but the position table and an untied
+        input table."""
         skip = {id(self.pos_emb.weight)}
         if not self.config.tie_weights:
             skip.add(id(self.tok_emb.weight))

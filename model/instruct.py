@@ -1,4 +1,5 @@
-"""Instruction fine-tuning (the book's chapter 7): Alpaca-style prompts, loss on response tokens only.
+"""Instruction fine-tuning (the book's chapter 7): Alpaca-style prompts, loss on response tokens
+only.
 
 A record is ``{"instruction", "input", "output"}``. The prompt is the book's Alpaca format, ending
 in ``### Response:`` and a newline; the model learns the response and the end-of-text token after
@@ -18,7 +19,8 @@ RESPONSE_HEADER = "\n\n### Response:\n"
 
 
 def format_prompt(instruction: str, input: str = "") -> str:
-    """The text before the response: preamble, instruction, the input when there is one, the header."""
+    """The text before the response: preamble, instruction, the input when there is one, the
+    header."""
     text = f"{PREAMBLE}\n\n### Instruction:\n{instruction}"
     if input:
         text += f"\n\n### Input:\n{input}"

@@ -37,7 +37,8 @@ class LoraConfig:
 
 
 class LoRALinear(nn.Linear):
-    """An ``nn.Linear`` (same parameter names, so base weights load as they are) plus a low-rank update."""
+    """An ``nn.Linear`` (same parameter names, so base weights load as they are) plus a low-rank
+    update."""
 
     def __init__(self, base: nn.Linear, config: LoraConfig) -> None:
         super().__init__(base.in_features, base.out_features, bias=base.bias is not None, device="meta")
@@ -63,7 +64,8 @@ class LoRALinear(nn.Linear):
 
 
 def _targets(model: nn.Module, suffixes: tuple[str, ...]) -> list[tuple[nn.Module, str, nn.Module]]:
-    """(parent, attribute, module) of each module whose qualified name ends with one of ``suffixes``."""
+    """(parent, attribute, module) of each module whose qualified name ends with one of
+    ``suffixes``."""
     found = []
     for name, module in model.named_modules():
         if name and name.endswith(suffixes):
@@ -73,7 +75,8 @@ def _targets(model: nn.Module, suffixes: tuple[str, ...]) -> list[tuple[nn.Modul
 
 
 def add_lora(model: nn.Module, config: LoraConfig) -> int:
-    """Freeze every parameter of ``model`` and wrap the target ``nn.Linear`` layers; the count wrapped.
+    """Freeze every parameter of ``model`` and wrap the target ``nn.Linear`` layers; the count
+    wrapped.
 
     Parameters made trainable afterwards (a new classifier head) are trained alongside the adapters.
     """
@@ -104,7 +107,8 @@ def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def load_adapters(model: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
-    """Copy saved adapter (and head) tensors into a model that ``add_lora`` prepared the same way."""
+    """Copy saved adapter (and head) tensors into a model that ``add_lora`` prepared the same
+    way."""
     params = dict(model.named_parameters())
     missing = sorted(n for n, p in params.items() if p.requires_grad and n not in tensors)
     unknown = sorted(set(tensors) - set(params))

@@ -72,7 +72,8 @@ def wilson_interval(correct: int, total: int, z: float = Z95) -> tuple[float, fl
 @torch.no_grad()
 def score_requests(model: LogitsFn, requests: Sequence[Request], max_tokens: int, batch_size: int = 32,
                    device: torch.device | str = "cpu") -> list[Score]:
-    """Scores of the requests, batched by length; contexts are cut from the left to fit ``max_tokens``."""
+    """Scores of the requests, batched by length; contexts are cut from the left to fit
+    ``max_tokens``."""
     rows: list[list[int]] = []
     for number, request in enumerate(requests):
         if not request.context or not request.continuation:
@@ -143,7 +144,8 @@ class LastWordResult:
 
     @property
     def perplexity(self) -> float:
-        """exp of the negative mean log-likelihood of the last word (lm-evaluation-harness's LAMBADA ppl)."""
+        """exp of the negative mean log-likelihood of the last word (lm-evaluation-harness's LAMBADA
+        ppl)."""
         return math.exp(-self.mean_logprob)
 
 

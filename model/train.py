@@ -74,7 +74,8 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 
 def decay_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
     """AdamW parameter groups of the trainable parameters: biases, norms and embeddings (the tied
-    output head too) get no weight decay, every other weight ``weight_decay``; empty groups left out."""
+    output head too) get no weight decay, every other weight ``weight_decay``; empty groups left
+    out."""
     decay, no_decay = [], []
     for name, param in model.named_parameters():
         if param.requires_grad:
@@ -306,7 +307,8 @@ class Trainer:
     # ---- the loop ------------------------------------------------------------------------
 
     def train_step(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """One optimizer step over ``accum`` micro-batches; returns (mean loss, gradient norm) on the device."""
+        """One optimizer step over ``accum`` micro-batches; returns (mean loss, gradient norm) on
+        the device."""
         cfg, d = self.cfg, self.dist
         lr = lr_at(step, cfg)
         for group in self.optimizer.param_groups:

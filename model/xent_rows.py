@@ -37,12 +37,14 @@ def uses_kernel(logits: torch.Tensor) -> bool:
 
 
 def kernel_available(device: torch.device) -> bool:
-    """Whether the kernel runs on ``device``: Triton is installed and the GPU has bf16 (compute capability 8+)."""
+    """Whether the kernel runs on ``device``: Triton is installed and the GPU has bf16 (compute
+    capability 8+)."""
     return triton is not None and device.type == "cuda" and torch.cuda.get_device_capability(device)[0] >= 8
 
 
 def softmax_xent_rows_(logits: torch.Tensor, targets: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    """Per-row losses (float32); ``logits`` (rows, vocab), contiguous, is overwritten by the gradient."""
+    """Per-row losses (float32); ``logits`` (rows, vocab), contiguous, is overwritten by the
+    gradient."""
     if logits.dim() != 2 or not logits.is_contiguous():
         raise ValueError(f"logits must be a contiguous (rows, vocab) tensor, got shape {tuple(logits.shape)}")
     if uses_kernel(logits):
@@ -93,7 +95,8 @@ if triton is not None:
         log_norm = top + tl.log(total)
         inside = keep & (target >= 0) & (target < vocab)
         picked = tl.load(base + target, mask=inside, other=0.0).to(tl.float32)
-        # a target outside the vocabulary makes the loss NaN, which stops the trainer naming the step
+        # a target outside the vocabulary makes the loss NaN, which stops the trainer naming the
+        # step
         loss = tl.where(inside, log_norm - picked, tl.where(keep, float("nan"), 0.0))
         tl.store(losses_ptr + row, loss)
         row_scale = tl.where(keep, tl.load(scale_ptr), 0.0)

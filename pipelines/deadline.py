@@ -12,12 +12,12 @@ code, programs it started), forks a new child and processes the shard again from
 a ``Plan`` that says what to do differently: after an overrunning batch, the rest of the shard
 goes to that step's stage one document at a time (so a stage that is slow on every batch costs one
 restart, not one per batch), and an overrunning document is not given to the stage again but
-rejected as ``<step>:timeout`` (the earlier steps of the segment still see it). A child that dies inside a call
-(a crash in native code) is handled the same way, as ``<step>:crash``. Nothing is written under
-the shard's real names until the child finishes, so a restart yields the same bytes as a run in
-which the document had been rejected at once; the cost of a hostile document is its deadline plus
-a second pass over the part of its shard before it. Per document the child only writes a few
-numbers into shared memory; it also counts documents there, which the worker passes on to the
+rejected as ``<step>:timeout`` (the earlier steps of the segment still see it). A child that dies
+inside a call (a crash in native code) is handled the same way, as ``<step>:crash``. Nothing is
+written under the shard's real names until the child finishes, so a restart yields the same bytes as
+a run in which the document had been rejected at once; the cost of a hostile document is its
+deadline plus a second pass over the part of its shard before it. Per document the child only writes
+a few numbers into shared memory; it also counts documents there, which the worker passes on to the
 progress display.
 """
 from __future__ import annotations
@@ -54,7 +54,8 @@ class Abandoned:
 
     def error(self, step: str) -> str:
         if self.kind == TIMEOUT:
-            return f"{step} ran past the {self.deadline_s:g} s deadline on this document; the work was abandoned"
+            return (f"{step} ran past the {self.deadline_s:g} s "
+                    "deadline on this document; the work was abandoned")
         return f"the process running {step} died on this document"
 
 
@@ -225,7 +226,8 @@ class _ShardChild:
 def die_with(parent: int) -> None:
     """Have the kernel kill this process when ``parent`` dies (Linux), so that a pool worker or a
     shard child never outlives the run that started it (a worker killed by its executor and retried
-    there leaves no child writing the same shard; a driver killed with -9 leaves no idle workers)."""
+    there leaves no child writing the same shard; a driver killed with -9 leaves no idle
+    workers)."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)

@@ -57,7 +57,8 @@ def logger(out: Path, after_step: int = 0):
 
 
 def load(args: argparse.Namespace):
-    """(model, base checkpoint, tokenizer) for the command's ``--checkpoint`` and ``--tokenizer``."""
+    """(model, base checkpoint, tokenizer) for the command's ``--checkpoint`` and
+    ``--tokenizer``."""
     model, base = ft.load_base(args.checkpoint, pick_device(args.device))
     tok = TextTokenizer.load(args.tokenizer or base.tokenizer_path)
     if tok.tokenizer.get_vocab_size() > model.config.vocab_size:
@@ -80,7 +81,8 @@ def classify(args: argparse.Namespace) -> int:
     val = encode_labelled(labelled_texts(args.val, args.text_field, args.label_field), labels, tok, args.val)
     ft.setup(model, cfg, args.train_layers, classes=len(labels))
     majority = max(np.bincount([label for _, label in val], minlength=len(labels))) / len(val)
-    print(f"{len(train)} training and {len(val)} validation texts, {len(labels)} labels ({', '.join(labels)}); "
+    print(f"{len(train)} training and {len(val)} validation texts, "
+          f"{len(labels)} labels ({', '.join(labels)}); "
           f"majority-class validation accuracy {majority:.4f}; {describe(model)}", flush=True)
     history = ft.finetune_classifier(model, train, val, tok.eos_id, cfg, logger(args.out))
     info: dict[str, Any] = {"task": "classify", "labels": labels, "train_layers": args.train_layers,
@@ -114,7 +116,8 @@ def instruct(args: argparse.Namespace) -> int:
     if not train:
         raise ConfigError(f"{args.data}: no record whose prompt fits the {block}-token context")
     ft.setup(model, cfg, args.train_layers)
-    print(f"{len(train)} training and {len(val)} validation records ({dropped} dropped: prompt fills the "
+    print(f"{len(train)} training and {len(val)} validation "
+          f"records ({dropped} dropped: prompt fills the "
           f"{block}-token context); {describe(model)}", flush=True)
     history = ft.finetune_instruct(model, train, val, tok.eos_id, cfg, logger(args.out))
     folder = ft.save(args.out, model, base, {"task": "instruct", "train_layers": args.train_layers,

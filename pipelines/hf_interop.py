@@ -1,4 +1,5 @@
-"""Checkpoints to and from Hugging Face GPT-2 folders (``config.json``, safetensors, tokenizer files).
+"""Checkpoints to and from Hugging Face GPT-2 folders (``config.json``, safetensors, tokenizer
+files).
 
 Reading and writing need no ``transformers``; loading the result does (the ``hf`` extra). The two
 layouts differ in four ways, handled here:
@@ -140,7 +141,8 @@ def gpt_config_from_hf(hf: dict, path: Path) -> GPTConfig:
 
 
 def read_hf_tensors(folder: Path) -> dict[str, torch.Tensor]:
-    """The tensors of ``model.safetensors``, a sharded safetensors index, or ``pytorch_model.bin``."""
+    """The tensors of ``model.safetensors``, a sharded safetensors index, or
+    ``pytorch_model.bin``."""
     index = folder / f"{HF_WEIGHTS}.index.json"
     if (folder / HF_WEIGHTS).exists():
         return load_file(folder / HF_WEIGHTS)

@@ -5,9 +5,9 @@ that the ETA follows the bytes; it also shows the documents processed so far and
 MB/s. Those live counts come from ``count_documents``, which shard workers call per batch: the
 counters are shared memory created when the bar opens, so the local executor's forked workers
 add to them (a worker's shard child counts into its own slots, which the worker passes on);
-Ray's workers do not see them, and there the counts grow as shards finish. When stderr is not a terminal, a line such as
-``02_language: 3/10 shards, 12,345 docs, 4.2 MB/s, ETA 0:03:10`` is printed every
-``SCRATCHLM_PROGRESS_S`` seconds (default 30).
+Ray's workers do not see them, and there the counts grow as shards finish. When stderr is not a
+terminal, a line such as ``02_language: 3/10 shards, 12,345 docs, 4.2 MB/s, ETA 0:03:10`` is printed
+every ``SCRATCHLM_PROGRESS_S`` seconds (default 30).
 """
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ TERMINAL_REFRESH_S = 1.0
 
 
 class _Counts:
-    """Two counters (documents, text bytes) in shared memory, added to under a lock or by one writer."""
+    """Two counters (documents, text bytes) in shared memory, added to under a lock or by one
+    writer."""
 
     def __init__(self, shared: Any, docs_slot: int = 0, bytes_slot: int = 1, lock: Any = None) -> None:
         self.shared, self.docs_slot, self.bytes_slot, self.lock = shared, docs_slot, bytes_slot, lock
@@ -77,7 +78,8 @@ class _Bar:
         return max(docs, self.finished_docs), text_bytes / 1e6 / max(time.monotonic() - self.started, 1e-9)
 
     def advance(self, result: Any, index: int) -> None:
-        """Item ``index`` is done; a result with a document count (``.docs_in``) adds to the total."""
+        """Item ``index`` is done; a result with a document count (``.docs_in``) adds to the
+        total."""
         docs = getattr(result, "docs_in", None)
         if isinstance(docs, int):
             self.finished_docs += docs
@@ -98,7 +100,8 @@ class _Bar:
         eta = "unknown"
         if 0 < self.done_weight < total:
             eta = time.strftime("%H:%M:%S", time.gmtime(elapsed * (total - self.done_weight) / self.done_weight))
-        return f"{self.desc}: {self.done}/{self.items} shards, {docs:,} docs, {rate:.1f} MB/s, ETA {eta}"
+        return (f"{self.desc}: {self.done}/{self.items} shards, "
+                f"{docs:,} docs, {rate:.1f} MB/s, ETA {eta}")
 
 
 @contextmanager

@@ -24,7 +24,8 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "train": ("scratchlm.model.config", "TrainConfig"),
 }
 TOP_LEVEL_KEYS = ("name", "doc_timeout_s", "task_bytes", "keep_intermediate", "steps", "licences", *SECTIONS)
-DOC_TIMEOUT_S = 60.0  # the per-document deadline of every curation step, unless the recipe or --doc-timeout sets one
+# the per-document deadline of every curation step, unless the recipe or --doc-timeout sets one
+DOC_TIMEOUT_S = 60.0
 # an input file larger than this is read as several tasks, unless the recipe or --task-bytes says
 TASK_BYTES = 256 << 20
 SIZE_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
@@ -44,11 +45,13 @@ class Recipe:
     steps: list[Step]
     sections: dict[str, Any] = field(default_factory=dict)
     licences: list[str] = field(default_factory=list)
-    # a setting of the run rather than of its data: not in recipe.yaml, so changing it keeps a run resumable
+    # a setting of the run rather than of its data: not in recipe.yaml, so changing it keeps a run
+    # resumable
     doc_timeout_s: float = DOC_TIMEOUT_S
     # a setting of the run too: the documents are the same whatever the split (tasks.json keeps it)
     task_bytes: int = TASK_BYTES
-    # every step writes its full output, not only a segment's last (for debugging); also a run setting
+    # every step writes its full output, not only a segment's last (for debugging); also a run
+    # setting
     keep_intermediate: bool = False
 
     @property
@@ -133,7 +136,8 @@ def yaml_problem(err: yaml.YAMLError) -> str:
 
 
 def read_yaml(path: str | Path, what: str) -> Any:
-    """The parsed YAML of ``path``; unreadable or invalid is one ConfigError naming ``what`` and the file."""
+    """The parsed YAML of ``path``; unreadable or invalid is one ConfigError naming ``what`` and the
+    file."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as err:

@@ -181,11 +181,13 @@ MAX_ERROR_LINES = 50  # file errors printed after the table; stats.json holds th
 
 
 def file_error_lines(result: CurationResult) -> list[str]:
-    """One line per file error of the run (file, where, cause), at most MAX_ERROR_LINES and a count."""
+    """One line per file error of the run (file, where, cause), at most MAX_ERROR_LINES and a
+    count."""
     errors = [(folder, e) for folder, stats in result.steps for e in stats.errors]
     lines = [f"file error: {e['file']} at {e['offset']}: {e['error']}" for _, e in errors[:MAX_ERROR_LINES]]
     if len(errors) > MAX_ERROR_LINES:
-        lines.append(f"... and {len(errors) - MAX_ERROR_LINES:,} more file errors ({result.output}/stats.json lists them)")
+        lines.append(f"... and {len(errors) - MAX_ERROR_LINES:,} more "
+                     f"file errors ({result.output}/stats.json lists them)")
     return lines
 
 

@@ -72,7 +72,8 @@ Indexed = tuple[int, Document]  # a document and its position in the segment's i
 
 def process_shard(task: ShardTask) -> list[StageStats]:
     """Run the segment's steps over one shard, writing each step's files and ``.done`` marker;
-    with a deadline, in a watched child process (``pipelines.deadline``). Returns each step's stats."""
+    with a deadline, in a watched child process (``pipelines.deadline``). Returns each step's
+    stats."""
     release_freed_memory()
     if task.doc_timeout_s > 0:
         return supervise(functools.partial(_process_shard, task), task.doc_timeout_s)

@@ -24,7 +24,8 @@ from scratchlm.pipelines.finetune_data import TextTokenizer
 
 
 def file_layout(path: Path, items: Sequence[EvalItem]) -> str:
-    """The one layout of a file's items; a file mixing layouts, or an unlabelled item, is refused."""
+    """The one layout of a file's items; a file mixing layouts, or an unlabelled item, is
+    refused."""
     layouts = {item.layout for item in items}
     if len(layouts) > 1:
         raise ConfigError(f"{path}: mixes layouts ({', '.join(sorted(layouts))}); use one file per task")
@@ -38,8 +39,8 @@ def file_layout(path: Path, items: Sequence[EvalItem]) -> str:
 
 
 def encode(tok: TextTokenizer, texts: list[str]) -> list[list[int]]:
-    """Token ids of each text; an empty text becomes the end-of-text token (lm-evaluation-harness scores an
-    empty context that way)."""
+    """Token ids of each text; an empty text becomes the end-of-text token (lm-evaluation-harness
+    scores an empty context that way)."""
     return [ids or [tok.eos_id] for ids in tok.encode(texts)]
 
 
@@ -76,7 +77,8 @@ def _cell(metric: dict[str, Any] | None) -> str:
 
 
 def results_table(records: Sequence[dict[str, Any]]) -> str:
-    """One line per file: items, accuracy and normalised accuracy with their 95% Wilson intervals."""
+    """One line per file: items, accuracy and normalised accuracy with their 95% Wilson
+    intervals."""
     rows = [("file", "task", "items", "acc [95% CI]", "acc_norm [95% CI]", "ppl")]
     for r in records:
         ppl = f"{r['perplexity']:.2f}" if "perplexity" in r and math.isfinite(r["perplexity"]) else "-"
@@ -90,7 +92,8 @@ def results_table(records: Sequence[dict[str, Any]]) -> str:
 
 def run_tasks(checkpoint_dir: Path, tasks: Sequence[Path], batch_size: int = 32, device: str | None = None,
               precision: str = "auto", json_out: Path | None = None) -> int:
-    """Evaluate a checkpoint on each task file; print the table and write the JSON (``-``: print it instead)."""
+    """Evaluate a checkpoint on each task file; print the table and write the JSON (``-``: print it
+    instead)."""
     for task in tasks:
         if not Path(task).is_file():
             raise ConfigError(f"--task {task}: no such file")

@@ -25,7 +25,8 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subpro
 
 def kill_9_after(process: subprocess.Popen, folder: Path, pattern: str, count: int,
                  timeout: float = 60) -> None:
-    """SIGKILL ``process`` once ``count`` files under ``folder`` match ``pattern`` (or at ``timeout``)."""
+    """SIGKILL ``process`` once ``count`` files under ``folder`` match ``pattern`` (or at
+    ``timeout``)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and len(list(folder.glob(pattern))) < count:
         time.sleep(0.002)
@@ -39,8 +40,8 @@ def data_dir() -> Path:
 
 
 def run_interpreted(code: str) -> str:
-    """Run ``code`` (``sys.argv[1]`` is the repository) in a new Python under Triton's CPU interpreter;
-    its standard output, after checking that it exited cleanly."""
+    """Run ``code`` (``sys.argv[1]`` is the repository) in a new Python under Triton's CPU
+    interpreter; its standard output, after checking that it exited cleanly."""
     pytest.importorskip("triton")
     env = dict(os.environ, TRITON_INTERPRET="1")
     result = subprocess.run([sys.executable, "-c", code, str(REPO)], check=False, env=env,

@@ -3,7 +3,8 @@
 Routes (``NAME`` is a key of ``server.files``):
   /files/NAME      the bytes, honouring ``Range: bytes=N-`` (206)
   /flaky/NAME      503 for the first two requests of each path, then as /files/
-  /drop/NAME       the first request closes the connection halfway through the body; later as /files/
+  /drop/NAME       the first request closes the connection halfway through the body; later as
+                   /files/
   /stall/NAME      sends half the body, then stalls for ``stall_s`` seconds
   /overflow/NAME   sends the body with no Content-Length, ``repeat`` times over
   /norange/NAME    the bytes, ignoring Range (always 200, whole body)

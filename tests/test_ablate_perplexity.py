@@ -145,7 +145,8 @@ def test_bad_options_are_refused_when_the_recipe_loads(options, message):
 
 def test_curate_loads_the_stage_without_torch(checkpoint):
     code = ("import sys; from scratchlm.pipelines.recipe import parse_recipe; "
-            f"parse_recipe({{'steps': [{{'read': {{}}}}, {{'perplexity': {{'model': {str(checkpoint)!r}, "
+            f"parse_recipe({{'steps': [{{'read': {{}}}}, "
+            f"{{'perplexity': {{'model': {str(checkpoint)!r}, "
             "'max_perplexity': 50}}]}); assert 'torch' not in sys.modules, 'torch imported'")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr

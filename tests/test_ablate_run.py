@@ -1,5 +1,5 @@
-"""A two-variant ablation in miniature on real text: every number of the page against the runs' files,
-the evaluation loss recomputed from a checkpoint, and the refusal to compare unfair runs."""
+"""A two-variant ablation in miniature on real text: every number of the page against the runs'
+files, the evaluation loss recomputed from a checkpoint, and the refusal to compare unfair runs."""
 from __future__ import annotations
 
 import gzip
@@ -173,7 +173,8 @@ def test_every_number_of_the_page_comes_from_the_runs(ablation):
 
 
 def test_validation_is_the_evaluation_text_for_every_variant(ablation):
-    """The logged final loss is the checkpoint's loss on the --eval text, encoded with the shared tokenizer."""
+    """The logged final loss is the checkpoint's loss on the --eval text, encoded with the shared
+    tokenizer."""
     _, out, _, _, results = ablation
     evaluation = open_shards(out / "eval")
     assert evaluation.manifest["tokenizer_sha256"] == json.loads(
@@ -327,12 +328,14 @@ def test_trainings_without_a_plan_is_one_line(tmp_path):
     done = subprocess.run([sys.executable, "-m", "scratchlm.pipelines.ablation.trainings", str(tmp_path)],
                           check=False, capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 2
-    assert done.stderr == f"error: {tmp_path / 'trainings.json'}: no training plan (run scratchlm ablate ... --prepare-only first)\n"
+    assert done.stderr == (f"error: {tmp_path / 'trainings.json'}: "
+                           "no training plan (run scratchlm ablate ... --prepare-only first)\n")
 
 
 def test_the_trainings_module_needs_no_curation_stack():
     """What a GPU machine without the curation dependencies can still import and run."""
-    code = ("import json, sys, scratchlm.pipelines.ablation.trainings, scratchlm.pipelines.training, scratchlm.pipelines.commands.train, scratchlm.model.train; "
+    code = ("import json, sys, scratchlm.pipelines.ablation.trainings, scratchlm.pipelines.training, "
+            "scratchlm.pipelines.commands.train, scratchlm.model.train; "
             "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
     loaded = set(json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                                            check=True).stdout))

@@ -111,7 +111,8 @@ def test_quality_model_is_trained_once_and_named_in_the_variant(tmp_path):
     recipe = ablation.recipe(ablation.variants[1], model)
     assert recipe.steps[-1].stage.model == str(model)
     prose, web = positive_scores(load_fasttext(str(model)), [
-        "The jury further said in term-end presentments that the City Executive Committee deserves praise.",
+        "The jury further said in term-end presentments "
+        "that the City Executive Committee deserves praise.",
         "Navigation index modules next previous Python 3.11 documentation Library Reference"])
     assert prose > 0.5 > web
 

@@ -131,7 +131,8 @@ def test_a_compiled_model_keeps_the_chunked_loss_out_of_its_graph_and_agrees_wit
 
 
 def test_importing_the_model_does_not_import_the_compiler() -> None:
-    code = "import sys, scratchlm.model.gpt, scratchlm.model.train; print('torch._dynamo' in sys.modules)"
+    code = ("import sys, scratchlm.model.gpt, scratchlm.model.train; "
+            "print('torch._dynamo' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert done.stdout.strip() == "False"
 

@@ -22,7 +22,9 @@ def drop_short(doc, min_words=100):
     return "too_short" if len(doc.text.split()) < min_words else None
 
 def shout_titles(doc):
-    return Document(doc.id, doc.text.upper(), {**doc.meta, "shouted": True}) if "Mr." in doc.text else None
+    if "Mr." not in doc.text:
+        return None
+    return Document(doc.id, doc.text.upper(), {**doc.meta, "shouted": True})
 
 def fragile(doc):
     if "sunday" in doc.text.lower():
@@ -30,7 +32,7 @@ def fragile(doc):
     return 0 if "friday" in doc.text.lower() else None
 
 class BatchedShort(BatchStage):
-    """Drops short documents a batch at a time, noting the batch's size; a batch with a Sunday raises."""
+    """Drops short documents a batch at a time, noting the batch size; a Sunday raises."""
 
     def __init__(self, min_words=100):
         self.min_words = min_words

@@ -97,7 +97,8 @@ def test_minhash_finds_near_duplicates_across_files(corpus, tmp_path):
 def test_keep_highest_score(corpus, tmp_path):
     result = curate(corpus, tmp_path / "run", [{"minhash": {"keep": "highest:score"}}])
     dropped = {r["id"] for r in rows(result.final_dir / "rejects")}
-    # the near copies score 5 against the originals' 1: the originals go; the unscored exact copies go
+    # the near copies score 5 against the originals' 1: the originals go; the unscored exact copies
+    # go
     assert dropped == {f"brown/ca{i:02d}" for i in range(1, 9)} | {f"exact/brown/ca{i:02d}" for i in range(9, 13)}
 
 

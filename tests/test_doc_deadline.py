@@ -1,5 +1,6 @@
 """The per-document deadline: a document on which a step hangs or crashes is that step's reject,
-the stuck process is killed, and the rest of the shard is kept, with the local and the Ray executor."""
+the stuck process is killed, and the rest of the shard is kept, with the local and the Ray
+executor."""
 from __future__ import annotations
 
 import functools
@@ -44,7 +45,8 @@ def _rows(folder: Path) -> list[dict]:
 
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
-    """Two input files of six documents; the third of the first and the fifth of the second are hostile."""
+    """Two input files of six documents; the third of the first and the fifth of the second are
+    hostile."""
     folder = tmp_path / "in"
     folder.mkdir()
     for name, bad in (("a", 2), ("b", 4)):
@@ -90,7 +92,8 @@ def test_a_document_that_kills_its_process_is_rejected_as_a_crash(tmp_path, corp
 
 
 def test_without_a_deadline_nothing_is_supervised(tmp_path, corpus):
-    """--doc-timeout 0 runs the stage in the worker itself: the crash takes the run down, as it must."""
+    """--doc-timeout 0 runs the stage in the worker itself: the crash takes the run down, as it
+    must."""
     out = tmp_path / "run"
     done = run_cli("curate", str(_recipe(tmp_path, "die")), "--input", str(corpus), "--output", str(out),
                    "--doc-timeout", "0", cwd=tmp_path, timeout=120)
@@ -99,7 +102,8 @@ def test_without_a_deadline_nothing_is_supervised(tmp_path, corpus):
 
 @dataclass(frozen=True)
 class HangingBatches(BatchStage):
-    """Test stage: drops nothing; any call (a batch or one document) holding a hostile text hangs."""
+    """Test stage: drops nothing; any call (a batch or one document) holding a hostile text
+    hangs."""
 
     def __call__(self, doc: Document) -> None:
         if "HANG" in doc.text:
@@ -220,7 +224,8 @@ def test_the_shard_process_dies_with_its_supervisor(tmp_path):
     script.write_text(
         "import os, sys, time\n"
         "from scratchlm.pipelines.deadline import supervise\n"
-        f"def work(plan, watch):\n    open({str(marker)!r}, 'w').write(str(os.getpid()))\n    time.sleep(600)\n"
+        f"def work(plan, watch):\n    open({str(marker)!r}, "
+        "'w').write(str(os.getpid()))\n    time.sleep(600)\n"
         "supervise(work, 1000)\n", encoding="utf-8")
     parent = subprocess.Popen([sys.executable, str(script)], cwd=Path(__file__).resolve().parents[1],
                               env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})

@@ -17,7 +17,8 @@ SOURCES = {"brown": "the Brown corpus", "kjv": "the King James Bible", "shakespe
 
 def test_prompt_is_the_books_alpaca_format():
     assert format_prompt("Name the capital.", "France") == (
-        "Below is an instruction that describes a task. Write a response that appropriately completes the "
+        "Below is an instruction that describes a task. "
+        "Write a response that appropriately completes the "
         "request.\n\n### Instruction:\nName the capital.\n\n### Input:\nFrance\n\n### Response:\n")
     assert "### Input" not in format_prompt("Say hi.")
     assert extract_response(" Paris.\n\n### Instruction:\nmore") == "Paris."

@@ -1,4 +1,5 @@
-"""The runner: every document ends in one place, kill -9 resumes to identical bytes, reruns do nothing."""
+"""The runner: every document ends in one place, kill -9 resumes to identical bytes, reruns do
+nothing."""
 from __future__ import annotations
 
 import gzip

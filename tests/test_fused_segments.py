@@ -56,8 +56,10 @@ def corpus(tmp_path: Path) -> tuple[Path, Path]:
     (tmp_path / "steps.py").write_text(STEPS, encoding="utf-8")
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(
-        f"name: fused\nsteps:\n  - read: {{}}\n  - custom: {{function: {tmp_path / 'steps.py'}:stall}}\n"
-        "  - language: {keep: [en, de]}\n  - gopher_quality: {min_words: 20}\n  - c4_quality: {action: annotate}\n"
+        f"name: fused\nsteps:\n  - read: {{}}\n  - custom: "
+        f"{{function: {tmp_path / 'steps.py'}:stall}}\n"
+        "  - language: {keep: [en, de]}\n  - gopher_quality: "
+        "{min_words: 20}\n  - c4_quality: {action: annotate}\n"
         "  - fineweb_quality: {}\n  - exact_dedup: {}\n  - gopher_repetition: {}\n",
         encoding="utf-8")
     return inputs, recipe
@@ -210,7 +212,8 @@ def test_keep_intermediate_is_a_recipe_key_and_a_flag_and_a_bad_value_is_refused
     docs = tmp_path / "docs.jsonl"
     docs.write_text("".join(json.dumps({"id": f"d{i}", "text": f"word {i} " * (i + 1)}) + "\n" for i in range(30)))
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text("name: t\nsteps:\n  - read: {}\n  - sample: {rate: 0.5}\n  - gopher_quality: {min_words: 10}\n")
+    recipe.write_text("name: t\nsteps:\n  - read: {}\n  - sample: "
+                      "{rate: 0.5}\n  - gopher_quality: {min_words: 10}\n")
     for flags, written in (([], ["03_gopher_quality"]),
                            (["--keep-intermediate"], ["01_read", "02_sample", "03_gopher_quality"])):
         out = tmp_path / f"run{len(flags)}"

@@ -64,8 +64,8 @@ def test_bad_records_name_their_real_line_after_blank_lines(tmp_path):
 
 
 def test_surrogates_and_control_characters_are_cleaned_and_counted(tmp_path):
-    """JSON escapes give lone surrogates (which UTF-8, so Parquet, cannot hold) and NUL; the run keeps
-    every document, cleaned as documented, and writes them."""
+    """JSON escapes give lone surrogates (which UTF-8, so Parquet, cannot hold) and NUL; the run
+    keeps every document, cleaned as documented, and writes them."""
     path = tmp_path / "in" / "hostile.jsonl"
     path.parent.mkdir()
     path.write_text('{"id": "s\\ud800", "text": "bad \\ud800 pair \\udc00 end", "url": "http://x/\\udfff"}\n'

@@ -14,7 +14,8 @@ PACKAGES = ("curate", "tokenizer", "model", "pipelines")
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel built from a copy of the tree (a build in place would leave build/ in the checkout)."""
+    """The wheel built from a copy of the tree (a build in place would leave build/ in the
+    checkout)."""
     source = tmp_path_factory.mktemp("source")
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, source / name)

@@ -47,7 +47,8 @@ def test_c4_removes_javascript_and_cookie_notice_lines(url, needle):
 
 
 def test_c4_strips_citation_markers():
-    url = "https://docs.python.org/3.11/library/chunk.html"  # "...EA IFF 85 chunks. [1] This format..."
+    # "...EA IFF 85 chunks. [1] This format..."
+    url = "https://docs.python.org/3.11/library/chunk.html"
     assert "chunks. [1] This" in web(url).text
     out = _kept(C4Quality(), web(url))
     assert "chunks.  This" in out.text and "[1]" not in out.text

@@ -1,4 +1,5 @@
-"""The Ray executor: same bytes as the local one, a killed worker is retried cleanly, a killed driver resumes.
+"""The Ray executor: same bytes as the local one, a killed worker is retried cleanly, a killed
+driver resumes.
 
 Ray starts once for the module (local mode, 2 CPUs): starting it is the slow part.
 """
@@ -29,7 +30,9 @@ from tests.conftest import DATA, REPO
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.xdist_group("ray")  # one worker, one Ray start (make test uses --dist loadgroup)
 
-SHARD_LINES = 2700  # kept rows pass a writer row group (2048) before "f0-2600", so the shard is half on disk when its worker dies
+# kept rows pass a writer row group (2048) before "f0-2600", so the shard is half on disk when its
+# worker dies
+SHARD_LINES = 2700
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The curation report: numbers agree with stats.json, plots are valid PNGs, snippets are real and escaped."""
+"""The curation report: numbers agree with stats.json, plots are valid PNGs, snippets are real and
+escaped."""
 from __future__ import annotations
 
 import base64
@@ -82,7 +83,8 @@ def _number(cell: str) -> int:
 
 @pytest.fixture(scope="module")
 def curated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real ``scratchlm curate`` run (which writes the report) over short multilingual texts and prose."""
+    """A real ``scratchlm curate`` run (which writes the report) over short multilingual texts and
+    prose."""
     root = tmp_path_factory.mktemp("report")
     inputs = root / "in"
     inputs.mkdir()
@@ -157,7 +159,8 @@ def test_reject_examples_are_real_rejected_documents_and_are_escaped(curated: Pa
 def test_languages_clusters_and_thresholds_come_from_the_run(curated: Path) -> None:
     tables = _parse(curated / "report" / "index.html").tables
     languages = {r[0]: (_number(r[1]), _number(r[2])) for r in tables["languages"][1:]}
-    # a step fused with the next ones keeps the first documents it kept (all of them here) for the report
+    # a step fused with the next ones keeps the first documents it kept (all of them here) for the
+    # report
     lang_rows = [json.loads(m)["lang"] for p in [*curated.glob("02_language/kept-sample/part-*.parquet"),
                                                   *curated.glob("02_language/rejects/*.parquet")]
                  for m in pq.read_table(p).column("meta").to_pylist()]

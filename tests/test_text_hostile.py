@@ -20,7 +20,8 @@ NAMES = sorted(TEXT_STAGES) + ["exact_hash", "fused_chain", "html_extraction", "
 
 # Unicode of every kind (lone surrogates and control characters included, which st.characters
 # leaves out by default), with the characters that tokenizers and patterns treat specially made
-# frequent; runs of one punctuation character glued between words; tokens of up to 200,000 characters
+# frequent; runs of one punctuation character glued between words; tokens of up to 200,000
+# characters
 _SPECIAL = list(".-,'’/:@_[* \n\t\u0301\ufffd1a+") + ["\ud800", "\udfff", "\x00", "\x1b", "\x7f"]
 _MIXED = st.text(st.one_of(st.characters(), st.sampled_from(_SPECIAL)), max_size=400)
 _WORD = st.text(st.characters(categories=["L", "N"]), min_size=1, max_size=12)

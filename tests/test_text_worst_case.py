@@ -74,7 +74,8 @@ def test_link_tags_and_attributes_are_the_old_patterns(html):
 
 
 def test_canonical_url_is_found_as_before():
-    page = '<html><head><link rel="stylesheet" href="a.css"><LINK REL=Canonical HREF=" https://x.org/p "></head>'
+    page = ('<html><head><link rel="stylesheet" href="a.css"><LINK '
+            'REL=Canonical HREF=" https://x.org/p "></head>')
     assert extract.canonical_url(page) == "https://x.org/p"
     assert extract.canonical_url(page.replace("Canonical", "alternate")) is None
 

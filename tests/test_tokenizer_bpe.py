@@ -86,7 +86,8 @@ def test_special_tokens_are_never_split(text: str, fast: Tokenizer, didactic: Di
 
 
 def test_merge_loop_merges_the_most_frequent_pair_first() -> None:
-    # pre-tokens "ab", " ab" x2, " cd": pairs (a,b) 3 times, (space,a) twice, (space,c) and (c,d) once
+    # pre-tokens "ab", " ab" x2, " cd": pairs (a,b) 3 times, (space,a) twice, (space,c) and (c,d)
+    # once
     bpe = DidacticBPE.train(["ab ab ab cd"], vocab_size=259, min_frequency=1)
     assert [bpe.vocab[i] for i in range(257, 259)] == [b"ab", b" ab"]
     stingy = DidacticBPE.train(["ab ab ab cd"], vocab_size=300, min_frequency=3)

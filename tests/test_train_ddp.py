@@ -1,4 +1,5 @@
-"""Two processes under ``torchrun --nproc_per_node 2`` (gloo on CPU): DDP replicas stay equal, FSDP agrees.
+"""Two processes under ``torchrun --nproc_per_node 2`` (gloo on CPU): DDP replicas stay equal, FSDP
+agrees.
 
 DDP runs the chunked head loss and FSDP the whole logits, so their agreement covers both paths."""
 from __future__ import annotations
@@ -29,14 +30,18 @@ from scratchlm.model.train import Trainer
 torch.set_num_threads(1)
 for mode in ("ddp", "fsdp"):
     out = Path(sys.argv[2], mode)
-    cfg = TrainConfig(max_steps=6, micro_batch=4, batch_tokens=512, log_every=3, eval_every=0, eval_tokens=256,
-                      samples=0, checkpoint_every=0, lr=3e-3, warmup_steps=2, fsdp=mode == "fsdp",
-                      loss_chunk=48 if mode == "ddp" else 0,  # DDP: the chunked loss (3 chunks a micro-batch)
-                      model={"n_layer": 2, "n_head": 2, "n_embd": 32, "block_size": 32, "dropout": 0.0})
+    cfg = TrainConfig(max_steps=6, micro_batch=4, batch_tokens=512, log_every=3, eval_every=0,
+                      eval_tokens=256, samples=0, checkpoint_every=0, lr=3e-3, warmup_steps=2,
+                      fsdp=mode == "fsdp",
+                      # DDP: the chunked loss (3 chunks a micro-batch)
+                      loss_chunk=48 if mode == "ddp" else 0,
+                      model={"n_layer": 2, "n_head": 2, "n_embd": 32, "block_size": 32,
+                             "dropout": 0.0})
     trainer = Trainer(cfg, Path(sys.argv[1]), out, device="cpu")
     first = trainer.loader.step_batches(0, 1)[0][0]
     trainer.run()
-    params = [p.full_tensor() if hasattr(p, "full_tensor") else p for p in trainer.model.parameters()]
+    params = [p.full_tensor() if hasattr(p, "full_tensor") else p
+              for p in trainer.model.parameters()]
     flat = torch.cat([p.detach().flatten() for p in params])
     replicas = [torch.empty_like(flat) for _ in range(trainer.dist.world)]
     dist.all_gather(replicas, flat)

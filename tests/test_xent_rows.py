@@ -1,5 +1,6 @@
 """The row kernel of the chunked loss: Triton's kernel (run by Triton's CPU interpreter) equals the
-PyTorch path and F.cross_entropy, losses and gradients, ignored targets and partial blocks included."""
+PyTorch path and F.cross_entropy, losses and gradients, ignored targets and partial blocks
+included."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -60,9 +61,11 @@ for rows, vocab, dtype, tol in [(9, 97, torch.float32, 1e-6), (5, 40000, torch.f
     kernel_grad, torch_grad = logits.clone(), logits.clone()
     kernel_losses = xent_rows._kernel_rows(kernel_grad, targets, torch.tensor(0.25))
     torch_losses = xent_rows._torch_rows(torch_grad, targets, torch.tensor(0.25))
-    assert torch.allclose(kernel_losses, torch_losses, rtol=1e-5, atol=1e-5), (vocab, kernel_losses, torch_losses)
+    assert torch.allclose(kernel_losses, torch_losses, rtol=1e-5, atol=1e-5), \
+        (vocab, kernel_losses, torch_losses)
     assert kernel_losses[1] == 0 and kernel_losses[-1] == 0
-    assert torch.allclose(kernel_grad.float(), torch_grad.float(), rtol=tol, atol=tol * 0.25 / vocab), vocab
+    assert torch.allclose(kernel_grad.float(), torch_grad.float(), rtol=tol,
+                          atol=tol * 0.25 / vocab), vocab
     assert kernel_grad[1].abs().max() == 0
 logits, targets = _case(4, 50, torch.float32, seed=1)
 targets[2] = 77  # outside the vocabulary: a NaN loss on that row, which stops a trainer

@@ -27,7 +27,8 @@ class CorpusFile:
 
 
 def corpus_files(inputs: list[str]) -> list[CorpusFile]:
-    """A step folder stands for its finished shards; any other path goes through ``expand_inputs``."""
+    """A step folder stands for its finished shards; any other path goes through
+    ``expand_inputs``."""
     found: list[CorpusFile] = []
     for argument in inputs:
         folder = Path(argument)
@@ -78,7 +79,8 @@ def corpus_texts(files: list[CorpusFile]) -> Iterator[str]:
 
 
 def limited(texts: Iterable[str], limit_bytes: int | None, counter: TextCounter) -> Iterator[str]:
-    """``texts`` counted in ``counter``, stopping once ``limit_bytes`` of text have been handed out."""
+    """``texts`` counted in ``counter``, stopping once ``limit_bytes`` of text have been handed
+    out."""
     for text in texts:
         if limit_bytes is not None and counter.bytes >= limit_bytes:
             return

@@ -95,7 +95,8 @@ class DidacticBPE:
     @classmethod
     def train(cls, texts: Iterable[str], vocab_size: int, min_frequency: int = 2,
               special_tokens: Iterable[str] = (EOS_TOKEN,)) -> "DidacticBPE":
-        """Learn merges until the vocabulary holds ``vocab_size`` tokens (specials + 256 bytes + merges)."""
+        """Learn merges until the vocabulary holds ``vocab_size`` tokens (specials + 256 bytes +
+        merges)."""
         specials = {token: i for i, token in enumerate(special_tokens)}
         base = len(specials)
         vocab = {base + b: bytes([b]) for b in range(256)}
@@ -218,7 +219,8 @@ class DidacticBPE:
 
     @classmethod
     def load(cls, path: Path | str) -> "DidacticBPE":
-        """Read a byte-level BPE ``tokenizer.json``, whether this class or HF ``tokenizers`` wrote it."""
+        """Read a byte-level BPE ``tokenizer.json``, whether this class or HF ``tokenizers`` wrote
+        it."""
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         model, pre = data.get("model", {}), data.get("pre_tokenizer") or {}
         if model.get("type") != "BPE" or pre.get("type") != "ByteLevel":

@@ -44,7 +44,8 @@ class EvalStats:
 
 
 def byte_fallback_ids(tokenizer: Tokenizer) -> set[int]:
-    """Ids of tokens that stand for one byte of a multi-byte character (the vocabulary lacked it whole)."""
+    """Ids of tokens that stand for one byte of a multi-byte character (the vocabulary lacked it
+    whole)."""
     config = json.loads(tokenizer.to_str())
     byte_level = (config.get("pre_tokenizer") or {}).get("type") == "ByteLevel"
     ids = set()
@@ -62,7 +63,8 @@ def unknown_id(tokenizer: Tokenizer) -> int | None:
 
 
 def evaluate(tokenizer: Tokenizer, docs: Iterable[Document], batch_docs: int = 256) -> dict[str, EvalStats]:
-    """Per-language (``meta.lang``, else ``unknown``) and overall statistics, streaming over ``docs``."""
+    """Per-language (``meta.lang``, else ``unknown``) and overall statistics, streaming over
+    ``docs``."""
     tokenizer.encode_special_tokens = True  # score texts as text: a literal special token is not one
     fallback, unk = byte_fallback_ids(tokenizer), unknown_id(tokenizer)
     stats: dict[str, EvalStats] = {ALL: EvalStats()}

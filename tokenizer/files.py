@@ -1,4 +1,5 @@
-"""Loading a ``tokenizer.json``: the one place that decides how ``<|endoftext|>`` inside a text encodes."""
+"""Loading a ``tokenizer.json``: the one place that decides how ``<|endoftext|>`` inside a text
+encodes."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,7 +35,8 @@ def load_tokenizer(path: str | Path, special_tokens_as_text: bool = True) -> Tok
 
 
 def token_id(tokenizer: Tokenizer, where: str | Path, token: str = EOS_TOKEN) -> int:
-    """The id of ``token`` (by default the end-of-text token); a ConfigError naming ``where`` without it."""
+    """The id of ``token`` (by default the end-of-text token); a ConfigError naming ``where``
+    without it."""
     found = tokenizer.token_to_id(token)
     if found is None:
         raise ConfigError(f"{where}: the tokenizer has no {token!r} token")

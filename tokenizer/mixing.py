@@ -197,7 +197,8 @@ def epoch_problems(sources: list[Source], budget: int) -> list[str]:
             problems.append(
                 f"mix: source {s.name!r} needs {needed:.2f} epochs (weight {s.weight:g} of "
                 f"{budget:,} tokens = {round(s.weight * budget):,} tokens; it holds "
-                f"{s.epoch_tokens:,} training tokens) but max_epochs is {s.max_epochs:g}; lower its "
+                f"{s.epoch_tokens:,} training tokens) "
+                f"but max_epochs is {s.max_epochs:g}; lower its "
                 f"weight or total_tokens, or raise its max_epochs")
     return problems
 

@@ -1,4 +1,5 @@
-"""The token shard format (``scratchlm-shards/1``): the contract between ``tokenizer/`` and ``model/``.
+"""The token shard format (``scratchlm-shards/1``): the contract between ``tokenizer/`` and
+``model/``.
 
 A shard folder holds ``tokenizer.json`` (a copy of the tokenizer used), ``train-00000.npy`` and
 ``train-00000.docs.npy``, ..., ``val-00000.npy`` ..., and ``manifest.json`` (written last). A
@@ -60,7 +61,8 @@ class _HashingFile:
 
 
 def write_npy(path: Path, chunks: Iterable[np.ndarray], dtype: np.dtype, length: int) -> str:
-    """Stream ``chunks`` into a 1-D ``.npy`` of ``length`` items (temp name, then rename); its sha256."""
+    """Stream ``chunks`` into a 1-D ``.npy`` of ``length`` items (temp name, then rename); its
+    sha256."""
     written = 0
     with AtomicPath(path) as tmp:
         with open(tmp, "wb") as stream:
@@ -101,9 +103,10 @@ def load_manifest(folder: Path) -> dict:
 
 def finished_or_claim(output: Path, record: Path, plan: dict[str, Any], error: type[ConfigError],
                       holds: tuple[str, str]) -> dict | None:
-    """The finished manifest of ``output`` when it was written for ``plan``; else None, with ``plan``
-    recorded in ``record`` for a resume. Shards of another plan are refused with ``error``: "``output``
-    holds ``holds[0]``" (a manifest) or "holds ``holds[1]``" (an unfinished plan's record)."""
+    """The finished manifest of ``output`` when it was written for ``plan``; else None, with
+    ``plan`` recorded in ``record`` for a resume. Shards of another plan are refused with ``error``:
+    "``output`` holds ``holds[0]``" (a manifest) or "holds ``holds[1]``" (an unfinished plan's
+    record)."""
     finished, unfinished = holds
     if (output / MANIFEST).exists():
         manifest = load_manifest(output)

@@ -63,7 +63,8 @@ COPY_CHUNK = 1 << 23  # tokens per write when packing
 
 @contextmanager
 def tokenizers_parallelism(enabled: bool) -> Iterator[None]:
-    """Set ``TOKENIZERS_PARALLELISM`` for the duration (forked workers inherit it), then restore it."""
+    """Set ``TOKENIZERS_PARALLELISM`` for the duration (forked workers inherit it), then restore
+    it."""
     previous = os.environ.get("TOKENIZERS_PARALLELISM")
     os.environ["TOKENIZERS_PARALLELISM"] = "true" if enabled else "false"
     try:

@@ -32,7 +32,8 @@ def new_byte_level_bpe() -> Tokenizer:
 
 
 def train_bpe(texts: Iterable[str], config: BpeConfig) -> Tokenizer:
-    """Train on an iterator of texts, consumed once as they come (``tokenizers`` buffers 256 of them)."""
+    """Train on an iterator of texts, consumed once as they come (``tokenizers`` buffers 256 of
+    them)."""
     tokenizer = new_byte_level_bpe()
     trainer = trainers.BpeTrainer(
         vocab_size=config.vocab_size,
@@ -56,7 +57,8 @@ def config_plain(config: BpeConfig) -> dict:
 
 
 def train_to_folder(files: list[CorpusFile], config: BpeConfig, output: Path) -> dict:
-    """Train, save ``tokenizer.json`` atomically and ``tokenizer.stats.json`` (sha256 and counts) beside it."""
+    """Train, save ``tokenizer.json`` atomically and ``tokenizer.stats.json`` (sha256 and counts)
+    beside it."""
     return train_texts_to_folder(corpus_texts(files), config, output, [f.source for f in files])
 
 

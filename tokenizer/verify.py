@@ -135,7 +135,8 @@ def _check_decoding(folder: Path, manifest: dict, samples: int, seed: int, repor
 
 
 def verify_shards(folder: Path, samples: int = 8, seed: int = 0) -> VerifyReport:
-    """All checks over a shard folder; ``samples`` documents per split are decoded against their source."""
+    """All checks over a shard folder; ``samples`` documents per split are decoded against their
+    source."""
     folder = Path(folder)
     manifest = load_manifest(folder)
     report = VerifyReport()

@@ -86,7 +86,8 @@ def parse_record(record: object, line: int, where: str) -> EvalItem:
 
 
 def iter_eval_file(path: str | Path) -> Iterator[EvalItem]:
-    """The items of a JSONL evaluation file, streamed; blank lines are skipped, a bad line stops with file:line."""
+    """The items of a JSONL evaluation file, streamed; blank lines are skipped, a bad line stops
+    with file:line."""
     path = Path(path)
     count = 0
     try:

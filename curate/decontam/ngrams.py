@@ -68,7 +68,8 @@ class Match:
 
 
 def splitmix64(x: np.ndarray) -> np.ndarray:
-    """SplitMix64's output function (Steele et al. 2014), vectorised: a word id to its 64-bit value."""
+    """SplitMix64's output function (Steele et al. 2014), vectorised: a word id to its 64-bit
+    value."""
     z = x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
@@ -165,8 +166,8 @@ class NgramIndex:
         return window_hashes(ids, self.values[ids], self.mults)
 
     def in_bitmap(self, hashes: np.ndarray) -> np.ndarray:
-        """Mask of the hashes whose top bits the bitmap holds: every indexed one, and about 6% of others.
-        Worst case: O(len(hashes))."""
+        """Mask of the hashes whose top bits the bitmap holds: every indexed one, and about 6% of
+        others. Worst case: O(len(hashes))."""
         prefixes = hashes >> self.shift
         return (self.bitmap[prefixes >> np.uint64(3)] >> (prefixes & np.uint64(7)).astype(np.uint8)) & 1 == 1
 
@@ -249,7 +250,8 @@ class NgramIndex:
 
     @classmethod
     def load(cls, folder: Path) -> NgramIndex:
-        """An index written by ``save``; the arrays are memory-mapped, so processes share their pages."""
+        """An index written by ``save``; the arrays are memory-mapped, so processes share their
+        pages."""
         meta = json.loads((folder / INDEX_FILE).read_text(encoding="utf-8"))
         arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
         vocab = {word: i for i, word in enumerate(meta["vocab"], start=1)}

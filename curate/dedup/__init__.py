@@ -1,4 +1,5 @@
-"""Deduplication: exact (normalised text hash) and near-duplicate (MinHash LSH), both bounded in memory.
+"""Deduplication: exact (normalised text hash) and near-duplicate (MinHash LSH), both bounded in
+memory.
 
 The recipe stages ``exact_dedup`` and ``minhash`` (``curate/stages``) drive the modules here:
 ``normalize`` and ``kernels`` (hashing), ``signatures`` (the MinHash definition), ``corpus``

@@ -34,7 +34,8 @@ class PairTask:
 
 
 def candidate_pairs(task: PairTask) -> int:
-    """Write the edges of one band to ``task.out`` (int64 pairs); returns how many. Skips a finished band."""
+    """Write the edges of one band to ``task.out`` (int64 pairs); returns how many. Skips a finished
+    band."""
     out = Path(task.out)
     if out.exists():
         return out.stat().st_size // EDGE_BYTES
@@ -60,7 +61,8 @@ def _edge_chunks(path: Path, chunk_items: int):
 
 
 def _keepers(corpus: Corpus, members: np.ndarray, roots: np.ndarray, by_score: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted cluster roots, the keeper of each): the root, or the best score (ties: the root side)."""
+    """(sorted cluster roots, the keeper of each): the root, or the best score (ties: the root
+    side)."""
     cluster_roots = np.unique(roots)
     if not by_score:
         return cluster_roots, cluster_roots
@@ -73,7 +75,8 @@ def _keepers(corpus: Corpus, members: np.ndarray, roots: np.ndarray, by_score: b
 
 def cluster_drops(corpus: Corpus, edge_files: list[Path], workdir: Path, memory_bytes: int,
                   chunk_items: int, by_score: bool) -> dict[str, int]:
-    """Unite the edges, choose keepers and write ``workdir/drops``; returns counts for the summary."""
+    """Unite the edges, choose keepers and write ``workdir/drops``; returns counts for the
+    summary."""
     uf = UnionFind(corpus.size, memory_bytes, workdir / "parent.i64")
     edges = 0
     for path in edge_files:

@@ -27,7 +27,8 @@ def _settings(spec: ScanSpec) -> dict:
 
 
 def build_index(inputs: Sequence[Path], out: Path, spec: ScanSpec, executor: Executor) -> dict:
-    """Scan ``inputs`` into an index at ``out``; returns its manifest (resumes an interrupted build)."""
+    """Scan ``inputs`` into an index at ``out``; returns its manifest (resumes an interrupted
+    build)."""
     spec = dataclasses.replace(spec, signatures=True, score_field="")
     folders = scan(inputs, out / SIGNATURES, spec, executor, desc="index signatures")
     counts = shard_counts(folders)

@@ -24,8 +24,8 @@ EMPTY = np.uint32(0xFFFFFFFF)
 
 @numba.njit(cache=True, inline="always")
 def _decode(data, i, end):
-    """The code point starting at byte ``i`` and the index of the next one (invalid bytes as U+FFFD).
-    Worst case: O(1) (at most four bytes)."""
+    """The code point starting at byte ``i`` and the index of the next one (invalid bytes as
+    U+FFFD). Worst case: O(1) (at most four bytes)."""
     c = np.int64(data[i])
     if c < 0x80:
         return c, i + 1

@@ -19,7 +19,8 @@ from scratchlm.curate.document import Document
 from scratchlm.curate.layout import part_name
 from scratchlm.curate.stage import BatchStage, Executor, GlobalStage, StageResult
 
-# key + id, the sort's index arrays and temporaries: 86 bytes measured, with a margin (benchmarks/merge_memory.py)
+# key + id, the sort's index arrays and temporaries: 86 bytes measured, with a margin
+# (benchmarks/merge_memory.py)
 BYTES_PER_MERGE_ITEM = 160
 SIGNATURES = "shards"  # the per-shard pass's folders, in a step's work folder or an index
 

@@ -45,8 +45,8 @@ def word_hash64(word: str) -> int:
 
 
 def shingle_hash32(shingle: bytes) -> int:
-    """The 32-bit hash of one shingle (UTF-8 words joined by a space), usable as datasketch's hashfunc.
-    Worst case: O(len(shingle))."""
+    """The 32-bit hash of one shingle (UTF-8 words joined by a space), usable as datasketch's
+    hashfunc. Worst case: O(len(shingle))."""
     acc = 0
     for word in shingle.decode("utf-8").split(" "):
         acc = (acc * 0x9E3779B97F4A7C15 + word_hash64(word)) & MASK64
@@ -85,7 +85,8 @@ def text_hash_batch(texts: pa.Array, norm: Normalization) -> np.ndarray:
 
 
 def band_hashes(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    """``uint64[bands, n]``: band ``j`` of each signature (values ``j*rows .. j*rows+rows-1``) hashed."""
+    """``uint64[bands, n]``: band ``j`` of each signature (values ``j*rows .. j*rows+rows-1``)
+    hashed."""
     n = signatures.shape[0]
     grouped = signatures[:, : bands * rows].reshape(n, bands, rows).astype(np.uint64)
     acc = np.zeros((n, bands), dtype=np.uint64)

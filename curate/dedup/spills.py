@@ -1,9 +1,10 @@
 """External sort of (key, document) pairs: sorted spills per shard on disk, merged by key range.
 
-Each shard spills its keys sorted, one spill per band (``write_spills``); the merge (``iter_groups``)
-splits the 64-bit key space into ranges small enough for ``chunk_items`` entries, finds each range
-in every spill by binary search on the memory-mapped files, and sorts just that slice. Memory is
-bounded by one range, not by the corpus; keys are hashes, so ranges are evenly filled.
+Each shard spills its keys sorted, one spill per band (``write_spills``); the merge
+(``iter_groups``) splits the 64-bit key space into ranges small enough for ``chunk_items`` entries,
+finds each range in every spill by binary search on the memory-mapped files, and sorts just that
+slice. Memory is bounded by one range, not by the corpus; keys are hashes, so ranges are evenly
+filled.
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from scratchlm.curate.dedup.store import group_starts, save_npy
 
 @dataclass(frozen=True)
 class Spill:
-    """One shard's sorted keys of one band and the local rows they belong to; ``base`` maps rows to global ids."""
+    """One shard's sorted keys of one band and the local rows they belong to; ``base`` maps rows to
+    global ids."""
 
     keys: np.ndarray   # uint64, sorted
     rows: np.ndarray   # uint32, aligned with keys
@@ -27,7 +29,8 @@ class Spill:
 
 
 def write_spills(folder: Path, keys: np.ndarray, rows: np.ndarray) -> None:
-    """Sort each row of ``keys`` (``[bands, n]``: a spill per band) and save ``keys.npy`` and ``rows.npy`` under ``folder``."""
+    """Sort each row of ``keys`` (``[bands, n]``: a spill per band) and save ``keys.npy`` and
+    ``rows.npy`` under ``folder``."""
     order = np.argsort(keys, axis=1, kind="stable")
     save_npy(folder / "keys.npy", np.take_along_axis(keys, order, axis=1))
     save_npy(folder / "rows.npy", rows.astype(np.uint32)[order])

@@ -19,7 +19,8 @@ def save_npy(path: Path, array: np.ndarray) -> None:
 
 
 def group_starts(values: np.ndarray) -> np.ndarray:
-    """Mask of the positions where a sorted array's value changes (its distinct values' first places)."""
+    """Mask of the positions where a sorted array's value changes (its distinct values' first
+    places)."""
     starts = np.ones(len(values), dtype=bool)
     starts[1:] = values[1:] != values[:-1]
     return starts

@@ -116,7 +116,8 @@ def _inflate(buffer: _Buffer, max_size: int) -> Piece | None:
 
 
 def _resync(buffer: _Buffer, prefix: bytes) -> int | None:
-    """Skip to the next gzip header after the buffer's first byte whose data inflates to ``prefix``..."""
+    """Skip to the next gzip header after the buffer's first byte whose data inflates to
+    ``prefix``..."""
     buffer.drop(1)
     while True:
         found = buffer.find(GZIP_MAGIC)

@@ -1,4 +1,5 @@
-"""Saved web pages (``.html``/``.htm``): one document per file, ``meta.url`` from ``rel=canonical``."""
+"""Saved web pages (``.html``/``.htm``): one document per file, ``meta.url`` from
+``rel=canonical``."""
 from __future__ import annotations
 
 from typing import Iterator

@@ -16,7 +16,8 @@ from scratchlm.curate.remote import open_seekable
 
 def merge_meta(item: Document | Rejected, meta: object, index: int) -> Document | Rejected:
     """The record's ``meta`` column (a JSON object, as scratchlm's shards write it) under the fields
-    the record gave; a ``meta`` that is not a JSON object makes the record a ``read:bad_meta`` reject."""
+    the record gave; a ``meta`` that is not a JSON object makes the record a ``read:bad_meta``
+    reject."""
     doc = item if isinstance(item, Document) else item.doc
     try:
         fields = json.loads(meta) if isinstance(meta, str) else meta

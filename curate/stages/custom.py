@@ -7,12 +7,12 @@
 
 ``function`` is ``FILE.py:NAME`` (a path, relative to the working directory) or ``MODULE:NAME`` (an
 importable module). Every worker imports it: on a Ray cluster the file must be at the same path on
-every node, or the module installed there. It is called as ``function(doc, **options)`` and answers as every stage does:
-``None`` keeps the document (it may write into ``doc.meta``), a string drops it with that reason, a
-``Document`` replaces it. Reasons are counted as ``NAME:reason`` (``name`` defaults to the
-function's name). A function that raises on a document sends that document to the rejects as
-``NAME:error`` with the exception in ``meta.error``, and the run goes on; so does a document for
-which it returns anything else (an empty string, a number), with what it returned in
+every node, or the module installed there. It is called as ``function(doc, **options)`` and answers
+as every stage does: ``None`` keeps the document (it may write into ``doc.meta``), a string drops it
+with that reason, a ``Document`` replaces it. Reasons are counted as ``NAME:reason`` (``name``
+defaults to the function's name). A function that raises on a document sends that document to the
+rejects as ``NAME:error`` with the exception in ``meta.error``, and the run goes on; so does a
+document for which it returns anything else (an empty string, a number), with what it returned in
 ``meta.error``. The function is imported, and its options checked against its signature, when the
 recipe is loaded: before any work. The run records the source file's sha256, so resuming a run
 after the function's file changed is refused, like resuming with another recipe.
@@ -69,7 +69,8 @@ def load_function(spec: str) -> Callable[..., Any]:
 
 @cache
 def _load_function(where: str, path_name: str, name: str) -> Callable[..., Any]:
-    """``where`` as the user wrote it (for messages), ``path_name`` its resolved file ("" for a module)."""
+    """``where`` as the user wrote it (for messages), ``path_name`` its resolved file ("" for a
+    module)."""
     if path_name:
         path = Path(path_name)
         if not path.is_file():
@@ -131,7 +132,8 @@ class Custom(FilterStage):
         function = load_function(self.function)
         digest = source_sha256(function)
         if self.code_sha256 and digest and self.code_sha256 != digest:
-            raise ValueError(f"the source of {self.function} changed since code_sha256 {self.code_sha256[:12]}... "
+            raise ValueError(f"the source of {self.function} changed since "
+                             f"code_sha256 {self.code_sha256[:12]}... "
                              f"was recorded (now {digest[:12]}...)")
         object.__setattr__(self, "code_sha256", digest)
         if isinstance(function, type) and not issubclass(function, MapStage):

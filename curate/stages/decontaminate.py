@@ -40,7 +40,8 @@ from scratchlm.curate.stage import Executor, Filtering, GlobalStage, MapStage, S
 
 @dataclass(frozen=True)
 class Decontaminate(Filtering, GlobalStage):
-    """Drop, annotate or cut documents sharing an ``n``-word n-gram with an item of ``eval_files``."""
+    """Drop, annotate or cut documents sharing an ``n``-word n-gram with an item of
+    ``eval_files``."""
 
     # evaluation JSONL files whose n-grams no training document may share
     eval_files: tuple[str, ...] = ()
@@ -63,7 +64,8 @@ class Decontaminate(Filtering, GlobalStage):
 
     def prepare(self, inputs: Sequence[Path], workdir: Path,
                 executor: Executor) -> ContaminationFilter:
-        """Build the index once, into a folder named by a digest of the files and n; workers memory-map it."""
+        """Build the index once, into a folder named by a digest of the files and n; workers
+        memory-map it."""
         folder = workdir / f"index-{index_digest(self.eval_files, self.n)}"
         if not (folder / INDEX_FILE).exists():
             with AtomicPath(folder) as tmp:

@@ -13,8 +13,8 @@ from scratchlm.curate.stage import Executor
 
 @dataclass(frozen=True)
 class ExactDedup(DedupStage):
-    """Keep the first document (input file order, then position) of each normalised text; 64-bit hash.
-    Each text is read by ``curate.dedup.signatures.text_hash_batch``: O(n)."""
+    """Keep the first document (input file order, then position) of each normalised text; 64-bit
+    hash. Each text is read by ``curate.dedup.signatures.text_hash_batch``: O(n)."""
 
     REASON = "exact_dedup:duplicate"
     # what to ignore when comparing texts (case, NFKC, whitespace, ...)

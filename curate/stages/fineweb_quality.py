@@ -1,4 +1,5 @@
-"""The ``fineweb_quality`` step: FineWeb's own heuristics (Penedo et al. 2024, Sec. 3.5 and App. E)."""
+"""The ``fineweb_quality`` step: FineWeb's own heuristics (Penedo et al. 2024, Sec. 3.5 and App.
+E)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -20,7 +20,8 @@ ELLIPSES = ("...", "…")
 
 @dataclass(frozen=True)
 class GopherQuality(FilterStage):
-    """Drop documents outside Gopher's ranges; each rule is its own reason, each signal goes to meta.
+    """Drop documents outside Gopher's ranges; each rule is its own reason, each signal goes to
+    meta.
 
     Tokens come from ``curate.text.words.split_words`` (spaCy's English boundaries, as in FineWeb's
     datatrove filters). The word count and mean word length count the tokens that are not pure

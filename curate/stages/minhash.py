@@ -23,8 +23,9 @@ from scratchlm.curate.stage import Executor
 
 @dataclass(frozen=True)
 class MinHash(DedupStage):
-    """Keep one document per near-duplicate cluster (``keep: first`` or ``keep: highest:<meta field>``).
-    Each text is read by ``curate.dedup.signatures.signature_batch``: O(n * bands * rows)."""
+    """Keep one document per near-duplicate cluster (``keep: first`` or ``keep: highest:<meta
+    field>``). Each text is read by ``curate.dedup.signatures.signature_batch``: O(n * bands *
+    rows)."""
 
     REASON = "minhash:duplicate"
     ngram: int = 5  # shingle length in words

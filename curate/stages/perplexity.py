@@ -1,10 +1,12 @@
-"""The ``perplexity`` step: score each document with a trained scratchlm model, keep the likely ones.
+"""The ``perplexity`` step: score each document with a trained scratchlm model, keep the likely
+ones.
 
 The CCNet idea (Wenzek et al. 2020, "CCNet: Extracting High Quality Monolingual Datasets from Web
-Crawl Data", "LM filtering"): a language model trained on reference text (there a KenLM on Wikipedia,
-here the user's own checkpoint) gives low perplexity to text like its reference. CCNet split each
-language's documents into head, middle and tail by perplexity; here either a fixed
-``max_perplexity`` or a ``percentile`` band of this step's input (e.g. ``[0, 60]``) decides. ``meta.perplexity`` is written for every scored document.
+Crawl Data", "LM filtering"): a language model trained on reference text (there a KenLM on
+Wikipedia, here the user's own checkpoint) gives low perplexity to text like its reference. CCNet
+split each language's documents into head, middle and tail by perplexity; here either a fixed
+``max_perplexity`` or a ``percentile`` band of this step's input (e.g. ``[0, 60]``) decides.
+``meta.perplexity`` is written for every scored document.
 
 torch and ``model/`` are imported only when a worker first scores (``curate`` stays torch-free at
 import). A band needs every score first: ``prepare`` scores all input shards once and stores the
@@ -108,7 +110,8 @@ class ScoreTable:
 
     @staticmethod
     def write(folder: Path, keys: np.ndarray, scores: np.ndarray) -> None:
-        """Both arrays sorted by key; ``keys.npy`` last, so that its presence means a complete table."""
+        """Both arrays sorted by key; ``keys.npy`` last, so that its presence means a complete
+        table."""
         order = np.argsort(keys, kind="stable")
         save_npy(folder / "scores.npy", scores[order])
         save_npy(folder / "keys.npy", keys[order])
@@ -157,7 +160,8 @@ class Perplexity(Filtering, GlobalStage):
         if self.percentile is not None:
             low, high = self.percentile
             if not 0 <= low < high <= 100:
-                raise ValueError(f"percentile must be [low, high] with 0 <= low < high <= 100, got {list(self.percentile)}")
+                raise ValueError("percentile must be [low, high] with 0 <= low "
+                                 f"< high <= 100, got {list(self.percentile)}")
         if self.max_tokens < 1:
             raise ValueError(f"max_tokens must be at least 1, got {self.max_tokens}")
 

@@ -1,4 +1,5 @@
-"""The ``quality_classifier`` step: score documents with a trained fastText model, keep the good ones."""
+"""The ``quality_classifier`` step: score documents with a trained fastText model, keep the good
+ones."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
-"""The ``url_filter`` step: drop documents whose URL is on a domain block list or holds banned words.
+"""The ``url_filter`` step: drop documents whose URL is on a domain block list or holds banned
+words.
 
 As in RefinedWeb/FineWeb (Penedo et al. 2023, Sec. G.1): a domain list matched against the host
 and each of its parent domains, whole words of the URL (split on non-alphanumerics) matched
@@ -29,7 +30,8 @@ def _read_list(path: str) -> list[str]:
 
 
 def _host(url: str) -> str:
-    """The URL's host name; "" when it has none or cannot be parsed (an unclosed "[" of an IPv6 host)."""
+    """The URL's host name; "" when it has none or cannot be parsed (an unclosed "[" of an IPv6
+    host)."""
     try:
         return urlsplit(url).hostname or ""
     except ValueError:

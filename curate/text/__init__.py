@@ -1,1 +1,2 @@
-"""Text helpers shared by the filter stages: word splitting, n-gram repetition, word lists, language ID."""
+"""Text helpers shared by the filter stages: word splitting, n-gram repetition, word lists, language
+ID."""

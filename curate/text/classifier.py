@@ -47,7 +47,8 @@ def train(positive: Iterable[str], negative: Iterable[str], output: Path, option
     import fasttext
 
     if not hasattr(fasttext, "train_supervised"):
-        raise ConfigError("training needs fastText's training bindings: pip install --force-reinstall fasttext-community")
+        raise ConfigError("training needs fastText's training bindings: "
+                          "pip install --force-reinstall fasttext-community")
     rng = random.Random(options.seed)
     lines = [f"{POSITIVE} {t}" for t in map(normalize, positive) if t]
     n_pos = len(lines)

@@ -56,8 +56,8 @@ class NgramIndex:
         return self.offsets[start + n] - self.offsets[start]
 
     def top_ngram_chars(self, n: int) -> int:
-        """Characters covered by the most frequent n-gram (its length with single spaces, times its count);
-        among equally frequent n-grams, the one that occurs first.
+        """Characters covered by the most frequent n-gram (its length with single spaces, times its
+        count); among equally frequent n-grams, the one that occurs first.
         Worst case: O(W log W) (np.unique sorts the W hashes)."""
         keys = self.keys(n)
         if len(keys) == 0:

@@ -76,7 +76,8 @@ def _core_end(piece: str, start: int, post: int) -> tuple[int, int]:
         tail = _tail(piece, abbreviation.end(), post)
         if tail:
             return tail
-    # the shortest core: only a clitic (two or three characters) can end where the punctuation starts
+    # the shortest core: only a clitic (two or three characters) can end where the punctuation
+    # starts
     for end in (post - 3, post - 2):
         if end >= start:
             tail = _tail(piece, end, post)

@@ -1,1 +1,2 @@
-"""Data-quality ablations: the same model trained on differently curated data, compared on one text."""
+"""Data-quality ablations: the same model trained on differently curated data, compared on one
+text."""

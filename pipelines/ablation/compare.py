@@ -41,7 +41,8 @@ class SeedTraining:
 
     @property
     def lowest(self) -> tuple[int, float]:
-        """(step, loss) of the lowest validation loss: where a training that repeats its data starts to overfit."""
+        """(step, loss) of the lowest validation loss: where a training that repeats its data starts
+        to overfit."""
         return min(self.curve, key=lambda point: point[1])
 
 
@@ -130,9 +131,11 @@ def check_fair(results: list[VariantResult], tokenizer_sha256: str) -> None:
         if result.manifest["tokenizer_sha256"] != tokenizer_sha256:
             raise ConfigError(f"{where}: its shards were encoded with another tokenizer; the comparison is unfair")
         if sorted(e["sha256"] for e in result.manifest["shards"] if e["split"] == "val") != val_files:
-            raise ConfigError(f"{where}: its validation shards differ from {first.name}'s; the evaluation text must be one")
+            raise ConfigError(f"{where}: its validation shards differ from {first.name}'s; "
+                              "the evaluation text must be one")
         if [r.seed for r in result.trainings] != seeds:
-            raise ConfigError(f"{where}: seeds {[r.seed for r in result.trainings]} differ from {first.name}'s {seeds}")
+            raise ConfigError(f"{where}: seeds {[r.seed for r in result.trainings]} "
+                              f"differ from {first.name}'s {seeds}")
         for training in result.trainings:
             at = f"{where}, seed {training.seed} ({training.folder / LOG_NAME})"
             if training.model != reference.model:
@@ -142,9 +145,12 @@ def check_fair(results: list[VariantResult], tokenizer_sha256: str) -> None:
                                  if k != "seed" and training.train.get(k) != reference.train.get(k))
                 raise ConfigError(f"{at}: training set-up differs from {first.name}'s in {', '.join(changed)}")
             if training.train.get("seed") != training.seed:
-                raise ConfigError(f"{at}: trained with seed {training.train.get('seed')}, expected {training.seed}")
+                raise ConfigError(f"{at}: trained with seed {training.train.get('seed')}, "
+                                  f"expected {training.seed}")
             if (training.tokens, training.steps) != (reference.tokens, reference.steps):
-                raise ConfigError(f"{at}: trained {training.tokens:,} tokens in {training.steps} steps, {first.name} "
+                raise ConfigError(f"{at}: trained {training.tokens:,} tokens "
+                                  f"in {training.steps} steps, {first.name} "
                                   f"{reference.tokens:,} in {reference.steps}; the token budget must be one")
             if training.curve[-1][0] != training.steps:
-                raise ConfigError(f"{at}: the last validation is at step {training.curve[-1][0]}, not the final step")
+                raise ConfigError(f"{at}: the last validation is at step "
+                                  f"{training.curve[-1][0]}, not the final step")

@@ -23,7 +23,8 @@ def input_of(source: str) -> str:
 
 
 def count_by_input(final: Path) -> dict[str, dict[str, int]]:
-    """{input file: {"docs", "chars"}} over the documents of a finished step folder, in input order."""
+    """{input file: {"docs", "chars"}} over the documents of a finished step folder, in input
+    order."""
     counts: dict[str, dict[str, int]] = {}
     for shard in done_shards(final):
         for doc in iter_documents(shard):

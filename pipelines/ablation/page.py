@@ -1,4 +1,5 @@
-"""``ablation.html`` and ``ablation.png``: validation curves, final losses with their seed spread, data kept."""
+"""``ablation.html`` and ``ablation.png``: validation curves, final losses with their seed spread,
+data kept."""
 from __future__ import annotations
 
 import statistics
@@ -49,8 +50,9 @@ def figure(results: Sequence[VariantResult]) -> bytes:
 
 
 def paired_difference(result: VariantResult, reference: VariantResult) -> tuple[float, float]:
-    """Mean and sample s.d. over seeds of (this variant's final loss - the reference's), seed by seed:
-    runs of one seed share their initial weights, so the pairing removes that part of the spread."""
+    """Mean and sample s.d. over seeds of (this variant's final loss - the reference's), seed by
+    seed: runs of one seed share their initial weights, so the pairing removes that part of the
+    spread."""
     differences = [a - b for a, b in zip(result.losses, reference.losses)]
     return statistics.fmean(differences), statistics.stdev(differences) if len(differences) > 1 else 0.0
 
@@ -80,7 +82,8 @@ def _kept_by_input(results: Sequence[VariantResult]) -> list[str]:
         cells = [r.kept_by_input.get(name, {"docs": 0, "chars": 0}) for name in inputs]
         rows.append([r.name, *[f"{c['docs']:,} docs, {c['chars'] / 1e6:.2f} M chars ({c['chars'] / chars:.0%})"
                                for c in cells]])
-    return [para("Each variant's final curated documents by the input file they came from (meta.source): "
+    return [para("Each variant's final curated documents by "
+                 "the input file they came from (meta.source): "
                  "documents, characters, and the share of the variant's characters."),
             table(["variant", *inputs], rows, "kept-by-input")]
 
@@ -90,7 +93,8 @@ def _decontamination(results: Sequence[VariantResult]) -> list[str]:
     if not files:
         return [para("No variant has a decontaminate step.", "note")]
     rows = [[r.name, *[r.decontaminated.get(f, 0) for f in files]] for r in results]
-    return [para("Training documents removed (or flagged, with action: annotate) as contaminated by each "
+    return [para("Training documents removed (or flagged, "
+                 "with action: annotate) as contaminated by each "
                  "evaluation file, from the decontaminate step's reasons in stats.json."),
             table(["variant", *files], rows, "decontamination")]
 
@@ -146,10 +150,13 @@ def write_page(name: str, results: Sequence[VariantResult], output: Path, eval_i
     first = results[0].trainings[0]
     overrides = ", ".join(f"{k}={v}" for k, v in first.train.get("model", {}).items())
     setup = (f"Every variant: one tokenizer trained on the union of all variants' documents, preset "
-             f"{first.train['preset']}{f' with {overrides}' if overrides else ''} ({first.model['n_layer']} layers, "
-             f"{first.model['n_embd']} wide, context {first.model['block_size']}, {first.params:,} parameters), "
+             f"{first.train['preset']}{f' with {overrides}' if overrides else ''} "
+             f"({first.model['n_layer']} layers, "
+             f"{first.model['n_embd']} wide, "
+             f"context {first.model['block_size']}, {first.params:,} parameters), "
              f"{first.steps} steps, {first.tokens:,} training tokens per run, seeds "
-             f"{', '.join(str(r.seed) for r in results[0].trainings)}; validation on the same evaluation text "
+             f"{', '.join(str(r.seed) for r in results[0].trainings)}; "
+             "validation on the same evaluation text "
              f"({', '.join(eval_inputs)}, {results[0].manifest['splits']['val']['tokens']:,} tokens).")
     sections = [
         Section("Results", [para(setup)], [Plot("ablation", image, "validation loss per variant")],

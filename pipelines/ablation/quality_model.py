@@ -1,4 +1,5 @@
-"""The ablation's own quality classifier: fastText on reference text (positive) against web text (negative).
+"""The ablation's own quality classifier: fastText on reference text (positive) against web text
+(negative).
 
 Both sides are read with the base recipe's ``read`` step, so web pages are reduced to their main
 text exactly as the variants see them. The model is trained once per ablation folder.

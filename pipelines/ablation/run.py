@@ -1,4 +1,5 @@
-"""``scratchlm ablate``: curate each variant, encode all with one tokenizer, train each K times, compare.
+"""``scratchlm ablate``: curate each variant, encode all with one tokenizer, train each K times,
+compare.
 
 ```
 DIR/quality_model/model.bin          # when the ablation trains a quality classifier
@@ -6,8 +7,8 @@ DIR/variants/NAME/curated/           # the variant's curation run (NN_stage fold
 DIR/tokenizer/tokenizer.json         # one BPE, trained on the union of the variants' documents
 DIR/eval/                            # the --eval text, encoded once
 DIR/variants/NAME/tokens/            # the variant's documents, all in train
-DIR/variants/NAME/shards/            # train from tokens/, val = the eval shards (what training reads)
-DIR/variants/NAME/seed-S/            # one training: log.jsonl, checkpoints, loss.png
+DIR/variants/NAME/shards/            # train from tokens/, val = the eval shards (what training
+reads) DIR/variants/NAME/seed-S/            # one training: log.jsonl, checkpoints, loss.png
 DIR/ablation.html, ablation.png, ablation.json
 DIR/plan.json                        # inputs, eval text, bpe, shard and train: a rerun must match
 ```
@@ -78,7 +79,8 @@ def _seed_steps(recipe: Recipe, earlier: list[tuple[Recipe, Path]], target: Path
 
 
 def _kept_output(step_dir: Path) -> bool:
-    """Whether a finished step folder holds its full output: a Parquet shard beside every ``.done``."""
+    """Whether a finished step folder holds its full output: a Parquet shard beside every
+    ``.done``."""
     done = list(step_dir.glob(layout.DONE_MARKERS))
     return bool(done) and (step_dir / layout.STATS).exists() and \
         all(p.with_suffix(layout.SHARD).exists() for p in done)
@@ -153,7 +155,8 @@ def check_inputs(ablation: Ablation, inputs: list[str], eval_inputs: list[str],
 
 
 def check_plan(ablation: Ablation, inputs: list[str], eval_inputs: list[str], output: Path) -> None:
-    """Refuse to resume into a folder holding an ablation of other settings or data (seeds may grow)."""
+    """Refuse to resume into a folder holding an ablation of other settings or data (seeds may
+    grow)."""
     settings = {"inputs": inputs, "eval": eval_inputs, "budget": ablation.budget,
                 "bpe": to_plain(ablation.bpe),
                 "shard": to_plain(ablation.shard), "train": to_plain(ablation.train)}
@@ -167,13 +170,15 @@ def check_plan(ablation: Ablation, inputs: list[str], eval_inputs: list[str], ou
 def run_ablation(ablation: Ablation, inputs: list[str], eval_inputs: list[str], output: Path, seeds: int,
                  executor: Executor, log: Log = print, jobs: int | None = None,
                  prepare_only: bool = False, tasks: Sequence[str] = ()) -> list[VariantResult]:
-    """The whole ablation into ``output``; returns the compared variants (after the fairness checks).
+    """The whole ablation into ``output``; returns the compared variants (after the fairness
+    checks).
 
     Every run is also scored on each ``eval_inputs`` file alone and on each ``tasks`` file
     (``scratchlm eval --task`` layouts), see pipelines/ablation/scores.py.
 
     ``jobs`` trainings run at a time (default: one per GPU); ``prepare_only`` stops after encoding,
-    leaving ``DIR/trainings.json`` for ``python -m scratchlm.pipelines.ablation.trainings DIR`` (and returns [])."""
+    leaving ``DIR/trainings.json`` for ``python -m scratchlm.pipelines.ablation.trainings DIR`` (and
+    returns [])."""
     seed_list = seeds_of(ablation, seeds)
     if not prepare_only:
         resolve_jobs(jobs)  # a bad --jobs stops before any work
@@ -195,7 +200,8 @@ def run_ablation(ablation: Ablation, inputs: list[str], eval_inputs: list[str], 
     train = fit_budget(ablation.train, ablation.budget, kept, log)
     plan = write_plan(output, [v.name for v in ablation.variants], seed_list, to_plain(train))
     if prepare_only:
-        log(f"prepared; train with: python -m scratchlm.pipelines.ablation.trainings {output}, then rerun this command")
+        log(f"prepared; train with: python -m scratchlm.pipelines.ablation.trainings {output}, "
+            "then rerun this command")
         return []
     log(f"== train: {len(ablation.variants)} variants × seeds {seed_list} ({plan})")
     run_trainings(output, jobs, log)

@@ -60,7 +60,8 @@ def score_training(
     eval_tokens: int,
     device: str | None = None,
 ) -> dict[str, Any]:
-    """Held-out losses and task accuracies of the newest checkpoint in the folder ``training`` (cached)."""
+    """Held-out losses and task accuracies of the newest checkpoint in the folder ``training``
+    (cached)."""
     from scratchlm.model import checkpoint
 
     index = checkpoint.resolve(training) / checkpoint.INDEX  # the newest one's weight digests

@@ -1,16 +1,17 @@
-"""The ablation file: a base recipe, variants of its steps, and one way to train and evaluate them all.
+"""The ablation file: a base recipe, variants of its steps, and one way to train and evaluate
+them all.
 
 ```yaml
 name: quality
-base: ../recipes/demo.yaml          # a recipe file (relative to this file) or an inline recipe mapping
-# extends: quality.yaml             # or: another ablation file, with the keys given here replacing its own
-quality_model:                      # optional: a fastText classifier trained in the run; a step option
+base: ../recipes/demo.yaml  # a recipe file (relative to this file) or an inline recipe mapping
+# extends: quality.yaml     # or: another ablation file, with the keys given here replacing its own
+quality_model:              # optional: a fastText classifier trained in the run; a step option
   positive: [tests/data/prose/brown.jsonl.gz]   # written "{quality_model}" is replaced by its path
-  negative: [tests/data/web-sample.warc.gz]     # (paths relative to the working directory, like --input)
-bpe: {vocab_size: 4096}             # one tokenizer, trained on the union of every variant's documents
+  negative: [tests/data/web-sample.warc.gz]     # (relative to the working directory, like --input)
+bpe: {vocab_size: 4096}     # one tokenizer, trained on the union of every variant's documents
 shard: {shard_tokens: 1000000}
 train: {preset: tiny, max_steps: 300, eval_every: 50}
-budget: single_epoch                # default: at most the smallest variant's tokens (max_steps: as given)
+budget: single_epoch        # default: at most the smallest variant's tokens (max_steps: as given)
 variants:
   - name: no_filter
     remove: [language, gopher_quality]          # every step of these stages
@@ -91,7 +92,8 @@ class Ablation:
         return build(stage_class("read"), self.variants[0].steps[0]["read"], "read")
 
     def recipe(self, variant: Variant, quality_model: Path | None = None) -> Recipe:
-        """The variant's curation recipe, ``{quality_model}`` replaced by the trained model's path."""
+        """The variant's curation recipe, ``{quality_model}`` replaced by the trained model's
+        path."""
         steps = _substitute(variant.steps, str(quality_model) if quality_model else None, variant.name)
         try:
             plain = {"name": f"{self.name}-{variant.name}", "doc_timeout_s": self.doc_timeout_s,
@@ -108,7 +110,8 @@ def _substitute(value: Any, model: str | None, variant: str) -> Any:
         return [_substitute(v, model, variant) for v in value]
     if value == QUALITY_PLACEHOLDER:
         if model is None:
-            raise ConfigError(f"variant {variant}: {QUALITY_PLACEHOLDER} is used but the ablation has no quality_model")
+            raise ConfigError(f"variant {variant}: {QUALITY_PLACEHOLDER} is "
+                              "used but the ablation has no quality_model")
         return model
     return value
 
@@ -122,7 +125,8 @@ def _mapping(value: Any, path: str) -> dict[str, Any]:
 
 
 def _step_items(steps: Any, path: str) -> list[dict[str, Any]]:
-    """Recipe steps as a list of one-key mappings ``{stage: {options}}`` (options copied, to be edited)."""
+    """Recipe steps as a list of one-key mappings ``{stage: {options}}`` (options copied, to be
+    edited)."""
     return [{name: copy.deepcopy(_mapping(options, f"{path}[{i}].{name}"))}
             for i, (name, options) in enumerate(step_items(steps, path))]
 
@@ -272,7 +276,8 @@ def parse_ablation(data: Any, folder: Path) -> Ablation:
         raise ConfigError(f"variants: names must be unique, got {names}")
     shard_options = _mapping(data.get("shard"), "shard")
     if "val_fraction" in shard_options:
-        raise ConfigError("shard.val_fraction: an ablation validates every variant on the --eval text; leave it out")
+        raise ConfigError("shard.val_fraction: an ablation validates "
+                          "every variant on the --eval text; leave it out")
     shard = replace(build(ShardConfig, shard_options, "shard"), val_fraction=0.0)
     try:
         train = build(TrainConfig, data.get("train"), "train")
@@ -288,8 +293,9 @@ def parse_ablation(data: Any, folder: Path) -> Ablation:
 
 
 def _extended(data: Any, path: Path) -> Any:
-    """An ablation file with ``extends: OTHER.yaml`` is the other file with this file's top-level keys
-    replacing its own (the same variants at another scale, say); the other file may not extend again."""
+    """An ablation file with ``extends: OTHER.yaml`` is the other file with this file's top-level
+    keys replacing its own (the same variants at another scale, say); the other file may not extend
+    again."""
     if not isinstance(data, dict) or "extends" not in data:
         return data
     parent_path = path.parent / str(data["extends"])

@@ -38,7 +38,8 @@ def union_texts(folders: Sequence[Path]) -> Iterator[str]:
 
 
 def train_union_tokenizer(folders: Sequence[Path], config: BpeConfig, output: Path) -> Path:
-    """``output/tokenizer.json`` trained on the union of ``folders``; kept when trained on the same ones."""
+    """``output/tokenizer.json`` trained on the union of ``folders``; kept when trained on the same
+    ones."""
     inputs = [str(f) for f in folders]
     if trained_already(inputs, config, output) is None:
         train_texts_to_folder(union_texts(folders), config, output, inputs)
@@ -61,7 +62,8 @@ def _link(source: Path, target: Path) -> None:
 
 
 def compose_shards(train_folder: Path, eval_folder: Path, output: Path) -> dict[str, Any]:
-    """A shard folder whose ``train`` is ``train_folder``'s and whose ``val`` is ``eval_folder``'s ``train``.
+    """A shard folder whose ``train`` is ``train_folder``'s and whose ``val`` is ``eval_folder``'s
+    ``train``.
 
     Both must come from the same tokenizer; the manifest is written last, so a complete folder
     is reused as it is.

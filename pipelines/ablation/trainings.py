@@ -9,8 +9,8 @@ curation stack:
 
 With ``--jobs N``, N child processes train at a time (on a machine with GPUs, slot i on GPU i,
 through ``CUDA_VISIBLE_DEVICES``), each slot taking the next unfinished training when its last one
-ends; a child that fails or crashes is reported and the others go on. Then ``scratchlm ablate`` with the
-same arguments as before finds every training finished and writes the comparison.
+ends; a child that fails or crashes is reported and the others go on. Then ``scratchlm ablate`` with
+the same arguments as before finds every training finished and writes the comparison.
 """
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ class Training:
 
 
 def write_plan(output: Path, variants: list[str], seeds: list[int], train: dict[str, Any]) -> Path:
-    """Record what is to be trained (the ablation's train settings as plain data) in ``DIR/trainings.json``."""
+    """Record what is to be trained (the ablation's train settings as plain data) in
+    ``DIR/trainings.json``."""
     from scratchlm.curate.writer import write_atomic
 
     path = output / PLAN
@@ -85,7 +86,8 @@ def finished(training: Training, max_steps: int) -> bool:
 def _train(training: Training, train: dict[str, Any], side_by_side: bool = False) -> tuple[bool, str]:
     """Train one variant × seed (resuming from its checkpoints): (succeeded, a line saying how it
     ended). A training that fails says why and leaves the others to go on.
-    ``side_by_side``: other trainings print too, so no progress bar, and every line names the run."""
+    ``side_by_side``: other trainings print too, so no progress bar, and every line names the
+    run."""
     from scratchlm.model.config import TrainConfig
     from scratchlm.model.errors import ModelError
     from scratchlm.pipelines.training import Progress, run_training
@@ -121,12 +123,13 @@ def resolve_jobs(jobs: int | None) -> tuple[int, int]:
 
 
 def run_trainings(output: Path, jobs: int | None = None, log: Log = print) -> int:
-    """Train every unfinished run of ``DIR/trainings.json``, ``jobs`` at a time (default: one per GPU,
-    or one without GPUs); returns how many were trained."""
+    """Train every unfinished run of ``DIR/trainings.json``, ``jobs`` at a time (default: one per
+    GPU, or one without GPUs); returns how many were trained."""
     jobs, gpus = resolve_jobs(jobs)
     trainings, train = read_plan(output)
     todo = [t for t in trainings if not finished(t, train["max_steps"])]
-    log(f"{len(trainings) - len(todo)} of {len(trainings)} trainings already finished; {len(todo)} to train")
+    log(f"{len(trainings) - len(todo)} of {len(trainings)} "
+        f"trainings already finished; {len(todo)} to train")
     if jobs == 1:
         failed = []
         for training in todo:
@@ -168,7 +171,8 @@ def _side_by_side(output: Path, todo: list[Training], jobs: int, gpus: int) -> l
 
 
 def train_one(output: Path, only: str) -> int:
-    """Train the one run ``VARIANT:SEED`` of the plan, side by side with others: 0, or 3 when it failed."""
+    """Train the one run ``VARIANT:SEED`` of the plan, side by side with others: 0, or 3 when it
+    failed."""
     from scratchlm.pipelines.training import write_line
 
     trainings, train = read_plan(output)

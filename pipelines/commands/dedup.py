@@ -1,4 +1,5 @@
-"""``scratchlm dedup index``: build a MinHash index of a corpus, to dedup a later crawl against it."""
+"""``scratchlm dedup index``: build a MinHash index of a corpus, to dedup a later crawl against
+it."""
 from __future__ import annotations
 
 import argparse
@@ -34,7 +35,8 @@ SETTINGS = ("ngram", "bands", "rows", "seed")
 
 
 def recipe_minhash(path: str) -> MinHash:
-    """The one ``minhash`` step of a recipe file (its shingles, bands, rows, seed and normalisation)."""
+    """The one ``minhash`` step of a recipe file (its shingles, bands, rows, seed and
+    normalisation)."""
     from scratchlm.pipelines.recipe import load_recipe
 
     steps = [step.stage for step in load_recipe(path).steps if isinstance(step.stage, MinHash)]
@@ -53,7 +55,8 @@ def index(args: argparse.Namespace) -> int:
         stage = MinHash(**{name: getattr(args, name) for name in SETTINGS if getattr(args, name) is not None})
     executor = make_executor("local", args.workers)
     manifest = build_index(parquet_shards(args.input), args.output, stage.spec, executor)
-    print(f"index of {manifest['documents']:,} documents in {len(manifest['shards'])} shards: {args.output}")
+    print(f"index of {manifest['documents']:,} documents in "
+          f"{len(manifest['shards'])} shards: {args.output}")
     print(f"use it with: - minhash: {{index: {args.output}}}")
     return 0
 

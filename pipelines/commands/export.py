@@ -15,7 +15,8 @@ def export(args: argparse.Namespace) -> int:
     if output is None:
         raise ConfigError("export: give --output DIR, the folder to write")
     out = export_hf(args.checkpoint, output)
-    print(f"Hugging Face GPT-2 folder written: {out} (transformers.AutoModelForCausalLM.from_pretrained"
+    print("Hugging Face GPT-2 folder written: "
+          f"{out} (transformers.AutoModelForCausalLM.from_pretrained"
           f"('{out}') and AutoTokenizer.from_pretrained('{out}') load it)")
     return 0
 

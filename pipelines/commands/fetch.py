@@ -1,4 +1,5 @@
-"""``scratchlm fetch``: download a URL or a list of them into a local mirror that ``curate`` reads."""
+"""``scratchlm fetch``: download a URL or a list of them into a local mirror that ``curate``
+reads."""
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,10 @@ def fetch(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "fetch", help="download files (a URL or a list of them) into a local mirror",
-        description="Download into a local mirror with SHA-256 checksums (DIR/.sha256sums), resuming partial "
-                    "downloads and skipping complete files. TARGET is a URL, or a list of URLs or paths: @FILE, "
+        description="Download into a local mirror with SHA-256 "
+                    "checksums (DIR/.sha256sums), resuming partial "
+                    "downloads and skipping complete files. TARGET is a URL, "
+                    "or a list of URLs or paths: @FILE, "
                     "a local file, or a URL ending in .paths/.txt (.gz too), e.g. Common Crawl's wet.paths.gz "
                     "with --base-url https://data.commoncrawl.org/")
     p.add_argument("target", metavar="URL_OR_LIST", help="a URL, or a list of URLs or relative paths")

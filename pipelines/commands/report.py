@@ -1,4 +1,5 @@
-"""``scratchlm report RUN_DIR``: the curation report of a run folder (HTML page, plots, data card)."""
+"""``scratchlm report RUN_DIR``: the curation report of a run folder (HTML page, plots, data
+card)."""
 from __future__ import annotations
 
 import argparse

@@ -59,12 +59,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="share of documents (by a hash of their id) in the val split")
     p.add_argument("--eos-token", default=defaults.eos_token, help="token appended after each document")
     p.add_argument("--parallel", choices=("threads", "processes"), default=defaults.parallel,
-                   help="tokenizer threads in this process, or one single-threaded worker process per input file")
+                   help="tokenizer threads in this process, "
+                        "or one single-threaded worker process per input file")
     p.add_argument("--encoder", choices=("auto", "tokenizers"), default=defaults.encoder,
                    help="auto: fastokens where it gives tokenizers' ids exactly, else tokenizers "
                         "(manifest.json's encoders names what ran); tokenizers: always tokenizers")
     p.add_argument("--workers", type=int, default=None,
-                   help="tokenizer threads, or worker processes (default: this machine's cores, as the tokenizer "
+                   help="tokenizer threads, or worker processes (default: "
+                        "this machine's cores, as the tokenizer "
                         "takes inside scratchlm run)")
     p.add_argument("--executor", choices=EXECUTORS, default="local", help="executor")
     p.set_defaults(func=shard)

@@ -1,4 +1,5 @@
-"""``scratchlm stages [NAME]``: the recipe's curation stages, and one stage's options with defaults."""
+"""``scratchlm stages [NAME]``: the recipe's curation stages, and one stage's options with
+defaults."""
 from __future__ import annotations
 
 import argparse

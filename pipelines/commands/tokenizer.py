@@ -19,7 +19,8 @@ def train(args: argparse.Namespace) -> int:
                "special_tokens": args.special_tokens, "limit_bytes": args.limit_bytes}
     config = build(BpeConfig, options, "tokenizer train")
     stats = train_to_folder(corpus_files(args.input), config, args.output)
-    print(f"trained {stats['vocab_size']:,} tokens on {stats['docs']:,} documents ({stats['bytes'] / 1e6:.1f} MB) "
+    print(f"trained {stats['vocab_size']:,} tokens on "
+          f"{stats['docs']:,} documents ({stats['bytes'] / 1e6:.1f} MB) "
           f"in {stats['seconds']:.1f} s, peak RSS {stats['peak_rss_mb']:.0f} MiB")
     print(f"{args.output / TOKENIZER_FILE}  sha256 {stats['sha256']}")
     return 0

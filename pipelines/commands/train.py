@@ -37,7 +37,8 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         flag, help_text = "--" + f.name.replace("_", "-"), f.metadata.get("help", "")
         if f.name == "model":
             parser.add_argument("--set", dest="model", action="append", default=[], metavar="FIELD=VALUE",
-                                help="a GPTConfig field to override (repeatable), e.g. --set n_layer=6 --set dropout=0.0")
+                                help="a GPTConfig field to override (repeatable), "
+                                     "e.g. --set n_layer=6 --set dropout=0.0")
         elif hints[f.name] is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
         else:
@@ -67,7 +68,8 @@ def train_command(args: argparse.Namespace) -> int:
         raise TrainingInterrupted(f"{err} (leave out --restart to continue it)",
                                   err.signum) from None
     if "val_loss" in result:
-        print(f"done: {result['steps']} steps, {result['tokens']:,} tokens, val loss {result['val_loss']:.4f}, "
+        print(f"done: {result['steps']} steps, {result['tokens']:,} tokens, "
+              f"val loss {result['val_loss']:.4f}, "
               f"val ppl {result['val_ppl']:.1f}; checkpoints and loss.png in {args.out}")
     return 0
 
@@ -122,7 +124,8 @@ def eval_command(args: argparse.Namespace) -> int:
     model, saved = load_model(args.checkpoint, device)
     shards = open_shards(args.data)
     if shards.vocab_size > model.config.vocab_size:
-        raise ModelError(f"{args.data}: vocabulary of {shards.vocab_size} exceeds the model's {model.config.vocab_size}")
+        raise ModelError(f"{args.data}: vocabulary of {shards.vocab_size} "
+                         f"exceeds the model's {model.config.vocab_size}")
     block = model.config.block_size
     if args.split == "val":  # a mixture's: each source's, as training logs them
         sets = validation_sets(shards, block, args.batch_size, device, args.max_tokens)
@@ -182,7 +185,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data", type=Path, help="shard folder (manifest.json): loss and perplexity on --split")
     p.add_argument("--task", type=Path, nargs="+", metavar="FILE",
                    help="instead of --data: accuracy on evaluation JSONL files (HellaSwag ctx/endings/label, "
-                        "context/choices/answer, or text passages for last-word accuracy); see pipelines/task_eval.py")
+                        "context/choices/answer, or text passages for "
+                        "last-word accuracy); see pipelines/task_eval.py")
     p.add_argument("--json", type=Path, metavar="FILE",
                    help="also write the results as JSON (-: print only the JSON)")
     p.add_argument("--preferences", type=Path, metavar="FILE",

@@ -18,14 +18,16 @@ TASK_RETRIES = 3  # attempts after the first when a worker process dies mid-task
 
 
 class RayExecutor:
-    """``workers`` caps the tasks in flight (0: one per CPU of the cluster); ``address`` picks the cluster."""
+    """``workers`` caps the tasks in flight (0: one per CPU of the cluster); ``address`` picks the
+    cluster."""
 
     def __init__(self, workers: int = 1, address: str | None = None) -> None:
         self.workers = workers
         self.address = address
 
     def _connect(self) -> None:
-        """Join the cluster at ``address`` (or ``$RAY_ADDRESS``); with neither, start Ray on this machine."""
+        """Join the cluster at ``address`` (or ``$RAY_ADDRESS``); with neither, start Ray on this
+        machine."""
         if not ray.is_initialized():
             ray.init(address=self.address, include_dashboard=False)
 
@@ -36,8 +38,8 @@ class RayExecutor:
 
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any], desc: str = "",
             weights: Sequence[int] | None = None) -> list[Any]:
-        """``fn`` over ``items`` as Ray tasks, results in item order; at most ``workers`` run at once
-        (``weights``: the items' sizes, for the progress display's ETA)."""
+        """``fn`` over ``items`` as Ray tasks, results in item order; at most ``workers`` run at
+        once (``weights``: the items' sizes, for the progress display's ETA)."""
         results: list[Any] = [None] * len(items)
         if not items:
             return results

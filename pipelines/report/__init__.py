@@ -1,4 +1,5 @@
-"""The curation report: ``RUN_DIR/report/index.html`` (self-contained), its PNG plots, and ``datacard.md``."""
+"""The curation report: ``RUN_DIR/report/index.html`` (self-contained), its PNG plots, and
+``datacard.md``."""
 from __future__ import annotations
 
 import re
@@ -40,7 +41,8 @@ def write_report(run_dir: Path, sample_rows: int = SAMPLE_ROWS) -> Path:
             path = out / _file_name(plot.name, taken)
             write_atomic(path, plot.png)
             plot.name = path.stem
-    intro = [para(f"Run folder {run.run_dir}: {len(run.inputs):,} input file(s), {len(run.stats)} step(s).")]
+    intro = [para(f"Run folder {run.run_dir}: "
+                  f"{len(run.inputs):,} input file(s), {len(run.stats)} step(s).")]
     write_atomic(out / DATACARD, datacard(run))
     index = out / PAGE
     write_atomic(index, render(f"Curation report: {run.name}", intro, sections))

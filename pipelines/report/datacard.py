@@ -1,4 +1,5 @@
-"""The data card (``report/datacard.md``): sources, recipe, counts, licences and known limitations."""
+"""The data card (``report/datacard.md``): sources, recipe, counts, licences and known
+limitations."""
 from __future__ import annotations
 
 from scratchlm.pipelines.report.run import RunData

@@ -94,7 +94,8 @@ def _log_edges(low: float, high: float, bins: int = 40) -> list[float]:
 
 @dataclass
 class Signal:
-    """One quality signal of a step: its values on kept and dropped documents, and its thresholds."""
+    """One quality signal of a step: its values on kept and dropped documents, and its
+    thresholds."""
 
     field: str
     kept: Sequence[float]

@@ -1,4 +1,5 @@
-"""The report page: one self-contained HTML file, every text HTML-escaped, plots inlined as base64 PNG.
+"""The report page: one self-contained HTML file, every text HTML-escaped, plots inlined as base64
+PNG.
 
 Fragments are built only with the helpers here, which escape whatever they are given.
 """
@@ -9,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 
+# the report's style sheet, as it is written into every page (one rule group a line)
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
 h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 2em; }
@@ -22,7 +24,7 @@ th { background: #f2f2f2; } img { max-width: 100%; display: block; margin: 0.8em
 nav.toc { position: sticky; top: 0; background: #fff; border-bottom: 1px solid #ccc;
           padding: 0.4em 0; font-size: 0.85em; z-index: 1; }
 nav.toc a { margin-right: 1em; white-space: nowrap; }
-"""
+"""  # noqa: E501
 
 
 @dataclass
@@ -78,7 +80,8 @@ def link(href: str, text: str) -> str:
 
 def _image(plot: Plot) -> str:
     data = base64.b64encode(plot.png).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{escape(plot.alt)}" title="{escape(plot.name)}.png">'
+    return (f'<img src="data:image/png;base64,{data}" '
+            f'alt="{escape(plot.alt)}" title="{escape(plot.name)}.png">')
 
 
 def render(title: str, intro: Sequence[str], sections: Sequence[Section]) -> str:

@@ -1,4 +1,5 @@
-"""Everything the report reads from a run folder, loaded once: stats, recipe, inputs, samples, token manifest."""
+"""Everything the report reads from a run folder, loaded once: stats, recipe, inputs, samples, token
+manifest."""
 from __future__ import annotations
 
 import json
@@ -50,7 +51,8 @@ def _json(path: Path) -> Any:
 
 
 def load_run(run_dir: Path, sample_rows: int = SAMPLE_ROWS) -> RunData:
-    """Read a finished curation run; a missing ``stats.json`` means it is not one (or not finished)."""
+    """Read a finished curation run; a missing ``stats.json`` means it is not one (or not
+    finished)."""
     stats_file = run_dir / layout.STATS
     if not stats_file.exists():
         raise FileNotFoundError(f"{stats_file}: no run statistics (is {run_dir} a finished `scratchlm curate` run?)")

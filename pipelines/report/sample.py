@@ -1,4 +1,5 @@
-"""Bounded, streaming samples of a step's Parquet shards: the first rows of each shard, never the whole step.
+"""Bounded, streaming samples of a step's Parquet shards: the first rows of each shard, never the
+whole step.
 
 Up to ``SAMPLE_FILES`` shards, evenly spaced, each contribute their first ``limit / shards``
 rows, read in batches of only the columns needed, so the report's memory and time stay flat
@@ -47,7 +48,8 @@ def excerpt(text: str) -> str:
 
 @dataclass
 class Sample:
-    """What the report keeps of some shards: lengths, numeric meta fields, languages and reject snippets."""
+    """What the report keeps of some shards: lengths, numeric meta fields, languages and reject
+    snippets."""
 
     total_rows: int = 0       # rows in the shards read from
     skipped_files: int = 0    # shards not read at all (beyond SAMPLE_FILES)
@@ -100,7 +102,8 @@ def spread(files: list[Path], most: int) -> list[Path]:
 
 
 def sample_shards(files: list[Path], limit: int = SAMPLE_ROWS, most_files: int = SAMPLE_FILES) -> Sample:
-    """Sample the first rows of up to ``most_files`` shards of ``files`` (document or reject shards)."""
+    """Sample the first rows of up to ``most_files`` shards of ``files`` (document or reject
+    shards)."""
     sample = Sample()
     chosen = spread(files, most_files)
     sample.skipped_files = len(files) - len(chosen)
@@ -193,7 +196,8 @@ def _kept_sample(step_dir: Path, limit: int) -> Sample:
 
 
 def sample_step(step_dir: Path, limit: int = SAMPLE_ROWS) -> StepSample:
-    """Samples of a step's output shards (or, where it kept none, of its kept sample) and of its rejects."""
+    """Samples of a step's output shards (or, where it kept none, of its kept sample) and of its
+    rejects."""
     shards = done_shards(step_dir)
     kept = sample_shards(shards, limit) if shards else _kept_sample(step_dir, limit)
     rejected = sample_shards(sorted((step_dir / layout.REJECTS).glob(layout.SHARDS)), limit)

@@ -1,4 +1,5 @@
-"""The report's sections, each built from the run's data; a section is left out when its data is absent."""
+"""The report's sections, each built from the run's data; a section is left out when its data is
+absent."""
 from __future__ import annotations
 
 import re
@@ -118,7 +119,8 @@ def _kept(run: RunData, folder: str, example: Example) -> str:
 
 
 def languages(run: RunData) -> Section | None:
-    """Languages at the ``language`` step (else the first step with ``meta.lang``): kept and dropped documents."""
+    """Languages at the ``language`` step (else the first step with ``meta.lang``): kept and dropped
+    documents."""
     with_lang = [s for s in run.samples if s.kept.langs or s.rejected.langs]
     if not with_lang:
         return None
@@ -159,7 +161,8 @@ def _natural(name: str) -> list:
 
 
 def _new_signals(run: RunData) -> list[tuple[int, str]]:
-    """(step index, meta field): numeric fields that first appear at a step (its quality signals)."""
+    """(step index, meta field): numeric fields that first appear at a step (its quality
+    signals)."""
     found, before = [], set()
     for index, sample in enumerate(run.samples):
         fields = set(sample.kept.numbers) | set(sample.rejected.numbers)
@@ -207,7 +210,8 @@ def signals(run: RunData) -> Section | None:
 
 
 def _size_rows(sizes: Counter) -> list[tuple[str, int, int]]:
-    """(size label, clusters, documents dropped): one row per size, or power-of-two bins past 16 sizes."""
+    """(size label, clusters, documents dropped): one row per size, or power-of-two bins past 16
+    sizes."""
     def label(k: int) -> str:
         if len(sizes) <= MAX_SIZE_ROWS or k <= 4:
             return str(k)

@@ -21,7 +21,8 @@ def beyond(limits: dict[str, float], value: float) -> bool:
 
 
 def thresholds(stage_name: str, stage: Any, field: str) -> dict[str, float]:
-    """The recipe's threshold values for ``field`` of the step running ``stage`` (empty when none are known)."""
+    """The recipe's threshold values for ``field`` of the step running ``stage`` (empty when none
+    are known)."""
     if stage_name not in stage_names():
         return {}
     found: dict[str, float] = {}

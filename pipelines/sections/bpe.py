@@ -19,7 +19,8 @@ def run_section(config: BpeConfig, run_dir: Path, curated_dir: Path, executor: E
     if stats is None:
         stats = train_to_folder(files, config, output)
         print(f"bpe: trained {stats['vocab_size']:,} tokens on {stats['docs']:,} documents "
-              f"({stats['bytes'] / 1e6:.1f} MB) in {stats['seconds']:.1f} s: {output / TOKENIZER_FILE}")
+              f"({stats['bytes'] / 1e6:.1f} MB) "
+              f"in {stats['seconds']:.1f} s: {output / TOKENIZER_FILE}")
     else:
         print(f"bpe: already trained: {output / TOKENIZER_FILE}")
     return stats

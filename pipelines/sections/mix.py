@@ -155,7 +155,8 @@ def train_mixture_tokenizer(bpe: BpeConfig, seed: int, curated: list[Prepared], 
         stats = train_texts_to_folder(weighted_sample(groups, bpe.limit_bytes, seed), unlimited,
                                       output, inputs)
         print(f"mix: tokenizer of {stats['vocab_size']:,} tokens trained on a weighted sample of "
-              f"{stats['docs']:,} documents ({stats['bytes'] / 1e6:.1f} MB): {output / TOKENIZER_FILE}")
+              f"{stats['docs']:,} documents ({stats['bytes'] / 1e6:.1f} MB): "
+              f"{output / TOKENIZER_FILE}")
     return output / TOKENIZER_FILE
 
 

@@ -1,4 +1,5 @@
-"""The recipe's ``train`` section: pretrain on ``run_dir/shards`` into ``run_dir/train``, then print a sample."""
+"""The recipe's ``train`` section: pretrain on ``run_dir/shards`` into ``run_dir/train``, then print
+a sample."""
 from __future__ import annotations
 
 from pathlib import Path
