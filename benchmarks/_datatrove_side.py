@@ -10,6 +10,7 @@ core, as datatrove's pipeline runs it (a document leaves the chain at its first 
 and C4 rewrites the text it passes on). With ``--tokens``, it writes instead the number of words
 datatrove's English word tokenizer (spaCy) gives each document.
 """
+
 import json
 import sys
 import time
@@ -35,7 +36,10 @@ def keeps(result) -> bool:
 
 def token_counts(corpus: str, out: str) -> None:
     tokenizer = load_word_tokenizer(Languages.english)
-    counts = [len(tokenizer.word_tokenize(json.loads(line)["text"])) for line in open(corpus, encoding="utf-8")]
+    counts = [
+        len(tokenizer.word_tokenize(json.loads(line)["text"]))
+        for line in open(corpus, encoding="utf-8")
+    ]
     json.dump(counts, open(out, "w"))
 
 
@@ -46,7 +50,9 @@ def main() -> None:
     corpus, out, model, badwords = sys.argv[1:5]
     # no downloads: the same lid.176 model and LDNOOBW lists as scratchlm's
     lid.cached_asset_path_or_download = lambda *a, **k: model
-    c4_filters.cached_asset_path_or_download = lambda url, **k: f"{badwords}/{url.rsplit('/', 1)[1]}.txt"
+    c4_filters.cached_asset_path_or_download = lambda url, **k: (
+        f"{badwords}/{url.rsplit('/', 1)[1]}.txt"
+    )
     records = [json.loads(line) for line in open(corpus, encoding="utf-8")]
     filters = {
         "language": LanguageFilter(languages=["en"]),
@@ -65,7 +71,16 @@ def main() -> None:
         decide(flt, "Warm up the filters with a short English sentence of text.")
     decisions = {name: [decide(flt, r["text"]) for r in records] for name, flt in filters.items()}
 
-    chain = [filters[n] for n in ("language", "gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality")]
+    chain = [
+        filters[n]
+        for n in (
+            "language",
+            "gopher_repetition",
+            "gopher_quality",
+            "c4_quality",
+            "fineweb_quality",
+        )
+    ]
     start = time.process_time()
     kept = []
     for r in records:
@@ -73,7 +88,9 @@ def main() -> None:
         if all(keeps(flt.filter(doc)) for flt in chain):
             kept.append(doc.id)
     seconds = time.process_time() - start
-    json.dump({"decisions": decisions, "chain_seconds": seconds, "chain_kept": kept}, open(out, "w"))
+    json.dump(
+        {"decisions": decisions, "chain_seconds": seconds, "chain_kept": kept}, open(out, "w")
+    )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ on the same documents, best of ``--repeat`` runs each. Times are this process's 
 (``time.process_time``; the stages are single-threaded), which a shared machine disturbs far
 less than wall-clock time; the build is given both.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,7 +38,6 @@ from scratchlm.curate.stages.gopher_quality import GopherQuality
 from scratchlm.curate.stages.gopher_repetition import GopherRepetition
 
 
-
 def prose(name: str) -> list[str]:
     """The texts of a prose sample (``brown``...), from tests/data."""
     texts = prose_texts((name,))
@@ -54,10 +54,13 @@ def write_items(path: Path, count: int, seed: int) -> None:
             spans = []
             for size in (30, 20, 20, 20, 20):
                 start = rng.randrange(len(words) - size)
-                span = words[start:start + size]
+                span = words[start : start + size]
                 rng.shuffle(span)
                 spans.append(" ".join(span))
-            out.write(json.dumps({"ctx": spans[0], "endings": spans[1:], "label": rng.randrange(4)}) + "\n")
+            out.write(
+                json.dumps({"ctx": spans[0], "endings": spans[1:], "label": rng.randrange(4)})
+                + "\n"
+            )
 
 
 def rss_mb(field: str = "VmRSS") -> float:
@@ -85,7 +88,9 @@ for text in texts:
     index.find(words_of(text))
 print(json.dumps({{"rss": rss_mb() - base, "peak": rss_mb("VmHWM") - base}}))
 """
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
     return json.loads(out)
 
 
@@ -103,7 +108,11 @@ base = rss_mb()
 ngrams = set(hashes.tolist())
 print(json.dumps(rss_mb() - base))
 """
-    return json.loads(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+    return json.loads(
+        subprocess.run(
+            [sys.executable, "-c", code], check=True, capture_output=True, text=True
+        ).stdout
+    )
 
 
 def window_funnel(index: NgramIndex, texts: list[str]) -> tuple[float, float, float]:
@@ -172,11 +181,20 @@ def main() -> None:
         ("index arrays", f"{index.nbytes / 2**20:.0f} MB"),
         ("index on disk", f"{disk:.0f} MB"),
         ("worker building it: RSS growth", f"{built['rss']:.0f} MB (peak +{built['peak']:.0f} MB)"),
-        ("worker loading it: RSS growth", f"{loaded['rss']:.0f} MB (peak +{loaded['peak']:.0f} MB)"),
-        ("the hashes as a Python set", f"{as_set:.0f} MB ({as_set * 2**20 / len(index.hashes):.0f} bytes an n-gram)"),
+        (
+            "worker loading it: RSS growth",
+            f"{loaded['rss']:.0f} MB (peak +{loaded['peak']:.0f} MB)",
+        ),
+        (
+            "the hashes as a Python set",
+            f"{as_set:.0f} MB ({as_set * 2**20 / len(index.hashes):.0f} bytes an n-gram)",
+        ),
         ("Brown windows of item words (hashed)", f"{funnel[0]:.1%}"),
         ("... of those, passing the bitmap", f"{funnel[1]:.1%} (the rest skip the binary search)"),
-        ("binary search of the sorted hashes", f"{funnel[2]:.2f} µs a key (CPU time, all hashed keys at once)"),
+        (
+            "binary search of the sorted hashes",
+            f"{funnel[2]:.2f} µs a key (CPU time, all hashed keys at once)",
+        ),
         ("build time", f"{build_s:.1f} s wall, {build_cpu:.1f} s CPU"),
         ("decontaminate rate", f"{decontam:.1f} MB/s (CPU time, one core)"),
         ("gopher_quality rate", f"{gopher:.1f} MB/s (CPU time, one core)"),

@@ -3,6 +3,7 @@
 An edit replaces, deletes or inserts words at a given rate (a third each), the way a
 re-crawled or re-published page differs from the original; the rate sets the similarity.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -12,7 +13,20 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PROSE = [REPO / "tests" / "data" / "prose", REPO / "tests" / "data" / "heldout"]
-FILLER = ["the", "of", "new", "said", "page", "update", "more", "read", "home", "city", "also", "which"]
+FILLER = [
+    "the",
+    "of",
+    "new",
+    "said",
+    "page",
+    "update",
+    "more",
+    "read",
+    "home",
+    "city",
+    "also",
+    "which",
+]
 
 
 def prose_texts(names: tuple[str, ...] = ("brown", "kjv", "shakespeare")) -> list[str]:
@@ -33,7 +47,11 @@ def chunks(texts: list[str], words: int) -> list[str]:
     out = []
     for text in texts:
         ws = text.split()
-        out += [" ".join(ws[i:i + words]) for i in range(0, len(ws), words) if len(ws[i:i + words]) >= words // 4]
+        out += [
+            " ".join(ws[i : i + words])
+            for i in range(0, len(ws), words)
+            if len(ws[i : i + words]) >= words // 4
+        ]
     return out
 
 
@@ -52,7 +70,9 @@ def edit(text: str, rate: float, rng: random.Random) -> str:
     return " ".join(out)
 
 
-def warc_pages(path: Path = REPO / "tests" / "data" / "web-sample.warc.gz") -> list[tuple[str, str]]:
+def warc_pages(
+    path: Path = REPO / "tests" / "data" / "web-sample.warc.gz",
+) -> list[tuple[str, str]]:
     """(url, visible text) of every HTML page of the sample crawl, by resiliparse."""
     from resiliparse.extract.html2text import extract_plain_text
     from warcio.archiveiterator import ArchiveIterator
@@ -65,5 +85,7 @@ def warc_pages(path: Path = REPO / "tests" / "data" / "web-sample.warc.gz") -> l
             if "html" not in (record.http_headers.get_header("Content-Type") or ""):
                 continue
             html = record.content_stream().read().decode("utf-8", errors="replace")
-            pages.append((record.rec_headers.get_header("WARC-Target-URI"), extract_plain_text(html)))
+            pages.append(
+                (record.rec_headers.get_header("WARC-Target-URI"), extract_plain_text(html))
+            )
     return pages

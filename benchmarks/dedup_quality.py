@@ -14,6 +14,7 @@ The real runner then runs ``read`` and ``minhash`` (14 x 8) with and without ver
 
 (as a module: benchmarks/tokenize.py would shadow the stdlib)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,20 +27,32 @@ import numpy as np
 import pyarrow.parquet as pq
 from scipy.sparse import csr_matrix
 
+from benchmarks.dedup_data import edit, prose_texts, warc_pages
 from scratchlm.curate.dedup.normalize import Normalization
 from scratchlm.curate.dedup.signatures import shingles
-from benchmarks.dedup_data import edit, prose_texts, warc_pages
 from scratchlm.pipelines.executors.local import LocalExecutor
 from scratchlm.pipelines.recipe import parse_recipe
 from scratchlm.pipelines.runner import run_curation
 
-BANDS = [(0.0, 0.5), (0.5, 0.6), (0.6, 0.7), (0.7, 0.75), (0.75, 0.8), (0.8, 0.85), (0.85, 0.9), (0.9, 0.95), (0.95, 1.01)]
+BANDS = [
+    (0.0, 0.5),
+    (0.5, 0.6),
+    (0.6, 0.7),
+    (0.7, 0.75),
+    (0.75, 0.8),
+    (0.8, 0.85),
+    (0.85, 0.9),
+    (0.9, 0.95),
+    (0.95, 1.01),
+]
 
 
-CONFIGS = [("14 x 8, verify, threshold 0.7", {"threshold": 0.7}),
-           ("14 x 8, verify, threshold 0.75", {"threshold": 0.75}),
-           ("14 x 8, verify, threshold 0.8 (default)", {}),
-           ("14 x 8, no verification", {"verify": False})]
+CONFIGS = [
+    ("14 x 8, verify, threshold 0.7", {"threshold": 0.7}),
+    ("14 x 8, verify, threshold 0.75", {"threshold": 0.75}),
+    ("14 x 8, verify, threshold 0.8 (default)", {}),
+    ("14 x 8, no verification", {"verify": False}),
+]
 
 
 def build_corpus(families: int, variants: int, singles: int, seed: int) -> list[dict]:
@@ -65,7 +78,9 @@ def exact_jaccard(docs: list[dict], norm: Normalization, ngram: int) -> np.ndarr
         ids = {vocab.setdefault(s, len(vocab)) for s in shingles(doc["text"], norm, ngram)}
         rows += [i] * len(ids)
         cols += sorted(ids)
-    m = csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(docs), len(vocab)))
+    m = csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(docs), len(vocab))
+    )
     inter = (m @ m.T).toarray()
     sizes = np.asarray(m.sum(axis=1)).ravel()
     union = sizes[:, None] + sizes[None, :] - inter
@@ -103,29 +118,51 @@ def report(docs: list[dict], jac: np.ndarray, cluster: dict[str, str], label: st
     for lo, hi in BANDS:
         inside = (pair_j >= lo) & (pair_j < hi)
         if inside.any():
-            print(f"{lo:>6.2f}-{min(hi, 1.0):<6.2f} {inside.sum():>8,} "
-                  f"{same[inside].sum():>13,} {same[inside].mean():>7.3f}")
+            print(
+                f"{lo:>6.2f}-{min(hi, 1.0):<6.2f} {inside.sum():>8,} "
+                f"{same[inside].sum():>13,} {same[inside].mean():>7.3f}"
+            )
     high = pair_j >= 0.85
     dropped = [i for i, doc_id in enumerate(ids) if cluster[doc_id] != doc_id]
     good = [i for i in dropped if jac[i, label_of[i]] >= 0.6]
-    figures = {"recall_j085": float(same[high].mean()), "pairs_j085": int(high.sum()),
-               "dropped": len(dropped), "precision_dropped": len(good) / max(1, len(dropped)),
-               "same_cluster_pairs_below_06": int((same & (pair_j < 0.6)).sum())}
-    real = [(i, j) for i, a in enumerate(ids) for j, b in enumerate(ids)
-            if "debian-reference" in a and ".en." in a and "debian-reference" in b and a[:-8] == b[:-8] and i != j]
+    figures = {
+        "recall_j085": float(same[high].mean()),
+        "pairs_j085": int(high.sum()),
+        "dropped": len(dropped),
+        "precision_dropped": len(good) / max(1, len(dropped)),
+        "same_cluster_pairs_below_06": int((same & (pair_j < 0.6)).sum()),
+    }
+    real = [
+        (i, j)
+        for i, a in enumerate(ids)
+        for j, b in enumerate(ids)
+        if "debian-reference" in a
+        and ".en." in a
+        and "debian-reference" in b
+        and a[:-8] == b[:-8]
+        and i != j
+    ]
     for i, j in sorted(real, key=lambda p: ids[p[1]]):
-        print(f"  real near-duplicate {ids[j].rsplit('/', 1)[1]:>12} "
-              f"vs {ids[i].rsplit('/', 1)[1]}: J {jac[i, j]:.2f}, "
-              f"{'same cluster' if label_of[i] == label_of[j] else 'apart'}")
-    print("recall of pairs with J >= 0.85: "
-          f"{figures['recall_j085']:.4f} ({figures['pairs_j085']:,} pairs)")
-    print(f"dropped documents: {len(dropped)}; with J >= 0.6 to their cluster's kept document: "
-          f"{len(good)} (precision {figures['precision_dropped']:.4f})")
+        print(
+            f"  real near-duplicate {ids[j].rsplit('/', 1)[1]:>12} "
+            f"vs {ids[i].rsplit('/', 1)[1]}: J {jac[i, j]:.2f}, "
+            f"{'same cluster' if label_of[i] == label_of[j] else 'apart'}"
+        )
+    print(
+        "recall of pairs with J >= 0.85: "
+        f"{figures['recall_j085']:.4f} ({figures['pairs_j085']:,} pairs)"
+    )
+    print(
+        f"dropped documents: {len(dropped)}; with J >= 0.6 to their cluster's kept document: "
+        f"{len(good)} (precision {figures['precision_dropped']:.4f})"
+    )
     return figures
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--families", type=int, default=120)
     parser.add_argument("--variants", type=int, default=4)
     parser.add_argument("--singles", type=int, default=150)
@@ -134,8 +171,10 @@ def main() -> None:
     docs = build_corpus(args.families, args.variants, args.singles, args.seed)
     norm = Normalization(punctuation=True, digits=True)
     jac = exact_jaccard(docs, norm, 5)
-    print(f"{len(docs)} documents, {len(docs) * (len(docs) - 1) // 2:,} pairs, "
-          "exact Jaccard on 5-gram shingles")
+    print(
+        f"{len(docs)} documents, {len(docs) * (len(docs) - 1) // 2:,} pairs, "
+        "exact Jaccard on 5-gram shingles"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for n, (label, options) in enumerate(CONFIGS):
             report(docs, jac, run_minhash(docs, Path(tmp) / str(n), options), label)

@@ -17,6 +17,7 @@ venv given by ``--datatrove-python``. ``--scale N`` instead times ours on N shor
     .venv/bin/python -m benchmarks.dedup_speed
     .venv/bin/python -m benchmarks.dedup_speed --scale 1000000
 """
+
 from __future__ import annotations
 
 import argparse
@@ -86,7 +87,9 @@ def scale_corpus(n: int, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
     words = pa.array(" ".join(prose_texts()).split())
     picks = pa.array(np.random.default_rng(seed).integers(0, len(words), size=n * 40))
-    lists = pa.ListArray.from_arrays(pa.array(np.arange(0, n * 40 + 1, 40, dtype=np.int32)), words.take(picks))
+    lists = pa.ListArray.from_arrays(
+        pa.array(np.arange(0, n * 40 + 1, 40, dtype=np.int32)), words.take(picks)
+    )
     texts = pc.binary_join(lists, " ").to_pylist()
     for i in range(9, n, 10):
         texts[i] = edit(texts[rng.randrange(i)], 0.03, rng)
@@ -110,7 +113,9 @@ def write_jsonl(texts: list[str], folder: Path, files: int = 4) -> None:
 
 def timed(cmd: list[str]) -> tuple[float, float, float]:
     """(wall seconds, CPU seconds, peak RSS in MiB) of a command, by GNU time."""
-    result = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", *cmd], capture_output=True, text=True)
+    result = subprocess.run(
+        ["/usr/bin/time", "-f", "%e %U %S %M", *cmd], capture_output=True, text=True
+    )
     if result.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed:\n{result.stderr[-3000:]}")
     wall, user, system, rss_kb = result.stderr.strip().splitlines()[-1].split()
@@ -120,7 +125,9 @@ def timed(cmd: list[str]) -> tuple[float, float, float]:
 def ours_whole(src: Path, work: Path, options: str = "{}") -> tuple[float, float, float]:
     work.mkdir(parents=True, exist_ok=True)
     recipe = work / "recipe.yaml"
-    recipe.write_text(f"name: speed\nsteps:\n  - read: {{}}\n  - minhash: {options}\n", encoding="utf-8")
+    recipe.write_text(
+        f"name: speed\nsteps:\n  - read: {{}}\n  - minhash: {options}\n", encoding="utf-8"
+    )
     return timed([sys.executable, "-c", CURATE, str(recipe), str(src), str(work / "run")])
 
 
@@ -130,12 +137,13 @@ def shingle_lists(texts: list[str]) -> list[list[str]]:
     out = []
     for text in texts:
         ws = text.lower().split()
-        out.append(list({" ".join(ws[i:i + NGRAM]) for i in range(max(1, len(ws) - NGRAM + 1))}))
+        out.append(list({" ".join(ws[i : i + NGRAM]) for i in range(max(1, len(ws) - NGRAM + 1))}))
     return out
 
 
 def signature_rates(texts: list[str], datasketch_docs: int) -> list[tuple[str, int, float]]:
     from datasketch import MinHash
+
     rows = []
     norm = Normalization(punctuation=True, digits=True)
     perms = permutations(NUM_PERM, SEED)
@@ -144,25 +152,33 @@ def signature_rates(texts: list[str], datasketch_docs: int) -> list[tuple[str, i
     started = time.process_time()
     array = pa.array(texts)
     for s in range(0, len(texts), 1024):
-        signature_batch(array[s:s + 1024], norm, NGRAM, perms)
-    rows.append(("ours (normalise + shingle + hash + MinHash)", len(texts), time.process_time() - started))
+        signature_batch(array[s : s + 1024], norm, NGRAM, perms)
+    rows.append(
+        ("ours (normalise + shingle + hash + MinHash)", len(texts), time.process_time() - started)
+    )
     started = time.process_time()
     shingled = shingle_lists(texts)
-    rows.append(("shingling in Python (for datasketch, rensa)", len(texts), time.process_time() - started))
+    rows.append(
+        ("shingling in Python (for datasketch, rensa)", len(texts), time.process_time() - started)
+    )
     encoded = [[s.encode("utf-8") for s in doc] for doc in shingled[:datasketch_docs]]
     started = time.process_time()
     for doc in encoded:
         m = MinHash(num_perm=NUM_PERM, seed=SEED)
         m.update_batch(doc)
-    rows.append(("datasketch MinHash.update_batch (sha1)", len(encoded), time.process_time() - started))
+    rows.append(
+        ("datasketch MinHash.update_batch (sha1)", len(encoded), time.process_time() - started)
+    )
     started = time.process_time()
     MinHash.bulk(encoded, num_perm=NUM_PERM, seed=SEED)
     rows.append(("datasketch MinHash.bulk (sha1)", len(encoded), time.process_time() - started))
     try:
         from rensa import RMinHash
     except ImportError:
-        print("rensa is not installed (.venv/bin/pip install rensa==0.5.0, "
-              "for this benchmark only): its rows are left out")
+        print(
+            "rensa is not installed (.venv/bin/pip install rensa==0.5.0, "
+            "for this benchmark only): its rows are left out"
+        )
         return rows
     started = time.process_time()
     for doc in shingled:
@@ -172,16 +188,30 @@ def signature_rates(texts: list[str], datasketch_docs: int) -> list[tuple[str, i
     rows.append(("rensa RMinHash.update", len(shingled), time.process_time() - started))
     started = time.process_time()
     RMinHash.digest_matrix_from_token_sets(shingled, NUM_PERM, SEED)
-    rows.append(("rensa RMinHash.digest_matrix_from_token_sets", len(shingled), time.process_time() - started))
+    rows.append(
+        (
+            "rensa RMinHash.digest_matrix_from_token_sets",
+            len(shingled),
+            time.process_time() - started,
+        )
+    )
     return rows
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--variants", type=int, default=5)
-    parser.add_argument("--datasketch-docs", type=int, default=4000, help="datasketch is timed on this many")
-    parser.add_argument("--datatrove-python", default=str(REPO / ".bench" / "datatrove-venv" / "bin" / "python"))
-    parser.add_argument("--scale", type=int, default=0, help="only time ours on this many short documents")
+    parser.add_argument(
+        "--datasketch-docs", type=int, default=4000, help="datasketch is timed on this many"
+    )
+    parser.add_argument(
+        "--datatrove-python", default=str(REPO / ".bench" / "datatrove-venv" / "bin" / "python")
+    )
+    parser.add_argument(
+        "--scale", type=int, default=0, help="only time ours on this many short documents"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -189,14 +219,18 @@ def main() -> None:
             started = time.process_time()
             texts = scale_corpus(args.scale)
             write_parquet(texts, work / "src", files=10)
-            print(f"{len(texts):,} documents, {sum(map(len, texts)) / 1e6:.1f} MB, "
-                  f"generated in {time.process_time() - started:.1f} CPU s")
+            print(
+                f"{len(texts):,} documents, {sum(map(len, texts)) / 1e6:.1f} MB, "
+                f"generated in {time.process_time() - started:.1f} CPU s"
+            )
             wall, cpu, rss = ours_whole(work / "src", work / "ours")
             stats = json.loads((work / "ours" / "run" / "stats.json").read_text())
-            print(f"ours, read + minhash: {wall:.1f} s wall, "
-                  f"{cpu:.1f} s CPU, peak RSS {rss:.0f} MiB; "
-                  f"minhash step: {json.dumps(stats['02_minhash']['dropped'])} "
-                  f"of {stats['02_minhash']['docs_in']:,}")
+            print(
+                f"ours, read + minhash: {wall:.1f} s wall, "
+                f"{cpu:.1f} s CPU, peak RSS {rss:.0f} MiB; "
+                f"minhash step: {json.dumps(stats['02_minhash']['dropped'])} "
+                f"of {stats['02_minhash']['docs_in']:,}"
+            )
             return
         texts = speed_corpus(args.variants)
         mb = sum(len(t.encode()) for t in texts) / 1e6
@@ -205,26 +239,38 @@ def main() -> None:
         for name, n, seconds in signature_rates(texts, args.datasketch_docs):
             print(f"{name:<48} {n:>7,} {seconds:>8.2f} {n / seconds:>9,.0f}")
         write_jsonl(texts, work / "src")
-        print(f"\n{'whole near-dedup, one core':<42} {'wall s':>7} "
-              f"{'CPU s':>7} {'peak RSS MiB':>13} {'dropped':>8}")
-        for label, options in [("ours: runner, read + minhash", "{}"),
-                               ("ours, verify: false (as datatrove)", "{verify: false}")]:
+        print(
+            f"\n{'whole near-dedup, one core':<42} {'wall s':>7} "
+            f"{'CPU s':>7} {'peak RSS MiB':>13} {'dropped':>8}"
+        )
+        for label, options in [
+            ("ours: runner, read + minhash", "{}"),
+            ("ours, verify: false (as datatrove)", "{verify: false}"),
+        ]:
             folder = work / f"ours{len(options)}"
             wall, cpu, rss = ours_whole(work / "src", folder, options)
             stats = json.loads((folder / "run" / "stats.json").read_text())
-            print(f"{label:<42} {wall:>7.1f} {cpu:>7.1f} {rss:>13.0f} "
-                  f"{stats['02_minhash']['docs_dropped']:>8,}")
+            print(
+                f"{label:<42} {wall:>7.1f} {cpu:>7.1f} {rss:>13.0f} "
+                f"{stats['02_minhash']['docs_dropped']:>8,}"
+            )
         if not Path(args.datatrove_python).exists():
-            print(f"no datatrove venv at {args.datatrove_python} "
-                  "(python -m venv it, pip install datatrove==0.10.1 "
-                  "tokenizers orjson 'xxhash<4'): its row is left out")
+            print(
+                f"no datatrove venv at {args.datatrove_python} "
+                "(python -m venv it, pip install datatrove==0.10.1 "
+                "tokenizers orjson 'xxhash<4'): its row is left out"
+            )
             return
         script = work / "datatrove_minhash.py"
         script.write_text(DATATROVE, encoding="utf-8")
-        wall, cpu, rss = timed([args.datatrove_python, str(script), str(work / "src"), str(work / "dt")])
+        wall, cpu, rss = timed(
+            [args.datatrove_python, str(script), str(work / "src"), str(work / "dt")]
+        )
         removed = sum(1 for p in (work / "dt" / "removed").glob("*.jsonl.gz") for _ in gzip.open(p))
-        print(f"{'datatrove: four MinHash stages':<42} "
-              f"{wall:>7.1f} {cpu:>7.1f} {rss:>13.0f} {removed:>8,}")
+        print(
+            f"{'datatrove: four MinHash stages':<42} "
+            f"{wall:>7.1f} {cpu:>7.1f} {rss:>13.0f} {removed:>8,}"
+        )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT / "tests")  # not benchmarks/: its tokenize.py shadows the standard one
 sys.path.insert(1, str(ROOT))
 from finetune_data import FOLDER, tiny_checkpoint
-
 from scratchlm.model.instruct import format_prompt
 from scratchlm.model.train_log import read_records
 from scratchlm.pipelines.cli import main as scratchlm
@@ -45,8 +44,10 @@ def held_out_by_instruction(sft: Path, tuned: Path, beta: float) -> str:
 
     with gzip.open(VAL, "rt", encoding="utf-8") as f:
         records = [json.loads(line) for line in f]
-    header = ("| held-out pairs | count | instruction-tuned prefers chosen | DPO prefers chosen "
-              "| reward accuracy | reward margin |")
+    header = (
+        "| held-out pairs | count | instruction-tuned prefers chosen | DPO prefers chosen "
+        "| reward accuracy | reward margin |"
+    )
     lines = [header, "|---|---:|---:|---:|---:|---:|"]
     models = [load_model(path, torch.device("cpu")) for path in (sft, tuned)]
     tok = TextTokenizer.load(models[1][1].tokenizer_path)

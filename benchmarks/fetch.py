@@ -15,6 +15,7 @@ of both extractors. Per extractor: word-level precision and recall against that 
 strings of the sidebar/footer, and how many extractions are empty. Over every HTML page of the
 sample: how many extract to fewer than 200 characters.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,13 +40,21 @@ WORD = re.compile(r"\w+")
 # reference main content: element to keep, then elements inside it to drop
 REFERENCE = {
     "docs.python.org": ("//div[@role='main']", ".//a[@class='headerlink']"),
-    "debian-handbook.info": ("//body", ".//div[@id='banner'] | .//p[@id='title'] | "
-                                       ".//ul[contains(@class,'docnav')] | .//div[@id='site_footer']"),
+    "debian-handbook.info": (
+        "//body",
+        ".//div[@id='banner'] | .//p[@id='title'] | "
+        ".//ul[contains(@class,'docnav')] | .//div[@id='site_footer']",
+    ),
 }
 # boilerplate strings of those sites' navigation and footers (none of them occurs in the main text)
 BOILERPLATE = {
-    "docs.python.org": ("Report a Bug", "Show Source", "Previous topic", "Quick search",
-                        "Python Software Foundation. This page is licensed"),
+    "docs.python.org": (
+        "Report a Bug",
+        "Show Source",
+        "Previous topic",
+        "Quick search",
+        "Python Software Foundation. This page is licensed",
+    ),
     "debian-handbook.info": ("Download the ebook",),
 }
 
@@ -53,9 +62,13 @@ BOILERPLATE = {
 def html_pages(warc: Path) -> list[tuple[str, bytes, str | None]]:
     """(url, body, charset) of the 200 text/html responses."""
     pages = []
-    for record in FastArchiveIterator(open(warc, "rb"), record_types=WarcRecordType.response, parse_http=True):
+    for record in FastArchiveIterator(
+        open(warc, "rb"), record_types=WarcRecordType.response, parse_http=True
+    ):
         if record.http_headers.status_code == 200 and record.http_content_type == "text/html":
-            pages.append((record.headers.get("WARC-Target-URI"), record.reader.read(), record.http_charset))
+            pages.append(
+                (record.headers.get("WARC-Target-URI"), record.reader.read(), record.http_charset)
+            )
     return pages
 
 
@@ -104,7 +117,9 @@ def reference_text(url: str, body: bytes, charset: str | None) -> str | None:
     if host not in REFERENCE:
         return None
     keep, drop = REFERENCE[host]
-    html = re.sub(r"^\s*<\?xml[^>]*\?>", "", decode_html(body, charset))  # lxml refuses str with a declaration
+    html = re.sub(
+        r"^\s*<\?xml[^>]*\?>", "", decode_html(body, charset)
+    )  # lxml refuses str with a declaration
     root = lxml.html.document_fromstring(html)
     found = root.xpath(keep)
     if not found:
@@ -131,19 +146,29 @@ def quality(pages: list[tuple[str, bytes, str | None]], extractor: str) -> dict[
         extracted_words += sum(got.values())
         reference_words += sum(want.values())
     precision, recall = overlap / max(1, extracted_words), overlap / max(1, reference_words)
-    return {"pages": scored, "precision": precision, "recall": recall,
-            "f1": 2 * precision * recall / max(1e-9, precision + recall), "leaks": leaks, "empty": empty}
+    return {
+        "pages": scored,
+        "precision": precision,
+        "recall": recall,
+        "f1": 2 * precision * recall / max(1e-9, precision + recall),
+        "leaks": leaks,
+        "empty": empty,
+    }
 
 
 def short_pages(pages: list[tuple[str, bytes, str | None]], extractor: str, chars: int) -> int:
     """How many pages extract to fewer than ``chars`` characters (what ``min_text_chars: chars``
     rejects)."""
     options = WebOptions(extractor=extractor)  # type: ignore[arg-type]
-    return sum(len(page_text(decode_html(body, charset), options)[0]) < chars for _, body, charset in pages)
+    return sum(
+        len(page_text(decode_html(body, charset), options)[0]) < chars for _, body, charset in pages
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--warc", type=Path, default=REPO / "tests/data/web-sample.warc.gz")
     parser.add_argument("--repeat", type=int, default=3, help="passes per row; the best is kept")
     args = parser.parse_args()
@@ -152,37 +177,80 @@ def main() -> None:
     megabytes = args.warc.stat().st_size / 1e6
     pages = html_pages(args.warc)
     html_megabytes = sum(len(b) for _, b, _ in pages) / 1e6
-    resiliparse, trafilatura = WebOptions(extractor="resiliparse"), WebOptions(extractor="trafilatura")
+    resiliparse, trafilatura = (
+        WebOptions(extractor="resiliparse"),
+        WebOptions(extractor="trafilatura"),
+    )
     rows = [
         ("read", "warcio 1.8 ArchiveIterator", lambda: read_warcio(args.warc), megabytes),
         ("read", "FastWARC 2.0 ArchiveIterator", lambda: read_fastwarc(args.warc), megabytes),
-        ("read", "scratchlm reader, extract: false", lambda: read_scratchlm(args.warc, WebOptions(extract=False)), megabytes),
-        ("extract", "resiliparse 2.0", lambda: (page_text(decode_html(b, c), resiliparse) for _, b, c in pages), html_megabytes),
-        ("extract", "trafilatura 2.3", lambda: (page_text(decode_html(b, c), trafilatura) for _, b, c in pages), html_megabytes),
-        ("WARC->text", "warcio + resiliparse", lambda: warcio_to_text(args.warc, resiliparse), megabytes),
-        ("WARC->text", "scratchlm reader (FastWARC) + resiliparse", lambda: read_scratchlm(args.warc, resiliparse), megabytes),
-        ("WARC->text", "scratchlm reader (FastWARC) + trafilatura", lambda: read_scratchlm(args.warc, trafilatura), megabytes),
+        (
+            "read",
+            "scratchlm reader, extract: false",
+            lambda: read_scratchlm(args.warc, WebOptions(extract=False)),
+            megabytes,
+        ),
+        (
+            "extract",
+            "resiliparse 2.0",
+            lambda: (page_text(decode_html(b, c), resiliparse) for _, b, c in pages),
+            html_megabytes,
+        ),
+        (
+            "extract",
+            "trafilatura 2.3",
+            lambda: (page_text(decode_html(b, c), trafilatura) for _, b, c in pages),
+            html_megabytes,
+        ),
+        (
+            "WARC->text",
+            "warcio + resiliparse",
+            lambda: warcio_to_text(args.warc, resiliparse),
+            megabytes,
+        ),
+        (
+            "WARC->text",
+            "scratchlm reader (FastWARC) + resiliparse",
+            lambda: read_scratchlm(args.warc, resiliparse),
+            megabytes,
+        ),
+        (
+            "WARC->text",
+            "scratchlm reader (FastWARC) + trafilatura",
+            lambda: read_scratchlm(args.warc, trafilatura),
+            megabytes,
+        ),
     ]
-    print(f"input: {args.warc.name}, {megabytes:.2f} MB compressed, "
-          f"{len(pages)} HTML pages ({html_megabytes:.1f} MB); one core")
+    print(
+        f"input: {args.warc.name}, {megabytes:.2f} MB compressed, "
+        f"{len(pages)} HTML pages ({html_megabytes:.1f} MB); one core"
+    )
     print(f"{'what':<11} {'library':<44} {'records':>7} {'s':>7} {'pages/s':>8} {'MB/s':>7}")
     for what, name, fn, size in rows:
         count, seconds = timed(fn, args.repeat)
-        print(f"{what:<11} {name:<44} {count:>7} {seconds:>7.2f} "
-              f"{count / seconds:>8.1f} {size / seconds:>7.2f}")
+        print(
+            f"{what:<11} {name:<44} {count:>7} {seconds:>7.2f} "
+            f"{count / seconds:>8.1f} {size / seconds:>7.2f}"
+        )
     print()
-    print(f"{'extractor':<12} {'pages':>5} {'precision':>9} "
-          f"{'recall':>7} {'F1':>6} {'boilerplate leaks':>17} {'empty':>5}")
+    print(
+        f"{'extractor':<12} {'pages':>5} {'precision':>9} "
+        f"{'recall':>7} {'F1':>6} {'boilerplate leaks':>17} {'empty':>5}"
+    )
     for extractor in ("resiliparse", "trafilatura"):
         q = quality(pages, extractor)
-        print(f"{extractor:<12} {q['pages']:>5} {q['precision']:>9.3f} "
-              f"{q['recall']:>7.3f} {q['f1']:>6.3f}"
-              f" {q['leaks']:>17} {q['empty']:>5}")
+        print(
+            f"{extractor:<12} {q['pages']:>5} {q['precision']:>9.3f} "
+            f"{q['recall']:>7.3f} {q['f1']:>6.3f}"
+            f" {q['leaks']:>17} {q['empty']:>5}"
+        )
     print()
     for extractor in ("resiliparse", "trafilatura"):
-        print(f"{extractor}: {short_pages(pages, extractor, SHORT_CHARS)} "
-              f"of {len(pages)} pages extract to fewer than "
-              f"{SHORT_CHARS} characters")
+        print(
+            f"{extractor}: {short_pages(pages, extractor, SHORT_CHARS)} "
+            f"of {len(pages)} pages extract to fewer than "
+            f"{SHORT_CHARS} characters"
+        )
 
 
 if __name__ == "__main__":

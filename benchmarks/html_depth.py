@@ -9,6 +9,7 @@ cost.
 
     .venv/bin/python -m benchmarks.html_depth [--depths 1000 2000 4000 8000] [--repeat 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,11 +35,19 @@ def best_of(repeat: int, fn: Callable[[], object]) -> float:
 
 
 def nested_page(depth: int) -> str:
-    return "<html><body>" + "<div>" * depth + "<p>text at the bottom</p>" + "</div>" * depth + "</body></html>"
+    return (
+        "<html><body>"
+        + "<div>" * depth
+        + "<p>text at the bottom</p>"
+        + "</div>" * depth
+        + "</body></html>"
+    )
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--depths", type=int, nargs="+", default=[1000, 2000, 4000, 8000])
     p.add_argument("--repeat", type=int, default=3)
     args = p.parse_args()
@@ -47,13 +56,17 @@ def main() -> None:
     for depth in args.depths:
         html = nested_page(depth)
         tree = HTMLTree.parse(html)
-        extract = best_of(args.repeat, lambda: extract_main_text(html, "resiliparse", HTMLTree.parse(html)))
+        extract = best_of(
+            args.repeat, lambda: extract_main_text(html, "resiliparse", HTMLTree.parse(html))
+        )
         check = best_of(args.repeat, lambda: too_deep(tree, limit))
         print(f"{depth:>11,} {extract:>13.3f} {check * 1000:>12.3f}")
     trees = [HTMLTree.parse(decode_html(body, charset)) for _, body, charset in html_pages(WARC)]
     seconds = best_of(args.repeat, lambda: [too_deep(t, limit) for t in trees])
-    print(f"too_deep over the sample WARC's {len(trees)} HTML pages (max_html_depth {limit}): "
-          f"{seconds / len(trees) * 1000:.3f} ms a page")
+    print(
+        f"too_deep over the sample WARC's {len(trees)} HTML pages (max_html_depth {limit}): "
+        f"{seconds / len(trees) * 1000:.3f} ms a page"
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ on a one-document batch (numba's cache: the first run compiles, later runs load)
 
     .venv/bin/python -m benchmarks.import_rss
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,15 +23,23 @@ def rss_mib() -> float:
 def main() -> None:
     rows = [("python", rss_mib())]
     import numpy  # noqa: F401
+
     rows.append(("+ numpy", rss_mib()))
     import pyarrow as pa
+
     rows.append(("+ pyarrow", rss_mib()))
     import numba  # noqa: F401
+
     rows.append(("+ numba", rss_mib()))
     from scratchlm.curate.dedup.normalize import Normalization
     from scratchlm.curate.dedup.signatures import permutations, signature_batch
-    signature_batch(pa.array(["one small document of a few words for the kernels"]), Normalization(), 5,
-                    permutations(112, 1))
+
+    signature_batch(
+        pa.array(["one small document of a few words for the kernels"]),
+        Normalization(),
+        5,
+        permutations(112, 1),
+    )
     rows.append(("+ the MinHash kernels, run once", rss_mib()))
     print(f"{'after':<34} {'RSS MiB':>8} {'added':>7}")
     previous = 0.0

@@ -14,6 +14,7 @@ in the same process on the same inputs:
 
 (as a module: run as a script, benchmarks/tokenize.py would shadow the standard library's tokenize)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,61 +54,93 @@ def timed(fn, repeat: int) -> float:
 
 
 @torch.no_grad()
-def measure(model: torch.nn.Module, block: int, vocab: int, args: argparse.Namespace,
-            batches: list | None) -> dict[str, float]:
+def measure(
+    model: torch.nn.Module, block: int, vocab: int, args: argparse.Namespace, batches: list | None
+) -> dict[str, float]:
     gen = torch.Generator().manual_seed(0)
     context = torch.randint(0, vocab, (1, block), generator=gen)
     scoring = torch.randint(0, vocab, (8, block), generator=gen)
     prompt = context[:, :16]
-    row = {"size MB": size_mb(model),
-           "prefill ms": 1000 * timed(lambda: model(context), args.repeat),
-           "decode tok/s": args.new_tokens / timed(lambda: generate(model, prompt, args.new_tokens, temperature=0.0),
-                                                   args.repeat),
-           "scoring tok/s": scoring.numel() / timed(lambda: model(scoring), args.repeat)}
+    row = {
+        "size MB": size_mb(model),
+        "prefill ms": 1000 * timed(lambda: model(context), args.repeat),
+        "decode tok/s": args.new_tokens
+        / timed(lambda: generate(model, prompt, args.new_tokens, temperature=0.0), args.repeat),
+        "scoring tok/s": scoring.numel() / timed(lambda: model(scoring), args.repeat),
+    }
     if batches:
         losses = [model(x, y).item() * len(x) for x, y in batches]
         row["val loss"] = sum(losses) / sum(len(x) for x, _ in batches)
     return row
 
 
-def compare(name: str, model: GPT, args: argparse.Namespace, batches: list | None) -> list[tuple[str, dict]]:
+def compare(
+    name: str, model: GPT, args: argparse.Namespace, batches: list | None
+) -> list[tuple[str, dict]]:
     model.eval()
     int8 = quantize_int8(model)
     block, vocab = model.config.block_size, model.config.vocab_size
-    return [(f"{name} float32", measure(model, block, vocab, args, batches)),
-            (f"{name} int8", measure(int8, block, vocab, args, batches))]
+    return [
+        (f"{name} float32", measure(model, block, vocab, args, batches)),
+        (f"{name} int8", measure(int8, block, vocab, args, batches)),
+    ]
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", type=Path, required=True, help="trained checkpoint (or training folder)")
-    p.add_argument("--data", type=Path, required=True, help="its shard folder, for the validation loss")
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--checkpoint", type=Path, required=True, help="trained checkpoint (or training folder)"
+    )
+    p.add_argument(
+        "--data", type=Path, required=True, help="its shard folder, for the validation loss"
+    )
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     p.add_argument("--eval-tokens", type=int, default=32_768)
     p.add_argument("--new-tokens", type=int, default=64)
     p.add_argument("--repeat", type=int, default=5)
-    p.add_argument("--speed-preset", default="gpt2-124m", help="random-weight model for speed ('' to skip)")
-    p.add_argument("--speed-context", type=int, default=256, help="its context length (prefill and scoring)")
+    p.add_argument(
+        "--speed-preset", default="gpt2-124m", help="random-weight model for speed ('' to skip)"
+    )
+    p.add_argument(
+        "--speed-context", type=int, default=256, help="its context length (prefill and scoring)"
+    )
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
     saved = load(args.checkpoint)
     model = build_model(saved, torch.device("cpu"))
-    loader = BatchLoader(open_shards(args.data), "val", model.config.block_size, 8, torch.device("cpu"), seed=0)
-    rows = compare(f"{saved.folder.parent.name} ({sum(p.numel() for p in model.parameters()) / 1e6:.1f}M)",
-                   model, args, loader.eval_batches(args.eval_tokens))
+    loader = BatchLoader(
+        open_shards(args.data), "val", model.config.block_size, 8, torch.device("cpu"), seed=0
+    )
+    rows = compare(
+        f"{saved.folder.parent.name} ({sum(p.numel() for p in model.parameters()) / 1e6:.1f}M)",
+        model,
+        args,
+        loader.eval_batches(args.eval_tokens),
+    )
     if args.speed_preset:
-        random_model = GPT(model_config(args.speed_preset, {"dropout": 0.0, "block_size": args.speed_context}))
-        rows += compare(f"{args.speed_preset} random, context {args.speed_context}", random_model, args, None)
+        random_model = GPT(
+            model_config(args.speed_preset, {"dropout": 0.0, "block_size": args.speed_context})
+        )
+        rows += compare(
+            f"{args.speed_preset} random, context {args.speed_context}", random_model, args, None
+        )
 
     columns = ["size MB", "prefill ms", "decode tok/s", "scoring tok/s", "val loss"]
-    print(f"torch {torch.__version__}, {args.threads} thread(s), "
-          f"engine {torch.backends.quantized.engine}")
+    print(
+        f"torch {torch.__version__}, {args.threads} thread(s), "
+        f"engine {torch.backends.quantized.engine}"
+    )
     print("| model | " + " | ".join(columns) + " |")
     print("|---|" + "---:|" * len(columns))
     for name, row in rows:
-        cells = ["–" if c not in row else f"{row[c]:,.4f}" if c == "val loss" else f"{row[c]:,.1f}" for c in columns]
+        cells = [
+            "–" if c not in row else f"{row[c]:,.4f}" if c == "val loss" else f"{row[c]:,.1f}"
+            for c in columns
+        ]
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 

@@ -7,6 +7,7 @@ labels from the Debian package each came from). Each backend runs through the ``
 stage itself (``keep: all``), one process, one core; the table gives accuracy per language,
 overall, and documents per second.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,7 +35,7 @@ def run(backend: str, sample: list[tuple[str, str]]) -> tuple[Counter, Counter, 
     docs = [Document(str(i), text) for i, (_, text) in enumerate(sample)]
     start = time.process_time()
     for i in range(0, len(docs), 256):
-        stage.map_batch(docs[i:i + 256])
+        stage.map_batch(docs[i : i + 256])
     seconds = time.process_time() - start
     right, wrong = Counter(), Counter()
     for (lang, _), doc in zip(sample, docs):
@@ -43,7 +44,9 @@ def run(backend: str, sample: list[tuple[str, str]]) -> tuple[Counter, Counter, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--min-chars", type=int, default=120, help="only texts at least this long")
     args = parser.parse_args()
     sample = load(args.min_chars)

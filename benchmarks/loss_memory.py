@@ -7,6 +7,7 @@ Each variant runs in its own process on the CPU (float32) and reports its peak R
 pass. On a GPU under bf16 the logits take half the bytes; the ratio between the rows is what carries
 over.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,22 +39,43 @@ print(json.dumps({"chunk": chunk, "loss": loss.item(), "extra_mb": (peak - base)
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--tokens", type=int, default=8192)
     p.add_argument("--vocab", type=int, default=50_304)
     p.add_argument("--width", type=int, default=768)
-    p.add_argument("--chunks", type=int, nargs="+", default=[0, 4096, 1024, 256], help="0: the whole logits")
+    p.add_argument(
+        "--chunks", type=int, nargs="+", default=[0, 4096, 1024, 256], help="0: the whole logits"
+    )
     args = p.parse_args()
     logits_mb = args.tokens * args.vocab * 4 / 2**20
-    print(f"{args.tokens} positions x {args.vocab} vocabulary x {args.width} wide, float32: "
-          f"the logits alone are {logits_mb:,.0f} MB")
+    print(
+        f"{args.tokens} positions x {args.vocab} vocabulary x {args.width} wide, float32: "
+        f"the logits alone are {logits_mb:,.0f} MB"
+    )
     print(f"{'chunk':>6} {'loss':>10} {'peak extra MB':>14} {'seconds':>8}")
     for chunk in args.chunks:
-        out = subprocess.run([sys.executable, "-c", CHILD, str(REPO), str(args.tokens), str(args.vocab),
-                              str(args.width), str(chunk)], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                CHILD,
+                str(REPO),
+                str(args.tokens),
+                str(args.vocab),
+                str(args.width),
+                str(chunk),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         row = json.loads(out.stdout)
-        print(f"{'whole' if not chunk else chunk:>6} {row['loss']:>10.6f} "
-              f"{row['extra_mb']:>14,.0f} {row['seconds']:>8.2f}")
+        print(
+            f"{'whole' if not chunk else chunk:>6} {row['loss']:>10.6f} "
+            f"{row['extra_mb']:>14,.0f} {row['seconds']:>8.2f}"
+        )
 
 
 if __name__ == "__main__":

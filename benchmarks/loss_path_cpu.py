@@ -8,6 +8,7 @@ passes where ``F.cross_entropy`` makes one fused one.
 
     .venv/bin/python -m benchmarks.loss_path_cpu [--data runs/demo/shards] [--steps 20] [--rounds 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,16 +33,25 @@ def tokens_per_s(cfg: TrainConfig, data: Path, steps: int) -> tuple[float, float
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--data", type=Path, default=Path("runs/demo/shards"))
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--rounds", type=int, default=2)
     args = p.parse_args()
-    base = TrainConfig(preset="tiny", max_steps=3 + args.steps, eval_every=0, samples=0, checkpoint_every=0)
+    base = TrainConfig(
+        preset="tiny", max_steps=3 + args.steps, eval_every=0, samples=0, checkpoint_every=0
+    )
     print(f"{'loss path':<28} {'tokens/s':>10} {'loss after':>11}")
     for _ in range(args.rounds):
-        for name, chunk in (("whole logits (0)", 0), (f"chunked ({GPU_LOSS_CHUNK})", GPU_LOSS_CHUNK)):
-            rate, loss = tokens_per_s(dataclasses.replace(base, loss_chunk=chunk), args.data, args.steps)
+        for name, chunk in (
+            ("whole logits (0)", 0),
+            (f"chunked ({GPU_LOSS_CHUNK})", GPU_LOSS_CHUNK),
+        ):
+            rate, loss = tokens_per_s(
+                dataclasses.replace(base, loss_chunk=chunk), args.data, args.steps
+            )
             print(f"{name:<28} {rate:>10,.0f} {loss:>11.6f}")
 
 

@@ -9,6 +9,7 @@ sizes the ranges from ``memory_mb``.
 
     .venv/bin/python -m benchmarks.merge_memory [--items 1000000] [--spills 10]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,7 +48,9 @@ print(json.dumps({"before": before, "peak": status("VmHWM"), "edges": edges}))
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--items", type=int, default=1_000_000)
     p.add_argument("--spills", type=int, default=10)
     args = p.parse_args()
@@ -59,19 +62,29 @@ def main() -> None:
             folder = Path(tmp) / f"shard-{index}"
             folder.mkdir()
             keys = gen.integers(0, 1 << 63, (1, per_spill), dtype=np.uint64)
-            keys[0, : per_spill // 10] = keys[0, per_spill // 10: 2 * (per_spill // 10)]  # a tenth shares keys
+            keys[0, : per_spill // 10] = keys[
+                0, per_spill // 10 : 2 * (per_spill // 10)
+            ]  # a tenth shares keys
             write_spills(folder, keys, np.arange(per_spill))
             folders.append(str(folder))
-        done = subprocess.run([sys.executable, "-c", CHILD, str(REPO), str(args.spills * per_spill), *folders],
-                              check=True, capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD, str(REPO), str(args.spills * per_spill), *folders],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
     figures = json.loads(done.stdout)
     items = args.spills * per_spill
     per_item = (figures["peak"] - figures["before"]) / items
-    print(f"{items:,} items in {args.spills} spills, "
-          f"merged as one range ({figures['edges']:,} star edges)")
-    print("peak growth over the RSS before the merge: "
-          f"{(figures['peak'] - figures['before']) / 2**20:.0f} MiB, "
-          f"{per_item:.0f} bytes an item (BYTES_PER_MERGE_ITEM = {BYTES_PER_MERGE_ITEM})")
+    print(
+        f"{items:,} items in {args.spills} spills, "
+        f"merged as one range ({figures['edges']:,} star edges)"
+    )
+    print(
+        "peak growth over the RSS before the merge: "
+        f"{(figures['peak'] - figures['before']) / 2**20:.0f} MiB, "
+        f"{per_item:.0f} bytes an item (BYTES_PER_MERGE_ITEM = {BYTES_PER_MERGE_ITEM})"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ is written in a fresh child process, which reports its own peak RSS (``VmHWM`` o
 ``/proc/self/status``: ``getrusage``'s ``ru_maxrss`` would carry over the forking parent's, which
 grows with the generated sources).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,6 +45,7 @@ def write_source(folder: Path, docs: int, seed: int) -> int:
     """A shard folder of ``docs`` random documents (all train but a few val); its train tokens."""
     from scratchlm.curate.checksum import file_sha256
     from scratchlm.tokenizer.shard_format import FORMAT, shard_names, write_npy
+
     folder.mkdir(parents=True)
     (folder / "tokenizer.json").write_text("{}", encoding="utf-8")
     rng = np.random.default_rng(seed)
@@ -52,21 +54,33 @@ def write_source(folder: Path, docs: int, seed: int) -> int:
     while start < docs:
         ends = np.cumsum(lengths[start:])
         count = max(1, int(np.searchsorted(ends, SHARD_TOKENS, side="right")))
-        block = lengths[start:start + count]
+        block = lengths[start : start + count]
         tokens = rng.integers(1, 4000, int(block.sum()), dtype=np.uint16)
         tokens[np.cumsum(block) - 1] = 0
         offsets = np.concatenate([[0], np.cumsum(block[:-1])]).astype(np.int64)
         split = "val" if start + count >= docs and index else "train"
         file, docs_file = shard_names(split, 0 if split == "val" else index)
-        entries.append({"file": file, "docs_file": docs_file, "split": split,
-                        "tokens": len(tokens), "docs": count,
-                        "sha256": write_npy(folder / file, [tokens], np.dtype(np.uint16), len(tokens)),
-                        "docs_sha256": write_npy(folder / docs_file, [offsets], np.dtype(np.int64),
-                                                 count)})
+        entries.append(
+            {
+                "file": file,
+                "docs_file": docs_file,
+                "split": split,
+                "tokens": len(tokens),
+                "docs": count,
+                "sha256": write_npy(folder / file, [tokens], np.dtype(np.uint16), len(tokens)),
+                "docs_sha256": write_npy(folder / docs_file, [offsets], np.dtype(np.int64), count),
+            }
+        )
         start, index = start + count, index + 1
-    manifest = {"format": FORMAT, "dtype": "uint16", "eos_id": 0, "vocab_size": 4000,
-                "tokenizer": "tokenizer.json",
-                "tokenizer_sha256": file_sha256(folder / "tokenizer.json"), "shards": entries}
+    manifest = {
+        "format": FORMAT,
+        "dtype": "uint16",
+        "eos_id": 0,
+        "vocab_size": 4000,
+        "tokenizer": "tokenizer.json",
+        "tokenizer_sha256": file_sha256(folder / "tokenizer.json"),
+        "shards": entries,
+    }
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return sum(e["tokens"] for e in entries if e["split"] == "train")
 
@@ -78,8 +92,13 @@ def measure(docs: int, workdir: Path | None) -> dict:
         small = write_source(root / "small", docs // 4, 2)
         total = min(int(big / 0.7), int(1.5 * small / 0.3))
         started = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", CHILD, str(root), str(total)], cwd=REPO,
-                             check=True, capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, str(root), str(total)],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         result = json.loads(out.stdout)
         result["wall_seconds"] = time.perf_counter() - started
         return result
@@ -87,17 +106,29 @@ def measure(docs: int, workdir: Path | None) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", type=int, nargs="+", default=[100_000, 400_000, 1_600_000],
-                        help="source documents in all (3/4 in the big source, 1/4 in the small)")
-    parser.add_argument("--workdir", type=Path, default=None, help="where to write (default: a temp dir)")
+    parser.add_argument(
+        "--docs",
+        type=int,
+        nargs="+",
+        default=[100_000, 400_000, 1_600_000],
+        help="source documents in all (3/4 in the big source, 1/4 in the small)",
+    )
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="where to write (default: a temp dir)"
+    )
     args = parser.parse_args()
-    print("| source documents | mixed documents | "
-          "mixed tokens | seconds | documents/s | peak RSS MB |")
+    print(
+        "| source documents | mixed documents | "
+        "mixed tokens | seconds | documents/s | peak RSS MB |"
+    )
     print("|---:|---:|---:|---:|---:|---:|")
     for docs in args.docs:
         r = measure(docs, args.workdir)
-        print(f"| {docs:,} | {r['docs']:,} | {r['tokens']:,} | {r['seconds']:.1f} | "
-              f"{r['docs'] / r['seconds']:,.0f} | {r['peak_rss_mb']:.0f} |", flush=True)
+        print(
+            f"| {docs:,} | {r['docs']:,} | {r['tokens']:,} | {r['seconds']:.1f} | "
+            f"{r['docs'] / r['seconds']:,.0f} | {r['peak_rss_mb']:.0f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

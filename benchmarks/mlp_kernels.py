@@ -80,7 +80,8 @@ def kernel_table(rows: int, width: int, reps: int) -> None:
     w_down, b = rand(width, 4 * width, scale=0.02), rand(width)
     h, da = rand(rows, 4 * width), rand(rows, 4 * width, scale=0.02)
     want_dh = torch.ops.aten.gelu_backward(
-        dy.float() @ w_down.float(), h.float(), approximate="tanh")
+        dy.float() @ w_down.float(), h.float(), approximate="tanh"
+    )
 
     def err(got: torch.Tensor, want: torch.Tensor) -> float:
         return ((got.float() - want).norm() / want.norm()).item()
@@ -102,22 +103,41 @@ def kernel_table(rows: int, width: int, reps: int) -> None:
     table = [
         ("dgrad product dy @ w_down", lambda: dy @ w_down, None),
         ("GELU backward + bias sum, compiled", lambda: compiled_gelu_sum(da, h), None),
-        ("dgrad product, then GELU backward + bias sum, compiled", dgrad_then_gelu,
-         lambda: err(dgrad_then_gelu()[0], want_dh)),
-        ("cuBLASLt DGELU epilogue", lambda: fused_mlp.dgelu_linear(dy, w_down, h),
-         lambda: err(fused_mlp.dgelu_linear(dy, w_down, h), want_dh)),
-        ("cuBLASLt DGELU epilogue, then bias sum, compiled", dgelu_then_sum,
-         lambda: err(dgelu_then_sum()[1], want_dh.sum(0))),
-        ("down product + bias, then + residual, compiled", lambda: compiled_add(da, w_down, b, r),
-         None),
-        ("cuBLASLt bias epilogue + residual as C", lambda: fused_mlp.linear_add(da, w_down, b, r),
-         lambda: err(fused_mlp.linear_add(da, w_down, b, r),
-                     da.float() @ w_down.float().t() + b.float() + r.float())),
+        (
+            "dgrad product, then GELU backward + bias sum, compiled",
+            dgrad_then_gelu,
+            lambda: err(dgrad_then_gelu()[0], want_dh),
+        ),
+        (
+            "cuBLASLt DGELU epilogue",
+            lambda: fused_mlp.dgelu_linear(dy, w_down, h),
+            lambda: err(fused_mlp.dgelu_linear(dy, w_down, h), want_dh),
+        ),
+        (
+            "cuBLASLt DGELU epilogue, then bias sum, compiled",
+            dgelu_then_sum,
+            lambda: err(dgelu_then_sum()[1], want_dh.sum(0)),
+        ),
+        (
+            "down product + bias, then + residual, compiled",
+            lambda: compiled_add(da, w_down, b, r),
+            None,
+        ),
+        (
+            "cuBLASLt bias epilogue + residual as C",
+            lambda: fused_mlp.linear_add(da, w_down, b, r),
+            lambda: err(
+                fused_mlp.linear_add(da, w_down, b, r),
+                da.float() @ w_down.float().t() + b.float() + r.float(),
+            ),
+        ),
     ]
     print(f"\n{'piece at ' + str(rows) + ' rows':<58} {'ms':>7} {'rel. error':>10}")
     for name, fn, check in table:
-        print(f"{name:<58} {timed(fn, reps):>7.3f} {check() if check else float('nan'):>10.2e}",
-              flush=True)
+        print(
+            f"{name:<58} {timed(fn, reps):>7.3f} {check() if check else float('nan'):>10.2e}",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -127,8 +147,11 @@ def main() -> None:
     p.add_argument("--width", type=int, default=768)
     p.add_argument("--rows", type=int, nargs="+", default=[16_384, 131_072])
     p.add_argument("--reps", type=int, default=20)
-    p.add_argument("--kernels", action="store_true",
-                   help="also time the backward and residual pieces one at a time")
+    p.add_argument(
+        "--kernels",
+        action="store_true",
+        help="also time the backward and residual pieces one at a time",
+    )
     args = p.parse_args()
     if args.kernels:
         kernel_table(args.rows[-1], args.width, args.reps)
@@ -164,8 +187,7 @@ def main() -> None:
         for name, e in errs.items():
             print(
                 f"{rows} rows, {name}: relative error vs float64 "
-                "(output, dx, dW_up, db_up, dW_down, db_down): "
-                + ", ".join(f"{v:.2e}" for v in e),
+                "(output, dx, dW_up, db_up, dW_down, db_down): " + ", ".join(f"{v:.2e}" for v in e),
                 flush=True,
             )
     print(

@@ -9,6 +9,7 @@ process whose only child it is).
 
     .venv/bin/python -m benchmarks.report_cost [--docs 200000] [--files 50] [--words 120]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,14 +30,16 @@ def write_inputs(folder: Path, docs: int, files: int, words: int) -> int:
     pieces = []
     for text in prose_texts(("brown",)):
         tokens = text.split()
-        pieces += [" ".join(tokens[i:i + words]) for i in range(0, len(tokens), words)]
+        pieces += [" ".join(tokens[i : i + words]) for i in range(0, len(tokens), words)]
     source = itertools.cycle(pieces)
     folder.mkdir(parents=True)
     per_file = -(-docs // files)
     total = 0
     for index in range(files):
         count = min(per_file, docs - index * per_file)
-        lines = "".join(json.dumps({"id": f"{index}-{i}", "text": next(source)}) + "\n" for i in range(count))
+        lines = "".join(
+            json.dumps({"id": f"{index}-{i}", "text": next(source)}) + "\n" for i in range(count)
+        )
         (folder / f"part-{index:03d}.jsonl").write_text(lines, encoding="utf-8")
         total += len(lines.encode("utf-8"))
     return total
@@ -52,13 +55,17 @@ print(json.dumps([usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024]))
 
 def child_cost(cmd: list[str]) -> tuple[float, float]:
     """(CPU seconds, peak RSS MB) of ``cmd``, run as the only child of a fresh measuring process."""
-    done = subprocess.run([sys.executable, "-c", MEASURE, *cmd], check=True, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, *cmd], check=True, capture_output=True, text=True
+    )
     cpu, peak = json.loads(done.stdout)
     return cpu, peak
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--docs", type=int, default=200_000)
     p.add_argument("--files", type=int, default=50)
     p.add_argument("--words", type=int, default=120)
@@ -67,15 +74,34 @@ def main() -> None:
         work = Path(tmp)
         size = write_inputs(work / "input", args.docs, args.files, args.words)
         recipe = work / "recipe.yaml"
-        recipe.write_text("name: report-cost\nsteps:\n  - read: {}\n  - gopher_quality: {}\n", encoding="utf-8")
+        recipe.write_text(
+            "name: report-cost\nsteps:\n  - read: {}\n  - gopher_quality: {}\n", encoding="utf-8"
+        )
         run = work / "run"
-        subprocess.run([*SCRATCHLM, "curate", str(recipe), "--input", str(work / "input"), "--output", str(run),
-                        "--workers", "2"], check=True, capture_output=True)
-        print(f"run: {args.docs:,} documents in {args.files} files, "
-              f"{size / 1e6:.0f} MB of JSONL, read + gopher_quality")
+        subprocess.run(
+            [
+                *SCRATCHLM,
+                "curate",
+                str(recipe),
+                "--input",
+                str(work / "input"),
+                "--output",
+                str(run),
+                "--workers",
+                "2",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        print(
+            f"run: {args.docs:,} documents in {args.files} files, "
+            f"{size / 1e6:.0f} MB of JSONL, read + gopher_quality"
+        )
         print(f"{'scratchlm report':<40} {'CPU s':>6} {'peak RSS MB':>12}")
-        for name, extra in (("default sample (20,000 rows)", []), (f"every row (--sample-rows {args.docs})",
-                                                                    ["--sample-rows", str(args.docs)])):
+        for name, extra in (
+            ("default sample (20,000 rows)", []),
+            (f"every row (--sample-rows {args.docs})", ["--sample-rows", str(args.docs)]),
+        ):
             cpu, peak = child_cost([*SCRATCHLM, "report", *extra, str(run)])
             print(f"{name:<40} {cpu:>6.1f} {peak:>12.0f}")
 

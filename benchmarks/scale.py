@@ -98,7 +98,11 @@ class DocumentMaker:
         self.hostile_text = hostile_text
         self.rng = random.Random(seed)
         self.lines, self.foreign = [], []
-        for path in _samples("prose/*.jsonl.gz") + _samples("heldout/*.jsonl.gz") + _samples("langid-dev.jsonl.gz"):
+        for path in (
+            _samples("prose/*.jsonl.gz")
+            + _samples("heldout/*.jsonl.gz")
+            + _samples("langid-dev.jsonl.gz")
+        ):
             for text, lang in _texts(path):
                 if lang != "en":
                     self.foreign.append(text)

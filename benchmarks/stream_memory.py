@@ -6,6 +6,7 @@ peak RSS.
 The input repeats the real Brown corpus records with fresh ids until it reaches the size.
 Peak RSS is the largest of the curate process and its children (``getrusage(RUSAGE_CHILDREN)``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,12 +32,19 @@ run_curation(load_recipe(sys.argv[1]), [sys.argv[2]], Path(sys.argv[3]), make_ex
 
 
 def generate(path: Path, size_mb: int) -> int:
-    records = [json.loads(line) for line in gzip.open(REPO / "tests/data/prose/brown.jsonl.gz", "rt")]
+    records = [
+        json.loads(line) for line in gzip.open(REPO / "tests/data/prose/brown.jsonl.gz", "rt")
+    ]
     target, written, count = size_mb * 1024 * 1024, 0, 0
     with path.open("w", encoding="utf-8") as f:
         while written < target:
             record = records[count % len(records)]
-            line = json.dumps({"id": f"gen-{count}", "text": record["text"], "source": record["source"]}) + "\n"
+            line = (
+                json.dumps(
+                    {"id": f"gen-{count}", "text": record["text"], "source": record["source"]}
+                )
+                + "\n"
+            )
             f.write(line)
             written += len(line.encode())
             count += 1
@@ -46,7 +54,12 @@ def generate(path: Path, size_mb: int) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=1024)
-    parser.add_argument("--workdir", type=Path, default=None, help="where to put the input and run (default: a temp dir)")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="where to put the input and run (default: a temp dir)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         tmp_path = Path(tmp)
@@ -55,15 +68,21 @@ def main() -> None:
         recipe = tmp_path / "recipe.yaml"
         recipe.write_text("name: passthrough\nsteps:\n  - read: {}\n")
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", CURATE, str(recipe), str(data), str(tmp_path / "run")],
-                       check=True, cwd=REPO, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-c", CURATE, str(recipe), str(data), str(tmp_path / "run")],
+            check=True,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+        )
         seconds = time.perf_counter() - started
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         size_mb = data.stat().st_size / 1e6
         print("| input MB | documents | seconds | MB/s | peak RSS MB |")
         print("|---:|---:|---:|---:|---:|")
-        print(f"| {size_mb:,.0f} | {docs:,} | {seconds:.1f} | "
-              f"{size_mb / seconds:.1f} | {peak_mb:,.0f} |")
+        print(
+            f"| {size_mb:,.0f} | {docs:,} | {seconds:.1f} | "
+            f"{size_mb / seconds:.1f} | {peak_mb:,.0f} |"
+        )
 
 
 if __name__ == "__main__":

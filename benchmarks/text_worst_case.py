@@ -10,6 +10,7 @@ characters (as raw UTF-8; each function but ``text_clean`` gets the text cleaned
 it to stages), CPU time, best of two calls. ``prose`` is real prose: the Brown samples. The last row
 gives each function's worst family as a fraction of its prose throughput (the goal: at least 0.1).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,12 @@ def measure(functions: dict, chars: int) -> dict[str, dict[str, float]]:
         text = hostile_text(family, chars)
         megabytes = len(raw.encode("utf-8", errors="surrogatepass")) / 1e6
         for name, function in functions.items():
-            given = raw if name == "text_clean" else text  # the cleaning sees the raw text, the rest its output
-            table[name][family] = megabytes / max(best_cpu(lambda: function(given), repeats=2), 1e-6)
+            given = (
+                raw if name == "text_clean" else text
+            )  # the cleaning sees the raw text, the rest its output
+            table[name][family] = megabytes / max(
+                best_cpu(lambda: function(given), repeats=2), 1e-6
+            )
         print(f"  measured {family}", file=sys.stderr, flush=True)
     return table
 
@@ -42,13 +47,18 @@ def print_table(table: dict[str, dict[str, float]]) -> None:
     for family in FAMILIES:
         print(f"| {family} | " + " | ".join(f"{table[n][family]:.1f}" for n in names) + " |")
     worst = {n: min((v, f) for f, v in table[n].items()) for n in names}
-    print("| **worst / prose** | " + " | ".join(f"{worst[n][0] / table[n]['prose']:.2f} ({worst[n][1]})"
-                                           for n in names) + " |")
+    print(
+        "| **worst / prose** | "
+        + " | ".join(f"{worst[n][0] / table[n]['prose']:.2f} ({worst[n][1]})" for n in names)
+        + " |"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--chars", type=int, default=1_000_000, help="characters per text (default: 1,000,000)")
+    parser.add_argument(
+        "--chars", type=int, default=1_000_000, help="characters per text (default: 1,000,000)"
+    )
     parser.add_argument("--only", nargs="+", metavar="NAME", help="measure only these functions")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:

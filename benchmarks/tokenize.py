@@ -36,6 +36,7 @@ Not measured: ``rs-bpe`` (0.1.0) builds only OpenAI's cl100k and o200k, with no 
 another vocabulary; ``bpeasy`` (0.1.6) trains, and encodes through a ``tiktoken.Encoding`` (the
 ``encode-tiktoken`` row).
 """
+
 from __future__ import annotations
 
 import sys
@@ -65,15 +66,32 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
 PARTS = 8
-KINDS = ("train-ours", "train-direct", "shard-tokenizers", "shard-procs", "shard-threads",
-         "encode-direct", "encode-fast-direct", "encode-fastokens", "encode-tokie",
-         "encode-tiktoken")
-DIRECT = {"train-ours": "train-direct", "shard-procs": "shard-tokenizers",
-          "shard-threads": "shard-tokenizers", "shard-tokenizers": "encode-fast-direct",
-          "encode-fastokens": "encode-fast-direct", "encode-tokie": "encode-fast-direct",
-          "encode-tiktoken": "encode-fast-direct"}
-CANDIDATES = {"encode-fastokens": "fastokens", "encode-tokie": "tokie",
-              "encode-tiktoken": "tiktoken"}
+KINDS = (
+    "train-ours",
+    "train-direct",
+    "shard-tokenizers",
+    "shard-procs",
+    "shard-threads",
+    "encode-direct",
+    "encode-fast-direct",
+    "encode-fastokens",
+    "encode-tokie",
+    "encode-tiktoken",
+)
+DIRECT = {
+    "train-ours": "train-direct",
+    "shard-procs": "shard-tokenizers",
+    "shard-threads": "shard-tokenizers",
+    "shard-tokenizers": "encode-fast-direct",
+    "encode-fastokens": "encode-fast-direct",
+    "encode-tokie": "encode-fast-direct",
+    "encode-tiktoken": "encode-fast-direct",
+}
+CANDIDATES = {
+    "encode-fastokens": "fastokens",
+    "encode-tokie": "tokie",
+    "encode-tiktoken": "tiktoken",
+}
 REFERENCE = {"shard": "shard-tokenizers", "encode": "encode-fast-direct"}
 # GPT-2's split regex as tiktoken's r50k writes it (HF's ByteLevel lists the contractions apart)
 GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
@@ -100,9 +118,13 @@ def real_documents() -> list[tuple[str, str]]:
         docs += [(f"langid/{i}", json.loads(line)["text"]) for i, line in enumerate(langid)]
     with open(data_file("web-sample.warc.gz"), "rb") as stream:
         for i, record in enumerate(ArchiveIterator(stream)):
-            if record.rec_type != "response" or "html" not in (record.http_headers.get_header("Content-Type") or ""):
+            if record.rec_type != "response" or "html" not in (
+                record.http_headers.get_header("Content-Type") or ""
+            ):
                 continue
-            text = extract_plain_text(record.content_stream().read().decode("utf-8", errors="replace"))
+            text = extract_plain_text(
+                record.content_stream().read().decode("utf-8", errors="replace")
+            )
             if text.strip():
                 docs.append((f"warc/{i}", text))
     return docs
@@ -145,20 +167,30 @@ def build_corpus(folder: Path, megabytes: float) -> dict:
     for p, writer in enumerate(writers):
         writer.close()
         write_atomic(folder / f"part-{p:05d}.done", "{}")
-    info = {"target_mb": megabytes, "bytes": written, "docs": count, "unique_bytes": unique,
-            "unique_docs": len(docs), "copies": copy}
+    info = {
+        "target_mb": megabytes,
+        "bytes": written,
+        "docs": count,
+        "unique_bytes": unique,
+        "unique_docs": len(docs),
+        "copies": copy,
+    }
     write_atomic(info_path, json.dumps(info))
     return info
 
 
 def load_texts(folder: Path) -> list[str]:
     from scratchlm.tokenizer.corpus import corpus_files, corpus_texts
+
     return list(corpus_texts(corpus_files([str(folder)])))
 
 
 def usage() -> tuple[float, float]:
     """CPU seconds so far and peak RSS in MiB, of this process and its finished children."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
     return cpu, max(own.ru_maxrss, children.ru_maxrss) / 1024
 
@@ -192,19 +224,31 @@ def measure(kind: str, cores: int, corpus: Path, work: Path, vocab: int) -> dict
     elif kind == "train-direct":
         texts = load_texts(corpus)
         tokenizer = new_byte_level_bpe()
-        trainer = trainers.BpeTrainer(vocab_size=vocab, min_frequency=config.min_frequency,
-                                      special_tokens=list(config.special_tokens),
-                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab,
+            min_frequency=config.min_frequency,
+            special_tokens=list(config.special_tokens),
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
+        )
         with timed():
             tokenizer.train_from_iterator(texts, trainer)
     elif kind.startswith("shard-"):
         output = work / f"{kind}-{cores}"
         shutil.rmtree(output, ignore_errors=True)
-        shard_config = ShardConfig(parallel="processes" if kind == "shard-procs" else "threads",
-                                   encoder="tokenizers" if kind == "shard-tokenizers" else "auto")
+        shard_config = ShardConfig(
+            parallel="processes" if kind == "shard-procs" else "threads",
+            encoder="tokenizers" if kind == "shard-tokenizers" else "auto",
+        )
         with timed():
-            manifest = shard_corpus(corpus_files([str(corpus)]), tokenizer_path, output,
-                                    shard_config, LocalExecutor(cores), log=lambda *_: None)
+            manifest = shard_corpus(
+                corpus_files([str(corpus)]),
+                tokenizer_path,
+                output,
+                shard_config,
+                LocalExecutor(cores),
+                log=lambda *_: None,
+            )
         result["tokens"] = sum(s["tokens"] for s in manifest["splits"].values())
         result["bytes"] = sum(i["bytes"] for i in manifest["inputs"])
         result["encoders"] = manifest["encoders"]
@@ -265,8 +309,9 @@ def tiktoken_encoding(tokenizer_path: Path) -> Any:
     for merge in model["merges"]:
         left, right = merge.split(" ") if isinstance(merge, str) else merge
         ranks[bytes(CHAR_TO_BYTE[c] for c in left + right)] = vocab[left + right]
-    return tiktoken.Encoding("scratchlm", pat_str=GPT2_PATTERN, mergeable_ranks=ranks,
-                             special_tokens={})
+    return tiktoken.Encoding(
+        "scratchlm", pat_str=GPT2_PATTERN, mergeable_ranks=ranks, special_tokens={}
+    )
 
 
 def encode_all(encode: EncodeBatch, texts: list[str]) -> dict:
@@ -275,20 +320,36 @@ def encode_all(encode: EncodeBatch, texts: list[str]) -> dict:
     digest, tokens, seconds, cpu = hashlib.sha256(), 0, 0.0, 0.0
     for start in range(0, len(texts), 512):
         cpu_before, wall_before = usage()[0], time.perf_counter()
-        batch = encode(texts[start:start + 512])
+        batch = encode(texts[start : start + 512])
         seconds, cpu = seconds + time.perf_counter() - wall_before, cpu + usage()[0] - cpu_before
         for ids in batch:
             array = np.asarray(ids, np.uint32)
             digest.update(len(array).to_bytes(8, "little") + array.tobytes())
             tokens += len(array)
-    return {"seconds": seconds, "cpu_seconds": cpu, "tokens": tokens,
-            "ids_sha256": digest.hexdigest()}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "tokens": tokens,
+        "ids_sha256": digest.hexdigest(),
+    }
 
 
 def run_pinned(kind: str, cores: int, args: argparse.Namespace) -> dict:
     env = {**os.environ, "RAYON_NUM_THREADS": str(cores), "TOKENIZERS_PARALLELISM": "true"}
-    command = [sys.executable, __file__, "--measure", kind, "--cores", str(cores), "--work", str(args.work),
-               "--vocab", str(args.vocab), "--mb", str(args.mb)]
+    command = [
+        sys.executable,
+        __file__,
+        "--measure",
+        kind,
+        "--cores",
+        str(cores),
+        "--work",
+        str(args.work),
+        "--vocab",
+        str(args.vocab),
+        "--mb",
+        str(args.mb),
+    ]
     out = subprocess.run(command, env=env, capture_output=True, text=True, check=True, cwd=REPO)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -312,9 +373,14 @@ def didactic_contrast(corpus: Path, vocab: int) -> dict:
     fast = train_bpe(texts, BpeConfig(vocab_size=vocab))
     fast_seconds = time.perf_counter() - started
     nbytes = sum(len(t.encode()) for t in texts)
-    return {"bytes": nbytes, "vocab": vocab, "didactic_s": slow_seconds, "fast_s": fast_seconds,
-            "didactic_bpt": nbytes / sum(len(slow.encode(t)) for t in texts),
-            "fast_bpt": nbytes / sum(len(e.ids) for e in fast.encode_batch(texts))}
+    return {
+        "bytes": nbytes,
+        "vocab": vocab,
+        "didactic_s": slow_seconds,
+        "fast_s": fast_seconds,
+        "didactic_bpt": nbytes / sum(len(slow.encode(t)) for t in texts),
+        "fast_bpt": nbytes / sum(len(e.ids) for e in fast.encode_batch(texts)),
+    }
 
 
 def same_ids(row: dict, best: dict[tuple[str, int], dict], key: str = "ids_sha256") -> str:
@@ -340,14 +406,26 @@ def versus(row: dict, direct: dict | None) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--mb", type=float, default=50.0, help="corpus size in MB (default 50)")
     parser.add_argument("--vocab", type=int, default=32768, help="vocabulary size (default 32768)")
-    parser.add_argument("--cores", type=int, nargs="+", default=[1, 2], help="core counts (default 1 2)")
-    parser.add_argument("--didactic-vocab", type=int, default=2048, help="vocabulary of the 1 MB contrast (0: skip)")
-    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "scratchlm-bench-tokenize")
-    parser.add_argument("--repeat", type=int, default=2, help="rounds; the fastest run of each is kept")
-    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="measurements to run")
+    parser.add_argument(
+        "--cores", type=int, nargs="+", default=[1, 2], help="core counts (default 1 2)"
+    )
+    parser.add_argument(
+        "--didactic-vocab", type=int, default=2048, help="vocabulary of the 1 MB contrast (0: skip)"
+    )
+    parser.add_argument(
+        "--work", type=Path, default=Path(tempfile.gettempdir()) / "scratchlm-bench-tokenize"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="rounds; the fastest run of each is kept"
+    )
+    parser.add_argument(
+        "--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="measurements to run"
+    )
     parser.add_argument("--measure", choices=KINDS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     corpus = args.work / "corpus"
@@ -358,15 +436,19 @@ def main() -> None:
         return
     corpus.mkdir(parents=True, exist_ok=True)
     info = build_corpus(corpus, args.mb)
-    print(f"corpus: {info['bytes'] / 1e6:.1f} MB in {info['docs']:,} documents from "
-          f"{info['unique_bytes'] / 1e6:.1f} MB "
-          f"of unique real text ({info['unique_docs']:,} documents) in {info['copies']} varied copies")
+    print(
+        f"corpus: {info['bytes'] / 1e6:.1f} MB in {info['docs']:,} documents from "
+        f"{info['unique_bytes'] / 1e6:.1f} MB "
+        f"of unique real text ({info['unique_docs']:,} documents) in {info['copies']} varied copies"
+    )
     for kind, module in CANDIDATES.items():
         if kind in args.kinds and find_spec(module) is None:
             print(f"{kind}: {module} is not installed, not measured")
             args.kinds.remove(kind)
     best: dict[tuple[str, int], dict] = {}
-    for _ in range(args.repeat):  # rounds interleave ours and direct, so both see the same machine load
+    for _ in range(
+        args.repeat
+    ):  # rounds interleave ours and direct, so both see the same machine load
         for cores in args.cores:
             for kind in args.kinds:
                 row = run_pinned(kind, cores, args)
@@ -375,17 +457,26 @@ def main() -> None:
                     best[kind, cores] = row
     rows = list(best.values())
     print(f"\nbest of {args.repeat} rounds")
-    print(f"{'measurement':<18} {'cores':>5} {'seconds':>8} "
-          f"{'CPU s':>6} {'peak RSS MB':>11} {'MB/s':>6} "
-          f"{'Mtok/s':>7} {'ids':>5} {'code points':>11}  vs DIRECT row (wall, CPU)")
+    print(
+        f"{'measurement':<18} {'cores':>5} {'seconds':>8} "
+        f"{'CPU s':>6} {'peak RSS MB':>11} {'MB/s':>6} "
+        f"{'Mtok/s':>7} {'ids':>5} {'code points':>11}  vs DIRECT row (wall, CPU)"
+    )
     for row in rows:
         direct = best.get((DIRECT.get(row["kind"], ""), row["cores"]))
-        rate = (f"{row['bytes'] / 1e6 / row['seconds']:6.2f} "
-                f"{row['tokens'] / 1e6 / row['seconds']:7.3f}") \
-            if "bytes" in row else f"{'':6} {'':7}"
-        print(f"{row['kind']:<18} {row['cores']:>5} {row['seconds']:8.1f} {row['cpu_seconds']:6.1f} "
-              f"{row['peak_rss_mb']:11.0f} {rate} {same_ids(row, best):>5} "
-              f"{same_ids(row, best, 'code_points_sha256'):>11}  {versus(row, direct)}")
+        rate = (
+            (
+                f"{row['bytes'] / 1e6 / row['seconds']:6.2f} "
+                f"{row['tokens'] / 1e6 / row['seconds']:7.3f}"
+            )
+            if "bytes" in row
+            else f"{'':6} {'':7}"
+        )
+        print(
+            f"{row['kind']:<18} {row['cores']:>5} {row['seconds']:8.1f} {row['cpu_seconds']:6.1f} "
+            f"{row['peak_rss_mb']:11.0f} {rate} {same_ids(row, best):>5} "
+            f"{same_ids(row, best, 'code_points_sha256'):>11}  {versus(row, direct)}"
+        )
     for row in rows:
         if "encoders" in row:
             encoders = ", ".join(row["encoders"])
@@ -393,9 +484,11 @@ def main() -> None:
     if args.didactic_vocab <= 0:
         return
     contrast = didactic_contrast(corpus, args.didactic_vocab)
-    print(f"\ndidactic BPE on {contrast['bytes'] / 1e6:.2f} MB, vocab {contrast['vocab']}: "
-          f"{contrast['didactic_s']:.1f} s ({contrast['didactic_bpt']:.3f} bytes/token) vs fast "
-          f"{contrast['fast_s']:.2f} s ({contrast['fast_bpt']:.3f} bytes/token)")
+    print(
+        f"\ndidactic BPE on {contrast['bytes'] / 1e6:.2f} MB, vocab {contrast['vocab']}: "
+        f"{contrast['didactic_s']:.1f} s ({contrast['didactic_bpt']:.3f} bytes/token) vs fast "
+        f"{contrast['fast_s']:.2f} s ({contrast['fast_bpt']:.3f} bytes/token)"
+    )
 
 
 if __name__ == "__main__":

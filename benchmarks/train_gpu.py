@@ -14,6 +14,7 @@ derivative and the residual add in cuBLASLt's epilogues) unless --mlp names path
 them side by side. --profile prints
 the GPU kernels of one more step of each, and their time by kind (GEMM, attention, GELU, ...).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,12 +51,17 @@ def set_attention(backend: str) -> None:
 
 # kernel kinds by a part of the kernel's name, first match wins (inductor names its kernels
 # after the operations it fused)
-KINDS = [("attention", ("cudnn", "flash", "fmha", "attention", "sdpa")),
-         ("loss (row kernel)", ("_rows_kernel",)),
-         ("GEMM", ("nvjet", "gemm", "cutlass", "xmma", "sm90_", "cublas")), ("GELU", ("gelu",)),
-         ("LayerNorm", ("layer_norm",)), ("optimizer", ("adam", "multi_tensor", "foreach")),
-         ("embedding", ("embedding",)), ("copies, casts", ("copy", "cat", "_to_copy", "convert")),
-         ("reductions", ("sum", "reduce", "norm"))]
+KINDS = [
+    ("attention", ("cudnn", "flash", "fmha", "attention", "sdpa")),
+    ("loss (row kernel)", ("_rows_kernel",)),
+    ("GEMM", ("nvjet", "gemm", "cutlass", "xmma", "sm90_", "cublas")),
+    ("GELU", ("gelu",)),
+    ("LayerNorm", ("layer_norm",)),
+    ("optimizer", ("adam", "multi_tensor", "foreach")),
+    ("embedding", ("embedding",)),
+    ("copies, casts", ("copy", "cat", "_to_copy", "convert")),
+    ("reductions", ("sum", "reduce", "norm")),
+]
 
 
 def kernel_kind(name: str) -> str:
@@ -67,11 +73,17 @@ def kernel_kind(name: str) -> str:
 def profile_step(trainer: Trainer, step: int, rows: int = 22) -> None:
     """The GPU kernels of one optimizer step, by total time, and their time by kind."""
     from torch.profiler import ProfilerActivity, profile
+
     with profile(activities=[ProfilerActivity.CUDA]) as prof:
         trainer.train_step(step)
         torch.cuda.synchronize()
     events = [e for e in prof.key_averages() if e.device_type == torch.autograd.DeviceType.CUDA]
-    print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=rows, max_name_column_width=70), flush=True)
+    print(
+        prof.key_averages().table(
+            sort_by="cuda_time_total", row_limit=rows, max_name_column_width=70
+        ),
+        flush=True,
+    )
     by_kind: dict[str, float] = {}
     for e in events:
         kind = kernel_kind(e.key)
@@ -82,23 +94,46 @@ def profile_step(trainer: Trainer, step: int, rows: int = 22) -> None:
         print(f"  {kind:<20} {ms:>8.1f} ms {ms / total:>6.1%}")
 
 
-def measure(preset: str, micro_batch: int, batch_tokens: int, steps: int, warmup: int, data: Path,
-            compile_model: bool, attention: str, whole: bool, bf16_residual: bool = False,
-            profile: int = 0, checkpointing: bool = False,
-            loss_chunk: int = GPU_LOSS_CHUNK, fused_mlp: bool = True) -> dict:
+def measure(
+    preset: str,
+    micro_batch: int,
+    batch_tokens: int,
+    steps: int,
+    warmup: int,
+    data: Path,
+    compile_model: bool,
+    attention: str,
+    whole: bool,
+    bf16_residual: bool = False,
+    profile: int = 0,
+    checkpointing: bool = False,
+    loss_chunk: int = GPU_LOSS_CHUNK,
+    fused_mlp: bool = True,
+) -> dict:
     set_attention(attention)
-    cfg = TrainConfig(preset=preset, model={"vocab_size": 50_304, "block_size": 1024, "dropout": 0.0},
-                      micro_batch=micro_batch, batch_tokens=batch_tokens, max_steps=warmup + steps,
-                      compile=compile_model, warmup_steps=10, bf16_residual=bf16_residual,
-                      activation_checkpointing=checkpointing, loss_chunk=loss_chunk,
-                      fused_mlp=fused_mlp)
+    cfg = TrainConfig(
+        preset=preset,
+        model={"vocab_size": 50_304, "block_size": 1024, "dropout": 0.0},
+        micro_batch=micro_batch,
+        batch_tokens=batch_tokens,
+        max_steps=warmup + steps,
+        compile=compile_model,
+        warmup_steps=10,
+        bf16_residual=bf16_residual,
+        activation_checkpointing=checkpointing,
+        loss_chunk=loss_chunk,
+        fused_mlp=fused_mlp,
+    )
     with tempfile.TemporaryDirectory() as out:
         trainer = Trainer(cfg, data, Path(out))
-        print(f"{preset}:{micro_batch}:{attention}: kernels {json.dumps(trainer.kernels)}",
-              flush=True)
+        print(
+            f"{preset}:{micro_batch}:{attention}: kernels {json.dumps(trainer.kernels)}", flush=True
+        )
         if whole:  # one graph for the whole model instead of one per block
             trainer.model.compiled = None
-            trainer.wrapped = torch.compile(trainer.wrapped)  # the DDP wrapper stays: gradients still all-reduce
+            trainer.wrapped = torch.compile(
+                trainer.wrapped
+            )  # the DDP wrapper stays: gradients still all-reduce
         torch.cuda.reset_peak_memory_stats()
         t0 = time.perf_counter()
         for step in range(warmup):
@@ -116,43 +151,76 @@ def measure(preset: str, micro_batch: int, batch_tokens: int, steps: int, warmup
             profile_step(trainer, warmup + steps, profile)
         tokens_per_s = steps * trainer.step_tokens / seconds
         world = trainer.dist.world
-        return {"preset": preset, "gpus": world, "device": torch.cuda.get_device_name(),
-                "micro_batch": micro_batch, "accumulation": trainer.accum, "batch_tokens": trainer.step_tokens,
-                "attention": attention,
-                "mlp": "fused" if trainer.model.blocks[0].ff.fused else "plain",
-                "kernels": trainer.kernels,
-                "residual": "bf16" if bf16_residual else "fp32", "checkpointing": checkpointing,
-                "loss_chunk": loss_chunk,
-                "compile": ("whole" if whole else "blocks") if compile_model else "off",
-                "step_s": seconds / steps,
-                "tokens_per_s": tokens_per_s, "tokens_per_s_per_gpu": tokens_per_s / world,
-                "mfu": tokens_per_s * trainer.flops_per_token / (PEAK_FLOPS * world),
-                "flops_per_token": trainer.flops_per_token, "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30,
-                "warmup_s": warm_s, "last_loss": float(loss), "rank": trainer.dist.rank}
+        return {
+            "preset": preset,
+            "gpus": world,
+            "device": torch.cuda.get_device_name(),
+            "micro_batch": micro_batch,
+            "accumulation": trainer.accum,
+            "batch_tokens": trainer.step_tokens,
+            "attention": attention,
+            "mlp": "fused" if trainer.model.blocks[0].ff.fused else "plain",
+            "kernels": trainer.kernels,
+            "residual": "bf16" if bf16_residual else "fp32",
+            "checkpointing": checkpointing,
+            "loss_chunk": loss_chunk,
+            "compile": ("whole" if whole else "blocks") if compile_model else "off",
+            "step_s": seconds / steps,
+            "tokens_per_s": tokens_per_s,
+            "tokens_per_s_per_gpu": tokens_per_s / world,
+            "mfu": tokens_per_s * trainer.flops_per_token / (PEAK_FLOPS * world),
+            "flops_per_token": trainer.flops_per_token,
+            "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30,
+            "warmup_s": warm_s,
+            "last_loss": float(loss),
+            "rank": trainer.dist.rank,
+        }
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--data", type=Path, required=True, help="shard folder")
-    p.add_argument("--runs", nargs="+", default=["gpt2-124m:128:auto", "gpt2-355m:32:auto"],
-                   help="PRESET:MICRO_BATCH:ATTENTION (auto, flash or cudnn), one measurement each")
-    p.add_argument("--batch-tokens", type=int, default=524_288, help="tokens per optimizer step (all GPUs)")
+    p.add_argument(
+        "--runs",
+        nargs="+",
+        default=["gpt2-124m:128:auto", "gpt2-355m:32:auto"],
+        help="PRESET:MICRO_BATCH:ATTENTION (auto, flash or cudnn), one measurement each",
+    )
+    p.add_argument(
+        "--batch-tokens", type=int, default=524_288, help="tokens per optimizer step (all GPUs)"
+    )
     p.add_argument("--steps", type=int, default=6, help="timed optimizer steps")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first (compilation)")
     p.add_argument("--compile-off", action="store_true", help="run eagerly")
-    p.add_argument("--whole-model", action="store_true", help="compile the whole model as one graph")
+    p.add_argument(
+        "--whole-model", action="store_true", help="compile the whole model as one graph"
+    )
     p.add_argument("--bf16-residual", action="store_true", help="keep the residual stream in bf16")
-    p.add_argument("--activation-checkpointing", action="store_true",
-                   help="recompute each block's activations in the backward pass (less memory, more compute)")
-    p.add_argument("--loss-chunk", type=int, default=GPU_LOSS_CHUNK, metavar="N",
-                   help="the head's loss N positions at a time (model/chunked_loss.py; "
-                        "default: the trainer's on "
-                        "CUDA, %(default)s); 0: all at once")
-    p.add_argument("--mlp", nargs="+", default=["plain", "fused"],
-                   help="the MLP paths to measure, each run once per path (default: both): plain, "
-                        "fused, or fused/BACKWARD[/noresidual]: model/fused_mlp.py's backward "
-                        "dgelu (the default) or pytorch, and with noresidual the residual added "
-                        "by a kernel of its own instead of inside the down projection")
+    p.add_argument(
+        "--activation-checkpointing",
+        action="store_true",
+        help="recompute each block's activations in the backward pass (less memory, more compute)",
+    )
+    p.add_argument(
+        "--loss-chunk",
+        type=int,
+        default=GPU_LOSS_CHUNK,
+        metavar="N",
+        help="the head's loss N positions at a time (model/chunked_loss.py; "
+        "default: the trainer's on "
+        "CUDA, %(default)s); 0: all at once",
+    )
+    p.add_argument(
+        "--mlp",
+        nargs="+",
+        default=["plain", "fused"],
+        help="the MLP paths to measure, each run once per path (default: both): plain, "
+        "fused, or fused/BACKWARD[/noresidual]: model/fused_mlp.py's backward "
+        "dgelu (the default) or pytorch, and with noresidual the residual added "
+        "by a kernel of its own instead of inside the down projection",
+    )
     p.add_argument("--profile", action="store_true", help="print the GPU kernels of one more step")
     p.add_argument("--profile-rows", type=int, default=22, help="kernels listed by --profile")
     p.add_argument("--json", type=Path, help="append each result as a JSON line here")
@@ -164,10 +232,22 @@ def main() -> None:
         fused_mlp.BACKWARD = variant[1] if len(variant) > 1 else DEFAULT_BACKWARD
         fused_mlp.RESIDUAL = "noresidual" not in variant
         try:
-            row = measure(preset, int(micro), args.batch_tokens, args.steps, args.warmup, args.data,
-                          not args.compile_off, attention, args.whole_model, args.bf16_residual,
-                          args.profile_rows if args.profile else 0,
-                          args.activation_checkpointing, args.loss_chunk, variant[0] == "fused")
+            row = measure(
+                preset,
+                int(micro),
+                args.batch_tokens,
+                args.steps,
+                args.warmup,
+                args.data,
+                not args.compile_off,
+                attention,
+                args.whole_model,
+                args.bf16_residual,
+                args.profile_rows if args.profile else 0,
+                args.activation_checkpointing,
+                args.loss_chunk,
+                variant[0] == "fused",
+            )
         except (RuntimeError, torch.OutOfMemoryError) as err:
             print(f"{run} ({mlp} MLP): failed: {str(err).splitlines()[0]}", flush=True)
             continue
@@ -181,18 +261,25 @@ def main() -> None:
                 with open(args.json, "a") as f:
                     f.write(json.dumps(row) + "\n")
     if int(os.environ.get("RANK", "0")) == 0:
-        print(f"\n{'preset':<10} {'GPUs':>4} {'micro':>5} {'accum':>5} {'attn':>6} {'MLP':>22} "
-              f"{'tokens/s':>10} {'per GPU':>10} {'MFU':>6} {'vs plain':>8} {'peak GiB':>8} "
-              f"{'compile':>7} {'resid':>5}  device")
-        plain = {(r["preset"], r["micro_batch"], r["attention"]): r["tokens_per_s"]
-                 for r in rows if r["mlp"] == "plain"}
+        print(
+            f"\n{'preset':<10} {'GPUs':>4} {'micro':>5} {'accum':>5} {'attn':>6} {'MLP':>22} "
+            f"{'tokens/s':>10} {'per GPU':>10} {'MFU':>6} {'vs plain':>8} {'peak GiB':>8} "
+            f"{'compile':>7} {'resid':>5}  device"
+        )
+        plain = {
+            (r["preset"], r["micro_batch"], r["attention"]): r["tokens_per_s"]
+            for r in rows
+            if r["mlp"] == "plain"
+        }
         for r in rows:
             base = plain.get((r["preset"], r["micro_batch"], r["attention"]))
             ratio = f"{r['tokens_per_s'] / base - 1:+.1%}" if base and r["mlp"] != "plain" else ""
-            print(f"{r['preset']:<10} {r['gpus']:>4} {r['micro_batch']:>5} {r['accumulation']:>5} "
-                  f"{r['attention']:>6} {r['mlp']:>22} {r['tokens_per_s']:>10,.0f} "
-                  f"{r['tokens_per_s_per_gpu']:>10,.0f} {r['mfu']:>6.1%} {ratio:>8} "
-                  f"{r['peak_mem_gib']:>8.1f} {r['compile']:>7} {r['residual']:>5}  {r['device']}")
+            print(
+                f"{r['preset']:<10} {r['gpus']:>4} {r['micro_batch']:>5} {r['accumulation']:>5} "
+                f"{r['attention']:>6} {r['mlp']:>22} {r['tokens_per_s']:>10,.0f} "
+                f"{r['tokens_per_s_per_gpu']:>10,.0f} {r['mfu']:>6.1%} {ratio:>8} "
+                f"{r['peak_mem_gib']:>8.1f} {r['compile']:>7} {r['residual']:>5}  {r['device']}"
+            )
     if torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
 

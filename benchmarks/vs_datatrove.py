@@ -12,6 +12,7 @@ Gopher repetition -> Gopher quality -> C4 -> FineWeb, back to back in single pro
 the CPU seconds of each are compared, both processes pinned to the same single core.
 ``--tokens`` compares only the word counts of ``curate.text.words.split_words`` with spaCy's.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,9 +42,21 @@ BENCH = REPO / ".bench"
 VENV = BENCH / "datatrove-venv"
 WORK = BENCH / "vs_datatrove"
 DATA = REPO / "tests" / "data"
-REQUIREMENTS = ["datatrove==0.10.1", "spacy==3.8.18", "fasttext-numpy2-wheel==0.9.2", "fasteners==0.20",
-                "regex==2026.12.2"]  # datatrove 0.10.1 imports regex without declaring it
-FILTERS = ["language", "gopher_repetition", "gopher_quality", "c4_quality", "c4_badwords", "fineweb_quality"]
+REQUIREMENTS = [
+    "datatrove==0.10.1",
+    "spacy==3.8.18",
+    "fasttext-numpy2-wheel==0.9.2",
+    "fasteners==0.20",
+    "regex==2026.12.2",
+]  # datatrove 0.10.1 imports regex without declaring it
+FILTERS = [
+    "language",
+    "gopher_repetition",
+    "gopher_quality",
+    "c4_quality",
+    "c4_badwords",
+    "fineweb_quality",
+]
 CHAIN = ["language", "gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality"]
 
 
@@ -65,7 +78,11 @@ def build_corpus(shakespeare: bool) -> Path:
     for item in read_file(str(warc), warc.name, ReaderOptions()):
         if isinstance(item, Document):
             records.append({"id": item.meta["url"], "text": item.text})
-    names = [DATA / "prose" / "brown.jsonl.gz", DATA / "prose" / "kjv.jsonl.gz", DATA / "langid-dev.jsonl.gz"]
+    names = [
+        DATA / "prose" / "brown.jsonl.gz",
+        DATA / "prose" / "kjv.jsonl.gz",
+        DATA / "langid-dev.jsonl.gz",
+    ]
     if shakespeare:
         names.append(DATA / "heldout" / "shakespeare.jsonl.gz")
     for name in names:
@@ -76,15 +93,24 @@ def build_corpus(shakespeare: bool) -> Path:
 
 
 def ours() -> dict:
-    return {"language": Language(keep=["en"]), "gopher_repetition": GopherRepetition(), "gopher_quality": GopherQuality(),
-            "c4_quality": C4Quality(), "c4_badwords": C4Badwords(), "fineweb_quality": FinewebQuality()}
+    return {
+        "language": Language(keep=["en"]),
+        "gopher_repetition": GopherRepetition(),
+        "gopher_quality": GopherQuality(),
+        "c4_quality": C4Quality(),
+        "c4_badwords": C4Badwords(),
+        "fineweb_quality": FinewebQuality(),
+    }
 
 
 def our_decisions(texts: list[str]) -> dict[str, list]:
     out = {}
     for name, stage in ours().items():
-        results = stage.map_batch([Document(str(i), t) for i, t in enumerate(texts)]) if name == "language" \
+        results = (
+            stage.map_batch([Document(str(i), t) for i, t in enumerate(texts)])
+            if name == "language"
             else [stage(Document(str(i), t)) for i, t in enumerate(texts)]
+        )
         out[name] = [True if r is None or isinstance(r, Document) else r for r in results]
     return out
 
@@ -92,12 +118,14 @@ def our_decisions(texts: list[str]) -> dict[str, list]:
 def our_chain(records: list[dict]) -> tuple[float, list[str]]:
     stages = ours()
     language = stages["language"]
-    language.map_batch([Document("warm", "Warm up the filters with a short English sentence of text.")])
+    language.map_batch(
+        [Document("warm", "Warm up the filters with a short English sentence of text.")]
+    )
     start = time.process_time()
     docs = [Document(r["id"], r["text"]) for r in records]
     survivors = []
     for i in range(0, len(docs), 256):
-        batch = docs[i:i + 256]
+        batch = docs[i : i + 256]
         survivors += [d for d, r in zip(batch, language.map_batch(batch)) if r is None]
     kept = []
     for doc in survivors:
@@ -115,23 +143,42 @@ def our_chain(records: list[dict]) -> tuple[float, list[str]]:
 def compare_tokens(python: Path, corpus: Path, records: list[dict]) -> None:
     """Word counts per document: ours against datatrove's spaCy tokenizer."""
     out = WORK / "spacy-tokens.json"
-    subprocess.run([str(python), "-P", str(REPO / "benchmarks" / "_datatrove_side.py"), "--tokens", str(corpus),
-                    str(out)], check=True)
+    subprocess.run(
+        [
+            str(python),
+            "-P",
+            str(REPO / "benchmarks" / "_datatrove_side.py"),
+            "--tokens",
+            str(corpus),
+            str(out),
+        ],
+        check=True,
+    )
     theirs = json.loads(out.read_text())
     mine = [len(split_words(r["text"])) for r in records]
     relative = [abs(a - b) / b for a, b in zip(mine, theirs) if b]
-    print(f"word tokens: ours {sum(mine):,}, "
-          f"spaCy {sum(theirs):,} ({sum(mine) / sum(theirs) - 1:+.2%} in all); "
-          f"per document |ours - spaCy| / spaCy: mean {sum(relative) / len(relative):.2%}, "
-          f"equal counts in {sum(a == b for a, b in zip(mine, theirs)):,} "
-          f"of {len(records):,} documents")
+    print(
+        f"word tokens: ours {sum(mine):,}, "
+        f"spaCy {sum(theirs):,} ({sum(mine) / sum(theirs) - 1:+.2%} in all); "
+        f"per document |ours - spaCy| / spaCy: mean {sum(relative) / len(relative):.2%}, "
+        f"equal counts in {sum(a == b for a, b in zip(mine, theirs)):,} "
+        f"of {len(records):,} documents"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shakespeare", action="store_true", help="add the Shakespeare plays of tests/data/heldout")
-    parser.add_argument("--examples", type=int, default=3, help="example documents per kind of disagreement")
-    parser.add_argument("--tokens", action="store_true", help="compare only word counts with spaCy's, then stop")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--shakespeare", action="store_true", help="add the Shakespeare plays of tests/data/heldout"
+    )
+    parser.add_argument(
+        "--examples", type=int, default=3, help="example documents per kind of disagreement"
+    )
+    parser.add_argument(
+        "--tokens", action="store_true", help="compare only word counts with spaCy's, then stop"
+    )
     args = parser.parse_args()
     python = ensure_venv()
     # one core for both sides (the datatrove process inherits the affinity); CPU seconds are timed
@@ -147,21 +194,35 @@ def main() -> None:
     theirs_file = WORK / "datatrove.json"
     badwords = REPO / "curate" / "data" / "wordlists" / "ldnoobw"
     # -P: benchmarks/ holds a tokenize.py that would shadow the standard library module
-    subprocess.run([str(python), "-P", str(REPO / "benchmarks" / "_datatrove_side.py"), str(corpus), str(theirs_file),
-                    str(lid176_path()), str(badwords)], check=True)
+    subprocess.run(
+        [
+            str(python),
+            "-P",
+            str(REPO / "benchmarks" / "_datatrove_side.py"),
+            str(corpus),
+            str(theirs_file),
+            str(lid176_path()),
+            str(badwords),
+        ],
+        check=True,
+    )
     theirs = json.loads(theirs_file.read_text())
     mine = our_decisions([r["text"] for r in records])
 
-    print(f"{'filter':20}{'agree':>9}{'both keep':>11}"
-          f"{'both drop':>11}{'only ours':>11}{'only dt':>9}")
+    print(
+        f"{'filter':20}{'agree':>9}{'both keep':>11}"
+        f"{'both drop':>11}{'only ours':>11}{'only dt':>9}"
+    )
     kinds: dict[str, Counter] = {}
     examples: dict[tuple, list[str]] = defaultdict(list)
     for name in FILTERS:
         a, b = mine[name], theirs["decisions"][name]
         cells = Counter((x is True, y is True) for x, y in zip(a, b))
         agree = (cells[(True, True)] + cells[(False, False)]) / len(records)
-        print(f"{name:20}{agree:>9.2%}{cells[(True, True)]:>11,}{cells[(False, False)]:>11,}"
-              f"{cells[(False, True)]:>11,}{cells[(True, False)]:>9,}")
+        print(
+            f"{name:20}{agree:>9.2%}{cells[(True, True)]:>11,}{cells[(False, False)]:>11,}"
+            f"{cells[(False, True)]:>11,}{cells[(True, False)]:>9,}"
+        )
         kinds[name] = Counter()
         for record, x, y in zip(records, a, b):
             if (x is True) != (y is True):

@@ -11,13 +11,16 @@ It checks first that the kernel's loss and gradient match the compiled reference
 
     python3 benchmarks/xent_kernel.py [--rows 16384] [--vocab 50304]
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repository, not benchmarks/ (tokenize.py)
+sys.path[0] = str(
+    Path(__file__).resolve().parents[1]
+)  # the repository, not benchmarks/ (tokenize.py)
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -27,7 +30,9 @@ from scratchlm.model.xent_rows import _kernel_rows  # noqa: E402
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--rows", type=int, default=16_384)
     p.add_argument("--vocab", type=int, default=50_304)
     args = p.parse_args()
@@ -46,23 +51,34 @@ def main() -> None:
     loss, grad = reference(logits)
     work = logits.clone()
     kernel_loss = _kernel_rows(work, targets, scale).sum() * scale
-    if not (torch.allclose(kernel_loss, loss, rtol=1e-5) and torch.allclose(work.float(), grad.float(), atol=1e-6)):
-        raise SystemExit("the kernel disagrees with F.cross_entropy: "
-                         f"loss {float(kernel_loss)} against {float(loss)}")
+    if not (
+        torch.allclose(kernel_loss, loss, rtol=1e-5)
+        and torch.allclose(work.float(), grad.float(), atol=1e-6)
+    ):
+        raise SystemExit(
+            "the kernel disagrees with F.cross_entropy: "
+            f"loss {float(kernel_loss)} against {float(loss)}"
+        )
     gigabytes = logits.numel() * logits.element_size() / 1e9
     copy = torch.empty_like(logits)
-    rows = [("row kernel (model/xent_rows.py)", lambda: _kernel_rows(work, targets, scale), 3),
-            ("compiled F.cross_entropy, forward + backward", lambda: reference(logits), 3),
-            ("copy of the logits", lambda: copy.copy_(logits), 2)]
-    print(f"{torch.cuda.get_device_name()}, "
-          f"{args.rows} x {args.vocab} bf16 logits ({gigabytes:.2f} GB)")
+    rows = [
+        ("row kernel (model/xent_rows.py)", lambda: _kernel_rows(work, targets, scale), 3),
+        ("compiled F.cross_entropy, forward + backward", lambda: reference(logits), 3),
+        ("copy of the logits", lambda: copy.copy_(logits), 2),
+    ]
+    print(
+        f"{torch.cuda.get_device_name()}, "
+        f"{args.rows} x {args.vocab} bf16 logits ({gigabytes:.2f} GB)"
+    )
     print(f"{'what':<46} {'ms':>7} {'passes':>6} {'TB/s':>6}")
     for name, fn, passes in rows:
         ms = triton.testing.do_bench(fn, warmup=50, rep=300, return_mode="median")
         print(f"{name:<46} {ms:>7.3f} {passes:>6} {passes * gigabytes / ms:>6.2f}")
-    print("passes: reads + writes of the logits; "
-          "TB/s as if all reached device memory (above a copy's rate: "
-          "some came from L2)")
+    print(
+        "passes: reads + writes of the logits; "
+        "TB/s as if all reached device memory (above a copy's rate: "
+        "some came from L2)"
+    )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ A crash, an error or a kill never leaves a half-written file or folder under its
 reader finds there is complete. ``model/`` keeps its own copy of the rename (it imports nothing of
 ``curate/``).
 """
+
 from __future__ import annotations
 
 import os
@@ -45,10 +46,13 @@ class AtomicPath:
     def __enter__(self) -> Path:
         return self.begin()
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         if kind is None:
             self.commit()
         else:
             self.discard()
-

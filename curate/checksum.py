@@ -1,4 +1,5 @@
 """SHA-256 of a file, read in 1 MiB pieces."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """The one record every curation stage passes along."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

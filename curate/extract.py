@@ -5,6 +5,7 @@ The extractor is resiliparse (main-content heuristics over the lexbor DOM) by de
 trafilatura is the alternative. docs/benchmarks.md ("Fetch") has the measurement behind the
 choice.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -24,7 +25,9 @@ META_SCAN_BYTES = 4096
 META_START = re.compile(rb"<meta", re.IGNORECASE)
 # possessive: "charset=" and a long run of spaces would otherwise be retried as two runs,
 # quadratically
-META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*+=\s*+["']?+\s*+([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)
+META_CHARSET = re.compile(
+    rb"""<meta[^>]+charset\s*+=\s*+["']?+\s*+([a-zA-Z0-9_.:-]+)""", re.IGNORECASE
+)
 LINK_START = re.compile(r"<link\b", re.IGNORECASE)
 HEAD_END = re.compile(r"</head>", re.IGNORECASE)
 # A name is tried only where no name character precedes it (a match never starts inside a name),
@@ -36,15 +39,17 @@ ATTRIBUTE = re.compile(r"""(?<![a-zA-Z-])([a-zA-Z-]++)\s*+=\s*+(?:"([^"]*)"|'([^
 class WebOptions:
     """How web pages become documents (the ``read`` step's options)."""
 
-    extract: bool = True                  # main text; False keeps the decoded HTML as the text
+    extract: bool = True  # main text; False keeps the decoded HTML as the text
     extractor: Extractor = "resiliparse"
-    min_text_chars: int = 1               # shorter extractions are rejected as empty
-    max_html_depth: int = 1000            # deeper nesting is rejected: extractors slow down quadratically
-    max_record_bytes: int = 64 << 20      # a web archive record larger than this is skipped
+    min_text_chars: int = 1  # shorter extractions are rejected as empty
+    max_html_depth: int = 1000  # deeper nesting is rejected: extractors slow down quadratically
+    max_record_bytes: int = 64 << 20  # a web archive record larger than this is skipped
 
     def __post_init__(self) -> None:
         if self.min_text_chars < 0 or self.max_html_depth < 1 or self.max_record_bytes < 1:
-            raise ValueError("min_text_chars must be >= 0, max_html_depth and max_record_bytes >= 1")
+            raise ValueError(
+                "min_text_chars must be >= 0, max_html_depth and max_record_bytes >= 1"
+            )
 
 
 def _codec(label: str | None) -> str | None:
@@ -101,7 +106,7 @@ def _link_tags(html: str, end: int) -> Iterator[str]:
         close = html.find(">", start.end(), end)
         if close < 0:
             return
-        yield html[start.start():close + 1]
+        yield html[start.start() : close + 1]
         pos = close + 1
 
 
@@ -110,7 +115,10 @@ def canonical_url(html: str) -> str | None:
     Worst case: O(n) in the page's length (each character is scanned a bounded number of times)."""
     head_end = HEAD_END.search(html)  # no lower-cased copy of the whole page
     for tag in _link_tags(html, head_end.start() if head_end else len(html)):
-        attributes = {m.group(1).lower(): m.group(2) or m.group(3) or m.group(4) or "" for m in ATTRIBUTE.finditer(tag)}
+        attributes = {
+            m.group(1).lower(): m.group(2) or m.group(3) or m.group(4) or ""
+            for m in ATTRIBUTE.finditer(tag)
+        }
         if "canonical" in attributes.get("rel", "").lower().split() and attributes.get("href"):
             return attributes["href"].strip()
     return None
@@ -136,10 +144,15 @@ def _resiliparse_text(tree: HTMLTree) -> str:
 def _trafilatura_text(html: str) -> str:
     import trafilatura
 
-    return trafilatura.extract(html, include_comments=False, include_tables=True, deduplicate=False) or ""
+    return (
+        trafilatura.extract(html, include_comments=False, include_tables=True, deduplicate=False)
+        or ""
+    )
 
 
-def extract_main_text(html: str, extractor: Extractor = "resiliparse", tree: HTMLTree | None = None) -> str:
+def extract_main_text(
+    html: str, extractor: Extractor = "resiliparse", tree: HTMLTree | None = None
+) -> str:
     """The main text of a page (navigation, menus, footers, scripts and styles dropped);
     resiliparse reuses ``tree`` when the page is already parsed. Worst case with resiliparse:
     linear in the page's length times its nesting depth (measured: 0.25 MB/s on 990 nested

@@ -1,5 +1,6 @@
 """Expanding ``--input`` arguments (files, folders, globs, URLs, ``@lists``) into an ordered list of
 inputs."""
+
 from __future__ import annotations
 
 import glob
@@ -23,7 +24,7 @@ DATASET_MARKERS = ("state.json", "dataset_info.json")
 
 @dataclass(frozen=True)
 class InputFile:
-    path: str    # where to open it
+    path: str  # where to open it
     source: str  # how ids and ``meta.source`` name it: stable across machines and reruns
 
 
@@ -51,10 +52,14 @@ def curated_parts(folder: Path) -> tuple[Path, list[Path]] | None:
 def _finished_parts(step: Path, what: str) -> list[Path]:
     parts = sorted(step.glob(layout.SHARDS))
     if not (step / layout.STATS).is_file():
-        raise InputError(f"{what} is not finished ({step.name} has no stats.json yet): finish the run first")
+        raise InputError(
+            f"{what} is not finished ({step.name} has no stats.json yet): finish the run first"
+        )
     if not parts:
-        raise InputError(f"{what} kept no output (its step ran fused with the next ones): pass the run "
-                         "folder, or rerun the run with --keep-intermediate")
+        raise InputError(
+            f"{what} kept no output (its step ran fused with the next ones): pass the run "
+            "folder, or rerun the run with --keep-intermediate"
+        )
     return parts
 
 
@@ -87,7 +92,11 @@ def glob_base(pattern: str) -> Path:
 
 def list_lines(text: str) -> list[str]:
     """The entries of a list file: one a line, stripped; blank lines and ``#`` comments skipped."""
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def _list_entries(argument: str) -> list[str]:
@@ -140,6 +149,8 @@ def expand_inputs(arguments: list[str]) -> list[InputFile]:
             raise InputError(f"input path {argument} does not exist")
     duplicates = sorted(s for s, n in Counter(f.source for f in found).items() if n > 1)
     if duplicates:
-        raise InputError(f"two inputs share the name {duplicates[0]}: "
-                         "ids would collide; pass their parent folder instead")
+        raise InputError(
+            f"two inputs share the name {duplicates[0]}: "
+            "ids would collide; pass their parent folder instead"
+        )
     return found

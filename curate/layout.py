@@ -12,6 +12,7 @@
 The runner (``pipelines/``) writes them; readers of run and step folders on every layer
 (``curate.inputs``, ``curate.shards``, ``tokenizer/``, the report) name them from here.
 """
+
 from __future__ import annotations
 
 RECIPE = "recipe.yaml"  # the run's recipe, resolved (defaults filled in)

@@ -8,6 +8,7 @@ the system allocator, a FineWeb worker's peak RSS on the scale benchmark's input
 70 MB (docs/benchmarks.md), at no measurable cost: blocks of 128 KiB and more are rare per
 document.
 """
+
 from __future__ import annotations
 
 import ctypes

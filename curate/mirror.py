@@ -6,6 +6,7 @@ is recorded in ``DIR/.sha256sums`` (``sha256sum -c`` format). A file whose check
 is complete and skipped. Hidden names keep partial files and the checksums out of ``curate``'s
 view of the folder.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,7 +21,15 @@ from scratchlm.curate.checksum import file_sha256
 from scratchlm.curate.errors import InputError
 from scratchlm.curate.inputs import list_lines
 from scratchlm.curate.readers.compression import open_binary
-from scratchlm.curate.remote import HTTP_SCHEMES, HttpStream, RemoteError, RemoteOptions, ResumeRefused, is_remote, open_source
+from scratchlm.curate.remote import (
+    HTTP_SCHEMES,
+    HttpStream,
+    RemoteError,
+    RemoteOptions,
+    ResumeRefused,
+    is_remote,
+    open_source,
+)
 
 SUMS_FILE = ".sha256sums"
 CHUNK = 1 << 20
@@ -46,7 +55,9 @@ def _listing_lines(listing: str, options: RemoteOptions) -> list[str]:
         return list_lines(stream.read().decode("utf-8"))
 
 
-def list_entries(target: str, base_url: str | None, options: RemoteOptions = RemoteOptions()) -> list[Entry]:
+def list_entries(
+    target: str, base_url: str | None, options: RemoteOptions = RemoteOptions()
+) -> list[Entry]:
     """The files to mirror: one URL, or each line of a list (``@FILE``, a local file, or a URL).
 
     A listed line that is not a URL is a path appended to ``base_url`` (as in Common Crawl's
@@ -89,7 +100,6 @@ def _record_sum(folder: Path, path: str, digest: str) -> None:
         sums.write(f"{digest}  {path}\n")
 
 
-
 def _open_at(url: str, start: int, options: RemoteOptions) -> tuple[BinaryIO, int | None]:
     """A stream of ``url`` from byte ``start`` and its total size when known."""
     if url.startswith(HTTP_SCHEMES):
@@ -100,7 +110,9 @@ def _open_at(url: str, start: int, options: RemoteOptions) -> tuple[BinaryIO, in
     return open_source(url, options), None
 
 
-def download(entry: Entry, folder: Path, options: RemoteOptions, on_bytes: Callable[[int, int | None], None]) -> str:
+def download(
+    entry: Entry, folder: Path, options: RemoteOptions, on_bytes: Callable[[int, int | None], None]
+) -> str:
     """Fetch one entry into the mirror, resuming a partial download; its hex SHA-256.
 
     ``on_bytes(count, total)`` is called as data arrives (``total`` None when unknown).
@@ -112,7 +124,9 @@ def download(entry: Entry, folder: Path, options: RemoteOptions, on_bytes: Calla
     start = part.stat().st_size if part.exists() else 0
     try:
         stream, total = _open_at(entry.url, start, options)
-    except ResumeRefused:  # the partial file does not fit the remote one (416, changed file): start over
+    except (
+        ResumeRefused
+    ):  # the partial file does not fit the remote one (416, changed file): start over
         if not start:
             raise
         part.unlink()

@@ -5,6 +5,7 @@ on connect and on each read, retries with exponential backoff on 5xx answers and
 errors (mid-stream too, resuming with a ``Range`` request where the server allows it), and a
 size cap checked against ``Content-Length`` and against the bytes actually received.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -109,7 +110,9 @@ class HttpStream(io.RawIOBase):
             match = re.match(r"bytes (\d+)-\d+/(\d+|\*)", response.headers.get("Content-Range", ""))
             if not match or int(match.group(1)) != self.position:
                 response.close()
-                raise ResumeRefused(f"{self.url}: server answered a range request with the wrong range")
+                raise ResumeRefused(
+                    f"{self.url}: server answered a range request with the wrong range"
+                )
             if match.group(2) != "*":
                 self.size = int(match.group(2))
         elif self.position:  # the server ignored the range: skip what was already read
@@ -119,8 +122,10 @@ class HttpStream(io.RawIOBase):
             self.size = int(length) if length is not None else None
         if self.size is not None and self.size > self.options.max_bytes:
             response.close()
-            raise RemoteError(f"{self.url}: {self.size:,} bytes is over "
-                              f"the size cap of {self.options.max_bytes:,}")
+            raise RemoteError(
+                f"{self.url}: {self.size:,} bytes is over "
+                f"the size cap of {self.options.max_bytes:,}"
+            )
         return response
 
     @staticmethod
@@ -139,7 +144,9 @@ class HttpStream(io.RawIOBase):
                 return
             except TRANSIENT_ERRORS as err:
                 if attempt == self.options.retries:
-                    raise RemoteError(f"{self.url}: {describe(err)} (after {attempt + 1} attempts)") from None
+                    raise RemoteError(
+                        f"{self.url}: {describe(err)} (after {attempt + 1} attempts)"
+                    ) from None
                 time.sleep(self.options.backoff_s * 2**attempt)
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
@@ -154,7 +161,9 @@ class HttpStream(io.RawIOBase):
             else:
                 if count or self.size is None or self.position >= self.size:
                     break
-                error = ConnectionError(f"connection closed at byte {self.position:,} of {self.size:,}")
+                error = ConnectionError(
+                    f"connection closed at byte {self.position:,} of {self.size:,}"
+                )
             self._response.close()
             failures += 1
             if failures > self.options.retries:
@@ -163,7 +172,9 @@ class HttpStream(io.RawIOBase):
             self._connect()
         self.position += count
         if self.position > self.options.max_bytes:
-            raise RemoteError(f"{self.url}: more than the size cap of {self.options.max_bytes:,} bytes")
+            raise RemoteError(
+                f"{self.url}: more than the size cap of {self.options.max_bytes:,} bytes"
+            )
         return count
 
     def close(self) -> None:
@@ -198,7 +209,9 @@ def _fsspec_open(url: str) -> BinaryIO:
 
         return fsspec.open(url, "rb").open()
     except (ImportError, ValueError) as err:
-        raise InputError(f"cannot open {url}: {err} (install the fsspec driver for its scheme)") from None
+        raise InputError(
+            f"cannot open {url}: {err} (install the fsspec driver for its scheme)"
+        ) from None
 
 
 def open_source(path: str, options: RemoteOptions = RemoteOptions()) -> BinaryIO:

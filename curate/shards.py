@@ -1,4 +1,5 @@
 """Reading scratchlm's own Parquet shards back, in batches, as documents."""
+
 from __future__ import annotations
 
 import json

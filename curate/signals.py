@@ -5,6 +5,7 @@ A stage declares them as its class attribute ``SIGNALS`` (``curate.stages.stage_
 them by stage name); the report draws each field's bounds from them and ``scratchlm stages NAME``
 lists them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,8 +33,11 @@ class Signal:
                 if field == self.field:
                     found[name] = value
                 continue
-            for key, entry in (value.items() if isinstance(value, dict) else ()):
+            for key, entry in value.items() if isinstance(value, dict) else ():
                 if self.field.format(n=key) == field:
                     found[f"{name}[{key}]"] = entry
-        return {label: float(value) for label, value in found.items()
-                if isinstance(value, (int, float)) and not isinstance(value, bool)}
+        return {
+            label: float(value)
+            for label, value in found.items()
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+        }

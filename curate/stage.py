@@ -16,6 +16,7 @@ Every step's stage is one of three kinds, each an abstract class the runner disp
 
 Stages never open output files: the runner counts, routes rejects and writes.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -39,8 +40,13 @@ class Executor(Protocol):
     """What runs work over shards (worker processes, a Ray cluster): a picklable function over
     items."""
 
-    def map(self, fn: Callable[[Item], Result], items: Sequence[Item], desc: str = "",
-            weights: Sequence[int] | None = None) -> list[Result]:
+    def map(
+        self,
+        fn: Callable[[Item], Result],
+        items: Sequence[Item],
+        desc: str = "",
+        weights: Sequence[int] | None = None,
+    ) -> list[Result]:
         """``fn`` over ``items``, results in item order (``weights``: their sizes, for progress)."""
         ...
 

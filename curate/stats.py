@@ -1,5 +1,6 @@
 """Per-stage counts: documents in, out, dropped by reason, bytes, per-file errors, seconds, and
 what the read step counts that is no document (``counted``: blank lines, repeated ids)."""
+
 from __future__ import annotations
 
 from collections import Counter

@@ -4,6 +4,7 @@ rejects.
 Rows are buffered into row groups so memory stays bounded; the file is written under a temporary
 name and renamed into place on ``close``, so a crash never leaves a half shard under the real name.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,16 +29,21 @@ def meta_json(meta: dict) -> str:
     return json.dumps(meta, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-
 def text_bytes(doc: Document) -> int:
     """The UTF-8 size of a document's text, as the run's byte counts take it."""
     return len(doc.text.encode("utf-8", errors="replace"))
 
+
 class ShardWriter:
     """Writes documents (and, for rejects, their reasons) to one Parquet shard."""
 
-    def __init__(self, path: Path, rejects: bool = False, row_group_rows: int = ROW_GROUP_ROWS,
-                 row_group_bytes: int = ROW_GROUP_BYTES) -> None:
+    def __init__(
+        self,
+        path: Path,
+        rejects: bool = False,
+        row_group_rows: int = ROW_GROUP_ROWS,
+        row_group_bytes: int = ROW_GROUP_BYTES,
+    ) -> None:
         self.path = Path(path)
         # a row group is written when this many rows, or this many bytes of text, are buffered
         self.row_group_rows, self.row_group_bytes = row_group_rows, row_group_bytes
@@ -62,14 +68,19 @@ class ShardWriter:
         self.bytes += size
         self.buffered_bytes += size
         self.rows += 1
-        if len(self.columns["id"]) >= self.row_group_rows or self.buffered_bytes >= self.row_group_bytes:
+        if (
+            len(self.columns["id"]) >= self.row_group_rows
+            or self.buffered_bytes >= self.row_group_bytes
+        ):
             self._flush()
 
     def _flush(self) -> None:
         if self._writer is None:
             self._writer = pq.ParquetWriter(self.target.begin(), self.schema, compression="zstd")
         if self.columns["id"]:
-            table = pa.table({k: pa.array(v, pa.string()) for k, v in self.columns.items()}, schema=self.schema)
+            table = pa.table(
+                {k: pa.array(v, pa.string()) for k, v in self.columns.items()}, schema=self.schema
+            )
             self._writer.write_table(table)
         self.columns = {name: [] for name in self.schema.names}
         self.buffered_bytes = 0
@@ -93,8 +104,13 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
 
 
-def claim_folder(record: Path, plan: str, holds: str, where: Path | None = None,
-                 error: type[ConfigError] = ConfigError) -> None:
+def claim_folder(
+    record: Path,
+    plan: str,
+    holds: str,
+    where: Path | None = None,
+    error: type[ConfigError] = ConfigError,
+) -> None:
     """Record ``plan`` in the file ``record``, or refuse (``error``) when it records another one:
     work of another plan is never resumed into. The message is "``where`` holds ``holds``; choose
     another --output" (``where``: by default the folder of ``record``)."""

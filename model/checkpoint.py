@@ -6,6 +6,7 @@ plain data only and is read with ``torch.load(weights_only=True)``. ``checkpoint
 last, lists each file's sha256. A folder is written under a temporary name and renamed into place,
 so any ``step-*`` folder is complete.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -53,11 +54,19 @@ def weights_for_saving(state_dict: dict[str, torch.Tensor], tied: bool) -> dict[
 def load_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor]) -> None:
     missing, unexpected = model.load_state_dict(weights, strict=False)
     if [m for m in missing if m != TIED] or unexpected:
-        raise ModelError(f"checkpoint weights do not fit the model: missing {missing}, unexpected {unexpected}")
+        raise ModelError(
+            f"checkpoint weights do not fit the model: missing {missing}, unexpected {unexpected}"
+        )
 
 
-def save(out_dir: Path, step: int, weights: dict[str, torch.Tensor], state: dict[str, Any],
-         extra_files: list[Path] = (), keep: int = 2) -> Path:
+def save(
+    out_dir: Path,
+    step: int,
+    weights: dict[str, torch.Tensor],
+    state: dict[str, Any],
+    extra_files: list[Path] = (),
+    keep: int = 2,
+) -> Path:
     """Write ``out_dir/step-NNNNNNN`` atomically, then delete all but the newest ``keep``."""
     final = out_dir / f"{PREFIX}{step:07d}"
     tmp = out_dir / f".{final.name}.tmp"
@@ -81,7 +90,11 @@ def list_checkpoints(out_dir: Path) -> list[Path]:
     """Complete checkpoint folders, oldest first."""
     if not out_dir.is_dir():
         return []
-    found = [p for p in out_dir.iterdir() if p.is_dir() and p.name.startswith(PREFIX) and (p / INDEX).exists()]
+    found = [
+        p
+        for p in out_dir.iterdir()
+        if p.is_dir() and p.name.startswith(PREFIX) and (p / INDEX).exists()
+    ]
     return sorted(found, key=lambda p: p.name)
 
 
@@ -110,12 +123,22 @@ def load(path: Path) -> Checkpoint:
             raise ModelError(f"{folder}: checkpoint incomplete, {name} missing")
     weights_bytes = (folder / WEIGHTS).read_bytes()  # read once: hashed, then parsed
     for name, digest in digests.items():
-        actual = hashlib.sha256(weights_bytes).hexdigest() if name == WEIGHTS else sha256_file(folder / name)
+        actual = (
+            hashlib.sha256(weights_bytes).hexdigest()
+            if name == WEIGHTS
+            else sha256_file(folder / name)
+        )
         if actual != digest:
-            raise ModelError(f"{folder / name}: sha256 does not match {INDEX} (corrupted or modified)")
+            raise ModelError(
+                f"{folder / name}: sha256 does not match {INDEX} (corrupted or modified)"
+            )
     try:
         state = torch.load(folder / STATE, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ModelError(f"{folder / STATE}: refused, not plain tensors and data ({first})") from None
-    return Checkpoint(folder, tensors_from_bytes(weights_bytes, folder / WEIGHTS), state, dict(digests))
+        raise ModelError(
+            f"{folder / STATE}: refused, not plain tensors and data ({first})"
+        ) from None
+    return Checkpoint(
+        folder, tensors_from_bytes(weights_bytes, folder / WEIGHTS), state, dict(digests)
+    )

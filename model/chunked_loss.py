@@ -11,6 +11,7 @@ is ``F.cross_entropy(x @ weight.T, targets)`` (mean over targets that are not ``
 under autocast the products run in its dtype and the reductions in float32, as autocast's
 cross-entropy does.
 """
+
 from __future__ import annotations
 
 import torch
@@ -30,25 +31,35 @@ def _compute_dtype(x: torch.Tensor) -> torch.dtype:
 
 class ChunkedLinearCrossEntropy(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, chunk: int) -> torch.Tensor:
+    def forward(
+        ctx, x: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, chunk: int
+    ) -> torch.Tensor:
         dtype = _compute_dtype(x)
-        if dtype == torch.float16:  # softmax x 1/count falls below float16's range: gradients would vanish
+        if (
+            dtype == torch.float16
+        ):  # softmax x 1/count falls below float16's range: gradients would vanish
             raise ValueError("the chunked loss takes bfloat16 or float32 products, not float16")
         acc = torch.promote_types(dtype, torch.float32)  # the reductions' dtype: float32 at least
         rows_in, w = x.to(dtype), weight.to(dtype)
         count = (targets != IGNORE_INDEX).sum().to(acc)
         scale = 1.0 / count.clamp(min=1)  # no target at all: zero gradients
         grad_x = torch.empty(x.shape, dtype=dtype, device=x.device)
-        grad_w_t = torch.zeros(weight.shape[::-1], dtype=acc, device=weight.device)  # transposed: a faster product
+        grad_w_t = torch.zeros(
+            weight.shape[::-1], dtype=acc, device=weight.device
+        )  # transposed: a faster product
         total = torch.zeros((), dtype=acc, device=x.device)
-        buffer = torch.empty((min(chunk, x.shape[0]), weight.shape[0]), dtype=dtype, device=x.device)
-        with torch.autocast(x.device.type, enabled=False):  # the casts are done: no per-chunk recasting
+        buffer = torch.empty(
+            (min(chunk, x.shape[0]), weight.shape[0]), dtype=dtype, device=x.device
+        )
+        with torch.autocast(
+            x.device.type, enabled=False
+        ):  # the casts are done: no per-chunk recasting
             for start in range(0, x.shape[0], chunk):
-                rows = rows_in[start:start + chunk]
-                logits = buffer[:rows.shape[0]]
+                rows = rows_in[start : start + chunk]
+                logits = buffer[: rows.shape[0]]
                 torch.mm(rows, w.t(), out=logits)
-                total += softmax_xent_rows_(logits, targets[start:start + chunk], scale).sum()
-                torch.mm(logits, w, out=grad_x[start:start + chunk])
+                total += softmax_xent_rows_(logits, targets[start : start + chunk], scale).sum()
+                torch.mm(logits, w, out=grad_x[start : start + chunk])
                 grad_w_t += torch.mm(rows.t(), logits)
         ctx.save_for_backward(grad_x.to(x.dtype), grad_w_t.t().to(weight.dtype))
         return total / count  # no target at all: NaN, as F.cross_entropy gives
@@ -59,7 +70,9 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
         return grad_x * grad_out.to(grad_x.dtype), grad_w * grad_out.to(grad_w.dtype), None, None
 
 
-def chunked_cross_entropy(x: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, chunk: int) -> torch.Tensor:
+def chunked_cross_entropy(
+    x: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, chunk: int
+) -> torch.Tensor:
     """Mean cross-entropy of ``x @ weight.T`` (rows of ``x``: positions) against ``targets``;
     without gradients (evaluation) the chunks form only their losses."""
     if torch.is_grad_enabled():
@@ -67,6 +80,6 @@ def chunked_cross_entropy(x: torch.Tensor, weight: torch.Tensor, targets: torch.
     w = weight.to(x.dtype)
     total = torch.zeros((), dtype=torch.promote_types(x.dtype, torch.float32), device=x.device)
     for start in range(0, x.shape[0], chunk):
-        logits = (x[start:start + chunk] @ w.t()).to(total.dtype)
-        total += F.cross_entropy(logits, targets[start:start + chunk], reduction="sum")
+        logits = (x[start : start + chunk] @ w.t()).to(total.dtype)
+        total += F.cross_entropy(logits, targets[start : start + chunk], reduction="sum")
     return total / (targets != IGNORE_INDEX).sum()

@@ -1,5 +1,6 @@
 """Model presets (the book's GPT-2 sizes plus a CPU-sized ``tiny``) and the recipe's ``train:``
 section."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,6 +14,7 @@ from scratchlm.model.errors import ModelError
 class GPTConfig:
     """The architecture; ``vocab_size=None`` means the data's vocabulary padded to a multiple of
     64."""
+
     vocab_size: int | None = 50_304  # GPT-2's 50,257 padded to a multiple of 64 for faster matmuls
     block_size: int = 1024
     n_layer: int = 12
@@ -35,14 +37,21 @@ class GPTConfig:
 # GPT-2 sizes (Radford et al. 2019, Table 2); learning rates from GPT-3 (Brown et al. 2020, Table
 # 2.1).
 PRESETS: dict[str, GPTConfig] = {
-    "tiny": GPTConfig(vocab_size=None, block_size=128, n_layer=4, n_head=4, n_embd=128, dropout=0.0),
+    "tiny": GPTConfig(
+        vocab_size=None, block_size=128, n_layer=4, n_head=4, n_embd=128, dropout=0.0
+    ),
     "gpt2-124m": GPTConfig(n_layer=12, n_head=12, n_embd=768),
     "gpt2-355m": GPTConfig(n_layer=24, n_head=16, n_embd=1024),
     "gpt2-774m": GPTConfig(n_layer=36, n_head=20, n_embd=1280),
     "gpt2-1.5b": GPTConfig(n_layer=48, n_head=25, n_embd=1600),
 }
-PRESET_LR: dict[str, float] = {"tiny": 3e-3, "gpt2-124m": 6e-4, "gpt2-355m": 3e-4,
-                               "gpt2-774m": 2.5e-4, "gpt2-1.5b": 2e-4}
+PRESET_LR: dict[str, float] = {
+    "tiny": 3e-3,
+    "gpt2-124m": 6e-4,
+    "gpt2-355m": 3e-4,
+    "gpt2-774m": 2.5e-4,
+    "gpt2-1.5b": 2e-4,
+}
 
 
 def model_config(preset: str, overrides: dict[str, Any] | None = None) -> GPTConfig:
@@ -53,7 +62,9 @@ def model_config(preset: str, overrides: dict[str, Any] | None = None) -> GPTCon
     known = {f.name for f in dataclasses.fields(GPTConfig)}
     unknown = sorted(set(overrides) - known)
     if unknown:
-        raise ModelError(f"unknown model field(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        raise ModelError(
+            f"unknown model field(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+        )
     return dataclasses.replace(PRESETS[preset], **overrides)
 
 
@@ -74,7 +85,9 @@ def _opt(default: Any, help: str, session: bool = False) -> Any:
     return field(default=default, metadata=metadata)
 
 
-GPU_LOSS_CHUNK = 32_768  # the default loss chunk on CUDA (docs/benchmarks.md, "The chunked head loss")
+GPU_LOSS_CHUNK = (
+    32_768  # the default loss chunk on CUDA (docs/benchmarks.md, "The chunked head loss")
+)
 
 
 def loss_chunk_for(chunk: int | None, kernel: bool) -> int:
@@ -90,14 +103,23 @@ def loss_chunk_for(chunk: int | None, kernel: bool) -> int:
 @dataclass
 class TrainConfig:
     """The recipe's ``train:`` section; every field has a default sized for the CPU demo."""
+
     preset: str = _opt("tiny", f"model size: {', '.join(PRESETS)}")
-    model: dict[str, Any] = _opt({}, "GPTConfig fields to override, e.g. {n_layer: 6, dropout: 0.0}")
-    init_from: str | None = _opt(None, "start from this checkpoint's weights and architecture (continued "
-                                       "pretraining); the preset and model overrides are then ignored")
+    model: dict[str, Any] = _opt(
+        {}, "GPTConfig fields to override, e.g. {n_layer: 6, dropout: 0.0}"
+    )
+    init_from: str | None = _opt(
+        None,
+        "start from this checkpoint's weights and architecture (continued "
+        "pretraining); the preset and model overrides are then ignored",
+    )
     max_steps: int = _opt(300, "optimizer steps in all")
     micro_batch: int = _opt(16, "sequences per forward pass and process")
-    batch_tokens: int | None = _opt(None, "tokens per optimizer step over all processes, reached by "
-                                          "gradient accumulation; None: one micro-batch")
+    batch_tokens: int | None = _opt(
+        None,
+        "tokens per optimizer step over all processes, reached by "
+        "gradient accumulation; None: one micro-batch",
+    )
     lr: float | None = _opt(None, "peak learning rate; None: the preset's")
     min_lr_ratio: float = _opt(0.1, "the cosine decay ends at lr * min_lr_ratio")
     warmup_steps: int = _opt(30, "linear warmup steps")
@@ -109,30 +131,50 @@ class TrainConfig:
     log_every: int = _opt(10, "steps between log lines (and device syncs)", session=True)
     eval_every: int = _opt(100, "steps between validation runs; 0: only at the end", session=True)
     eval_tokens: int = _opt(65_536, "validation tokens per evaluation", session=True)
-    samples: int = _opt(2, "continuations of validation documents written to the log at each "
-                           "evaluation", session=True)
+    samples: int = _opt(
+        2,
+        "continuations of validation documents written to the log at each evaluation",
+        session=True,
+    )
     sample_tokens: int = _opt(48, "tokens per logged continuation", session=True)
     checkpoint_every: int = _opt(100, "steps between checkpoints; 0: only at the end", session=True)
     keep_checkpoints: int = _opt(2, "checkpoints kept (the newest)", session=True)
-    precision: str = _opt("auto", "auto (bf16 autocast on CUDA, fp32 on CPU), bf16 or fp32",
-                          session=True)
-    bf16_residual: bool = _opt(False, "under bf16 autocast keep the residual stream in bf16 too, as llm.c does "
-                                      "(faster, less precise; fp32 otherwise)", session=True)
+    precision: str = _opt(
+        "auto", "auto (bf16 autocast on CUDA, fp32 on CPU), bf16 or fp32", session=True
+    )
+    bf16_residual: bool = _opt(
+        False,
+        "under bf16 autocast keep the residual stream in bf16 too, as llm.c does "
+        "(faster, less precise; fp32 otherwise)",
+        session=True,
+    )
     compile: bool = _opt(False, "torch.compile each block and the head", session=True)
-    fused_mlp: bool = _opt(True, "under bf16 autocast on CUDA run the MLP's GELU, its "
-                                 "derivative and the residual add in cuBLASLt epilogues "
-                                 "(model/fused_mlp.py) where they work; false: the plain path",
-                           session=True)
-    activation_checkpointing: bool = _opt(False, "recompute block activations in the backward pass",
-                                          session=True)
-    loss_chunk: int | None = _opt(None, "compute the loss this many positions at a time, never holding the "
-                                        "whole logits tensor (less memory, faster on a GPU); 0: all at once; "
-                                        f"default: {GPU_LOSS_CHUNK} on CUDA GPUs with Triton, 0 "
-                                        "elsewhere (slower there)", session=True)
-    fsdp: bool = _opt(False, "under torchrun, shard parameters, gradients and optimizer state "
-                             "(FSDP2)", session=True)
-    skip_nonfinite: bool = _opt(False, "skip a step whose loss or gradient is not finite instead "
-                                       "of stopping", session=True)
+    fused_mlp: bool = _opt(
+        True,
+        "under bf16 autocast on CUDA run the MLP's GELU, its "
+        "derivative and the residual add in cuBLASLt epilogues "
+        "(model/fused_mlp.py) where they work; false: the plain path",
+        session=True,
+    )
+    activation_checkpointing: bool = _opt(
+        False, "recompute block activations in the backward pass", session=True
+    )
+    loss_chunk: int | None = _opt(
+        None,
+        "compute the loss this many positions at a time, never holding the "
+        "whole logits tensor (less memory, faster on a GPU); 0: all at once; "
+        f"default: {GPU_LOSS_CHUNK} on CUDA GPUs with Triton, 0 "
+        "elsewhere (slower there)",
+        session=True,
+    )
+    fsdp: bool = _opt(
+        False,
+        "under torchrun, shard parameters, gradients and optimizer state (FSDP2)",
+        session=True,
+    )
+    skip_nonfinite: bool = _opt(
+        False, "skip a step whose loss or gradient is not finite instead of stopping", session=True
+    )
 
     def __post_init__(self) -> None:
         if self.precision not in ("auto", "bf16", "fp32"):

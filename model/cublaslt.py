@@ -174,19 +174,35 @@ def _plan(state: _Device, key: tuple) -> _Plan:
         (_AUX_LD, ctypes.c_int64(m)),
     ):
         _set(lib.cublasLtMatmulDescSetAttribute, desc, attribute, value)
-    layouts = (_layout(dtype, *a_shape, a_shape[0]), _layout(dtype, *b_shape, b_shape[0]),
-               _layout(dtype, m, n, m))
+    layouts = (
+        _layout(dtype, *a_shape, a_shape[0]),
+        _layout(dtype, *b_shape, b_shape[0]),
+        _layout(dtype, m, n, m),
+    )
     pref = _P()
     _check(lib.cublasLtMatmulPreferenceCreate(ctypes.byref(pref)), "preference")
-    _set(lib.cublasLtMatmulPreferenceSetAttribute, pref, _PREF_WORKSPACE,
-         ctypes.c_uint64(_WORKSPACE_BYTES))
+    _set(
+        lib.cublasLtMatmulPreferenceSetAttribute,
+        pref,
+        _PREF_WORKSPACE,
+        ctypes.c_uint64(_WORKSPACE_BYTES),
+    )
     for attribute, align in zip(_PREF_ALIGNMENT, aligns):
         _set(lib.cublasLtMatmulPreferenceSetAttribute, pref, attribute, ctypes.c_uint32(align))
     found, count = (_Heuristic * _CANDIDATES)(), ctypes.c_int(0)
     _check(
-        lib.cublasLtMatmulAlgoGetHeuristic(state.handle, desc, layouts[0], layouts[1], layouts[2],
-                                           layouts[2], pref, _CANDIDATES, found,
-                                           ctypes.byref(count)),
+        lib.cublasLtMatmulAlgoGetHeuristic(
+            state.handle,
+            desc,
+            layouts[0],
+            layouts[1],
+            layouts[2],
+            layouts[2],
+            pref,
+            _CANDIDATES,
+            found,
+            ctypes.byref(count),
+        ),
         f"heuristic for m={m} n={n} ({epilogue})",
     )
     candidates = [found[i] for i in range(count.value) if found[i].state == 0]
@@ -214,9 +230,17 @@ def _fastest(candidates: list[_Heuristic], launch, stream: torch.cuda.Stream) ->
     return candidates[min(range(len(times)), key=times.__getitem__)]
 
 
-def matmul(p: torch.Tensor, q: torch.Tensor, *, p_t: bool = False, q_t: bool = False,
-           epilogue: str = "none", bias: torch.Tensor | None = None,
-           aux: torch.Tensor | None = None, add: torch.Tensor | None = None) -> torch.Tensor:
+def matmul(
+    p: torch.Tensor,
+    q: torch.Tensor,
+    *,
+    p_t: bool = False,
+    q_t: bool = False,
+    epilogue: str = "none",
+    bias: torch.Tensor | None = None,
+    aux: torch.Tensor | None = None,
+    add: torch.Tensor | None = None,
+) -> torch.Tensor:
     """``op(p) @ op(q)`` (``op`` transposes where ``p_t``/``q_t`` say) for contiguous row-major
     bf16/fp16 matrices, through one cuBLASLt call with ``epilogue`` (``EPILOGUES``) and ``add``
     (the output's shape) added to the product.
@@ -232,8 +256,17 @@ def matmul(p: torch.Tensor, q: torch.Tensor, *, p_t: bool = False, q_t: bool = F
     state = _device(out.device.index)
     c = add if add is not None else out
     aligns = tuple(_alignment(t) for t in (q, p, c, out))
-    key = (out.device.index, (q.shape[1], q.shape[0]), q_t, (p.shape[1], p.shape[0]), p_t,
-           (cols, rows), epilogue, DATA_TYPES[out.dtype], aligns)
+    key = (
+        out.device.index,
+        (q.shape[1], q.shape[0]),
+        q_t,
+        (p.shape[1], p.shape[0]),
+        p_t,
+        (cols, rows),
+        epilogue,
+        DATA_TYPES[out.dtype],
+        aligns,
+    )
     plan = _plan(state, key)
     lib = library()
     for attribute, tensor in ((_BIAS_POINTER, bias), (_AUX_POINTER, aux)):
@@ -244,10 +277,23 @@ def matmul(p: torch.Tensor, q: torch.Tensor, *, p_t: bool = False, q_t: bool = F
     def launch(algo: _Heuristic) -> int:
         a_layout, b_layout, out_layout = plan.layouts
         return lib.cublasLtMatmul(
-            state.handle, plan.desc, ctypes.byref(_ONE), _P(q.data_ptr()), a_layout,
-            _P(p.data_ptr()), b_layout, ctypes.byref(_ONE if add is not None else _ZERO),
-            _P(c.data_ptr()), out_layout, _P(out.data_ptr()), out_layout, ctypes.byref(algo.algo),
-            _P(state.workspace.data_ptr()), _WORKSPACE_BYTES, _P(stream.cuda_stream))
+            state.handle,
+            plan.desc,
+            ctypes.byref(_ONE),
+            _P(q.data_ptr()),
+            a_layout,
+            _P(p.data_ptr()),
+            b_layout,
+            ctypes.byref(_ONE if add is not None else _ZERO),
+            _P(c.data_ptr()),
+            out_layout,
+            _P(out.data_ptr()),
+            out_layout,
+            ctypes.byref(algo.algo),
+            _P(state.workspace.data_ptr()),
+            _WORKSPACE_BYTES,
+            _P(stream.cuda_stream),
+        )
 
     if plan.chosen is None:
         plan.chosen = _fastest(plan.candidates, launch, stream)

@@ -3,6 +3,7 @@
 Training batches are random windows of ``block_size + 1`` tokens drawn by a generator seeded
 with (seed, rank, step), so a resumed run sees exactly the batches an unbroken run would have.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -33,6 +34,7 @@ def sha256_file(path: Path) -> str:
 @dataclass(frozen=True)
 class ShardSet:
     """A checked shard folder: its manifest and the token arrays of each split, memory-mapped."""
+
     folder: Path
     manifest: dict
     splits: dict[str, list[np.ndarray]]
@@ -71,8 +73,10 @@ class ShardSet:
             if entry["split"] != split or len(openings) >= count:
                 continue
             tokens = np.load(self.folder / entry["file"], mmap_mode="r")
-            for start in np.load(self.folder / entry["docs_file"], mmap_mode="r")[:count - len(openings)]:
-                openings.append(np.asarray(tokens[start:start + length], dtype=np.int64))
+            for start in np.load(self.folder / entry["docs_file"], mmap_mode="r")[
+                : count - len(openings)
+            ]:
+                openings.append(np.asarray(tokens[start : start + length], dtype=np.int64))
         return openings
 
 
@@ -90,7 +94,9 @@ def open_shards(folder: Path | str, verify: bool = True) -> ShardSet:
         raise ModelError(f"{path}: format {manifest.get('format')!r}, expected {FORMAT!r}")
     dtype = DTYPES.get(manifest.get("dtype"))
     if dtype is None:
-        raise ModelError(f"{path}: dtype {manifest.get('dtype')!r}, expected one of {', '.join(DTYPES)}")
+        raise ModelError(
+            f"{path}: dtype {manifest.get('dtype')!r}, expected one of {', '.join(DTYPES)}"
+        )
     splits: dict[str, list[np.ndarray]] = {}
     sources: dict[tuple[str, str], list[np.ndarray]] = {}
     for entry in manifest.get("shards", []):
@@ -101,8 +107,10 @@ def open_shards(folder: Path | str, verify: bool = True) -> ShardSet:
             raise ModelError(f"{shard}: sha256 does not match the manifest (corrupted or replaced)")
         tokens = np.load(shard, mmap_mode="r")
         if tokens.dtype != dtype or tokens.ndim != 1 or len(tokens) != entry["tokens"]:
-            raise ModelError(f"{shard}: expected {entry['tokens']} tokens of {manifest['dtype']}, "
-                             f"found {tokens.shape} of {tokens.dtype}")
+            raise ModelError(
+                f"{shard}: expected {entry['tokens']} tokens of {manifest['dtype']}, "
+                f"found {tokens.shape} of {tokens.dtype}"
+            )
         splits.setdefault(entry["split"], []).append(tokens)
         if "source" in entry:
             sources.setdefault((entry["split"], entry["source"]), []).append(tokens)
@@ -113,17 +121,30 @@ class BatchLoader:
     """Random (inputs, targets) windows from one split (of one source of a mixture, when
     ``source`` is given), placed on ``device``."""
 
-    def __init__(self, shards: ShardSet, split: str, block_size: int, batch: int,
-                 device: torch.device, seed: int, rank: int = 0, source: str | None = None) -> None:
+    def __init__(
+        self,
+        shards: ShardSet,
+        split: str,
+        block_size: int,
+        batch: int,
+        device: torch.device,
+        seed: int,
+        rank: int = 0,
+        source: str | None = None,
+    ) -> None:
         if split not in shards.splits:
-            raise ModelError(f"{shards.folder}: no split {split!r} (its splits: "
-                             f"{', '.join(sorted(shards.splits))})")
+            raise ModelError(
+                f"{shards.folder}: no split {split!r} (its splits: "
+                f"{', '.join(sorted(shards.splits))})"
+            )
         chosen = shards.splits[split] if source is None else shards.sources.get((split, source), [])
         arrays = [a for a in chosen if len(a) > block_size]
         if not arrays:
             which = f"split {split!r}" + (f" of source {source!r}" if source else "")
-            raise ModelError(f"{shards.folder}: {which} has no shard longer than "
-                             f"block_size + 1 = {block_size + 1} tokens")
+            raise ModelError(
+                f"{shards.folder}: {which} has no shard longer than "
+                f"block_size + 1 = {block_size + 1} tokens"
+            )
         self.arrays = arrays
         # window starts per shard; a start s takes tokens s .. s + block_size
         self.cum_starts = np.cumsum([len(a) - block_size for a in arrays])
@@ -134,7 +155,7 @@ class BatchLoader:
         """Global window starts -> (len(starts), block_size + 1) int64 tokens on the host."""
         shard = np.searchsorted(self.cum_starts, starts, side="right")
         offsets = starts - np.concatenate([[0], self.cum_starts[:-1]])[shard]
-        rows = [self.arrays[s][o:o + self.block_size + 1] for s, o in zip(shard, offsets)]
+        rows = [self.arrays[s][o : o + self.block_size + 1] for s, o in zip(shard, offsets)]
         return torch.from_numpy(np.stack(rows).astype(np.int64))
 
     def to_device(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -148,12 +169,20 @@ class BatchLoader:
         starts = rng.integers(0, self.cum_starts[-1], size=(count, self.batch))
         return [self.to_device(self.windows(s)) for s in starts]
 
-    def eval_batches(self, max_tokens: int, world: int = 1, rank: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def eval_batches(
+        self, max_tokens: int, world: int = 1, rank: int = 0
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Share ``rank`` of ``world`` of the consecutive, non-overlapping windows covering up to
         ``max_tokens``."""
         firsts = np.concatenate([[0], self.cum_starts[:-1]])
-        starts = np.concatenate([first + np.arange(0, len(a) - self.block_size, self.block_size)
-                                 for first, a in zip(firsts, self.arrays)])
-        starts = starts[:max(max_tokens // self.block_size, 1)][rank::world]
-        return [self.to_device(self.windows(starts[i:i + self.batch]))
-                for i in range(0, len(starts), self.batch)]
+        starts = np.concatenate(
+            [
+                first + np.arange(0, len(a) - self.block_size, self.block_size)
+                for first, a in zip(firsts, self.arrays)
+            ]
+        )
+        starts = starts[: max(max_tokens // self.block_size, 1)][rank::world]
+        return [
+            self.to_device(self.windows(starts[i : i + self.batch]))
+            for i in range(0, len(starts), self.batch)
+        ]

@@ -1,5 +1,6 @@
 """One process per device under ``torchrun``: process group set-up and model wrapping (DDP or
 FSDP)."""
+
 from __future__ import annotations
 
 import os
@@ -36,8 +37,10 @@ def init(device: str | None = None) -> Dist:
     else:
         dev = torch.device(device or "cpu")
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo",
-                                device_id=dev if dev.type == "cuda" else None)
+        dist.init_process_group(
+            backend="nccl" if dev.type == "cuda" else "gloo",
+            device_id=dev if dev.type == "cuda" else None,
+        )
     return Dist(rank, local_rank, world, dev)
 
 
@@ -56,11 +59,15 @@ def wrap(model: nn.Module, d: Dist, fsdp: bool) -> nn.Module:
         return model
     if fsdp:
         from torch.distributed.fsdp import fully_shard
+
         for block in model.blocks:
             fully_shard(block)
         return fully_shard(model)
     from torch.nn.parallel import DistributedDataParallel
-    return DistributedDataParallel(model, device_ids=[d.local_rank] if d.device.type == "cuda" else None)
+
+    return DistributedDataParallel(
+        model, device_ids=[d.local_rank] if d.device.type == "cuda" else None
+    )
 
 
 def no_grad_sync(model: nn.Module, last_micro_step: bool) -> ContextManager:

@@ -1,4 +1,5 @@
 """User-facing errors of the trainer: the CLI prints them as one line and exits with 2."""
+
 from __future__ import annotations
 
 

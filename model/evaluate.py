@@ -1,4 +1,5 @@
 """Validation loss over fixed windows, and loading a trained model back from a checkpoint."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -28,8 +29,12 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
 
 
 @torch.no_grad()
-def loss_sum(model: GPT, batches: list[tuple[torch.Tensor, torch.Tensor]], device: torch.device,
-             amp: torch.dtype | None) -> torch.Tensor:
+def loss_sum(
+    model: GPT,
+    batches: list[tuple[torch.Tensor, torch.Tensor]],
+    device: torch.device,
+    amp: torch.dtype | None,
+) -> torch.Tensor:
     """(sum of per-token losses, token count) over the batches, on the device."""
     was_training = model.training
     model.eval()
@@ -45,16 +50,27 @@ def loss_sum(model: GPT, batches: list[tuple[torch.Tensor, torch.Tensor]], devic
 Batches = list[tuple[torch.Tensor, torch.Tensor]]
 
 
-def validation_sets(shards: ShardSet, block_size: int, batch: int, device: torch.device,
-                    max_tokens: int, world: int = 1, rank: int = 0) -> dict[str | None, Batches]:
+def validation_sets(
+    shards: ShardSet,
+    block_size: int,
+    batch: int,
+    device: torch.device,
+    max_tokens: int,
+    world: int = 1,
+    rank: int = 0,
+) -> dict[str | None, Batches]:
     """The fixed validation windows: for a mixture one set per source, each up to
     ``max_tokens`` divided by the number of sources; else one set (key None) for the split."""
     names = shards.val_sources
     if not names:
         loader = BatchLoader(shards, "val", block_size, batch, device, seed=0)
         return {None: loader.eval_batches(max_tokens, world, rank)}
-    return {name: BatchLoader(shards, "val", block_size, batch, device, seed=0, source=name)
-            .eval_batches(max_tokens // len(names), world, rank) for name in names}
+    return {
+        name: BatchLoader(
+            shards, "val", block_size, batch, device, seed=0, source=name
+        ).eval_batches(max_tokens // len(names), world, rank)
+        for name in names
+    }
 
 
 @dataclass(frozen=True)
@@ -66,9 +82,13 @@ class ValidationLoss:
     by_source: dict[str, float]
 
 
-def validation_loss(model: GPT, sets: dict[str | None, Batches], device: torch.device,
-                    amp: torch.dtype | None,
-                    reduce: Callable[[torch.Tensor], None] | None = None) -> ValidationLoss:
+def validation_loss(
+    model: GPT,
+    sets: dict[str | None, Batches],
+    device: torch.device,
+    amp: torch.dtype | None,
+    reduce: Callable[[torch.Tensor], None] | None = None,
+) -> ValidationLoss:
     """Mean per-token loss over every set and over each; ``reduce`` sums the (loss, tokens)
     totals across processes in place."""
     totals = {}
@@ -77,8 +97,11 @@ def validation_loss(model: GPT, sets: dict[str | None, Batches], device: torch.d
         if reduce is not None:
             reduce(totals[name])
     grand = sum(totals.values())
-    return ValidationLoss((grand[0] / grand[1]).item(), int(grand[1].item()),
-                          {name: (t[0] / t[1]).item() for name, t in totals.items() if name is not None})
+    return ValidationLoss(
+        (grand[0] / grand[1]).item(),
+        int(grand[1].item()),
+        {name: (t[0] / t[1]).item() for name, t in totals.items() if name is not None},
+    )
 
 
 def pick_device(name: str | None = None) -> torch.device:
@@ -93,11 +116,15 @@ def build_model(saved: checkpoint.Checkpoint, device: torch.device) -> GPT:
     if task == "classify":
         add_classifier_head(model, len(saved.state["finetune"]["labels"]))
         if checkpoint.TIED not in saved.weights:
-            raise ModelError(f"{saved.folder}: classifier checkpoint without its head {checkpoint.TIED}")
+            raise ModelError(
+                f"{saved.folder}: classifier checkpoint without its head {checkpoint.TIED}"
+            )
     try:
         checkpoint.load_weights(model, saved.weights)
     except RuntimeError as err:  # shapes that do not fit
-        raise ModelError(f"{saved.folder}: weights do not fit the model ({str(err).splitlines()[0]})") from None
+        raise ModelError(
+            f"{saved.folder}: weights do not fit the model ({str(err).splitlines()[0]})"
+        ) from None
     return model.to(device)
 
 

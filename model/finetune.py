@@ -7,6 +7,7 @@ A fine-tuned model is saved as an ordinary checkpoint (``OUT/step-NNNNNNN``, so 
 the per-epoch history. With LoRA, the weights there have the adapters merged in, and
 ``OUT/adapters.safetensors`` + ``OUT/adapters.json`` hold the adapters on their own.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -55,19 +56,25 @@ def load_base(path: Path, device: torch.device) -> tuple[GPT, checkpoint.Checkpo
     """A language-model checkpoint to fine-tune and its model (a classifier cannot be a base)."""
     saved = checkpoint.load(path)
     if saved.state.get("finetune", {}).get("task") == "classify":
-        raise ModelError(f"{saved.folder}: a classifier cannot be fine-tuned further; "
-                         "start from a language model")
+        raise ModelError(
+            f"{saved.folder}: a classifier cannot be fine-tuned further; "
+            "start from a language model"
+        )
     return build_model(saved, device), saved
 
 
-def length_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Generator) -> list[list[int]]:
+def length_batches(
+    lengths: Sequence[int], batch_size: int, rng: np.random.Generator
+) -> list[list[int]]:
     """Index batches of similar lengths: shuffle, sort pools of ``POOL`` batches by length, shuffle
     batches."""
     order = rng.permutation(len(lengths))
     batches = []
     for start in range(0, len(order), batch_size * POOL):
-        pool = sorted(order[start:start + batch_size * POOL], key=lambda i: lengths[i])
-        batches += [[int(i) for i in pool[j:j + batch_size]] for j in range(0, len(pool), batch_size)]
+        pool = sorted(order[start : start + batch_size * POOL], key=lambda i: lengths[i])
+        batches += [
+            [int(i) for i in pool[j : j + batch_size]] for j in range(0, len(pool), batch_size)
+        ]
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
@@ -75,6 +82,7 @@ def length_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Gener
 class Resumable:
     """Where a training saves what it needs to continue after a kill (``folder/step-NNNNNNN``: the
     trained tensors, the optimizer, the history so far), and the newest such state if any."""
+
     folder: Path
     settings: dict[str, Any]  # the options and inputs; a state saved under others is refused
     saved: checkpoint.Checkpoint | None = None
@@ -84,16 +92,19 @@ class Resumable:
         found = checkpoint.list_checkpoints(folder)
         saved = checkpoint.load(found[-1]) if found else None
         if saved is not None and saved.state["run"] != settings:
-            raise ModelError(f"{saved.folder}: saved by a training with other options, base or data; "
-                             "continue it with the same ones, or choose another --out")
+            raise ModelError(
+                f"{saved.folder}: saved by a training with other options, base or data; "
+                "continue it with the same ones, or choose another --out"
+            )
         return cls(folder, settings, saved)
 
     @property
     def step(self) -> int:
         return self.saved.state["step"] if self.saved else 0
 
-    def restore(self, model: GPT, optimizer: torch.optim.Optimizer
-                ) -> tuple[int, list[dict[str, Any]], float]:
+    def restore(
+        self, model: GPT, optimizer: torch.optim.Optimizer
+    ) -> tuple[int, list[dict[str, Any]], float]:
         """Load the saved tensors and optimizer; (step, history, the current epoch's loss sum)."""
         assert self.saved is not None
         load_adapters(model, self.saved.weights)
@@ -101,19 +112,35 @@ class Resumable:
         state = self.saved.state
         return state["step"], state["history"], state["epoch_loss"]
 
-    def save(self, model: GPT, optimizer: torch.optim.Optimizer, step: int,
-             history: list[dict[str, Any]], epoch_loss: float) -> None:
-        state = {"step": step, "history": history, "epoch_loss": epoch_loss, "run": self.settings,
-                 "optimizer": optimizer.state_dict()}
+    def save(
+        self,
+        model: GPT,
+        optimizer: torch.optim.Optimizer,
+        step: int,
+        history: list[dict[str, Any]],
+        epoch_loss: float,
+    ) -> None:
+        state = {
+            "step": step,
+            "history": history,
+            "epoch_loss": epoch_loss,
+            "run": self.settings,
+            "optimizer": optimizer.state_dict(),
+        }
         checkpoint.save(self.folder, step, trainable_state(model), state, keep=1)
 
 
-def fit(model: GPT, items: Sequence[Item], lengths: Sequence[int],
-        make_batch: Callable[[list[Item]], tuple[torch.Tensor, ...]],
-        loss_fn: Callable[[GPT, tuple[torch.Tensor, ...]], dict[str, torch.Tensor]],
-        evaluate: Callable[[], dict[str, Any]], cfg: FinetuneConfig,
-        log: Callable[[dict[str, Any]], None] = lambda record: None,
-        resumable: Resumable | None = None) -> list[dict[str, Any]]:
+def fit(
+    model: GPT,
+    items: Sequence[Item],
+    lengths: Sequence[int],
+    make_batch: Callable[[list[Item]], tuple[torch.Tensor, ...]],
+    loss_fn: Callable[[GPT, tuple[torch.Tensor, ...]], dict[str, torch.Tensor]],
+    evaluate: Callable[[], dict[str, Any]],
+    cfg: FinetuneConfig,
+    log: Callable[[dict[str, Any]], None] = lambda record: None,
+    resumable: Resumable | None = None,
+) -> list[dict[str, Any]]:
     """Train the parameters that require gradients for ``cfg.epochs``; one history record per epoch.
 
     ``loss_fn`` gives a batch's ``loss`` and any other terms to log; their means are logged every
@@ -169,13 +196,17 @@ def fit(model: GPT, items: Sequence[Item], lengths: Sequence[int],
             pending.append(torch.stack([t.detach().float() for t in terms.values()]))
             end = number == len(batches)
             eval_due = end or (cfg.eval_every > 0 and step % cfg.eval_every == 0)
-            save_due = (resumable is not None and cfg.checkpoint_every > 0
-                        and step % cfg.checkpoint_every == 0)
+            save_due = (
+                resumable is not None
+                and cfg.checkpoint_every > 0
+                and step % cfg.checkpoint_every == 0
+            )
             if len(pending) == cfg.log_every or eval_due or save_due:
                 means = dict(zip(terms, torch.stack(pending).mean(dim=0).tolist()))
                 if not math.isfinite(means["loss"]):
-                    raise ModelError(f"step {step}: training loss is not finite; "
-                                     "lower the learning rate")
+                    raise ModelError(
+                        f"step {step}: training loss is not finite; lower the learning rate"
+                    )
                 log({"epoch": epoch, "step": step, **means})
                 pending = []
             if eval_due:
@@ -208,20 +239,32 @@ def setup(model: GPT, cfg: FinetuneConfig, train_layers: str = "all", classes: i
         set_trainable(model, parse_train_layers(train_layers, model.config.n_layer))
 
 
-def save(out: Path, model: GPT, base: checkpoint.Checkpoint, finetune: dict[str, Any],
-         cfg: FinetuneConfig, steps: int) -> Path:
+def save(
+    out: Path,
+    model: GPT,
+    base: checkpoint.Checkpoint,
+    finetune: dict[str, Any],
+    cfg: FinetuneConfig,
+    steps: int,
+) -> Path:
     """Write the adapters (with LoRA), merge them, and save the model as a checkpoint; its
     folder."""
     out.mkdir(parents=True, exist_ok=True)
     finetune = {**finetune, "base": str(base.folder), "config": dataclasses.asdict(cfg)}
     if cfg.lora_rank:
         save_file(trainable_state(model), out / ADAPTERS)
-        info = {"finetune": finetune, "steps": steps, "base_sha256": base.digests[checkpoint.WEIGHTS],
-                "model_config": base.model_config}
+        info = {
+            "finetune": finetune,
+            "steps": steps,
+            "base_sha256": base.digests[checkpoint.WEIGHTS],
+            "model_config": base.model_config,
+        }
         (out / ADAPTERS_INFO).write_text(json.dumps(info, indent=1), encoding="utf-8")
         merge_lora(model)
     tied = model.head.out_head.weight is model.tok_emb.weight
-    weights = checkpoint.weights_for_saving({k: v.detach().cpu() for k, v in model.state_dict().items()}, tied)
+    weights = checkpoint.weights_for_saving(
+        {k: v.detach().cpu() for k, v in model.state_dict().items()}, tied
+    )
     state = {"step": steps, "tokens": 0, "model_config": base.model_config, "finetune": finetune}
     extra = [base.tokenizer_path] if base.tokenizer_path.exists() else []
     return checkpoint.save(out, steps, weights, state, extra, keep=1)
@@ -237,13 +280,21 @@ def merge_adapters(adapters_dir: Path, out: Path, base_path: Path | None = None)
         raise ModelError(f"{info_path}: unreadable adapter description ({err})") from None
     model, base = load_base(base_path or Path(finetune["base"]), torch.device("cpu"))
     if base.digests[checkpoint.WEIGHTS] != info["base_sha256"]:
-        raise ModelError(f"{base.folder}: not the base checkpoint these "
-                         "adapters were trained on (sha256 differs)")
+        raise ModelError(
+            f"{base.folder}: not the base checkpoint these "
+            "adapters were trained on (sha256 differs)"
+        )
     cfg = FinetuneConfig(**finetune["config"])
     setup(model, cfg, classes=len(finetune.get("labels", [])))
     load_adapters(model, load_file(Path(adapters_dir) / ADAPTERS))
-    return save(out, model, base, {k: v for k, v in finetune.items() if k not in ("base", "config")},
-                cfg, info["steps"])
+    return save(
+        out,
+        model,
+        base,
+        {k: v for k, v in finetune.items() if k not in ("base", "config")},
+        cfg,
+        info["steps"],
+    )
 
 
 def pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -256,7 +307,9 @@ def pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch
 Labelled = tuple[list[int], int]
 
 
-def classifier_batch(examples: list[Labelled], block_size: int, pad_id: int) -> tuple[torch.Tensor, ...]:
+def classifier_batch(
+    examples: list[Labelled], block_size: int, pad_id: int
+) -> tuple[torch.Tensor, ...]:
     """(ids, lengths, labels); texts longer than the context keep their first ``block_size``
     tokens."""
     ids, lengths = pad([ids[:block_size] for ids, _ in examples], pad_id)
@@ -270,36 +323,53 @@ def accuracy(model: GPT, examples: Sequence[Labelled], pad_id: int, batch_size: 
     device, correct = model.tok_emb.weight.device, 0
     with torch.no_grad():
         for start in range(0, len(examples), batch_size):
-            ids, lengths, labels = classifier_batch(list(examples[start:start + batch_size]),
-                                                    model.config.block_size, pad_id)
+            ids, lengths, labels = classifier_batch(
+                list(examples[start : start + batch_size]), model.config.block_size, pad_id
+            )
             with autocast(device, autocast_dtype("auto", device)):
-                correct += correct_count(model, ids.to(device), lengths.to(device), labels.to(device))
+                correct += correct_count(
+                    model, ids.to(device), lengths.to(device), labels.to(device)
+                )
     model.train(was_training)
     return correct / max(len(examples), 1)
 
 
-def finetune_classifier(model: GPT, train: Sequence[Labelled], val: Sequence[Labelled], pad_id: int,
-                        cfg: FinetuneConfig, log: Callable[[dict[str, Any]], None] = lambda r: None
-                        ) -> list[dict[str, Any]]:
+def finetune_classifier(
+    model: GPT,
+    train: Sequence[Labelled],
+    val: Sequence[Labelled],
+    pad_id: int,
+    cfg: FinetuneConfig,
+    log: Callable[[dict[str, Any]], None] = lambda r: None,
+) -> list[dict[str, Any]]:
     """Train a model prepared by ``setup(..., classes=N)``; per epoch: train loss and val
     accuracy."""
     block = model.config.block_size
-    return fit(model, train, [min(len(ids), block) for ids, _ in train],
-               lambda batch: classifier_batch(batch, block, pad_id),
-               lambda m, t: {"loss": classification_loss(m, *t)},
-               lambda: {"val_accuracy": accuracy(model, val, pad_id)},
-               cfg, log)
+    return fit(
+        model,
+        train,
+        [min(len(ids), block) for ids, _ in train],
+        lambda batch: classifier_batch(batch, block, pad_id),
+        lambda m, t: {"loss": classification_loss(m, *t)},
+        lambda: {"val_accuracy": accuracy(model, val, pad_id)},
+        cfg,
+        log,
+    )
 
 
 Pair = tuple[list[int], list[int]]
 
 
-def response_loss_of(model: GPT, examples: Sequence[Pair], pad_id: int, batch_size: int = 16) -> float:
+def response_loss_of(
+    model: GPT, examples: Sequence[Pair], pad_id: int, batch_size: int = 16
+) -> float:
     """Mean loss per response token over ``examples``."""
     device, total, count = model.tok_emb.weight.device, 0.0, 0
     with torch.no_grad():
         for start in range(0, len(examples), batch_size):
-            x, y = collate(list(examples[start:start + batch_size]), pad_id, model.config.block_size)
+            x, y = collate(
+                list(examples[start : start + batch_size]), pad_id, model.config.block_size
+            )
             tokens = int((y != IGNORE_INDEX).sum())
             with autocast(device, autocast_dtype("auto", device)):
                 total += response_loss(model(x.to(device)), y.to(device)).item() * tokens
@@ -307,22 +377,40 @@ def response_loss_of(model: GPT, examples: Sequence[Pair], pad_id: int, batch_si
     return total / max(count, 1)
 
 
-def finetune_instruct(model: GPT, train: Sequence[Pair], val: Sequence[Pair], pad_id: int,
-                      cfg: FinetuneConfig, log: Callable[[dict[str, Any]], None] = lambda r: None
-                      ) -> list[dict[str, Any]]:
+def finetune_instruct(
+    model: GPT,
+    train: Sequence[Pair],
+    val: Sequence[Pair],
+    pad_id: int,
+    cfg: FinetuneConfig,
+    log: Callable[[dict[str, Any]], None] = lambda r: None,
+) -> list[dict[str, Any]]:
     """Train on (prompt ids, response ids + EOS) pairs; per epoch: train loss, val response loss."""
     block = model.config.block_size
-    return fit(model, train, [min(len(p) + len(r), block + 1) for p, r in train],
-               lambda batch: collate(batch, pad_id, block),
-               lambda m, t: {"loss": response_loss(m(t[0]), t[1])},
-               lambda: {"val_loss": response_loss_of(model, val, pad_id)} if val else {},
-               cfg, log)
+    return fit(
+        model,
+        train,
+        [min(len(p) + len(r), block + 1) for p, r in train],
+        lambda batch: collate(batch, pad_id, block),
+        lambda m, t: {"loss": response_loss(m(t[0]), t[1])},
+        lambda: {"val_loss": response_loss_of(model, val, pad_id)} if val else {},
+        cfg,
+        log,
+    )
 
 
-def finetune_dpo(model: GPT, train: Sequence[Preference], train_reference: torch.Tensor,
-                 val: Sequence[Preference], val_reference: torch.Tensor, pad_id: int, beta: float,
-                 cfg: FinetuneConfig, log: Callable[[dict[str, Any]], None] = lambda r: None,
-                 resumable: Resumable | None = None) -> list[dict[str, Any]]:
+def finetune_dpo(
+    model: GPT,
+    train: Sequence[Preference],
+    train_reference: torch.Tensor,
+    val: Sequence[Preference],
+    val_reference: torch.Tensor,
+    pad_id: int,
+    beta: float,
+    cfg: FinetuneConfig,
+    log: Callable[[dict[str, Any]], None] = lambda r: None,
+    resumable: Resumable | None = None,
+) -> list[dict[str, Any]]:
     """DPO on preference pairs against reference log-probabilities computed beforehand
     (``answer_logprobs`` of the starting model, (pairs, 2) each); logs the held-out DPO loss,
     reward accuracy and reward margin."""
@@ -339,6 +427,14 @@ def finetune_dpo(model: GPT, train: Sequence[Preference], train_reference: torch
         return {f"val_{name}": value for name, value in metrics.items()}
 
     lengths = [min(len(p) + max(len(c), len(r)), block + 1) for p, c, r in train]
-    return fit(model, range(len(train)), lengths, batch,
-               lambda m, t: dpo_terms(sequence_logprobs(m(t[0]), t[1]), t[2], beta), held_out,
-               cfg, log, resumable)
+    return fit(
+        model,
+        range(len(train)),
+        lengths,
+        batch,
+        lambda m, t: dpo_terms(sequence_logprobs(m(t[0]), t[1]), t[2], beta),
+        held_out,
+        cfg,
+        log,
+        resumable,
+    )

@@ -1,4 +1,5 @@
 """Fine-tuning options (no torch import: the CLI builds its parser from these defaults)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,16 +13,17 @@ DPO_BETA = 0.1  # DPO's default, as in Rafailov et al. 2023 for most of their ru
 class FinetuneConfig:
     """Options common to all tasks; lr and weight decay as in the book's chapters 6 and 7 (decay on
     weights only, as in pretraining: `model.train.decay_groups`)."""
+
     epochs: int = 3
     batch_size: int = 8
     lr: float = 5e-5
     weight_decay: float = 0.1
     grad_clip: float = 1.0  # 0 disables clipping
     seed: int = 123
-    lora_rank: int = 0      # 0: no LoRA, fine-tune the weights themselves
+    lora_rank: int = 0  # 0: no LoRA, fine-tune the weights themselves
     lora_alpha: float = 16.0
-    log_every: int = 10        # steps per logged record of the training terms
-    eval_every: int = 0        # steps between evaluations besides those after each epoch (0: none)
+    log_every: int = 10  # steps per logged record of the training terms
+    eval_every: int = 0  # steps between evaluations besides those after each epoch (0: none)
     checkpoint_every: int = 0  # steps between saved states a killed run resumes from (0: none)
 
     def __post_init__(self) -> None:

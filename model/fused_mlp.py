@@ -32,8 +32,12 @@ def kernels() -> str:
     """The fused path's kernels, for the log."""
     backward = "PyTorch GELU backward" if BACKWARD == "pytorch" else "DGELU (its input gradient)"
     residual = "bias + residual as C" if RESIDUAL else "bias"
-    return (f"cuBLASLt epilogues: GELU-aux-bias (up projection), {backward}, {residual} "
-            "(down projection)")
+    return (
+        f"cuBLASLt epilogues: GELU-aux-bias (up projection), {backward}, {residual} "
+        "(down projection)"
+    )
+
+
 PLAIN = "PyTorch (linear, GELU, linear)"
 
 
@@ -89,8 +93,14 @@ linear_add = torch.library.custom_op("scratchlm::linear_add", _linear_add, mutat
 
 @linear_add.register_kernel("cuda")
 def _(a: torch.Tensor, w: torch.Tensor, b: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
-    return cublaslt.matmul(a.contiguous(), w.contiguous(), q_t=True, epilogue="bias",
-                           bias=b.contiguous(), add=r.contiguous())
+    return cublaslt.matmul(
+        a.contiguous(),
+        w.contiguous(),
+        q_t=True,
+        epilogue="bias",
+        bias=b.contiguous(),
+        add=r.contiguous(),
+    )
 
 
 @linear_add.register_fake
@@ -103,8 +113,15 @@ class GeluMLP(torch.autograd.Function):
     ``r`` (the residual stream) may be None."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, w_up: torch.Tensor, b_up: torch.Tensor,
-                w_down: torch.Tensor, b_down: torch.Tensor, r: torch.Tensor | None) -> torch.Tensor:
+    def forward(
+        ctx,
+        x: torch.Tensor,
+        w_up: torch.Tensor,
+        b_up: torch.Tensor,
+        w_down: torch.Tensor,
+        b_down: torch.Tensor,
+        r: torch.Tensor | None,
+    ) -> torch.Tensor:
         a, h = gelu_linear(x, w_up, b_up)
         ctx.save_for_backward(x, w_up, w_down, h, a)
         ctx.residual = r is not None
@@ -119,8 +136,14 @@ class GeluMLP(torch.autograd.Function):
             dh = torch.ops.aten.gelu_backward(dy @ w_down, h, approximate="tanh")
         else:
             dh = dgelu_linear(dy, w_down, h)
-        return (dh @ w_up, dh.t() @ x, dh.sum(0), dy.t() @ a, dy.sum(0),
-                dy if ctx.residual else None)
+        return (
+            dh @ w_up,
+            dh.t() @ x,
+            dh.sum(0),
+            dy.t() @ a,
+            dy.sum(0),
+            dy if ctx.residual else None,
+        )
 
 
 def _compute_dtype(x: torch.Tensor) -> torch.dtype:
@@ -135,8 +158,12 @@ def runs(x: torch.Tensor) -> bool:
     return x.is_cuda and _compute_dtype(x) in cublaslt.DATA_TYPES
 
 
-def gelu_mlp(x: torch.Tensor, up: torch.nn.Linear, down: torch.nn.Linear,
-             residual: torch.Tensor | None = None) -> torch.Tensor:
+def gelu_mlp(
+    x: torch.Tensor,
+    up: torch.nn.Linear,
+    down: torch.nn.Linear,
+    residual: torch.Tensor | None = None,
+) -> torch.Tensor:
     """The feed-forward block through ``GeluMLP``, in autocast's dtype where autocast is on, plus
     ``residual`` where given (inside the down projection where it has that dtype)."""
     dtype = _compute_dtype(x)
@@ -159,15 +186,26 @@ def check(device: torch.device, width: int, dtype: torch.dtype = torch.bfloat16)
     def rand(*shape: int) -> torch.Tensor:
         return torch.randn(shape, generator=gen, device=device, dtype=dtype)
 
-    x, w_up, b_up, w_down, b_down, dy = rand(64, 128), rand(256, 128), rand(256), rand(128, 256), \
-        rand(128), rand(64, 128)
+    x, w_up, b_up, w_down, b_down, dy = (
+        rand(64, 128),
+        rand(256, 128),
+        rand(256),
+        rand(128, 256),
+        rand(128),
+        rand(64, 128),
+    )
     try:
         a, h = gelu_linear(x, w_up, b_up)
-        pairs = [("GELU", a, _gelu_linear(x, w_up, b_up)[0]),
-                 ("pre-activation", h, _gelu_linear(x, w_up, b_up)[1]),
-                 ("DGELU", dgelu_linear(dy, w_down, h), _dgelu_linear(dy, w_down, h)),
-                 ("bias + residual", linear_add(a, w_down, b_down, dy),
-                  _linear_add(a, w_down, b_down, dy))]
+        pairs = [
+            ("GELU", a, _gelu_linear(x, w_up, b_up)[0]),
+            ("pre-activation", h, _gelu_linear(x, w_up, b_up)[1]),
+            ("DGELU", dgelu_linear(dy, w_down, h), _dgelu_linear(dy, w_down, h)),
+            (
+                "bias + residual",
+                linear_add(a, w_down, b_down, dy),
+                _linear_add(a, w_down, b_down, dy),
+            ),
+        ]
         torch.cuda.synchronize(device)
     except (cublaslt.CublasLtError, RuntimeError) as err:
         return str(err).splitlines()[0]

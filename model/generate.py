@@ -1,4 +1,5 @@
 """Text continuation with a KV cache: temperature, top-k and top-p (nucleus) sampling."""
+
 from __future__ import annotations
 
 import torch
@@ -21,9 +22,16 @@ def filter_logits(logits: torch.Tensor, top_k: int | None, top_p: float | None) 
 
 
 @torch.no_grad()
-def generate(model: GPT, prompt: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
-             top_k: int | None = None, top_p: float | None = None, eos_id: int | None = None,
-             generator: torch.Generator | None = None) -> torch.Tensor:
+def generate(
+    model: GPT,
+    prompt: torch.Tensor,
+    max_new_tokens: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    eos_id: int | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Continue ``prompt`` (batch, tokens); temperature 0 is greedy. Stops early when all rows hit
     ``eos_id``."""
     was_training = model.training
@@ -35,8 +43,10 @@ def generate(model: GPT, prompt: torch.Tensor, max_new_tokens: int, temperature:
     for _ in range(max_new_tokens):
         if cache is None or cache.length >= block:
             # learned positions end at block_size: restart the cache from the most recent tokens
-            cache = KVCache(model.config, prompt.shape[0], prompt.device, model.tok_emb.weight.dtype)
-            feed = out[:, -(block - 1):] if out.shape[1] >= block else out
+            cache = KVCache(
+                model.config, prompt.shape[0], prompt.device, model.tok_emb.weight.dtype
+            )
+            feed = out[:, -(block - 1) :] if out.shape[1] >= block else out
         logits = model(feed, cache=cache)[:, -1, :].float()
         if temperature <= 0:
             token = logits.argmax(dim=-1, keepdim=True)

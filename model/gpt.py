@@ -4,6 +4,7 @@ Two departures for speed, neither changing the math: the query, key and value pr
 ``Linear`` (three in the book), and attention runs through ``F.scaled_dot_product_attention``,
 which picks a fused (flash) kernel where one exists.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,18 +22,24 @@ from scratchlm.model.config import GPTConfig
 class KVCache:
     """Keys and values of the tokens seen so far, one buffer per layer, for incremental decoding."""
 
-    def __init__(self, config: GPTConfig, batch: int, device: torch.device, dtype: torch.dtype) -> None:
+    def __init__(
+        self, config: GPTConfig, batch: int, device: torch.device, dtype: torch.dtype
+    ) -> None:
         head_dim = config.n_embd // config.n_head
         shape = (batch, config.n_head, config.block_size, head_dim)
         self.keys = [torch.empty(shape, device=device, dtype=dtype) for _ in range(config.n_layer)]
-        self.values = [torch.empty(shape, device=device, dtype=dtype) for _ in range(config.n_layer)]
+        self.values = [
+            torch.empty(shape, device=device, dtype=dtype) for _ in range(config.n_layer)
+        ]
         self.length = 0  # positions filled
 
-    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def update(
+        self, layer: int, k: torch.Tensor, v: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Store the new keys/values after the cached ones; all of them back."""
         end = self.length + k.shape[2]
-        self.keys[layer][:, :, self.length:end] = k
-        self.values[layer][:, :, self.length:end] = v
+        self.keys[layer][:, :, self.length : end] = k
+        self.values[layer][:, :, self.length : end] = v
         return self.keys[layer][:, :, :end], self.values[layer][:, :, :end]
 
 
@@ -46,7 +53,9 @@ class MultiHeadAttention(nn.Module):
         self.out_proj = nn.Linear(config.n_embd, config.n_embd)
         self.dropout = config.dropout
 
-    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0
+    ) -> torch.Tensor:
         batch, tokens, width = x.shape
         q, k, v = self.qkv(x).split(width, dim=2)
         # (batch, tokens, width) -> (batch, heads, tokens, head_dim)
@@ -57,8 +66,9 @@ class MultiHeadAttention(nn.Module):
                 raise ValueError("a KV cache takes several tokens only as the first (prefill) call")
             k, v = cache.update(layer, k, v)
             causal = tokens > 1  # one new query attends to every cached key
-        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0,
-                                           is_causal=causal)
+        y = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=causal
+        )
         return self.out_proj(y.transpose(1, 2).reshape(batch, tokens, width))
 
 
@@ -94,7 +104,9 @@ class TransformerBlock(nn.Module):
         self.ff = FeedForward(config)
         self.drop = nn.Dropout(config.dropout)
 
-    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0
+    ) -> torch.Tensor:
         x = x + self.drop(self.att(self.norm1(x), cache, layer))
         if self.training and self.drop.p > 0:
             return x + self.drop(self.ff(self.norm2(x)))
@@ -109,14 +121,19 @@ class OutputHead(nn.Module):
         super().__init__()
         self.final_norm = nn.LayerNorm(config.n_embd)
         self.out_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
-        self.loss_chunk = 0  # > 0: the loss takes this many positions at a time (model/chunked_loss.py)
-        self.chunked_loss = chunked_cross_entropy  # compile_for_training keeps it out of the compiled graph
+        self.loss_chunk = (
+            0  # > 0: the loss takes this many positions at a time (model/chunked_loss.py)
+        )
+        self.chunked_loss = (
+            chunked_cross_entropy  # compile_for_training keeps it out of the compiled graph
+        )
 
     def forward(self, x: torch.Tensor, targets: torch.Tensor | None = None) -> torch.Tensor:
         x = self.final_norm(x)
         if targets is not None and self.loss_chunk and self.out_head.bias is None:
-            return self.chunked_loss(x.flatten(0, 1), self.out_head.weight, targets.flatten().long(),
-                                     self.loss_chunk)
+            return self.chunked_loss(
+                x.flatten(0, 1), self.out_head.weight, targets.flatten().long(), self.loss_chunk
+            )
         logits = self.out_head(x)
         if targets is None:
             return logits
@@ -137,8 +154,12 @@ class GPT(nn.Module):
         if config.tie_weights:
             self.head.out_head.weight = self.tok_emb.weight
         self.activation_checkpointing = False
-        self.residual_dtype: torch.dtype | None = None  # under autocast, the residual stream's dtype
-        self.compiled: tuple[list[nn.Module], nn.Module] | None = None  # set by compile_for_training
+        self.residual_dtype: torch.dtype | None = (
+            None  # under autocast, the residual stream's dtype
+        )
+        self.compiled: tuple[list[nn.Module], nn.Module] | None = (
+            None  # set by compile_for_training
+        )
         self.apply(self._init_weights)
         # GPT-2 scales the residual projections by 1/sqrt(2 * n_layer) (Radford et al. 2019, section
         # 2.3)
@@ -153,8 +174,9 @@ class GPT(nn.Module):
         if isinstance(module, nn.Linear) and module.bias is not None:
             nn.init.zeros_(module.bias)
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None,
-                cache: KVCache | None = None) -> torch.Tensor:
+    def forward(
+        self, idx: torch.Tensor, targets: torch.Tensor | None = None, cache: KVCache | None = None
+    ) -> torch.Tensor:
         """Logits (batch, tokens, vocab), or the mean cross-entropy against ``targets`` when
         given."""
         start = cache.length if cache is not None else 0
@@ -162,7 +184,9 @@ class GPT(nn.Module):
         x = self.drop_emb(self.tok_emb(idx) + self.pos_emb(positions))
         if self.residual_dtype is not None and torch.is_autocast_enabled(idx.device.type):
             x = x.to(self.residual_dtype)
-        blocks, head = self.compiled if self.training and self.compiled else (self.blocks, self.head)
+        blocks, head = (
+            self.compiled if self.training and self.compiled else (self.blocks, self.head)
+        )
         for layer, block in enumerate(blocks):
             if self.activation_checkpointing and self.training:
                 x = checkpoint(block, x, use_reentrant=False)

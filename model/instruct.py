@@ -5,6 +5,7 @@ A record is ``{"instruction", "input", "output"}``. The prompt is the book's Alp
 in ``### Response:`` and a newline; the model learns the response and the end-of-text token after
 it. Prompt and padding positions get the target ``IGNORE_INDEX``, which the loss skips.
 """
+
 from __future__ import annotations
 
 import torch
@@ -13,8 +14,10 @@ import torch.nn.functional as F
 from scratchlm.model.chunked_loss import IGNORE_INDEX
 from scratchlm.model.errors import ModelError
 
-PREAMBLE = ("Below is an instruction that describes a task. "
-            "Write a response that appropriately completes the request.")
+PREAMBLE = (
+    "Below is an instruction that describes a task. "
+    "Write a response that appropriately completes the request."
+)
 RESPONSE_HEADER = "\n\n### Response:\n"
 
 
@@ -58,8 +61,9 @@ def extract_response(continuation: str) -> str:
     return continuation.split("\n\n###", 1)[0].strip()
 
 
-def collate(examples: list[tuple[list[int], list[int]]], pad_id: int,
-            max_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+def collate(
+    examples: list[tuple[list[int], list[int]]], pad_id: int, max_length: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(inputs, targets) for (prompt ids, response ids + EOS) pairs, padded to the longest row.
 
     Sequences longer than ``max_length + 1`` tokens are cut at the end; targets are the inputs
@@ -69,7 +73,7 @@ def collate(examples: list[tuple[list[int], list[int]]], pad_id: int,
     for prompt, response in examples:
         if not prompt or not response:
             raise ModelError("an instruction example needs prompt and response tokens")
-        seq = (prompt + response)[:max_length + 1]
+        seq = (prompt + response)[: max_length + 1]
         targets = seq[1:]
         prompt_targets = min(len(prompt) - 1, len(targets))
         targets = [IGNORE_INDEX] * prompt_targets + targets[prompt_targets:]
@@ -82,4 +86,6 @@ def collate(examples: list[tuple[list[int], list[int]]], pad_id: int,
 
 def response_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy over the positions whose target is not ``IGNORE_INDEX``."""
-    return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE_INDEX)
+    return F.cross_entropy(
+        logits.flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE_INDEX
+    )

@@ -5,6 +5,7 @@ Each adapted ``nn.Linear`` keeps its frozen weight ``W`` and learns ``A`` (rank 
 adapted model starts out computing exactly what the base model computes. Merging folds
 ``(alpha / rank) * B A`` into ``W`` and leaves plain ``nn.Linear`` layers behind.
 """
+
 from __future__ import annotations
 
 import math
@@ -41,23 +42,39 @@ class LoRALinear(nn.Linear):
     update."""
 
     def __init__(self, base: nn.Linear, config: LoraConfig) -> None:
-        super().__init__(base.in_features, base.out_features, bias=base.bias is not None, device="meta")
+        super().__init__(
+            base.in_features, base.out_features, bias=base.bias is not None, device="meta"
+        )
         self.weight = base.weight
         self.bias = base.bias
         self.scale = config.scale
-        self.lora_A = nn.Parameter(torch.empty(config.rank, base.in_features, device=base.weight.device))
-        self.lora_B = nn.Parameter(torch.zeros(base.out_features, config.rank, device=base.weight.device))
+        self.lora_A = nn.Parameter(
+            torch.empty(config.rank, base.in_features, device=base.weight.device)
+        )
+        self.lora_B = nn.Parameter(
+            torch.zeros(base.out_features, config.rank, device=base.weight.device)
+        )
         nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))  # as nn.Linear initialises its weight
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(x) + (x @ self.lora_A.T.to(x.dtype)) @ self.lora_B.T.to(x.dtype) * self.scale
+        return (
+            super().forward(x)
+            + (x @ self.lora_A.T.to(x.dtype)) @ self.lora_B.T.to(x.dtype) * self.scale
+        )
 
     def merged(self) -> nn.Linear:
         """A plain ``nn.Linear`` computing the same function."""
-        out = nn.Linear(self.in_features, self.out_features, bias=self.bias is not None,
-                        device=self.weight.device, dtype=self.weight.dtype)
+        out = nn.Linear(
+            self.in_features,
+            self.out_features,
+            bias=self.bias is not None,
+            device=self.weight.device,
+            dtype=self.weight.dtype,
+        )
         with torch.no_grad():
-            out.weight.copy_(self.weight + self.scale * (self.lora_B @ self.lora_A).to(self.weight.dtype))
+            out.weight.copy_(
+                self.weight + self.scale * (self.lora_B @ self.lora_A).to(self.weight.dtype)
+            )
             if self.bias is not None:
                 out.bias.copy_(self.bias)
         return out
@@ -85,7 +102,9 @@ def add_lora(model: nn.Module, config: LoraConfig) -> int:
     targets = _targets(model, tuple("." + t for t in config.targets))
     for parent, attr, module in targets:
         if type(module) is not nn.Linear:
-            raise ModelError(f"LoRA target {attr!r} is a {type(module).__name__}, not a Linear layer")
+            raise ModelError(
+                f"LoRA target {attr!r} is a {type(module).__name__}, not a Linear layer"
+            )
         setattr(parent, attr, LoRALinear(module, config))
     if not targets:
         raise ModelError(f"no layer matches the LoRA targets {', '.join(config.targets)}")
@@ -94,8 +113,11 @@ def add_lora(model: nn.Module, config: LoraConfig) -> int:
 
 def merge_lora(model: nn.Module) -> int:
     """Fold every adapter into its layer's weight, in place; the count merged."""
-    adapted = [(parent, attr, module) for parent, attr, module in _targets(model, ("",))
-               if isinstance(module, LoRALinear)]
+    adapted = [
+        (parent, attr, module)
+        for parent, attr, module in _targets(model, ("",))
+        if isinstance(module, LoRALinear)
+    ]
     for parent, attr, module in adapted:
         setattr(parent, attr, module.merged())
     return len(adapted)
@@ -117,6 +139,8 @@ def load_adapters(model: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
     with torch.no_grad():
         for name, tensor in tensors.items():
             if params[name].shape != tensor.shape:
-                raise ModelError(f"adapter {name}: shape {tuple(tensor.shape)}, the model has "
-                                 f"{tuple(params[name].shape)}")
+                raise ModelError(
+                    f"adapter {name}: shape {tuple(tensor.shape)}, the model has "
+                    f"{tuple(params[name].shape)}"
+                )
             params[name].copy_(tensor)

@@ -5,6 +5,7 @@ batch, and the products run in int8 (fbgemm/x86 kernels). Embeddings and LayerNo
 a head tied to the embedding gets its own int8 copy. ``torch.ao.quantization`` is deprecated in
 favour of the separate ``torchao`` package, but still ships with torch and needs nothing else.
 """
+
 from __future__ import annotations
 
 import copy
@@ -21,7 +22,9 @@ def quantize_int8(model: nn.Module) -> nn.Module:
     from torch.ao.quantization import quantize_dynamic
 
     if next(model.parameters()).device.type != "cpu":
-        raise ModelError("int8 dynamic quantization runs on the CPU; load the model with --device cpu")
+        raise ModelError(
+            "int8 dynamic quantization runs on the CPU; load the model with --device cpu"
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", UserWarning)

@@ -14,6 +14,7 @@ tokens before it, and whether each of them is also the model's top (greedy) choi
 Accuracies come with a 95% Wilson score interval (Wilson 1927; Newcombe 1998, method 3), which
 unlike the normal approximation stays inside [0, 1] and keeps its coverage near 0 and 1.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,14 +31,14 @@ Z95 = 1.959963984540054  # the standard normal's 97.5% quantile
 
 @dataclass(frozen=True)
 class Request:
-    context: Sequence[int]       # at least one token
+    context: Sequence[int]  # at least one token
     continuation: Sequence[int]  # at least one token
 
 
 @dataclass(frozen=True)
 class Score:
     logprob: float  # sum over the continuation's tokens of log p(token | everything before it)
-    greedy: bool    # every continuation token is the model's most likely next token
+    greedy: bool  # every continuation token is the model's most likely next token
     tokens: int
 
 
@@ -55,7 +56,13 @@ class Accuracy:
 
     def to_dict(self) -> dict[str, float | int]:
         low, high = self.interval()
-        return {"value": self.value, "low": low, "high": high, "correct": self.correct, "total": self.total}
+        return {
+            "value": self.value,
+            "low": low,
+            "high": high,
+            "correct": self.correct,
+            "total": self.total,
+        }
 
 
 def wilson_interval(correct: int, total: int, z: float = Z95) -> tuple[float, float]:
@@ -70,38 +77,49 @@ def wilson_interval(correct: int, total: int, z: float = Z95) -> tuple[float, fl
 
 
 @torch.no_grad()
-def score_requests(model: LogitsFn, requests: Sequence[Request], max_tokens: int, batch_size: int = 32,
-                   device: torch.device | str = "cpu") -> list[Score]:
+def score_requests(
+    model: LogitsFn,
+    requests: Sequence[Request],
+    max_tokens: int,
+    batch_size: int = 32,
+    device: torch.device | str = "cpu",
+) -> list[Score]:
     """Scores of the requests, batched by length; contexts are cut from the left to fit
     ``max_tokens``."""
     rows: list[list[int]] = []
     for number, request in enumerate(requests):
         if not request.context or not request.continuation:
-            raise ModelError(f"request {number}: context and continuation need at least one token each")
+            raise ModelError(
+                f"request {number}: context and continuation need at least one token each"
+            )
         if len(request.continuation) > max_tokens:
-            raise ModelError(f"request {number}: continuation of {len(request.continuation)} tokens "
-                             f"exceeds the model's {max_tokens}-token context")
+            raise ModelError(
+                f"request {number}: continuation of {len(request.continuation)} tokens "
+                f"exceeds the model's {max_tokens}-token context"
+            )
         # the model reads every token but the last; the last max_tokens + 1 tokens are kept
-        rows.append([*request.context, *request.continuation][-(max_tokens + 1):])
+        rows.append([*request.context, *request.continuation][-(max_tokens + 1) :])
     order = sorted(range(len(rows)), key=lambda i: -len(rows[i]))
     scores: list[Score | None] = [None] * len(rows)
     for start in range(0, len(order), batch_size):
-        batch = order[start:start + batch_size]
+        batch = order[start : start + batch_size]
         width = len(rows[batch[0]]) - 1
         inputs = torch.zeros(len(batch), width, dtype=torch.long)
         targets = torch.zeros(len(batch), width, dtype=torch.long)
         wanted = torch.zeros(len(batch), width, dtype=torch.bool)
         for r, i in enumerate(batch):
             row, cont = rows[i], len(requests[i].continuation)
-            inputs[r, :len(row) - 1] = torch.tensor(row[:-1])
-            targets[r, :len(row) - 1] = torch.tensor(row[1:])
-            wanted[r, len(row) - 1 - cont:len(row) - 1] = True
+            inputs[r, : len(row) - 1] = torch.tensor(row[:-1])
+            targets[r, : len(row) - 1] = torch.tensor(row[1:])
+            wanted[r, len(row) - 1 - cont : len(row) - 1] = True
         logits = model(inputs.to(device))[wanted.to(device)].float()  # (continuation tokens, vocab)
         chosen = targets[wanted].to(device)
         logprobs = torch.log_softmax(logits, dim=-1).gather(1, chosen[:, None])[:, 0]
         greedy = logits.argmax(dim=-1) == chosen
         counts = wanted.sum(dim=1).tolist()
-        for i, lp, gr, count in zip(batch, logprobs.cpu().split(counts), greedy.cpu().split(counts), counts):
+        for i, lp, gr, count in zip(
+            batch, logprobs.cpu().split(counts), greedy.cpu().split(counts), counts
+        ):
             scores[i] = Score(float(lp.double().sum()), bool(gr.all()), count)
     return scores  # type: ignore[return-value]
 
@@ -118,11 +136,18 @@ class ChoiceItem:
 class ChoiceResult:
     acc: Accuracy
     acc_norm: Accuracy
-    predictions: list[tuple[int, int]]  # (by log-likelihood, by log-likelihood per character) per item
+    predictions: list[
+        tuple[int, int]
+    ]  # (by log-likelihood, by log-likelihood per character) per item
 
 
-def multiple_choice(model: LogitsFn, items: Sequence[ChoiceItem], max_tokens: int, batch_size: int = 32,
-                    device: torch.device | str = "cpu") -> ChoiceResult:
+def multiple_choice(
+    model: LogitsFn,
+    items: Sequence[ChoiceItem],
+    max_tokens: int,
+    batch_size: int = 32,
+    device: torch.device | str = "cpu",
+) -> ChoiceResult:
     """Accuracy of picking the most likely choice, raw and normalised by each choice's length."""
     requests = [Request(item.context, choice) for item in items for choice in item.choices]
     scores = iter(score_requests(model, requests, max_tokens, batch_size, device))
@@ -149,8 +174,13 @@ class LastWordResult:
         return math.exp(-self.mean_logprob)
 
 
-def last_word(model: LogitsFn, requests: Sequence[Request], max_tokens: int, batch_size: int = 32,
-              device: torch.device | str = "cpu") -> LastWordResult:
+def last_word(
+    model: LogitsFn,
+    requests: Sequence[Request],
+    max_tokens: int,
+    batch_size: int = 32,
+    device: torch.device | str = "cpu",
+) -> LastWordResult:
     """How often greedy decoding reproduces each continuation (a passage's last word) exactly."""
     scores = score_requests(model, requests, max_tokens, batch_size, device)
     mean = sum(s.logprob for s in scores) / len(scores) if scores else float("nan")

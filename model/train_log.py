@@ -10,6 +10,7 @@ evaluation records carried ``event`` are read as they were written: a record hol
 Records are appended one whole line per write. A crash can still leave the last line torn; readers
 drop such a last line (the resumed run logs that step again) and refuse damage anywhere else.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -103,8 +104,13 @@ def from_json(raw: dict[str, Any]) -> LogRecord | None:
     if kind is None:
         return None
     names = {f.name: f for f in dataclasses.fields(kind)}
-    missing = [n for n, f in names.items() if n not in raw and f.default is dataclasses.MISSING
-               and f.default_factory is dataclasses.MISSING]
+    missing = [
+        n
+        for n, f in names.items()
+        if n not in raw
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
     if missing:
         raise KeyError(", ".join(missing))
     return kind(**{n: raw[n] for n in names if n in raw})
@@ -130,8 +136,9 @@ def read_log(path: Path) -> list[LogRecord]:
         try:
             record = from_json(raw)
         except KeyError as err:
-            raise ModelError(f"{path}: line {number}: a {kind_of(raw)} record without "
-                             f"{err.args[0]}") from None
+            raise ModelError(
+                f"{path}: line {number}: a {kind_of(raw)} record without {err.args[0]}"
+            ) from None
         if record is not None:
             records.append(record)
     return records

@@ -12,6 +12,7 @@ copy rate, against three passes in two kernels for compiled ``F.cross_entropy``
 PyTorch path raises). Everywhere else the same math runs as PyTorch operations. The head's
 chunked loss (model/chunked_loss.py) uses it on each chunk.
 """
+
 from __future__ import annotations
 
 import os
@@ -39,14 +40,22 @@ def uses_kernel(logits: torch.Tensor) -> bool:
 def kernel_available(device: torch.device) -> bool:
     """Whether the kernel runs on ``device``: Triton is installed and the GPU has bf16 (compute
     capability 8+)."""
-    return triton is not None and device.type == "cuda" and torch.cuda.get_device_capability(device)[0] >= 8
+    return (
+        triton is not None
+        and device.type == "cuda"
+        and torch.cuda.get_device_capability(device)[0] >= 8
+    )
 
 
-def softmax_xent_rows_(logits: torch.Tensor, targets: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+def softmax_xent_rows_(
+    logits: torch.Tensor, targets: torch.Tensor, scale: torch.Tensor
+) -> torch.Tensor:
     """Per-row losses (float32); ``logits`` (rows, vocab), contiguous, is overwritten by the
     gradient."""
     if logits.dim() != 2 or not logits.is_contiguous():
-        raise ValueError(f"logits must be a contiguous (rows, vocab) tensor, got shape {tuple(logits.shape)}")
+        raise ValueError(
+            f"logits must be a contiguous (rows, vocab) tensor, got shape {tuple(logits.shape)}"
+        )
     if uses_kernel(logits):
         return _kernel_rows(logits, targets, scale)
     return _torch_rows(logits, targets, scale)
@@ -69,16 +78,34 @@ def _kernel_rows(logits: torch.Tensor, targets: torch.Tensor, scale: torch.Tenso
     rows, vocab = logits.shape
     losses = torch.empty(rows, dtype=torch.float32, device=logits.device)
     if rows:
-        block = min(triton.next_power_of_2(vocab), 16384)  # 16384 and 8 warps: fastest on an H100 at 50,304
-        _xent_rows_kernel[(rows,)](logits, targets.contiguous(), losses, scale.float().reshape(1), IGNORE_INDEX,
-                                   vocab=vocab, BLOCK=block, num_warps=8 if block >= 2048 else 4)
+        block = min(
+            triton.next_power_of_2(vocab), 16384
+        )  # 16384 and 8 warps: fastest on an H100 at 50,304
+        _xent_rows_kernel[(rows,)](
+            logits,
+            targets.contiguous(),
+            losses,
+            scale.float().reshape(1),
+            IGNORE_INDEX,
+            vocab=vocab,
+            BLOCK=block,
+            num_warps=8 if block >= 2048 else 4,
+        )
     return losses
 
 
 if triton is not None:
+
     @triton.jit
-    def _xent_rows_kernel(logits_ptr, targets_ptr, losses_ptr, scale_ptr, ignore_index, vocab: tl.constexpr,
-                          BLOCK: tl.constexpr):
+    def _xent_rows_kernel(
+        logits_ptr,
+        targets_ptr,
+        losses_ptr,
+        scale_ptr,
+        ignore_index,
+        vocab: tl.constexpr,
+        BLOCK: tl.constexpr,
+    ):
         row = tl.program_id(0).to(tl.int64)
         base = logits_ptr + row * vocab
         target = tl.load(targets_ptr + row).to(tl.int64)

@@ -1,4 +1,5 @@
 """The ``scratchlm`` command: one entry point, a subcommand per stage."""
+
 from __future__ import annotations
 
 import argparse
@@ -42,7 +43,9 @@ def subparsers_of(parser: argparse.ArgumentParser) -> list[argparse.ArgumentPars
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``scratchlm`` parser; every subcommand's help is formatted by HelpFormatter."""
-    parser = argparse.ArgumentParser(prog="scratchlm", description="Raw web text in, a trained GPT out.")
+    parser = argparse.ArgumentParser(
+        prog="scratchlm", description="Raw web text in, a trained GPT out."
+    )
     parser.add_argument("--version", action="version", version=f"scratchlm {package_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in command_modules():
@@ -57,6 +60,7 @@ def user_errors() -> tuple[type[BaseException], ...]:
     errors: list[type[BaseException]] = [ConfigError, FileNotFoundError]
     try:
         from scratchlm.model.errors import ModelError
+
         errors.append(ModelError)
     except ImportError:
         pass
@@ -76,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as err:  # TrainingInterrupted says where training stopped
         detail = f": {err}" if str(err) else ""
-        print(f"scratchlm: interrupted{detail}; run the same command again to resume",
-              file=sys.stderr)
+        print(
+            f"scratchlm: interrupted{detail}; run the same command again to resume", file=sys.stderr
+        )
         return 128 + getattr(err, "signum", signal.SIGINT)
     except BrokenPipeError:  # the reader of the output went away (`| head`): no traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nor at exit's flush

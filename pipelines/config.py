@@ -4,6 +4,7 @@ The dataclass's fields and type hints are the schema; every error names the key'
 ``steps[2].gopher_quality.min_words: expected int, got 'ten'``, and every bad key of a mapping is
 reported at once (one line each). A single value where a list is expected is a one-item list.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -96,7 +97,10 @@ def coerce(value: Any, hint: Any, path: str, one_item: bool = True) -> Any:
             raise ConfigError(f"{path}: expected a mapping, got {value!r}")
         args = get_args(hint)
         if args:
-            return {coerce(k, args[0], f"{path}.{k}"): coerce(v, args[1], f"{path}.{k}") for k, v in value.items()}
+            return {
+                coerce(k, args[0], f"{path}.{k}"): coerce(v, args[1], f"{path}.{k}")
+                for k, v in value.items()
+            }
         return dict(value)
     if dataclasses.is_dataclass(hint):
         return build(hint, value, path)
@@ -134,7 +138,10 @@ def build(cls: type, options: Any, path: str) -> Any:
                 raise ConfigError(f"{path}.{key}: unknown option {known}")
             values[key] = coerce(value, hints[key], f"{path}.{key}")
     problems.raise_any()
-    for name, spec in fields.items():  # defaults too, so a resolved recipe reloads to the same values
+    for (
+        name,
+        spec,
+    ) in fields.items():  # defaults too, so a resolved recipe reloads to the same values
         if name not in values and spec.default is not dataclasses.MISSING:
             try:
                 values[name] = coerce(spec.default, hints[name], f"{path}.{name}")
@@ -149,7 +156,9 @@ def build(cls: type, options: Any, path: str) -> Any:
 def to_plain(config: Any) -> Any:
     """A config dataclass back as plain YAML-able data (tuples as lists)."""
     if dataclasses.is_dataclass(config):
-        return {f.name: to_plain(getattr(config, f.name)) for f in dataclasses.fields(config) if f.init}
+        return {
+            f.name: to_plain(getattr(config, f.name)) for f in dataclasses.fields(config) if f.init
+        }
     if isinstance(config, (list, tuple)):
         return [to_plain(v) for v in config]
     if isinstance(config, dict):

@@ -20,6 +20,7 @@ deadline plus a second pass over the part of its shard before it. Per document t
 a few numbers into shared memory; it also counts documents there, which the worker passes on to the
 progress display.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -54,8 +55,10 @@ class Abandoned:
 
     def error(self, step: str) -> str:
         if self.kind == TIMEOUT:
-            return (f"{step} ran past the {self.deadline_s:g} s "
-                    "deadline on this document; the work was abandoned")
+            return (
+                f"{step} ran past the {self.deadline_s:g} s "
+                "deadline on this document; the work was abandoned"
+            )
         return f"the process running {step} died on this document"
 
 
@@ -65,7 +68,9 @@ class Plan:
 
     # (step, document index) -> why that step rejects the document instead of calling its stage
     abandoned: dict[tuple[int, int], Abandoned] = field(default_factory=dict)
-    one_by_one_from: dict[int, int] = field(default_factory=dict)  # step -> from this index on, one at a time
+    one_by_one_from: dict[int, int] = field(
+        default_factory=dict
+    )  # step -> from this index on, one at a time
 
 
 class Watch:
@@ -98,8 +103,15 @@ class WorkerError(RuntimeError):
 
 def check_deadline(seconds: float, where: str) -> float:
     """A deadline in seconds: a finite number >= 0 (0: none); anything else is a ValueError."""
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"{where}: expected a number of seconds >= 0 (0: no deadline), got {seconds!r}")
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, (int, float))
+        or not math.isfinite(seconds)
+        or seconds < 0
+    ):
+        raise ValueError(
+            f"{where}: expected a number of seconds >= 0 (0: no deadline), got {seconds!r}"
+        )
     return float(seconds)
 
 
@@ -113,8 +125,9 @@ def supervise(work: Callable[[Plan, Watch], T], timeout_s: float) -> T:
         if not isinstance(outcome, _Overrun):
             return outcome
         if outcome.count > 1:
-            plan.one_by_one_from[outcome.step] = min(plan.one_by_one_from.get(outcome.step, outcome.index),
-                                                     outcome.index)
+            plan.one_by_one_from[outcome.step] = min(
+                plan.one_by_one_from.get(outcome.step, outcome.index), outcome.index
+            )
         else:
             plan.abandoned[outcome.step, outcome.index] = Abandoned(outcome.kind, timeout_s)
 
@@ -125,7 +138,9 @@ _current: _ShardChild | None = None
 def _child() -> _ShardChild:
     """This process's shard child, started anew when there is none (first use, or after a kill)."""
     global _current
-    if _current is None or _current.supervisor != os.getpid() or not _current.alive():  # a forked copy's is not ours
+    if (
+        _current is None or _current.supervisor != os.getpid() or not _current.alive()
+    ):  # a forked copy's is not ours
         _current = _ShardChild()
     return _current
 
@@ -138,7 +153,9 @@ class _ShardChild:
         self.supervisor = os.getpid()
         self.shared = context.RawArray("d", 6)
         self.tasks, child_tasks = context.Pipe(duplex=True)
-        self.process = context.Process(target=self._serve, args=(child_tasks,), name="scratchlm-shard", daemon=True)
+        self.process = context.Process(
+            target=self._serve, args=(child_tasks,), name="scratchlm-shard", daemon=True
+        )
         self.process.start()
         child_tasks.close()
 
@@ -168,7 +185,11 @@ class _ShardChild:
         """(start time, step, first index, count) of the call in progress, read consistently."""
         while True:
             started = self.shared[_STARTED]
-            step, index, count = int(self.shared[_STEP]), int(self.shared[_INDEX]), int(self.shared[_COUNT])
+            step, index, count = (
+                int(self.shared[_STEP]),
+                int(self.shared[_INDEX]),
+                int(self.shared[_COUNT]),
+            )
             if self.shared[_STARTED] == started:
                 return started, step, index, count
 
@@ -186,7 +207,9 @@ class _ShardChild:
             progress.count_documents(max(0, docs - counted[0]), max(0, text_bytes - counted[1]))
             counted[0], counted[1] = max(docs, counted[0]), max(text_bytes, counted[1])
 
-    def run(self, work: Callable[[Plan, Watch], T], plan: Plan, timeout_s: float, counted: list[int]) -> T | _Overrun:
+    def run(
+        self, work: Callable[[Plan, Watch], T], plan: Plan, timeout_s: float, counted: list[int]
+    ) -> T | _Overrun:
         self.shared[_STARTED] = self.shared[_DOCS] = self.shared[_BYTES] = 0.0
         try:
             self.tasks.send((work, plan, os.getcwd()))
@@ -215,8 +238,10 @@ class _ShardChild:
                 started, step, index, count = self._current_call()
                 self.kill()
                 if not started:
-                    raise WorkerError(f"the shard's process died outside any stage call "
-                                      f"(exit code {self.process.exitcode})") from None
+                    raise WorkerError(
+                        f"the shard's process died outside any stage call "
+                        f"(exit code {self.process.exitcode})"
+                    ) from None
                 return _Overrun(step, index, count, CRASH)
             if status == "error":
                 raise WorkerError(payload)
@@ -231,7 +256,10 @@ def die_with(parent: int) -> None:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: an orphan finishes its shard; files are renamed atomically
+    except (
+        OSError,
+        AttributeError,
+    ):  # not Linux: an orphan finishes its shard; files are renamed atomically
         pass
     if os.getppid() != parent:  # the parent died before the request took effect
         os._exit(1)

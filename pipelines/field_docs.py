@@ -1,6 +1,7 @@
 """What each option of a configuration dataclass does, read from the class itself, so that the
 description lives in one place: a field's ``help`` metadata, else the comment on its line (or the
 comment lines just above it), else the sentences of its class's docstring that name it."""
+
 from __future__ import annotations
 
 import ast
@@ -24,9 +25,11 @@ def _comments(klass: type) -> dict[str, str]:
     except (OSError, TypeError):
         return {}
     lines = source.splitlines()
-    by_line = {tok.start[0]: tok.string.lstrip("#").strip()
-               for tok in tokenize.generate_tokens(io.StringIO(source).readline)
-               if tok.type == tokenize.COMMENT}
+    by_line = {
+        tok.start[0]: tok.string.lstrip("#").strip()
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+        if tok.type == tokenize.COMMENT
+    }
     found = {}
     for node in ast.parse(source).body[0].body:
         if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):

@@ -5,6 +5,7 @@ Files are a JSON list of objects or JSON Lines, optionally gzip/zstd compressed.
 or instruction record stops the run with one line naming the file, the record and the cause; a bad
 preference record is counted with its reason and left out.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,6 +26,7 @@ from scratchlm.tokenizer.files import load_tokenizer, token_id
 @dataclass
 class Rejects:
     """Records left out of a run, counted by reason, with the first record of each reason."""
+
     counts: Counter = field(default_factory=Counter)
     first: dict[str, str] = field(default_factory=dict)
 
@@ -40,8 +42,10 @@ class Rejects:
         """``N rejected: K reason (first: where); ...`` or ``none rejected``."""
         if not self.counts:
             return "none rejected"
-        parts = [f"{count} {reason} (first: {self.first[reason]})"
-                 for reason, count in self.counts.most_common()]
+        parts = [
+            f"{count} {reason} (first: {self.first[reason]})"
+            for reason, count in self.counts.most_common()
+        ]
         return f"{self.total} rejected: " + "; ".join(parts)
 
 
@@ -51,6 +55,7 @@ def read_records(path: Path, rejects: Rejects | None = None) -> list[tuple[str, 
     A line that is not JSON or a record that is not an object stops the run, or with ``rejects``
     is counted there and left out.
     """
+
     def bad(where: str, reason: str) -> None:
         if rejects is None:
             raise ConfigError(f"{where}: {reason}")
@@ -89,12 +94,15 @@ def read_records(path: Path, rejects: Rejects | None = None) -> list[tuple[str, 
 @dataclass(frozen=True)
 class TextTokenizer:
     """A ``tokenizer.json`` and its end-of-text id (also the padding id)."""
+
     tokenizer: Tokenizer
     eos_id: int
 
     @classmethod
     def load(cls, path: Path) -> TextTokenizer:
-        tokenizer = load_tokenizer(path)  # a literal "<|endoftext|>" in data is text, as in the shards
+        tokenizer = load_tokenizer(
+            path
+        )  # a literal "<|endoftext|>" in data is text, as in the shards
         return cls(tokenizer, token_id(tokenizer, path))
 
     def encode(self, texts: list[str]) -> list[list[int]]:
@@ -117,19 +125,24 @@ def labelled_texts(path: Path, text_field: str, label_field: str) -> list[tuple[
     return out
 
 
-def encode_labelled(rows: list[tuple[str, str]], labels: list[str], tok: TextTokenizer,
-                    path: Path) -> list[tuple[list[int], int]]:
+def encode_labelled(
+    rows: list[tuple[str, str]], labels: list[str], tok: TextTokenizer, path: Path
+) -> list[tuple[list[int], int]]:
     """(token ids, label index) pairs; a label unseen in training data is refused."""
     index = {label: i for i, label in enumerate(labels)}
     unknown = sorted({label for _, label in rows} - set(index))
     if unknown:
-        raise ConfigError(f"{path}: label(s) {', '.join(unknown)} not in the training file "
-                          f"(known: {', '.join(labels)})")
+        raise ConfigError(
+            f"{path}: label(s) {', '.join(unknown)} not in the training file "
+            f"(known: {', '.join(labels)})"
+        )
     ids = tok.encode([text for text, _ in rows])
     return [(i, index[label]) for i, (_, label) in zip(ids, rows) if i]
 
 
-def instruction_pairs(path: Path, tok: TextTokenizer, block_size: int) -> tuple[list[tuple[list[int], list[int]]], int]:
+def instruction_pairs(
+    path: Path, tok: TextTokenizer, block_size: int
+) -> tuple[list[tuple[list[int], list[int]]], int]:
     """(prompt ids, response ids + EOS) of each record, and the count dropped because the prompt
     alone fills the context (no response token would be learned)."""
     prompts, responses = [], []
@@ -142,8 +155,9 @@ def instruction_pairs(path: Path, tok: TextTokenizer, block_size: int) -> tuple[
     return kept, len(pairs) - len(kept)
 
 
-def preference_pairs(path: Path, tok: TextTokenizer, block_size: int,
-                     rejects: Rejects) -> list[Preference]:
+def preference_pairs(
+    path: Path, tok: TextTokenizer, block_size: int, rejects: Rejects
+) -> list[Preference]:
     """(prompt ids, chosen ids + EOS, rejected ids + EOS) of each good record; the others counted in
     ``rejects``: malformed, a prompt that fills the context, or answers that differ only past it."""
     wheres, texts = [], []
@@ -161,7 +175,7 @@ def preference_pairs(path: Path, tok: TextTokenizer, block_size: int,
         c, r = c + [tok.eos_id], r + [tok.eos_id]
         if len(p) >= block_size:
             rejects.add(f"prompt fills the {block_size}-token context", where)
-        elif (p + c)[:block_size + 1] == (p + r)[:block_size + 1]:
+        elif (p + c)[: block_size + 1] == (p + r)[: block_size + 1]:
             reason = f"chosen and rejected differ only past the {block_size}-token context"
             rejects.add(reason, where)
         else:

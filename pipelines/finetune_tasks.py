@@ -1,4 +1,5 @@
 """What ``scratchlm finetune classify|instruct|dpo|merge`` do: read data, tune, save, report."""
+
 from __future__ import annotations
 
 import argparse
@@ -38,9 +39,15 @@ Item = TypeVar("Item")
 
 
 def config_of(args: argparse.Namespace) -> FinetuneConfig:
-    return FinetuneConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                             weight_decay=args.weight_decay, seed=args.seed,
-                             lora_rank=args.lora_rank, lora_alpha=args.lora_alpha)
+    return FinetuneConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        seed=args.seed,
+        lora_rank=args.lora_rank,
+        lora_alpha=args.lora_alpha,
+    )
 
 
 def logger(out: Path, after_step: int = 0):
@@ -51,8 +58,14 @@ def logger(out: Path, after_step: int = 0):
     (out / LOG_NAME).write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
 
     def log(record: dict[str, Any]) -> None:
-        print("  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in record.items()), flush=True)
+        print(
+            "  ".join(
+                f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in record.items()
+            ),
+            flush=True,
+        )
         append_record(out / LOG_NAME, record)
+
     return log
 
 
@@ -62,7 +75,9 @@ def load(args: argparse.Namespace):
     model, base = ft.load_base(args.checkpoint, pick_device(args.device))
     tok = TextTokenizer.load(args.tokenizer or base.tokenizer_path)
     if tok.tokenizer.get_vocab_size() > model.config.vocab_size:
-        raise ConfigError(f"{args.tokenizer or base.tokenizer_path}: vocabulary larger than the model's")
+        raise ConfigError(
+            f"{args.tokenizer or base.tokenizer_path}: vocabulary larger than the model's"
+        )
     return model, base, tok
 
 
@@ -78,17 +93,30 @@ def classify(args: argparse.Namespace) -> int:
     train_rows = labelled_texts(args.train, args.text_field, args.label_field)
     labels = sorted({label for _, label in train_rows})
     train = encode_labelled(train_rows, labels, tok, args.train)
-    val = encode_labelled(labelled_texts(args.val, args.text_field, args.label_field), labels, tok, args.val)
+    val = encode_labelled(
+        labelled_texts(args.val, args.text_field, args.label_field), labels, tok, args.val
+    )
     ft.setup(model, cfg, args.train_layers, classes=len(labels))
     majority = max(np.bincount([label for _, label in val], minlength=len(labels))) / len(val)
-    print(f"{len(train)} training and {len(val)} validation texts, "
-          f"{len(labels)} labels ({', '.join(labels)}); "
-          f"majority-class validation accuracy {majority:.4f}; {describe(model)}", flush=True)
+    print(
+        f"{len(train)} training and {len(val)} validation texts, "
+        f"{len(labels)} labels ({', '.join(labels)}); "
+        f"majority-class validation accuracy {majority:.4f}; {describe(model)}",
+        flush=True,
+    )
     history = ft.finetune_classifier(model, train, val, tok.eos_id, cfg, logger(args.out))
-    info: dict[str, Any] = {"task": "classify", "labels": labels, "train_layers": args.train_layers,
-                            "text_field": args.text_field, "label_field": args.label_field, "history": history}
+    info: dict[str, Any] = {
+        "task": "classify",
+        "labels": labels,
+        "train_layers": args.train_layers,
+        "text_field": args.text_field,
+        "label_field": args.label_field,
+        "history": history,
+    }
     if args.test:
-        test = encode_labelled(labelled_texts(args.test, args.text_field, args.label_field), labels, tok, args.test)
+        test = encode_labelled(
+            labelled_texts(args.test, args.text_field, args.label_field), labels, tok, args.test
+        )
         info["test_accuracy"] = ft.accuracy(model, test, tok.eos_id)
         print(f"test accuracy {info['test_accuracy']:.4f} on {len(test)} texts ({args.test})")
     folder = ft.save(args.out, model, base, info, cfg, history[-1]["step"])
@@ -116,25 +144,42 @@ def instruct(args: argparse.Namespace) -> int:
     if not train:
         raise ConfigError(f"{args.data}: no record whose prompt fits the {block}-token context")
     ft.setup(model, cfg, args.train_layers)
-    print(f"{len(train)} training and {len(val)} validation "
-          f"records ({dropped} dropped: prompt fills the "
-          f"{block}-token context); {describe(model)}", flush=True)
+    print(
+        f"{len(train)} training and {len(val)} validation "
+        f"records ({dropped} dropped: prompt fills the "
+        f"{block}-token context); {describe(model)}",
+        flush=True,
+    )
     history = ft.finetune_instruct(model, train, val, tok.eos_id, cfg, logger(args.out))
-    folder = ft.save(args.out, model, base, {"task": "instruct", "train_layers": args.train_layers,
-                                             "history": history}, cfg, history[-1]["step"])
+    folder = ft.save(
+        args.out,
+        model,
+        base,
+        {"task": "instruct", "train_layers": args.train_layers, "history": history},
+        cfg,
+        history[-1]["step"],
+    )
     print(f"instruction-tuned model saved: {folder}")
-    for where, record in read_records(args.val or args.data)[:args.show]:
+    for where, record in read_records(args.val or args.data)[: args.show]:
         prompt, expected = record_prompt(record, where)
-        print(f"\n{prompt}{answer(model, tok, prompt, args.max_new_tokens)}\n[expected: {expected}]")
+        print(
+            f"\n{prompt}{answer(model, tok, prompt, args.max_new_tokens)}\n[expected: {expected}]"
+        )
     return 0
 
 
 def answer(model: torch.nn.Module, tok: TextTokenizer, prompt: str, max_new_tokens: int) -> str:
     """The model's greedy response to a formatted prompt."""
-    ids = tok.encode([prompt])[0][-(model.config.block_size - 1):]
+    ids = tok.encode([prompt])[0][-(model.config.block_size - 1) :]
     device = model.tok_emb.weight.device
-    out = generate(model, torch.tensor([ids], device=device), max_new_tokens, temperature=0.0, eos_id=tok.eos_id)
-    return extract_response(tok.decode([t for t in out[0, len(ids):].tolist() if t != tok.eos_id]))
+    out = generate(
+        model,
+        torch.tensor([ids], device=device),
+        max_new_tokens,
+        temperature=0.0,
+        eos_id=tok.eos_id,
+    )
+    return extract_response(tok.decode([t for t in out[0, len(ids) :].tolist() if t != tok.eos_id]))
 
 
 def merge(args: argparse.Namespace) -> int:
@@ -144,15 +189,21 @@ def merge(args: argparse.Namespace) -> int:
 
 
 def dpo(args: argparse.Namespace) -> int:
-    cfg = dataclasses.replace(config_of(args), log_every=args.log_every, eval_every=args.eval_every,
-                              checkpoint_every=args.checkpoint_every)
+    cfg = dataclasses.replace(
+        config_of(args),
+        log_every=args.log_every,
+        eval_every=args.eval_every,
+        checkpoint_every=args.checkpoint_every,
+    )
     if args.beta <= 0:
         raise ConfigError(f"--beta must be positive, got {args.beta}")
     state_dir = args.out / ft.RESUME
     finished = bool(checkpoint.list_checkpoints(args.out))
     if not args.resume and (finished or (args.out / LOG_NAME).exists()):
-        raise ConfigError(f"{args.out}: holds a run already; pass --resume to continue it, "
-                          "or choose another --out")
+        raise ConfigError(
+            f"{args.out}: holds a run already; pass --resume to continue it, "
+            "or choose another --out"
+        )
     if args.resume and finished and not state_dir.exists():
         raise ConfigError(f"{args.out}: the run is finished; nothing to resume")
     model, base, tok = load(args)
@@ -165,22 +216,46 @@ def dpo(args: argparse.Namespace) -> int:
     print(f"{len(train)} training and {len(val)} held-out pairs; {rejects.summary()}", flush=True)
     if not train:
         raise ConfigError(f"{args.data}: no usable preference pair")
-    settings = {"config": dataclasses.asdict(cfg), "beta": args.beta, "train_layers": args.train_layers,
-           "base_sha256": base.digests[checkpoint.WEIGHTS], "val_fraction": args.val_fraction,
-           "data_sha256": [sha256_file(path) for path in (args.data, args.val) if path]}
+    settings = {
+        "config": dataclasses.asdict(cfg),
+        "beta": args.beta,
+        "train_layers": args.train_layers,
+        "base_sha256": base.digests[checkpoint.WEIGHTS],
+        "val_fraction": args.val_fraction,
+        "data_sha256": [sha256_file(path) for path in (args.data, args.val) if path],
+    }
     resumable = ft.Resumable.open(state_dir, settings)
     # the reference: the starting model's log-probabilities, once for the whole run
     reference = [answer_logprobs(model, split, tok.eos_id) for split in (train, val)]
     ft.setup(model, cfg, args.train_layers)
     resuming = f"; resuming after step {resumable.step}" if resumable.step else ""
     print(f"beta {args.beta}; {describe(model)}{resuming}", flush=True)
-    history = ft.finetune_dpo(model, train, reference[0], val, reference[1], tok.eos_id, args.beta,
-                              cfg, logger(args.out, resumable.step), resumable)
-    info = {"task": "dpo", "beta": args.beta, "train_layers": args.train_layers, "history": history,
-            "rejected": dict(rejects.counts)}
+    history = ft.finetune_dpo(
+        model,
+        train,
+        reference[0],
+        val,
+        reference[1],
+        tok.eos_id,
+        args.beta,
+        cfg,
+        logger(args.out, resumable.step),
+        resumable,
+    )
+    info = {
+        "task": "dpo",
+        "beta": args.beta,
+        "train_layers": args.train_layers,
+        "history": history,
+        "rejected": dict(rejects.counts),
+    }
     folder = ft.save(args.out, model, base, info, cfg, history[-1]["step"])
-    plot_terms(args.out / LOG_NAME, args.out / DPO_PLOT, DPO_PANELS,
-               f"DPO (beta {args.beta}) on {args.data.name}")
+    plot_terms(
+        args.out / LOG_NAME,
+        args.out / DPO_PLOT,
+        DPO_PANELS,
+        f"DPO (beta {args.beta}) on {args.data.name}",
+    )
     shutil.rmtree(state_dir, ignore_errors=True)
     print(f"preference-tuned model saved: {folder}; plot: {args.out / DPO_PLOT}")
     return 0
@@ -193,8 +268,9 @@ def evaluate_preferences(args: argparse.Namespace) -> int:
     finetune = saved.state.get("finetune", {})
     reference_path = args.reference or finetune.get("base")
     if reference_path is None:
-        raise ConfigError(f"{saved.folder}: not a DPO checkpoint; name the reference model with "
-                          "--reference")
+        raise ConfigError(
+            f"{saved.folder}: not a DPO checkpoint; name the reference model with --reference"
+        )
     beta = args.beta or finetune.get("beta") or DPO_BETA
     tok = TextTokenizer.load(saved.tokenizer_path)
     rejects = Rejects()
@@ -204,17 +280,28 @@ def evaluate_preferences(args: argparse.Namespace) -> int:
     policy = answer_logprobs(model, pairs, tok.eos_id, args.batch_size)
     reference_model, reference = load_model(Path(reference_path), device)
     if reference.model_config["block_size"] != model.config.block_size:
-        raise ConfigError(f"{reference.folder}: context differs from {saved.folder}'s; "
-                          "not its reference")
+        raise ConfigError(
+            f"{reference.folder}: context differs from {saved.folder}'s; not its reference"
+        )
     reference_logprobs = answer_logprobs(reference_model, pairs, tok.eos_id, args.batch_size)
     metrics = preference_metrics(policy, reference_logprobs, beta)
-    report = {"checkpoint": str(saved.folder), "reference": str(reference.folder), "beta": beta,
-              "pairs": len(pairs), "rejected": dict(rejects.counts), **metrics}
-    rows = [("checkpoint", str(saved.folder)), ("reference", str(reference.folder)),
-            ("beta", f"{beta:g}"), ("pairs", f"{len(pairs):,}"),
-            ("rejected", rejects.summary()),
-            ("loss", f"{metrics['loss']:.4f}"),
-            ("reward accuracy", f"{metrics['reward_accuracy']:.4f}"),
-            ("reward margin", f"{metrics['reward_margin']:.4f}")]
+    report = {
+        "checkpoint": str(saved.folder),
+        "reference": str(reference.folder),
+        "beta": beta,
+        "pairs": len(pairs),
+        "rejected": dict(rejects.counts),
+        **metrics,
+    }
+    rows = [
+        ("checkpoint", str(saved.folder)),
+        ("reference", str(reference.folder)),
+        ("beta", f"{beta:g}"),
+        ("pairs", f"{len(pairs):,}"),
+        ("rejected", rejects.summary()),
+        ("loss", f"{metrics['loss']:.4f}"),
+        ("reward accuracy", f"{metrics['reward_accuracy']:.4f}"),
+        ("reward margin", f"{metrics['reward_margin']:.4f}"),
+    ]
     show_results(report, "\n".join(f"{name:<16}{value}" for name, value in rows), args.json)
     return 0

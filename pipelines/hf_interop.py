@@ -12,6 +12,7 @@ GPT-2's activation ``gelu_new`` is the tanh approximation of GELU, the one our M
 (``F.gelu(approximate="tanh")``); both LayerNorms use eps 1e-5, and attention scales by
 1/sqrt(head size) in both, so the logits agree to float rounding.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -38,15 +39,30 @@ TANH_GELU = ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")
 LAYER_NORM_EPS = 1e-5  # torch.nn.LayerNorm's default, which model.gpt uses
 HF_WEIGHTS = "model.safetensors"  # a Hugging Face model folder's weights
 # (ours, GPT-2's, Conv1D weight that needs a transpose)
-BLOCK_NAMES = [("norm1.weight", "ln_1.weight", False), ("norm1.bias", "ln_1.bias", False),
-               ("att.qkv.weight", "attn.c_attn.weight", True), ("att.qkv.bias", "attn.c_attn.bias", False),
-               ("att.out_proj.weight", "attn.c_proj.weight", True), ("att.out_proj.bias", "attn.c_proj.bias", False),
-               ("norm2.weight", "ln_2.weight", False), ("norm2.bias", "ln_2.bias", False),
-               ("ff.up.weight", "mlp.c_fc.weight", True), ("ff.up.bias", "mlp.c_fc.bias", False),
-               ("ff.down.weight", "mlp.c_proj.weight", True), ("ff.down.bias", "mlp.c_proj.bias", False)]
-TOP_NAMES = [("tok_emb.weight", "wte.weight"), ("pos_emb.weight", "wpe.weight"),
-             ("head.final_norm.weight", "ln_f.weight"), ("head.final_norm.bias", "ln_f.bias")]
-BUFFERS = (".attn.bias", ".attn.masked_bias")  # causal-mask buffers in older GPT-2 files, not weights
+BLOCK_NAMES = [
+    ("norm1.weight", "ln_1.weight", False),
+    ("norm1.bias", "ln_1.bias", False),
+    ("att.qkv.weight", "attn.c_attn.weight", True),
+    ("att.qkv.bias", "attn.c_attn.bias", False),
+    ("att.out_proj.weight", "attn.c_proj.weight", True),
+    ("att.out_proj.bias", "attn.c_proj.bias", False),
+    ("norm2.weight", "ln_2.weight", False),
+    ("norm2.bias", "ln_2.bias", False),
+    ("ff.up.weight", "mlp.c_fc.weight", True),
+    ("ff.up.bias", "mlp.c_fc.bias", False),
+    ("ff.down.weight", "mlp.c_proj.weight", True),
+    ("ff.down.bias", "mlp.c_proj.bias", False),
+]
+TOP_NAMES = [
+    ("tok_emb.weight", "wte.weight"),
+    ("pos_emb.weight", "wpe.weight"),
+    ("head.final_norm.weight", "ln_f.weight"),
+    ("head.final_norm.bias", "ln_f.bias"),
+]
+BUFFERS = (
+    ".attn.bias",
+    ".attn.masked_bias",
+)  # causal-mask buffers in older GPT-2 files, not weights
 
 
 def name_pairs(config: GPTConfig) -> list[tuple[str, str, bool]]:
@@ -59,14 +75,30 @@ def name_pairs(config: GPTConfig) -> list[tuple[str, str, bool]]:
 
 # ---- export ---------------------------------------------------------------------------------
 
+
 def hf_config(config: GPTConfig, eos_id: int) -> dict:
-    return {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "vocab_size": config.vocab_size,
-            "n_positions": config.block_size, "n_embd": config.n_embd, "n_layer": config.n_layer,
-            "n_head": config.n_head, "n_inner": None, "activation_function": "gelu_new",
-            "resid_pdrop": config.dropout, "embd_pdrop": config.dropout, "attn_pdrop": config.dropout,
-            "layer_norm_epsilon": LAYER_NORM_EPS, "initializer_range": 0.02, "scale_attn_weights": True,
-            "use_cache": True, "bos_token_id": eos_id, "eos_token_id": eos_id,
-            "tie_word_embeddings": config.tie_weights, "dtype": "float32"}
+    return {
+        "architectures": ["GPT2LMHeadModel"],
+        "model_type": "gpt2",
+        "vocab_size": config.vocab_size,
+        "n_positions": config.block_size,
+        "n_embd": config.n_embd,
+        "n_layer": config.n_layer,
+        "n_head": config.n_head,
+        "n_inner": None,
+        "activation_function": "gelu_new",
+        "resid_pdrop": config.dropout,
+        "embd_pdrop": config.dropout,
+        "attn_pdrop": config.dropout,
+        "layer_norm_epsilon": LAYER_NORM_EPS,
+        "initializer_range": 0.02,
+        "scale_attn_weights": True,
+        "use_cache": True,
+        "bos_token_id": eos_id,
+        "eos_token_id": eos_id,
+        "tie_word_embeddings": config.tie_weights,
+        "dtype": "float32",
+    }
 
 
 def to_hf_weights(weights: dict[str, torch.Tensor], config: GPTConfig) -> dict[str, torch.Tensor]:
@@ -87,8 +119,13 @@ def write_tokenizer_files(tokenizer_path: Path, out: Path, block_size: int) -> i
     eos_id = token_id(load_tokenizer(tokenizer_path), tokenizer_path)
     shutil.copyfile(tokenizer_path, out / TOKENIZER_FILE)
     special = {"bos_token": EOS_TOKEN, "eos_token": EOS_TOKEN, "unk_token": EOS_TOKEN}
-    config = {"tokenizer_class": "GPT2Tokenizer", "model_max_length": block_size, "add_prefix_space": False,
-              "clean_up_tokenization_spaces": False, **special}
+    config = {
+        "tokenizer_class": "GPT2Tokenizer",
+        "model_max_length": block_size,
+        "add_prefix_space": False,
+        "clean_up_tokenization_spaces": False,
+        **special,
+    }
     (out / "tokenizer_config.json").write_text(json.dumps(config, indent=1), encoding="utf-8")
     (out / "special_tokens_map.json").write_text(json.dumps(special, indent=1), encoding="utf-8")
     return eos_id
@@ -98,7 +135,9 @@ def export_hf(checkpoint_path: Path, out: Path) -> Path:
     """Write a GPT-2 folder that ``transformers`` loads with ``from_pretrained(out)``."""
     saved = checkpoint.load(checkpoint_path)
     if saved.state.get("finetune", {}).get("task") == "classify":
-        raise ConfigError(f"{saved.folder}: a classifier checkpoint has no language-model head to export")
+        raise ConfigError(
+            f"{saved.folder}: a classifier checkpoint has no language-model head to export"
+        )
     config = GPTConfig(**saved.model_config)
     tokenizer_path = saved.tokenizer_path
     if not tokenizer_path.exists():
@@ -106,7 +145,9 @@ def export_hf(checkpoint_path: Path, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     eos_id = write_tokenizer_files(tokenizer_path, out, config.block_size)
     save_file(to_hf_weights(saved.weights, config), out / HF_WEIGHTS, metadata={"format": "pt"})
-    (out / "config.json").write_text(json.dumps(hf_config(config, eos_id), indent=1), encoding="utf-8")
+    (out / "config.json").write_text(
+        json.dumps(hf_config(config, eos_id), indent=1), encoding="utf-8"
+    )
     generation = {"bos_token_id": eos_id, "eos_token_id": eos_id}
     (out / "generation_config.json").write_text(json.dumps(generation, indent=1), encoding="utf-8")
     return out
@@ -114,10 +155,13 @@ def export_hf(checkpoint_path: Path, out: Path) -> Path:
 
 # ---- import ---------------------------------------------------------------------------------
 
+
 def gpt_config_from_hf(hf: dict, path: Path) -> GPTConfig:
     """Our config for a GPT-2 ``config.json``; what our GPT cannot compute exactly is refused."""
+
     def refuse(what: str) -> ConfigError:
         return ConfigError(f"{path}: {what}; scratchlm's GPT cannot reproduce this model")
+
     if hf.get("model_type") != "gpt2":
         raise refuse(f"model_type {hf.get('model_type')!r}, not gpt2")
     n_embd = hf.get("n_embd", 768)
@@ -132,10 +176,16 @@ def gpt_config_from_hf(hf: dict, path: Path) -> GPTConfig:
     if hf.get("add_cross_attention", False):
         raise refuse("cross-attention layers")
     try:
-        return GPTConfig(vocab_size=hf.get("vocab_size", 50257), block_size=hf.get("n_positions", 1024),
-                         n_layer=hf.get("n_layer", 12), n_head=hf.get("n_head", 12), n_embd=n_embd,
-                         dropout=hf.get("resid_pdrop", 0.1), qkv_bias=True,
-                         tie_weights=hf.get("tie_word_embeddings", True))
+        return GPTConfig(
+            vocab_size=hf.get("vocab_size", 50257),
+            block_size=hf.get("n_positions", 1024),
+            n_layer=hf.get("n_layer", 12),
+            n_head=hf.get("n_head", 12),
+            n_embd=n_embd,
+            dropout=hf.get("resid_pdrop", 0.1),
+            qkv_bias=True,
+            tie_weights=hf.get("tie_word_embeddings", True),
+        )
     except ModelError as err:
         raise ConfigError(f"{path}: {err}") from None
 
@@ -153,13 +203,21 @@ def read_hf_tensors(folder: Path) -> dict[str, torch.Tensor]:
         try:  # plain tensors only: no code in the file runs
             return torch.load(folder / "pytorch_model.bin", map_location="cpu", weights_only=True)
         except (pickle.UnpicklingError, RuntimeError) as err:
-            raise ConfigError(f"{folder / 'pytorch_model.bin'}: refused, not plain tensors ({err})") from None
-    raise ConfigError(f"{folder}: no model.safetensors, model.safetensors.index.json or pytorch_model.bin")
+            raise ConfigError(
+                f"{folder / 'pytorch_model.bin'}: refused, not plain tensors ({err})"
+            ) from None
+    raise ConfigError(
+        f"{folder}: no model.safetensors, model.safetensors.index.json or pytorch_model.bin"
+    )
 
 
-def from_hf_weights(tensors: dict[str, torch.Tensor], config: GPTConfig, folder: Path) -> dict[str, torch.Tensor]:
+def from_hf_weights(
+    tensors: dict[str, torch.Tensor], config: GPTConfig, folder: Path
+) -> dict[str, torch.Tensor]:
     """Our state dict from GPT-2 tensors (names with or without the ``transformer.`` prefix)."""
-    plain = {k.removeprefix("transformer."): v for k, v in tensors.items() if not k.endswith(BUFFERS)}
+    plain = {
+        k.removeprefix("transformer."): v for k, v in tensors.items() if not k.endswith(BUFFERS)
+    }
     out, used = {}, set()
     for ours, theirs, transpose in name_pairs(config):
         if theirs not in plain:
@@ -203,8 +261,19 @@ def import_hf(folder: Path, out: Path) -> Path:
     tokenizer = gpt2_tokenizer(folder)
     token_id(tokenizer, folder)  # an imported model must be able to end its text
     out.mkdir(parents=True, exist_ok=True)
-    state = {"step": 0, "tokens": 0, "model_config": dataclasses.asdict(config), "imported_from": str(folder)}
+    state = {
+        "step": 0,
+        "tokens": 0,
+        "model_config": dataclasses.asdict(config),
+        "imported_from": str(folder),
+    }
     with tempfile.TemporaryDirectory(dir=out) as tmp:
         tokenizer.save(str(Path(tmp) / TOKENIZER_FILE))
-        return checkpoint.save(out, 0, checkpoint.weights_for_saving(weights, config.tie_weights), state,
-                               [Path(tmp) / TOKENIZER_FILE], keep=1)
+        return checkpoint.save(
+            out,
+            0,
+            checkpoint.weights_for_saving(weights, config.tie_weights),
+            state,
+            [Path(tmp) / TOKENIZER_FILE],
+            keep=1,
+        )

@@ -30,23 +30,43 @@ def plot_terms(log: Path, png: Path, panels: list[tuple[str, str]], title: str) 
     """A fine-tuning log's panel per (key, axis label): training ``key`` per logged step,
     ``val_key`` per eval, and ``val_key_by_source`` as one curve per source."""
     records = read_records(Path(log))
-    return _draw([Panel(key.replace("_", " "), label,
-                        [(r["step"], r[key]) for r in records if key in r],
-                        [(r["step"], r[f"val_{key}"]) for r in records if f"val_{key}" in r],
-                        [(r["step"], r[f"val_{key}_by_source"]) for r in records
-                         if f"val_{key}_by_source" in r])
-                  for key, label in panels], png, title)
+    return _draw(
+        [
+            Panel(
+                key.replace("_", " "),
+                label,
+                [(r["step"], r[key]) for r in records if key in r],
+                [(r["step"], r[f"val_{key}"]) for r in records if f"val_{key}" in r],
+                [
+                    (r["step"], r[f"val_{key}_by_source"])
+                    for r in records
+                    if f"val_{key}_by_source" in r
+                ],
+            )
+            for key, label in panels
+        ],
+        png,
+        title,
+    )
 
 
 def plot_loss(log: Path, png: Path, title: str = "training") -> Path:
     """A pretraining log's loss: per step record, per evaluation, and a mixture's per source."""
     records = read_log(Path(log))
     evals = [r for r in records if isinstance(r, Evaluation)]
-    return _draw([Panel("loss", "cross-entropy (nats/token)",
-                        [(r.step, r.loss) for r in records if isinstance(r, Step)],
-                        [(r.step, r.val_loss) for r in evals],
-                        [(r.step, r.val_loss_by_source) for r in evals if r.val_loss_by_source])],
-                 png, title)
+    return _draw(
+        [
+            Panel(
+                "loss",
+                "cross-entropy (nats/token)",
+                [(r.step, r.loss) for r in records if isinstance(r, Step)],
+                [(r.step, r.val_loss) for r in evals],
+                [(r.step, r.val_loss_by_source) for r in evals if r.val_loss_by_source],
+            )
+        ],
+        png,
+        title,
+    )
 
 
 def _draw(panels: list[Panel], png: Path, title: str) -> Path:
@@ -69,7 +89,9 @@ def _draw(panels: list[Panel], png: Path, title: str) -> Path:
         if panel.val:
             ax.plot(*zip(*panel.val), "o-", label=f"validation {panel.name}", markersize=3)
         for source in dict.fromkeys(s for _, losses in panel.by_source for s in losses):
-            points = [(step, losses[source]) for step, losses in panel.by_source if source in losses]
+            points = [
+                (step, losses[source]) for step, losses in panel.by_source if source in losses
+            ]
             ax.plot(*zip(*points), "s--", label=f"validation {panel.name}: {source}", markersize=3)
         ax.set_ylabel(panel.label)
         ax.grid(alpha=0.3)

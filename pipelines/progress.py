@@ -9,6 +9,7 @@ Ray's workers do not see them, and there the counts grow as shards finish. When 
 terminal, a line such as ``02_language: 3/10 shards, 12,345 docs, 4.2 MB/s, ETA 0:03:10`` is printed
 every ``SCRATCHLM_PROGRESS_S`` seconds (default 30).
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -29,8 +30,15 @@ class _Counts:
     """Two counters (documents, text bytes) in shared memory, added to under a lock or by one
     writer."""
 
-    def __init__(self, shared: Any, docs_slot: int = 0, bytes_slot: int = 1, lock: Any = None) -> None:
-        self.shared, self.docs_slot, self.bytes_slot, self.lock = shared, docs_slot, bytes_slot, lock
+    def __init__(
+        self, shared: Any, docs_slot: int = 0, bytes_slot: int = 1, lock: Any = None
+    ) -> None:
+        self.shared, self.docs_slot, self.bytes_slot, self.lock = (
+            shared,
+            docs_slot,
+            bytes_slot,
+            lock,
+        )
 
     def add(self, docs: int, text_bytes: int) -> None:
         if self.lock is None:
@@ -42,7 +50,9 @@ class _Counts:
             self.shared[self.bytes_slot] += text_bytes
 
 
-_sink: _Counts | None = None  # where this process's counts go: the open bar's, or its supervisor's slots
+_sink: _Counts | None = (
+    None  # where this process's counts go: the open bar's, or its supervisor's slots
+)
 
 
 def count_documents(docs: int, text_bytes: int) -> None:
@@ -68,14 +78,23 @@ class _Bar:
         self.done = self.finished_docs = self.done_weight = 0
         self.started = time.monotonic()
         self.live = multiprocessing.get_context("fork").Array("q", 2)
-        self.bar = tqdm(total=sum(self.weights), desc=desc, disable=not terminal, leave=False,
-                        unit="B" if in_bytes else "", unit_scale=in_bytes, unit_divisor=1024,
-                        bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]")
+        self.bar = tqdm(
+            total=sum(self.weights),
+            desc=desc,
+            disable=not terminal,
+            leave=False,
+            unit="B" if in_bytes else "",
+            unit_scale=in_bytes,
+            unit_divisor=1024,
+            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]",
+        )
 
     def docs_and_rate(self) -> tuple[int, float]:
         """Documents so far and the MB/s of their text."""
         docs, text_bytes = self.live[0], self.live[1]
-        return max(docs, self.finished_docs), text_bytes / 1e6 / max(time.monotonic() - self.started, 1e-9)
+        return max(docs, self.finished_docs), text_bytes / 1e6 / max(
+            time.monotonic() - self.started, 1e-9
+        )
 
     def advance(self, result: Any, index: int) -> None:
         """Item ``index`` is done; a result with a document count (``.docs_in``) adds to the
@@ -99,9 +118,13 @@ class _Bar:
         total = sum(self.weights)
         eta = "unknown"
         if 0 < self.done_weight < total:
-            eta = time.strftime("%H:%M:%S", time.gmtime(elapsed * (total - self.done_weight) / self.done_weight))
-        return (f"{self.desc}: {self.done}/{self.items} shards, "
-                f"{docs:,} docs, {rate:.1f} MB/s, ETA {eta}")
+            eta = time.strftime(
+                "%H:%M:%S", time.gmtime(elapsed * (total - self.done_weight) / self.done_weight)
+            )
+        return (
+            f"{self.desc}: {self.done}/{self.items} shards, "
+            f"{docs:,} docs, {rate:.1f} MB/s, ETA {eta}"
+        )
 
 
 @contextmanager
@@ -109,7 +132,12 @@ def progress_bar(total: int, desc: str, weights: Sequence[int] | None = None) ->
     """A progress display for ``total`` items (``weights``: their sizes, for the ETA)."""
     global _sink
     terminal = sys.stderr.isatty()
-    bar = _Bar(desc, weights if weights is not None else [1] * total, terminal, in_bytes=weights is not None)
+    bar = _Bar(
+        desc,
+        weights if weights is not None else [1] * total,
+        terminal,
+        in_bytes=weights is not None,
+    )
     _sink, stop = _Counts(bar.live, lock=bar.live.get_lock()), threading.Event()
 
     def tick() -> None:

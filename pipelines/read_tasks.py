@@ -25,7 +25,6 @@ from scratchlm.curate.stage import Executor
 from scratchlm.curate.writer import write_atomic
 
 
-
 @dataclass(frozen=True)
 class ReadTask:
     source: str  # the input's stable name (ids and meta.source)
@@ -42,8 +41,9 @@ def _span(plain: dict | None) -> Span | None:
     return Span(**{**plain, "seen": tuple(plain.get("seen", ()))}) if plain else None
 
 
-def _with_seen_ids(files: list[InputFile], spans: dict[str, list[Span]], options: ReaderOptions,
-                   executor: Any) -> dict[str, list[Span]]:
+def _with_seen_ids(
+    files: list[InputFile], spans: dict[str, list[Span]], options: ReaderOptions, executor: Any
+) -> dict[str, list[Span]]:
     """The parts of the split files whose records carry their own ids, each with the earlier parts'
     ids its reading looks up (``Span.seen``): every part read once on the workers, then the parts
     that repeat an earlier part's id read again (``curate.readers.base.seen_across_parts``)."""
@@ -51,9 +51,15 @@ def _with_seen_ids(files: list[InputFile], spans: dict[str, list[Span]], options
     jobs = [(f.path, f.source, options, span) for f in files for span in spans[f.source]]
     if not jobs:
         return {}
-    found = iter(executor.map(part_ids, jobs, desc="planning ids", weights=[j[3].size for j in jobs]))
-    return {f.source: seen_across_parts(f.path, f.source, options, spans[f.source],
-                                        [next(found) for _ in spans[f.source]]) for f in files}
+    found = iter(
+        executor.map(part_ids, jobs, desc="planning ids", weights=[j[3].size for j in jobs])
+    )
+    return {
+        f.source: seen_across_parts(
+            f.path, f.source, options, spans[f.source], [next(found) for _ in spans[f.source]]
+        )
+        for f in files
+    }
 
 
 def _is_big(file: InputFile, task_bytes: int) -> bool:
@@ -82,10 +88,7 @@ def plan_read_tasks(
             log(f"{output} was planned with task_bytes {plan['task_bytes']:,}: its tasks are kept")
         # inputs.json has checked that the sources are the same
         paths = {f.source: f.path for f in files}
-        return [
-            ReadTask(t["source"], paths[t["source"]], _span(t["span"]))
-            for t in plan["tasks"]
-        ]
+        return [ReadTask(t["source"], paths[t["source"]], _span(t["span"])) for t in plan["tasks"]]
     if any(output.glob(f"*/{layout.DONE_MARKERS}")):  # a run started before read tasks were planned
         task_bytes = 0
     big = [f for f in files if _is_big(f, task_bytes)]

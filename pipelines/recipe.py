@@ -1,4 +1,5 @@
 """Recipes: one YAML file describing a run, loaded and checked before any work starts."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,18 +19,39 @@ from scratchlm.pipelines.deadline import check_deadline
 
 # recipe section -> (module, dataclass) that configures it; run in this order after curation
 SECTIONS: dict[str, tuple[str, str]] = {
-    "mix": ("scratchlm.tokenizer.config", "MixConfig"),  # instead of steps: weighted curated sources
+    "mix": (
+        "scratchlm.tokenizer.config",
+        "MixConfig",
+    ),  # instead of steps: weighted curated sources
     "bpe": ("scratchlm.tokenizer.config", "BpeConfig"),
     "shard": ("scratchlm.tokenizer.config", "ShardConfig"),
     "train": ("scratchlm.model.config", "TrainConfig"),
 }
-TOP_LEVEL_KEYS = ("name", "doc_timeout_s", "task_bytes", "keep_intermediate", "steps", "licences", *SECTIONS)
+TOP_LEVEL_KEYS = (
+    "name",
+    "doc_timeout_s",
+    "task_bytes",
+    "keep_intermediate",
+    "steps",
+    "licences",
+    *SECTIONS,
+)
 # the per-document deadline of every curation step, unless the recipe or --doc-timeout sets one
 DOC_TIMEOUT_S = 60.0
 # an input file larger than this is read as several tasks, unless the recipe or --task-bytes says
 TASK_BYTES = 256 << 20
-SIZE_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-              "KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40}
+SIZE_UNITS = {
+    "": 1,
+    "B": 1,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KIB": 1 << 10,
+    "MIB": 1 << 20,
+    "GIB": 1 << 30,
+    "TIB": 1 << 40,
+}
 SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*")
 
 
@@ -86,7 +108,9 @@ def section_class(key: str) -> type:
     try:
         return getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError):
-        raise ConfigError(f"{key}: this section is not available in this version of scratchlm") from None
+        raise ConfigError(
+            f"{key}: this section is not available in this version of scratchlm"
+        ) from None
 
 
 def step_item(item: Any, path: str) -> tuple[str, Any]:
@@ -96,7 +120,7 @@ def step_item(item: Any, path: str) -> tuple[str, Any]:
         item = {item: {}}
     if not isinstance(item, dict) or len(item) != 1:
         raise ConfigError(f"{path}: expected one {{stage: {{options}}}} mapping, got {item!r}")
-    (stage_name, options), = item.items()
+    ((stage_name, options),) = item.items()
     if stage_name not in stage_names():
         known = known_names(stage_name, stage_names())
         raise ConfigError(f"{path}.{stage_name}: unknown stage {known}")
@@ -155,8 +179,12 @@ def _steps(raw_steps: Any, problems: Problems) -> list[Step]:
         for i, item in enumerate(step_list(raw_steps, "steps")):
             with problems.check():
                 stage_name, options = step_item(item, f"steps[{i}]")
-                steps.append(Step(stage_name, build(stage_class(stage_name), options,
-                                                    f"steps[{i}].{stage_name}")))
+                steps.append(
+                    Step(
+                        stage_name,
+                        build(stage_class(stage_name), options, f"steps[{i}].{stage_name}"),
+                    )
+                )
     with problems.check():
         if steps and not isinstance(steps[0].stage, Source):
             raise ConfigError("steps[0]: the first step must be 'read'")
@@ -184,8 +212,10 @@ def parse_recipe(data: Any, origin: str = "recipe") -> Recipe:
         steps = _steps(data.get("steps"), problems)
     elif "steps" in data:
         with problems.check():
-            raise ConfigError("steps: a mixture recipe (mix) curates each source with its own "
-                              "recipe; leave steps out")
+            raise ConfigError(
+                "steps: a mixture recipe (mix) curates each source with its own "
+                "recipe; leave steps out"
+            )
     sections = {}
     for key in SECTIONS:
         if key in data:
@@ -206,7 +236,9 @@ def parse_recipe(data: Any, origin: str = "recipe") -> Recipe:
         if not isinstance(keep, bool):
             raise ConfigError(f"keep_intermediate: expected true or false, got {keep!r}")
     problems.raise_any()
-    return Recipe(name, steps, sections, licences, timeout, task_bytes=task_bytes, keep_intermediate=keep)
+    return Recipe(
+        name, steps, sections, licences, timeout, task_bytes=task_bytes, keep_intermediate=keep
+    )
 
 
 def byte_size(value: Any, where: str) -> int:
@@ -218,8 +250,10 @@ def byte_size(value: Any, where: str) -> int:
         return int(float(number) * unit) if "." in number else int(number) * unit
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
-    raise ConfigError(f"{where}: expected a size in bytes >= 0 such as 268435456, 256MiB or 1GB "
-                      f"(0: never split), got {value!r}")
+    raise ConfigError(
+        f"{where}: expected a size in bytes >= 0 such as 268435456, 256MiB or 1GB "
+        f"(0: never split), got {value!r}"
+    )
 
 
 def doc_timeout(value: Any, where: str) -> float:

@@ -5,6 +5,7 @@ A run folder whose recipe changed only in its later sections (bpe, shard, train)
 curation is kept, and each section redoes its work when its options or its input changed, so a
 changed section and those after it are redone.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -26,18 +27,23 @@ SECTION_RUNNERS = {
 }
 
 
-def run_recipe(recipe: Recipe, inputs: list[str], output: Path, executor: Executor,
-               sections: bool = True) -> CurationResult:
+def run_recipe(
+    recipe: Recipe, inputs: list[str], output: Path, executor: Executor, sections: bool = True
+) -> CurationResult:
     """Curate (printing the stats table), run the recipe's later sections unless ``sections`` is
     False (``scratchlm curate``), then write the report."""
     if "mix" in recipe.sections:
-        raise ConfigError(f"recipe {recipe.name!r} is a mixture (a mix section): run it with "
-                          f"scratchlm mix RECIPE --output DIR")
+        raise ConfigError(
+            f"recipe {recipe.name!r} is a mixture (a mix section): run it with "
+            f"scratchlm mix RECIPE --output DIR"
+        )
     result = run_curation(recipe, inputs, output, executor)
     changed = result.changed_sections
     if changed:
-        print(f"the recipe's {', '.join(changed)} changed: the curation in {output} is kept; "
-              f"{'they are' if len(changed) > 1 else 'it is'} redone, and what follows")
+        print(
+            f"the recipe's {', '.join(changed)} changed: the curation in {output} is kept; "
+            f"{'they are' if len(changed) > 1 else 'it is'} redone, and what follows"
+        )
     for key in SECTIONS if sections else ():
         if key in recipe.sections and key in SECTION_RUNNERS:
             module = importlib.import_module(SECTION_RUNNERS[key])
@@ -51,6 +57,7 @@ def run_mixture_recipe(recipe: Recipe, output: Path, executor: Executor) -> dict
     train section when present, then the report; returns the shards' manifest."""
     from scratchlm.pipelines.report.mixture import write_mixture_report
     from scratchlm.pipelines.sections.mix import check_mixture, run_mixture
+
     prepared = check_mixture(recipe)
     output.mkdir(parents=True, exist_ok=True)
     write_atomic(output / layout.RECIPE, recipe.to_yaml())

@@ -7,6 +7,7 @@ shard (``pipelines.segment``), and only its last step writes its full output (ev
 otherwise the segment is run again for that shard, from the furthest step whose output is kept
 (a run made when every step wrote its output resumes from where it stopped).
 """
+
 from __future__ import annotations
 
 import json
@@ -36,7 +37,9 @@ from scratchlm.pipelines.segment import ShardTask, StepTask, process_shard
 class CurationResult:
     output: Path
     steps: list[tuple[str, StageStats]]
-    changed_sections: list[str] = field(default_factory=list)  # later sections changed since the last run
+    changed_sections: list[str] = field(
+        default_factory=list
+    )  # later sections changed since the last run
 
     @property
     def final_dir(self) -> Path:
@@ -50,7 +53,9 @@ def _check_run_folder(output: Path, recipe: Recipe, inputs: list[InputFile]) -> 
     recipe_file, inputs_file = output / layout.RECIPE, output / layout.INPUTS
     inputs_json = json.dumps([f.source for f in inputs], indent=1)
     now = recipe.to_plain()
-    recorded = yaml.safe_load(recipe_file.read_text(encoding="utf-8")) if recipe_file.exists() else now
+    recorded = (
+        yaml.safe_load(recipe_file.read_text(encoding="utf-8")) if recipe_file.exists() else now
+    )
     if not isinstance(recorded, dict) or _curation(recorded) != _curation(now):
         raise ConfigError(f"{output} holds a run of a different recipe; choose another --output")
     claim_folder(inputs_file, inputs_json, "a run over different inputs")
@@ -74,12 +79,16 @@ def _input_size(task: ShardTask) -> int:
 
 
 def shard_stats(step_dir: Path, part: str) -> StageStats:
-    return StageStats.from_dict(json.loads((step_dir / layout.done_file(part)).read_text(encoding="utf-8")))
+    return StageStats.from_dict(
+        json.loads((step_dir / layout.done_file(part)).read_text(encoding="utf-8"))
+    )
 
 
 def segments(recipe: Recipe) -> list[range]:
     """The recipe's step indices cut before every global stage: the runs of fused steps."""
-    starts = [0] + [i for i, step in enumerate(recipe.steps) if i > 0 and isinstance(step.stage, GlobalStage)]
+    starts = [0] + [
+        i for i, step in enumerate(recipe.steps) if i > 0 and isinstance(step.stage, GlobalStage)
+    ]
     return [range(start, end) for start, end in zip(starts, starts[1:] + [len(recipe.steps)])]
 
 
@@ -95,8 +104,9 @@ def resume_point(step_dirs: list[Path], part: str) -> int | None:
     return None
 
 
-def _segment_stages(recipe: Recipe, segment: range, inputs: list[Path], workdir: Path,
-                    executor: Executor) -> list[Source | MapStage]:
+def _segment_stages(
+    recipe: Recipe, segment: range, inputs: list[Path], workdir: Path, executor: Executor
+) -> list[Source | MapStage]:
     """What each step of a segment runs: its stage, or for a global stage (always a segment's
     first) the map stage its ``prepare`` pass over the segment's ``inputs`` returns."""
     stages = [recipe.steps[i].stage for i in segment]
@@ -105,9 +115,15 @@ def _segment_stages(recipe: Recipe, segment: range, inputs: list[Path], workdir:
     return stages
 
 
-def _segment_tasks(recipe: Recipe, segment: range, stages: list[Source | MapStage], output: Path,
-                   parts: list[str], sources: list[tuple[str, str]],
-                   spans: list[Span | None]) -> list[ShardTask]:
+def _segment_tasks(
+    recipe: Recipe,
+    segment: range,
+    stages: list[Source | MapStage],
+    output: Path,
+    parts: list[str],
+    sources: list[tuple[str, str]],
+    spans: list[Span | None],
+) -> list[ShardTask]:
     """The unfinished shards of a segment, each from where it starts again (``spans``: the read
     step's part of a big input file, for a segment read from the input files)."""
     folders = [recipe.step_folder(i) for i in segment]
@@ -122,25 +138,36 @@ def _segment_tasks(recipe: Recipe, segment: range, stages: list[Source | MapStag
             shard = layout.shard_file(part)
             source, path = f"{folders[start - 1]}/{shard}", str(step_dirs[start - 1] / shard)
         steps = tuple(
-            StepTask(recipe.steps[i].name, stage, str(output / recipe.step_folder(i)),
-                     write_output=recipe.keep_intermediate or i == segment[-1],
-                     sample_rows=kept_sample_rows(number, len(parts)),
-                     annotate=annotates(recipe.steps[i].stage))
-            for i, stage in zip(segment[start:], stages[start:]))
+            StepTask(
+                recipe.steps[i].name,
+                stage,
+                str(output / recipe.step_folder(i)),
+                write_output=recipe.keep_intermediate or i == segment[-1],
+                sample_rows=kept_sample_rows(number, len(parts)),
+                annotate=annotates(recipe.steps[i].stage),
+            )
+            for i, stage in zip(segment[start:], stages[start:])
+        )
         tasks.append(ShardTask(steps, source, path, part, recipe.doc_timeout_s, span))
     return tasks
 
 
-def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Executor,
-                 log: Callable[[str], object] = print) -> CurationResult:
+def run_curation(
+    recipe: Recipe,
+    inputs: list[str],
+    output: Path,
+    executor: Executor,
+    log: Callable[[str], object] = print,
+) -> CurationResult:
     """All curation steps of ``recipe`` over ``inputs`` into ``output``, resuming finished shards;
     ``log`` gets the per-step stats table and the final step's folder."""
     release_freed_memory()  # before any worker is forked: they inherit it
     files = expand_inputs(inputs)
     output.mkdir(parents=True, exist_ok=True)
     changed_sections = _check_run_folder(output, recipe, files)
-    read_tasks = plan_read_tasks(files, recipe.source.options(), recipe.task_bytes, output, executor,
-                                 log)
+    read_tasks = plan_read_tasks(
+        files, recipe.source.options(), recipe.task_bytes, output, executor, log
+    )
     parts = [layout.part_name(i) for i in range(len(read_tasks))]
     sources = [(t.source, t.path) for t in read_tasks]
     spans = [t.span for t in read_tasks]  # the read step's; later steps read whole shards
@@ -150,7 +177,9 @@ def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Exec
         for folder in folders:
             (output / folder).mkdir(exist_ok=True)
         shards = [Path(path) for _, path in sources]
-        stages = _segment_stages(recipe, segment, shards, output / folders[0] / layout.WORK, executor)
+        stages = _segment_stages(
+            recipe, segment, shards, output / folders[0] / layout.WORK, executor
+        )
         tasks = _segment_tasks(recipe, segment, stages, output, parts, sources, spans)
         if tasks:
             desc = folders[0] if len(folders) == 1 else f"{folders[0]}..{folders[-1]}"
@@ -159,10 +188,18 @@ def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Exec
             stats = StageStats()
             for part in parts:
                 stats.merge(shard_stats(output / folder, part))
-            write_atomic(output / folder / layout.STATS, json.dumps(stats.to_dict(), indent=2, sort_keys=True))
+            write_atomic(
+                output / folder / layout.STATS,
+                json.dumps(stats.to_dict(), indent=2, sort_keys=True),
+            )
             results.append((folder, stats))
-        sources = [(f"{folders[-1]}/{layout.shard_file(part)}", str(output / folders[-1] / layout.shard_file(part)))
-                   for part in parts]
+        sources = [
+            (
+                f"{folders[-1]}/{layout.shard_file(part)}",
+                str(output / folders[-1] / layout.shard_file(part)),
+            )
+            for part in parts
+        ]
         spans = [None] * len(parts)  # later segments read whole shards
     summary = {folder: stats.to_dict() for folder, stats in results}
     write_atomic(output / layout.STATS, json.dumps(summary, indent=2))
@@ -171,8 +208,10 @@ def run_curation(recipe: Recipe, inputs: list[str], output: Path, executor: Exec
     for line in [*file_error_lines(result), *counted_lines(results[0][1].counted)]:
         log(line)
     if results[0][1].docs_in == 0:
-        raise InputError(f"no document could be read from the {len(files)} input file(s); "
-                         "the file errors above say why")
+        raise InputError(
+            f"no document could be read from the {len(files)} input file(s); "
+            "the file errors above say why"
+        )
     log(f"curated documents: {result.final_dir}")
     return result
 
@@ -184,10 +223,15 @@ def file_error_lines(result: CurationResult) -> list[str]:
     """One line per file error of the run (file, where, cause), at most MAX_ERROR_LINES and a
     count."""
     errors = [(folder, e) for folder, stats in result.steps for e in stats.errors]
-    lines = [f"file error: {e['file']} at {e['offset']}: {e['error']}" for _, e in errors[:MAX_ERROR_LINES]]
+    lines = [
+        f"file error: {e['file']} at {e['offset']}: {e['error']}"
+        for _, e in errors[:MAX_ERROR_LINES]
+    ]
     if len(errors) > MAX_ERROR_LINES:
-        lines.append(f"... and {len(errors) - MAX_ERROR_LINES:,} more "
-                     f"file errors ({result.output}/stats.json lists them)")
+        lines.append(
+            f"... and {len(errors) - MAX_ERROR_LINES:,} more "
+            f"file errors ({result.output}/stats.json lists them)"
+        )
     return lines
 
 
@@ -201,7 +245,15 @@ def stats_table(result: CurationResult) -> str:
         if stats.counted:
             counts = ", ".join(f"{k}={n:,}" for k, n in sorted(stats.counted.items()))
             reasons += f" (counted: {counts})"
-        rows.append((folder, f"{stats.docs_in:,}", f"{stats.docs_out:,}", f"{stats.docs_dropped:,}", reasons))
+        rows.append(
+            (
+                folder,
+                f"{stats.docs_in:,}",
+                f"{stats.docs_out:,}",
+                f"{stats.docs_dropped:,}",
+                reasons,
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = []
     for row in rows:

@@ -12,6 +12,7 @@ step's marker exists.
 Between two steps a document is cleaned and measured exactly as writing it and reading it back
 would (``curate.text.clean``), so each step's counts are those of an unfused run.
 """
+
 from __future__ import annotations
 
 import functools
@@ -47,12 +48,12 @@ SIDE_ROW_GROUPS = {"row_group_rows": BATCH_DOCS, "row_group_bytes": 4 << 20}
 class StepTask:
     """One step of a segment: what it runs, its folder, what it writes of the documents it keeps."""
 
-    name: str          # the recipe's stage name, as reasons name it ("gopher_quality:word_count")
+    name: str  # the recipe's stage name, as reasons name it ("gopher_quality:word_count")
     stage: Source | MapStage  # a global stage's is the map stage its ``prepare`` returned
     output_dir: str
     write_output: bool = True  # its full output (the segment's last step, or keep_intermediate)
-    sample_rows: int = 0       # otherwise: its first kept documents written for the report
-    annotate: bool = False     # its reasons are recorded in the documents kept (action: annotate)
+    sample_rows: int = 0  # otherwise: its first kept documents written for the report
+    annotate: bool = False  # its reasons are recorded in the documents kept (action: annotate)
 
 
 @dataclass(frozen=True)
@@ -60,11 +61,13 @@ class ShardTask:
     """A segment's steps applied to one shard: everything a worker needs, picklable."""
 
     steps: tuple[StepTask, ...]
-    source: str       # the input file's stable name (a segment that starts with the source)
-    input_path: str   # that file, or the Parquet shard of the step before the first
-    part: str         # "part-00000"
-    doc_timeout_s: float = 0.0  # the per-document deadline (0: none, the shard runs in the worker itself)
-    span: Span | None = None    # the read step's part of a big input file (None: all of it)
+    source: str  # the input file's stable name (a segment that starts with the source)
+    input_path: str  # that file, or the Parquet shard of the step before the first
+    part: str  # "part-00000"
+    doc_timeout_s: float = (
+        0.0  # the per-document deadline (0: none, the shard runs in the worker itself)
+    )
+    span: Span | None = None  # the read step's part of a big input file (None: all of it)
 
 
 Indexed = tuple[int, Document]  # a document and its position in the segment's input
@@ -88,13 +91,16 @@ class _StepRun:
         folder = Path(step.output_dir)
         self.done = folder / layout.done_file(part)
         self.stats = StageStats()
-        self.rejects = ShardWriter(folder / layout.REJECTS / layout.shard_file(part), rejects=True,
-                                   **SIDE_ROW_GROUPS)
+        self.rejects = ShardWriter(
+            folder / layout.REJECTS / layout.shard_file(part), rejects=True, **SIDE_ROW_GROUPS
+        )
         self.output: ShardWriter | None = None
         if step.write_output:
             self.output = ShardWriter(folder / layout.shard_file(part))
         elif step.sample_rows > 0:
-            self.output = ShardWriter(folder / layout.KEPT_SAMPLE / layout.shard_file(part), **SIDE_ROW_GROUPS)
+            self.output = ShardWriter(
+                folder / layout.KEPT_SAMPLE / layout.shard_file(part), **SIDE_ROW_GROUPS
+            )
 
     def reject(self, doc: Document, reason: str) -> None:
         self.stats.dropped[reason] += 1
@@ -106,7 +112,9 @@ class _StepRun:
         size = text_bytes(doc)
         self.stats.docs_out += 1
         self.stats.bytes_out += size
-        if self.output is not None and (self.step.write_output or self.output.rows < self.step.sample_rows):
+        if self.output is not None and (
+            self.step.write_output or self.output.rows < self.step.sample_rows
+        ):
             self.output.write(doc)
         return size
 
@@ -133,7 +141,9 @@ def _read_items(task: ShardTask, plan: Plan, watch: Watch) -> Iterator[ReadItem]
         if why is not None:  # a reader cannot skip one record: the rest of the file is given up
             record = index + 1 + (task.span.records if task.span else 0)  # the file's numbering
             rest = "the rest of the file" if task.span is None else "the rest of this task's part"
-            yield FileError(task.source, f"record {record}", f"{why.error('read')}; {rest} was not read")
+            yield FileError(
+                task.source, f"record {record}", f"{why.error('read')}; {rest} was not read"
+            )
             return
         watch.start(index)
         item = next(items, None)
@@ -162,13 +172,15 @@ def _documents(task: ShardTask, first: _StepRun, plan: Plan, watch: Watch) -> It
             yield index, item
 
 
-def _stage_results(step: int, name: str, stage: MapStage, batch: list[Indexed], plan: Plan,
-                   watch: Watch) -> list[StageResult]:
+def _stage_results(
+    step: int, name: str, stage: MapStage, batch: list[Indexed], plan: Plan, watch: Watch
+) -> list[StageResult]:
     """Step ``step``'s answers for a batch: in one watched call while the plan allows, else one
     document at a time, a document abandoned on an earlier pass rejected at once."""
     indices = [index for index, _ in batch]
     if indices[-1] < plan.one_by_one_from.get(step, indices[-1] + 1) and not any(
-            (step, index) in plan.abandoned for index in indices):
+        (step, index) in plan.abandoned for index in indices
+    ):
         watch.start(indices[0], len(batch), step)
         results = stage.map_batch([doc for _, doc in batch])
         watch.stop()
@@ -186,7 +198,9 @@ def _stage_results(step: int, name: str, stage: MapStage, batch: list[Indexed], 
     return results
 
 
-def _apply_step(position: int, run: _StepRun, batch: list[Indexed], plan: Plan, watch: Watch) -> list[Indexed]:
+def _apply_step(
+    position: int, run: _StepRun, batch: list[Indexed], plan: Plan, watch: Watch
+) -> list[Indexed]:
     """One step over a batch: rejects routed, reasons annotated, transforms applied; the kept
     documents are returned for the next step."""
     stage = run.step.stage

@@ -6,6 +6,7 @@ multiple choice, each choice scored as the continuation ``" " + choice`` of the 
 lm-evaluation-harness convention); passage files (``text``) are LAMBADA-style: the context is the
 passage before its last word, the continuation a space and the last word.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,9 @@ def file_layout(path: Path, items: Sequence[EvalItem]) -> str:
     refused."""
     layouts = {item.layout for item in items}
     if len(layouts) > 1:
-        raise ConfigError(f"{path}: mixes layouts ({', '.join(sorted(layouts))}); use one file per task")
+        raise ConfigError(
+            f"{path}: mixes layouts ({', '.join(sorted(layouts))}); use one file per task"
+        )
     layout = layouts.pop()
     for item in items:
         if layout != "passage" and item.answer is None:
@@ -44,13 +47,24 @@ def encode(tok: TextTokenizer, texts: list[str]) -> list[list[int]]:
     return [ids or [tok.eos_id] for ids in tok.encode(texts)]
 
 
-def evaluate_file(model: LogitsFn, tok: TextTokenizer, path: Path, max_tokens: int, batch_size: int,
-                  device: torch.device | str) -> dict[str, Any]:
+def evaluate_file(
+    model: LogitsFn,
+    tok: TextTokenizer,
+    path: Path,
+    max_tokens: int,
+    batch_size: int,
+    device: torch.device | str,
+) -> dict[str, Any]:
     """The accuracy record of one evaluation file."""
     items = read_eval_file(path)
     layout = file_layout(path, items)
     task = "last_word" if layout == "passage" else "multiple_choice"
-    record: dict[str, Any] = {"file": str(path), "task": task, "layout": layout, "items": len(items)}
+    record: dict[str, Any] = {
+        "file": str(path),
+        "task": task,
+        "layout": layout,
+        "items": len(items),
+    }
     if layout == "passage":
         contexts, words = zip(*(item.context.rsplit(maxsplit=1) for item in items))
         targets = encode(tok, [" " + word for word in words])
@@ -63,8 +77,14 @@ def evaluate_file(model: LogitsFn, tok: TextTokenizer, path: Path, max_tokens: i
     encoded = []
     for ctx, item in zip(contexts, items):
         texts = [" " + choice for choice in item.choices]
-        encoded.append(ChoiceItem(ctx, [next(choice_ids) for _ in texts], item.answer,  # type: ignore[arg-type]
-                                  [len(text) for text in texts]))
+        encoded.append(
+            ChoiceItem(
+                ctx,
+                [next(choice_ids) for _ in texts],
+                item.answer,  # type: ignore[arg-type]
+                [len(text) for text in texts],
+            )
+        )
     result = multiple_choice(model, encoded, max_tokens, batch_size, device)
     record.update(acc=result.acc.to_dict(), acc_norm=result.acc_norm.to_dict())
     return record
@@ -81,17 +101,40 @@ def results_table(records: Sequence[dict[str, Any]]) -> str:
     intervals."""
     rows = [("file", "task", "items", "acc [95% CI]", "acc_norm [95% CI]", "ppl")]
     for r in records:
-        ppl = f"{r['perplexity']:.2f}" if "perplexity" in r and math.isfinite(r["perplexity"]) else "-"
-        rows.append((Path(r["file"]).name, r["task"], str(r["items"]), _cell(r.get("acc")),
-                     _cell(r.get("acc_norm")), ppl))
+        ppl = (
+            f"{r['perplexity']:.2f}"
+            if "perplexity" in r and math.isfinite(r["perplexity"])
+            else "-"
+        )
+        rows.append(
+            (
+                Path(r["file"]).name,
+                r["task"],
+                str(r["items"]),
+                _cell(r.get("acc")),
+                _cell(r.get("acc_norm")),
+                ppl,
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
-             for row in rows]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i < 2 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths))
+        )
+        for row in rows
+    ]
     return "\n".join(lines)
 
 
-def run_tasks(checkpoint_dir: Path, tasks: Sequence[Path], batch_size: int = 32, device: str | None = None,
-              precision: str = "auto", json_out: Path | None = None) -> int:
+def run_tasks(
+    checkpoint_dir: Path,
+    tasks: Sequence[Path],
+    batch_size: int = 32,
+    device: str | None = None,
+    precision: str = "auto",
+    json_out: Path | None = None,
+) -> int:
     """Evaluate a checkpoint on each task file; print the table and write the JSON (``-``: print it
     instead)."""
     for task in tasks:
@@ -101,7 +144,10 @@ def run_tasks(checkpoint_dir: Path, tasks: Sequence[Path], batch_size: int = 32,
     model, saved = load_model(checkpoint_dir, dev)
     tok = TextTokenizer.load(saved.tokenizer_path)
     with autocast(dev, autocast_dtype(precision, dev)):
-        records = [evaluate_file(model, tok, Path(task), model.config.block_size, batch_size, dev) for task in tasks]
+        records = [
+            evaluate_file(model, tok, Path(task), model.config.block_size, batch_size, dev)
+            for task in tasks
+        ]
     report = {"checkpoint": str(saved.folder), "step": saved.state.get("step"), "results": records}
     show_results(report, results_table(records), json_out)
     return 0

@@ -1,5 +1,6 @@
 """Hostile text for the tests and for ``benchmarks/text_worst_case.py``: each family makes a text of
 about ``n`` characters of one kind that web crawls hold and that naive text code handles badly."""
+
 from __future__ import annotations
 
 import functools
@@ -29,25 +30,44 @@ def _glued_run(char: str) -> Callable[[int], str]:
 FAMILIES: dict[str, Callable[[int], str]] = {
     "prose": lambda n: _repeat("\n\n".join(_brown(500)), n),  # real prose: the Brown samples
     "dot_leader": lambda n: "ext/Socket/socketpair.t" + "." * n + "FAILED tests 15-45",
-    **{f"run_{name}": _glued_run(char) for name, char in [
-        ("dash", "-"), ("comma", ","), ("apostrophe", "'"), ("slash", "/"), ("colon", ":"),
-        ("equals", "="), ("underscore", "_"), ("at", "@"), ("bracket", "["), ("star", "*"),
-        ("letter", "x"), ("digit", "7"), ("space", " "), ("newline", "\n"), ("tab", "\t"),
-    ]},
+    **{
+        f"run_{name}": _glued_run(char)
+        for name, char in [
+            ("dash", "-"),
+            ("comma", ","),
+            ("apostrophe", "'"),
+            ("slash", "/"),
+            ("colon", ":"),
+            ("equals", "="),
+            ("underscore", "_"),
+            ("at", "@"),
+            ("bracket", "["),
+            ("star", "*"),
+            ("letter", "x"),
+            ("digit", "7"),
+            ("space", " "),
+            ("newline", "\n"),
+            ("tab", "\t"),
+        ]
+    },
     "megabyte_token": lambda n: _repeat("abcdefghijklmnopqrstuvwxyz0123456789", n),
     "dotted_numbers": lambda n: _repeat("1.", n),
     "hex_colons": lambda n: _repeat("a:", n),
     "at_signs": lambda n: _repeat("a@", n),
     "email_like": lambda n: "x@" + _repeat("a.", n) + "1",
     "digit_groups": lambda n: _repeat("0 12 ", n),
-    "plus_digits": lambda n: _repeat(" +123456789012345678901234567890", n),  # too long for a phone number
+    "plus_digits": lambda n: _repeat(
+        " +123456789012345678901234567890", n
+    ),  # too long for a phone number
     "url_dots": lambda n: "www." + "." * n + "x",
     "url_path": lambda n: "http://" + _repeat("a/", n),
     "short_lines": lambda n: _repeat("ab\n", n),
     "repeated_word": lambda n: _repeat("the ", n),
     "mixed_punctuation": lambda n: _repeat("a.,;:!?-'/\"()[]", n),
     "combining_marks": lambda n: "a" + "\u0301" * n + "b",
-    "mark_inversions": lambda n: "a" + _repeat("\u0301\u0316", n) + "b",  # marks out of canonical order
+    "mark_inversions": lambda n: (
+        "a" + _repeat("\u0301\u0316", n) + "b"
+    ),  # marks out of canonical order
     "lone_surrogates": lambda n: _repeat("ab\ud800c\udfff ", n),
     "control_chars": lambda n: _repeat("a\x00b\x01\x7f\x1b[0m ", n),
     "cjk_run": lambda n: _repeat("我们来回顾一下现代", n),
@@ -88,7 +108,9 @@ def best_cpu(fn: Callable[[], object], repeats: int = 3) -> float:
 FAST_ENOUGH_S = 0.02  # a call on the large text this quick is linear enough whatever the ratio
 
 
-def grows_linearly(fn: Callable[[str], object], family: str | Callable[[int], str], n: int = 50_000) -> bool:
+def grows_linearly(
+    fn: Callable[[str], object], family: str | Callable[[int], str], n: int = 50_000
+) -> bool:
     """Whether ``fn``'s CPU time on 4n characters of ``family`` (a name of ``FAMILIES``, or a
     function of n giving the text) is under 8 times its time on n (4 when linear, 16 when
     quadratic); a call that fast is accepted whatever the ratio."""
@@ -113,29 +135,46 @@ def text_functions(workdir: Path) -> dict[str, Callable[[str], object]]:
     workdir.mkdir(parents=True, exist_ok=True)
     words = _brown(1)[0].split()
     items = workdir / "hellaswag_val.jsonl"
-    items.write_text(json.dumps({"ctx": " ".join(words[:25]), "endings": [" ".join(words[25:40]), "no."],
-                                 "label": 0}) + "\n", encoding="utf-8")
+    items.write_text(
+        json.dumps(
+            {"ctx": " ".join(words[:25]), "endings": [" ".join(words[25:40]), "no."], "label": 0}
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     model = workdir / "quality.bin"
     if not model.exists():
         hostile = [clean_text(make(2000))[0] for make in FAMILIES.values()]
         train(list(_brown(40)), hostile * 2, model, TrainOptions(epoch=5, dim=16, bucket=10_000))
-    options = {"decontaminate": {"eval_files": (str(items),)}, "quality_classifier": {"model": str(model)}}
-    stages = {name: _map_stage(stage_class(name)(**options.get(name, {})), workdir / name)
-              for name in TEXT_STAGES}
+    options = {
+        "decontaminate": {"eval_files": (str(items),)},
+        "quality_classifier": {"model": str(model)},
+    }
+    stages = {
+        name: _map_stage(stage_class(name)(**options.get(name, {})), workdir / name)
+        for name in TEXT_STAGES
+    }
     functions: dict[str, Callable[[str], object]] = {
-        name: (lambda text, stage=stage: stage(Document("d", text, {"source": "s"}))) for name, stage in stages.items()
+        name: (lambda text, stage=stage: stage(Document("d", text, {"source": "s"})))
+        for name, stage in stages.items()
     }
     # the URL filter reads meta.url, not the text: the hostile text is the URL (after a scheme
     # and host)
     url_filter = stages["url_filter"]
-    functions["url_filter"] = lambda text: url_filter(Document("d", "", {"url": f"http://example.com/{text}"}))
+    functions["url_filter"] = lambda text: url_filter(
+        Document("d", "", {"url": f"http://example.com/{text}"})
+    )
     norm, perms = Normalization(), permutations(112, 1)
     functions["minhash_signature"] = lambda text: signature_batch(pa.array([text]), norm, 5, perms)
     functions["exact_hash"] = lambda text: text_hash_batch(pa.array([text]), norm)
     web = WebOptions()
-    functions["html_extraction"] = lambda text: page_text(f"<html><body><p>{html.escape(text)}</p></body></html>", web)
+    functions["html_extraction"] = lambda text: page_text(
+        f"<html><body><p>{html.escape(text)}</p></body></html>", web
+    )
     functions["text_clean"] = clean_text  # what every document goes through once, as it is read
-    functions["fused_chain"] = lambda text: _chain(list(stages.values()), Document("d", text, {"source": "s"}))
+    functions["fused_chain"] = lambda text: _chain(
+        list(stages.values()), Document("d", text, {"source": "s"})
+    )
     return functions
 
 
@@ -157,5 +196,15 @@ def _chain(stages: list[Callable[[Document], object]], doc: Document) -> object:
 
 # the map stages that read document text (perplexity needs a trained model: its text work is the
 # tokenizer's, which is HF tokenizers' Rust code)
-TEXT_STAGES: tuple[str, ...] = ("language", "gopher_repetition", "gopher_quality", "c4_quality", "c4_badwords", "fineweb_quality",
-               "pii", "url_filter", "decontaminate", "quality_classifier")
+TEXT_STAGES: tuple[str, ...] = (
+    "language",
+    "gopher_repetition",
+    "gopher_quality",
+    "c4_quality",
+    "c4_badwords",
+    "fineweb_quality",
+    "pii",
+    "url_filter",
+    "decontaminate",
+    "quality_classifier",
+)

@@ -1,4 +1,5 @@
 """Shared test helpers: sample data paths and running the real CLI in a subprocess."""
+
 from __future__ import annotations
 
 import os
@@ -14,17 +15,25 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     """``scratchlm ARGS`` as a user would run it, capturing its output."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.run(
         [sys.executable, "-m", "scratchlm.pipelines", *args],
-        check=False, cwd=cwd or REPO, env=env, capture_output=True, text=True, timeout=timeout,
+        check=False,
+        cwd=cwd or REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
-def kill_9_after(process: subprocess.Popen, folder: Path, pattern: str, count: int,
-                 timeout: float = 60) -> None:
+def kill_9_after(
+    process: subprocess.Popen, folder: Path, pattern: str, count: int, timeout: float = 60
+) -> None:
     """SIGKILL ``process`` once ``count`` files under ``folder`` match ``pattern`` (or at
     ``timeout``)."""
     deadline = time.monotonic() + timeout
@@ -44,7 +53,13 @@ def run_interpreted(code: str) -> str:
     interpreter; its standard output, after checking that it exited cleanly."""
     pytest.importorskip("triton")
     env = dict(os.environ, TRITON_INTERPRET="1")
-    result = subprocess.run([sys.executable, "-c", code, str(REPO)], check=False, env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(REPO)],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout.strip()

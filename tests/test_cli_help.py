@@ -1,5 +1,6 @@
 """Every command's help: each option explained, each default said once; output folders alike;
 output cut short by its reader (``| head``) ends quietly."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,15 +18,19 @@ PARSERS = {p.prog: p for p in subparsers_of(build_parser())}
 
 
 def options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
-    return [a for a in parser._actions
-            if not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction))]
+    return [
+        a
+        for a in parser._actions
+        if not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction))
+    ]
 
 
 @pytest.mark.parametrize("prog", sorted(PARSERS))
 def test_every_option_is_explained_and_its_default_said_once(prog) -> None:
     parser = PARSERS[prog]
-    unexplained = [a.option_strings[0] if a.option_strings else a.dest
-                   for a in options(parser) if not a.help]
+    unexplained = [
+        a.option_strings[0] if a.option_strings else a.dest for a in options(parser) if not a.help
+    ]
     assert unexplained == []
     text = " ".join(parser.format_help().split())
     assert not re.search(r"\(default: [^)]*\) \(default:", text)
@@ -40,12 +45,15 @@ def test_a_default_the_help_names_is_not_added_again(capsys) -> None:
     assert "(default: 1) (default: 1)" not in text
 
 
-@pytest.mark.parametrize("command", [
-    ["train", "--data", "SHARDS"],
-    ["import", "--from-hf", "GPT2"],
-    ["finetune", "classify", "--checkpoint", "C", "--train", "T", "--val", "V"],
-    ["finetune", "merge", "--adapters", "A"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["train", "--data", "SHARDS"],
+        ["import", "--from-hf", "GPT2"],
+        ["finetune", "classify", "--checkpoint", "C", "--train", "T", "--val", "V"],
+        ["finetune", "merge", "--adapters", "A"],
+    ],
+)
 def test_output_folders_are_named_output_with_out_kept(command) -> None:
     parser = build_parser()
     assert parser.parse_args([*command, "--output", "DIR"]).out.name == "DIR"
@@ -63,9 +71,14 @@ def test_export_takes_output_and_the_older_positional_folder(tmp_path, capsys) -
 def test_output_cut_short_by_its_reader_is_no_traceback() -> None:
     """``scratchlm stages minhash | head -1``: the pipe closes before the output is written."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen([sys.executable, "-m", "scratchlm.pipelines", "stages", "minhash"], cwd=REPO,
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               bufsize=0)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scratchlm.pipelines", "stages", "minhash"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        bufsize=0,
+    )
     process.stdout.close()  # as `head` exits: every write of the command meets a closed pipe
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=120) == 1

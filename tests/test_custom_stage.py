@@ -1,4 +1,5 @@
 """The ``custom`` step: a user's own function as a recipe step, on real prose, in workers."""
+
 from __future__ import annotations
 
 import gzip
@@ -57,8 +58,13 @@ def prose(tmp_path: Path, data_dir: Path) -> Path:
         docs = [json.loads(line) for _, line in zip(range(60), f)]
     path = tmp_path / "in" / "brown.jsonl"
     path.parent.mkdir()
-    path.write_text("".join(json.dumps({"id": d["id"], "text": " ".join(d["text"].split()[:20 * i])}) + "\n"
-                            for i, d in enumerate(docs, start=1)), encoding="utf-8")
+    path.write_text(
+        "".join(
+            json.dumps({"id": d["id"], "text": " ".join(d["text"].split()[: 20 * i])}) + "\n"
+            for i, d in enumerate(docs, start=1)
+        ),
+        encoding="utf-8",
+    )
     (tmp_path / "my_filters.py").write_text(FUNCTIONS, encoding="utf-8")
     return path
 
@@ -69,24 +75,38 @@ def _rows(folder: Path) -> list[dict]:
 
 def test_custom_functions_filter_transform_and_fail_per_document(prose, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # FILE.py paths are relative to the working directory
-    texts = {json.loads(line)["id"]: json.loads(line)["text"] for line in prose.read_text().splitlines()}
-    recipe = parse_recipe({"name": "custom", "steps": [
-        {"read": {}},
-        {"custom": {"function": "my_filters.py:drop_short", "options": {"min_words": 300}}},
-        {"custom": {"function": "my_filters.py:shout_titles", "name": "shout"}},
-        {"custom": {"function": "my_filters.py:fragile"}},
-    ]})
-    result = run_curation(recipe, [str(prose)], tmp_path / "run", LocalExecutor(2), log=lambda *_: None)
+    texts = {
+        json.loads(line)["id"]: json.loads(line)["text"] for line in prose.read_text().splitlines()
+    }
+    recipe = parse_recipe(
+        {
+            "name": "custom",
+            "steps": [
+                {"read": {}},
+                {"custom": {"function": "my_filters.py:drop_short", "options": {"min_words": 300}}},
+                {"custom": {"function": "my_filters.py:shout_titles", "name": "shout"}},
+                {"custom": {"function": "my_filters.py:fragile"}},
+            ],
+        }
+    )
+    result = run_curation(
+        recipe, [str(prose)], tmp_path / "run", LocalExecutor(2), log=lambda *_: None
+    )
     stats = json.loads((tmp_path / "run" / "stats.json").read_text())
     short = [i for i, t in texts.items() if len(t.split()) < 300]
-    assert stats["02_custom"]["dropped"] == {"drop_short:too_short": len(short)} and len(short) == 14
+    assert (
+        stats["02_custom"]["dropped"] == {"drop_short:too_short": len(short)} and len(short) == 14
+    )
     kept = [i for i in texts if i not in short]
     shouted = {i for i in kept if "Mr." in texts[i]}
     failing = {i for i in kept if "sunday" in texts[i].lower()}
     zero = {i for i in kept if i not in failing and "friday" in texts[i].lower()}
     assert shouted and failing and zero
     assert stats["04_custom"]["dropped"] == {"fragile:error": len(failing | zero)}
-    rejects = {r["id"]: json.loads(r["meta"])["error"] for r in _rows(tmp_path / "run" / "04_custom" / "rejects")}
+    rejects = {
+        r["id"]: json.loads(r["meta"])["error"]
+        for r in _rows(tmp_path / "run" / "04_custom" / "rejects")
+    }
     assert {i for i, e in rejects.items() if e == "KeyError: 'no sundays'"} == failing
     assert {i for i, e in rejects.items() if e.startswith("returned 0;")} == zero
     final = {r["id"]: r for r in _rows(result.final_dir)}
@@ -98,24 +118,52 @@ def test_custom_functions_filter_transform_and_fail_per_document(prose, tmp_path
 
 def test_annotate_mode_keeps_every_document(prose, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    recipe = parse_recipe({"name": "custom", "steps": [
-        {"read": {}}, {"custom": {"function": "my_filters.py:drop_short", "action": "annotate"}}]})
-    result = run_curation(recipe, [str(prose)], tmp_path / "run", LocalExecutor(1), log=lambda *_: None)
+    recipe = parse_recipe(
+        {
+            "name": "custom",
+            "steps": [
+                {"read": {}},
+                {"custom": {"function": "my_filters.py:drop_short", "action": "annotate"}},
+            ],
+        }
+    )
+    result = run_curation(
+        recipe, [str(prose)], tmp_path / "run", LocalExecutor(1), log=lambda *_: None
+    )
     assert len(_rows(result.final_dir)) == 60
     stats = json.loads((tmp_path / "run" / "stats.json").read_text())["02_custom"]
-    assert stats["annotated"] == {"drop_short:too_short": 4}  # under 100 words: the first four samples
+    assert stats["annotated"] == {
+        "drop_short:too_short": 4
+    }  # under 100 words: the first four samples
 
 
-def test_a_users_batch_stage_answers_whole_batches_and_fails_per_document(prose, tmp_path, monkeypatch):
+def test_a_users_batch_stage_answers_whole_batches_and_fails_per_document(
+    prose, tmp_path, monkeypatch
+):
     """One call per batch (the shard's 60 documents in one); when a batch call raises, each
     document is asked alone and only the failing ones are rejected."""
     monkeypatch.chdir(tmp_path)
-    texts = {json.loads(line)["id"]: json.loads(line)["text"] for line in prose.read_text().splitlines()}
-    recipe = parse_recipe({"name": "custom", "steps": [
-        {"read": {}},
-        {"custom": {"function": "my_filters.py:BatchedShort", "options": {"min_words": 300}, "name": "short"}},
-    ]})
-    result = run_curation(recipe, [str(prose)], tmp_path / "run", LocalExecutor(1), log=lambda *_: None)
+    texts = {
+        json.loads(line)["id"]: json.loads(line)["text"] for line in prose.read_text().splitlines()
+    }
+    recipe = parse_recipe(
+        {
+            "name": "custom",
+            "steps": [
+                {"read": {}},
+                {
+                    "custom": {
+                        "function": "my_filters.py:BatchedShort",
+                        "options": {"min_words": 300},
+                        "name": "short",
+                    }
+                },
+            ],
+        }
+    )
+    result = run_curation(
+        recipe, [str(prose)], tmp_path / "run", LocalExecutor(1), log=lambda *_: None
+    )
     failing = {i for i, t in texts.items() if "sunday" in t.lower()}
     short = {i for i, t in texts.items() if len(t.split()) < 300} - failing
     assert failing and short
@@ -123,27 +171,56 @@ def test_a_users_batch_stage_answers_whole_batches_and_fails_per_document(prose,
     assert stats["dropped"] == {"short:too_short": len(short), "short:error": len(failing)}
     final = {r["id"]: json.loads(r["meta"]) for r in _rows(result.final_dir)}
     assert sorted(final) == sorted(set(texts) - short - failing)
-    assert {meta["batch"] for meta in final.values()} == {1}  # the Sunday made the batch go one by one
+    assert {meta["batch"] for meta in final.values()} == {
+        1
+    }  # the Sunday made the batch go one by one
     no_sunday = prose.parent / "weekdays.jsonl"
-    no_sunday.write_text("".join(line + "\n" for line in prose.read_text().splitlines()
-                                 if json.loads(line)["id"] not in failing), encoding="utf-8")
-    again = run_curation(recipe, [str(no_sunday)], tmp_path / "again", LocalExecutor(1), log=lambda *_: None)
+    no_sunday.write_text(
+        "".join(
+            line + "\n"
+            for line in prose.read_text().splitlines()
+            if json.loads(line)["id"] not in failing
+        ),
+        encoding="utf-8",
+    )
+    again = run_curation(
+        recipe, [str(no_sunday)], tmp_path / "again", LocalExecutor(1), log=lambda *_: None
+    )
     assert {json.loads(r["meta"])["batch"] for r in _rows(again.final_dir)} == {60 - len(failing)}
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"function": "my_filters.py:drop_short", "options": {"min_chars": 5}}, "do not fit my_filters.py:drop_short"),
-    ({"function": "my_filters.py:nothing"}, "my_filters.py has no function nothing"),
-    ({"function": "missing.py:f"}, "function file missing.py not found"),
-    ({"function": "no_such_module_here:f"}, "cannot import module no_such_module_here"),
-    ({"function": "drop_short"}, "function must be FILE.py:NAME or MODULE:NAME"),
-    ({"function": "my_filters.py:Everything"}, "is a class but not a MapStage or BatchStage"),
-    ({"function": "my_filters.py:BatchedShort", "options": {"words": 5}}, "do not fit my_filters.py:BatchedShort"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (
+            {"function": "my_filters.py:drop_short", "options": {"min_chars": 5}},
+            "do not fit my_filters.py:drop_short",
+        ),
+        ({"function": "my_filters.py:nothing"}, "my_filters.py has no function nothing"),
+        ({"function": "missing.py:f"}, "function file missing.py not found"),
+        ({"function": "no_such_module_here:f"}, "cannot import module no_such_module_here"),
+        ({"function": "drop_short"}, "function must be FILE.py:NAME or MODULE:NAME"),
+        ({"function": "my_filters.py:Everything"}, "is a class but not a MapStage or BatchStage"),
+        (
+            {"function": "my_filters.py:BatchedShort", "options": {"words": 5}},
+            "do not fit my_filters.py:BatchedShort",
+        ),
+    ],
+)
 def test_bad_functions_are_refused_before_any_work(prose, tmp_path, options, message):
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(json.dumps({"name": "c", "steps": [{"read": {}}, {"custom": options}]}), encoding="utf-8")
-    done = run_cli("curate", str(recipe), "--input", str(prose), "--output", str(tmp_path / "out"), cwd=tmp_path)
+    recipe.write_text(
+        json.dumps({"name": "c", "steps": [{"read": {}}, {"custom": options}]}), encoding="utf-8"
+    )
+    done = run_cli(
+        "curate",
+        str(recipe),
+        "--input",
+        str(prose),
+        "--output",
+        str(tmp_path / "out"),
+        cwd=tmp_path,
+    )
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "steps[1].custom" in done.stderr and message in done.stderr
     assert not (tmp_path / "out").exists()
@@ -151,13 +228,22 @@ def test_bad_functions_are_refused_before_any_work(prose, tmp_path, options, mes
 
 def test_resuming_after_the_function_changed_is_refused(prose, tmp_path):
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(json.dumps({"name": "c", "steps": [
-        {"read": {}}, {"custom": {"function": "my_filters.py:drop_short"}}]}), encoding="utf-8")
+    recipe.write_text(
+        json.dumps(
+            {
+                "name": "c",
+                "steps": [{"read": {}}, {"custom": {"function": "my_filters.py:drop_short"}}],
+            }
+        ),
+        encoding="utf-8",
+    )
     args = ("curate", str(recipe), "--input", str(prose), "--output", str(tmp_path / "out"))
     assert run_cli(*args, cwd=tmp_path).returncode == 0
     again = run_cli(*args, cwd=tmp_path)
     assert again.returncode == 0 and re.search(r"^02_custom +60 +56 +4 ", again.stdout, re.M)
     source = tmp_path / "my_filters.py"
-    source.write_text(source.read_text().replace("min_words=100", "min_words=200"), encoding="utf-8")
+    source.write_text(
+        source.read_text().replace("min_words=100", "min_words=200"), encoding="utf-8"
+    )
     changed = run_cli(*args, cwd=tmp_path)
     assert changed.returncode == 2 and "holds a run of a different recipe" in changed.stderr

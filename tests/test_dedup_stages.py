@@ -1,4 +1,5 @@
 """Exact and MinHash dedup steps run by the real runner over real prose split across files."""
+
 from __future__ import annotations
 
 import gzip
@@ -46,12 +47,22 @@ def corpus(tmp_path, data_dir) -> Path:
     """Three files: originals, then near and exact copies of some of them in later files."""
     docs = brown(data_dir, 60)
     inputs = tmp_path / "in"
-    write_jsonl(inputs / "a.jsonl", [{"id": d["id"], "text": d["text"], "score": 1} for d in docs[:30]])
-    write_jsonl(inputs / "b.jsonl", [{"id": f"near/{d['id']}", "text": edit(d["text"], 0.01, i), "score": 5}
-                                     for i, d in enumerate(docs[:8])]
-                + [{"id": d["id"], "text": d["text"]} for d in docs[30:45]])
-    write_jsonl(inputs / "c.jsonl", [{"id": f"exact/{d['id']}", "text": "  " + d["text"].upper()} for d in docs[8:12]]
-                + [{"id": d["id"], "text": d["text"]} for d in docs[45:60]])
+    write_jsonl(
+        inputs / "a.jsonl", [{"id": d["id"], "text": d["text"], "score": 1} for d in docs[:30]]
+    )
+    write_jsonl(
+        inputs / "b.jsonl",
+        [
+            {"id": f"near/{d['id']}", "text": edit(d["text"], 0.01, i), "score": 5}
+            for i, d in enumerate(docs[:8])
+        ]
+        + [{"id": d["id"], "text": d["text"]} for d in docs[30:45]],
+    )
+    write_jsonl(
+        inputs / "c.jsonl",
+        [{"id": f"exact/{d['id']}", "text": "  " + d["text"].upper()} for d in docs[8:12]]
+        + [{"id": d["id"], "text": d["text"]} for d in docs[45:60]],
+    )
     return inputs
 
 
@@ -77,7 +88,9 @@ def test_exact_duplicates_across_files(corpus, tmp_path):
 
 
 def test_exact_dedup_respects_normalisation(corpus, tmp_path):
-    result = curate(corpus, tmp_path / "run", [{"exact_dedup": {"normalize": {"lowercase": False}}}])
+    result = curate(
+        corpus, tmp_path / "run", [{"exact_dedup": {"normalize": {"lowercase": False}}}]
+    )
     assert rows(result.final_dir / "rejects") == []
 
 
@@ -99,7 +112,9 @@ def test_keep_highest_score(corpus, tmp_path):
     dropped = {r["id"] for r in rows(result.final_dir / "rejects")}
     # the near copies score 5 against the originals' 1: the originals go; the unscored exact copies
     # go
-    assert dropped == {f"brown/ca{i:02d}" for i in range(1, 9)} | {f"exact/brown/ca{i:02d}" for i in range(9, 13)}
+    assert dropped == {f"brown/ca{i:02d}" for i in range(1, 9)} | {
+        f"exact/brown/ca{i:02d}" for i in range(9, 13)
+    }
 
 
 def test_spilled_run_equals_in_memory(corpus, tmp_path):
@@ -119,9 +134,11 @@ def test_dedup_against_an_index(corpus, tmp_path, data_dir):
     assert built.returncode == 0, built.stderr
     # a "new crawl": fresh documents, plus near copies of documents the first run kept
     docs = brown(data_dir, 70)
-    write_jsonl(tmp_path / "new" / "new.jsonl",
-                [{"id": f"new/{d['id']}", "text": edit(d["text"], 0.01, 99)} for d in docs[20:25]]
-                + [{"id": d["id"], "text": d["text"]} for d in docs[60:70]])
+    write_jsonl(
+        tmp_path / "new" / "new.jsonl",
+        [{"id": f"new/{d['id']}", "text": edit(d["text"], 0.01, 99)} for d in docs[20:25]]
+        + [{"id": d["id"], "text": d["text"]} for d in docs[60:70]],
+    )
     second = curate(tmp_path / "new", tmp_path / "second", [{"minhash": {"index": str(index)}}])
     metas = {r["id"]: json.loads(r["meta"]) for r in rows(second.final_dir / "rejects")}
     rejects = {doc_id: meta["duplicate_of"] for doc_id, meta in metas.items()}
@@ -129,50 +146,105 @@ def test_dedup_against_an_index(corpus, tmp_path, data_dir):
     # the kept documents are the index's, not in this run
     assert not any("duplicate_part" in meta for meta in metas.values())
     with pytest.raises(ConfigError, match="built with ngram=5"):
-        curate(tmp_path / "new", tmp_path / "third", [{"minhash": {"index": str(index), "ngram": 4}}])
-
+        curate(
+            tmp_path / "new", tmp_path / "third", [{"minhash": {"index": str(index), "ngram": 4}}]
+        )
 
 
 def test_an_index_built_from_a_recipe_takes_its_normalisation(corpus, tmp_path):
     first = curate(corpus, tmp_path / "first", [{"minhash": {}}])
     options = {"ngram": 4, "normalize": {"punctuation": False, "digits": False}}
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(json.dumps({"name": "r", "steps": [{"read": {}}, {"minhash": options}]}), encoding="utf-8")
-    built = run_cli("dedup", "index", "--input", str(first.final_dir), "--output", str(tmp_path / "index"),
-                    "--recipe", str(recipe))
+    recipe.write_text(
+        json.dumps({"name": "r", "steps": [{"read": {}}, {"minhash": options}]}), encoding="utf-8"
+    )
+    built = run_cli(
+        "dedup",
+        "index",
+        "--input",
+        str(first.final_dir),
+        "--output",
+        str(tmp_path / "index"),
+        "--recipe",
+        str(recipe),
+    )
     assert built.returncode == 0, built.stderr
-    settings = json.loads((tmp_path / "index" / "index.json").read_text(encoding="utf-8"))["settings"]
+    settings = json.loads((tmp_path / "index" / "index.json").read_text(encoding="utf-8"))[
+        "settings"
+    ]
     assert settings["ngram"] == 4 and settings["norm"]["punctuation"] is False
     # the same recipe's step opens it; the default normalisation is refused
     curate(corpus, tmp_path / "again", [{"minhash": {**options, "index": str(tmp_path / "index")}}])
     with pytest.raises(ConfigError, match="built with"):
-        curate(corpus, tmp_path / "other", [{"minhash": {"ngram": 4, "index": str(tmp_path / "index")}}])
-    both = run_cli("dedup", "index", "--input", str(first.final_dir), "--output", str(tmp_path / "x"),
-                   "--recipe", str(recipe), "--bands", "10")
-    assert both.returncode == 2 and both.stderr.count("\n") == 1 and "give --recipe or --bands, not both" in both.stderr
+        curate(
+            corpus,
+            tmp_path / "other",
+            [{"minhash": {"ngram": 4, "index": str(tmp_path / "index")}}],
+        )
+    both = run_cli(
+        "dedup",
+        "index",
+        "--input",
+        str(first.final_dir),
+        "--output",
+        str(tmp_path / "x"),
+        "--recipe",
+        str(recipe),
+        "--bands",
+        "10",
+    )
+    assert (
+        both.returncode == 2
+        and both.stderr.count("\n") == 1
+        and "give --recipe or --bands, not both" in both.stderr
+    )
 
 
 def test_bad_options_are_refused():
     with pytest.raises(ConfigError, match="keep must be"):
         parse_recipe({"name": "x", "steps": [{"read": {}}, {"minhash": {"keep": "best"}}]})
     with pytest.raises(ConfigError, match="normalize.digits"):
-        parse_recipe({"name": "x", "steps": [{"read": {}}, {"exact_dedup": {"normalize": {"digits": "yes"}}}]})
+        parse_recipe(
+            {
+                "name": "x",
+                "steps": [{"read": {}}, {"exact_dedup": {"normalize": {"digits": "yes"}}}],
+            }
+        )
 
 
 def test_resume_after_kill_gives_the_same_output(corpus, tmp_path):
     curate(corpus, tmp_path / "clean", [{"minhash": {"memory_mb": 0.0005}}])
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text("name: dedup-test\nsteps:\n  - read: {}\n  - minhash: {memory_mb: 0.0005}\n", encoding="utf-8")
+    recipe.write_text(
+        "name: dedup-test\nsteps:\n  - read: {}\n  - minhash: {memory_mb: 0.0005}\n",
+        encoding="utf-8",
+    )
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "scratchlm.pipelines", "curate", str(recipe), "--input", str(corpus),
-                             "--output", str(killed)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scratchlm.pipelines",
+            "curate",
+            str(recipe),
+            "--input",
+            str(corpus),
+            "--output",
+            str(killed),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     first_shard = killed / "02_minhash" / "_work" / "shards" / "part-00000" / "done.json"
     while proc.poll() is None and not first_shard.exists():
         time.sleep(0.002)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert not (killed / "02_minhash" / "_work" / "summary.json").exists()  # killed inside the global passes
+    assert not (
+        killed / "02_minhash" / "_work" / "summary.json"
+    ).exists()  # killed inside the global passes
     resumed = run_cli("curate", str(recipe), "--input", str(corpus), "--output", str(killed))
     assert resumed.returncode == 0, resumed.stderr
     for path in sorted((tmp_path / "clean" / "02_minhash").rglob("*.parquet")):

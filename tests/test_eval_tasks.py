@@ -1,4 +1,5 @@
 """Zero-shot evaluation: log-likelihood scores, accuracies, Wilson intervals, ``eval --task``."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,9 +25,9 @@ from scratchlm.model.tasks import (
     wilson_interval,
 )
 from scratchlm.pipelines.cli import main
-from tests.conftest import DATA
 from scratchlm.tokenizer.config import BpeConfig
 from scratchlm.tokenizer.train import train_bpe
+from tests.conftest import DATA
 
 # A hand-built bigram model over 5 tokens: row a holds p(next = b | previous = a).
 P = [
@@ -50,7 +51,9 @@ def test_scores_are_summed_log_probabilities_of_the_continuation() -> None:
         scores = score_requests(bigram, requests, max_tokens=4, batch_size=batch_size)
         # 0.2 * 0.4 * 0.5; 0.4; 0.125 (the long context is cut to fit 4 tokens, the bigram does
         # not mind)
-        assert [s.logprob for s in scores] == pytest.approx([math.log(0.04), math.log(0.4), math.log(0.125)], abs=1e-6)
+        assert [s.logprob for s in scores] == pytest.approx(
+            [math.log(0.04), math.log(0.4), math.log(0.125)], abs=1e-6
+        )
         assert [s.greedy for s in scores] == [False, True, False]
         assert [s.tokens for s in scores] == [3, 1, 1]
 
@@ -74,10 +77,10 @@ def test_accuracy_equals_a_hand_computed_value() -> None:
 
 def test_last_word_accuracy_is_greedy_exact_match() -> None:
     requests = [
-        Request([0], [1]),      # argmax after 0 is 1: right
-        Request([2], [0, 1]),   # 2 -> 0 -> 1, both argmax: right
-        Request([4], [2]),      # argmax after 4 is 2: right
-        Request([1], [3]),      # argmax after 1 is 0, not 3: wrong
+        Request([0], [1]),  # argmax after 0 is 1: right
+        Request([2], [0, 1]),  # 2 -> 0 -> 1, both argmax: right
+        Request([4], [2]),  # argmax after 4 is 2: right
+        Request([1], [3]),  # argmax after 1 is 0, not 3: wrong
     ]
     result = last_word(bigram, requests, max_tokens=8)
     assert (result.acc.correct, result.acc.total) == (3, 4)
@@ -118,12 +121,18 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     width = max(map(len, rows))
     batch = torch.full((len(rows), width), eos)
     for r, ids in enumerate(rows):
-        batch[r, :len(ids)] = torch.tensor(ids)
+        batch[r, : len(ids)] = torch.tensor(ids)
     torch.manual_seed(0)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as the one_thread fixture (a module fixture cannot use it)
-    config = GPTConfig(vocab_size=pad_vocab(tok.get_vocab_size()), block_size=128, n_layer=2, n_head=2,
-                       n_embd=64, dropout=0.0)
+    config = GPTConfig(
+        vocab_size=pad_vocab(tok.get_vocab_size()),
+        block_size=128,
+        n_layer=2,
+        n_head=2,
+        n_embd=64,
+        dropout=0.0,
+    )
     model = GPT(config)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     for _ in range(150):
@@ -135,7 +144,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert loss.item() < 0.05, f"the passages were not memorised (loss {loss.item():.3f})"
     state = {"step": 150, "model_config": dataclasses.asdict(config)}
     weights = checkpoint.weights_for_saving(model.state_dict(), config.tie_weights)
-    return checkpoint.save(folder / "out", 150, weights, state, extra_files=[folder / "tokenizer.json"])
+    return checkpoint.save(
+        folder / "out", 150, weights, state, extra_files=[folder / "tokenizer.json"]
+    )
 
 
 def write_tasks(folder: Path) -> tuple[Path, Path, Path]:
@@ -150,9 +161,15 @@ def write_tasks(folder: Path) -> tuple[Path, Path, Path]:
         record = {"ctx": " ".join(words[:12]), "endings": choices, "label": answer}
         (hellaswag if i % 2 else plain).append(record)
     (folder / "hs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in hellaswag))
-    (folder / "mc.jsonl").write_text("".join(
-        json.dumps({"context": r["ctx"], "choices": r["endings"], "answer": r["label"]}) + "\n" for r in plain))
-    (folder / "lambada.jsonl").write_text("".join(json.dumps({"text": p}) + "\n" for p in passages()))
+    (folder / "mc.jsonl").write_text(
+        "".join(
+            json.dumps({"context": r["ctx"], "choices": r["endings"], "answer": r["label"]}) + "\n"
+            for r in plain
+        )
+    )
+    (folder / "lambada.jsonl").write_text(
+        "".join(json.dumps({"text": p}) + "\n" for p in passages())
+    )
     return folder / "hs.jsonl", folder / "mc.jsonl", folder / "lambada.jsonl"
 
 
@@ -165,12 +182,28 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(threads)
 
 
-def test_eval_picks_the_memorised_ending_and_last_word(trained: Path, tmp_path: Path, one_thread: None,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_eval_picks_the_memorised_ending_and_last_word(
+    trained: Path, tmp_path: Path, one_thread: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     hs, mc, lambada = write_tasks(tmp_path)
     out = tmp_path / "eval.json"
-    code = main(["eval", "--checkpoint", str(trained.parent), "--task", str(hs), str(mc), str(lambada),
-                 "--json", str(out), "--batch-size", "5", "--device", "cpu"])
+    code = main(
+        [
+            "eval",
+            "--checkpoint",
+            str(trained.parent),
+            "--task",
+            str(hs),
+            str(mc),
+            str(lambada),
+            "--json",
+            str(out),
+            "--batch-size",
+            "5",
+            "--device",
+            "cpu",
+        ]
+    )
     assert code == 0
     report = json.loads(out.read_text())
     by_file = {Path(r["file"]).name: r for r in report["results"]}
@@ -185,8 +218,9 @@ def test_eval_picks_the_memorised_ending_and_last_word(trained: Path, tmp_path: 
     assert any(line.startswith("hs.jsonl") and "1.0000 [0.5101, 1.0000]" in line for line in table)
 
 
-def test_eval_refuses_unlabelled_items_naming_the_line(trained: Path, tmp_path: Path,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_eval_refuses_unlabelled_items_naming_the_line(
+    trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     task = tmp_path / "test.jsonl"
     task.write_text(json.dumps({"ctx": "a b", "endings": ["c", "d"], "label": ""}) + "\n")
     assert main(["eval", "--checkpoint", str(trained), "--task", str(task), "--device", "cpu"]) == 2

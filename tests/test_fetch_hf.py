@@ -1,4 +1,5 @@
 """Hugging Face datasets on disk: ``save_to_disk`` folders and a real local dataset cache."""
+
 from __future__ import annotations
 
 import json
@@ -39,20 +40,28 @@ def test_save_to_disk_folder_is_one_input_read_in_order(tmp_path):
 
 def test_dataset_dict_folder_gives_one_input_per_split(tmp_path):
     split = datasets.Dataset.from_dict(ROWS)
-    datasets.DatasetDict({"train": split, "test": split.select([0])}).save_to_disk(str(tmp_path / "dd"))
+    datasets.DatasetDict({"train": split, "test": split.select([0])}).save_to_disk(
+        str(tmp_path / "dd")
+    )
     assert [i.source for i in expand_inputs([str(tmp_path / "dd")])] == ["test", "train"]
 
 
 def test_local_dataset_cache_arrow_files_are_read(tmp_path):
     source = tmp_path / "rows.jsonl"
-    source.write_text("".join(json.dumps({"text": f"cached row {i}", "n": i}) + "\n" for i in range(5)))
-    loaded = datasets.load_dataset("json", data_files=str(source), cache_dir=str(tmp_path / "cache"), split="train")
+    source.write_text(
+        "".join(json.dumps({"text": f"cached row {i}", "n": i}) + "\n" for i in range(5))
+    )
+    loaded = datasets.load_dataset(
+        "json", data_files=str(source), cache_dir=str(tmp_path / "cache"), split="train"
+    )
     (arrow,) = [f["filename"] for f in loaded.cache_files]
     items = read_all(arrow, "cache.arrow")
     assert [d.text for d in items] == [f"cached row {i}" for i in range(5)]
     folder = os.path.dirname(arrow)  # the cache folder: dataset_info.json beside the .arrow files
     inputs = expand_inputs([folder])
-    assert len(inputs) == 1 and [d.text for d in read_all(inputs[0].path, "c")] == [d.text for d in items]
+    assert len(inputs) == 1 and [d.text for d in read_all(inputs[0].path, "c")] == [
+        d.text for d in items
+    ]
 
 
 def test_read_step_over_a_saved_dataset_with_text_field(tmp_path):
@@ -61,13 +70,23 @@ def test_read_step_over_a_saved_dataset_with_text_field(tmp_path):
     assert isinstance(recipe.steps[0].stage, Read)
     result = run_curation(recipe, [str(tmp_path / "ds")], tmp_path / "run", LocalExecutor(1))
     stats = result.steps[0][1]
-    assert (stats.docs_in, stats.docs_out, dict(stats.dropped)) == (4, 3, {"read:text_not_string": 1})
+    assert (stats.docs_in, stats.docs_out, dict(stats.dropped)) == (
+        4,
+        3,
+        {"read:text_not_string": 1},
+    )
 
 
 def test_broken_dataset_folder_is_a_file_error(tmp_path):
     folder = tmp_path / "broken"
     folder.mkdir()
-    (folder / "state.json").write_text('{"_data_files": [{"filename": "data-00000-of-00001.arrow"}]}')
+    (folder / "state.json").write_text(
+        '{"_data_files": [{"filename": "data-00000-of-00001.arrow"}]}'
+    )
     (folder / "data-00000-of-00001.arrow").write_bytes(b"not arrow at all")
     (item,) = read_all(str(folder), "broken")
-    assert isinstance(item, FileError) and item.file == "broken" and item.offset.startswith("data-00000-of-00001.arrow")
+    assert (
+        isinstance(item, FileError)
+        and item.file == "broken"
+        and item.offset.startswith("data-00000-of-00001.arrow")
+    )

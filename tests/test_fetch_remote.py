@@ -1,5 +1,6 @@
 """Remote inputs against a real HTTP server on 127.0.0.1: retries, timeouts, size cap, resume,
 fetch."""
+
 from __future__ import annotations
 
 import gzip
@@ -9,12 +10,12 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from conftest import DATA, run_cli
 from fetch_http import FetchServer
-
+from scratchlm.curate.document import Document
 from scratchlm.curate.extract import WebOptions
 from scratchlm.curate.inputs import expand_inputs
-from scratchlm.curate.document import Document
 from scratchlm.curate.readers import FileError, ReaderOptions, Rejected
 from scratchlm.curate.readers.base import read_file
 from scratchlm.curate.remote import HttpStream, RemoteError, RemoteOptions
@@ -30,7 +31,9 @@ def server():
     with FetchServer() as running:
         running.files["blob.bin"] = BODY
         running.files["web-sample.warc.gz"] = (DATA / "web-sample.warc.gz").read_bytes()
-        running.files["docs.jsonl"] = b'{"id": "a", "text": "first"}\n{"id": "b", "text": "second"}\n'
+        running.files["docs.jsonl"] = (
+            b'{"id": "a", "text": "first"}\n{"id": "b", "text": "second"}\n'
+        )
         yield running
 
 
@@ -50,7 +53,9 @@ def test_server_failing_twice_then_succeeding_is_retried(server):
 
 def test_failures_beyond_the_retries_are_one_clear_error(server):
     with pytest.raises(RemoteError, match=r"HTTP 503.*after 2 attempts"):
-        HttpStream(f"{server.url}/flaky/blob.bin", RemoteOptions(timeout_s=1.0, retries=1, backoff_s=0.01))
+        HttpStream(
+            f"{server.url}/flaky/blob.bin", RemoteOptions(timeout_s=1.0, retries=1, backoff_s=0.01)
+        )
 
 
 def test_404_is_not_retried(server):
@@ -67,7 +72,9 @@ def test_dropped_connection_resumes_with_a_range_request(server):
 
 def test_stall_past_the_timeout_fails_without_hanging(server):
     server.stall_s = 3.0
-    stream = HttpStream(f"{server.url}/stall/blob.bin", RemoteOptions(timeout_s=0.3, retries=1, backoff_s=0.01))
+    stream = HttpStream(
+        f"{server.url}/stall/blob.bin", RemoteOptions(timeout_s=0.3, retries=1, backoff_s=0.01)
+    )
     with pytest.raises(RemoteError, match="timed out"):
         read_all(stream)
 
@@ -76,25 +83,36 @@ def test_more_bytes_than_the_cap_is_refused(server):
     cap = RemoteOptions(timeout_s=1.0, retries=0, max_bytes=len(BODY) * 2)
     with pytest.raises(RemoteError, match="size cap"):  # no Content-Length: caught while streaming
         read_all(HttpStream(f"{server.url}/overflow/blob.bin", cap))
-    with pytest.raises(RemoteError, match="over the size cap"):  # Content-Length says so: refused up front
+    with pytest.raises(
+        RemoteError, match="over the size cap"
+    ):  # Content-Length says so: refused up front
         HttpStream(f"{server.url}/files/blob.bin", RemoteOptions(max_bytes=1000))
 
 
 def test_urls_and_url_lists_are_inputs_read_by_the_read_stage(server, tmp_path):
     listing = tmp_path / "urls.txt"
-    listing.write_text(f"# inputs\n{server.url}/files/docs.jsonl\n\n{server.url}/files/web-sample.warc.gz\n")
+    listing.write_text(
+        f"# inputs\n{server.url}/files/docs.jsonl\n\n{server.url}/files/web-sample.warc.gz\n"
+    )
     inputs = expand_inputs([f"@{listing}"])
-    assert [i.source for i in inputs] == [f"127.0.0.1:{server.server_address[1]}/files/docs.jsonl",
-                                          f"127.0.0.1:{server.server_address[1]}/files/web-sample.warc.gz"]
+    assert [i.source for i in inputs] == [
+        f"127.0.0.1:{server.server_address[1]}/files/docs.jsonl",
+        f"127.0.0.1:{server.server_address[1]}/files/web-sample.warc.gz",
+    ]
     stage = Read(timeout_s=2.0, retries=1, backoff_s=0.01, extract=False)
     docs = list(stage.read(inputs[0].path, inputs[0].source))
     assert [d.text for d in docs] == ["first", "second"]
     items = list(stage.read(inputs[1].path, inputs[1].source))
-    assert sum(isinstance(i, Document) for i in items) + sum(isinstance(i, Rejected) for i in items) == 579
+    assert (
+        sum(isinstance(i, Document) for i in items) + sum(isinstance(i, Rejected) for i in items)
+        == 579
+    )
 
 
 def test_a_failing_remote_input_is_a_file_error_not_a_crash(server):
-    items = list(Read(timeout_s=1.0, retries=0).read(f"{server.url}/files/gone.warc.gz", "gone.warc.gz"))
+    items = list(
+        Read(timeout_s=1.0, retries=0).read(f"{server.url}/files/gone.warc.gz", "gone.warc.gz")
+    )
     assert len(items) == 1 and isinstance(items[0], FileError) and "HTTP 404" in items[0].error
 
 
@@ -116,19 +134,44 @@ def test_fetch_mirrors_a_paths_list_resumes_and_skips(server, tmp_path, capsys):
     partial = mirror / "files" / ".blob.bin.part"
     partial.parent.mkdir(parents=True)
     partial.write_bytes(BODY[:30000])  # as a killed run leaves it
-    done = run_cli("fetch", str(listing), "--base-url", server.url, "--output", str(mirror), "--retries", "1")
-    assert done.returncode == 1 and "failed files/nothere.bin" in done.stderr and "HTTP 404" in done.stderr
+    done = run_cli(
+        "fetch", str(listing), "--base-url", server.url, "--output", str(mirror), "--retries", "1"
+    )
+    assert (
+        done.returncode == 1
+        and "failed files/nothere.bin" in done.stderr
+        and "HTTP 404" in done.stderr
+    )
     assert "2 fetched, 0 already complete, 1 failed" in done.stdout
     assert (mirror / "files" / "blob.bin").read_bytes() == BODY and not partial.exists()
     assert ("/files/blob.bin", "bytes=30000-") in server.requests
-    sums = dict(reversed(line.split("  ")) for line in (mirror / ".sha256sums").read_text().splitlines())
+    sums = dict(
+        reversed(line.split("  ")) for line in (mirror / ".sha256sums").read_text().splitlines()
+    )
     assert sums["files/blob.bin"] == hashlib.sha256(BODY).hexdigest()
     requests = len(server.requests)
-    assert main(["fetch", str(listing), "--base-url", server.url, "--output", str(mirror), "--limit", "2"]) == 0
+    assert (
+        main(
+            [
+                "fetch",
+                str(listing),
+                "--base-url",
+                server.url,
+                "--output",
+                str(mirror),
+                "--limit",
+                "2",
+            ]
+        )
+        == 0
+    )
     assert "0 fetched, 2 already complete" in capsys.readouterr().out
     assert len(server.requests) == requests
     # the mirror is a curate input: hidden partial/checksum files are not
-    assert [i.source for i in expand_inputs([str(mirror)])] == ["files/blob.bin", "files/docs.jsonl"]
+    assert [i.source for i in expand_inputs([str(mirror)])] == [
+        "files/blob.bin",
+        "files/docs.jsonl",
+    ]
 
 
 def test_a_partial_download_is_kept_unless_the_server_refuses_to_resume(server, tmp_path):
@@ -141,12 +184,24 @@ def test_a_partial_download_is_kept_unless_the_server_refuses_to_resume(server, 
     part = folder / "files" / ".gone.bin.part"
     part.parent.mkdir(parents=True)
     part.write_bytes(BODY[:30000])
-    with pytest.raises(RemoteError, match="HTTP 404"):  # not the server's file any more: kept for later
-        download(Entry(f"{server.url}/files/missing.bin", "files/gone.bin"), folder, FAST, lambda *_: None)
+    with pytest.raises(
+        RemoteError, match="HTTP 404"
+    ):  # not the server's file any more: kept for later
+        download(
+            Entry(f"{server.url}/files/missing.bin", "files/gone.bin"),
+            folder,
+            FAST,
+            lambda *_: None,
+        )
     assert part.read_bytes() == BODY[:30000]
     part.write_bytes(BODY + b"stale tail")  # longer than the remote file: 416, start over
-    digest = download(Entry(f"{server.url}/files/gone.bin", "files/gone.bin"), folder, FAST, lambda *_: None)
-    assert digest == hashlib.sha256(BODY).hexdigest() and (folder / "files" / "gone.bin").read_bytes() == BODY
+    digest = download(
+        Entry(f"{server.url}/files/gone.bin", "files/gone.bin"), folder, FAST, lambda *_: None
+    )
+    assert (
+        digest == hashlib.sha256(BODY).hexdigest()
+        and (folder / "files" / "gone.bin").read_bytes() == BODY
+    )
     assert not part.exists()
 
 
@@ -167,6 +222,18 @@ def test_parquet_url_is_read_with_ranged_requests(server, tmp_path):
 def test_curate_reads_a_url_input_end_to_end(server, tmp_path):
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("name: remote\nsteps:\n  - read: {timeout_s: 5.0, retries: 1}\n")
-    assert main(["curate", str(recipe), "--input", f"{server.url}/files/docs.jsonl", "--output", str(tmp_path / "run")]) == 0
+    assert (
+        main(
+            [
+                "curate",
+                str(recipe),
+                "--input",
+                f"{server.url}/files/docs.jsonl",
+                "--output",
+                str(tmp_path / "run"),
+            ]
+        )
+        == 0
+    )
     stats = json.loads((tmp_path / "run" / "01_read" / "stats.json").read_text())
     assert stats["docs_out"] == 2 and stats["errors"] == []

@@ -1,5 +1,6 @@
 """On-disk names each have one owner; where ``model/`` keeps its own copy (it imports nothing of
 the other packages), the copies agree."""
+
 from __future__ import annotations
 
 from scratchlm.curate import layout

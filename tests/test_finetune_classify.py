@@ -1,4 +1,5 @@
 """Classification fine-tuning via the CLI on the shipped passages (Brown / KJV / Shakespeare)."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -6,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from conftest import run_cli
 from finetune_data import FOLDER, read_split, tiny_checkpoint
-
 from scratchlm.curate.errors import ConfigError
 from scratchlm.model import checkpoint
 from scratchlm.pipelines.finetune_data import TextTokenizer, encode_labelled
@@ -27,16 +28,36 @@ def base(tmp_path_factory) -> Path:
 def test_classifier_learns_source_with_frozen_layers(base, tmp_path, monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     out = tmp_path / "ft"
-    result = run_cli("finetune", "classify", "--checkpoint", str(base), "--out", str(out),
-                     "--train", str(FOLDER / "source-train.jsonl.gz"), "--val", str(FOLDER / "source-val.jsonl.gz"),
-                     "--test", str(FOLDER / "source-test.jsonl.gz"), "--train-layers", "1",
-                     "--epochs", "4", "--lr", "2e-3", "--batch-size", "8")
+    result = run_cli(
+        "finetune",
+        "classify",
+        "--checkpoint",
+        str(base),
+        "--out",
+        str(out),
+        "--train",
+        str(FOLDER / "source-train.jsonl.gz"),
+        "--val",
+        str(FOLDER / "source-val.jsonl.gz"),
+        "--test",
+        str(FOLDER / "source-test.jsonl.gz"),
+        "--train-layers",
+        "1",
+        "--epochs",
+        "4",
+        "--lr",
+        "2e-3",
+        "--batch-size",
+        "8",
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("val_accuracy") == 5  # before training, then one line per epoch
     tuned = checkpoint.load(out)
     info = tuned.state["finetune"]
     assert info["labels"] == ["brown", "kjv", "shakespeare"]
-    majority = max(Counter(r["label"] for r in read_split("test")).values()) / len(read_split("test"))
+    majority = max(Counter(r["label"] for r in read_split("test")).values()) / len(
+        read_split("test")
+    )
     assert info["test_accuracy"] >= MIN_TEST_ACCURACY > majority + 0.2
     assert f"test accuracy {info['test_accuracy']:.4f}" in result.stdout
 

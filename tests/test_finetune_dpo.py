@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from conftest import REPO, run_cli
 from finetune_data import FOLDER, tiny_checkpoint
 from preference_data import build
-
 from scratchlm.model import checkpoint
 from scratchlm.model import finetune as ft
 from scratchlm.model.config import GPTConfig
@@ -63,8 +63,25 @@ def pairs(tmp_path_factory) -> tuple[Path, Path]:
 
 def dpo_cli(base: Path, out: Path, train: Path, val: Path, *options: str) -> list[str]:
     """``finetune dpo`` arguments: one epoch over ``train``, ``val`` held out, batches of 8."""
-    return ["finetune", "dpo", "--checkpoint", str(base), "--out", str(out), "--data", str(train),
-            "--val", str(val), "--epochs", "1", "--batch-size", "8", "--lr", "2e-3", *options]
+    return [
+        "finetune",
+        "dpo",
+        "--checkpoint",
+        str(base),
+        "--out",
+        str(out),
+        "--data",
+        str(train),
+        "--val",
+        str(val),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--lr",
+        "2e-3",
+        *options,
+    ]
 
 
 def answer_logprob(model: GPT, prompt: list[int], answer: list[int]) -> float:
@@ -129,8 +146,9 @@ def test_loss_equals_a_direct_computation():
     )
 
 
-def test_held_out_margin_rises_reference_frozen_and_result_usable(base, pairs, tmp_path,
-                                                                   monkeypatch, capsys):
+def test_held_out_margin_rises_reference_frozen_and_result_usable(
+    base, pairs, tmp_path, monkeypatch, capsys
+):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     before = {k: v.clone() for k, v in checkpoint.load(base).weights.items()}
     out = tmp_path / "dpo"
@@ -170,8 +188,19 @@ def test_held_out_margin_rises_reference_frozen_and_result_usable(base, pairs, t
 
     # sample answers in the prompt format; export to Hugging Face and back gives the same weights
     assert uses_prompt_format(saved.state["finetune"])
-    sample = ["sample", "--checkpoint", str(out), "--prompt", "Continue this passage.", "--input",
-              "In the beginning God created", "--temperature", "0", "--max-new-tokens", "8"]
+    sample = [
+        "sample",
+        "--checkpoint",
+        str(out),
+        "--prompt",
+        "Continue this passage.",
+        "--input",
+        "In the beginning God created",
+        "--temperature",
+        "0",
+        "--max-new-tokens",
+        "8",
+    ]
     assert main(sample) == 0
     assert capsys.readouterr().out.strip()
     assert main(["export", "--checkpoint", str(out), "--to", "hf", str(tmp_path / "hf")]) == 0
@@ -255,15 +284,24 @@ def test_bad_records_are_counted_with_their_reason(base, tmp_path, capsys):
 
     only_bad = tmp_path / "bad.json"
     only_bad.write_text(json.dumps([{"prompt": "Hi."}]), encoding="utf-8")
-    args = ["finetune", "dpo", "--checkpoint", str(base), "--out", str(tmp_path / "out"),
-            "--data", str(only_bad)]
+    args = [
+        "finetune",
+        "dpo",
+        "--checkpoint",
+        str(base),
+        "--out",
+        str(tmp_path / "out"),
+        "--data",
+        str(only_bad),
+    ]
     assert main(args) == 2
     output = capsys.readouterr()
     assert "no usable preference pair" in output.err and "1 field 'chosen' missing" in output.out
 
 
-def test_resume_after_a_kill_gives_the_same_loss_sequence(base, pairs, tmp_path, monkeypatch,
-                                                          capsys):
+def test_resume_after_a_kill_gives_the_same_loss_sequence(
+    base, pairs, tmp_path, monkeypatch, capsys
+):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     options = ["--log-every", "1", "--eval-every", "10", "--checkpoint-every", "8"]
     unbroken = run_cli(*dpo_cli(base, tmp_path / "a", *pairs, *options))
@@ -271,8 +309,9 @@ def test_resume_after_a_kill_gives_the_same_loss_sequence(base, pairs, tmp_path,
 
     out = tmp_path / "b"
     command = [sys.executable, "-m", "scratchlm.pipelines", *dpo_cli(base, out, *pairs, *options)]
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and process.poll() is None:
         if any(r.get("step", 0) >= 21 for r in read_records(out / "log.jsonl")):

@@ -1,15 +1,22 @@
 """Instruction fine-tuning: the book's prompt format, the loss on the response only, a CLI run."""
+
 from __future__ import annotations
 
 import json
 
 import torch
+
 from conftest import run_cli
 from finetune_data import read_split, tiny_checkpoint
-
 from scratchlm.model import checkpoint
 from scratchlm.model import finetune as ft
-from scratchlm.model.instruct import IGNORE_INDEX, collate, extract_response, format_prompt, response_loss
+from scratchlm.model.instruct import (
+    IGNORE_INDEX,
+    collate,
+    extract_response,
+    format_prompt,
+    response_loss,
+)
 from scratchlm.pipelines.finetune_data import TextTokenizer, instruction_pairs
 
 SOURCES = {"brown": "the Brown corpus", "kjv": "the King James Bible", "shakespeare": "Shakespeare"}
@@ -19,7 +26,8 @@ def test_prompt_is_the_books_alpaca_format():
     assert format_prompt("Name the capital.", "France") == (
         "Below is an instruction that describes a task. "
         "Write a response that appropriately completes the "
-        "request.\n\n### Instruction:\nName the capital.\n\n### Input:\nFrance\n\n### Response:\n")
+        "request.\n\n### Instruction:\nName the capital.\n\n### Input:\nFrance\n\n### Response:\n"
+    )
     assert "### Input" not in format_prompt("Say hi.")
     assert extract_response(" Paris.\n\n### Instruction:\nmore") == "Paris."
 
@@ -30,12 +38,16 @@ def test_batch_masks_prompt_and_padding():
     inputs, targets = collate(examples, pad, max_length=16)
     assert inputs.tolist() == [[11, 12, 13, 21, 22], [31, 32, 41, pad, pad]]
     # the last prompt position predicts the first response token; EOS (9) is learned too
-    assert targets.tolist() == [[IGNORE_INDEX, IGNORE_INDEX, 21, 22, 9],
-                                [IGNORE_INDEX, 41, 9, IGNORE_INDEX, IGNORE_INDEX]]
+    assert targets.tolist() == [
+        [IGNORE_INDEX, IGNORE_INDEX, 21, 22, 9],
+        [IGNORE_INDEX, 41, 9, IGNORE_INDEX, IGNORE_INDEX],
+    ]
 
 
 def test_prompt_tokens_contribute_nothing_to_the_loss():
-    inputs, targets = collate([([5, 6, 7, 8], [1, 2, 3]), ([5, 6], [4, 3])], pad_id=3, max_length=16)
+    inputs, targets = collate(
+        [([5, 6, 7, 8], [1, 2, 3]), ([5, 6], [4, 3])], pad_id=3, max_length=16
+    )
     logits = torch.randn(*inputs.shape, 10, requires_grad=True)
     loss = response_loss(logits, targets)
     loss.backward()
@@ -52,8 +64,14 @@ def test_prompt_tokens_contribute_nothing_to_the_loss():
 
 
 def test_response_loss_falls_and_answers_use_the_format(tmp_path, monkeypatch):
-    records = [{"instruction": "Name the source of this passage.", "input": " ".join(r["text"].split()[:15]),
-                "output": SOURCES[r["label"]]} for r in read_split("val")]
+    records = [
+        {
+            "instruction": "Name the source of this passage.",
+            "input": " ".join(r["text"].split()[:15]),
+            "output": SOURCES[r["label"]],
+        }
+        for r in read_split("val")
+    ]
     (tmp_path / "train.json").write_text(json.dumps(records[:120]), encoding="utf-8")
     (tmp_path / "val.json").write_text(json.dumps(records[120:150]), encoding="utf-8")
     texts = [format_prompt(r["instruction"], r["input"]) + r["output"] for r in records]
@@ -65,9 +83,28 @@ def test_response_loss_falls_and_answers_use_the_format(tmp_path, monkeypatch):
     before = ft.response_loss_of(model, val, tok.eos_id)
 
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    result = run_cli("finetune", "instruct", "--checkpoint", str(base), "--out", str(tmp_path / "ft"),
-                     "--data", str(tmp_path / "train.json"), "--val", str(tmp_path / "val.json"),
-                     "--epochs", "3", "--lr", "3e-3", "--batch-size", "8", "--show", "1", "--max-new-tokens", "8")
+    result = run_cli(
+        "finetune",
+        "instruct",
+        "--checkpoint",
+        str(base),
+        "--out",
+        str(tmp_path / "ft"),
+        "--data",
+        str(tmp_path / "train.json"),
+        "--val",
+        str(tmp_path / "val.json"),
+        "--epochs",
+        "3",
+        "--lr",
+        "3e-3",
+        "--batch-size",
+        "8",
+        "--show",
+        "1",
+        "--max-new-tokens",
+        "8",
+    )
     assert result.returncode == 0, result.stderr
     history = checkpoint.load(tmp_path / "ft").state["finetune"]["history"]
     assert [h["epoch"] for h in history] == [1, 2, 3]
@@ -78,7 +115,19 @@ def test_response_loss_falls_and_answers_use_the_format(tmp_path, monkeypatch):
 
     # sample answers in the format (here through the int8 model): the response alone, stopped at EOS
     record = records[130]
-    result = run_cli("sample", "--checkpoint", str(tmp_path / "ft"), "--prompt", record["instruction"],
-                     "--input", record["input"], "--temperature", "0", "--max-new-tokens", "12", "--int8")
+    result = run_cli(
+        "sample",
+        "--checkpoint",
+        str(tmp_path / "ft"),
+        "--prompt",
+        record["instruction"],
+        "--input",
+        record["input"],
+        "--temperature",
+        "0",
+        "--max-new-tokens",
+        "12",
+        "--int8",
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() in SOURCES.values()

@@ -1,11 +1,12 @@
 """LoRA: only adapters learn, merging reproduces the adapted model, saved adapters merge back."""
+
 from __future__ import annotations
 
 import pytest
 import torch
+
 from conftest import run_cli
 from finetune_data import read_split, tiny_checkpoint
-
 from scratchlm.model import checkpoint
 from scratchlm.model import finetune as ft
 from scratchlm.model.config import GPTConfig
@@ -14,7 +15,9 @@ from scratchlm.model.gpt import GPT
 from scratchlm.model.lora import LoraConfig, LoRALinear, add_lora, merge_lora
 from scratchlm.pipelines.finetune_data import TextTokenizer, encode_labelled
 
-CONFIG = GPTConfig(vocab_size=256, block_size=32, n_layer=2, n_head=2, n_embd=32, dropout=0.0, qkv_bias=True)
+CONFIG = GPTConfig(
+    vocab_size=256, block_size=32, n_layer=2, n_head=2, n_embd=32, dropout=0.0, qkv_bias=True
+)
 
 
 def adapted_model() -> tuple[GPT, GPT]:
@@ -40,7 +43,9 @@ def test_only_adapters_receive_gradients_and_base_stays():
         optimizer.step()
     for name, param in model.named_parameters():
         if "lora_" in name:
-            assert param.requires_grad and param.grad is not None and param.grad.abs().sum() > 0, name
+            assert param.requires_grad and param.grad is not None and param.grad.abs().sum() > 0, (
+                name
+            )
         else:
             assert not param.requires_grad and param.grad is None, name
             assert torch.equal(param, base.state_dict()[name]), name
@@ -76,18 +81,35 @@ def test_lora_classifier_saves_adapters_that_merge_back(tmp_path, monkeypatch):
     rows = [(r["text"], r["label"]) for r in read_split("val")][:48]
     data = encode_labelled(rows, ["brown", "kjv", "shakespeare"], tok, tmp_path)
     history = ft.finetune_classifier(model, data, data[:8], tok.eos_id, cfg)
-    tuned = ft.save(tmp_path / "tuned", model, saved, {"task": "classify", "labels": ["brown", "kjv", "shakespeare"]},
-                    cfg, history[-1]["step"])
-    assert (tmp_path / "tuned" / ft.ADAPTERS).stat().st_size < (saved.folder / checkpoint.WEIGHTS).stat().st_size / 3
+    tuned = ft.save(
+        tmp_path / "tuned",
+        model,
+        saved,
+        {"task": "classify", "labels": ["brown", "kjv", "shakespeare"]},
+        cfg,
+        history[-1]["step"],
+    )
+    assert (tmp_path / "tuned" / ft.ADAPTERS).stat().st_size < (
+        saved.folder / checkpoint.WEIGHTS
+    ).stat().st_size / 3
 
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    result = run_cli("finetune", "merge", "--adapters", str(tmp_path / "tuned"), "--out", str(tmp_path / "merged"))
+    result = run_cli(
+        "finetune",
+        "merge",
+        "--adapters",
+        str(tmp_path / "tuned"),
+        "--out",
+        str(tmp_path / "merged"),
+    )
     assert result.returncode == 0, result.stderr
     merged, direct = checkpoint.load(tmp_path / "merged").weights, checkpoint.load(tuned).weights
     assert set(merged) == set(direct)
     assert all(torch.allclose(merged[k], direct[k], atol=1e-6) for k in direct)
     base_weights = saved.weights
-    assert not torch.equal(merged["blocks.0.att.qkv.weight"], base_weights["blocks.0.att.qkv.weight"])
+    assert not torch.equal(
+        merged["blocks.0.att.qkv.weight"], base_weights["blocks.0.att.qkv.weight"]
+    )
     assert torch.equal(merged["tok_emb.weight"], base_weights["tok_emb.weight"])
 
     other = tiny_checkpoint(tmp_path / "other", texts, vocab_size=512, block_size=64, seed=1)

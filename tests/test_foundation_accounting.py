@@ -1,4 +1,5 @@
 """On the real web sample, through the demo's curation steps, every document ends in one place."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -20,7 +21,9 @@ def test_demo_steps_account_for_every_web_document(tmp_path: Path) -> None:
     demo = load_recipe(REPO / "pipelines" / "recipes" / "demo.yaml").to_plain()
     recipe = parse_recipe({"name": "accounting", "steps": demo["steps"]})
     out = tmp_path / "run"
-    result = run_curation(recipe, [str(DATA / "web-sample.warc.gz")], out, make_executor("local", 2))
+    result = run_curation(
+        recipe, [str(DATA / "web-sample.warc.gz")], out, make_executor("local", 2)
+    )
 
     records = sum(1 for line in (DATA / "web-sample.manifest.jsonl").open())
     assert result.steps[0][1].docs_in == records == 579
@@ -32,8 +35,15 @@ def test_demo_steps_account_for_every_web_document(tmp_path: Path) -> None:
     for (_, before), (_, after) in zip(result.steps, result.steps[1:]):
         assert after.docs_in == before.docs_out
     assert sum(s.docs_dropped for _, s in result.steps) == len(rejected)
-    reasons = Counter(r for p in out.glob("*/rejects/part-*.parquet")
-                      for r in pq.read_table(p, columns=["reason"]).column(0).to_pylist())
+    reasons = Counter(
+        r
+        for p in out.glob("*/rejects/part-*.parquet")
+        for r in pq.read_table(p, columns=["reason"]).column(0).to_pylist()
+    )
     # the sample's known noise: 2 not-found pages, 3 redirects, 1 PDF
-    assert (reasons["read:http_404"], reasons["read:redirect"], reasons["read:not_html"]) == (2, 3, 1)
+    assert (reasons["read:http_404"], reasons["read:redirect"], reasons["read:not_html"]) == (
+        2,
+        3,
+        1,
+    )
     assert sum(n for r, n in reasons.items() if r.startswith("language:")) > 0

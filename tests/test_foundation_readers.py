@@ -1,4 +1,5 @@
 """Readers: good records come out, bad ones become reasoned rejects or per-file errors."""
+
 from __future__ import annotations
 
 import gzip
@@ -41,7 +42,9 @@ def test_jsonl_keeps_own_ids_and_other_fields_in_meta(tmp_path: Path) -> None:
 
 def test_records_without_id_get_stable_derived_ids_and_custom_fields(tmp_path: Path) -> None:
     path = tmp_path / "x.jsonl"
-    path.write_text('{"body": "alpha", "lang": "en"}\n{"body": "beta", "key": 7}\n', encoding="utf-8")
+    path.write_text(
+        '{"body": "alpha", "lang": "en"}\n{"body": "beta", "key": 7}\n', encoding="utf-8"
+    )
     docs = _items(path, text_field="body", id_field="key")
     assert [(d.id, d.text) for d in docs] == [("x.jsonl#1", "alpha"), ("7", "beta")]
     assert docs[0].meta == {"lang": "en", "source": "x.jsonl#1"}
@@ -116,10 +119,14 @@ def test_plain_text_file_is_one_document(tmp_path: Path) -> None:
 
 
 def test_parquet_reader_with_meta_json_and_extra_columns(tmp_path: Path) -> None:
-    table = pa.table({
-        "id": ["a", None], "text": ["first text", "second text"],
-        "meta": ['{"url": "https://example.org/"}', None], "score": [0.5, 0.7],
-    })
+    table = pa.table(
+        {
+            "id": ["a", None],
+            "text": ["first text", "second text"],
+            "meta": ['{"url": "https://example.org/"}', None],
+            "score": [0.5, 0.7],
+        }
+    )
     pq.write_table(table, tmp_path / "t.parquet")
     docs = _items(tmp_path / "t.parquet")
     assert [(d.id, d.text) for d in docs] == [("a", "first text"), ("t.parquet#2", "second text")]
@@ -128,18 +135,31 @@ def test_parquet_reader_with_meta_json_and_extra_columns(tmp_path: Path) -> None
 
 
 def test_parquet_row_with_bad_meta_is_rejected_and_the_file_goes_on(tmp_path: Path) -> None:
-    table = pa.table({"id": ["a", "b", "c"], "text": ["one", "two", "three"],
-                      "meta": ['{"url": "u"}', '{"url": ', '[1, 2]']})
+    table = pa.table(
+        {
+            "id": ["a", "b", "c"],
+            "text": ["one", "two", "three"],
+            "meta": ['{"url": "u"}', '{"url": ', "[1, 2]"],
+        }
+    )
     pq.write_table(table, tmp_path / "t.parquet")
     good, truncated, listed = _items(tmp_path / "t.parquet")
     assert isinstance(good, Document) and good.meta == {"url": "u", "source": "t.parquet#1"}
     assert isinstance(truncated, Rejected) and truncated.reason == "read:bad_meta"
     assert (truncated.doc.id, truncated.doc.text) == ("b", "two")
-    assert truncated.doc.meta["error"] == "row 2: meta is not a JSON object (Expecting value at char 8)"
-    assert isinstance(listed, Rejected) and listed.doc.meta["error"] == "row 3: meta is not a JSON object (a list)"
+    assert (
+        truncated.doc.meta["error"]
+        == "row 2: meta is not a JSON object (Expecting value at char 8)"
+    )
+    assert (
+        isinstance(listed, Rejected)
+        and listed.doc.meta["error"] == "row 3: meta is not a JSON object (a list)"
+    )
 
 
-def test_glob_sources_are_relative_to_the_part_before_the_first_wildcard(tmp_path: Path, monkeypatch) -> None:
+def test_glob_sources_are_relative_to_the_part_before_the_first_wildcard(
+    tmp_path: Path, monkeypatch
+) -> None:
     from scratchlm.curate.inputs import expand_inputs
 
     (tmp_path / "d1").mkdir()
@@ -156,8 +176,9 @@ def test_a_repeated_id_in_one_file_is_counted_and_made_unique(tmp_path: Path) ->
     records = _real_records(4)
     ids = [records[0]["id"], records[1]["id"], records[0]["id"], f"{records[0]['id']}~3"]
     path = tmp_path / "repeats.jsonl"
-    path.write_text("".join(json.dumps({**r, "id": i}) + "\n" for r, i in zip(records, ids)),
-                    encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps({**r, "id": i}) + "\n" for r, i in zip(records, ids)), encoding="utf-8"
+    )
     items = _items(path)
     assert items[2] == Counted("read:repeated_ids") and items[4] == Counted("read:repeated_ids")
     docs = [i for i in items if isinstance(i, Document)]
@@ -173,8 +194,13 @@ def test_a_repeated_id_in_one_file_is_counted_and_made_unique(tmp_path: Path) ->
 
 
 def test_a_repeated_id_of_a_rejected_record_is_made_unique_too(tmp_path: Path) -> None:
-    table = pa.table({"id": ["a", "a", "a"], "text": ["one", "two", "three"],
-                      "meta": ['{"url": "u"}', '[1]', '{}']})
+    table = pa.table(
+        {
+            "id": ["a", "a", "a"],
+            "text": ["one", "two", "three"],
+            "meta": ['{"url": "u"}', "[1]", "{}"],
+        }
+    )
     pq.write_table(table, tmp_path / "t.parquet")
     items = _items(tmp_path / "t.parquet")
     kinds = ["Document", "Counted", "Rejected", "Counted", "Document"]

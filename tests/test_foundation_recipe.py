@@ -1,4 +1,5 @@
 """Recipes: unknown stages, unknown options and bad values are refused with the key's path."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,14 +23,23 @@ class Example:
     field: str | None = None
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"min_words": "ten"}, "steps[2].example.min_words: expected int, got 'ten'"),
-    ({"min_words": True}, "steps[2].example.min_words: expected int, got True"),
-    ({"ratio": "x"}, "steps[2].example.ratio: expected float, got 'x'"),
-    ({"mode": "keep"}, "steps[2].example.mode: expected one of 'drop', 'annotate', got 'keep'"),
-    ({"keep": ["en", 3]}, "steps[2].example.keep: expected list[str] or one of 'all', got ['en', 3]"),
-    ({"colour": 1}, "steps[2].example.colour: unknown option (known: field, keep, min_words, mode, ratio)"),
-])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"min_words": "ten"}, "steps[2].example.min_words: expected int, got 'ten'"),
+        ({"min_words": True}, "steps[2].example.min_words: expected int, got True"),
+        ({"ratio": "x"}, "steps[2].example.ratio: expected float, got 'x'"),
+        ({"mode": "keep"}, "steps[2].example.mode: expected one of 'drop', 'annotate', got 'keep'"),
+        (
+            {"keep": ["en", 3]},
+            "steps[2].example.keep: expected list[str] or one of 'all', got ['en', 3]",
+        ),
+        (
+            {"colour": 1},
+            "steps[2].example.colour: unknown option (known: field, keep, min_words, mode, ratio)",
+        ),
+    ],
+)
 def test_bad_options_name_their_path(options: dict, message: str) -> None:
     with pytest.raises(ConfigError) as err:
         build(Example, options, "steps[2].example")
@@ -71,20 +81,34 @@ def test_cli_refuses_bad_recipe_and_missing_input_before_work(tmp_path: Path) ->
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nsteps:\n  - read: {format: auto, colour: red}\n", encoding="utf-8")
     out = tmp_path / "out"
-    result = run_cli("curate", str(bad), "--input", str(REPO / "tests/data/prose"), "--output", str(out))
+    result = run_cli(
+        "curate", str(bad), "--input", str(REPO / "tests/data/prose"), "--output", str(out)
+    )
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
-    assert line.startswith(f"scratchlm: error: recipe {bad}: steps[0].read.colour: unknown option (known: ")
+    assert line.startswith(
+        f"scratchlm: error: recipe {bad}: steps[0].read.colour: unknown option (known: "
+    )
     assert "format, id_field" in line
     assert not out.exists()
-    result = run_cli("curate", str(REPO / "pipelines/recipes/demo.yaml"), "--input", str(tmp_path / "nope"),
-                     "--output", str(out))
+    result = run_cli(
+        "curate",
+        str(REPO / "pipelines/recipes/demo.yaml"),
+        "--input",
+        str(tmp_path / "nope"),
+        "--output",
+        str(out),
+    )
     assert result.returncode == 2
-    assert result.stderr.strip() == f"scratchlm: error: input path {tmp_path / 'nope'} does not exist"
+    assert (
+        result.stderr.strip() == f"scratchlm: error: input path {tmp_path / 'nope'} does not exist"
+    )
     assert not out.exists()
     broken = tmp_path / "broken.yaml"
     broken.write_text("steps: [read: {\n", encoding="utf-8")
-    result = run_cli("curate", str(broken), "--input", str(REPO / "tests/data/prose"), "--output", str(out))
+    result = run_cli(
+        "curate", str(broken), "--input", str(REPO / "tests/data/prose"), "--output", str(out)
+    )
     assert result.returncode == 2 and "is not valid YAML" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
@@ -93,15 +117,19 @@ def test_version_and_help() -> None:
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.startswith("scratchlm ")
     result = run_cli("curate", "--help")
-    assert result.returncode == 0 and "--workers" in result.stdout and "(default: 1)" in result.stdout
+    assert (
+        result.returncode == 0 and "--workers" in result.stdout and "(default: 1)" in result.stdout
+    )
 
 
 def test_every_bad_option_of_a_recipe_is_reported_at_once_with_the_closest_name(tmp_path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("name: x\nsteps:\n  - read: {colour: red}\n"
-                   "  - language: {kep: en, threshold: high}\n  - gopher: {}\n"
-                   "train: {max_stepz: 3}\n",
-                   encoding="utf-8")
+    bad.write_text(
+        "name: x\nsteps:\n  - read: {colour: red}\n"
+        "  - language: {kep: en, threshold: high}\n  - gopher: {}\n"
+        "train: {max_stepz: 3}\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "out"
     prose = str(REPO / "tests/data/prose")
     result = run_cli("curate", str(bad), "--input", prose, "--output", str(out))
@@ -113,7 +141,8 @@ def test_every_bad_option_of_a_recipe_is_reported_at_once_with_the_closest_name(
         "  steps[1].language.kep: unknown option",
         "  steps[1].language.threshold: expected float, got 'high'",
         "  steps[2].gopher: unknown stage",
-        "  train.max_stepz: unknown option"]
+        "  train.max_stepz: unknown option",
+    ]
     assert "(did you mean 'keep'? known: action," in lines[2]
     assert "(did you mean 'gopher_quality'? known:" in lines[4]
     assert "(did you mean 'max_steps'? known:" in lines[5]
@@ -125,14 +154,23 @@ def test_a_yaml_syntax_error_gives_line_and_column(tmp_path) -> None:
     broken.write_text("name: x\nsteps:\n  - read: {}\n  - language: {keep: en\n", encoding="utf-8")
     with pytest.raises(ConfigError) as err:
         load_recipe(broken)
-    assert str(err.value) == (f"recipe {broken} is not valid YAML: line 5, column 1: expected ',' "
-                              f"or '}}', but got '<stream end>' (while parsing a flow mapping from "
-                              f"line 4, column 15)")
+    assert str(err.value) == (
+        f"recipe {broken} is not valid YAML: line 5, column 1: expected ',' "
+        f"or '}}', but got '<stream end>' (while parsing a flow mapping from "
+        f"line 4, column 15)"
+    )
 
 
 def test_a_single_value_where_a_list_is_expected_is_a_one_item_list() -> None:
-    recipe = parse_recipe({"steps": [{"read": {}}, {"language": {"keep": "en"}},
-                                     {"url_filter": {"domains": "example.com"}}]})
+    recipe = parse_recipe(
+        {
+            "steps": [
+                {"read": {}},
+                {"language": {"keep": "en"}},
+                {"url_filter": {"domains": "example.com"}},
+            ]
+        }
+    )
     assert recipe.steps[1].stage.keep == ["en"] and recipe.steps[2].stage.domains == ["example.com"]
     every = parse_recipe({"steps": [{"read": {}}, {"language": {"keep": "all"}}]})
     assert every.steps[1].stage.keep == "all"

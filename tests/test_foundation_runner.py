@@ -1,5 +1,6 @@
 """The runner: every document ends in one place, kill -9 resumes to identical bytes, reruns do
 nothing."""
+
 from __future__ import annotations
 
 import gzip
@@ -22,7 +23,9 @@ RECIPE = {"name": "t", "steps": [{"read": {}}]}
 
 def _split_brown(folder: Path, files: int) -> int:
     """Real Brown corpus records spread over ``files`` JSONL files; returns the record count."""
-    lines = gzip.decompress((DATA / "prose" / "brown.jsonl.gz").read_bytes()).splitlines(keepends=True)
+    lines = gzip.decompress((DATA / "prose" / "brown.jsonl.gz").read_bytes()).splitlines(
+        keepends=True
+    )
     folder.mkdir(parents=True)
     for i in range(files):
         (folder / f"brown-{i:02d}.jsonl").write_bytes(b"".join(lines[i::files]))
@@ -41,11 +44,14 @@ def test_every_input_document_ends_in_exactly_one_place(tmp_path: Path) -> None:
     (inputs / "cut.jsonl.gz").write_bytes((DATA / "prose" / "kjv.jsonl.gz").read_bytes()[:300_000])
     out = tmp_path / "run"
     result = run_curation(parse_recipe(RECIPE), [str(inputs)], out, make_executor("local", 2))
-    (folder, stats), = result.steps
+    ((folder, stats),) = result.steps
     finals = sum(_rows(p) for p in (out / folder).glob("part-*.parquet"))
     rejects = sum(_rows(p) for p in (out / folder / "rejects").glob("part-*.parquet"))
-    reasons = [r for p in sorted((out / folder / "rejects").glob("*.parquet"))
-               for r in pq.read_table(p, columns=["reason"]).column(0).to_pylist()]
+    reasons = [
+        r
+        for p in sorted((out / folder / "rejects").glob("*.parquet"))
+        for r in pq.read_table(p, columns=["reason"]).column(0).to_pylist()
+    ]
     assert sorted(reasons) == ["read:bad_json", "read:invalid_utf8", "read:text_not_string"]
     cut_records = finals - good - 1
     assert 0 < cut_records < 66
@@ -57,7 +63,10 @@ def test_every_input_document_ends_in_exactly_one_place(tmp_path: Path) -> None:
     summary = json.loads((out / "stats.json").read_text())
     assert summary[folder]["docs_in"] == stats.docs_in
     assert json.loads((out / folder / "stats.json").read_text())["dropped"] == {
-        "read:bad_json": 1, "read:invalid_utf8": 1, "read:text_not_string": 1}
+        "read:bad_json": 1,
+        "read:invalid_utf8": 1,
+        "read:text_not_string": 1,
+    }
 
 
 def _outputs(run: Path) -> dict[str, bytes]:
@@ -67,13 +76,28 @@ def _outputs(run: Path) -> dict[str, bytes]:
 
 def _curate(recipe: Path, inputs: Path, out: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "scratchlm.pipelines", "curate", str(recipe), "--input", str(inputs),
-         "--output", str(out), "--workers", "1"],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "scratchlm.pipelines",
+            "curate",
+            str(recipe),
+            "--input",
+            str(inputs),
+            "--output",
+            str(out),
+            "--workers",
+            "1",
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
-def test_kill_9_then_rerun_gives_identical_bytes_and_a_finished_run_does_nothing(tmp_path: Path) -> None:
+def test_kill_9_then_rerun_gives_identical_bytes_and_a_finished_run_does_nothing(
+    tmp_path: Path,
+) -> None:
     inputs = tmp_path / "in"
     _split_brown(inputs, 24)
     recipe = tmp_path / "recipe.yaml"
@@ -91,8 +115,22 @@ def test_kill_9_then_rerun_gives_identical_bytes_and_a_finished_run_does_nothing
 
     done_times = {p: p.stat().st_mtime_ns for p in broken.rglob("*.done")}
     rerun = subprocess.run(
-        [sys.executable, "-m", "scratchlm.pipelines", "curate", str(recipe), "--input", str(inputs),
-         "--output", str(broken)], cwd=REPO, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "scratchlm.pipelines",
+            "curate",
+            str(recipe),
+            "--input",
+            str(inputs),
+            "--output",
+            str(broken),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert rerun.returncode == 0
     assert {p: p.stat().st_mtime_ns for p in broken.rglob("*.done")} == done_times
 
@@ -118,10 +156,15 @@ def test_file_errors_are_printed_one_a_line_and_a_run_with_nothing_readable_fail
     done = run_cli("curate", str(recipe), "--input", str(bad), "--output", str(tmp_path / "run"))
     assert done.returncode == 2
     lines = [line for line in done.stdout.splitlines() if line.startswith("file error: ")]
-    assert [line.split(" at ")[0] for line in lines] == ["file error: cut.jsonl.gz", "file error: empty.jsonl"]
+    assert [line.split(" at ")[0] for line in lines] == [
+        "file error: cut.jsonl.gz",
+        "file error: empty.jsonl",
+    ]
     assert "empty file: no records" in lines[1]
-    assert done.stderr.strip() == ("scratchlm: error: no document could be read from the 2 input file(s); "
-                                   "the file errors above say why")
+    assert done.stderr.strip() == (
+        "scratchlm: error: no document could be read from the 2 input file(s); "
+        "the file errors above say why"
+    )
 
     (bad / "good.jsonl").write_text('{"id": "a", "text": "some text"}\n', encoding="utf-8")
     done = run_cli("curate", str(recipe), "--input", str(bad), "--output", str(tmp_path / "run2"))
@@ -136,26 +179,47 @@ def test_a_run_folder_as_input_stands_for_its_curated_output_not_its_rejects(tmp
     inputs.mkdir()
     (inputs / "a.jsonl").write_text('{"id": "a", "text": "kept"}\n{oops\n', encoding="utf-8")
     run = tmp_path / "run"
-    run_curation(parse_recipe({"name": "t", "steps": [{"read": {}}, {"sample": {"rate": 1.0}}]}), [str(inputs)], run,
-                 make_executor("local", 1), log=lambda _: None)
+    run_curation(
+        parse_recipe({"name": "t", "steps": [{"read": {}}, {"sample": {"rate": 1.0}}]}),
+        [str(inputs)],
+        run,
+        make_executor("local", 1),
+        log=lambda _: None,
+    )
     assert (run / "01_read" / "rejects" / "part-00000.parquet").exists()
     assert [(f.source, Path(f.path)) for f in expand_inputs([str(run)])] == [
-        ("02_sample/part-00000.parquet", run / "02_sample" / "part-00000.parquet")]
-    with pytest.raises(ConfigError, match=r"step folder .*01_read kept no output \(its step ran fused"):
+        ("02_sample/part-00000.parquet", run / "02_sample" / "part-00000.parquet")
+    ]
+    with pytest.raises(
+        ConfigError, match=r"step folder .*01_read kept no output \(its step ran fused"
+    ):
         expand_inputs([str(run / "01_read")])  # fused into its segment: no output of its own
     assert [f.source for f in expand_inputs([str(run / "02_sample")])] == ["part-00000.parquet"]
-    again = run_curation(parse_recipe(RECIPE), [str(run)], tmp_path / "again", make_executor("local", 1),
-                         log=lambda _: None)
+    again = run_curation(
+        parse_recipe(RECIPE),
+        [str(run)],
+        tmp_path / "again",
+        make_executor("local", 1),
+        log=lambda _: None,
+    )
     assert (again.steps[0][1].docs_in, again.steps[0][1].docs_dropped) == (1, 0)
 
-    (run / "02_sample" / "stats.json").unlink()  # as if the run had been killed before its last step ended
-    with pytest.raises(ConfigError, match=r"run folder .* is not finished \(02_sample has no stats.json yet\)"):
+    (
+        run / "02_sample" / "stats.json"
+    ).unlink()  # as if the run had been killed before its last step ended
+    with pytest.raises(
+        ConfigError, match=r"run folder .* is not finished \(02_sample has no stats.json yet\)"
+    ):
         expand_inputs([str(run)])
     mine = tmp_path / "mine"  # a user's folder that happens to hold a recipe.yaml and a stats.json
     (mine / "data").mkdir(parents=True)
     for name in ("recipe.yaml", "stats.json", "data/a.jsonl"):
         (mine / name).write_text("{}\n", encoding="utf-8")
-    assert [f.source for f in expand_inputs([str(mine)])] == ["data/a.jsonl", "recipe.yaml", "stats.json"]
+    assert [f.source for f in expand_inputs([str(mine)])] == [
+        "data/a.jsonl",
+        "recipe.yaml",
+        "stats.json",
+    ]
 
 
 def test_a_folder_refused_over_other_inputs_keeps_its_recorded_recipe(tmp_path):
@@ -163,7 +227,9 @@ def test_a_folder_refused_over_other_inputs_keeps_its_recorded_recipe(tmp_path):
     inputs.mkdir()
     (inputs / "a.jsonl").write_text('{"id": "a", "text": "kept"}\n', encoding="utf-8")
     run = tmp_path / "run"
-    run_curation(parse_recipe(RECIPE), [str(inputs)], run, make_executor("local", 1), log=lambda _: None)
+    run_curation(
+        parse_recipe(RECIPE), [str(inputs)], run, make_executor("local", 1), log=lambda _: None
+    )
     recorded = (run / "recipe.yaml").read_bytes()
     (inputs / "b.jsonl").write_text('{"id": "b", "text": "new"}\n', encoding="utf-8")
     changed = parse_recipe({**RECIPE, "train": {"preset": "tiny", "max_steps": 3}})
@@ -177,19 +243,31 @@ def test_repeated_ids_and_blank_lines_are_counted_in_stats_table_and_report(tmp_
     lines = kjv.splitlines(keepends=True)[:5]
     repeat = json.dumps({**json.loads(lines[4]), "id": json.loads(lines[0])["id"]}).encode() + b"\n"
     blanks = b"\n \n"
-    (tmp_path / "in.jsonl").write_bytes(b"".join(lines[:2]) + blanks + b"".join(lines[2:4]) + repeat
-                                        + b"\n")
+    (tmp_path / "in.jsonl").write_bytes(
+        b"".join(lines[:2]) + blanks + b"".join(lines[2:4]) + repeat + b"\n"
+    )
     recipe = tmp_path / "r.yaml"
     recipe.write_text("name: t\nsteps:\n  - read: {}\n", encoding="utf-8")
     run = tmp_path / "run"
-    done = run_cli("curate", str(recipe), "--input", str(tmp_path / "in.jsonl"),
-                   "--output", str(run))
+    done = run_cli(
+        "curate", str(recipe), "--input", str(tmp_path / "in.jsonl"), "--output", str(run)
+    )
     assert done.returncode == 0, done.stderr
     table_row = next(line for line in done.stdout.splitlines() if line.startswith("01_read"))
-    assert table_row.split() == ["01_read", "5", "5", "0", "-", "(counted:", "read:blank_lines=3,",
-                                 "read:repeated_ids=1)"]
-    assert ("repeated ids: 1 record(s) had the id of an earlier record of the same input file; "
-            "each was renamed ID~N (meta.original_id keeps the id)") in done.stdout.splitlines()
+    assert table_row.split() == [
+        "01_read",
+        "5",
+        "5",
+        "0",
+        "-",
+        "(counted:",
+        "read:blank_lines=3,",
+        "read:repeated_ids=1)",
+    ]
+    assert (
+        "repeated ids: 1 record(s) had the id of an earlier record of the same input file; "
+        "each was renamed ID~N (meta.original_id keeps the id)"
+    ) in done.stdout.splitlines()
     assert "blank lines: 3 blank input line(s) skipped" in done.stdout.splitlines()
     stats = json.loads((run / "stats.json").read_text())["01_read"]
     assert stats["counted"] == {"read:blank_lines": 3, "read:repeated_ids": 1}

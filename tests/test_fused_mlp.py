@@ -1,6 +1,7 @@
 """The fused MLP (model/fused_mlp.py): its autograd formulas against the plain block's (CPU,
 float64, PyTorch operations behind the custom operators), compilation without graph breaks, the
 CPU fallback, and on a CUDA GPU the cuBLASLt epilogues against the plain path in bf16."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -73,7 +74,8 @@ def test_the_fused_path_compiles_as_one_graph() -> None:
     block = _block(SMALL, seed=1, dtype=torch.float64)
     x, dy = torch.randn(2, 4, 32, dtype=torch.float64), torch.randn(2, 4, 32, dtype=torch.float64)
     compiled = torch.compile(
-        lambda t: fused_mlp.gelu_mlp(t, block.up, block.down, residual=2 * t), fullgraph=True,
+        lambda t: fused_mlp.gelu_mlp(t, block.up, block.down, residual=2 * t),
+        fullgraph=True,
         backend="aot_eager",
     )
     got = _output_and_grads(compiled, block, x, dy)
@@ -116,7 +118,9 @@ def test_cublaslt_epilogues_match_the_plain_path_in_bf16(with_residual: bool) ->
     r = torch.randn(8, 1024, 768, device="cuda").bfloat16() if with_residual else None
     assert fused_mlp.check(torch.device("cuda"), 768) is None
     want = _output_and_grads(
-        lambda t: _plain(reference)(t) + (0 if r is None else r.double()), reference, x.double(),
+        lambda t: _plain(reference)(t) + (0 if r is None else r.double()),
+        reference,
+        x.double(),
         dy.double(),
     )
     results = {}

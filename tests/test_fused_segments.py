@@ -1,6 +1,7 @@
 """Fused segments: a run whose map steps share one pass per shard writes the same final output,
 rejects and stats as a run in which every step wrote its output, resumes byte-identically after
 kill -9, resumes a run of the earlier layout, and still reports every step."""
+
 from __future__ import annotations
 
 import gzip
@@ -35,8 +36,16 @@ def stall(doc):
         time.sleep(600)
     return "short" if len(doc.text) < 130 else None
 '''
-FOLDERS = ["01_read", "02_custom", "03_language", "04_gopher_quality", "05_c4_quality", "06_fineweb_quality",
-           "07_exact_dedup", "08_gopher_repetition"]
+FOLDERS = [
+    "01_read",
+    "02_custom",
+    "03_language",
+    "04_gopher_quality",
+    "05_c4_quality",
+    "06_fineweb_quality",
+    "07_exact_dedup",
+    "08_gopher_repetition",
+]
 
 
 @pytest.fixture
@@ -45,9 +54,13 @@ def corpus(tmp_path: Path) -> tuple[Path, Path]:
     recipe of two segments: read..fineweb_quality, then exact_dedup..gopher_repetition."""
     inputs = tmp_path / "in"
     inputs.mkdir()
-    brown = gzip.decompress((DATA / "prose" / "brown.jsonl.gz").read_bytes()).decode().splitlines()[:60]
+    brown = (
+        gzip.decompress((DATA / "prose" / "brown.jsonl.gz").read_bytes()).decode().splitlines()[:60]
+    )
     (inputs / "brown.jsonl").write_text("\n".join(brown) + "\n", encoding="utf-8")
-    again = [json.dumps({**json.loads(line), "id": f"again-{i}"}) for i, line in enumerate(brown[:20])]
+    again = [
+        json.dumps({**json.loads(line), "id": f"again-{i}"}) for i, line in enumerate(brown[:20])
+    ]
     (inputs / "again.jsonl").write_text("\n".join(again) + "\n", encoding="utf-8")
     langid = gzip.decompress((DATA / "langid-dev.jsonl.gz").read_bytes()).decode().splitlines()
     marked = json.loads(langid[600])  # in the third batch: two have gone through the whole segment
@@ -61,13 +74,16 @@ def corpus(tmp_path: Path) -> tuple[Path, Path]:
         "  - language: {keep: [en, de]}\n  - gopher_quality: "
         "{min_words: 20}\n  - c4_quality: {action: annotate}\n"
         "  - fineweb_quality: {}\n  - exact_dedup: {}\n  - gopher_repetition: {}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return inputs, recipe
 
 
 def _files(run: Path) -> dict[str, bytes]:
     """Every Parquet file of a run's steps, by path."""
-    return {p.relative_to(run).as_posix(): p.read_bytes() for p in sorted(run.glob("0*/**/*.parquet"))}
+    return {
+        p.relative_to(run).as_posix(): p.read_bytes() for p in sorted(run.glob("0*/**/*.parquet"))
+    }
 
 
 def _stats(run: Path) -> dict[str, object]:
@@ -83,34 +99,52 @@ def _stats(run: Path) -> dict[str, object]:
 def _unfused(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every step its own segment: each writes its full output and the next reads it back (the
     layout of runs made before segments were fused)."""
-    monkeypatch.setattr(runner, "segments", lambda recipe: [range(i, i + 1) for i in range(len(recipe.steps))])
+    monkeypatch.setattr(
+        runner, "segments", lambda recipe: [range(i, i + 1) for i in range(len(recipe.steps))]
+    )
 
 
 def test_segments_end_before_every_global_stage(corpus):
     assert segments(load_recipe(corpus[1])) == [range(6), range(6, 8)]
 
 
-def test_fused_and_unfused_runs_write_the_same_output_rejects_and_stats(tmp_path, corpus, monkeypatch):
+def test_fused_and_unfused_runs_write_the_same_output_rejects_and_stats(
+    tmp_path, corpus, monkeypatch
+):
     inputs, recipe_file = corpus
     recipe = load_recipe(recipe_file)
     fused, kept, unfused = tmp_path / "fused", tmp_path / "kept", tmp_path / "unfused"
     run_curation(recipe, [str(inputs)], fused, make_executor("local", 2), log=lambda _: None)
-    run_curation(with_keep_intermediate(recipe, True), [str(inputs)], kept, make_executor("local", 1),
-                 log=lambda _: None)
+    run_curation(
+        with_keep_intermediate(recipe, True),
+        [str(inputs)],
+        kept,
+        make_executor("local", 1),
+        log=lambda _: None,
+    )
     with monkeypatch.context() as patch:
         _unfused(patch)
         run_curation(recipe, [str(inputs)], unfused, make_executor("local", 1), log=lambda _: None)
 
-    outputs = {folder: sorted(p.name for p in (fused / folder).glob("part-*.parquet")) for folder in FOLDERS}
-    assert [f for f, parts in outputs.items() if parts] == ["06_fineweb_quality", "08_gopher_repetition"]
+    outputs = {
+        folder: sorted(p.name for p in (fused / folder).glob("part-*.parquet"))
+        for folder in FOLDERS
+    }
+    assert [f for f, parts in outputs.items() if parts] == [
+        "06_fineweb_quality",
+        "08_gopher_repetition",
+    ]
     without_samples = {k: v for k, v in _files(fused).items() if "/kept-sample/" not in k}
     reference = _files(unfused)
     assert without_samples == {k: reference[k] for k in without_samples}
-    assert _files(kept) == reference  # keep_intermediate: every step's output, as unfused runs wrote it
+    assert (
+        _files(kept) == reference
+    )  # keep_intermediate: every step's output, as unfused runs wrote it
     assert _stats(fused) == _stats(kept) == _stats(unfused)
     stats = json.loads((fused / "stats.json").read_text())
     assert [s["docs_out"] for s in stats.values()][-1] > 0 and all(
-        stats[f]["dropped"] or stats[f]["annotated"] for f in FOLDERS[1:])
+        stats[f]["dropped"] or stats[f]["annotated"] for f in FOLDERS[1:]
+    )
 
     for run in (fused, unfused):
         write_report(run)
@@ -129,7 +163,9 @@ def test_a_run_of_the_unfused_layout_resumes_to_the_same_bytes(tmp_path, corpus,
     with monkeypatch.context() as patch:
         _unfused(patch)
         run_curation(recipe, [str(inputs)], old, make_executor("local", 1), log=lambda _: None)
-    for folder in FOLDERS[3:6]:  # as if killed while the earlier layout ran its fourth step on part-00001
+    for folder in FOLDERS[
+        3:6
+    ]:  # as if killed while the earlier layout ran its fourth step on part-00001
         for path in (old / folder).glob("**/part-00001.*"):
             path.unlink()
         (old / folder / "stats.json").unlink()
@@ -138,23 +174,44 @@ def test_a_run_of_the_unfused_layout_resumes_to_the_same_bytes(tmp_path, corpus,
     run_curation(recipe, [str(inputs)], old, make_executor("local", 1), log=lambda _: None)
     assert (old / "03_language" / "part-00001.parquet").exists()
     assert not (old / "05_c4_quality" / "part-00001.parquet").exists()  # the rest ran fused
-    final = [f"{folder}/{p}" for folder in FOLDERS[-1:] for p in ("part-00000.parquet", "part-00001.parquet")]
-    assert {k: v for k, v in _files(old).items() if k in final or "/rejects/" in k} == \
-        {k: v for k, v in _files(whole).items() if k in final or "/rejects/" in k}
+    final = [
+        f"{folder}/{p}"
+        for folder in FOLDERS[-1:]
+        for p in ("part-00000.parquet", "part-00001.parquet")
+    ]
+    assert {k: v for k, v in _files(old).items() if k in final or "/rejects/" in k} == {
+        k: v for k, v in _files(whole).items() if k in final or "/rejects/" in k
+    }
     assert _stats(old) == _stats(whole)
 
 
 def _curate(recipe: Path, inputs: Path, output: Path, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "scratchlm.pipelines", "curate", str(recipe), "--input", str(inputs),
-                             "--output", str(output)], cwd=cwd, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scratchlm.pipelines",
+            "curate",
+            str(recipe),
+            "--input",
+            str(inputs),
+            "--output",
+            str(output),
+        ],
+        cwd=cwd,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
 
 
 def test_kill_9_in_the_middle_of_a_segment_then_resume_is_byte_identical(tmp_path, corpus):
     inputs, recipe = corpus
     whole, broken = tmp_path / "whole", tmp_path / "broken"
-    run_curation(load_recipe(recipe), [str(inputs)], whole, make_executor("local", 1), log=lambda _: None)
+    run_curation(
+        load_recipe(recipe), [str(inputs)], whole, make_executor("local", 1), log=lambda _: None
+    )
     (tmp_path / "ARMED").write_text("")
     killed = _curate(recipe, inputs, broken, tmp_path)
     reached = tmp_path / "REACHED"
@@ -169,7 +226,9 @@ def test_kill_9_in_the_middle_of_a_segment_then_resume_is_byte_identical(tmp_pat
         if not Path(f"/proc/{stalled}").exists():
             break
         time.sleep(0.05)
-    assert (broken / "06_fineweb_quality" / "part-00001.done").exists()  # the first two shards had finished
+    assert (
+        broken / "06_fineweb_quality" / "part-00001.done"
+    ).exists()  # the first two shards had finished
     assert not (broken / "06_fineweb_quality" / "part-00002.done").exists()  # the third had not
 
     (tmp_path / "ARMED").unlink()
@@ -182,8 +241,18 @@ def test_kill_9_in_the_middle_of_a_segment_then_resume_is_byte_identical(tmp_pat
     # killed between two steps' markers: the last step's is missing, the shard's segment is redone
     (broken / "06_fineweb_quality" / "part-00001.done").unlink()
     (broken / "05_c4_quality" / "rejects" / "part-00001.parquet").unlink()
-    assert run_curation(load_recipe(recipe), [str(inputs)], broken, make_executor("local", 1),
-                        log=lambda _: None).steps[-1][1].docs_out > 0
+    assert (
+        run_curation(
+            load_recipe(recipe),
+            [str(inputs)],
+            broken,
+            make_executor("local", 1),
+            log=lambda _: None,
+        )
+        .steps[-1][1]
+        .docs_out
+        > 0
+    )
     assert _files(broken) == _files(whole)
     assert _stats(broken) == _stats(whole)
 
@@ -194,11 +263,16 @@ def test_a_step_folder_fused_into_its_segment_is_refused_as_input_with_what_to_d
 
     inputs, recipe = corpus
     run = tmp_path / "run"
-    run_curation(load_recipe(recipe), [str(inputs)], run, make_executor("local", 1), log=lambda _: None)
-    with pytest.raises(InputError, match=r"04_gopher_quality kept no output .* --keep-intermediate"):
+    run_curation(
+        load_recipe(recipe), [str(inputs)], run, make_executor("local", 1), log=lambda _: None
+    )
+    with pytest.raises(
+        InputError, match=r"04_gopher_quality kept no output .* --keep-intermediate"
+    ):
         expand_inputs([str(run / "04_gopher_quality")])
     assert [f.source for f in expand_inputs([str(run)])] == [
-        f"08_gopher_repetition/part-0000{i}.parquet" for i in range(3)]
+        f"08_gopher_repetition/part-0000{i}.parquet" for i in range(3)
+    ]
 
 
 def test_keep_intermediate_is_a_recipe_key_and_a_flag_and_a_bad_value_is_refused(tmp_path):
@@ -208,24 +282,43 @@ def test_keep_intermediate_is_a_recipe_key_and_a_flag_and_a_bad_value_is_refused
 
     with pytest.raises(ConfigError, match="keep_intermediate: expected true or false, got 'yes'"):
         parse_recipe({"name": "t", "keep_intermediate": "yes", "steps": [{"read": {}}]})
-    assert parse_recipe({"name": "t", "keep_intermediate": True, "steps": [{"read": {}}]}).keep_intermediate
+    assert parse_recipe(
+        {"name": "t", "keep_intermediate": True, "steps": [{"read": {}}]}
+    ).keep_intermediate
     docs = tmp_path / "docs.jsonl"
-    docs.write_text("".join(json.dumps({"id": f"d{i}", "text": f"word {i} " * (i + 1)}) + "\n" for i in range(30)))
+    docs.write_text(
+        "".join(
+            json.dumps({"id": f"d{i}", "text": f"word {i} " * (i + 1)}) + "\n" for i in range(30)
+        )
+    )
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text("name: t\nsteps:\n  - read: {}\n  - sample: "
-                      "{rate: 0.5}\n  - gopher_quality: {min_words: 10}\n")
-    for flags, written in (([], ["03_gopher_quality"]),
-                           (["--keep-intermediate"], ["01_read", "02_sample", "03_gopher_quality"])):
+    recipe.write_text(
+        "name: t\nsteps:\n  - read: {}\n  - sample: "
+        "{rate: 0.5}\n  - gopher_quality: {min_words: 10}\n"
+    )
+    for flags, written in (
+        ([], ["03_gopher_quality"]),
+        (["--keep-intermediate"], ["01_read", "02_sample", "03_gopher_quality"]),
+    ):
         out = tmp_path / f"run{len(flags)}"
-        assert main(["curate", str(recipe), "--input", str(docs), "--output", str(out), *flags]) == 0
+        assert (
+            main(["curate", str(recipe), "--input", str(docs), "--output", str(out), *flags]) == 0
+        )
         assert sorted(p.parent.name for p in out.glob("0*/part-00000.parquet")) == written
-    assert _files(tmp_path / "run1")["03_gopher_quality/part-00000.parquet"] == \
-        _files(tmp_path / "run0")["03_gopher_quality/part-00000.parquet"]
+    assert (
+        _files(tmp_path / "run1")["03_gopher_quality/part-00000.parquet"]
+        == _files(tmp_path / "run0")["03_gopher_quality/part-00000.parquet"]
+    )
 
 
 @pytest.mark.parametrize("shards", [1, 3, 256, 257, 1000, 4097])
 def test_a_fused_step_keeps_a_sample_of_exactly_the_shards_and_rows_the_report_reads(shards):
-    from scratchlm.pipelines.report.sample import SAMPLE_FILES, SAMPLE_ROWS, kept_sample_rows, spread
+    from scratchlm.pipelines.report.sample import (
+        SAMPLE_FILES,
+        SAMPLE_ROWS,
+        kept_sample_rows,
+        spread,
+    )
 
     read = spread(list(range(shards)), SAMPLE_FILES)
     rows = [kept_sample_rows(i, shards) for i in range(shards)]

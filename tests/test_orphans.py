@@ -1,5 +1,6 @@
 """A curation driver killed with -9 leaves no process behind: its pool workers and their shard
 children die with it (a real ``scratchlm curate`` process, real workers)."""
+
 import json
 import os
 import signal
@@ -44,9 +45,22 @@ def test_workers_and_shard_children_die_with_a_killed_driver(tmp_path: Path) -> 
     steps = [{"read": {}}, {"custom": {"function": f"{tmp_path / 'steps.py'}:slow"}}]
     recipe.write_text(json.dumps({"name": "orphans", "steps": steps}), encoding="utf-8")
     driver = subprocess.Popen(
-        [sys.executable, "-m", "scratchlm.pipelines", "curate", str(recipe), "--input", str(DATA / "prose"),
-         "--output", str(tmp_path / "run"), "--workers", "2"],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "scratchlm.pipelines",
+            "curate",
+            str(recipe),
+            "--input",
+            str(DATA / "prose"),
+            "--output",
+            str(tmp_path / "run"),
+            "--workers",
+            "2",
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
     below: set[int] = set()

@@ -1,11 +1,12 @@
 """C4 line cleaning and page rules, C4 bad words and FineWeb heuristics on real pages and prose."""
+
 from __future__ import annotations
 
 import math
 
 import pytest
-from quality_corpus import fortune, prose, web
 
+from quality_corpus import fortune, prose, web
 from scratchlm.curate.document import Document
 from scratchlm.curate.stages.c4_badwords import C4Badwords
 from scratchlm.curate.stages.c4_quality import C4Quality
@@ -13,8 +14,10 @@ from scratchlm.curate.stages.fineweb_quality import FinewebQuality
 
 # The standard "Lorem ipsum" placeholder passage (from Cicero, De finibus 1.10.32), as left in
 # unfinished web pages.
-LOREM = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt "
-         "ut labore et dolore magna aliqua.")
+LOREM = (
+    "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt "
+    "ut labore et dolore magna aliqua."
+)
 
 
 def _kept(stage: C4Quality, doc: Document) -> Document:
@@ -31,14 +34,20 @@ def test_c4_keeps_prose_lines_and_records_counts():
     assert out.meta["c4_lines_kept"] + out.meta["c4_lines_removed"] == len(doc.text.splitlines())
 
 
-@pytest.mark.parametrize("url, needle", [
-    ("https://docs.python.org/3.11/library/json.html", "javascript"),
-    ("https://scrapinghub.com/enterprise-solutions/", "uses cookies"),
-])
+@pytest.mark.parametrize(
+    "url, needle",
+    [
+        ("https://docs.python.org/3.11/library/json.html", "javascript"),
+        ("https://scrapinghub.com/enterprise-solutions/", "uses cookies"),
+    ],
+)
 def test_c4_removes_javascript_and_cookie_notice_lines(url, needle):
     doc = web(url)
-    candidates = [line for line in doc.text.splitlines()
-                  if needle in line.lower() and line.strip().endswith((".", "!", "?", '"'))]
+    candidates = [
+        line
+        for line in doc.text.splitlines()
+        if needle in line.lower() and line.strip().endswith((".", "!", "?", '"'))
+    ]
     assert candidates, "the page holds a line that only this rule removes"
     out = C4Quality(min_sentences=0)(doc)
     assert isinstance(out, Document) and needle not in out.text.lower()
@@ -67,7 +76,10 @@ def test_c4_drops_lines_with_words_over_the_length_limit():
 
 
 def test_c4_page_rules_curly_bracket_and_lorem_ipsum():
-    assert C4Quality()(web("https://docs.python.org/3.11/using/windows.html")) == "c4_quality:curly_bracket"
+    assert (
+        C4Quality()(web("https://docs.python.org/3.11/using/windows.html"))
+        == "c4_quality:curly_bracket"
+    )
     assert C4Quality()(prose("brown/cj20")) == "c4_quality:curly_bracket"
     page = prose("brown/ca01")
     page.text += "\n" + LOREM
@@ -81,7 +93,10 @@ def test_c4_sentence_and_words_per_line_boundaries():
     n = out.meta["c4_sentences"]
     assert n >= 5
     assert isinstance(C4Quality(min_sentences=n)(fortune("fortune/de/de/infodrom#361")), Document)
-    assert C4Quality(min_sentences=n + 1)(fortune("fortune/de/de/infodrom#361")) == "c4_quality:too_few_sentences"
+    assert (
+        C4Quality(min_sentences=n + 1)(fortune("fortune/de/de/infodrom#361"))
+        == "c4_quality:too_few_sentences"
+    )
     assert C4Quality()(fortune("fortune/de/de/bahnhof#11")) == "c4_quality:too_few_sentences"
     # a line of exactly k words is kept with min_words_per_line=k and removed with k+1
     line = next(t.strip() for t in prose("brown/ca01").text.splitlines() if t.strip().endswith("."))
@@ -108,13 +123,18 @@ def test_c4_badwords_per_language_and_keep_fraction():
     assert stage(italian) == "c4_badwords:badword"
     italian.meta["lang"] = "en"
     assert stage(italian) is None
-    assert stage(fortune("fortune/zh/chinese#1535")) == "c4_badwords:badword"  # unspaced: substring match
+    assert (
+        stage(fortune("fortune/zh/chinese#1535")) == "c4_badwords:badword"
+    )  # unspaced: substring match
     assert stage(fortune("fortune/it/it/italia#946")) is None
     no_list = fortune(next(i for i in _ids() if i.startswith("fortune/bg")))
     assert stage(no_list) is None
     assert C4Badwords(missing="drop")(no_list) == "c4_badwords:no_list"
     # keep_fraction keeps a deterministic share of matching pages
-    matching = [prose(f"kjv/{name}") for name in ("01-Genesis", "02-Exodus", "03-Leviticus", "04-Numbers", "05-Deuteronomy")]
+    matching = [
+        prose(f"kjv/{name}")
+        for name in ("01-Genesis", "02-Exodus", "03-Leviticus", "04-Numbers", "05-Deuteronomy")
+    ]
     first = [C4Badwords(keep_fraction=0.5, seed=1)(d) for d in matching]
     again = [C4Badwords(keep_fraction=0.5, seed=1)(d) for d in matching]
     assert first == again
@@ -123,20 +143,47 @@ def test_c4_badwords_per_language_and_keep_fraction():
 
 def _ids() -> list[str]:
     from quality_corpus import fortunes
+
     return [d.id for d in fortunes()]
 
 
-OPEN_FINEWEB = dict(min_punct_lines_ratio=0.0, max_short_lines_ratio=1.0, max_duplicate_line_chars=1.0,
-                    max_newlines_per_word=10**9)
+OPEN_FINEWEB = dict(
+    min_punct_lines_ratio=0.0,
+    max_short_lines_ratio=1.0,
+    max_duplicate_line_chars=1.0,
+    max_newlines_per_word=10**9,
+)
 FINEWEB_CASES = [
-    (lambda: web("https://docs.python.org/3.11/library/tkinter.messagebox.html"), "punct_lines", "min_punct_lines_ratio", "fineweb_punct_lines_ratio"),
-    (lambda: web("https://debian-handbook.info/browse/id-ID/stable/packaging-system.html"), "short_lines", "max_short_lines_ratio", "fineweb_short_lines_ratio"),
-    (lambda: web("https://docs.python.org/3.11/c-api/allocation.html"), "duplicate_line_chars", "max_duplicate_line_chars", "fineweb_dup_line_chars_ratio"),
-    (lambda: web("https://docs.python.org/3.11/library/audit_events.html"), "list_like", "max_newlines_per_word", "fineweb_newlines_per_word"),
+    (
+        lambda: web("https://docs.python.org/3.11/library/tkinter.messagebox.html"),
+        "punct_lines",
+        "min_punct_lines_ratio",
+        "fineweb_punct_lines_ratio",
+    ),
+    (
+        lambda: web("https://debian-handbook.info/browse/id-ID/stable/packaging-system.html"),
+        "short_lines",
+        "max_short_lines_ratio",
+        "fineweb_short_lines_ratio",
+    ),
+    (
+        lambda: web("https://docs.python.org/3.11/c-api/allocation.html"),
+        "duplicate_line_chars",
+        "max_duplicate_line_chars",
+        "fineweb_dup_line_chars_ratio",
+    ),
+    (
+        lambda: web("https://docs.python.org/3.11/library/audit_events.html"),
+        "list_like",
+        "max_newlines_per_word",
+        "fineweb_newlines_per_word",
+    ),
 ]
 
 
-@pytest.mark.parametrize("make, rule, option, signal", FINEWEB_CASES, ids=[c[1] for c in FINEWEB_CASES])
+@pytest.mark.parametrize(
+    "make, rule, option, signal", FINEWEB_CASES, ids=[c[1] for c in FINEWEB_CASES]
+)
 def test_fineweb_rule_drops_real_page_at_its_threshold(make, rule, option, signal):
     default = getattr(FinewebQuality(), option)
     doc = make()

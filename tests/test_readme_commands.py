@@ -3,6 +3,7 @@ every README command that runs on a CPU from a fresh clone runs here: the follow
 folder as ``make demo`` leaves it (with a tiny model), the fine-tuning chain on it, and the web
 data commands against a real HTTP server on 127.0.0.1. The rest are named with the reason they
 are only parsed."""
+
 from __future__ import annotations
 
 import gzip
@@ -14,14 +15,14 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from conftest import DATA, REPO
 from fetch_http import FetchServer
-from test_fetch_warc import wet_file
-from train_shards import brown_shards, read_texts
-
 from scratchlm.model.config import TrainConfig
 from scratchlm.model.train import train
 from scratchlm.pipelines.cli import build_parser, main, subparsers_of
+from test_fetch_warc import wet_file
+from train_shards import brown_shards, read_texts
 
 torch.set_num_threads(1)
 pytestmark = pytest.mark.xdist_group("readme")  # one worker builds the demo folder once
@@ -40,13 +41,22 @@ COMMANDS = doc_commands("README.md")
 PARSERS = {p.prog.removeprefix("scratchlm "): p for p in subparsers_of(build_parser())}
 
 # README commands run below, by the start of each, in README order
-ON_THE_DEMO = ("scratchlm sample --checkpoint runs/demo/train",
-               "scratchlm eval --checkpoint runs/demo/train", "scratchlm report runs/demo",
-               "scratchlm train --data runs/demo/shards", "scratchlm finetune classify",
-               "scratchlm export")
-FINE_TUNING = ("scratchlm finetune instruct", "scratchlm sample --checkpoint runs/chat",
-               "scratchlm finetune merge", "scratchlm finetune dpo",
-               "scratchlm eval --checkpoint runs/dpo", "scratchlm import")
+ON_THE_DEMO = (
+    "scratchlm sample --checkpoint runs/demo/train",
+    "scratchlm eval --checkpoint runs/demo/train",
+    "scratchlm report runs/demo",
+    "scratchlm train --data runs/demo/shards",
+    "scratchlm finetune classify",
+    "scratchlm export",
+)
+FINE_TUNING = (
+    "scratchlm finetune instruct",
+    "scratchlm sample --checkpoint runs/chat",
+    "scratchlm finetune merge",
+    "scratchlm finetune dpo",
+    "scratchlm eval --checkpoint runs/dpo",
+    "scratchlm import",
+)
 WEB_DATA = ("scratchlm fetch", "scratchlm curate pipelines/recipes/demo.yaml --input cc-mirror")
 # README commands that are only parsed, and why
 PARSED_ONLY = {
@@ -57,7 +67,7 @@ PARSED_ONLY = {
     "scratchlm eval --checkpoint runs/124m --task": "needs the GPU run and HellaSwag's file",
     "scratchlm ablate": "15 minutes on 2 cores (tests/test_ablate_run.py runs a small ablation)",
     "scratchlm mix": "two curations and 300 training steps, minutes on 2 cores "
-                     "(tests/test_mix_command.py runs small mixtures end to end)",
+    "(tests/test_mix_command.py runs small mixtures end to end)",
 }
 
 
@@ -71,7 +81,7 @@ def _words(command: str) -> list[str]:
 def test_every_documented_command_is_accepted_by_the_cli(command) -> None:
     words = shlex.split(command.replace("[", "").replace("]", ""))[1:]
     if "..." in words:  # an option added to an earlier example: it must be one of the command's
-        name = " ".join(words[:words.index("...")])
+        name = " ".join(words[: words.index("...")])
         options = {s for a in PARSERS[name]._actions for s in a.option_strings}
         assert {w for w in words if w.startswith("--")} <= options
     else:
@@ -90,8 +100,9 @@ def test_each_readme_command_is_run_here_or_said_why_not() -> None:
 
 def _on_cpu(words: list[str]) -> list[str]:
     """``--device cpu`` for a command that takes a device."""
-    name = next(n for n in sorted(PARSERS, key=len, reverse=True)
-                if words[:len(n.split())] == n.split())
+    name = next(
+        n for n in sorted(PARSERS, key=len, reverse=True) if words[: len(n.split())] == n.split()
+    )
     return ["--device", "cpu"] if "--device" in PARSERS[name]._option_string_actions else []
 
 
@@ -107,13 +118,34 @@ def checkout(tmp_path_factory) -> Path:
     demo = root / "runs" / "demo"
     recipe = root / "read.yaml"
     recipe.write_text("name: demo\nsteps:\n  - read: {}\n", encoding="utf-8")
-    assert main(["curate", str(recipe), "--input", str(DATA / "prose/kjv.jsonl.gz"),
-                 "--output", str(demo)]) == 0
+    assert (
+        main(
+            [
+                "curate",
+                str(recipe),
+                "--input",
+                str(DATA / "prose/kjv.jsonl.gz"),
+                "--output",
+                str(demo),
+            ]
+        )
+        == 0
+    )
     shards = brown_shards(demo / "shards", chars=40_000)
-    train(TrainConfig(max_steps=2, micro_batch=2, eval_every=0, eval_tokens=512, samples=0,
-                      warmup_steps=1, model={"n_layer": 1, "n_head": 2, "n_embd": 32,
-                                             "block_size": 256}),
-          shards, demo / "train", device="cpu")
+    train(
+        TrainConfig(
+            max_steps=2,
+            micro_batch=2,
+            eval_every=0,
+            eval_tokens=512,
+            samples=0,
+            warmup_steps=1,
+            model={"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 256},
+        ),
+        shards,
+        demo / "train",
+        device="cpu",
+    )
     for name in ("tests", "pipelines"):
         (root / name).symlink_to(REPO / name)
     return root
@@ -121,8 +153,14 @@ def checkout(tmp_path_factory) -> Path:
 
 def test_the_commands_on_the_demo_run_folder_run(checkout, capsys, monkeypatch) -> None:
     follow_ups = _readme_commands(ON_THE_DEMO)
-    assert [c.split()[1] for c in follow_ups] == ["sample", "eval", "report", "train", "finetune",
-                                                  "export"]
+    assert [c.split()[1] for c in follow_ups] == [
+        "sample",
+        "eval",
+        "report",
+        "train",
+        "finetune",
+        "export",
+    ]
     monkeypatch.chdir(checkout)  # the commands name runs/demo and tests/data from the checkout
     capsys.readouterr()
     for command in follow_ups:
@@ -143,33 +181,59 @@ def _alpaca_records(count: int) -> list[dict]:
     preference file's prompts and chosen answers: a stand-in for ``alpaca_data.json``."""
     with gzip.open(DATA / "finetune" / "preferences-train.jsonl.gz", "rt", encoding="utf-8") as f:
         records = [json.loads(line) for _, line in zip(range(count), f)]
-    return [{"instruction": r["instruction"], "input": r["input"], "output": r["chosen"]}
-            for r in records]
+    return [
+        {"instruction": r["instruction"], "input": r["input"], "output": r["chosen"]}
+        for r in records
+    ]
 
 
 def test_the_fine_tuning_commands_run_on_the_demo_run_folder(checkout, capsys, monkeypatch) -> None:
     chain = _readme_commands(FINE_TUNING)
-    assert [c.split()[1] for c in chain] == ["finetune", "sample", "finetune", "finetune", "eval",
-                                             "import"]
+    assert [c.split()[1] for c in chain] == [
+        "finetune",
+        "sample",
+        "finetune",
+        "finetune",
+        "eval",
+        "import",
+    ]
     monkeypatch.chdir(checkout)
     monkeypatch.setenv("HOME", str(checkout / "home"))  # ~/gpt2: the demo model, exported
     (checkout / "alpaca.json").write_text(json.dumps(_alpaca_records(24)), encoding="utf-8")
-    assert main(["export", "--checkpoint", "runs/demo/train", "--to", "hf",
-                 "--output", str(checkout / "home" / "gpt2")]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--checkpoint",
+                "runs/demo/train",
+                "--to",
+                "hf",
+                "--output",
+                str(checkout / "home" / "gpt2"),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     for command in chain:
         words = _words(command)
-        short = {"instruct": ["--epochs", "1"],  # not minutes: one pass, one evaluation at its end
-                 "dpo": ["--epochs", "1", "--eval-every", "1000"]}.get(words[1], [])
+        short = {
+            "instruct": ["--epochs", "1"],  # not minutes: one pass, one evaluation at its end
+            "dpo": ["--epochs", "1", "--eval-every", "1000"],
+        }.get(words[1], [])
         assert main([*words, *_on_cpu(words), *short]) == 0, command
     printed = capsys.readouterr().out
     lines = printed.splitlines()
     assert "adapters merged: runs/chat-merged/step-0000003" in lines  # 22 records, batch 8: 3 steps
     assert "1440 training and 300 held-out pairs; none rejected" in lines
     assert [line.split()[:2] for line in lines if line.startswith("reward")] == [
-        ["reward", "accuracy"], ["reward", "margin"]]  # eval --preferences: a table
-    assert lines[-1] == ("checkpoint written: runs/gpt2/step-0000000 (use it with sample, "
-                         "finetune, export or train --init-from)")
+        ["reward", "accuracy"],
+        ["reward", "margin"],
+    ]  # eval --preferences: a table
+    assert lines[-1] == (
+        "checkpoint written: runs/gpt2/step-0000000 (use it with sample, "
+        "finetune, export or train --init-from)"
+    )
     runs = checkout / "runs"
     assert (runs / "chat" / "adapters.safetensors").is_file()  # --lora-rank: the adapters alone
     for name in ("chat-merged/step-0000003", "dpo/step-0000180", "gpt2/step-0000000"):
@@ -184,12 +248,14 @@ def test_the_web_data_commands_run_against_a_local_server(tmp_path, monkeypatch)
     with FetchServer() as server:  # Common Crawl's layout: a gzipped list of paths, WET files
         server.files[listing] = gzip.compress("".join(p + "\n" for p in paths).encode())
         for i, path in enumerate(paths):
-            server.files[path] = wet_file(texts[5 * i:5 * i + 5])
+            server.files[path] = wet_file(texts[5 * i : 5 * i + 5])
         monkeypatch.chdir(tmp_path)
         local = fetch.replace("https://data.commoncrawl.org/", f"{server.url}/files/")
         assert main(_words(local)) == 0
-    mirrored = sorted(p.relative_to(tmp_path / "cc-mirror").as_posix()
-                      for p in (tmp_path / "cc-mirror").rglob("*.gz"))
+    mirrored = sorted(
+        p.relative_to(tmp_path / "cc-mirror").as_posix()
+        for p in (tmp_path / "cc-mirror").rglob("*.gz")
+    )
     assert mirrored == paths[:2]  # --limit 2
     (tmp_path / "pipelines").symlink_to(REPO / "pipelines")
     assert main(_words(curate)) == 0

@@ -1,4 +1,5 @@
 """Dedup cluster sizes in the report: one row per size, power-of-two bins when sizes are many."""
+
 from __future__ import annotations
 
 from collections import Counter

@@ -1,5 +1,6 @@
 """The ``sample`` step keeps a share of the documents chosen by id: the same in every run and
 sharding."""
+
 from __future__ import annotations
 
 import gzip
@@ -18,8 +19,14 @@ from scratchlm.pipelines.runner import run_curation
 
 def _kept(inputs: list[Path], out: Path, workers: int = 1, **options) -> set[str]:
     recipe = parse_recipe({"name": "s", "steps": [{"read": {}}, {"sample": options}]})
-    result = run_curation(recipe, [str(p) for p in inputs], out, LocalExecutor(workers), log=lambda *_: None)
-    return {r["id"] for p in sorted(result.final_dir.glob("part-*.parquet")) for r in pq.read_table(p).to_pylist()}
+    result = run_curation(
+        recipe, [str(p) for p in inputs], out, LocalExecutor(workers), log=lambda *_: None
+    )
+    return {
+        r["id"]
+        for p in sorted(result.final_dir.glob("part-*.parquet"))
+        for r in pq.read_table(p).to_pylist()
+    }
 
 
 def test_the_same_documents_whatever_the_files_and_workers(tmp_path: Path, data_dir: Path) -> None:
@@ -30,7 +37,9 @@ def test_the_same_documents_whatever_the_files_and_workers(tmp_path: Path, data_
     one.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     split = [tmp_path / f"part{i}.jsonl" for i in range(3)]
     for i, path in enumerate(split):  # other files, other order
-        path.write_text("".join(json.dumps(r) + "\n" for r in reversed(records[i::3])), encoding="utf-8")
+        path.write_text(
+            "".join(json.dumps(r) + "\n" for r in reversed(records[i::3])), encoding="utf-8"
+        )
     kept = _kept([one], tmp_path / "a", rate=0.2, seed=7)
     assert kept == {i for i in ids if sample_point(7, i) < 0.2}
     assert 80 <= len(kept) <= 120  # 500 documents at 20%

@@ -171,7 +171,9 @@ def _repeated_id_records() -> list[dict]:
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
-def test_ids_repeated_across_parts_are_renamed_as_in_the_whole_file(fmt: str, tmp_path: Path) -> None:
+def test_ids_repeated_across_parts_are_renamed_as_in_the_whole_file(
+    fmt: str, tmp_path: Path
+) -> None:
     records = _repeated_id_records()
     if fmt == "jsonl":
         path = tmp_path / "repeats.jsonl"
@@ -262,8 +264,10 @@ def test_a_cut_off_gzip_member_is_one_file_error_with_the_files_offset_and_line(
 
 
 def test_the_formats_declared_splittable_are_those_whose_reader_plans() -> None:
-    modules = {fmt: importlib.import_module(f"scratchlm.curate.readers.{name}")
-               for fmt, name in FORMAT_MODULES.items()}
+    modules = {
+        fmt: importlib.import_module(f"scratchlm.curate.readers.{name}")
+        for fmt, name in FORMAT_MODULES.items()
+    }
     assert {fmt for fmt, module in modules.items() if hasattr(module, "plan")} == SPLIT_FORMATS
 
 

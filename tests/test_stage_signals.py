@@ -1,5 +1,6 @@
 """A stage declares the meta fields it writes (``SIGNALS``): a new stage's signal reaches the
 report's thresholds from its own declaration, with no table to edit elsewhere."""
+
 from __future__ import annotations
 
 import sys
@@ -55,13 +56,31 @@ def letters_stage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_new_stages_declared_signal_is_in_the_report_with_its_threshold(
-        letters_stage: None, tmp_path: Path) -> None:
-    assert stage_signals("letters") == (Signal("letter_count", "letters in the text", ("min_letters",)),)
+    letters_stage: None, tmp_path: Path
+) -> None:
+    assert stage_signals("letters") == (
+        Signal("letter_count", "letters in the text", ("min_letters",)),
+    )
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("name: letters\nsteps:\n  - read: {}\n  - letters: {min_letters: 3000}\n")
     out = tmp_path / "run"
-    assert main(["curate", str(recipe), "--input", str(DATA / "prose" / "kjv.jsonl.gz"),
-                 "--output", str(out), "--workers", "1", "--doc-timeout", "0"]) == 0
+    assert (
+        main(
+            [
+                "curate",
+                str(recipe),
+                "--input",
+                str(DATA / "prose" / "kjv.jsonl.gz"),
+                "--output",
+                str(out),
+                "--workers",
+                "1",
+                "--doc-timeout",
+                "0",
+            ]
+        )
+        == 0
+    )
     rows = {(r[0], r[1]): r for r in _parse(out / "report" / "index.html").tables["signals"][1:]}
     step, field, kept, dropped, limits, beyond = rows[("02_letters", "letter_count")]
     assert limits == "min_letters = 3000"
@@ -69,9 +88,13 @@ def test_a_new_stages_declared_signal_is_in_the_report_with_its_threshold(
 
 
 def test_signals_name_only_their_own_fields() -> None:
-    (top,) = [s for s in stage_signals("gopher_repetition") if s.field == "gopher_top_{n}gram_char_frac"]
+    (top,) = [
+        s for s in stage_signals("gopher_repetition") if s.field == "gopher_top_{n}gram_char_frac"
+    ]
     stage = stages.stage_class("gopher_repetition")(max_top_ngram_char_fraction={2: 0.3, 3: 0.25})
-    assert top.limits(stage, "gopher_top_3gram_char_frac") == {"max_top_ngram_char_fraction[3]": 0.25}
+    assert top.limits(stage, "gopher_top_3gram_char_frac") == {
+        "max_top_ngram_char_fraction[3]": 0.25
+    }
     assert top.limits(stage, "gopher_top_4gram_char_frac") == {}
     assert top.limits(stage, "gopher_dup_3gram_char_frac") == {}
     assert top.limits(None, "gopher_top_3gram_char_frac") == {}

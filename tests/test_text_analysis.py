@@ -1,5 +1,6 @@
 """Shared text analysis: the splits stages share are the ones each would compute alone, computed
 once per text, recomputed when the text changes, and never written."""
+
 from __future__ import annotations
 
 import pickle
@@ -7,8 +8,8 @@ import pickle
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from quality_corpus import fortunes, prose, web_all
 
+from quality_corpus import fortunes, prose, web_all
 from scratchlm.curate.document import Document
 from scratchlm.curate.stages.c4_badwords import C4Badwords
 from scratchlm.curate.stages.c4_quality import C4Quality
@@ -28,10 +29,12 @@ from scratchlm.curate.text.repetition import NgramIndex
 from scratchlm.curate.text.words import split_nonempty_lines, split_paragraphs, split_words
 from scratchlm.curate.writer import DOC_SCHEMA, ShardWriter
 
-CITED = ("Paris is the capital of France.[1] It lies on the Seine, a long river.[citation needed]\n"
-         "  [2] The city has many old bridges and some new ones. \n"
-         "Its museums hold art from many ages and places.[edit]\nshort line\n"
-         "The Louvre is the largest of them, by far.\nIt opened in 1793, after the revolution.\n")
+CITED = (
+    "Paris is the capital of France.[1] It lies on the Seine, a long river.[citation needed]\n"
+    "  [2] The city has many old bridges and some new ones. \n"
+    "Its museums hold art from many ages and places.[edit]\nshort line\n"
+    "The Louvre is the largest of them, by far.\nIt opened in 1793, after the revolution.\n"
+)
 
 
 def _chain() -> list:
@@ -59,7 +62,9 @@ def test_a_chain_sharing_the_analysis_decides_and_annotates_as_stages_called_alo
         for stage in _chain():
             fresh = Document(alone.id, alone.text, dict(alone.meta))
             expected, got = stage(fresh), stage(shared)
-            assert type(got) is type(expected) and (not isinstance(got, str) or got == expected), shared.id
+            assert type(got) is type(expected) and (not isinstance(got, str) or got == expected), (
+                shared.id
+            )
             alone = expected if isinstance(expected, Document) else fresh
             shared = got if isinstance(got, Document) else shared
             assert (shared.text, shared.meta) == (alone.text, alone.meta), (shared.id, stage)
@@ -70,7 +75,9 @@ def test_a_chain_sharing_the_analysis_decides_and_annotates_as_stages_called_alo
 def test_the_words_are_split_once_per_text_and_again_when_the_text_changes(monkeypatch):
     calls = []
     split = analysis.words_of_pieces
-    monkeypatch.setattr(analysis, "words_of_pieces", lambda pieces: calls.append(1) or split(pieces))
+    monkeypatch.setattr(
+        analysis, "words_of_pieces", lambda pieces: calls.append(1) or split(pieces)
+    )
     doc = prose("brown/ca01")
     for stage in (GopherRepetition(), GopherQuality(), FinewebQuality()):
         assert stage(doc) is None
@@ -83,7 +90,9 @@ def test_c4_hands_the_kept_texts_words_on_exactly():
     kept = C4Quality()(Document("cited", CITED * 3))
     assert isinstance(kept, Document) and "[1]" not in kept.text
     assert kept.analysis is not None and kept.analysis.text is kept.text
-    assert kept.analysis.pieces == kept.text.split() and kept.analysis.words == split_words(kept.text)
+    assert kept.analysis.pieces == kept.text.split() and kept.analysis.words == split_words(
+        kept.text
+    )
 
 
 def test_the_analysis_is_never_written_and_a_document_still_pickles(tmp_path):
@@ -94,7 +103,9 @@ def test_the_analysis_is_never_written_and_a_document_still_pickles(tmp_path):
     writer.close()
     assert pq.read_table(tmp_path / "part.parquet").schema.names == DOC_SCHEMA.names
     again = pickle.loads(pickle.dumps(doc))
-    assert (again.id, again.text, again.meta) == (doc.id, doc.text, doc.meta) and words_of(again) == words_of(doc)
+    assert (again.id, again.text, again.meta) == (doc.id, doc.text, doc.meta) and words_of(
+        again
+    ) == words_of(doc)
 
 
 @pytest.mark.parametrize("order", [[5, 2, 7], [3, 3, 1, 4]])

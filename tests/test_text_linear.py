@@ -1,13 +1,14 @@
 """Word splitting stays exact and linear on hostile text (dot leaders, runs of one character...)."""
+
 from __future__ import annotations
 
 import re
 
 import pytest
-from adversarial import FAMILIES, grows_linearly
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adversarial import FAMILIES, grows_linearly
 from scratchlm.curate.text import words
 from scratchlm.curate.text.words import split_words
 
@@ -26,18 +27,37 @@ _ORACLE_URL = re.compile(r"(?:https?://|www\.)\S*?(?=[.,;:!?)\]}\"']*$)")
 def _oracle_tokens(piece: str) -> list[str]:
     url = _ORACLE_URL.match(piece)
     if url:
-        return [url.group(), *words._PUNCT_RUN.findall(piece[url.end():])]
+        return [url.group(), *words._PUNCT_RUN.findall(piece[url.end() :])]
     pre, core, clitic, post = _ORACLE.fullmatch(piece).group("pre", "core", "clitic", "post")
     out = words._PUNCT_RUN.findall(pre)
     if core:
-        out += [t for t in words._INFIX.split(core) if t] if not words._INFIX_CHARS.isdisjoint(core) else [core]
+        out += (
+            [t for t in words._INFIX.split(core) if t]
+            if not words._INFIX_CHARS.isdisjoint(core)
+            else [core]
+        )
     if clitic:
         out.append(clitic)
     return out + words._PUNCT_RUN.findall(post)
 
 
-_PARTS = st.sampled_from([*"aUSnts'’.,!?-/:\"()1é_=—", "re", "Mr.", "U.", "n't", "'s", "...", "http://", "www.",
-                          "Sept.", "Co", "e.g.", "\u0301"])
+_PARTS = st.sampled_from(
+    [
+        *"aUSnts'’.,!?-/:\"()1é_=—",
+        "re",
+        "Mr.",
+        "U.",
+        "n't",
+        "'s",
+        "...",
+        "http://",
+        "www.",
+        "Sept.",
+        "Co",
+        "e.g.",
+        "\u0301",
+    ]
+)
 
 
 @settings(max_examples=3000, deadline=None)

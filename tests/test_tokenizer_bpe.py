@@ -1,4 +1,5 @@
 """The fast (HF tokenizers) and didactic (pure Python) byte-level BPE, held against each other."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,8 +10,8 @@ from tokenizers import Tokenizer
 
 from conftest import run_cli
 from scratchlm.tokenizer.config import EOS_TOKEN, BpeConfig
-from scratchlm.tokenizer.didactic import DidacticBPE
 from scratchlm.tokenizer.corpus import corpus_files
+from scratchlm.tokenizer.didactic import DidacticBPE
 from scratchlm.tokenizer.train import train_bpe, train_to_folder
 from tokenizer_samples import HARD_STRINGS, page_texts, prose
 
@@ -44,7 +45,9 @@ def test_both_round_trip_arbitrary_unicode(fast: Tokenizer, didactic: DidacticBP
         assert didactic.decode(didactic.encode(text)) == text
 
 
-def test_bytes_per_token_agree_within_two_percent(corpus: list[str], fast: Tokenizer, didactic: DidacticBPE) -> None:
+def test_bytes_per_token_agree_within_two_percent(
+    corpus: list[str], fast: Tokenizer, didactic: DidacticBPE
+) -> None:
     size = sum(len(t.encode("utf-8")) for t in corpus)
     fast_bpt = size / sum(len(e.ids) for e in fast.encode_batch(corpus))
     didactic_bpt = size / sum(len(didactic.encode(t)) for t in corpus)
@@ -53,7 +56,9 @@ def test_bytes_per_token_agree_within_two_percent(corpus: list[str], fast: Token
     assert fast_bpt > 2.5  # the merges compress English prose, well beyond one byte per token
 
 
-def test_each_loads_the_others_tokenizer_json_and_encodes_alike(tmp_path, corpus, fast, didactic) -> None:
+def test_each_loads_the_others_tokenizer_json_and_encodes_alike(
+    tmp_path, corpus, fast, didactic
+) -> None:
     fast.save(str(tmp_path / "fast.json"))
     didactic.save(tmp_path / "didactic.json")
     from_fast = DidacticBPE.load(tmp_path / "fast.json")
@@ -65,8 +70,17 @@ def test_each_loads_the_others_tokenizer_json_and_encodes_alike(tmp_path, corpus
         assert from_didactic.decode(didactic.encode(text), skip_special_tokens=False) == text
 
 
-@pytest.mark.parametrize("text", ["a<|endoftext|>b", " <|endoftext|>\n", "x<|pad|><|endoftext|><|endoftext|>y",
-                                  "<|endoftext|>", "<|endof<|endoftext|>text|>", "中<|pad|>🤖"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a<|endoftext|>b",
+        " <|endoftext|>\n",
+        "x<|pad|><|endoftext|><|endoftext|>y",
+        "<|endoftext|>",
+        "<|endof<|endoftext|>text|>",
+        "中<|pad|>🤖",
+    ],
+)
 def test_special_tokens_are_never_split(text: str, fast: Tokenizer, didactic: DidacticBPE) -> None:
     def expected(encode, ids: dict[str, int]) -> list[int]:
         out, rest = [], text
@@ -76,7 +90,7 @@ def test_special_tokens_are_never_split(text: str, fast: Tokenizer, didactic: Di
                 return out + encode(rest)
             at, special = min(hits)
             out += encode(rest[:at]) + [ids[special]]
-            rest = rest[at + len(special):]
+            rest = rest[at + len(special) :]
         return out
 
     fast_ids = {s: fast.token_to_id(s) for s in SPECIALS}
@@ -96,15 +110,34 @@ def test_merge_loop_merges_the_most_frequent_pair_first() -> None:
 
 def test_cli_train_then_eval_per_language(tmp_path, data_dir) -> None:
     corpus = data_dir / "langid-dev.jsonl.gz"
-    result = run_cli("tokenizer", "train", "--input", str(corpus), "--output", str(tmp_path / "tok"),
-                     "--vocab-size", "700")
+    result = run_cli(
+        "tokenizer",
+        "train",
+        "--input",
+        str(corpus),
+        "--output",
+        str(tmp_path / "tok"),
+        "--vocab-size",
+        "700",
+    )
     assert result.returncode == 0, result.stderr
     stats = json.loads((tmp_path / "tok" / "tokenizer.stats.json").read_text())
-    assert stats["sha256"] == hashlib.sha256((tmp_path / "tok" / "tokenizer.json").read_bytes()).hexdigest()
+    assert (
+        stats["sha256"]
+        == hashlib.sha256((tmp_path / "tok" / "tokenizer.json").read_bytes()).hexdigest()
+    )
     assert stats["docs"] == 1000 and stats["vocab_size"] == 700
 
-    result = run_cli("tokenizer", "eval", "--tokenizer", str(tmp_path / "tok" / "tokenizer.json"),
-                     "--input", str(corpus), "--json", str(tmp_path / "eval.json"))
+    result = run_cli(
+        "tokenizer",
+        "eval",
+        "--tokenizer",
+        str(tmp_path / "tok" / "tokenizer.json"),
+        "--input",
+        str(corpus),
+        "--json",
+        str(tmp_path / "eval.json"),
+    )
     assert result.returncode == 0, result.stderr
     rows = {row["lang"]: row for row in json.loads((tmp_path / "eval.json").read_text())}
     assert set(rows) == {"all", "de", "ru", "es", "it", "pl", "cs", "zh", "bg", "eo", "en"}
@@ -118,7 +151,9 @@ def test_cli_train_then_eval_per_language(tmp_path, data_dir) -> None:
 
 def test_training_is_deterministic_and_honours_limit_bytes(tmp_path, corpus) -> None:
     source = tmp_path / "corpus.jsonl"
-    source.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(corpus[:12])))
+    source.write_text(
+        "".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(corpus[:12]))
+    )
     config = BpeConfig(vocab_size=500, limit_bytes=50_000)
     first = train_to_folder(corpus_files([str(source)]), config, tmp_path / "a")
     second = train_to_folder(corpus_files([str(source)]), config, tmp_path / "b")

@@ -1,5 +1,6 @@
 """The shards' fast encoder against HF tokenizers: identical ids on every shipped document, the
 fallback for tokenizers it cannot represent, and what the manifest records."""
+
 from __future__ import annotations
 
 import gzip
@@ -11,33 +12,47 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DATA, run_cli
 from resiliparse.extract.html2text import extract_plain_text
-from tokenizer_samples import HARD_STRINGS, code_point_texts, page_texts
 from tokenizers import normalizers
 from warcio.archiveiterator import ArchiveIterator
 
+from conftest import DATA, run_cli
 from scratchlm.pipelines.executors.local import LocalExecutor
 from scratchlm.tokenizer.config import BpeConfig, ShardConfig
 from scratchlm.tokenizer.corpus import corpus_files
-from scratchlm.tokenizer.encoders import FastokensEncoder, TokenizersEncoder, fast_refusal, load_encoder
+from scratchlm.tokenizer.encoders import (
+    FastokensEncoder,
+    TokenizersEncoder,
+    fast_refusal,
+    load_encoder,
+)
 from scratchlm.tokenizer.files import load_tokenizer
 from scratchlm.tokenizer.sharding import shard_corpus
 from scratchlm.tokenizer.train import train_bpe
+from tokenizer_samples import HARD_STRINGS, code_point_texts, page_texts
 
 pytest.importorskip("fastokens")
 FAST_NAME = f"fastokens {version('fastokens')}"
-EOS_TEXTS = ["a literal <|endoftext|> inside a document", "<|endoftext|>",
-             "x<|endoftext|><|endoftext|>y"]
+EOS_TEXTS = [
+    "a literal <|endoftext|> inside a document",
+    "<|endoftext|>",
+    "x<|endoftext|><|endoftext|>y",
+]
 
 
 def jsonl_texts(path: Path) -> list[str]:
     """Each record's ``text``; every string field of a record without one (preference pairs)."""
     with gzip.open(path, "rt", encoding="utf-8") as stream:
         records = [json.loads(line) for line in stream]
-    return [text for record in records
-            for text in ([record["text"]] if "text" in record else
-                         [v for v in record.values() if isinstance(v, str)])]
+    return [
+        text
+        for record in records
+        for text in (
+            [record["text"]]
+            if "text" in record
+            else [v for v in record.values() if isinstance(v, str)]
+        )
+    ]
 
 
 @lru_cache(maxsize=1)
@@ -71,10 +86,11 @@ def tokenizer_path(tmp_path_factory) -> Path:
     return path
 
 
-def assert_same_ids(fast: FastokensEncoder, slow: TokenizersEncoder, name: str,
-                    texts: list[str]) -> None:
+def assert_same_ids(
+    fast: FastokensEncoder, slow: TokenizersEncoder, name: str, texts: list[str]
+) -> None:
     for start in range(0, len(texts), 512):
-        batch = texts[start:start + 512]
+        batch = texts[start : start + 512]
         for i, (got, want) in enumerate(zip(fast.encode_batch(batch), slow.encode_batch(batch))):
             assert list(got) == want, f"{name}: document {start + i} encodes differently"
 
@@ -118,14 +134,19 @@ REFUSED = [
     ("pre-tokenizer", lambda s: s["pre_tokenizer"].update(add_prefix_space=True)),
     ("BPE options dropout", lambda s: s["model"].update(dropout=0.1)),
     ("BPE options ignore_merges", lambda s: s["model"].update(ignore_merges=True)),
-    ("non-special added tokens ['<|pad|>']", lambda s: s["added_tokens"].append(
-        {**s["added_tokens"][0], "id": 8192, "content": "<|pad|>", "special": False})),
+    (
+        "non-special added tokens ['<|pad|>']",
+        lambda s: s["added_tokens"].append(
+            {**s["added_tokens"][0], "id": 8192, "content": "<|pad|>", "special": False}
+        ),
+    ),
 ]
 
 
 @pytest.mark.parametrize("reason, change", REFUSED, ids=[r for r, _ in REFUSED])
-def test_what_the_fast_encoder_cannot_represent_goes_to_tokenizers(tokenizer_path, tmp_path, reason,
-                                                                   change) -> None:
+def test_what_the_fast_encoder_cannot_represent_goes_to_tokenizers(
+    tokenizer_path, tmp_path, reason, change
+) -> None:
     path = edited(tokenizer_path, tmp_path / "edited", change)
     assert fast_refusal(json.loads(path.read_text(encoding="utf-8"))).startswith(reason)
     encoder = load_encoder(path)
@@ -139,18 +160,27 @@ def write_jsonl(path: Path, texts: list[str]) -> Path:
     return path
 
 
-def test_shards_are_byte_identical_and_the_manifest_names_the_encoder(tokenizer_path,
-                                                                      tmp_path) -> None:
+def test_shards_are_byte_identical_and_the_manifest_names_the_encoder(
+    tokenizer_path, tmp_path
+) -> None:
     texts = jsonl_texts(DATA / "prose" / "kjv.jsonl.gz") + HARD_STRINGS + EOS_TEXTS
-    files = corpus_files([str(write_jsonl(tmp_path / "a.jsonl", texts[::2])),
-                          str(write_jsonl(tmp_path / "b.jsonl", texts[1::2]))])
+    files = corpus_files(
+        [
+            str(write_jsonl(tmp_path / "a.jsonl", texts[::2])),
+            str(write_jsonl(tmp_path / "b.jsonl", texts[1::2])),
+        ]
+    )
     manifests = {}
-    configs = {"auto": {}, "tokenizers": {"encoder": "tokenizers"},
-               "procs": {"parallel": "processes"}}
+    configs = {
+        "auto": {},
+        "tokenizers": {"encoder": "tokenizers"},
+        "procs": {"parallel": "processes"},
+    }
     for name, options in configs.items():
         config = ShardConfig(shard_tokens=200_000, val_fraction=0.2, **options)
-        manifests[name] = shard_corpus(files, tokenizer_path, tmp_path / name, config,
-                                       LocalExecutor(2), log=lambda *_: None)
+        manifests[name] = shard_corpus(
+            files, tokenizer_path, tmp_path / name, config, LocalExecutor(2), log=lambda *_: None
+        )
     assert manifests["auto"]["encoders"] == manifests["procs"]["encoders"] == [FAST_NAME]
     tokenizers = f"tokenizers {version('tokenizers')}"
     assert manifests["tokenizers"]["encoders"] == [f"{tokenizers} (encoder: tokenizers)"]
@@ -161,12 +191,21 @@ def test_shards_are_byte_identical_and_the_manifest_names_the_encoder(tokenizer_
 
 
 def test_a_tokenizer_with_a_normalizer_shards_through_tokenizers(tokenizer_path, tmp_path) -> None:
-    path = edited(tokenizer_path, tmp_path / "nfc",
-                  lambda s: s.update(normalizer=json.loads(normalizers.NFC().__getstate__())))
+    path = edited(
+        tokenizer_path,
+        tmp_path / "nfc",
+        lambda s: s.update(normalizer=json.loads(normalizers.NFC().__getstate__())),
+    )
     texts = ["combining e\u0301 and \u00e9", "plain text"]
     files = corpus_files([str(write_jsonl(tmp_path / "a.jsonl", texts))])
-    manifest = shard_corpus(files, path, tmp_path / "shards", ShardConfig(val_fraction=0.0),
-                            LocalExecutor(1), log=lambda *_: None)
+    manifest = shard_corpus(
+        files,
+        path,
+        tmp_path / "shards",
+        ShardConfig(val_fraction=0.0),
+        LocalExecutor(1),
+        log=lambda *_: None,
+    )
     tokenizers = f"tokenizers {version('tokenizers')}"
     assert manifest["encoders"] == [f"{tokenizers} (fastokens does not take normalizer NFC)"]
     tokens = np.load(tmp_path / "shards" / manifest["shards"][0]["file"])

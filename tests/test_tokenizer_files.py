@@ -1,4 +1,5 @@
 """The one tokenizer.json loader: how a literal end-of-text marker in a text encodes; bad files."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +11,9 @@ from scratchlm.tokenizer.files import load_tokenizer
 from train_shards import EOS, read_texts, train_bpe
 
 
-def test_a_literal_marker_is_text_in_data_and_the_token_in_prompts(tmp_path: Path, data_dir: Path) -> None:
+def test_a_literal_marker_is_text_in_data_and_the_token_in_prompts(
+    tmp_path: Path, data_dir: Path
+) -> None:
     path = tmp_path / "tokenizer.json"
     train_bpe(read_texts(data_dir / "prose" / "brown.jsonl.gz", 50_000), 400).save(str(path))
     text = f"The end.{EOS}The start."

@@ -1,4 +1,5 @@
 """Sharding curated documents into token arrays: completeness, split stability, resume, verify."""
+
 from __future__ import annotations
 
 import hashlib
@@ -8,32 +9,43 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_cli
-from tokenizer_samples import HARD_STRINGS, prose
 from tokenizers import Tokenizer
 
+from conftest import run_cli
 from scratchlm.curate.errors import ConfigError
 from scratchlm.pipelines.executors.local import LocalExecutor
 from scratchlm.pipelines.recipe import parse_recipe
 from scratchlm.pipelines.runner import run_curation
 from scratchlm.tokenizer.config import BpeConfig, ShardConfig
 from scratchlm.tokenizer.corpus import corpus_files, iter_documents
-from scratchlm.tokenizer.shard_format import load_manifest, open_offsets, open_tokens, shard_entries, split_of, token_dtype
+from scratchlm.tokenizer.shard_format import (
+    load_manifest,
+    open_offsets,
+    open_tokens,
+    shard_entries,
+    split_of,
+    token_dtype,
+)
 from scratchlm.tokenizer.sharding import shard_corpus
 from scratchlm.tokenizer.train import train_to_folder
+from tokenizer_samples import HARD_STRINGS, prose
 
 CONFIG = ShardConfig(shard_tokens=6_000, val_fraction=0.3)
 IN_PROCESSES = ShardConfig(shard_tokens=6_000, val_fraction=0.3, parallel="processes")
 
 
 def write_jsonl(path: Path, texts: list[str], prefix: str) -> Path:
-    path.write_text("".join(json.dumps({"id": f"{prefix}-{i}", "text": t}) + "\n" for i, t in enumerate(texts)))
+    path.write_text(
+        "".join(json.dumps({"id": f"{prefix}-{i}", "text": t}) + "\n" for i, t in enumerate(texts))
+    )
     return path
 
 
 def curate(inputs: list[Path], output: Path) -> Path:
     recipe = parse_recipe({"name": "t", "steps": [{"read": {}}]})
-    return run_curation(recipe, [str(p) for p in inputs], output, LocalExecutor(1), log=lambda *_: None).final_dir
+    return run_curation(
+        recipe, [str(p) for p in inputs], output, LocalExecutor(1), log=lambda *_: None
+    ).final_dir
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +55,11 @@ def raw(tmp_path_factory) -> list[Path]:
     folder = tmp_path_factory.mktemp("raw")
     paragraphs = [p for text in prose(120_000, stride=11) for p in text.split("\n\n") if p.strip()]
     odd = HARD_STRINGS + ["a literal <|endoftext|> inside a document", "<|endoftext|>"]
-    return [write_jsonl(folder / "a.jsonl", paragraphs[:200], "a"),
-            write_jsonl(folder / "b.jsonl", paragraphs[200:400], "b"),
-            write_jsonl(folder / "c.jsonl", odd, "c")]
+    return [
+        write_jsonl(folder / "a.jsonl", paragraphs[:200], "a"),
+        write_jsonl(folder / "b.jsonl", paragraphs[200:400], "b"),
+        write_jsonl(folder / "c.jsonl", odd, "c"),
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +84,9 @@ def shard_documents(folder: Path) -> dict[str, list[str]]:
         ends = list(offsets[1:]) + [len(tokens)]
         for start, end in zip(offsets, ends):
             assert tokens[end - 1] == manifest["eos_id"]
-            docs[entry.split].append(tokenizer.decode(tokens[start:end - 1].tolist(), skip_special_tokens=False))
+            docs[entry.split].append(
+                tokenizer.decode(tokens[start : end - 1].tolist(), skip_special_tokens=False)
+            )
     return docs
 
 
@@ -79,8 +95,14 @@ def source_documents(curated: Path) -> list:
 
 
 def test_every_document_appears_exactly_once(curated, tokenizer_path, tmp_path) -> None:
-    manifest = shard_corpus(corpus_files([str(curated)]), tokenizer_path, tmp_path / "shards", IN_PROCESSES,
-                            LocalExecutor(2), log=lambda *_: None)
+    manifest = shard_corpus(
+        corpus_files([str(curated)]),
+        tokenizer_path,
+        tmp_path / "shards",
+        IN_PROCESSES,
+        LocalExecutor(2),
+        log=lambda *_: None,
+    )
     sources = source_documents(curated)
     decoded = shard_documents(tmp_path / "shards")
     for split in ("train", "val"):
@@ -102,8 +124,14 @@ def test_split_is_stable_when_documents_are_added(raw, tokenizer_path, tmp_path)
     large = curate(raw + [more], tmp_path / "large")
     config = ShardConfig(shard_tokens=50_000, val_fraction=0.3)
     for name, curated in (("s1", small), ("s2", large)):
-        shard_corpus(corpus_files([str(curated)]), tokenizer_path, tmp_path / name, config, LocalExecutor(1),
-                     log=lambda *_: None)
+        shard_corpus(
+            corpus_files([str(curated)]),
+            tokenizer_path,
+            tmp_path / name,
+            config,
+            LocalExecutor(1),
+            log=lambda *_: None,
+        )
     before, after = shard_documents(tmp_path / "s1"), shard_documents(tmp_path / "s2")
     for split in ("train", "val"):
         assert not Counter(before[split]) - Counter(after[split])  # no document left its split
@@ -120,23 +148,54 @@ class InterruptedExecutor(LocalExecutor):
 
 def test_resumed_run_writes_the_same_bytes(curated, tokenizer_path, tmp_path) -> None:
     files = corpus_files([str(curated)])
-    shard_corpus(files, tokenizer_path, tmp_path / "whole", CONFIG, LocalExecutor(1), log=lambda *_: None)
+    shard_corpus(
+        files, tokenizer_path, tmp_path / "whole", CONFIG, LocalExecutor(1), log=lambda *_: None
+    )
     with pytest.raises(KeyboardInterrupt):
-        shard_corpus(files, tokenizer_path, tmp_path / "resumed", IN_PROCESSES, InterruptedExecutor(2),
-                     log=lambda *_: None)
+        shard_corpus(
+            files,
+            tokenizer_path,
+            tmp_path / "resumed",
+            IN_PROCESSES,
+            InterruptedExecutor(2),
+            log=lambda *_: None,
+        )
     assert len(list((tmp_path / "resumed" / "_work").glob("part-*.done"))) == 1
-    shard_corpus(files, tokenizer_path, tmp_path / "resumed", IN_PROCESSES, LocalExecutor(2), log=lambda *_: None)
+    shard_corpus(
+        files,
+        tokenizer_path,
+        tmp_path / "resumed",
+        IN_PROCESSES,
+        LocalExecutor(2),
+        log=lambda *_: None,
+    )
     whole = sorted(p.name for p in (tmp_path / "whole").iterdir())
     assert whole == sorted(p.name for p in (tmp_path / "resumed").iterdir())
     for name in whole:
-        assert (tmp_path / "whole" / name).read_bytes() == (tmp_path / "resumed" / name).read_bytes(), name
+        assert (tmp_path / "whole" / name).read_bytes() == (
+            tmp_path / "resumed" / name
+        ).read_bytes(), name
     with pytest.raises(ConfigError, match="other inputs"):
-        shard_corpus(files[:1], tokenizer_path, tmp_path / "whole", CONFIG, LocalExecutor(1), log=lambda *_: None)
+        shard_corpus(
+            files[:1],
+            tokenizer_path,
+            tmp_path / "whole",
+            CONFIG,
+            LocalExecutor(1),
+            log=lambda *_: None,
+        )
 
 
 def test_verify_passes_then_names_the_altered_shard(curated, tokenizer_path, tmp_path) -> None:
     folder = tmp_path / "shards"
-    shard_corpus(corpus_files([str(curated)]), tokenizer_path, folder, CONFIG, LocalExecutor(1), log=lambda *_: None)
+    shard_corpus(
+        corpus_files([str(curated)]),
+        tokenizer_path,
+        folder,
+        CONFIG,
+        LocalExecutor(1),
+        log=lambda *_: None,
+    )
     result = run_cli("shard", "verify", str(folder), "--samples", "4")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "8 sampled documents decode" in result.stdout
@@ -150,9 +209,18 @@ def test_verify_passes_then_names_the_altered_shard(curated, tokenizer_path, tmp
     assert "train-00000.npy" not in result.stdout
 
 
-def test_verify_checks_offsets_and_decoding_beyond_checksums(curated, tokenizer_path, tmp_path) -> None:
+def test_verify_checks_offsets_and_decoding_beyond_checksums(
+    curated, tokenizer_path, tmp_path
+) -> None:
     folder = tmp_path / "shards"
-    shard_corpus(corpus_files([str(curated)]), tokenizer_path, folder, CONFIG, LocalExecutor(1), log=lambda *_: None)
+    shard_corpus(
+        corpus_files([str(curated)]),
+        tokenizer_path,
+        folder,
+        CONFIG,
+        LocalExecutor(1),
+        log=lambda *_: None,
+    )
     manifest = json.loads((folder / "manifest.json").read_text())
     entry = manifest["shards"][0]
     offsets = np.load(folder / entry["docs_file"])
@@ -170,8 +238,14 @@ def test_verify_compares_sampled_documents_with_their_source(raw, tokenizer_path
     for source, copy in zip(raw, inputs):
         copy.write_bytes(source.read_bytes())
     folder = tmp_path / "shards"
-    shard_corpus(corpus_files([str(p) for p in inputs]), tokenizer_path, folder, CONFIG, LocalExecutor(1),
-                 log=lambda *_: None)
+    shard_corpus(
+        corpus_files([str(p) for p in inputs]),
+        tokenizer_path,
+        folder,
+        CONFIG,
+        LocalExecutor(1),
+        log=lambda *_: None,
+    )
     result = run_cli("shard", "verify", str(folder), "--samples", "10000")  # every document
     assert result.returncode == 0, result.stdout + result.stderr
     lines = inputs[1].read_text().splitlines()
@@ -182,7 +256,9 @@ def test_verify_compares_sampled_documents_with_their_source(raw, tokenizer_path
     result = run_cli("shard", "verify", str(folder), "--samples", "10000")
     assert result.returncode == 1
     failures = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
-    assert len(failures) == 1 and "b.jsonl" in failures[0] and "decoded tokens differ" in failures[0]
+    assert (
+        len(failures) == 1 and "b.jsonl" in failures[0] and "decoded tokens differ" in failures[0]
+    )
     inputs[0].unlink()
     result = run_cli("shard", "verify", str(folder), "--samples", "10000")
     assert "a.jsonl: source not found, decode check skipped" in result.stdout
@@ -190,9 +266,20 @@ def test_verify_compares_sampled_documents_with_their_source(raw, tokenizer_path
 
 def test_recipe_sections_train_and_shard_then_resume(raw, tmp_path) -> None:
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text("name: t\nsteps:\n  - read: {}\nbpe: {vocab_size: 400}\n"
-                      "shard: {shard_tokens: 20000, val_fraction: 0.2}\n")
-    args = ("run", str(recipe), "--input", *map(str, raw), "--output", str(tmp_path / "run"), "--workers", "2")
+    recipe.write_text(
+        "name: t\nsteps:\n  - read: {}\nbpe: {vocab_size: 400}\n"
+        "shard: {shard_tokens: 20000, val_fraction: 0.2}\n"
+    )
+    args = (
+        "run",
+        str(recipe),
+        "--input",
+        *map(str, raw),
+        "--output",
+        str(tmp_path / "run"),
+        "--workers",
+        "2",
+    )
     first = run_cli(*args)
     assert first.returncode == 0, first.stderr
     shards = tmp_path / "run" / "shards"

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO
-from train_shards import brown_shards
 
+from conftest import REPO
 from scratchlm.model.config import TrainConfig
 from scratchlm.model.errors import ModelError
 from scratchlm.model.train import LOG_NAME, train
 from scratchlm.pipelines.cli import main
+from train_shards import brown_shards
 
 torch.set_num_threads(1)
 TINY = ["--set", "n_layer=1", "--set", "n_head=2", "--set", "n_embd=32", "--set", "block_size=32"]
@@ -152,8 +152,15 @@ def test_a_folder_holding_a_run_is_refused_unless_continued(shards, tmp_path) ->
 
 def test_log_lines_and_checkpoints_fall_on_the_steps_asked(shards, tmp_path, capsys) -> None:
     out = tmp_path / "run"
-    args = [*train_args(shards, out, max_steps=12, log_every=4), "--eval-every", "6",
-            "--checkpoint-every", "5", "--keep-checkpoints", "9"]
+    args = [
+        *train_args(shards, out, max_steps=12, log_every=4),
+        "--eval-every",
+        "6",
+        "--checkpoint-every",
+        "5",
+        "--keep-checkpoints",
+        "9",
+    ]
     assert main(args) == 0
     assert "warning" not in capsys.readouterr().err
     logged = [json.loads(line) for line in (out / LOG_NAME).read_text().splitlines()]

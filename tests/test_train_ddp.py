@@ -2,6 +2,7 @@
 agrees.
 
 DDP runs the chunked head loss and FSDP the whole logits, so their agreement covers both paths."""
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,7 @@ from scratchlm.model.config import GPTConfig
 from scratchlm.model.gpt import GPT
 from train_shards import brown_shards
 
-WORKER = '''
+WORKER = """
 import json, sys
 from pathlib import Path
 import torch
@@ -60,7 +61,7 @@ shutdown()
 import os
 sys.stdout.flush()
 os._exit(0)
-'''
+"""
 
 
 def torchrun(shards: Path, out: Path) -> tuple[dict, dict]:
@@ -68,9 +69,24 @@ def torchrun(shards: Path, out: Path) -> tuple[dict, dict]:
     script = out.parent / "worker.py"
     script.write_text(WORKER)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                           str(script), str(shards), str(out)], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=240)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            str(script),
+            str(shards),
+            str(out),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 0, done.stderr[:2000] + "\n...\n" + done.stderr[-2000:]
     return tuple(json.loads((out / mode / "replicas.json").read_text()) for mode in ("ddp", "fsdp"))
 
@@ -83,17 +99,30 @@ def losses(out: Path) -> list[float]:
 def test_ddp_replicas_stay_equal_and_fsdp_trains_the_same_model(tmp_path) -> None:
     shards = brown_shards(tmp_path / "shards", chars=60_000, vocab_size=300)
     ddp, fsdp = torchrun(shards, tmp_path)
-    assert ddp["world"] == 2 and ddp["accumulation"] == 2  # 512 tokens = 2 ranks x 2 micro-steps x 4 x 32
+    assert (
+        ddp["world"] == 2 and ddp["accumulation"] == 2
+    )  # 512 tokens = 2 ranks x 2 micro-steps x 4 x 32
     assert ddp["replicas_equal"] and ddp["batches_differ"]
-    saved = checkpoint.load(tmp_path / "ddp")  # rank 0 wrote the final checkpoint: the replicas' weights
+    saved = checkpoint.load(
+        tmp_path / "ddp"
+    )  # rank 0 wrote the final checkpoint: the replicas' weights
     assert saved.state["step"] == 6 and saved.state["tokens"] == 6 * 512
     model = GPT(GPTConfig(**saved.model_config))
     checkpoint.load_weights(model, saved.weights)
     assert torch.cat([p.detach().flatten() for p in model.parameters()]).tolist() == ddp["weights"]
-    assert len(losses(tmp_path / "ddp")) == 2 and losses(tmp_path / "ddp")[1] < losses(tmp_path / "ddp")[0]
+    assert (
+        len(losses(tmp_path / "ddp")) == 2
+        and losses(tmp_path / "ddp")[1] < losses(tmp_path / "ddp")[0]
+    )
 
-    assert fsdp["batches_differ"]  # FSDP: parameters, gradients and optimizer state sharded over the ranks
+    assert fsdp[
+        "batches_differ"
+    ]  # FSDP: parameters, gradients and optimizer state sharded over the ranks
     assert torch.allclose(torch.tensor(fsdp["weights"]), torch.tensor(ddp["weights"]), atol=1e-5)
     assert losses(tmp_path / "fsdp") == pytest.approx(losses(tmp_path / "ddp"), abs=1e-5)
-    gathered = checkpoint.load(tmp_path / "fsdp")  # full weights and optimizer state, written by rank 0
-    assert all(torch.allclose(gathered.weights[k], saved.weights[k], atol=1e-5) for k in saved.weights)
+    gathered = checkpoint.load(
+        tmp_path / "fsdp"
+    )  # full weights and optimizer state, written by rank 0
+    assert all(
+        torch.allclose(gathered.weights[k], saved.weights[k], atol=1e-5) for k in saved.weights
+    )

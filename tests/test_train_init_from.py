@@ -1,4 +1,5 @@
 """Continued pretraining: ``init_from`` starts from a checkpoint's weights and architecture."""
+
 from __future__ import annotations
 
 import json
@@ -15,13 +16,24 @@ from train_shards import brown_shards
 
 torch.set_num_threads(1)
 MODEL = {"n_layer": 2, "n_head": 2, "n_embd": 64, "block_size": 64, "dropout": 0.0}
-SHORT = dict(micro_batch=8, lr=3e-3, warmup_steps=5, log_every=1, eval_every=0, eval_tokens=2048,
-             samples=0, checkpoint_every=0)
+SHORT = dict(
+    micro_batch=8,
+    lr=3e-3,
+    warmup_steps=5,
+    log_every=1,
+    eval_every=0,
+    eval_tokens=2048,
+    samples=0,
+    checkpoint_every=0,
+)
 
 
 def first_loss(out: Path) -> float:
-    return next(json.loads(line)["loss"] for line in (out / LOG_NAME).read_text().splitlines()
-                if "loss" in json.loads(line))
+    return next(
+        json.loads(line)["loss"]
+        for line in (out / LOG_NAME).read_text().splitlines()
+        if "loss" in json.loads(line)
+    )
 
 
 def test_init_from_loads_the_checkpoint_and_continues_from_its_loss(tmp_path: Path) -> None:
@@ -47,4 +59,8 @@ def test_init_from_loads_the_checkpoint_and_continues_from_its_loss(tmp_path: Pa
 def test_init_from_a_missing_checkpoint_is_refused(tmp_path: Path) -> None:
     shards = brown_shards(tmp_path / "shards")
     with pytest.raises(ModelError, match="no checkpoint here"):
-        Trainer(TrainConfig(init_from=str(tmp_path / "nothing"), max_steps=1, **SHORT), shards, tmp_path / "o")
+        Trainer(
+            TrainConfig(init_from=str(tmp_path / "nothing"), max_steps=1, **SHORT),
+            shards,
+            tmp_path / "o",
+        )

@@ -1,5 +1,6 @@
 """The GPT's math against a plain reference, KV-cache decoding, sampling filters, safetensors,
 refusals."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -47,7 +48,7 @@ def reference_logits(model: GPT, idx: torch.Tensor) -> torch.Tensor:
         p = f"blocks.{i}."
         h = norm(x, p + "norm1")
         qkv = linear(h, p + "att.qkv")
-        q, k, v = qkv[..., :c.n_embd], qkv[..., c.n_embd:2 * c.n_embd], qkv[..., 2 * c.n_embd:]
+        q, k, v = qkv[..., : c.n_embd], qkv[..., c.n_embd : 2 * c.n_embd], qkv[..., 2 * c.n_embd :]
         heads = []
         for head in range(c.n_head):
             sl = slice(head * head_dim, (head + 1) * head_dim)
@@ -56,7 +57,7 @@ def reference_logits(model: GPT, idx: torch.Tensor) -> torch.Tensor:
             heads.append(weights @ v[..., sl])
         x = x + linear(torch.cat(heads, dim=-1), p + "att.out_proj")
         h = linear(norm(x, p + "norm2"), p + "ff.up")
-        h = 0.5 * h * (1 + torch.tanh(math.sqrt(2 / math.pi) * (h + 0.044715 * h ** 3)))
+        h = 0.5 * h * (1 + torch.tanh(math.sqrt(2 / math.pi) * (h + 0.044715 * h**3)))
         x = x + linear(h, p + "ff.down")
     x = norm(x, "head.final_norm")
     head_weight = sd["tok_emb.weight"] if c.tie_weights else sd["head.out_head.weight"]
@@ -87,8 +88,14 @@ def test_kv_cache_decoding_matches_full_forward() -> None:
     for _ in range(11):  # greedy, recomputing the whole sequence each time
         out = torch.cat([out, model(out)[:, -1].argmax(-1, keepdim=True)], dim=1)
     assert torch.equal(cached, out)
-    longer = generate(model, prompt, max_new_tokens=40, temperature=1.0, top_k=5,
-                      generator=torch.Generator().manual_seed(0))
+    longer = generate(
+        model,
+        prompt,
+        max_new_tokens=40,
+        temperature=1.0,
+        top_k=5,
+        generator=torch.Generator().manual_seed(0),
+    )
     assert longer.shape == (2, 45)  # runs past block_size (16) by restarting the cache
 
 
@@ -102,8 +109,12 @@ def test_sampling_filters() -> None:
 
 def test_safetensors_files_interoperate_with_the_library(tmp_path) -> None:
     st = pytest.importorskip("safetensors.torch")
-    tensors = {"a": torch.randn(3, 4), "b": torch.arange(5, dtype=torch.int64),
-               "c": torch.randn(2, 2).to(torch.bfloat16), "scalar": torch.tensor(2.5)}
+    tensors = {
+        "a": torch.randn(3, 4),
+        "b": torch.arange(5, dtype=torch.int64),
+        "c": torch.randn(2, 2).to(torch.bfloat16),
+        "scalar": torch.tensor(2.5),
+    }
     save_file(tensors, tmp_path / "ours.safetensors")
     theirs = st.load_file(str(tmp_path / "ours.safetensors"))
     assert all(torch.equal(theirs[k], v) for k, v in tensors.items())
@@ -127,7 +138,10 @@ def test_checkpoint_refuses_changed_files_and_pickles(tmp_path) -> None:
     loaded = checkpoint.load(tmp_path)  # the training folder resolves to its newest checkpoint
     restored = GPT(GPTConfig(**loaded.model_config))
     checkpoint.load_weights(restored, loaded.weights)
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), restored.state_dict().values()))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(model.state_dict().values(), restored.state_dict().values())
+    )
 
     blob = bytearray((folder / checkpoint.WEIGHTS).read_bytes())
     blob[-3] ^= 0xFF
@@ -160,7 +174,9 @@ def test_shard_folders_are_checked(tmp_path) -> None:
     cfg = TrainConfig(model={"vocab_size": 256, "block_size": 16})
     with pytest.raises(ModelError, match="vocabulary of 300 tokens exceeds the model's 256"):
         resolve_model_config(cfg, open_shards(shards))
-    assert resolve_model_config(TrainConfig(), open_shards(shards)).vocab_size == 320  # padded to 64
+    assert (
+        resolve_model_config(TrainConfig(), open_shards(shards)).vocab_size == 320
+    )  # padded to 64
     path = shards / "train-00000.npy"
     data = bytearray(path.read_bytes())
     data[-1] ^= 1
@@ -211,13 +227,20 @@ def test_weight_decay_skips_biases_norms_and_embeddings() -> None:
     decay, plain = decay_groups(model, 0.1)
     assert (decay["weight_decay"], plain["weight_decay"]) == (0.1, 0.0)
     assert sorted(names[id(p)] for p in plain["params"]) == sorted(
-        n for n in names.values() if n.endswith("bias") or ".norm" in n or "final_norm" in n or n.endswith("_emb.weight"))
-    assert {names[id(p)] for p in decay["params"]} == {n for n in names.values() if n.endswith("weight")
-                                                        and "norm" not in n and "_emb" not in n}
-    assert "tok_emb.weight" in {names[id(p)] for p in plain["params"]}  # the tied head is the embedding
+        n
+        for n in names.values()
+        if n.endswith("bias") or ".norm" in n or "final_norm" in n or n.endswith("_emb.weight")
+    )
+    assert {names[id(p)] for p in decay["params"]} == {
+        n for n in names.values() if n.endswith("weight") and "norm" not in n and "_emb" not in n
+    }
+    assert "tok_emb.weight" in {
+        names[id(p)] for p in plain["params"]
+    }  # the tied head is the embedding
     for p in model.parameters():  # fine-tuning LoRA: only the adapters train, and they decay
         p.requires_grad_(False)
     add_lora(model, LoraConfig(rank=2, alpha=4.0))
     (only,) = decay_groups(model, 0.1)
     assert only["weight_decay"] == 0.1 and {id(p) for p in only["params"]} == {
-        id(p) for p in model.parameters() if p.requires_grad}
+        id(p) for p in model.parameters() if p.requires_grad
+    }

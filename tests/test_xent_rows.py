@@ -1,6 +1,7 @@
 """The row kernel of the chunked loss: Triton's kernel (run by Triton's CPU interpreter) equals the
 PyTorch path and F.cross_entropy, losses and gradients, ignored targets and partial blocks
 included."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,14 +9,16 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import run_interpreted
 
+from conftest import run_interpreted
 from scratchlm.model.xent_rows import IGNORE_INDEX, softmax_xent_rows_, uses_kernel
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _case(rows: int, vocab: int, dtype: torch.dtype, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _case(
+    rows: int, vocab: int, dtype: torch.dtype, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     gen = torch.Generator().manual_seed(seed)
     logits = (torch.randn(rows, vocab, generator=gen) * 4).to(dtype)
     targets = torch.randint(0, vocab, (rows,), generator=gen)
@@ -36,14 +39,18 @@ def test_torch_path_matches_cross_entropy_and_its_gradient() -> None:
     assert grad[1].abs().max() == 0
 
 
-def test_the_kernel_runs_only_on_cuda_or_under_the_interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_kernel_runs_only_on_cuda_or_under_the_interpreter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("TRITON_INTERPRET", raising=False)
     assert not uses_kernel(torch.zeros(1, 1))  # a CPU tensor takes the PyTorch path
 
 
 def test_rows_must_be_contiguous() -> None:
     with pytest.raises(ValueError, match="contiguous"):
-        softmax_xent_rows_(torch.zeros(4, 6).t(), torch.zeros(6, dtype=torch.long), torch.tensor(1.0))
+        softmax_xent_rows_(
+            torch.zeros(4, 6).t(), torch.zeros(6, dtype=torch.long), torch.tensor(1.0)
+        )
 
 
 KERNEL_CHECK = """

@@ -1,4 +1,5 @@
 """Sample texts for the tokenizer tests: prose from tests/data and hard Unicode from real pages."""
+
 from __future__ import annotations
 
 import gzip
@@ -60,5 +61,7 @@ def code_point_texts() -> list[str]:
     and itself, 256 code points a text: where two regex engines' letter, digit or space classes
     differ, the pieces and so the ids differ."""
     points = [c for c in range(0x40000) if not 0xD800 <= c < 0xE000] + list(range(0xE0000, 0xF0000))
-    return ["|".join(CODE_POINT_CONTEXT.format(c=chr(c)) for c in points[i:i + 256])
-            for i in range(0, len(points), 256)]
+    return [
+        "|".join(CODE_POINT_CONTEXT.format(c=chr(c)) for c in points[i : i + 256])
+        for i in range(0, len(points), 256)
+    ]

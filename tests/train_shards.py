@@ -3,6 +3,7 @@
 Writes the shard format of the design (manifest.json, train/val ``.npy`` + ``.docs.npy``) on its
 own, so the trainer's tests do not depend on the ``tokenizer/`` package.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -35,8 +36,12 @@ def train_bpe(texts: list[str], vocab_size: int) -> Tokenizer:
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[EOS],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=[EOS],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     tok.train_from_iterator(texts, trainer)
     return tok
 
@@ -48,7 +53,9 @@ def brown_shards(folder: Path, chars: int = 150_000, vocab_size: int = 512) -> P
     return write_shards(folder, tok, {"train": texts[:-2], "val": texts[-2:]})
 
 
-def write_shards(folder: Path, tok: Tokenizer, splits: dict[str, list[str]], shard_tokens: int = 1 << 30) -> Path:
+def write_shards(
+    folder: Path, tok: Tokenizer, splits: dict[str, list[str]], shard_tokens: int = 1 << 30
+) -> Path:
     """Encode each split's documents (each followed by EOS) into shards of at most
     ``shard_tokens``."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -72,11 +79,30 @@ def write_shards(folder: Path, tok: Tokenizer, splits: dict[str, list[str]], sha
             starts = np.cumsum([0] + [len(d) for d in chunk[:-1]]).astype(np.int64)
             np.save(folder / f"{name}.npy", tokens)
             np.save(folder / f"{name}.docs.npy", starts)
-            shards.append({"file": f"{name}.npy", "docs_file": f"{name}.docs.npy", "split": split,
-                           "tokens": int(len(tokens)), "docs": len(chunk), "sha256": sha256_file(folder / f"{name}.npy")})
-        totals[split] = {"tokens": sum(len(d) for d in docs), "docs": len(docs), "shards": len(chunks)}
-    manifest = {"format": "scratchlm-shards/1", "dtype": np.dtype(dtype).name, "eos_id": eos, "vocab_size": vocab,
-                "tokenizer": "tokenizer.json", "tokenizer_sha256": sha256_file(folder / "tokenizer.json"),
-                "splits": totals, "shards": shards}
+            shards.append(
+                {
+                    "file": f"{name}.npy",
+                    "docs_file": f"{name}.docs.npy",
+                    "split": split,
+                    "tokens": int(len(tokens)),
+                    "docs": len(chunk),
+                    "sha256": sha256_file(folder / f"{name}.npy"),
+                }
+            )
+        totals[split] = {
+            "tokens": sum(len(d) for d in docs),
+            "docs": len(docs),
+            "shards": len(chunks),
+        }
+    manifest = {
+        "format": "scratchlm-shards/1",
+        "dtype": np.dtype(dtype).name,
+        "eos_id": eos,
+        "vocab_size": vocab,
+        "tokenizer": "tokenizer.json",
+        "tokenizer_sha256": sha256_file(folder / "tokenizer.json"),
+        "splits": totals,
+        "shards": shards,
+    }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return folder

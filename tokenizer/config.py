@@ -1,4 +1,5 @@
 """The recipe's ``bpe:`` and ``shard:`` sections (field names and type hints are the schema)."""
+
 from __future__ import annotations
 
 import re
@@ -20,7 +21,9 @@ class BpeConfig:
 
     def __post_init__(self) -> None:
         if self.vocab_size < 256 + len(self.special_tokens):
-            raise ValueError(f"vocab_size must be at least 256 + {len(self.special_tokens)} special tokens")
+            raise ValueError(
+                f"vocab_size must be at least 256 + {len(self.special_tokens)} special tokens"
+            )
         if self.min_frequency < 1:
             raise ValueError("min_frequency must be at least 1")
         if not self.special_tokens or self.special_tokens[0] != EOS_TOKEN:
@@ -70,7 +73,9 @@ class MixSource:
         """``run``, ``shards`` or ``input``: where the source's documents come from."""
         given = [k for k in ("run", "shards", "input") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"give exactly one of run, shards, input (got {', '.join(given) or 'none'})")
+            raise ValueError(
+                f"give exactly one of run, shards, input (got {', '.join(given) or 'none'})"
+            )
         return given[0]
 
 
@@ -94,7 +99,9 @@ class MixConfig:
             raise ValueError("sources: give at least one source")
         for name, source in self.sources.items():
             if not SOURCE_NAME.fullmatch(name):
-                raise ValueError(f"sources.{name}: a source name is 1 to 64 letters, digits, _ or -")
+                raise ValueError(
+                    f"sources.{name}: a source name is 1 to 64 letters, digits, _ or -"
+                )
             try:
                 source.kind()
             except ValueError as err:
@@ -104,11 +111,15 @@ class MixConfig:
             if not source.weight > 0:
                 raise ValueError(f"sources.{name}.weight must be positive, got {source.weight}")
             if not source.max_epochs > 0:
-                raise ValueError(f"sources.{name}.max_epochs must be positive, got {source.max_epochs}")
+                raise ValueError(
+                    f"sources.{name}.max_epochs must be positive, got {source.max_epochs}"
+                )
         total = sum(s.weight for s in self.sources.values())
         if abs(total - 1.0) > MIX_WEIGHT_TOLERANCE:
             listed = ", ".join(f"{n} {s.weight:g}" for n, s in self.sources.items())
-            raise ValueError(f"the weights sum to {total:g} ({listed}); give each source's share "
-                             f"of the training tokens, summing to 1")
+            raise ValueError(
+                f"the weights sum to {total:g} ({listed}); give each source's share "
+                f"of the training tokens, summing to 1"
+            )
         if self.total_tokens is not None and self.total_tokens <= 0:
             raise ValueError("total_tokens must be positive (or null: use everything once)")

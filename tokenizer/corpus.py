@@ -3,6 +3,7 @@
 Everything streams: documents are read in Parquet row batches or record by record, never
 collected into one list.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,7 +15,9 @@ from scratchlm.curate.document import Document
 from scratchlm.curate.errors import InputError
 from scratchlm.curate.inputs import expand_inputs
 from scratchlm.curate.readers import FileError, ReaderOptions, read_file
-from scratchlm.curate.shards import done_shards, iter_documents as iter_shard_documents, iter_texts as iter_shard_texts
+from scratchlm.curate.shards import done_shards
+from scratchlm.curate.shards import iter_documents as iter_shard_documents
+from scratchlm.curate.shards import iter_texts as iter_shard_texts
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,9 @@ def corpus_files(inputs: list[str]) -> list[CorpusFile]:
             found.extend(CorpusFile(f.path, f.source, False) for f in expand_inputs([argument]))
     sources = [f.source for f in found]
     if len(set(sources)) != len(sources):
-        raise InputError("two inputs share a name: ids would collide; pass their parent folder instead")
+        raise InputError(
+            "two inputs share a name: ids would collide; pass their parent folder instead"
+        )
     return found
 
 

@@ -16,6 +16,7 @@ The tokenizer saves to and loads from the HF ``tokenizer.json`` layout (byte-lev
 and decoder, BPE model), so the fast tokenizer can load what this one trains and vice versa;
 the tests hold the two against each other.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -30,7 +31,9 @@ import regex
 from scratchlm.tokenizer.config import EOS_TOKEN
 
 # GPT-2's pre-tokenisation pattern (openai/gpt-2 src/encoder.py), also HF's ByteLevel default.
-GPT2_PATTERN = regex.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""")
+GPT2_PATTERN = regex.compile(
+    r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+)
 
 
 def bytes_to_unicode() -> dict[int, str]:
@@ -39,7 +42,11 @@ def bytes_to_unicode() -> dict[int, str]:
     Printable Latin-1 bytes stand for themselves; the other 68 (controls, space, ...) are moved
     to code points 256, 257, ... in byte order, so a space becomes 'Ġ' and a newline 'Ċ'.
     """
-    printable = {*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)}
+    printable = {
+        *range(ord("!"), ord("~") + 1),
+        *range(ord("¡"), ord("¬") + 1),
+        *range(ord("®"), ord("ÿ") + 1),
+    }
     mapping: dict[int, str] = {}
     shifted = 0
     for byte in range(256):
@@ -78,7 +85,9 @@ def merge_pair(tokens: list[int], pair: Pair, new_id: int) -> list[int]:
 class DidacticBPE:
     """Vocabulary (id -> bytes), merges in rank order, and special tokens (matched before BPE)."""
 
-    def __init__(self, vocab: dict[int, bytes], merges: list[Pair], special_tokens: dict[str, int]) -> None:
+    def __init__(
+        self, vocab: dict[int, bytes], merges: list[Pair], special_tokens: dict[str, int]
+    ) -> None:
         self.vocab = vocab
         self.merges = merges
         self.special_tokens = special_tokens
@@ -86,15 +95,22 @@ class DidacticBPE:
         ids = {token: i for i, token in vocab.items()}
         self.merged_id = {pair: ids[vocab[pair[0]] + vocab[pair[1]]] for pair in merges}
         self.byte_ids = [ids[bytes([b])] for b in range(256)]
-        alternatives = "|".join(regex.escape(t) for t in sorted(special_tokens, key=len, reverse=True))
+        alternatives = "|".join(
+            regex.escape(t) for t in sorted(special_tokens, key=len, reverse=True)
+        )
         self.special_pattern = regex.compile(f"({alternatives})") if special_tokens else None
         self._encode_word = lru_cache(maxsize=1 << 16)(self._encode_word_uncached)
 
     # ---- training -------------------------------------------------------------------------
 
     @classmethod
-    def train(cls, texts: Iterable[str], vocab_size: int, min_frequency: int = 2,
-              special_tokens: Iterable[str] = (EOS_TOKEN,)) -> "DidacticBPE":
+    def train(
+        cls,
+        texts: Iterable[str],
+        vocab_size: int,
+        min_frequency: int = 2,
+        special_tokens: Iterable[str] = (EOS_TOKEN,),
+    ) -> "DidacticBPE":
         """Learn merges until the vocabulary holds ``vocab_size`` tokens (specials + 256 bytes +
         merges)."""
         specials = {token: i for i, token in enumerate(special_tokens)}
@@ -192,14 +208,26 @@ class DidacticBPE:
 
     def to_json(self) -> dict:
         """The HF ``tokenizer.json`` layout of a GPT-2 style byte-level BPE."""
-        byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
+        byte_level = {
+            "type": "ByteLevel",
+            "add_prefix_space": False,
+            "trim_offsets": True,
+            "use_regex": True,
+        }
         return {
             "version": "1.0",
             "truncation": None,
             "padding": None,
             "added_tokens": [
-                {"id": i, "content": token, "single_word": False, "lstrip": False, "rstrip": False,
-                 "normalized": False, "special": True}
+                {
+                    "id": i,
+                    "content": token,
+                    "single_word": False,
+                    "lstrip": False,
+                    "rstrip": False,
+                    "normalized": False,
+                    "special": True,
+                }
                 for token, i in self.special_tokens.items()
             ],
             "normalizer": None,
@@ -207,8 +235,14 @@ class DidacticBPE:
             "post_processor": None,
             "decoder": {**byte_level, "add_prefix_space": True},
             "model": {
-                "type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
-                "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+                "type": "BPE",
+                "dropout": None,
+                "unk_token": None,
+                "continuing_subword_prefix": None,
+                "end_of_word_suffix": None,
+                "fuse_unk": False,
+                "byte_fallback": False,
+                "ignore_merges": False,
                 "vocab": {self._token_string(i): i for i in sorted(self.vocab)},
                 "merges": [[self._token_string(a), self._token_string(b)] for a, b in self.merges],
             },
@@ -224,8 +258,10 @@ class DidacticBPE:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         model, pre = data.get("model", {}), data.get("pre_tokenizer") or {}
         if model.get("type") != "BPE" or pre.get("type") != "ByteLevel":
-            raise ValueError(f"{path}: not a byte-level BPE tokenizer (model {model.get('type')}, "
-                             f"pre-tokenizer {pre.get('type')})")
+            raise ValueError(
+                f"{path}: not a byte-level BPE tokenizer (model {model.get('type')}, "
+                f"pre-tokenizer {pre.get('type')})"
+            )
         specials = {t["content"]: t["id"] for t in data.get("added_tokens", [])}
         vocab = {
             i: token.encode("utf-8") if token in specials else bytes(CHAR_TO_BYTE[c] for c in token)

@@ -10,6 +10,7 @@ special token's text inside a document encodes as ordinary text (``encode_specia
 ``split_special_tokens``), and tests/test_tokenizer_encoders.py holds the two to identical ids on
 every shipped corpus and every Unicode code point.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,14 @@ from scratchlm.tokenizer.files import load_tokenizer, tokenizer_file
 
 FAST = "fastokens"
 BYTE_LEVEL = {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True}
-BPE_PLAIN = {"dropout": None, "unk_token": None, "continuing_subword_prefix": None,
-             "end_of_word_suffix": None, "byte_fallback": False, "ignore_merges": False}
+BPE_PLAIN = {
+    "dropout": None,
+    "unk_token": None,
+    "continuing_subword_prefix": None,
+    "end_of_word_suffix": None,
+    "byte_fallback": False,
+    "ignore_merges": False,
+}
 
 
 class Encoder(Protocol):
@@ -68,14 +75,15 @@ class FastokensEncoder:
 
     def _encode_all(self, texts: list[str]) -> list[np.ndarray]:
         encode = self.tokenizer.encode_batch_flat
-        return [np.frombuffer(encode([text], split_special_tokens=True)[0], np.uint32)
-                for text in texts]
+        return [
+            np.frombuffer(encode([text], split_special_tokens=True)[0], np.uint32) for text in texts
+        ]
 
     def encode_batch(self, texts: list[str]) -> list[np.ndarray]:
         if self.pool is None or len(texts) < 2:
             return self._encode_all(texts)
         step = -(-len(texts) // self.threads)
-        slices = [texts[i:i + step] for i in range(0, len(texts), step)]
+        slices = [texts[i : i + step] for i in range(0, len(texts), step)]
         parts = self.pool.map(self._encode_all, slices)  # fastokens releases the GIL while encoding
         return [ids for part in parts for ids in part]
 

@@ -1,5 +1,6 @@
 """Loading a ``tokenizer.json``: the one place that decides how ``<|endoftext|>`` inside a text
 encodes."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,6 +5,7 @@ uses no document twice (capped at ``limit_bytes``): a first pass counts each sou
 a document is kept when a keyed hash of its text falls below its source's keep fraction, so the
 sample streams, is the same for a seed, and is spread over each source rather than its opening.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -34,16 +35,24 @@ def keep_fractions(sizes: list[int], weights: list[float], limit_bytes: int | No
     sample = min(size / weight for size, weight in zip(sizes, weights))
     if limit_bytes is not None:
         sample = min(sample, limit_bytes)
-    return [min(1.0, weight * sample / size) if size else 0.0 for size, weight in zip(sizes, weights)]
+    return [
+        min(1.0, weight * sample / size) if size else 0.0 for size, weight in zip(sizes, weights)
+    ]
 
 
 def kept(text: str, fraction: float, seed: int) -> bool:
-    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8, key=SAMPLE_SALT,
-                             salt=seed.to_bytes(8, "big", signed=True)).digest()
+    digest = hashlib.blake2b(
+        text.encode("utf-8"),
+        digest_size=8,
+        key=SAMPLE_SALT,
+        salt=seed.to_bytes(8, "big", signed=True),
+    ).digest()
     return int.from_bytes(digest, "big") < fraction * 2**64
 
 
-def weighted_sample(sources: list[WeightedFiles], limit_bytes: int | None, seed: int) -> Iterator[str]:
+def weighted_sample(
+    sources: list[WeightedFiles], limit_bytes: int | None, seed: int
+) -> Iterator[str]:
     """The texts of the sample, source after source."""
     sizes = [text_bytes(s.files) for s in sources]
     fractions = keep_fractions(sizes, [s.weight for s in sources], limit_bytes)
@@ -54,4 +63,5 @@ def weighted_sample(sources: list[WeightedFiles], limit_bytes: int | None, seed:
 def sample_inputs(sources: list[WeightedFiles], limit_bytes: int | None, seed: int) -> list[str]:
     """What the sample depends on, as the tokenizer's stats record its inputs."""
     return [f"mix seed {seed} limit {limit_bytes}"] + [
-        f"{s.name} weight {s.weight:g}: {f.source}" for s in sources for f in s.files]
+        f"{s.name} weight {s.weight:g}: {f.source}" for s in sources for f in s.files
+    ]

@@ -17,6 +17,7 @@
    the number of documents. A finished shard is recorded in ``_work/``; a resumed run replays the
    decisions (lengths only) and writes the missing shards alone: the bytes of an unbroken run.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -79,11 +80,14 @@ class Source:
     @property
     def content_id(self) -> str:
         """A digest of the source's shard checksums: the same data wherever the folder is."""
-        return hashlib.sha256("".join(e["sha256"] for e in self.manifest["shards"]).encode()).hexdigest()
+        return hashlib.sha256(
+            "".join(e["sha256"] for e in self.manifest["shards"]).encode()
+        ).hexdigest()
 
 
-def open_source(name: str, folder: Path, weight: float, max_epochs: float,
-                licence: str | None = None) -> Source:
+def open_source(
+    name: str, folder: Path, weight: float, max_epochs: float, licence: str | None = None
+) -> Source:
     """A source from its shard folder; a folder without a finished manifest is refused."""
     try:
         manifest = load_manifest(folder)
@@ -103,7 +107,9 @@ def shard_documents(folder: Path, entry: dict[str, Any]) -> tuple[np.ndarray, np
     return starts, np.diff(starts, append=entry["tokens"])
 
 
-def epoch_blocks(source: Source, seed: int, epoch: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+def epoch_blocks(
+    source: Source, seed: int, epoch: int
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """(shard index, document starts, lengths) of one epoch over the source's training shards, in
     the epoch's seeded order."""
     entries = source.entries("train")
@@ -159,12 +165,22 @@ class SourcePlan:
         """The source as the manifest's ``mixture`` lists it."""
         s = self.source
         val = s.entries("val")
-        return {"name": s.name, "folder": str(s.folder), "weight": s.weight,
-                "max_epochs": s.max_epochs, "licence": s.licence, "target_tokens": self.target,
-                "tokens": self.tokens, "docs": self.docs, "epochs": round(self.epochs, 6),
-                "share": round(self.tokens / total, 6) if total else 0.0,
-                "epoch_tokens": s.epoch_tokens, "epoch_docs": s.epoch_docs,
-                "val_tokens": sum(e["tokens"] for e in val), "val_docs": sum(e["docs"] for e in val)}
+        return {
+            "name": s.name,
+            "folder": str(s.folder),
+            "weight": s.weight,
+            "max_epochs": s.max_epochs,
+            "licence": s.licence,
+            "target_tokens": self.target,
+            "tokens": self.tokens,
+            "docs": self.docs,
+            "epochs": round(self.epochs, 6),
+            "share": round(self.tokens / total, 6) if total else 0.0,
+            "epoch_tokens": s.epoch_tokens,
+            "epoch_docs": s.epoch_docs,
+            "val_tokens": sum(e["tokens"] for e in val),
+            "val_docs": sum(e["docs"] for e in val),
+        }
 
 
 def mixture_budget(sources: list[Source], total_tokens: int | None) -> int:
@@ -179,9 +195,11 @@ def check_sources(sources: list[Source], tokenizer_sha256: str) -> None:
     problems = []
     for s in sources:
         if s.manifest.get("tokenizer_sha256") != tokenizer_sha256:
-            problems.append(f"mix: source {s.name!r}: {s.folder} was encoded with another "
-                            f"tokenizer (sha256 {str(s.manifest.get('tokenizer_sha256'))[:12]}, "
-                            f"the mixture's is {tokenizer_sha256[:12]})")
+            problems.append(
+                f"mix: source {s.name!r}: {s.folder} was encoded with another "
+                f"tokenizer (sha256 {str(s.manifest.get('tokenizer_sha256'))[:12]}, "
+                f"the mixture's is {tokenizer_sha256[:12]})"
+            )
         elif s.epoch_tokens == 0:
             problems.append(f"mix: source {s.name!r}: {s.folder} holds no training tokens")
     if problems:
@@ -199,7 +217,8 @@ def epoch_problems(sources: list[Source], budget: int) -> list[str]:
                 f"{budget:,} tokens = {round(s.weight * budget):,} tokens; it holds "
                 f"{s.epoch_tokens:,} training tokens) "
                 f"but max_epochs is {s.max_epochs:g}; lower its "
-                f"weight or total_tokens, or raise its max_epochs")
+                f"weight or total_tokens, or raise its max_epochs"
+            )
     return problems
 
 
@@ -281,11 +300,16 @@ class TokenReader:
             path = source.folder / source.entries(split)[shard]["file"]
             with open(path, "rb") as f:
                 version = np.lib.format.read_magic(f)
-                header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                          else np.lib.format.read_array_header_2_0)
+                header = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
                 _, _, dtype = header(f)
                 if dtype != self.dtype:
-                    raise MixError(f"mix: {path}: tokens of {dtype}, the mixture's are {self.dtype}")
+                    raise MixError(
+                        f"mix: {path}: tokens of {dtype}, the mixture's are {self.dtype}"
+                    )
                 offset = f.tell()
             self.files[key] = (os.open(path, os.O_RDONLY), offset)
         return self.files[key]
@@ -296,8 +320,10 @@ class TokenReader:
         size = self.dtype.itemsize
         data = os.pread(fd, length * size, offset + start * size)
         if len(data) != length * size:
-            raise MixError(f"mix: source {self.sources[index].name!r}: shard {shard} of {split} "
-                           f"is shorter than its manifest says")
+            raise MixError(
+                f"mix: source {self.sources[index].name!r}: shard {shard} of {split} "
+                f"is shorter than its manifest says"
+            )
         return np.frombuffer(data, self.dtype)
 
     def close(self) -> None:
@@ -310,8 +336,15 @@ class _Packer:
     """Cuts a document stream into shards of at most ``shard_tokens`` tokens (a longer document
     gets a shard of its own); a shard recorded in ``_work`` is not written again."""
 
-    def __init__(self, output: Path, stem: str, split: str, source: str | None,
-                 reader: TokenReader, shard_tokens: int) -> None:
+    def __init__(
+        self,
+        output: Path,
+        stem: str,
+        split: str,
+        source: str | None,
+        reader: TokenReader,
+        shard_tokens: int,
+    ) -> None:
         self.output, self.stem, self.split, self.source = output, stem, split, source
         self.reader, self.shard_tokens = reader, shard_tokens
         self.docs: list[Doc] = []
@@ -334,12 +367,22 @@ class _Packer:
         else:
             lengths = np.fromiter((d[4] for d in self.docs), np.int64, len(self.docs))
             offsets = np.concatenate([[0], np.cumsum(lengths[:-1])]).astype(np.int64)
-            entry = {"file": file, "docs_file": docs_file, "split": self.split,
-                     "tokens": self.fill, "docs": len(self.docs),
-                     "sha256": write_npy(self.output / file, map(self.reader.read, self.docs),
-                                         self.reader.dtype, self.fill),
-                     "docs_sha256": write_npy(self.output / docs_file, [offsets],
-                                              np.dtype(np.int64), len(offsets))}
+            entry = {
+                "file": file,
+                "docs_file": docs_file,
+                "split": self.split,
+                "tokens": self.fill,
+                "docs": len(self.docs),
+                "sha256": write_npy(
+                    self.output / file,
+                    map(self.reader.read, self.docs),
+                    self.reader.dtype,
+                    self.fill,
+                ),
+                "docs_sha256": write_npy(
+                    self.output / docs_file, [offsets], np.dtype(np.int64), len(offsets)
+                ),
+            }
             if self.source is not None:
                 entry["source"] = self.source
             write_atomic(record, json.dumps(entry))
@@ -347,13 +390,30 @@ class _Packer:
         self.docs, self.fill = [], 0
 
 
-def _plan_record(sources: list[Source], total_tokens: int | None, seed: int, shard_tokens: int,
-                 tokenizer_sha256: str) -> dict[str, Any]:
+def _plan_record(
+    sources: list[Source],
+    total_tokens: int | None,
+    seed: int,
+    shard_tokens: int,
+    tokenizer_sha256: str,
+) -> dict[str, Any]:
     """What the mixture's bytes depend on; a folder holding another plan is not resumed into."""
-    return {"format": FORMAT, "tokenizer_sha256": tokenizer_sha256, "seed": seed,
-            "total_tokens": total_tokens, "shard_tokens": shard_tokens,
-            "sources": [{"name": s.name, "weight": s.weight, "max_epochs": s.max_epochs,
-                         "content": s.content_id} for s in sources]}
+    return {
+        "format": FORMAT,
+        "tokenizer_sha256": tokenizer_sha256,
+        "seed": seed,
+        "total_tokens": total_tokens,
+        "shard_tokens": shard_tokens,
+        "sources": [
+            {
+                "name": s.name,
+                "weight": s.weight,
+                "max_epochs": s.max_epochs,
+                "content": s.content_id,
+            }
+            for s in sources
+        ],
+    }
 
 
 class OtherMixture(MixError):
@@ -363,8 +423,16 @@ class OtherMixture(MixError):
 _OTHER_PLAN = ("shards of another mixture", "an unfinished mixture of other sources or options")
 
 
-def mix_shards(sources: list[Source], tokenizer_path: Path, output: Path, total_tokens: int | None,
-               seed: int, shard_tokens: int, log: Any = print, replace: bool = False) -> dict[str, Any]:
+def mix_shards(
+    sources: list[Source],
+    tokenizer_path: Path,
+    output: Path,
+    total_tokens: int | None,
+    seed: int,
+    shard_tokens: int,
+    log: Any = print,
+    replace: bool = False,
+) -> dict[str, Any]:
     """Write the mixture of ``sources`` under ``output`` and return its manifest (written last).
     Impossible requests are refused before anything is written."""
     tokenizer_sha256 = file_sha256(Path(tokenizer_path))
@@ -403,18 +471,29 @@ def mix_shards(sources: list[Source], tokenizer_path: Path, output: Path, total_
     copy_tokenizer(Path(tokenizer_path), output)
     total = sum(p.tokens for p in plans)
     manifest = {
-        "format": FORMAT, "dtype": dtype.name, "eos_id": first["eos_id"],
-        "vocab_size": first["vocab_size"], "tokenizer": TOKENIZER_FILE,
+        "format": FORMAT,
+        "dtype": dtype.name,
+        "eos_id": first["eos_id"],
+        "vocab_size": first["vocab_size"],
+        "tokenizer": TOKENIZER_FILE,
         "tokenizer_sha256": tokenizer_sha256,
-        "splits": {split: {"tokens": sum(e["tokens"] for e in entries if e["split"] == split),
-                           "docs": sum(e["docs"] for e in entries if e["split"] == split),
-                           "shards": sum(e["split"] == split for e in entries)}
-                   for split in ("train", "val")},
+        "splits": {
+            split: {
+                "tokens": sum(e["tokens"] for e in entries if e["split"] == split),
+                "docs": sum(e["docs"] for e in entries if e["split"] == split),
+                "shards": sum(e["split"] == split for e in entries),
+            }
+            for split in ("train", "val")
+        },
         "shards": entries,
         "plan": plan,
-        "mixture": {"seed": seed, "total_tokens": total_tokens,
-                    "budget_tokens": mixture_budget(sources, total_tokens), "tokens": total,
-                    "sources": [p.summary(total) for p in plans]},
+        "mixture": {
+            "seed": seed,
+            "total_tokens": total_tokens,
+            "budget_tokens": mixture_budget(sources, total_tokens),
+            "tokens": total,
+            "sources": [p.summary(total) for p in plans],
+        },
     }
     write_atomic(output / MANIFEST, json.dumps(manifest, indent=1))
     shutil.rmtree(output / WORK)

@@ -9,6 +9,7 @@ in the shard. A document never spans two shards. The split is by document: a doc
 ``val`` when the 64-bit BLAKE2b hash of its id, as a fraction of 2**64, is below ``val_fraction``,
 so adding documents never moves another across the split.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -67,8 +68,14 @@ def write_npy(path: Path, chunks: Iterable[np.ndarray], dtype: np.dtype, length:
     with AtomicPath(path) as tmp:
         with open(tmp, "wb") as stream:
             out = _HashingFile(stream)
-            np.lib.format.write_array_header_1_0(out, {"descr": np.lib.format.dtype_to_descr(dtype),
-                                                        "fortran_order": False, "shape": (length,)})
+            np.lib.format.write_array_header_1_0(
+                out,
+                {
+                    "descr": np.lib.format.dtype_to_descr(dtype),
+                    "fortran_order": False,
+                    "shape": (length,),
+                },
+            )
             for chunk in chunks:
                 data = np.ascontiguousarray(chunk, dtype=dtype)
                 out.write(memoryview(data).cast("B"))
@@ -94,15 +101,22 @@ class ShardEntry:
 def load_manifest(folder: Path) -> dict:
     path = Path(folder) / MANIFEST
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no manifest (not a shard folder, or sharding did not finish)")
+        raise FileNotFoundError(
+            f"{path}: no manifest (not a shard folder, or sharding did not finish)"
+        )
     manifest = json.loads(path.read_text(encoding="utf-8"))
     if manifest.get("format") != FORMAT:
         raise ValueError(f"{path}: format {manifest.get('format')!r}, expected {FORMAT!r}")
     return manifest
 
 
-def finished_or_claim(output: Path, record: Path, plan: dict[str, Any], error: type[ConfigError],
-                      holds: tuple[str, str]) -> dict | None:
+def finished_or_claim(
+    output: Path,
+    record: Path,
+    plan: dict[str, Any],
+    error: type[ConfigError],
+    holds: tuple[str, str],
+) -> dict | None:
     """The finished manifest of ``output`` when it was written for ``plan``; else None, with
     ``plan`` recorded in ``record`` for a resume. Shards of another plan are refused with ``error``:
     "``output`` holds ``holds[0]``" (a manifest) or "holds ``holds[1]``" (an unfinished plan's
@@ -119,8 +133,11 @@ def finished_or_claim(output: Path, record: Path, plan: dict[str, Any], error: t
 
 def shard_entries(manifest: dict, split: str | None = None) -> list[ShardEntry]:
     fields = ShardEntry.__dataclass_fields__
-    return [ShardEntry(**{k: v for k, v in s.items() if k in fields})
-            for s in manifest["shards"] if split is None or s["split"] == split]
+    return [
+        ShardEntry(**{k: v for k, v in s.items() if k in fields})
+        for s in manifest["shards"]
+        if split is None or s["split"] == split
+    ]
 
 
 def open_tokens(folder: Path, entry: ShardEntry) -> np.ndarray:

@@ -21,6 +21,7 @@ executor's workers, each single-threaded (``TOKENIZERS_PARALLELISM=false``, one 
 thread).
 ``benchmarks/tokenize.py`` measures both.
 """
+
 from __future__ import annotations
 
 import json
@@ -122,7 +123,10 @@ class _PartStream:
     """Tokens and document lengths of one split of one part, appended batch by batch."""
 
     def __init__(self, work: Path, part: str, split: str, dtype: np.dtype) -> None:
-        self.targets = [AtomicPath(work / f"{part}.{split}.tokens"), AtomicPath(work / f"{part}.{split}.lens")]
+        self.targets = [
+            AtomicPath(work / f"{part}.{split}.tokens"),
+            AtomicPath(work / f"{part}.{split}.lens"),
+        ]
         self.files = [open(t.begin(), "wb") for t in self.targets]  # noqa: SIM115 (closed by close())
         self.dtype = dtype
         self.pending: list[np.ndarray] = []
@@ -158,7 +162,9 @@ def encode_part(task: EncodeTask) -> PartResult:
         threads = encode_threads() if task.threads else 1
         encoder = _load_encoder(task.tokenizer_path, task.tokenizer_sha256, task.fast, threads)
         work = Path(task.work_dir)
-        streams = {split: _PartStream(work, task.part, split, np.dtype(task.dtype)) for split in SPLITS}
+        streams = {
+            split: _PartStream(work, task.part, split, np.dtype(task.dtype)) for split in SPLITS
+        }
         text_bytes = 0
         for batch in iter_batches(iter_documents(task.file), task.batch_docs):
             for doc, ids in zip(batch, encoder.encode_batch([doc.text for doc in batch])):
@@ -169,9 +175,14 @@ def encode_part(task: EncodeTask) -> PartResult:
     for stream in streams.values():
         stream.close()
     result = PartResult(
-        task.part, task.file.source, task.file.path, task.file.curated,
-        docs={s: streams[s].docs for s in SPLITS}, tokens={s: streams[s].tokens for s in SPLITS},
-        bytes=text_bytes, encoder=encoder.name,
+        task.part,
+        task.file.source,
+        task.file.path,
+        task.file.curated,
+        docs={s: streams[s].docs for s in SPLITS},
+        tokens={s: streams[s].tokens for s in SPLITS},
+        bytes=text_bytes,
+        encoder=encoder.name,
     )
     write_atomic(work / done_file(task.part), json.dumps(asdict(result), sort_keys=True))
     return result
@@ -194,7 +205,9 @@ class _ShardPacker:
         ends = np.cumsum(lengths)
         tokens = np.memmap(tokens_path, self.dtype, "r")
         if len(tokens) != ends[-1]:
-            raise RuntimeError(f"{tokens_path}: {len(tokens)} tokens, its lengths file says {ends[-1]}")
+            raise RuntimeError(
+                f"{tokens_path}: {len(tokens)} tokens, its lengths file says {ends[-1]}"
+            )
         i = 0
         while i < len(lengths):
             start = int(ends[i - 1]) if i else 0
@@ -214,7 +227,7 @@ class _ShardPacker:
     def _chunks(self) -> Iterator[np.ndarray]:
         for tokens, start, end in self.segments:
             for offset in range(start, end, COPY_CHUNK):
-                yield tokens[offset:min(end, offset + COPY_CHUNK)]
+                yield tokens[offset : min(end, offset + COPY_CHUNK)]
 
     def close_shard(self) -> None:
         if not self.fill:
@@ -223,26 +236,42 @@ class _ShardPacker:
         lengths = np.concatenate(self.lengths)
         offsets = np.zeros(len(lengths), np.int64)
         np.cumsum(lengths[:-1], out=offsets[1:])
-        self.entries.append({
-            "file": file, "docs_file": docs_file, "split": self.split, "tokens": self.fill, "docs": len(lengths),
-            "sha256": write_npy(self.folder / file, self._chunks(), self.dtype, self.fill),
-            "docs_sha256": write_npy(self.folder / docs_file, [offsets], np.dtype(np.int64), len(offsets)),
-        })
+        self.entries.append(
+            {
+                "file": file,
+                "docs_file": docs_file,
+                "split": self.split,
+                "tokens": self.fill,
+                "docs": len(lengths),
+                "sha256": write_npy(self.folder / file, self._chunks(), self.dtype, self.fill),
+                "docs_sha256": write_npy(
+                    self.folder / docs_file, [offsets], np.dtype(np.int64), len(offsets)
+                ),
+            }
+        )
         self.segments, self.lengths, self.fill = [], [], 0
 
 
 def _plan(files: list[CorpusFile], tokenizer_sha256: str, config: ShardConfig) -> dict[str, Any]:
     """What the shards depend on; a folder holding shards of another plan is not resumed into."""
-    return {"format": FORMAT, "inputs": [f.source for f in files], "tokenizer_sha256": tokenizer_sha256,
-            "shard_tokens": config.shard_tokens, "val_fraction": config.val_fraction, "eos_token": config.eos_token}
+    return {
+        "format": FORMAT,
+        "inputs": [f.source for f in files],
+        "tokenizer_sha256": tokenizer_sha256,
+        "shard_tokens": config.shard_tokens,
+        "val_fraction": config.val_fraction,
+        "eos_token": config.eos_token,
+    }
 
 
 class OtherShards(ConfigError):
     """The output folder holds shards, finished or not, of another plan."""
 
 
-_OTHER_PLAN = ("shards of other inputs, tokenizer or options",
-               "an unfinished sharding of other inputs or options")
+_OTHER_PLAN = (
+    "shards of other inputs, tokenizer or options",
+    "an unfinished sharding of other inputs or options",
+)
 
 
 def copy_tokenizer(tokenizer_path: Path, output: Path) -> Path:
@@ -255,8 +284,15 @@ def copy_tokenizer(tokenizer_path: Path, output: Path) -> Path:
     return copy
 
 
-def shard_corpus(files: list[CorpusFile], tokenizer_path: Path, output: Path, config: ShardConfig,
-                 executor: Executor, log: Any = print, replace: bool = False) -> dict[str, Any]:
+def shard_corpus(
+    files: list[CorpusFile],
+    tokenizer_path: Path,
+    output: Path,
+    config: ShardConfig,
+    executor: Executor,
+    log: Any = print,
+    replace: bool = False,
+) -> dict[str, Any]:
     """Encode ``files`` into token shards under ``output``; the manifest (also returned) is written
     last. Shards of another plan there are refused, or with ``replace`` removed first."""
     if not files:
@@ -288,16 +324,32 @@ def shard_corpus(files: list[CorpusFile], tokenizer_path: Path, output: Path, co
     parts = [part_name(i) for i in range(len(files))]
     threads = config.parallel == "threads"
     fast = config.encoder == "auto"
-    tasks = [EncodeTask(f, p, str(work), str(copy), tokenizer_sha256, config.val_fraction, eos_id,
-                        dtype.name, config.batch_docs, threads, fast)
-             for f, p in zip(files, parts) if not (work / done_file(p)).exists()]
+    tasks = [
+        EncodeTask(
+            f,
+            p,
+            str(work),
+            str(copy),
+            tokenizer_sha256,
+            config.val_fraction,
+            eos_id,
+            dtype.name,
+            config.batch_docs,
+            threads,
+            fast,
+        )
+        for f, p in zip(files, parts)
+        if not (work / done_file(p)).exists()
+    ]
     if threads:
         for task in tasks:
             encode_part(task)
     else:
         with tokenizers_parallelism(False):
             executor.map(encode_part, tasks, desc="shard:encode")
-    results = [PartResult(**json.loads((work / done_file(p)).read_text(encoding="utf-8"))) for p in parts]
+    results = [
+        PartResult(**json.loads((work / done_file(p)).read_text(encoding="utf-8"))) for p in parts
+    ]
 
     entries = []
     for split in SPLITS:
@@ -307,11 +359,18 @@ def shard_corpus(files: list[CorpusFile], tokenizer_path: Path, output: Path, co
         packer.close_shard()
         entries.extend(packer.entries)
     manifest = {
-        "format": FORMAT, "dtype": dtype.name, "eos_id": eos_id, "vocab_size": vocab_size,
-        "tokenizer": TOKENIZER_FILE, "tokenizer_sha256": tokenizer_sha256,
+        "format": FORMAT,
+        "dtype": dtype.name,
+        "eos_id": eos_id,
+        "vocab_size": vocab_size,
+        "tokenizer": TOKENIZER_FILE,
+        "tokenizer_sha256": tokenizer_sha256,
         "splits": {
-            split: {"tokens": sum(r.tokens[split] for r in results), "docs": sum(r.docs[split] for r in results),
-                    "shards": sum(e["split"] == split for e in entries)}
+            split: {
+                "tokens": sum(r.tokens[split] for r in results),
+                "docs": sum(r.docs[split] for r in results),
+                "shards": sum(e["split"] == split for e in entries),
+            }
             for split in SPLITS
         },
         "shards": entries,

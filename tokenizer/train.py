@@ -4,6 +4,7 @@ GPT-2 style: the byte-level pre-tokeniser (GPT-2's regex, bytes mapped to printa
 characters), no normaliser, all 256 bytes in the initial alphabet (so nothing is ever
 unknown), and ``<|endoftext|>`` as special token 0.
 """
+
 from __future__ import annotations
 
 import json
@@ -62,7 +63,9 @@ def train_to_folder(files: list[CorpusFile], config: BpeConfig, output: Path) ->
     return train_texts_to_folder(corpus_texts(files), config, output, [f.source for f in files])
 
 
-def train_texts_to_folder(texts: Iterable[str], config: BpeConfig, output: Path, inputs: list[str]) -> dict:
+def train_texts_to_folder(
+    texts: Iterable[str], config: BpeConfig, output: Path, inputs: list[str]
+) -> dict:
     """Train on ``texts`` (up to ``config.limit_bytes`` of them) into ``output``; ``inputs`` names
     where they came from, for ``trained_already``."""
     started = time.perf_counter()

@@ -5,6 +5,7 @@ shard's sha256; dtype, length and token range (< vocab size); document offsets (
 increasing, each document ends with EOS and holds no other EOS); split totals; and, for a
 seeded random sample of documents, that decoding their tokens gives back the source text.
 """
+
 from __future__ import annotations
 
 import random
@@ -17,8 +18,15 @@ import numpy as np
 from scratchlm.curate.checksum import file_sha256
 from scratchlm.tokenizer.corpus import CorpusFile, iter_documents
 from scratchlm.tokenizer.files import load_tokenizer
-from scratchlm.tokenizer.shard_format import (SPLITS, ShardEntry, load_manifest, open_offsets, open_tokens,
-                                    shard_entries, split_of)
+from scratchlm.tokenizer.shard_format import (
+    SPLITS,
+    ShardEntry,
+    load_manifest,
+    open_offsets,
+    open_tokens,
+    shard_entries,
+    split_of,
+)
 
 
 @dataclass
@@ -43,23 +51,39 @@ def _check_shard(folder: Path, entry: ShardEntry, manifest: dict) -> list[str]:
         if not path.exists():
             problems.append(f"{name}: missing")
         elif expected and file_sha256(path) != expected:
-            problems.append(f"{name}: sha256 does not match the manifest (file altered or truncated)")
+            problems.append(
+                f"{name}: sha256 does not match the manifest (file altered or truncated)"
+            )
     if problems:
         return problems
     try:
         tokens, offsets = open_tokens(folder, entry), open_offsets(folder, entry)
     except ValueError as err:
         return [f"{entry.file}: not a readable .npy array ({err})"]
-    if tokens.dtype != np.dtype(manifest["dtype"]) or tokens.ndim != 1 or len(tokens) != entry.tokens:
-        return [f"{entry.file}: {tokens.dtype} array of shape {tokens.shape}, "
-                f"manifest says {manifest['dtype']} of {entry.tokens} tokens"]
+    if (
+        tokens.dtype != np.dtype(manifest["dtype"])
+        or tokens.ndim != 1
+        or len(tokens) != entry.tokens
+    ):
+        return [
+            f"{entry.file}: {tokens.dtype} array of shape {tokens.shape}, "
+            f"manifest says {manifest['dtype']} of {entry.tokens} tokens"
+        ]
     if offsets.dtype != np.int64 or len(offsets) != entry.docs:
-        return [f"{entry.docs_file}: {offsets.dtype} array of {len(offsets)} offsets, "
-                f"manifest says int64 of {entry.docs}"]
+        return [
+            f"{entry.docs_file}: {offsets.dtype} array of {len(offsets)} offsets, "
+            f"manifest says int64 of {entry.docs}"
+        ]
     if entry.tokens and int(tokens.max()) >= manifest["vocab_size"]:
-        problems.append(f"{entry.file}: token id {int(tokens.max())} >= vocab size {manifest['vocab_size']}")
-    if entry.docs and (offsets[0] != 0 or np.any(np.diff(offsets) <= 0) or offsets[-1] >= entry.tokens):
-        problems.append(f"{entry.docs_file}: offsets do not start at 0 and increase within the shard")
+        problems.append(
+            f"{entry.file}: token id {int(tokens.max())} >= vocab size {manifest['vocab_size']}"
+        )
+    if entry.docs and (
+        offsets[0] != 0 or np.any(np.diff(offsets) <= 0) or offsets[-1] >= entry.tokens
+    ):
+        problems.append(
+            f"{entry.docs_file}: offsets do not start at 0 and increase within the shard"
+        )
     elif entry.docs:
         eos = manifest["eos_id"]
         ends = np.append(offsets[1:] - 1, entry.tokens - 1)
@@ -76,13 +100,14 @@ def _document_tokens(folder: Path, entries: list[ShardEntry], index: int) -> np.
         if index < entry.docs:
             offsets = open_offsets(folder, entry)
             end = offsets[index + 1] if index + 1 < entry.docs else entry.tokens
-            return np.asarray(open_tokens(folder, entry)[offsets[index]:end - 1])
+            return np.asarray(open_tokens(folder, entry)[offsets[index] : end - 1])
         index -= entry.docs
     raise IndexError(index)
 
 
-def _source_texts(source: dict, wanted: Mapping[str, Container[int]],
-                  val_fraction: float) -> dict[tuple[str, int], str]:
+def _source_texts(
+    source: dict, wanted: Mapping[str, Container[int]], val_fraction: float
+) -> dict[tuple[str, int], str]:
     """The texts of the ``wanted`` documents (split -> indices within that split) of one input file,
     read in one pass that stops at the last of them."""
     file = CorpusFile(source["path"], source["source"], source["curated"])
@@ -99,7 +124,9 @@ def _source_texts(source: dict, wanted: Mapping[str, Container[int]],
     raise IndexError(f"{source['path']}: has fewer documents of a split than the manifest says")
 
 
-def _check_decoding(folder: Path, manifest: dict, samples: int, seed: int, report: VerifyReport) -> None:
+def _check_decoding(
+    folder: Path, manifest: dict, samples: int, seed: int, report: VerifyReport
+) -> None:
     """Decode a seeded sample of documents per split and compare each with its source text; each
     source file is read once for all of its sampled documents."""
     tokenizer = load_tokenizer(folder / manifest["tokenizer"])
@@ -121,16 +148,23 @@ def _check_decoding(folder: Path, manifest: dict, samples: int, seed: int, repor
         source = inputs[k]
         if not Path(source["path"]).exists():
             sampled = sum(len(positions) for positions in by_split.values())
-            report.decode_skipped.append(f"{source['path']}: source not found, decode check skipped "
-                                         f"for its {sampled} sampled documents")
+            report.decode_skipped.append(
+                f"{source['path']}: source not found, decode check skipped "
+                f"for its {sampled} sampled documents"
+            )
             continue
         texts = _source_texts(source, by_split, manifest["plan"]["val_fraction"])
         for split, positions in by_split.items():
             for position, index in positions.items():
                 tokens = _document_tokens(folder, entries[split], index)
-                if tokenizer.decode(tokens.tolist(), skip_special_tokens=False) != texts[split, position]:
-                    report.problems.append(f"{split} document {index} ({source['source']} {split} #{position}): "
-                                           "decoded tokens differ from the source text")
+                if (
+                    tokenizer.decode(tokens.tolist(), skip_special_tokens=False)
+                    != texts[split, position]
+                ):
+                    report.problems.append(
+                        f"{split} document {index} ({source['source']} {split} #{position}): "
+                        "decoded tokens differ from the source text"
+                    )
                 report.decoded += 1
 
 
@@ -150,8 +184,10 @@ def verify_shards(folder: Path, samples: int = 8, seed: int = 0) -> VerifyReport
         expected = manifest["splits"][split]
         totals = (sum(e.tokens for e in entries), sum(e.docs for e in entries), len(entries))
         if totals != (expected["tokens"], expected["docs"], expected["shards"]):
-            report.problems.append(f"manifest.json: {split} shards hold {totals[0]} tokens, {totals[1]} docs in "
-                                   f"{totals[2]} shards; the split says {expected}")
+            report.problems.append(
+                f"manifest.json: {split} shards hold {totals[0]} tokens, {totals[1]} docs in "
+                f"{totals[2]} shards; the split says {expected}"
+            )
         for entry in entries:
             report.problems.extend(_check_shard(folder, entry, manifest))
             report.shards += 1

@@ -8,6 +8,7 @@
 HellaSwag's WikiHow contexts carry markup (``[title]``, ``[step]``, ``[header]``); it is cleaned as
 lm-evaluation-harness does for its ``hellaswag`` task (``tasks/hellaswag/utils.py: preprocess``).
 """
+
 from __future__ import annotations
 
 import json
@@ -53,7 +54,9 @@ def _answer(value: object, count: int, where: str) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < count:
-        raise ConfigError(f"{where}: answer/label {value!r} is not an index into the {count} choices")
+        raise ConfigError(
+            f"{where}: answer/label {value!r} is not an index into the {count} choices"
+        )
     return value
 
 
@@ -72,17 +75,26 @@ def parse_record(record: object, line: int, where: str) -> EvalItem:
         ctx = record.get("ctx")
         if not isinstance(ctx, str):
             raise ConfigError(f"{where}: HellaSwag record without a string 'ctx'")
-        return EvalItem(line, "hellaswag", clean_hellaswag(ctx), tuple(clean_hellaswag(e) for e in endings),
-                        _answer(record.get("label"), len(endings), where))
+        return EvalItem(
+            line,
+            "hellaswag",
+            clean_hellaswag(ctx),
+            tuple(clean_hellaswag(e) for e in endings),
+            _answer(record.get("label"), len(endings), where),
+        )
     if "choices" in record:
         choices = _strings(record["choices"], "choices", where)
         context = record.get("context")
         if not isinstance(context, str):
             raise ConfigError(f"{where}: multiple-choice record without a string 'context'")
-        return EvalItem(line, "choices", context, choices, _answer(record.get("answer"), len(choices), where))
+        return EvalItem(
+            line, "choices", context, choices, _answer(record.get("answer"), len(choices), where)
+        )
     if isinstance(record.get("text"), str):
         return EvalItem(line, "passage", record["text"])
-    raise ConfigError(f"{where}: unknown layout (expected ctx/endings/label, context/choices/answer, or text)")
+    raise ConfigError(
+        f"{where}: unknown layout (expected ctx/endings/label, context/choices/answer, or text)"
+    )
 
 
 def iter_eval_file(path: str | Path) -> Iterator[EvalItem]:

@@ -14,6 +14,7 @@ bitmap of the hashes' top bits (16 bits per n-gram, one random read per lookup) 
 most misses, so that only its few false positives and the true hits take a binary search.
 Items shorter than n words have no n-gram and are counted as ``short``.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,16 +32,18 @@ from scratchlm.curate.errors import ConfigError
 
 WORD_RE = re.compile(r"\w+")
 SEED = 0x5C0A7C4  # fixes the multipliers: the same text always hashes the same
-UNKNOWN = 0        # word id of words outside the vocabulary (and of segment separators)
+UNKNOWN = 0  # word id of words outside the vocabulary (and of segment separators)
 BUILD_CHUNK_WORDS = 1 << 20  # words hashed at once while building
 ARRAYS = ("hashes", "items", "bitmap", "item_file", "item_line")  # saved as <name>.npy
 INDEX_FILE = "index.json"  # an index folder's n, files, vocabulary; written after the arrays
-BITMAP_BITS_PER_NGRAM = 16   # false positive rate about 1 - exp(-1/16), 6%, or less
+BITMAP_BITS_PER_NGRAM = 16  # false positive rate about 1 - exp(-1/16), 6%, or less
 
 
 # ASCII characters other than letters, digits and underscore, to a space: ASCII text is split by
 # ``str.translate`` + ``split`` (CPython's ASCII fast paths), 2-3x faster than the regex
-_ASCII_NON_WORD = str.maketrans({c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")})
+_ASCII_NON_WORD = str.maketrans(
+    {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")}
+)
 
 
 def words_of(text: str) -> list[str]:
@@ -63,7 +66,7 @@ def word_spans(text: str) -> tuple[list[str], list[tuple[int, int]]]:
 class Match:
     """The first n-gram of a text found in the index."""
 
-    item: int          # global item number
+    item: int  # global item number
     windows: np.ndarray  # start word of every matching window, ascending
 
 
@@ -78,7 +81,9 @@ def splitmix64(x: np.ndarray) -> np.ndarray:
 
 def multipliers(n: int) -> np.ndarray:
     """The n odd multipliers of the window hash."""
-    return np.random.default_rng(SEED).integers(0, 2**63, size=n, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    return np.random.default_rng(SEED).integers(0, 2**63, size=n, dtype=np.uint64) * np.uint64(
+        2
+    ) + np.uint64(1)
 
 
 def first_of_runs(values: np.ndarray) -> np.ndarray:
@@ -106,7 +111,9 @@ def build_bitmap(hashes: np.ndarray) -> np.ndarray:
     return bitmap
 
 
-def window_hashes(ids: np.ndarray, values: np.ndarray, mults: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def window_hashes(
+    ids: np.ndarray, values: np.ndarray, mults: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(start, hash) of every window of ``len(mults)`` words none of which is UNKNOWN.
     Worst case: O(W * len(mults)) for W words (one vectorised multiply-add per word of a window)."""
     n, count = len(mults), len(ids) - len(mults) + 1
@@ -118,26 +125,35 @@ def window_hashes(ids: np.ndarray, values: np.ndarray, mults: np.ndarray) -> tup
         return starts, np.empty(0, np.uint64)
     acc = np.zeros(count, dtype=np.uint64)
     for k in range(n):
-        acc += values[k:k + count] * mults[k]
+        acc += values[k : k + count] * mults[k]
     return starts, acc[starts]
 
 
 class NgramIndex:
     """Hashes of every n-gram of the items, with the first item holding each; built or loaded."""
 
-    def __init__(self, n: int, vocab: dict[str, int], hashes: np.ndarray, items: np.ndarray,
-                 files: list[str], item_file: np.ndarray, item_line: np.ndarray, short: int,
-                 bitmap: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        n: int,
+        vocab: dict[str, int],
+        hashes: np.ndarray,
+        items: np.ndarray,
+        files: list[str],
+        item_file: np.ndarray,
+        item_line: np.ndarray,
+        short: int,
+        bitmap: np.ndarray | None = None,
+    ) -> None:
         self.n = n
         self.vocab = vocab
-        self.hashes = hashes          # uint64, sorted, distinct
+        self.hashes = hashes  # uint64, sorted, distinct
         self.bitmap = build_bitmap(hashes) if bitmap is None else bitmap
         self.shift = np.uint64(bitmap_shift(len(hashes)))
-        self.items = items            # int32, the first item of each hash
-        self.files = files            # file names (no folders), as reasons name them
-        self.item_file = item_file    # int32 per item: index into files
-        self.item_line = item_line    # int32 per item: line in its file
-        self.short = short            # items with fewer than n words
+        self.items = items  # int32, the first item of each hash
+        self.files = files  # file names (no folders), as reasons name them
+        self.item_file = item_file  # int32 per item: index into files
+        self.item_line = item_line  # int32 per item: line in its file
+        self.short = short  # items with fewer than n words
         self.mults = multipliers(n)
         self.values = splitmix64(np.arange(len(vocab) + 1))
 
@@ -162,14 +178,18 @@ class NgramIndex:
     def windows(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(start, hash) of the n-word windows of ``words`` made only of words the items hold.
         Worst case: O(W * n)."""
-        ids = np.fromiter(map(self.vocab.get, words, repeat(UNKNOWN)), dtype=np.int64, count=len(words))
+        ids = np.fromiter(
+            map(self.vocab.get, words, repeat(UNKNOWN)), dtype=np.int64, count=len(words)
+        )
         return window_hashes(ids, self.values[ids], self.mults)
 
     def in_bitmap(self, hashes: np.ndarray) -> np.ndarray:
         """Mask of the hashes whose top bits the bitmap holds: every indexed one, and about 6% of
         others. Worst case: O(len(hashes))."""
         prefixes = hashes >> self.shift
-        return (self.bitmap[prefixes >> np.uint64(3)] >> (prefixes & np.uint64(7)).astype(np.uint8)) & 1 == 1
+        return (
+            self.bitmap[prefixes >> np.uint64(3)] >> (prefixes & np.uint64(7)).astype(np.uint8)
+        ) & 1 == 1
 
     def item_name(self, item: int) -> str:
         """``file#line`` of a global item number."""
@@ -191,15 +211,17 @@ class NgramIndex:
         names = [Path(p).name for p in paths]
         dupes = sorted({x for x in names if names.count(x) > 1})
         if dupes:
-            raise ConfigError(f"evaluation files must have distinct names; given twice: {', '.join(dupes)}")
+            raise ConfigError(
+                f"evaluation files must have distinct names; given twice: {', '.join(dupes)}"
+            )
         vocab: dict[str, int] = {}
         mults = multipliers(n)
         item_file: list[int] = []
         item_line: list[int] = []
         hashes: list[np.ndarray] = []
         owners: list[np.ndarray] = []
-        ids: list[int] = []        # word ids of a chunk of items, segments separated by UNKNOWN
-        owner: list[int] = []      # the item of each of those words
+        ids: list[int] = []  # word ids of a chunk of items, segments separated by UNKNOWN
+        owner: list[int] = []  # the item of each of those words
         short = 0
 
         def flush() -> None:
@@ -231,13 +253,23 @@ class NgramIndex:
         flush()
         all_hashes, all_owners = np.concatenate(hashes), np.concatenate(owners)
         del hashes[:], owners[:]
-        order = np.argsort(all_hashes, kind="stable")  # items ascend within a hash: the first one wins
+        order = np.argsort(
+            all_hashes, kind="stable"
+        )  # items ascend within a hash: the first one wins
         all_hashes = all_hashes[order]
         all_owners = all_owners[order]
         del order
         first = first_of_runs(all_hashes)
-        return cls(n, vocab, all_hashes[first], all_owners[first], names,
-                   np.asarray(item_file, np.int32), np.asarray(item_line, np.int32), short)
+        return cls(
+            n,
+            vocab,
+            all_hashes[first],
+            all_owners[first],
+            names,
+            np.asarray(item_file, np.int32),
+            np.asarray(item_line, np.int32),
+            short,
+        )
 
     def save(self, folder: Path) -> None:
         """Write the index into ``folder`` (arrays as .npy, the rest as JSON)."""

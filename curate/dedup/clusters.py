@@ -6,6 +6,7 @@ equal signature values) reaches a threshold. ``cluster_drops`` unites all edges 
 the drop list: every document of a cluster but its keeper, with the keeper's id and shard and
 the cluster's size.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ class PairTask:
     band: int
     out: str
     chunk_items: int
-    threshold: float = 0.0   # 0: keep every candidate pair
+    threshold: float = 0.0  # 0: keep every candidate pair
 
 
 def candidate_pairs(task: PairTask) -> int:
@@ -44,9 +45,11 @@ def candidate_pairs(task: PairTask) -> int:
         for keys, gids in iter_groups(task.corpus.spills(task.band), task.chunk_items):
             left, right = star_edges(keys, gids, task.corpus.first_new)
             for start in range(0, len(left), VERIFY_BLOCK):
-                a, b = left[start:start + VERIFY_BLOCK], right[start:start + VERIFY_BLOCK]
+                a, b = left[start : start + VERIFY_BLOCK], right[start : start + VERIFY_BLOCK]
                 if task.threshold > 0:
-                    close = (task.corpus.signatures(a) == task.corpus.signatures(b)).mean(axis=1) >= task.threshold
+                    close = (task.corpus.signatures(a) == task.corpus.signatures(b)).mean(
+                        axis=1
+                    ) >= task.threshold
                     a, b = a[close], b[close]
                 f.write(np.stack([a, b], axis=1).astype(np.int64).tobytes())
                 written += len(a)
@@ -56,11 +59,18 @@ def candidate_pairs(task: PairTask) -> int:
 def _edge_chunks(path: Path, chunk_items: int):
     total = path.stat().st_size // EDGE_BYTES
     for start in range(0, total, chunk_items):
-        pairs = np.fromfile(path, dtype=np.int64, count=2 * min(chunk_items, total - start), offset=start * EDGE_BYTES)
+        pairs = np.fromfile(
+            path,
+            dtype=np.int64,
+            count=2 * min(chunk_items, total - start),
+            offset=start * EDGE_BYTES,
+        )
         yield pairs[0::2], pairs[1::2]
 
 
-def _keepers(corpus: Corpus, members: np.ndarray, roots: np.ndarray, by_score: bool) -> tuple[np.ndarray, np.ndarray]:
+def _keepers(
+    corpus: Corpus, members: np.ndarray, roots: np.ndarray, by_score: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """(sorted cluster roots, the keeper of each): the root, or the best score (ties: the root
     side)."""
     cluster_roots = np.unique(roots)
@@ -73,8 +83,14 @@ def _keepers(corpus: Corpus, members: np.ndarray, roots: np.ndarray, by_score: b
     return cluster[order][first], everyone[order][first]
 
 
-def cluster_drops(corpus: Corpus, edge_files: list[Path], workdir: Path, memory_bytes: int,
-                  chunk_items: int, by_score: bool) -> dict[str, int]:
+def cluster_drops(
+    corpus: Corpus,
+    edge_files: list[Path],
+    workdir: Path,
+    memory_bytes: int,
+    chunk_items: int,
+    by_score: bool,
+) -> dict[str, int]:
     """Unite the edges, choose keepers and write ``workdir/drops``; returns counts for the
     summary."""
     uf = UnionFind(corpus.size, memory_bytes, workdir / "parent.i64")
@@ -102,7 +118,16 @@ def cluster_drops(corpus: Corpus, edge_files: list[Path], workdir: Path, memory_
     dropped = (everyone != keepers[cluster]) & (everyone >= corpus.first_new)
     gids, cluster = everyone[dropped], cluster[dropped]
     kept = keepers[cluster]
-    write_droplist(workdir / DROPS, corpus.doc_keys(gids), corpus.ids(kept),
-                   cluster_size[cluster], corpus.parts(kept))
-    return {"documents": corpus.size - corpus.first_new, "candidate_pairs": edges,
-            "clusters": int(len(cluster_roots)), "dropped": int(len(gids))}
+    write_droplist(
+        workdir / DROPS,
+        corpus.doc_keys(gids),
+        corpus.ids(kept),
+        cluster_size[cluster],
+        corpus.parts(kept),
+    )
+    return {
+        "documents": corpus.size - corpus.first_new,
+        "candidate_pairs": edges,
+        "clusters": int(len(cluster_roots)),
+        "dropped": int(len(gids)),
+    }

@@ -10,6 +10,7 @@ is skipped, so the pass resumes after a kill.
 Global document ids number the documents of an earlier index first, then the input shards in
 order, then rows in order: the smallest id of a set is its first document in input order.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,12 @@ import xxhash
 
 from scratchlm.curate.atomic import AtomicPath
 from scratchlm.curate.dedup.normalize import Normalization
-from scratchlm.curate.dedup.signatures import band_hashes, permutations, signature_batch, text_hash_batch
+from scratchlm.curate.dedup.signatures import (
+    band_hashes,
+    permutations,
+    signature_batch,
+    text_hash_batch,
+)
 from scratchlm.curate.dedup.spills import Spill, load_spill, write_spills
 from scratchlm.curate.dedup.store import load_json, save_json, save_npy
 from scratchlm.curate.errors import ConfigError
@@ -48,8 +54,8 @@ class ScanSpec:
     bands: int = 0
     rows: int = 0
     seed: int = 1
-    signatures: bool = False      # keep the full signatures (for verification)
-    score_field: str = ""         # meta field whose value ranks documents of a cluster
+    signatures: bool = False  # keep the full signatures (for verification)
+    score_field: str = ""  # meta field whose value ranks documents of a cluster
 
     @property
     def num_perm(self) -> int:
@@ -58,7 +64,11 @@ class ScanSpec:
 
 def _score(meta: dict[str, Any], field: str) -> float:
     value = meta.get(field)
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else -math.inf
+    return (
+        float(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+        else -math.inf
+    )
 
 
 def scan_shard(task: tuple[str, str, ScanSpec]) -> int:
@@ -74,14 +84,23 @@ def scan_shard(task: tuple[str, str, ScanSpec]) -> int:
     n = 0
     sigs_out, ids_out = AtomicPath(folder / "sigs.u32"), AtomicPath(folder / "ids.parquet")
     id_schema = pa.schema([("id", pa.string())])
-    with open(sigs_out.begin(), "wb") as sig_file, pq.ParquetWriter(ids_out.begin(), id_schema, compression="zstd") as ids:
-        for batch in pq.ParquetFile(shard).iter_batches(batch_size=BATCH_ROWS, columns=["id", "text", "meta"]):
+    with (
+        open(sigs_out.begin(), "wb") as sig_file,
+        pq.ParquetWriter(ids_out.begin(), id_schema, compression="zstd") as ids,
+    ):
+        for batch in pq.ParquetFile(shard).iter_batches(
+            batch_size=BATCH_ROWS, columns=["id", "text", "meta"]
+        ):
             metas = [json.loads(m) for m in batch.column(2).to_pylist()]
             id_list = batch.column(0).to_pylist()
-            doc_keys.append(np.fromiter((doc_key(i, m) for i, m in zip(id_list, metas)), np.uint64, len(metas)))
+            doc_keys.append(
+                np.fromiter((doc_key(i, m) for i, m in zip(id_list, metas)), np.uint64, len(metas))
+            )
             ids.write_table(pa.table({"id": batch.column(0)}, schema=id_schema))
             if spec.score_field:
-                scores.append(np.array([_score(m, spec.score_field) for m in metas], dtype=np.float64))
+                scores.append(
+                    np.array([_score(m, spec.score_field) for m in metas], dtype=np.float64)
+                )
             rows = np.arange(n, n + len(metas), dtype=np.int64)
             if spec.bands:
                 sigs, counts = signature_batch(batch.column(1), spec.norm, spec.ngram, perms)
@@ -97,10 +116,15 @@ def scan_shard(task: tuple[str, str, ScanSpec]) -> int:
     bands = max(spec.bands, 1)
     keys = np.concatenate(doc_keys) if doc_keys else np.empty(0, np.uint64)
     if len(np.unique(keys)) != len(keys):
-        raise ConfigError(f"{shard}: two documents share an id and meta.source; dedup cannot tell them apart")
+        raise ConfigError(
+            f"{shard}: two documents share an id and meta.source; dedup cannot tell them apart"
+        )
     save_npy(folder / "doc_keys.npy", keys)
-    write_spills(folder, np.concatenate(spill_keys, axis=1) if spill_keys else np.empty((bands, 0), np.uint64),
-                 np.concatenate(spill_rows) if spill_rows else np.empty(0, np.int64))
+    write_spills(
+        folder,
+        np.concatenate(spill_keys, axis=1) if spill_keys else np.empty((bands, 0), np.uint64),
+        np.concatenate(spill_rows) if spill_rows else np.empty(0, np.int64),
+    )
     if spec.score_field:
         save_npy(folder / "scores.npy", np.concatenate(scores) if scores else np.empty(0))
     sigs_out.commit()
@@ -112,7 +136,9 @@ def scan_shard(task: tuple[str, str, ScanSpec]) -> int:
 class Corpus:
     """Scanned shard folders (an earlier index's first), addressed by global document id."""
 
-    def __init__(self, folders: list[Path], counts: list[int], first_new: int = 0, num_perm: int = 0) -> None:
+    def __init__(
+        self, folders: list[Path], counts: list[int], first_new: int = 0, num_perm: int = 0
+    ) -> None:
         self.folders = folders
         self.offsets = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]).astype(np.int64)
         self.first_new = first_new  # ids below belong to the earlier index
@@ -132,14 +158,16 @@ class Corpus:
         order = np.argsort(shard_of, kind="stable")
         bounds = np.searchsorted(shard_of[order], np.arange(len(self.folders) + 1))
         for s in range(len(self.folders)):
-            where = order[bounds[s]:bounds[s + 1]]
+            where = order[bounds[s] : bounds[s + 1]]
             if len(where):
                 yield s, where, gids[where] - self.offsets[s]
 
     def signatures(self, gids: np.ndarray) -> np.ndarray:
         out = np.empty((len(gids), self.num_perm), dtype=np.uint32)
         for s, where, rows in self._by_shard(gids):
-            sigs = np.memmap(self.folders[s] / "sigs.u32", dtype=np.uint32, mode="r").reshape(-1, self.num_perm)
+            sigs = np.memmap(self.folders[s] / "sigs.u32", dtype=np.uint32, mode="r").reshape(
+                -1, self.num_perm
+            )
             out[where] = sigs[rows]
         return out
 
@@ -162,8 +190,9 @@ class Corpus:
         shard it is in), or "" for one of the earlier index."""
         names = np.array([""] + [f.name for f in self.folders], dtype=object)
         shard_of = np.searchsorted(self.offsets, gids, side="right") - 1
-        return pa.array(names[np.where(self.offsets[shard_of] >= self.first_new, shard_of + 1, 0)],
-                        pa.string())
+        return pa.array(
+            names[np.where(self.offsets[shard_of] >= self.first_new, shard_of + 1, 0)], pa.string()
+        )
 
     def ids(self, gids: np.ndarray) -> pa.Array:
         out: list[Any] = [None] * len(gids)

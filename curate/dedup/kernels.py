@@ -9,6 +9,7 @@ normalisation (``curate.dedup.normalize``: white space, punctuation, digits) and
 
 The Python reference of both lives in ``curate.dedup.signatures``; tests check they agree.
 """
+
 from __future__ import annotations
 
 import numba
@@ -173,6 +174,8 @@ def minhash_signatures(data, offsets, table, flags, ngram, a, b, out, counts):
     words = np.empty(longest, dtype=np.uint64)
     shingles = np.empty(longest, dtype=np.uint32)
     for d in range(offsets.shape[0] - 1):
-        count = _shingle_hashes(data, offsets[d], offsets[d + 1], table, flags, ngram, words, shingles)
+        count = _shingle_hashes(
+            data, offsets[d], offsets[d + 1], table, flags, ngram, words, shingles
+        )
         counts[d] = count
         permutation_minima(shingles, 0, count, a, b, out[d])

@@ -11,6 +11,7 @@ NFKC, a run of more than ``STREAM_SAFE_RUN`` characters that decompose to non-st
 COMBINING GRAPHEME JOINER (U+034F, a starter) after every 30 of them, as UAX #15's Stream-Safe
 Text Format does; no script puts more than 30 marks on a letter, so natural text is unchanged.
 """
+
 from __future__ import annotations
 
 import functools
@@ -37,9 +38,9 @@ class Normalization:
 
     lowercase: bool = True
     nfkc: bool = True
-    whitespace: bool = True    # runs of white space count as one space; leading/trailing are ignored
+    whitespace: bool = True  # runs of white space count as one space; leading/trailing are ignored
     punctuation: bool = False  # Unicode punctuation and symbols (categories P*, S*) are deleted
-    digits: bool = False       # every decimal digit counts as 0
+    digits: bool = False  # every decimal digit counts as 0
 
     def flags(self) -> int:
         """The options the kernels apply, as a bit set (1 whitespace, 2 punctuation, 4 digits)."""
@@ -67,8 +68,10 @@ def _non_starter_ranges() -> tuple[tuple[int, int], ...]:
     ranges: list[list[int]] = []
     for cp in range(MAX_CODE_POINT):
         ch = chr(cp)
-        if unicodedata.combining(ch) or (unicodedata.decomposition(ch)
-                                         and unicodedata.combining(unicodedata.normalize("NFKD", ch)[0])):
+        if unicodedata.combining(ch) or (
+            unicodedata.decomposition(ch)
+            and unicodedata.combining(unicodedata.normalize("NFKD", ch)[0])
+        ):
             if ranges and ranges[-1][1] == cp - 1:
                 ranges[-1][1] = cp
             else:
@@ -81,7 +84,7 @@ def _non_starters() -> tuple[np.ndarray, re.Pattern[str]]:
     """A table marking each non-starter code point, and a pattern ending each 30 of a longer run."""
     table = np.zeros(MAX_CODE_POINT, dtype=np.bool_)
     for a, b in _non_starter_ranges():
-        table[a:b + 1] = True
+        table[a : b + 1] = True
     ranges = "".join(f"{chr(a)}-{chr(b)}" for a, b in _non_starter_ranges())
     return table, re.compile(f"[{ranges}]{{{STREAM_SAFE_RUN}}}(?=[{ranges}])")
 
@@ -90,8 +93,12 @@ def utf8_buffers(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """The UTF-8 bytes and int64 offsets of a string array, without copying the bytes."""
     texts = texts.cast(pa.large_string()) if texts.type != pa.large_string() else texts
     _, offsets_buf, data_buf = texts.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[texts.offset: texts.offset + len(texts) + 1]
-    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(1, np.uint8)
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[
+        texts.offset : texts.offset + len(texts) + 1
+    ]
+    data = (
+        np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(1, np.uint8)
+    )
     return data, offsets
 
 
@@ -107,7 +114,10 @@ def stream_safe(texts: pa.Array) -> pa.Array:
     kernels.long_runs(data, offsets, table, STREAM_SAFE_RUN, long)
     if not long.any():
         return texts
-    fixed = [ends.sub(rf"\g<0>{GRAPHEME_JOINER}", t) if hit else t for t, hit in zip(texts.to_pylist(), long)]
+    fixed = [
+        ends.sub(rf"\g<0>{GRAPHEME_JOINER}", t) if hit else t
+        for t, hit in zip(texts.to_pylist(), long)
+    ]
     return pa.array(fixed, texts.type)
 
 

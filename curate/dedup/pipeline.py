@@ -4,6 +4,7 @@
 2. per band: candidate pairs from the merged spills (``clusters.candidate_pairs``), in workers;
 3. union-find over all pairs and the drop list (``clusters.cluster_drops``), in this process.
 """
+
 from __future__ import annotations
 
 import functools
@@ -25,7 +26,9 @@ BYTES_PER_MERGE_ITEM = 160
 SIGNATURES = "shards"  # the per-shard pass's folders, in a step's work folder or an index
 
 
-def scan(inputs: Sequence[Path], folder: Path, spec: ScanSpec, executor: Executor, desc: str) -> list[Path]:
+def scan(
+    inputs: Sequence[Path], folder: Path, spec: ScanSpec, executor: Executor, desc: str
+) -> list[Path]:
     """The per-shard pass over ``inputs`` into ``folder/part-NNNNN``; returns the shard folders."""
     folders = [folder / part_name(i) for i in range(len(inputs))]
     executor.map(scan_shard, [(str(p), str(f), spec) for p, f in zip(inputs, folders)], desc=desc)
@@ -36,24 +39,42 @@ def shard_counts(folders: list[Path]) -> list[int]:
     return [int(load_json(f / SHARD_DONE)["docs"]) for f in folders]
 
 
-def run_dedup(inputs: Sequence[Path], workdir: Path, executor: Executor, spec: ScanSpec, *,
-              memory_bytes: int, threshold: float = 0.0, by_score: bool = False,
-              earlier: tuple[list[Path], list[int]] = ([], [])) -> dict:
+def run_dedup(
+    inputs: Sequence[Path],
+    workdir: Path,
+    executor: Executor,
+    spec: ScanSpec,
+    *,
+    memory_bytes: int,
+    threshold: float = 0.0,
+    by_score: bool = False,
+    earlier: tuple[list[Path], list[int]] = ([], []),
+) -> dict:
     """All passes; ``earlier`` are the shard folders and counts of an index to dedup against."""
     summary_file = workdir / "summary.json"
     if summary_file.exists():
         return load_json(summary_file)
-    folders = scan(inputs, workdir / SIGNATURES, spec, executor, desc=f"{workdir.parent.name} signatures")
+    folders = scan(
+        inputs, workdir / SIGNATURES, spec, executor, desc=f"{workdir.parent.name} signatures"
+    )
     index_folders, index_counts = earlier
-    corpus = Corpus(index_folders + folders, index_counts + shard_counts(folders),
-                    first_new=sum(index_counts), num_perm=spec.num_perm)
+    corpus = Corpus(
+        index_folders + folders,
+        index_counts + shard_counts(folders),
+        first_new=sum(index_counts),
+        num_perm=spec.num_perm,
+    )
     chunk_items = max(16, memory_bytes // BYTES_PER_MERGE_ITEM)
     bands = max(spec.bands, 1)
-    tasks = [PairTask(corpus, b, str(workdir / "pairs" / f"run-{b:03d}.i64"), chunk_items, threshold)
-             for b in range(bands)]
+    tasks = [
+        PairTask(corpus, b, str(workdir / "pairs" / f"run-{b:03d}.i64"), chunk_items, threshold)
+        for b in range(bands)
+    ]
     (workdir / "pairs").mkdir(parents=True, exist_ok=True)
     executor.map(candidate_pairs, tasks, desc=f"{workdir.parent.name} candidate pairs")
-    summary = cluster_drops(corpus, [Path(t.out) for t in tasks], workdir, memory_bytes, chunk_items, by_score)
+    summary = cluster_drops(
+        corpus, [Path(t.out) for t in tasks], workdir, memory_bytes, chunk_items, by_score
+    )
     save_json(summary_file, summary)
     return summary
 
@@ -78,8 +99,14 @@ class DedupStage(GlobalStage):
         if self.memory_mb <= 0:
             raise ValueError("memory_mb must be positive")
 
-    def _run_dedup(self, inputs: Sequence[Path], workdir: Path, executor: Executor, spec: ScanSpec,
-                   **options: Any) -> DropListLookup:
+    def _run_dedup(
+        self,
+        inputs: Sequence[Path],
+        workdir: Path,
+        executor: Executor,
+        spec: ScanSpec,
+        **options: Any,
+    ) -> DropListLookup:
         memory_bytes = int(self.memory_mb * (1 << 20))
         run_dedup(inputs, workdir, executor, spec, memory_bytes=memory_bytes, **options)
         return DropListLookup(str(workdir), self.REASON)

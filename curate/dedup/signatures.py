@@ -9,13 +9,20 @@ its 32-bit hash is ``shingle_hash32``. So ``datasketch.MinHash(num_perm, seed,
 hashfunc=shingle_hash32).update_batch(shingles(text))`` gives the same signature as
 ``signature_batch``, which does the work in one compiled pass (``curate.dedup.kernels``).
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
 
 from scratchlm.curate.dedup import kernels
-from scratchlm.curate.dedup.normalize import Normalization, char_classes, prenormalize, utf8_buffers, words
+from scratchlm.curate.dedup.normalize import (
+    Normalization,
+    char_classes,
+    prenormalize,
+    utf8_buffers,
+    words,
+)
 
 MASK64 = (1 << 64) - 1
 
@@ -60,18 +67,21 @@ def shingles(text: str, norm: Normalization, ngram: int) -> list[bytes]:
     if not ws:
         return []
     span = min(ngram, len(ws))
-    return [" ".join(ws[i:i + span]).encode("utf-8") for i in range(len(ws) - span + 1)]
+    return [" ".join(ws[i : i + span]).encode("utf-8") for i in range(len(ws) - span + 1)]
 
 
-def signature_batch(texts: pa.Array, norm: Normalization, ngram: int,
-                    perms: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def signature_batch(
+    texts: pa.Array, norm: Normalization, ngram: int, perms: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
     """(signatures ``uint32[n, num_perm]``, shingle counts ``int64[n]``) of a batch of texts.
     Worst case: O(characters * num_perm) (see ``kernels.minhash_signatures``)."""
     data, offsets = utf8_buffers(prenormalize(texts.fill_null(""), norm))
     a, b = perms
     out = np.empty((len(texts), len(a)), dtype=np.uint32)
     counts = np.empty(len(texts), dtype=np.int64)
-    kernels.minhash_signatures(data, offsets, char_classes(), norm.flags(), ngram, a, b, out, counts)
+    kernels.minhash_signatures(
+        data, offsets, char_classes(), norm.flags(), ngram, a, b, out, counts
+    )
     return out, counts
 
 

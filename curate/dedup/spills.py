@@ -6,6 +6,7 @@ finds each range in every spill by binary search on the memory-mapped files, and
 slice. Memory is bounded by one range, not by the corpus; keys are hashes, so ranges are evenly
 filled.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,8 +24,8 @@ class Spill:
     """One shard's sorted keys of one band and the local rows they belong to; ``base`` maps rows to
     global ids."""
 
-    keys: np.ndarray   # uint64, sorted
-    rows: np.ndarray   # uint32, aligned with keys
+    keys: np.ndarray  # uint64, sorted
+    rows: np.ndarray  # uint32, aligned with keys
     base: int
 
 
@@ -52,7 +53,11 @@ def iter_groups(spills: list[Spill], chunk_items: int) -> Iterator[tuple[np.ndar
         keys, gids = [], []
         for spill in spills:
             lo = 0 if p == 0 else int(np.searchsorted(spill.keys, bounds[p], side="left"))
-            hi = len(spill.keys) if p == parts - 1 else int(np.searchsorted(spill.keys, bounds[p + 1], side="left"))
+            hi = (
+                len(spill.keys)
+                if p == parts - 1
+                else int(np.searchsorted(spill.keys, bounds[p + 1], side="left"))
+            )
             if hi > lo:
                 keys.append(np.asarray(spill.keys[lo:hi]))
                 gids.append(np.asarray(spill.rows[lo:hi], dtype=np.int64) + spill.base)
@@ -63,7 +68,9 @@ def iter_groups(spills: list[Spill], chunk_items: int) -> Iterator[tuple[np.ndar
         yield k[order], g[order]
 
 
-def star_edges(keys: np.ndarray, gids: np.ndarray, first_new: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def star_edges(
+    keys: np.ndarray, gids: np.ndarray, first_new: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """For each group of equal keys, edges from its first (smallest) id to each other member.
 
     Members below ``first_new`` belong to an earlier index: edges between two of them are left out.

@@ -1,5 +1,6 @@
 """Atomic writes of the arrays and small files dedup keeps under its work folder, and lookups in its
 sorted key arrays (also used by the perplexity step's score table)."""
+
 from __future__ import annotations
 
 import json

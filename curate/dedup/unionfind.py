@@ -5,6 +5,7 @@ Every link points from the larger root to the smaller, so a set's root is its sm
 budget it lives in a file (``numpy.memmap``) and the operating system pages it: same code,
 same result, memory bounded by the page cache the system grants.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """What readers yield, how a file's format is chosen, and the dispatch to a format's reader."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -64,7 +65,7 @@ class ReaderOptions:
     id_field: str = "id"
     text_field: str = "text"
     extra: dict = field(default_factory=dict)
-    web: WebOptions = WebOptions()           # HTML pages and web archives
+    web: WebOptions = WebOptions()  # HTML pages and web archives
     remote: RemoteOptions = RemoteOptions()  # URLs (http, https, fsspec schemes)
 
 
@@ -96,10 +97,10 @@ SUFFIX_FORMATS: dict[str, str] = {
     ".text": "txt",
     ".md": "txt",
     ".warc": "warc",
-    ".wet": "wet",       # Common Crawl's *.warc.wet.gz
+    ".wet": "wet",  # Common Crawl's *.warc.wet.gz
     ".html": "html",
     ".htm": "html",
-    ".arrow": "hf",      # a Hugging Face datasets cache file
+    ".arrow": "hf",  # a Hugging Face datasets cache file
 }
 
 COMPRESSION_SUFFIXES = (".gz", ".zst", ".zstd")
@@ -119,7 +120,9 @@ def detect_format(path: str, remote: RemoteOptions = RemoteOptions()) -> str:
     if by_name is not None:
         return by_name
     if by_bytes is None:
-        raise ValueError(f"{path}: cannot tell the format from the file name or its first bytes; set read.format")
+        raise ValueError(
+            f"{path}: cannot tell the format from the file name or its first bytes; set read.format"
+        )
     return by_bytes
 
 
@@ -162,8 +165,9 @@ def reader_for(fmt: str) -> Callable[[str, str, ReaderOptions], Iterator[ReadIte
     return module.read
 
 
-def read_file(path: str, source: str, options: ReaderOptions,
-              span: Span | None = None) -> Iterator[ReadItem]:
+def read_file(
+    path: str, source: str, options: ReaderOptions, span: Span | None = None
+) -> Iterator[ReadItem]:
     """Stream the documents, rejects, file errors and counts of one input file (of its part
     ``span``, a ``curate.readers.spans.Span`` planned for its format), every document made
     writable (``curate.text.clean``: lone surrogates replaced, control characters removed) and its
@@ -184,8 +188,9 @@ def _id_hash(doc_id: str) -> int:
     return xxhash.xxh64_intdigest(doc_id.encode("utf-8", errors="surrogatepass"))
 
 
-def unique_ids(items: Iterator[ReadItem], position: int = 0,
-               seen: set[int] | None = None) -> Iterator[ReadItem]:
+def unique_ids(
+    items: Iterator[ReadItem], position: int = 0, seen: set[int] | None = None
+) -> Iterator[ReadItem]:
     """The items with each record's id unique among the records of this stream: a record whose id
     an earlier one has is preceded by ``REPEATED_ID`` and renamed ``ID~N`` (N: its position among
     the file's records, ``position`` being the records before the stream, the lowest free one after
@@ -226,16 +231,24 @@ def part_ids(job: tuple[str, str, ReaderOptions, Span]) -> tuple[np.ndarray, np.
     (both sorted, unique), its set of seen ids starting with ``span.seen``."""
     path, source, options, span = job
     seen = _Queried(span.seen)
-    for _ in unique_ids(_cleaned(reader_for(file_format(path, options))(path, source, options, span)),
-                        span.records, seen):
+    for _ in unique_ids(
+        _cleaned(reader_for(file_format(path, options))(path, source, options, span)),
+        span.records,
+        seen,
+    ):
         pass
     before = set(span.seen)
     added = np.fromiter((key for key in seen if key not in before), np.uint64)
     return np.unique(np.frombuffer(seen.queried, np.uint64)), np.sort(added)
 
 
-def seen_across_parts(path: str, source: str, options: ReaderOptions, spans: list[Span],
-                      first: list[tuple[np.ndarray, np.ndarray]]) -> list[Span]:
+def seen_across_parts(
+    path: str,
+    source: str,
+    options: ReaderOptions,
+    spans: list[Span],
+    first: list[tuple[np.ndarray, np.ndarray]],
+) -> list[Span]:
     """The parts of a split file, each with the hashes of earlier parts' ids that its reading looks
     up (``Span.seen``), so that each renames as a reading of the whole file does. ``first``: each
     part's ``part_ids`` read on its own. A part that looks up an earlier part's id is read again
@@ -250,7 +263,9 @@ def seen_across_parts(path: str, source: str, options: ReaderOptions, spans: lis
             span = dataclasses.replace(span, seen=tuple(int(key) for key in seen))
             queried, added = part_ids((path, source, options, span))
         planned.append(span)
-        earlier = np.sort(np.concatenate([earlier, added]), kind="stable")  # a merge of two sorted runs
+        earlier = np.sort(
+            np.concatenate([earlier, added]), kind="stable"
+        )  # a merge of two sorted runs
     return planned
 
 

@@ -3,6 +3,7 @@
 The compression is read from the file's first bytes, not from its name: crawls hold ``.gz``
 files that are plain and plain-named files that are gzipped.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -16,7 +17,12 @@ from scratchlm.curate.remote import RemoteOptions, open_source
 
 # what a damaged or cut-off compressed stream raises while it is being read (without OSError:
 # the ones that say nothing about the file's reachability)
-BROKEN_STREAM_ERRORS: tuple[type[BaseException], ...] = (EOFError, gzip.BadGzipFile, zlib.error, zstandard.ZstdError)
+BROKEN_STREAM_ERRORS: tuple[type[BaseException], ...] = (
+    EOFError,
+    gzip.BadGzipFile,
+    zlib.error,
+    zstandard.ZstdError,
+)
 DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (*BROKEN_STREAM_ERRORS, OSError)
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -51,4 +57,3 @@ def open_binary(path: str, remote: RemoteOptions = RemoteOptions(), start: int =
         reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
         return io.BufferedReader(reader)  # type: ignore[arg-type]
     return raw
-

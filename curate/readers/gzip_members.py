@@ -5,6 +5,7 @@ reports it and resynchronises on the next gzip header whose data decompresses. O
 member is held in memory, and a member larger than the cap is skipped without being held (a
 first member over the cap is reported at once: the file is not gzipped per record).
 """
+
 from __future__ import annotations
 
 import zlib
@@ -25,13 +26,13 @@ class Member:
 @dataclass(slots=True)
 class Damage:
     offset: int  # where the bad bytes start
-    error: str   # what went wrong, and where reading went on
+    error: str  # what went wrong, and where reading went on
 
 
 @dataclass(slots=True)
 class Oversized:
     offset: int
-    size: int    # decompressed bytes seen before giving up on the member
+    size: int  # decompressed bytes seen before giving up on the member
 
 
 Piece = Union[Member, Damage, Oversized]
@@ -56,7 +57,7 @@ class _Buffer:
 
     def peek(self, start: int, count: int) -> bytes:
         """``count`` unread bytes from ``start`` (relative to the unread head)."""
-        return self.data[self.pos + start:self.pos + start + count]
+        return self.data[self.pos + start : self.pos + start + count]
 
     def find(self, pattern: bytes) -> int:
         """Where ``pattern`` first occurs in the unread bytes, or -1."""
@@ -71,7 +72,7 @@ class _Buffer:
         if not chunk:
             self.eof = True
             return False
-        self.data = self.data[self.pos:] + chunk
+        self.data = self.data[self.pos :] + chunk
         self.pos = 0
         return True
 
@@ -91,7 +92,10 @@ def _inflate(buffer: _Buffer, max_size: int) -> Piece | None:
     size, used = 0, 0
     while True:
         if used == len(buffer) and not buffer.fill():
-            return Damage(start, f"truncated gzip member ({size:,} bytes decompressed before the end of the file)")
+            return Damage(
+                start,
+                f"truncated gzip member ({size:,} bytes decompressed before the end of the file)",
+            )
         # fed in slices so that the copy zlib makes of the unused input stays small
         piece = buffer.peek(used, FEED)
         try:
@@ -104,7 +108,9 @@ def _inflate(buffer: _Buffer, max_size: int) -> Piece | None:
             parts.append(out)
         else:  # too large: hold neither its output nor its input any longer
             if start == 0:
-                return Oversized(start, size)  # the whole file is one member: the caller streams it instead
+                return Oversized(
+                    start, size
+                )  # the whole file is one member: the caller streams it instead
             parts = []
             buffer.drop(used)
             used = 0
@@ -139,8 +145,9 @@ def _resync(buffer: _Buffer, prefix: bytes) -> int | None:
         buffer.drop(1)
 
 
-def iter_members(stream: BinaryIO, max_size: int, prefix: bytes = b"",
-                 start: int = 0) -> Iterator[Piece]:
+def iter_members(
+    stream: BinaryIO, max_size: int, prefix: bytes = b"", start: int = 0
+) -> Iterator[Piece]:
     """The members of a gzip stream in order, with damaged stretches reported and skipped.
 
     After damage, reading goes on at the next member whose data starts with ``prefix``. A stream
@@ -153,7 +160,11 @@ def iter_members(stream: BinaryIO, max_size: int, prefix: bytes = b"",
             return
         if isinstance(piece, Damage):
             resumed = _resync(buffer, prefix)
-            where = f"went on at byte {resumed:,}" if resumed is not None else "nothing readable after it"
+            where = (
+                f"went on at byte {resumed:,}"
+                if resumed is not None
+                else "nothing readable after it"
+            )
             yield Damage(piece.offset, f"{piece.error}; {where}")
             if resumed is None:
                 return

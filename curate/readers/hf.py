@@ -4,6 +4,7 @@ Reads a ``Dataset.save_to_disk`` folder (its ``state.json`` lists the Arrow file
 dataset cache folder (every ``*.arrow`` in it, sorted) or a single cached ``.arrow`` file, one
 record batch at a time. Columns other than the id and text become ``meta``.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from scratchlm.curate.readers.base import FileError, ReadItem, ReaderOptions
+from scratchlm.curate.readers.base import FileError, ReaderOptions, ReadItem
 from scratchlm.curate.readers.jsonl import record_to_item
 
 
@@ -22,7 +23,10 @@ def arrow_files(path: Path) -> list[Path]:
         return [path]
     state = path / "state.json"
     if state.is_file():
-        return [path / f["filename"] for f in json.loads(state.read_text(encoding="utf-8"))["_data_files"]]
+        return [
+            path / f["filename"]
+            for f in json.loads(state.read_text(encoding="utf-8"))["_data_files"]
+        ]
     return sorted(path.glob("*.arrow"))
 
 
@@ -59,6 +63,8 @@ def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
                     yield record_to_item(record, source, index, options)
         except (OSError, pa.ArrowException) as err:
             failed += 1
-            yield FileError(source, f"{name} (after record {index})", f"unreadable Arrow data: {err}")
+            yield FileError(
+                source, f"{name} (after record {index})", f"unreadable Arrow data: {err}"
+            )
     if index == 0 and not failed:
         yield FileError(source, "record 0", "empty dataset: no records")

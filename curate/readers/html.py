@@ -1,12 +1,13 @@
 """Saved web pages (``.html``/``.htm``): one document per file, ``meta.url`` from
 ``rel=canonical``."""
+
 from __future__ import annotations
 
 from typing import Iterator
 
 from scratchlm.curate.document import Document
 from scratchlm.curate.extract import WebOptions, canonical_url, decode_html, page_text
-from scratchlm.curate.readers.base import FileError, ReadItem, ReaderOptions, Rejected
+from scratchlm.curate.readers.base import FileError, ReaderOptions, ReadItem, Rejected
 from scratchlm.curate.readers.compression import DECOMPRESSION_ERRORS, open_binary
 
 # pages larger than this are not pages: read no further than the cap
@@ -29,7 +30,9 @@ def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
         yield FileError(source, "byte 0", f"unreadable page: {err}")
         return
     if len(body) > MAX_PAGE_BYTES:
-        yield FileError(source, "byte 0", f"larger than {MAX_PAGE_BYTES:,} bytes: not read as a page")
+        yield FileError(
+            source, "byte 0", f"larger than {MAX_PAGE_BYTES:,} bytes: not read as a page"
+        )
         return
     if not body.strip():
         yield FileError(source, "byte 0", "empty file: no page")

@@ -1,4 +1,5 @@
 """JSON Lines: one record per line; a bad line becomes a reject and reading goes on."""
+
 from __future__ import annotations
 
 import json
@@ -6,29 +7,46 @@ import os
 from typing import Any, Iterator
 
 from scratchlm.curate.document import Document
-from scratchlm.curate.readers.base import (BLANK_LINE, FileError, ReadItem, ReaderOptions, Rejected,
-                                 derived_id)
+from scratchlm.curate.readers.base import (
+    BLANK_LINE,
+    FileError,
+    ReaderOptions,
+    ReadItem,
+    Rejected,
+    derived_id,
+)
 from scratchlm.curate.readers.compression import DECOMPRESSION_ERRORS, UTF8_BOM, open_binary
 from scratchlm.curate.readers.line_cuts import line_cuts
 from scratchlm.curate.readers.spans import Span, spans_from_cuts
 
 
-def record_to_item(record: Any, source: str, index: int, options: ReaderOptions) -> Document | Rejected:
+def record_to_item(
+    record: Any, source: str, index: int, options: ReaderOptions
+) -> Document | Rejected:
     """Turn one parsed record into a document, or a reject saying what is wrong with it."""
     position = f"{source}#{index}"
     if not isinstance(record, dict):
-        return Rejected(Document(derived_id(source, index), json.dumps(record), {"source": position}), "read:not_an_object")
+        return Rejected(
+            Document(derived_id(source, index), json.dumps(record), {"source": position}),
+            "read:not_an_object",
+        )
     raw_id = record.get(options.id_field)
     doc_id = str(raw_id) if raw_id is not None else derived_id(source, index)
-    meta = {k: v for k, v in record.items() if k not in (options.id_field, options.text_field, "source")}
+    meta = {
+        k: v for k, v in record.items() if k not in (options.id_field, options.text_field, "source")
+    }
     if "source" in record:  # the record's own field keeps its value under another name
         meta["record_source"] = record["source"]
     meta["source"] = position
     if options.text_field not in record:
-        return Rejected(Document(doc_id, json.dumps(record, ensure_ascii=False), meta), "read:missing_text")
+        return Rejected(
+            Document(doc_id, json.dumps(record, ensure_ascii=False), meta), "read:missing_text"
+        )
     text = record[options.text_field]
     if not isinstance(text, str):
-        return Rejected(Document(doc_id, json.dumps(record, ensure_ascii=False), meta), "read:text_not_string")
+        return Rejected(
+            Document(doc_id, json.dumps(record, ensure_ascii=False), meta), "read:text_not_string"
+        )
     return Document(doc_id, text, meta)
 
 
@@ -55,7 +73,11 @@ def read(path: str, source: str, options: ReaderOptions, span: Span = Span()) ->
                     item.doc.meta["line"] = line_number
                 yield item
         except DECOMPRESSION_ERRORS as err:
-            yield FileError(source, f"byte {offset} (after line {line_number})", f"corrupt or truncated stream: {err}")
+            yield FileError(
+                source,
+                f"byte {offset} (after line {line_number})",
+                f"corrupt or truncated stream: {err}",
+            )
             return
     if index == 0 and end is None:
         yield FileError(source, "byte 0", "empty file: no records")
@@ -66,8 +88,9 @@ def plan(path: str, options: ReaderOptions, task_bytes: int) -> list[Span]:
     return spans_from_cuts(line_cuts(path, task_bytes), os.path.getsize(path))
 
 
-def _line_item(line: bytes, start: int, line_number: int, source: str, index: int,
-               options: ReaderOptions) -> Document | Rejected:
+def _line_item(
+    line: bytes, start: int, line_number: int, source: str, index: int, options: ReaderOptions
+) -> Document | Rejected:
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -78,5 +101,7 @@ def _line_item(line: bytes, start: int, line_number: int, source: str, index: in
         record = json.loads(text)
     except json.JSONDecodeError as err:
         meta = {"source": f"{source}#{index}", "error": f"line {line_number}: {err.msg}"}
-        return Rejected(Document(derived_id(source, index), text.rstrip("\n"), meta), "read:bad_json")
+        return Rejected(
+            Document(derived_id(source, index), text.rstrip("\n"), meta), "read:bad_json"
+        )
     return record_to_item(record, source, index, options)

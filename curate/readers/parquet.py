@@ -1,4 +1,5 @@
 """Parquet, in batches of rows; also reads back scratchlm's own shards (``meta`` as JSON)."""
+
 from __future__ import annotations
 
 import json
@@ -7,11 +8,11 @@ from typing import Iterator
 import pyarrow.parquet as pq
 
 from scratchlm.curate.document import Document
-from scratchlm.curate.shards import BATCH_ROWS
-from scratchlm.curate.readers.base import FileError, ReadItem, ReaderOptions, Rejected
+from scratchlm.curate.readers.base import FileError, ReaderOptions, ReadItem, Rejected
 from scratchlm.curate.readers.jsonl import record_to_item
 from scratchlm.curate.readers.spans import Span
 from scratchlm.curate.remote import open_seekable
+from scratchlm.curate.shards import BATCH_ROWS
 
 
 def merge_meta(item: Document | Rejected, meta: object, index: int) -> Document | Rejected:
@@ -61,8 +62,10 @@ def read(path: str, source: str, options: ReaderOptions, span: Span = Span()) ->
 def plan(path: str, options: ReaderOptions, task_bytes: int) -> list[Span]:
     """Parts of whole row groups, each part at least ``task_bytes`` of the file but the last."""
     metadata = pq.ParquetFile(path).metadata
-    sizes = [sum(group.column(c).total_compressed_size for c in range(group.num_columns))
-             for group in (metadata.row_group(g) for g in range(metadata.num_row_groups))]
+    sizes = [
+        sum(group.column(c).total_compressed_size for c in range(group.num_columns))
+        for group in (metadata.row_group(g) for g in range(metadata.num_row_groups))
+    ]
     rows = [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)]
     spans: list[Span] = []
     first = before = rows_in = size = 0

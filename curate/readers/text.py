@@ -1,10 +1,11 @@
 """Plain text: the whole file is one document."""
+
 from __future__ import annotations
 
 from typing import Iterator
 
 from scratchlm.curate.document import Document
-from scratchlm.curate.readers.base import FileError, ReadItem, ReaderOptions, Rejected
+from scratchlm.curate.readers.base import FileError, ReaderOptions, ReadItem, Rejected
 from scratchlm.curate.readers.compression import DECOMPRESSION_ERRORS, UTF8_BOM, open_binary
 
 
@@ -23,4 +24,6 @@ def read(path: str, source: str, options: ReaderOptions) -> Iterator[ReadItem]:
         yield Document(source, data.decode("utf-8"), meta)
     except UnicodeDecodeError as err:
         meta["error"] = f"byte {err.start}: {err.reason}"
-        yield Rejected(Document(source, data.decode("utf-8", errors="replace"), meta), "read:invalid_utf8")
+        yield Rejected(
+            Document(source, data.decode("utf-8", errors="replace"), meta), "read:invalid_utf8"
+        )

@@ -6,6 +6,7 @@ records concerned: each is a file error naming its byte offset and reading goes 
 An uncompressed archive, or one compressed as a whole, is streamed through FastWARC and
 reading stops at the first damage.
 """
+
 from __future__ import annotations
 
 import functools
@@ -17,7 +18,7 @@ from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 
 from scratchlm.curate.document import Document
 from scratchlm.curate.extract import decode_html, detect_charset
-from scratchlm.curate.readers.base import FileError, ReadItem, ReaderOptions, Rejected, derived_id
+from scratchlm.curate.readers.base import FileError, ReaderOptions, ReadItem, Rejected, derived_id
 from scratchlm.curate.readers.compression import compression, peekable
 from scratchlm.curate.readers.gzip_members import Damage, Member, iter_members
 from scratchlm.curate.readers.html import page_item
@@ -47,13 +48,18 @@ def _check_framing(data: bytes) -> None:
     declared = int(match.group(1))
     block = len(data) - header_end - len(HEADER_END)
     if block < declared:
-        raise RecordError(f"Content-Length {declared:,} but the record holds {block:,} bytes (truncated or lying)")
-    if data[header_end + len(HEADER_END) + declared:].strip():
-        raise RecordError(f"Content-Length {declared:,} but the record holds {block:,} bytes (lying)")
+        raise RecordError(
+            f"Content-Length {declared:,} but the record holds {block:,} bytes (truncated or lying)"
+        )
+    if data[header_end + len(HEADER_END) + declared :].strip():
+        raise RecordError(
+            f"Content-Length {declared:,} but the record holds {block:,} bytes (lying)"
+        )
 
 
-def _records(path: str, source: str, options: ReaderOptions, wanted: RecordKind,
-             span: Span) -> Iterator[Located | FileError]:
+def _records(
+    path: str, source: str, options: ReaderOptions, wanted: RecordKind, span: Span
+) -> Iterator[Located | FileError]:
     """(index, byte offset, record) of the wanted type, or file errors, in file order; a ``span``
     starts at its record and stops before the next span's, numbering records as the whole file
     does."""
@@ -62,7 +68,9 @@ def _records(path: str, source: str, options: ReaderOptions, wanted: RecordKind,
         raw = peekable(opened)
         if span.seek:
             raw.seek(span.seek)
-        if compression(raw) != "gzip":  # plain (or one stream for the whole file): FastWARC reads it as it is
+        if (
+            compression(raw) != "gzip"
+        ):  # plain (or one stream for the whole file): FastWARC reads it as it is
             yield from _streamed(raw, source, wanted, span)
             return
         pieces = iter_members(raw, options.web.max_record_bytes, b"WARC/", span.seek)
@@ -89,8 +97,9 @@ def _records(path: str, source: str, options: ReaderOptions, wanted: RecordKind,
                     yield index, piece.offset, record
 
 
-def _streamed(raw: BinaryIO, source: str, wanted: RecordKind,
-              span: Span) -> Iterator[Located | FileError]:
+def _streamed(
+    raw: BinaryIO, source: str, wanted: RecordKind, span: Span
+) -> Iterator[Located | FileError]:
     """Records straight from FastWARC's iterator (which reports the file's offsets from where the
     stream stands); the first damage ends the file."""
     index, offset = span.records, span.seek
@@ -102,7 +111,9 @@ def _streamed(raw: BinaryIO, source: str, wanted: RecordKind,
             if record.record_type == RECORD_TYPES[wanted]:
                 yield index, offset, record
     except OSError as err:
-        yield FileError(source, f"after byte {offset}", f"unreadable WARC after record {index}: {err}")
+        yield FileError(
+            source, f"after byte {offset}", f"unreadable WARC after record {index}: {err}"
+        )
 
 
 def _member_starts(raw: BinaryIO, max_record_bytes: int) -> Iterator[tuple[int, bool]]:
@@ -146,7 +157,9 @@ def _meta(record: WarcRecord, position: str) -> dict:
     }
 
 
-def response_item(record: WarcRecord, doc_id: str, meta: dict, options: ReaderOptions) -> Document | Rejected:
+def response_item(
+    record: WarcRecord, doc_id: str, meta: dict, options: ReaderOptions
+) -> Document | Rejected:
     """An HTTP response record as a page document, or a reject naming why it is not one."""
     record.parse_http(auto_decode="all")
     headers = record.http_headers
@@ -161,21 +174,32 @@ def response_item(record: WarcRecord, doc_id: str, meta: dict, options: ReaderOp
         return Rejected(Document(doc_id, "", meta), f"read:http_{status}")
     body = record.reader.read()
     declared = headers.get("Content-Length")
-    if record.headers.get("WARC-Truncated"):  # cut by the crawler on purpose (Common Crawl: at 1 MiB)
+    if record.headers.get(
+        "WARC-Truncated"
+    ):  # cut by the crawler on purpose (Common Crawl: at 1 MiB)
         meta["warc_truncated"] = record.headers.get("WARC-Truncated")
-    elif declared and declared.isdigit() and len(body) < int(declared) and "Transfer-Encoding" not in headers:
+    elif (
+        declared
+        and declared.isdigit()
+        and len(body) < int(declared)
+        and "Transfer-Encoding" not in headers
+    ):
         return Rejected(Document(doc_id, "", meta), "read:truncated_payload")
     if mime == "text/plain":
         text = body.decode(detect_charset(body, record.http_charset), errors="replace").strip()
         if len(text) < options.web.min_text_chars:
             return Rejected(Document(doc_id, text, meta), "read:empty_extraction")
         return Document(doc_id, text, meta)
-    if mime in HTML_TYPES or (not mime and body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))):
+    if mime in HTML_TYPES or (
+        not mime and body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
+    ):
         return page_item(decode_html(body, record.http_charset), doc_id, meta, options.web)
     return Rejected(Document(doc_id, "", meta), "read:not_html")
 
 
-def conversion_item(record: WarcRecord, doc_id: str, meta: dict, options: ReaderOptions) -> Document | Rejected:
+def conversion_item(
+    record: WarcRecord, doc_id: str, meta: dict, options: ReaderOptions
+) -> Document | Rejected:
     """A WET conversion record: its block is the page's text already."""
     meta["content_type"] = record.headers.get("Content-Type", "")
     text = record.reader.read().decode("utf-8", errors="replace").strip()
@@ -184,8 +208,9 @@ def conversion_item(record: WarcRecord, doc_id: str, meta: dict, options: Reader
     return Document(doc_id, text, meta)
 
 
-def read_records(path: str, source: str, options: ReaderOptions, wanted: RecordKind,
-                 span: Span = Span()) -> Iterator[ReadItem]:
+def read_records(
+    path: str, source: str, options: ReaderOptions, wanted: RecordKind, span: Span = Span()
+) -> Iterator[ReadItem]:
     """Documents from the archive's records of one type; other record types are passed over."""
     to_item = response_item if wanted == "response" else conversion_item
     empty = True

@@ -1,9 +1,10 @@
 """Common Crawl WET files: WARC conversion records whose block is the page's extracted text."""
+
 from __future__ import annotations
 
 from typing import Iterator
 
-from scratchlm.curate.readers.base import ReadItem, ReaderOptions
+from scratchlm.curate.readers.base import ReaderOptions, ReadItem
 from scratchlm.curate.readers.spans import Span
 from scratchlm.curate.readers.warc import plan, read_records
 

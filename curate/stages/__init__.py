@@ -1,4 +1,5 @@
 """One module per recipe stage, named after it; each module exposes its dataclass as ``STAGE``."""
+
 from __future__ import annotations
 
 import importlib

@@ -1,4 +1,5 @@
 """Shared by the rule-based filters: the first failing rule, and whether to stop there."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """The ``c4_badwords`` step: drop pages holding a word of the LDNOOBW list (Raffel et al. 2020)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,6 +5,7 @@ which the paper's list summarises: per line, too-long words, citation markers, t
 punctuation, too few words, "lorem ipsum" (drops the page), "javascript", "{" (drops the page),
 cookie and terms-of-use notices; then the page needs ``min_sentences`` sentences.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,7 +20,14 @@ from scratchlm.curate.text.words import count_sentences, words_of_pieces
 
 CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]")
 END_MARKS = (".", "?", "!", '"')  # the paper's terminal punctuation marks
-POLICY_PHRASES = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
+POLICY_PHRASES = (
+    "terms of use",
+    "privacy policy",
+    "cookie policy",
+    "uses cookies",
+    "use of cookies",
+    "use cookies",
+)
 
 
 @dataclass(frozen=True)
@@ -92,7 +100,9 @@ class C4Quality(FilterStage):
         if reason is not None or self.action == "annotate":
             return reason
         # whitespace joins the kept lines, so the text's pieces (and words) are theirs, in order
-        return with_splits(Document(doc.id, "\n".join(kept).strip(), doc.meta), kept_pieces, kept_words)
+        return with_splits(
+            Document(doc.id, "\n".join(kept).strip(), doc.meta), kept_pieces, kept_words
+        )
 
 
 STAGE = C4Quality

@@ -37,6 +37,7 @@ raises, each document of the batch is answered alone, so only those it fails on 
 pass that needs every document before it answers (``curate.stage.GlobalStage``) is no custom
 step: it is a stage module of its own in ``curate/stages/``.
 """
+
 from __future__ import annotations
 
 import functools
@@ -132,27 +133,35 @@ class Custom(FilterStage):
         function = load_function(self.function)
         digest = source_sha256(function)
         if self.code_sha256 and digest and self.code_sha256 != digest:
-            raise ValueError(f"the source of {self.function} changed since "
-                             f"code_sha256 {self.code_sha256[:12]}... "
-                             f"was recorded (now {digest[:12]}...)")
+            raise ValueError(
+                f"the source of {self.function} changed since "
+                f"code_sha256 {self.code_sha256[:12]}... "
+                f"was recorded (now {digest[:12]}...)"
+            )
         object.__setattr__(self, "code_sha256", digest)
         if isinstance(function, type) and not issubclass(function, MapStage):
-            raise ValueError(f"{self.function} is a class but not a MapStage or BatchStage "
-                             "(scratchlm.curate.stage): a custom step answers per document")
+            raise ValueError(
+                f"{self.function} is a class but not a MapStage or BatchStage "
+                "(scratchlm.curate.stage): a custom step answers per document"
+            )
         try:
             if isinstance(function, type):
                 inspect.signature(function).bind(**self.options)
             else:
                 inspect.signature(function).bind(None, **self.options)
         except TypeError as err:
-            raise ValueError(f"options {sorted(self.options)} do not fit {self.function}: {err}") from None
+            raise ValueError(
+                f"options {sorted(self.options)} do not fit {self.function}: {err}"
+            ) from None
         except ValueError:  # a builtin without a signature: checked at the first call
             pass
         if isinstance(function, type):
             try:
                 user_stage(self.function, function, self.options)
             except Exception as err:
-                raise ValueError(f"cannot make {self.function}: {type(err).__name__}: {err}") from None
+                raise ValueError(
+                    f"cannot make {self.function}: {type(err).__name__}: {err}"
+                ) from None
         if not self.name:
             object.__setattr__(self, "name", self.function.rpartition(":")[2])
 
@@ -190,7 +199,9 @@ class Custom(FilterStage):
             return result
         if isinstance(result, str) and result:
             return f"{self.name}:{result}"
-        return self._error(doc, f"returned {result!r}; expected None, a reason string or a Document")
+        return self._error(
+            doc, f"returned {result!r}; expected None, a reason string or a Document"
+        )
 
     def _error(self, doc: Document, error: str) -> str:
         doc.meta["error"] = error

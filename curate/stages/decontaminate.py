@@ -13,6 +13,7 @@ A document holding one of those n-grams is
 In every case ``meta.contaminated_by`` names the first matching item as ``<file name>#<line>``
 and ``meta.contaminated_ngrams`` counts the matching windows.
 """
+
 from __future__ import annotations
 
 import functools
@@ -62,8 +63,9 @@ class Decontaminate(Filtering, GlobalStage):
         if self.n < 1:
             raise ValueError(f"n must be at least 1, got {self.n}")
 
-    def prepare(self, inputs: Sequence[Path], workdir: Path,
-                executor: Executor) -> ContaminationFilter:
+    def prepare(
+        self, inputs: Sequence[Path], workdir: Path, executor: Executor
+    ) -> ContaminationFilter:
         """Build the index once, into a folder named by a digest of the files and n; workers
         memory-map it."""
         folder = workdir / f"index-{index_digest(self.eval_files, self.n)}"

@@ -1,4 +1,5 @@
 """The ``exact_dedup`` step: drop documents whose normalised text repeats an earlier one."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -19,7 +20,9 @@ class ExactDedup(DedupStage):
     REASON = "exact_dedup:duplicate"
     # what to ignore when comparing texts (case, NFKC, whitespace, ...)
     normalize: Normalization = field(default_factory=Normalization)
-    memory_mb: float = 1024  # merge slices and the union-find array stay within this; beyond, they spill to disk
+    memory_mb: float = (
+        1024  # merge slices and the union-find array stay within this; beyond, they spill to disk
+    )
 
     def prepare(self, inputs: Sequence[Path], workdir: Path, executor: Executor) -> DropListLookup:
         return self._run_dedup(inputs, workdir, executor, ScanSpec(self.normalize))

@@ -1,5 +1,6 @@
 """The ``fineweb_quality`` step: FineWeb's own heuristics (Penedo et al. 2024, Sec. 3.5 and App.
 E)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,11 +32,17 @@ class FinewebQuality(FilterStage):
     max_newlines_per_word: float = 0.3  # most line breaks per word (list-like pages)
 
     SIGNALS: ClassVar[tuple[Signal, ...]] = (
-        Signal("fineweb_punct_lines_ratio", "share of lines ending in punctuation",
-               ("min_punct_lines_ratio",)),
+        Signal(
+            "fineweb_punct_lines_ratio",
+            "share of lines ending in punctuation",
+            ("min_punct_lines_ratio",),
+        ),
         Signal("fineweb_short_lines_ratio", "share of short lines", ("max_short_lines_ratio",)),
-        Signal("fineweb_dup_line_chars_ratio", "share of characters in lines that repeat",
-               ("max_duplicate_line_chars",)),
+        Signal(
+            "fineweb_dup_line_chars_ratio",
+            "share of characters in lines that repeat",
+            ("max_duplicate_line_chars",),
+        ),
         Signal("fineweb_newlines_per_word", "line breaks per word", ("max_newlines_per_word",)),
     )
 

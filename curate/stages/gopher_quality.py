@@ -1,4 +1,5 @@
 """The ``gopher_quality`` step: the quality rules of Gopher (Rae et al. 2021, App. A, Table A1)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,18 +45,33 @@ class GopherQuality(FilterStage):
     stop_words: Literal["gopher", "iso"] = "gopher"
 
     SIGNALS: ClassVar[tuple[Signal, ...]] = (
-        Signal("gopher_word_count", "words (tokens that are not pure punctuation)",
-               ("min_words", "max_words")),
-        Signal("gopher_mean_word_length", "mean word length, in characters",
-               ("min_mean_word_length", "max_mean_word_length")),
+        Signal(
+            "gopher_word_count",
+            "words (tokens that are not pure punctuation)",
+            ("min_words", "max_words"),
+        ),
+        Signal(
+            "gopher_mean_word_length",
+            "mean word length, in characters",
+            ("min_mean_word_length", "max_mean_word_length"),
+        ),
         Signal("gopher_hash_ratio", "'#' per token", ("max_symbol_word_ratio",)),
         Signal("gopher_ellipsis_ratio", "ellipses per token", ("max_symbol_word_ratio",)),
-        Signal("gopher_bullet_lines_ratio", "share of lines starting with a bullet",
-               ("max_bullet_lines_ratio",)),
-        Signal("gopher_ellipsis_lines_ratio", "share of lines ending in an ellipsis",
-               ("max_ellipsis_lines_ratio",)),
-        Signal("gopher_alpha_words_ratio", "share of tokens holding a letter",
-               ("min_alpha_words_ratio",)),
+        Signal(
+            "gopher_bullet_lines_ratio",
+            "share of lines starting with a bullet",
+            ("max_bullet_lines_ratio",),
+        ),
+        Signal(
+            "gopher_ellipsis_lines_ratio",
+            "share of lines ending in an ellipsis",
+            ("max_ellipsis_lines_ratio",),
+        ),
+        Signal(
+            "gopher_alpha_words_ratio",
+            "share of tokens holding a letter",
+            ("min_alpha_words_ratio",),
+        ),
         Signal("gopher_stop_words", "stop words found", ("min_stop_words",)),
     )
 
@@ -67,20 +83,27 @@ class GopherQuality(FilterStage):
         words, lettered = _words_and_lettered(tokens)
 
         meta["gopher_word_count"] = len(words)
-        if verdict.fail(not self.min_words <= len(words) <= self.max_words, "word_count") or not words:
+        if (
+            verdict.fail(not self.min_words <= len(words) <= self.max_words, "word_count")
+            or not words
+        ):
             return verdict.reason
 
         mean_length = sum(map(len, words)) / len(words)
         meta["gopher_mean_word_length"] = mean_length
-        if verdict.fail(not self.min_mean_word_length <= mean_length <= self.max_mean_word_length, "mean_word_length"):
+        if verdict.fail(
+            not self.min_mean_word_length <= mean_length <= self.max_mean_word_length,
+            "mean_word_length",
+        ):
             return verdict.reason
 
         hashes = text.count("#") / len(tokens)
         ellipses = (text.count("...") + text.count("…")) / len(tokens)
         meta["gopher_hash_ratio"] = hashes
         meta["gopher_ellipsis_ratio"] = ellipses
-        if verdict.fail(hashes > self.max_symbol_word_ratio, "hash_ratio") or \
-                verdict.fail(ellipses > self.max_symbol_word_ratio, "ellipsis_ratio"):
+        if verdict.fail(hashes > self.max_symbol_word_ratio, "hash_ratio") or verdict.fail(
+            ellipses > self.max_symbol_word_ratio, "ellipsis_ratio"
+        ):
             return verdict.reason
 
         lines = lines_of(doc) or [""]
@@ -88,8 +111,9 @@ class GopherQuality(FilterStage):
         ellipsis_lines = sum(1 for line in lines if line.rstrip().endswith(ELLIPSES)) / len(lines)
         meta["gopher_bullet_lines_ratio"] = bullet_lines
         meta["gopher_ellipsis_lines_ratio"] = ellipsis_lines
-        if verdict.fail(bullet_lines > self.max_bullet_lines_ratio, "bullet_lines") or \
-                verdict.fail(ellipsis_lines > self.max_ellipsis_lines_ratio, "ellipsis_lines"):
+        if verdict.fail(bullet_lines > self.max_bullet_lines_ratio, "bullet_lines") or verdict.fail(
+            ellipsis_lines > self.max_ellipsis_lines_ratio, "ellipsis_lines"
+        ):
             return verdict.reason
 
         alpha = lettered / len(tokens)

@@ -1,4 +1,5 @@
 """The ``gopher_repetition`` step: Gopher's repetition rules (Rae et al. 2021, App. A, Table A1)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -29,28 +30,51 @@ class GopherRepetition(FilterStage):
     # most share of characters in repeated paragraphs
     max_duplicate_paragraph_char_fraction: float = 0.20
     # n -> most share of characters in the most frequent n-gram
-    max_top_ngram_char_fraction: dict[int, float] = field(default_factory=lambda: {2: 0.20, 3: 0.18, 4: 0.16})
+    max_top_ngram_char_fraction: dict[int, float] = field(
+        default_factory=lambda: {2: 0.20, 3: 0.18, 4: 0.16}
+    )
     # n -> most share of characters in n-grams that repeat
     max_duplicate_ngram_char_fraction: dict[int, float] = field(
-        default_factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10})
+        default_factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
+    )
 
     SIGNALS: ClassVar[tuple[Signal, ...]] = (
-        Signal("gopher_dup_para_frac", "share of paragraphs that repeat another",
-               ("max_duplicate_paragraph_fraction",)),
-        Signal("gopher_dup_para_char_frac", "share of characters in repeated paragraphs",
-               ("max_duplicate_paragraph_char_fraction",)),
-        Signal("gopher_dup_line_frac", "share of lines that repeat another",
-               ("max_duplicate_line_fraction",)),
-        Signal("gopher_dup_line_char_frac", "share of characters in repeated lines",
-               ("max_duplicate_line_char_fraction",)),
-        Signal("gopher_top_{n}gram_char_frac", "share of characters in the most frequent n-gram",
-               ("max_top_ngram_char_fraction",)),
-        Signal("gopher_dup_{n}gram_char_frac", "share of characters in n-grams that repeat",
-               ("max_duplicate_ngram_char_fraction",)),
+        Signal(
+            "gopher_dup_para_frac",
+            "share of paragraphs that repeat another",
+            ("max_duplicate_paragraph_fraction",),
+        ),
+        Signal(
+            "gopher_dup_para_char_frac",
+            "share of characters in repeated paragraphs",
+            ("max_duplicate_paragraph_char_fraction",),
+        ),
+        Signal(
+            "gopher_dup_line_frac",
+            "share of lines that repeat another",
+            ("max_duplicate_line_fraction",),
+        ),
+        Signal(
+            "gopher_dup_line_char_frac",
+            "share of characters in repeated lines",
+            ("max_duplicate_line_char_fraction",),
+        ),
+        Signal(
+            "gopher_top_{n}gram_char_frac",
+            "share of characters in the most frequent n-gram",
+            ("max_top_ngram_char_fraction",),
+        ),
+        Signal(
+            "gopher_dup_{n}gram_char_frac",
+            "share of characters in n-grams that repeat",
+            ("max_duplicate_ngram_char_fraction",),
+        ),
     )
 
     def __post_init__(self) -> None:
-        if max(self.max_top_ngram_char_fraction, default=0) > min(self.max_duplicate_ngram_char_fraction, default=99):
+        if max(self.max_top_ngram_char_fraction, default=0) > min(
+            self.max_duplicate_ngram_char_fraction, default=99
+        ):
             raise ValueError("top n-gram sizes must be smaller than duplicated n-gram sizes")
 
     def __call__(self, doc: Document) -> StageResult:
@@ -64,16 +88,28 @@ class GopherRepetition(FilterStage):
 
         # paragraphs, then lines: (meta key, rule name, splitter, count limit, character limit)
         for key, rule, split, max_fraction, max_char_fraction in (
-                ("para", "paragraph", paragraphs_of, self.max_duplicate_paragraph_fraction,
-                 self.max_duplicate_paragraph_char_fraction),
-                ("line", "line", nonempty_lines_of, self.max_duplicate_line_fraction,
-                 self.max_duplicate_line_char_fraction)):
+            (
+                "para",
+                "paragraph",
+                paragraphs_of,
+                self.max_duplicate_paragraph_fraction,
+                self.max_duplicate_paragraph_char_fraction,
+            ),
+            (
+                "line",
+                "line",
+                nonempty_lines_of,
+                self.max_duplicate_line_fraction,
+                self.max_duplicate_line_char_fraction,
+            ),
+        ):
             parts = split(doc)
             count, chars = duplicates(parts)
             meta[f"gopher_dup_{key}_frac"] = count / len(parts)
             meta[f"gopher_dup_{key}_char_frac"] = chars / length
-            if verdict.fail(count / len(parts) > max_fraction, f"duplicate_{rule}s") or \
-                    verdict.fail(chars / length > max_char_fraction, f"duplicate_{rule}_chars"):
+            if verdict.fail(
+                count / len(parts) > max_fraction, f"duplicate_{rule}s"
+            ) or verdict.fail(chars / length > max_char_fraction, f"duplicate_{rule}_chars"):
                 return verdict.reason
 
         index = ngrams_of(doc)

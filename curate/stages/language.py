@@ -1,4 +1,5 @@
 """The ``language`` step: identify each document's language, keep the wanted ones."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -41,7 +42,11 @@ class Language(FilterStage, BatchStage):
         """Worst case: O(n) per text (whitespace folded, then ``curate.text.langid``'s backend)."""
         texts = [" ".join(pieces_of(doc)) for doc in docs]
         todo = [i for i, t in enumerate(texts) if len(t) - t.count(" ") >= self.min_chars]
-        answers = dict(zip(todo, identifier(self.backend).predict([texts[i] for i in todo]))) if todo else {}
+        answers = (
+            dict(zip(todo, identifier(self.backend).predict([texts[i] for i in todo])))
+            if todo
+            else {}
+        )
         results: list[StageResult] = []
         for i, doc in enumerate(docs):
             lang, score = answers.get(i, (UNDETERMINED, 0.0))

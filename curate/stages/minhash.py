@@ -8,6 +8,7 @@ chains they build (A~B~C with A and C far apart): benchmarks/dedup_quality.py me
 to keep every pair of Jaccard >= 0.85 together while every dropped document stays >= 0.6
 similar to its kept one (docs/benchmarks.md, Deduplication).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -36,10 +37,16 @@ class MinHash(DedupStage):
     # with verify: least share of agreeing hashes (estimated Jaccard similarity)
     threshold: float = 0.8
     keep: str = "first"
-    index: str | None = None   # a `scratchlm dedup index` folder: also drop near-duplicates of its documents
-    memory_mb: float = 1024    # merge slices and the union-find array stay within this; beyond, they spill to disk
+    index: str | None = (
+        None  # a `scratchlm dedup index` folder: also drop near-duplicates of its documents
+    )
+    memory_mb: float = (
+        1024  # merge slices and the union-find array stay within this; beyond, they spill to disk
+    )
     # what to ignore when comparing texts (case, punctuation, digits, ...)
-    normalize: Normalization = field(default_factory=lambda: Normalization(punctuation=True, digits=True))
+    normalize: Normalization = field(
+        default_factory=lambda: Normalization(punctuation=True, digits=True)
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -48,19 +55,34 @@ class MinHash(DedupStage):
                 raise ValueError(f"{name} must be at least 1")
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError("threshold must be between 0 and 1")
-        if self.keep != "first" and not (self.keep.startswith("highest:") and len(self.keep) > len("highest:")):
+        if self.keep != "first" and not (
+            self.keep.startswith("highest:") and len(self.keep) > len("highest:")
+        ):
             raise ValueError(f"keep must be 'first' or 'highest:<meta field>', got {self.keep!r}")
 
     @property
     def spec(self) -> ScanSpec:
-        return ScanSpec(self.normalize, self.ngram, self.bands, self.rows, self.seed, signatures=self.verify,
-                        score_field=self.keep.removeprefix("highest:") if self.keep != "first" else "")
+        return ScanSpec(
+            self.normalize,
+            self.ngram,
+            self.bands,
+            self.rows,
+            self.seed,
+            signatures=self.verify,
+            score_field=self.keep.removeprefix("highest:") if self.keep != "first" else "",
+        )
 
     def prepare(self, inputs: Sequence[Path], workdir: Path, executor: Executor) -> DropListLookup:
         earlier = open_index(Path(self.index), self.spec) if self.index else ([], [])
-        return self._run_dedup(inputs, workdir, executor, self.spec,
-                               threshold=self.threshold if self.verify else 0.0,
-                               by_score=self.keep != "first", earlier=earlier)
+        return self._run_dedup(
+            inputs,
+            workdir,
+            executor,
+            self.spec,
+            threshold=self.threshold if self.verify else 0.0,
+            by_score=self.keep != "first",
+            earlier=earlier,
+        )
 
 
 STAGE = MinHash

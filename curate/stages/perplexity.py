@@ -14,6 +14,7 @@ cutoffs and every score, keyed by ``doc_key`` (id and ``meta.source``, the key d
 step's work folder (16 bytes a document, sorted and memory-mapped); the per-document pass looks the
 scores up instead of scoring again.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -71,9 +72,11 @@ class Scorer:
         total = 0.0
         with torch.no_grad():
             for start in range(0, len(ids), self.block):
-                window = tokens[start:start + self.block + 1]
+                window = tokens[start : start + self.block + 1]
                 logits = self.model(window[None, :-1])[0].float()
-                total += float(torch.nn.functional.cross_entropy(logits, window[1:], reduction="sum"))
+                total += float(
+                    torch.nn.functional.cross_entropy(logits, window[1:], reduction="sum")
+                )
         return math.exp(min(total / len(ids), 50.0))
 
 
@@ -144,13 +147,18 @@ class Perplexity(Filtering, GlobalStage):
     max_tokens: int = 1024  # score a document by its first tokens
 
     SIGNALS: ClassVar[tuple[Signal, ...]] = (
-        Signal("perplexity", "the scoring model's perplexity of the document's first tokens",
-               ("max_perplexity",)),
+        Signal(
+            "perplexity",
+            "the scoring model's perplexity of the document's first tokens",
+            ("max_perplexity",),
+        ),
     )
 
     def __post_init__(self) -> None:
         if not self.model:
-            raise ValueError("perplexity needs model: a scratchlm checkpoint folder (or a training folder)")
+            raise ValueError(
+                "perplexity needs model: a scratchlm checkpoint folder (or a training folder)"
+            )
         if not Path(self.model).exists():
             raise ValueError(f"model {self.model} not found")
         if self.max_perplexity is None and self.percentile is None:
@@ -160,27 +168,47 @@ class Perplexity(Filtering, GlobalStage):
         if self.percentile is not None:
             low, high = self.percentile
             if not 0 <= low < high <= 100:
-                raise ValueError("percentile must be [low, high] with 0 <= low "
-                                 f"< high <= 100, got {list(self.percentile)}")
+                raise ValueError(
+                    "percentile must be [low, high] with 0 <= low "
+                    f"< high <= 100, got {list(self.percentile)}"
+                )
         if self.max_tokens < 1:
             raise ValueError(f"max_tokens must be at least 1, got {self.max_tokens}")
 
-    def prepare(self, inputs: Sequence[Path], workdir: Path,
-                executor: Executor) -> PerplexityFilter:
+    def prepare(
+        self, inputs: Sequence[Path], workdir: Path, executor: Executor
+    ) -> PerplexityFilter:
         """With a band: score every input document once and store the scores and the band's
         bounds (kept on resume) for the per-document pass; without one, that pass scores."""
         if self.percentile is None:
             return PerplexityFilter(self)
-        digest = hashlib.sha256(json.dumps([os.path.abspath(self.model), list(self.percentile), self.max_tokens,
-                                            [str(p) for p in inputs], "doc_key"]).encode()).hexdigest()[:16]
+        digest = hashlib.sha256(
+            json.dumps(
+                [
+                    os.path.abspath(self.model),
+                    list(self.percentile),
+                    self.max_tokens,
+                    [str(p) for p in inputs],
+                    "doc_key",
+                ]
+            ).encode()
+        ).hexdigest()[:16]
         path, table = workdir / CUTOFFS.format(digest), workdir / SCORES.format(digest)
         if not (path.exists() and ScoreTable.complete(table)):
-            per_shard = executor.map(score_shard, [ScoreTask(self, str(p)) for p in inputs], desc="perplexity:score")
-            keys = np.concatenate([k for k, _ in per_shard]) if per_shard else np.zeros(0, np.uint64)
+            per_shard = executor.map(
+                score_shard, [ScoreTask(self, str(p)) for p in inputs], desc="perplexity:score"
+            )
+            keys = (
+                np.concatenate([k for k, _ in per_shard]) if per_shard else np.zeros(0, np.uint64)
+            )
             scores = np.concatenate([s for _, s in per_shard]) if per_shard else np.zeros(0)
             scored = scores[~np.isnan(scores)]
             low, high = self.percentile
-            bounds = np.percentile(scored, [low, high]).tolist() if len(scored) else [math.inf, -math.inf]
+            bounds = (
+                np.percentile(scored, [low, high]).tolist()
+                if len(scored)
+                else [math.inf, -math.inf]
+            )
             ScoreTable.write(table, keys, scores)
             write_atomic(path, json.dumps({"cutoffs": bounds, "documents": len(scored)}))
         bounds = json.loads(path.read_text(encoding="utf-8"))["cutoffs"]

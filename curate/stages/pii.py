@@ -1,4 +1,5 @@
 """The ``pii`` step: replace e-mail addresses, IP addresses and phone numbers with placeholders."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -17,7 +18,9 @@ _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 IPV4 = re.compile(rf"(?<![\w.])(?:{_OCTET}\.){{3}}{_OCTET}(?!\.?\d|\w)")
 # Candidates only; ipaddress validates them. Two groups of hex digits are needed, so that "::"
 # in code (std::vector, a[::2]) stays, and so does "::1"; clock times (12:30:45) fail validation.
-IPV6 = re.compile(r"(?<![\w:.])(?=[0-9A-Fa-f:]*[0-9A-Fa-f]{1,4}:[0-9A-Fa-f:]*[0-9A-Fa-f])[0-9A-Fa-f:]{4,39}(?![\w:])")
+IPV6 = re.compile(
+    r"(?<![\w:.])(?=[0-9A-Fa-f:]*[0-9A-Fa-f]{1,4}:[0-9A-Fa-f:]*[0-9A-Fa-f])[0-9A-Fa-f:]{4,39}(?![\w:])"
+)
 # Phone numbers: international (+CC, 8 to 15 digits) or national with a trunk 0 or an area code
 # in parentheses, in groups separated by spaces, dots, dashes or slashes; North American
 # 3-3-4. Dates (2024-01-15, 15.01.2024) and version numbers do not fit these shapes.
@@ -67,18 +70,26 @@ class Pii(MapStage):
         if self.emails and "@" in text:
             text, counts["pii_email"] = EMAIL.subn(self.email_placeholder, text)
         if self.ips:
-            text, counts["pii_ip"] = self._replace(IPV6, text, _is_ipv6, self.ip_placeholder) if ":" in text else (text, 0)
+            text, counts["pii_ip"] = (
+                self._replace(IPV6, text, _is_ipv6, self.ip_placeholder)
+                if ":" in text
+                else (text, 0)
+            )
             text, n = IPV4.subn(self.ip_placeholder, text)
             counts["pii_ip"] += n
         if self.phones:
-            text, counts["pii_phone"] = self._replace(PHONE, text, _is_phone, self.phone_placeholder)
+            text, counts["pii_phone"] = self._replace(
+                PHONE, text, _is_phone, self.phone_placeholder
+            )
         doc.meta.update(counts)
         if text == doc.text:
             return None
         return Document(doc.id, text, doc.meta)
 
     @staticmethod
-    def _replace(pattern: re.Pattern[str], text: str, valid: Callable[[str], bool], placeholder: str) -> tuple[str, int]:
+    def _replace(
+        pattern: re.Pattern[str], text: str, valid: Callable[[str], bool], placeholder: str
+    ) -> tuple[str, int]:
         count = 0
 
         def swap(match: re.Match[str]) -> str:

@@ -1,5 +1,6 @@
 """The ``quality_classifier`` step: score documents with a trained fastText model, keep the good
 ones."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,13 +29,18 @@ class QualityClassifier(FilterStage, BatchStage):
     threshold: float = 0.5  # least quality_score kept
 
     SIGNALS: ClassVar[tuple[Signal, ...]] = (
-        Signal("quality_score", "the classifier's probability of the high-quality label",
-               ("threshold",)),
+        Signal(
+            "quality_score",
+            "the classifier's probability of the high-quality label",
+            ("threshold",),
+        ),
     )
 
     def __post_init__(self) -> None:
         if not self.model:
-            raise ValueError("quality_classifier needs model: PATH (train one with `scratchlm quality train`)")
+            raise ValueError(
+                "quality_classifier needs model: PATH (train one with `scratchlm quality train`)"
+            )
         if not Path(self.model).is_file():
             raise ValueError(f"quality model {self.model} not found")
 

@@ -5,6 +5,7 @@ the id alone: not on the order of the files, their sharding or the number of wor
 rate keeps a superset of a smaller one's documents for the same seed. Dropped documents are
 counted as ``sample:not_sampled`` (and kept in the rejects like any drop).
 """
+
 from __future__ import annotations
 
 import hashlib

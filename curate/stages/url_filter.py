@@ -5,6 +5,7 @@ As in RefinedWeb/FineWeb (Penedo et al. 2023, Sec. G.1): a domain list matched a
 and each of its parent domains, whole words of the URL (split on non-alphanumerics) matched
 against a word list, and sub-words matched anywhere in the URL.
 """
+
 from __future__ import annotations
 
 import re

@@ -10,6 +10,7 @@ are computed afresh; a transform that knows the new text's splits may hand them 
 
 The lists returned are shared between stages: read them, never change them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -25,14 +26,16 @@ class TextAnalysis:
 
     __slots__ = ("lines", "ngrams", "nonempty_lines", "paragraphs", "pieces", "text", "words")
 
-    def __init__(self, text: str, pieces: list[str] | None = None, words: list[str] | None = None) -> None:
+    def __init__(
+        self, text: str, pieces: list[str] | None = None, words: list[str] | None = None
+    ) -> None:
         self.text = text
-        self.pieces = pieces                          # text.split(): runs of non-whitespace
-        self.words = words                            # curate.text.words.split_words(text)
-        self.lines: list[str] | None = None           # text.splitlines()
+        self.pieces = pieces  # text.split(): runs of non-whitespace
+        self.words = words  # curate.text.words.split_words(text)
+        self.lines: list[str] | None = None  # text.splitlines()
         self.nonempty_lines: list[str] | None = None  # split_nonempty_lines(text)
-        self.paragraphs: list[str] | None = None      # split_paragraphs(text)
-        self.ngrams: NgramIndex | None = None         # n-gram hashes of the words
+        self.paragraphs: list[str] | None = None  # split_paragraphs(text)
+        self.ngrams: NgramIndex | None = None  # n-gram hashes of the words
 
 
 def analysis_of(doc: Document) -> TextAnalysis:

@@ -4,6 +4,7 @@ Training and scoring share ``normalize`` so that the model sees the same text bo
 Training needs the fastText training bindings (the ``fasttext-community`` distribution); scoring
 works with any ``fasttext`` module that can load a model.
 """
+
 from __future__ import annotations
 
 import random
@@ -30,7 +31,7 @@ def normalize(text: str) -> str:
 
 @dataclass(frozen=True)
 class TrainOptions:
-    epoch: int = 20   # one update per document: small training sets need many epochs
+    epoch: int = 20  # one update per document: small training sets need many epochs
     lr: float = 0.2
     dim: int = 64
     word_ngrams: int = 2
@@ -40,22 +41,28 @@ class TrainOptions:
     seed: int = 0
 
 
-def train(positive: Iterable[str], negative: Iterable[str], output: Path, options: TrainOptions) -> dict[str, float]:
+def train(
+    positive: Iterable[str], negative: Iterable[str], output: Path, options: TrainOptions
+) -> dict[str, float]:
     """Train on the two text streams, save the model to ``output`` (written then renamed) and
     return counts and the precision on a held-out share of both classes.
     Worst case: O(total characters) to normalise, then fastText's epochs over the tokens."""
     import fasttext
 
     if not hasattr(fasttext, "train_supervised"):
-        raise ConfigError("training needs fastText's training bindings: "
-                          "pip install --force-reinstall fasttext-community")
+        raise ConfigError(
+            "training needs fastText's training bindings: "
+            "pip install --force-reinstall fasttext-community"
+        )
     rng = random.Random(options.seed)
     lines = [f"{POSITIVE} {t}" for t in map(normalize, positive) if t]
     n_pos = len(lines)
     lines += [f"{NEGATIVE} {t}" for t in map(normalize, negative) if t]
     n_neg = len(lines) - n_pos
     if not n_pos or not n_neg:
-        raise ConfigError(f"training needs texts of both classes (positive: {n_pos}, negative: {n_neg})")
+        raise ConfigError(
+            f"training needs texts of both classes (positive: {n_pos}, negative: {n_neg})"
+        )
     rng.shuffle(lines)
     n_valid = int(len(lines) * options.valid_fraction)
     valid, training = lines[:n_valid], lines[n_valid:]
@@ -65,11 +72,21 @@ def train(positive: Iterable[str], negative: Iterable[str], output: Path, option
         train_file.write_text("\n".join(training) + "\n", encoding="utf-8")
         try:
             model = fasttext.train_supervised(
-                input=str(train_file), epoch=options.epoch, lr=options.lr, dim=options.dim, wordNgrams=options.word_ngrams,
-                bucket=options.bucket, minCount=options.min_count, thread=1, seed=options.seed, verbose=0,
+                input=str(train_file),
+                epoch=options.epoch,
+                lr=options.lr,
+                dim=options.dim,
+                wordNgrams=options.word_ngrams,
+                bucket=options.bucket,
+                minCount=options.min_count,
+                thread=1,
+                seed=options.seed,
+                verbose=0,
             )
         except RuntimeError as err:  # fastText diverged ("Encountered NaN")
-            raise ConfigError(f"fastText training failed: {err} (try a lower --lr or a larger --dim)") from None
+            raise ConfigError(
+                f"fastText training failed: {err} (try a lower --lr or a larger --dim)"
+            ) from None
         with AtomicPath(output) as partial:
             model.save_model(str(partial))
     report = {"positive": n_pos, "negative": n_neg, "train": len(training), "valid": len(valid)}

@@ -12,6 +12,7 @@ Worst case: linear in the text's length. One pattern scan finds whether anything
 only then a substitution pass replaces surrogates and one ``bytes.translate`` over the UTF-8
 bytes drops the control characters.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,9 @@ from scratchlm.curate.document import Document
 
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ud800-\udfff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_CONTROL_BYTES = bytes([*range(0x09), 0x0B, *range(0x0E, 0x20), 0x7F])  # ASCII: never inside a UTF-8 sequence
+_CONTROL_BYTES = bytes(
+    [*range(0x09), 0x0B, *range(0x0E, 0x20), 0x7F]
+)  # ASCII: never inside a UTF-8 sequence
 REPLACEMENT = "\ufffd"
 CLEANED_KEY = "cleaned"
 
@@ -34,7 +37,11 @@ def clean_text(text: str) -> tuple[str, int, int]:
     text, surrogates = _SURROGATE.subn(REPLACEMENT, text)
     data = text.encode("utf-8")
     kept = data.translate(None, _CONTROL_BYTES)
-    return (kept.decode("utf-8") if len(kept) < len(data) else text), surrogates, len(data) - len(kept)
+    return (
+        (kept.decode("utf-8") if len(kept) < len(data) else text),
+        surrogates,
+        len(data) - len(kept),
+    )
 
 
 def _has_surrogates(value: Any) -> bool:

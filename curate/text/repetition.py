@@ -3,6 +3,7 @@
 N-grams are compared through 64-bit rolling hashes of word ids computed with NumPy, one vector
 operation per ``n``; two different n-grams share a hash with probability about 2^-64 per pair.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,7 +38,9 @@ class NgramIndex:
         self._keys = self._unigrams
         self._n = 1
         self.offsets = np.zeros(len(words) + 1, dtype=np.int64)
-        np.cumsum(np.fromiter(map(len, words), dtype=np.int64, count=len(words)), out=self.offsets[1:])
+        np.cumsum(
+            np.fromiter(map(len, words), dtype=np.int64, count=len(words)), out=self.offsets[1:]
+        )
 
     def keys(self, n: int) -> np.ndarray:
         """One hash per n-gram position (``len(words) - n + 1`` of them); the keys of the last n
@@ -47,7 +50,7 @@ class NgramIndex:
             self._keys, self._n = self._unigrams, 1
         with np.errstate(over="ignore"):
             while self._n < n:
-                self._keys = self._keys[:-1] * _MULTIPLIER + self._unigrams[self._n:]
+                self._keys = self._keys[:-1] * _MULTIPLIER + self._unigrams[self._n :]
                 self._n += 1
         return self._keys
 

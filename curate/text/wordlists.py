@@ -1,4 +1,5 @@
 """Word lists shipped in ``curate/data/wordlists`` (see its README for sources and licences)."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,14 @@ def badwords(lang: str) -> frozenset[str]:
     """The LDNOOBW list of ``lang``, lower-cased, less the allow-list."""
     path = _ROOT / "ldnoobw" / f"{lang}.txt"
     if not path.is_file():
-        raise ConfigError(f"no bad-word list for language {lang!r} (have: {', '.join(badword_languages())})")
-    words = {line.strip().lower() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+        raise ConfigError(
+            f"no bad-word list for language {lang!r} (have: {', '.join(badword_languages())})"
+        )
+    words = {
+        line.strip().lower()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    }
     return frozenset(words - _BADWORDS_ALLOWED.get(lang, set()))
 
 

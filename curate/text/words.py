@@ -13,6 +13,7 @@ the token count is 0.42% below spaCy's in all, 0.83% off per document on average
 emoticon and rarer abbreviation exceptions are not copied). Pieces of letters and digits only
 (most of them) take a fast path; the others go through precompiled patterns.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,11 +24,18 @@ from functools import lru_cache
 # and "\\" are not prefixes, so "-m", "/etc" and "./run" stay whole; "." is a suffix.
 _EDGE_CHARS = r"…,:;!?¿؟¡()\[\]{}<>_#*&。？！，、；：～·।،۔؛٪'\"”“’‘«»„‚‹›`—–%§=$£€¥"
 # Abbreviations that spaCy's English exceptions keep with their period (the frequent ones).
-_ABBREVIATIONS = r"(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Co|Corp|Inc|Ltd|Sen|Rep|Gov|Gen|Prof|Rev|Mt|vs|etc|Jan|Feb|Mar|Apr" \
-                 r"|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Ala|Ariz|Ark|Calif|Colo|Conn|Del|Fla|Ga|Ill|Ind|Kan|Ky|La|Md" \
-                 r"|Mass|Mich|Minn|Miss|Mo|Mont|Neb|Nev|Okla|Ore|Pa|Tenn|Va|Wash|Wis)\."
+_ABBREVIATIONS = (
+    r"(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Co|Corp|Inc|Ltd|Sen|Rep|Gov|Gen|Prof|Rev|Mt|vs|etc|Jan|Feb|Mar|Apr"
+    r"|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Ala|Ariz|Ark|Calif|Colo|Conn|Del|Fla|Ga|Ill|Ind|Kan|Ky|La|Md"
+    r"|Mass|Mich|Minn|Miss|Mo|Mont|Neb|Nev|Okla|Ore|Pa|Tenn|Va|Wash|Wis)\."
+)
 # spaCy's exceptions that split a word without punctuation.
-_SPLIT_WORDS = {"cannot": ("can", "not"), "Cannot": ("Can", "not"), "id": ("i", "d"), "Id": ("I", "d")}
+_SPLIT_WORDS = {
+    "cannot": ("can", "not"),
+    "Cannot": ("Can", "not"),
+    "id": ("i", "d"),
+    "Id": ("I", "d"),
+}
 # A piece is split as ``pre core clitic post``: ``pre`` the longest run of leading punctuation
 # (a dot run counts once it has two dots); ``core`` the shortest run after it (or, tried first, a
 # letter-dot run such as "U.S." or a listed abbreviation) such that what follows is an optional
@@ -41,16 +49,16 @@ _CLITIC = re.compile(r"(?i:n['’]t|['’](?:s|re|ve|ll|d|m))")
 _POST_CHARS = "." + re.sub(r"\\(.)", r"\1", _EDGE_CHARS)  # what trailing punctuation may hold
 _PUNCT_RUN = re.compile(r"\.\.+|\S")
 _INFIX = re.compile(
-    r"(?<=[^\W_])(-++|–|—)(?=[^\W\d_])"        # well-known, 32-bit
-    r"|(?<=[a-z])(\.)(?=[A-Z])"                 # end.Next
-    r"|(?<=[^\W\d_])(,)(?=[^\W\d_])"            # word,word
-    r"|(?<=[^\W_])([:<>=/])(?=[^\W\d_])"        # a/b key:value
-    r"|(?<=\d)([+*^-])(?=[\d-])"                # 3-4 2+2
+    r"(?<=[^\W_])(-++|–|—)(?=[^\W\d_])"  # well-known, 32-bit
+    r"|(?<=[a-z])(\.)(?=[A-Z])"  # end.Next
+    r"|(?<=[^\W\d_])(,)(?=[^\W\d_])"  # word,word
+    r"|(?<=[^\W_])([:<>=/])(?=[^\W\d_])"  # a/b key:value
+    r"|(?<=\d)([+*^-])(?=[\d-])"  # 3-4 2+2
 )
 _INFIX_CHARS = frozenset(",.-/:<>=+*^–—")
 _URL_START = re.compile(r"https?://|www\.")
 _URL_TRAILER = ".,;:!?)]}\"'"  # punctuation after a URL that is not part of it
-_CACHED_PIECE_CHARS = 64       # longer pieces are rare and are not kept in the cache
+_CACHED_PIECE_CHARS = 64  # longer pieces are rare and are not kept in the cache
 
 
 def _tail(piece: str, end: int, post: int) -> tuple[int, int] | None:
@@ -67,7 +75,9 @@ def _core_end(piece: str, start: int, post: int) -> tuple[int, int]:
     """The core's end and the clitic's end for a core starting at ``start``: O(len(piece))."""
     run = _LETTER_DOTS.match(piece, start)
     if run:
-        for end in range(run.end(), start, -2):  # the longest letter-dot run that completes the piece
+        for end in range(
+            run.end(), start, -2
+        ):  # the longest letter-dot run that completes the piece
             tail = _tail(piece, end, post)
             if tail:
                 return tail
@@ -155,7 +165,9 @@ def words_of_pieces(pieces: list[str]) -> list[str]:
 # Characters that make a token a symbol rather than a word: punctuation (Unicode P*) of the
 # Basic Multilingual Plane, ASCII symbols and control characters, as datatrove's PUNCTUATION_SET.
 PUNCTUATION: frozenset[str] = frozenset(
-    chr(c) for c in range(0x10000) if unicodedata.category(chr(c))[0] == "P" or unicodedata.category(chr(c)) == "Cc"
+    chr(c)
+    for c in range(0x10000)
+    if unicodedata.category(chr(c))[0] == "P" or unicodedata.category(chr(c)) == "Cc"
 ) | frozenset("$+<=>^`|~►")
 
 

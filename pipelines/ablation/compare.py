@@ -3,6 +3,7 @@
 Every figure of the page comes from here, and here only from the trainings' own files: each training
 folder's ``log.jsonl``, each variant's shard ``manifest.json`` and curation ``stats.json``.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,7 +56,9 @@ class VariantResult:
     manifest: dict[str, Any]
     trainings: list[SeedTraining]
     decontaminated: dict[str, int] = field(default_factory=dict)
-    kept_by_input: dict[str, dict[str, int]] = field(default_factory=dict)  # input file: docs, chars
+    kept_by_input: dict[str, dict[str, int]] = field(
+        default_factory=dict
+    )  # input file: docs, chars
     scores: list[dict[str, Any]] = field(default_factory=list)  # per training: ablation/scores.py
 
     @property
@@ -84,8 +87,17 @@ def read_log(folder: Path, seed: int) -> SeedTraining:
     if not starts or not curve or not trained:
         raise ConfigError(f"{path}: incomplete training log (no start, validation or step record)")
     start = starts[-1]
-    return SeedTraining(seed, folder, curve, trained[-1].tokens, trained[-1].step, start.train,
-                        start.model, start.params, statistics.median(r.tokens_per_s for r in trained))
+    return SeedTraining(
+        seed,
+        folder,
+        curve,
+        trained[-1].tokens,
+        trained[-1].step,
+        start.train,
+        start.model,
+        start.params,
+        statistics.median(r.tokens_per_s for r in trained),
+    )
 
 
 def decontamination_counts(summary: dict[str, Any]) -> dict[str, int]:
@@ -102,17 +114,32 @@ def decontamination_counts(summary: dict[str, Any]) -> dict[str, int]:
     return counts
 
 
-def read_variant(folder: Path, name: str, changes: list[str], seeds: list[int],
-                 kept: dict[str, dict[str, int]] | None = None) -> VariantResult:
+def read_variant(
+    folder: Path,
+    name: str,
+    changes: list[str],
+    seeds: list[int],
+    kept: dict[str, dict[str, int]] | None = None,
+) -> VariantResult:
     """One variant's figures from ``folder`` (``curated/``, ``shards/``, ``seed-N/``); ``kept``: its
     documents by input file (pipelines/ablation/composition.py, which needs the curation stack)."""
     stats = folder / CURATED / layout.STATS  # none for a mixture's variant
     summary = json.loads(stats.read_text(encoding="utf-8")) if stats.exists() else {}
     manifest = json.loads((folder / SHARDS / MANIFEST).read_text(encoding="utf-8"))
-    docs = list(summary.values())[-1]["docs_out"] if summary else manifest["splits"]["train"]["docs"]
+    docs = (
+        list(summary.values())[-1]["docs_out"] if summary else manifest["splits"]["train"]["docs"]
+    )
     trainings = [read_log(seed_dir(folder, seed), seed) for seed in seeds]
-    return VariantResult(name, changes, docs, manifest["splits"]["train"]["tokens"], manifest, trainings,
-                         decontamination_counts(summary), kept or {})
+    return VariantResult(
+        name,
+        changes,
+        docs,
+        manifest["splits"]["train"]["tokens"],
+        manifest,
+        trainings,
+        decontamination_counts(summary),
+        kept or {},
+    )
 
 
 def _without_seed(train: dict[str, Any]) -> dict[str, Any]:
@@ -129,28 +156,50 @@ def check_fair(results: list[VariantResult], tokenizer_sha256: str) -> None:
     for result in results:
         where = f"variant {result.name}"
         if result.manifest["tokenizer_sha256"] != tokenizer_sha256:
-            raise ConfigError(f"{where}: its shards were encoded with another tokenizer; the comparison is unfair")
-        if sorted(e["sha256"] for e in result.manifest["shards"] if e["split"] == "val") != val_files:
-            raise ConfigError(f"{where}: its validation shards differ from {first.name}'s; "
-                              "the evaluation text must be one")
+            raise ConfigError(
+                f"{where}: its shards were encoded with another tokenizer; the comparison is unfair"
+            )
+        if (
+            sorted(e["sha256"] for e in result.manifest["shards"] if e["split"] == "val")
+            != val_files
+        ):
+            raise ConfigError(
+                f"{where}: its validation shards differ from {first.name}'s; "
+                "the evaluation text must be one"
+            )
         if [r.seed for r in result.trainings] != seeds:
-            raise ConfigError(f"{where}: seeds {[r.seed for r in result.trainings]} "
-                              f"differ from {first.name}'s {seeds}")
+            raise ConfigError(
+                f"{where}: seeds {[r.seed for r in result.trainings]} "
+                f"differ from {first.name}'s {seeds}"
+            )
         for training in result.trainings:
             at = f"{where}, seed {training.seed} ({training.folder / LOG_NAME})"
             if training.model != reference.model:
-                raise ConfigError(f"{at}: the model differs from {first.name}'s; the comparison is unfair")
+                raise ConfigError(
+                    f"{at}: the model differs from {first.name}'s; the comparison is unfair"
+                )
             if _without_seed(training.train) != _without_seed(reference.train):
-                changed = sorted(k for k in set(training.train) | set(reference.train)
-                                 if k != "seed" and training.train.get(k) != reference.train.get(k))
-                raise ConfigError(f"{at}: training set-up differs from {first.name}'s in {', '.join(changed)}")
+                changed = sorted(
+                    k
+                    for k in set(training.train) | set(reference.train)
+                    if k != "seed" and training.train.get(k) != reference.train.get(k)
+                )
+                raise ConfigError(
+                    f"{at}: training set-up differs from {first.name}'s in {', '.join(changed)}"
+                )
             if training.train.get("seed") != training.seed:
-                raise ConfigError(f"{at}: trained with seed {training.train.get('seed')}, "
-                                  f"expected {training.seed}")
+                raise ConfigError(
+                    f"{at}: trained with seed {training.train.get('seed')}, "
+                    f"expected {training.seed}"
+                )
             if (training.tokens, training.steps) != (reference.tokens, reference.steps):
-                raise ConfigError(f"{at}: trained {training.tokens:,} tokens "
-                                  f"in {training.steps} steps, {first.name} "
-                                  f"{reference.tokens:,} in {reference.steps}; the token budget must be one")
+                raise ConfigError(
+                    f"{at}: trained {training.tokens:,} tokens "
+                    f"in {training.steps} steps, {first.name} "
+                    f"{reference.tokens:,} in {reference.steps}; the token budget must be one"
+                )
             if training.curve[-1][0] != training.steps:
-                raise ConfigError(f"{at}: the last validation is at step "
-                                  f"{training.curve[-1][0]}, not the final step")
+                raise ConfigError(
+                    f"{at}: the last validation is at step "
+                    f"{training.curve[-1][0]}, not the final step"
+                )

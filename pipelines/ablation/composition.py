@@ -4,6 +4,7 @@ A document's input file is its ``meta.source`` without the record number (``file
 counts are one pass over the final step's shards, kept in ``curated/kept_by_input.json`` beside
 that run's ``stats.json`` and made again when the curation's ``stats.json`` changes.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,8 @@ from pathlib import Path
 
 from scratchlm.curate import layout
 from scratchlm.curate.checksum import file_sha256
-from scratchlm.curate.writer import write_atomic
 from scratchlm.curate.shards import done_shards, iter_documents
+from scratchlm.curate.writer import write_atomic
 
 KEPT_FILE = "kept_by_input.json"
 
@@ -28,7 +29,9 @@ def count_by_input(final: Path) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {}
     for shard in done_shards(final):
         for doc in iter_documents(shard):
-            entry = counts.setdefault(input_of(str(doc.meta.get("source", "?"))), {"docs": 0, "chars": 0})
+            entry = counts.setdefault(
+                input_of(str(doc.meta.get("source", "?"))), {"docs": 0, "chars": 0}
+            )
             entry["docs"] += 1
             entry["chars"] += len(doc.text)
     return counts
@@ -44,5 +47,7 @@ def kept_by_input(curated: Path) -> dict[str, dict[str, int]]:
             return cached["inputs"]
     final = list(json.loads(stats_path.read_text(encoding="utf-8")))[-1]
     counts = count_by_input(curated / final)
-    write_atomic(cache, json.dumps({"stats_sha256": digest, "step": final, "inputs": counts}, indent=1))
+    write_atomic(
+        cache, json.dumps({"stats_sha256": digest, "step": final, "inputs": counts}, indent=1)
+    )
     return counts

@@ -1,4 +1,5 @@
 """The names in an ablation folder (``scratchlm ablate --output DIR``; drawn in ``run.py``)."""
+
 from __future__ import annotations
 
 from pathlib import Path

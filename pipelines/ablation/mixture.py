@@ -8,6 +8,7 @@ DIR/variants/NAME/tokens/            # the variant's mixture (mix_shards, the ba
 DIR/variants/NAME/shards/            # its train, val = the --eval text (what training reads)
 ```
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -37,9 +38,14 @@ def check_mixtures(ablation: Ablation) -> None:
         check_known_epochs(variant.mix, prepared)
 
 
-def mixture_variants(ablation: Ablation, evaluation: Path, output: Path, executor: Executor,
-                     log: Callable[[str], None], encode_eval: Callable[[Path], Any]
-                     ) -> tuple[Path, dict[str, int]]:
+def mixture_variants(
+    ablation: Ablation,
+    evaluation: Path,
+    output: Path,
+    executor: Executor,
+    log: Callable[[str], None],
+    encode_eval: Callable[[Path], Any],
+) -> tuple[Path, dict[str, int]]:
     """Curate and encode the sources once, mix each variant's weights; returns the tokenizer and
     each variant's training tokens."""
     base = ablation.variants[0].mix
@@ -58,13 +64,27 @@ def mixture_variants(ablation: Ablation, evaluation: Path, output: Path, executo
     kept: dict[str, int] = {}
     for variant in ablation.variants:
         folder = variant_dir(output, variant.name)
-        weighted = [open_source(s.name, s.folder, variant.mix.sources[s.name].weight,
-                                s.max_epochs, s.licence) for s in sources]
-        manifest = mix_shards(weighted, tokenizer, folder / TOKENS, base.total_tokens,
-                              base.seed, ablation.shard.shard_tokens, log=log, replace=True)
+        weighted = [
+            open_source(
+                s.name, s.folder, variant.mix.sources[s.name].weight, s.max_epochs, s.licence
+            )
+            for s in sources
+        ]
+        manifest = mix_shards(
+            weighted,
+            tokenizer,
+            folder / TOKENS,
+            base.total_tokens,
+            base.seed,
+            ablation.shard.shard_tokens,
+            log=log,
+            replace=True,
+        )
         compose_shards(folder / TOKENS, evaluation, folder / SHARDS)
-        shares = ", ".join(f"{s['name']} {s['tokens']:,} tokens ({s['epochs']:.2f} epochs)"
-                           for s in manifest["mixture"]["sources"])
+        shares = ", ".join(
+            f"{s['name']} {s['tokens']:,} tokens ({s['epochs']:.2f} epochs)"
+            for s in manifest["mixture"]["sources"]
+        )
         kept[variant.name] = manifest["splits"]["train"]["tokens"]
         log(f"== {variant.name}: {shares}")
     return tokenizer, kept

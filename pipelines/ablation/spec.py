@@ -33,6 +33,7 @@ variants:
   - {name: web_heavy, weights: {web: 0.6, prose: 0.4}}
 ```
 """
+
 from __future__ import annotations
 
 import copy
@@ -45,11 +46,28 @@ from scratchlm.curate.stage import Source
 from scratchlm.curate.stages import stage_class
 from scratchlm.pipelines.ablation.budget import BUDGETS
 from scratchlm.pipelines.config import build, to_plain
-from scratchlm.pipelines.recipe import DOC_TIMEOUT_S, Recipe, doc_timeout, parse_recipe, read_yaml, step_items
+from scratchlm.pipelines.recipe import (
+    DOC_TIMEOUT_S,
+    Recipe,
+    doc_timeout,
+    parse_recipe,
+    read_yaml,
+    step_items,
+)
 from scratchlm.tokenizer.config import BpeConfig, MixConfig, ShardConfig
 
-TOP_KEYS = ("name", "base", "doc_timeout_s", "keep_intermediate", "quality_model", "bpe", "shard", "train",
-            "budget", "variants")
+TOP_KEYS = (
+    "name",
+    "base",
+    "doc_timeout_s",
+    "keep_intermediate",
+    "quality_model",
+    "bpe",
+    "shard",
+    "train",
+    "budget",
+    "variants",
+)
 VARIANT_KEYS = ("name", "remove", "set", "add")
 MIX_VARIANT_KEYS = ("name", "weights")
 QUALITY_KEYS = ("positive", "negative", "max_docs", "options")
@@ -94,10 +112,16 @@ class Ablation:
     def recipe(self, variant: Variant, quality_model: Path | None = None) -> Recipe:
         """The variant's curation recipe, ``{quality_model}`` replaced by the trained model's
         path."""
-        steps = _substitute(variant.steps, str(quality_model) if quality_model else None, variant.name)
+        steps = _substitute(
+            variant.steps, str(quality_model) if quality_model else None, variant.name
+        )
         try:
-            plain = {"name": f"{self.name}-{variant.name}", "doc_timeout_s": self.doc_timeout_s,
-                     "keep_intermediate": self.keep_intermediate, "steps": steps}
+            plain = {
+                "name": f"{self.name}-{variant.name}",
+                "doc_timeout_s": self.doc_timeout_s,
+                "keep_intermediate": self.keep_intermediate,
+                "steps": steps,
+            }
             return parse_recipe(plain, variant.name)
         except ConfigError as err:
             raise ConfigError(f"variant {variant.name}: {err}") from None
@@ -110,8 +134,10 @@ def _substitute(value: Any, model: str | None, variant: str) -> Any:
         return [_substitute(v, model, variant) for v in value]
     if value == QUALITY_PLACEHOLDER:
         if model is None:
-            raise ConfigError(f"variant {variant}: {QUALITY_PLACEHOLDER} is "
-                              "used but the ablation has no quality_model")
+            raise ConfigError(
+                f"variant {variant}: {QUALITY_PLACEHOLDER} is "
+                "used but the ablation has no quality_model"
+            )
         return model
     return value
 
@@ -127,8 +153,10 @@ def _mapping(value: Any, path: str) -> dict[str, Any]:
 def _step_items(steps: Any, path: str) -> list[dict[str, Any]]:
     """Recipe steps as a list of one-key mappings ``{stage: {options}}`` (options copied, to be
     edited)."""
-    return [{name: copy.deepcopy(_mapping(options, f"{path}[{i}].{name}"))}
-            for i, (name, options) in enumerate(step_items(steps, path))]
+    return [
+        {name: copy.deepcopy(_mapping(options, f"{path}[{i}].{name}"))}
+        for i, (name, options) in enumerate(step_items(steps, path))
+    ]
 
 
 def _index_of(steps: list[dict[str, Any]], stage: str, path: str) -> int:
@@ -136,7 +164,9 @@ def _index_of(steps: list[dict[str, Any]], stage: str, path: str) -> int:
     if not found:
         raise ConfigError(f"{path}: the recipe has no {stage} step")
     if len(found) > 1:
-        raise ConfigError(f"{path}: the recipe has {len(found)} {stage} steps; the change is ambiguous")
+        raise ConfigError(
+            f"{path}: the recipe has {len(found)} {stage} steps; the change is ambiguous"
+        )
     return found[0]
 
 
@@ -144,8 +174,14 @@ def apply_changes(base: list[dict[str, Any]], raw: dict[str, Any], path: str) ->
     """The base steps with the variant's ``remove``, then ``set``, then ``add`` applied."""
     unknown = [k for k in raw if k not in VARIANT_KEYS]
     if unknown:
-        hint = " (every variant shares the ablation's bpe, shard and train)" if set(unknown) & {"bpe", "shard", "train", "seed"} else ""
-        raise ConfigError(f"{path}.{unknown[0]}: unknown variant key (known: {', '.join(VARIANT_KEYS)}){hint}")
+        hint = (
+            " (every variant shares the ablation's bpe, shard and train)"
+            if set(unknown) & {"bpe", "shard", "train", "seed"}
+            else ""
+        )
+        raise ConfigError(
+            f"{path}.{unknown[0]}: unknown variant key (known: {', '.join(VARIANT_KEYS)}){hint}"
+        )
     name = _variant_name(raw, path)
     steps = copy.deepcopy(base)
     changes: list[str] = []
@@ -165,7 +201,9 @@ def apply_changes(base: list[dict[str, Any]], raw: dict[str, Any], path: str) ->
         changes.append(f"{stage}: " + ", ".join(f"{k}={v}" for k, v in options.items()))
     adds = raw.get("add") or []
     if not isinstance(adds, list):
-        raise ConfigError(f"{path}.add: expected a list of {{stage: {{options}}, after: stage}}, got {adds!r}")
+        raise ConfigError(
+            f"{path}.add: expected a list of {{stage: {{options}}, after: stage}}, got {adds!r}"
+        )
     for i, item in enumerate(adds):
         where = f"{path}.add[{i}]"
         item = dict(_mapping(item, where))
@@ -192,8 +230,10 @@ def _base_mix(base: dict[str, Any]) -> MixConfig:
     """A mixture base's ``mix`` section; it must fix ``total_tokens``."""
     mix = build(MixConfig, base["mix"], "base.mix")
     if mix.total_tokens is None:
-        raise ConfigError("base.mix.total_tokens: a mixture ablation gives every variant a "
-                          "mixture of one size; set it")
+        raise ConfigError(
+            "base.mix.total_tokens: a mixture ablation gives every variant a "
+            "mixture of one size; set it"
+        )
     return mix
 
 
@@ -201,17 +241,20 @@ def mix_variant(base: MixConfig, raw: dict[str, Any], path: str) -> Variant:
     """A variant of a mixture: the base mixture with other weights, nothing else."""
     unknown = [k for k in raw if k not in MIX_VARIANT_KEYS]
     if unknown:
-        raise ConfigError(f"{path}.{unknown[0]}: unknown variant key (known: "
-                          f"{', '.join(MIX_VARIANT_KEYS)}): a mixture's variants differ only in "
-                          f"their weights")
+        raise ConfigError(
+            f"{path}.{unknown[0]}: unknown variant key (known: "
+            f"{', '.join(MIX_VARIANT_KEYS)}): a mixture's variants differ only in "
+            f"their weights"
+        )
     name = _variant_name(raw, path)
     weights = _mapping(raw.get("weights"), f"{path}.weights")
     listed = set(weights) ^ set(base.sources)
     if listed:
         which = min(listed)
         known = "unknown source" if which in weights else "no weight for source"
-        raise ConfigError(f"{path}.weights.{which}: {known} (the base's sources: "
-                          f"{', '.join(base.sources)})")
+        raise ConfigError(
+            f"{path}.weights.{which}: {known} (the base's sources: {', '.join(base.sources)})"
+        )
     sources = {n: {**to_plain(s), "weight": weights[n]} for n, s in base.sources.items()}
     mix = build(MixConfig, {**to_plain(base), "sources": sources}, path)
     return Variant(name, [], [", ".join(f"{n} {w:g}" for n, w in weights.items())], mix)
@@ -219,7 +262,11 @@ def mix_variant(base: MixConfig, raw: dict[str, Any], path: str) -> Variant:
 
 def _variant_name(raw: dict[str, Any], path: str) -> str:
     name = raw.get("name")
-    if not isinstance(name, str) or not name or not name.replace("_", "").replace("-", "").isalnum():
+    if (
+        not isinstance(name, str)
+        or not name
+        or not name.replace("_", "").replace("-", "").isalnum()
+    ):
         raise ConfigError(f"{path}.name: expected a name of letters, digits, - and _, got {name!r}")
     return name
 
@@ -230,17 +277,22 @@ def _quality_spec(raw: Any) -> QualityModelSpec | None:
     raw = _mapping(raw, "quality_model")
     unknown = [k for k in raw if k not in QUALITY_KEYS]
     if unknown:
-        raise ConfigError(f"quality_model.{unknown[0]}: unknown key (known: {', '.join(QUALITY_KEYS)})")
+        raise ConfigError(
+            f"quality_model.{unknown[0]}: unknown key (known: {', '.join(QUALITY_KEYS)})"
+        )
     lists = {}
     for key in ("positive", "negative"):
         value = raw.get(key)
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"quality_model.{key}: expected a non-empty list of paths, got {value!r}")
+            raise ConfigError(
+                f"quality_model.{key}: expected a non-empty list of paths, got {value!r}"
+            )
         lists[key] = value
     max_docs = raw.get("max_docs")
     if max_docs is not None and (not isinstance(max_docs, int) or max_docs < 1):
         raise ConfigError(f"quality_model.max_docs: expected a positive int, got {max_docs!r}")
     from scratchlm.curate.text.classifier import TrainOptions
+
     options = _mapping(raw.get("options"), "quality_model.options")
     build(TrainOptions, options, "quality_model.options")  # refuse bad options before any work
     return QualityModelSpec(lists["positive"], lists["negative"], max_docs, options)
@@ -268,16 +320,21 @@ def parse_ablation(data: Any, folder: Path) -> Ablation:
     raw_variants = data.get("variants")
     if not isinstance(raw_variants, list) or len(raw_variants) < 2:
         raise ConfigError("variants: expected a list of at least two variants to compare")
-    variants = [mix_variant(mix, _mapping(v, f"variants[{i}]"), f"variants[{i}]") if mix
-                else apply_changes(steps, _mapping(v, f"variants[{i}]"), f"variants[{i}]")
-                for i, v in enumerate(raw_variants)]
+    variants = [
+        mix_variant(mix, _mapping(v, f"variants[{i}]"), f"variants[{i}]")
+        if mix
+        else apply_changes(steps, _mapping(v, f"variants[{i}]"), f"variants[{i}]")
+        for i, v in enumerate(raw_variants)
+    ]
     names = [v.name for v in variants]
     if len(set(names)) != len(names):
         raise ConfigError(f"variants: names must be unique, got {names}")
     shard_options = _mapping(data.get("shard"), "shard")
     if "val_fraction" in shard_options:
-        raise ConfigError("shard.val_fraction: an ablation validates "
-                          "every variant on the --eval text; leave it out")
+        raise ConfigError(
+            "shard.val_fraction: an ablation validates "
+            "every variant on the --eval text; leave it out"
+        )
     shard = replace(build(ShardConfig, shard_options, "shard"), val_fraction=0.0)
     try:
         train = build(TrainConfig, data.get("train"), "train")
@@ -286,10 +343,18 @@ def parse_ablation(data: Any, folder: Path) -> Ablation:
     budget = data.get("budget", "single_epoch")
     if budget not in BUDGETS:
         raise ConfigError(f"budget: expected one of {', '.join(BUDGETS)}, got {budget!r}")
-    return Ablation(name, variants, build(BpeConfig, data.get("bpe"), "bpe"), shard, train,
-                    _quality_spec(data.get("quality_model")),
-                    doc_timeout(data.get("doc_timeout_s", DOC_TIMEOUT_S), "doc_timeout_s"), mix, budget,
-                    data.get("keep_intermediate", False))
+    return Ablation(
+        name,
+        variants,
+        build(BpeConfig, data.get("bpe"), "bpe"),
+        shard,
+        train,
+        _quality_spec(data.get("quality_model")),
+        doc_timeout(data.get("doc_timeout_s", DOC_TIMEOUT_S), "doc_timeout_s"),
+        mix,
+        budget,
+        data.get("keep_intermediate", False),
+    )
 
 
 def _extended(data: Any, path: Path) -> Any:
@@ -306,8 +371,12 @@ def _extended(data: Any, path: Path) -> Any:
     if not isinstance(parent, dict):
         raise ConfigError(f"extends: {parent_path} holds no ablation mapping")
     if "extends" in parent:
-        raise ConfigError(f"extends: {parent_path} extends another file itself; extend that one directly")
-    if isinstance(parent.get("base"), str):  # a base file name is relative to the file that names it
+        raise ConfigError(
+            f"extends: {parent_path} extends another file itself; extend that one directly"
+        )
+    if isinstance(
+        parent.get("base"), str
+    ):  # a base file name is relative to the file that names it
         parent["base"] = str((parent_path.parent / parent["base"]).resolve())
     return {**parent, **{k: v for k, v in data.items() if k != "extends"}}
 

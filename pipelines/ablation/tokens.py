@@ -6,6 +6,7 @@
   and its shard files become every variant's ``val`` split (hard links, same bytes, same sha256),
   so the trainer's own validation runs are the comparison on one held-out text.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,11 +47,18 @@ def train_union_tokenizer(folders: Sequence[Path], config: BpeConfig, output: Pa
     return output / TOKENIZER_FILE
 
 
-def shard_all_train(inputs: Sequence[str], tokenizer: Path, output: Path, config: ShardConfig,
-                    executor: Executor) -> dict[str, Any]:
+def shard_all_train(
+    inputs: Sequence[str], tokenizer: Path, output: Path, config: ShardConfig, executor: Executor
+) -> dict[str, Any]:
     """Every document of ``inputs`` into the ``train`` split of a shard folder (no ``val``)."""
-    return shard_corpus(corpus_files(list(inputs)), tokenizer, output, replace(config, val_fraction=0.0),
-                        executor, log=lambda _: None)
+    return shard_corpus(
+        corpus_files(list(inputs)),
+        tokenizer,
+        output,
+        replace(config, val_fraction=0.0),
+        executor,
+        log=lambda _: None,
+    )
 
 
 def _link(source: Path, target: Path) -> None:
@@ -72,10 +80,15 @@ def compose_shards(train_folder: Path, eval_folder: Path, output: Path) -> dict[
         return load_manifest(output)
     train, evaluation = load_manifest(train_folder), load_manifest(eval_folder)
     if train["tokenizer_sha256"] != evaluation["tokenizer_sha256"]:
-        raise ConfigError(f"{train_folder} and {eval_folder} were encoded with different tokenizers")
+        raise ConfigError(
+            f"{train_folder} and {eval_folder} were encoded with different tokenizers"
+        )
     output.mkdir(parents=True, exist_ok=True)
     entries = []
-    for split, folder, manifest in (("train", train_folder, train), ("val", eval_folder, evaluation)):
+    for split, folder, manifest in (
+        ("train", train_folder, train),
+        ("val", eval_folder, evaluation),
+    ):
         shards = [e for e in manifest["shards"] if e["split"] == "train"]
         for index, entry in enumerate(shards):
             file, docs_file = shard_names(split, index)
@@ -83,13 +96,25 @@ def compose_shards(train_folder: Path, eval_folder: Path, output: Path) -> dict[
             _link(folder / entry["docs_file"], output / docs_file)
             entries.append({**entry, "file": file, "docs_file": docs_file, "split": split})
     _link(train_folder / TOKENIZER_FILE, output / TOKENIZER_FILE)
-    splits = {split: {"tokens": sum(e["tokens"] for e in entries if e["split"] == split),
-                      "docs": sum(e["docs"] for e in entries if e["split"] == split),
-                      "shards": sum(e["split"] == split for e in entries)} for split in ("train", "val")}
-    manifest = {"format": FORMAT, "dtype": train["dtype"], "eos_id": train["eos_id"],
-                "vocab_size": train["vocab_size"], "tokenizer": TOKENIZER_FILE,
-                "tokenizer_sha256": train["tokenizer_sha256"], "splits": splits, "shards": entries,
-                "encoders": sorted({*train.get("encoders", []), *evaluation.get("encoders", [])}),
-                "sources": {"train": str(train_folder), "val": str(eval_folder)}}
+    splits = {
+        split: {
+            "tokens": sum(e["tokens"] for e in entries if e["split"] == split),
+            "docs": sum(e["docs"] for e in entries if e["split"] == split),
+            "shards": sum(e["split"] == split for e in entries),
+        }
+        for split in ("train", "val")
+    }
+    manifest = {
+        "format": FORMAT,
+        "dtype": train["dtype"],
+        "eos_id": train["eos_id"],
+        "vocab_size": train["vocab_size"],
+        "tokenizer": TOKENIZER_FILE,
+        "tokenizer_sha256": train["tokenizer_sha256"],
+        "splits": splits,
+        "shards": entries,
+        "encoders": sorted({*train.get("encoders", []), *evaluation.get("encoders", [])}),
+        "sources": {"train": str(train_folder), "val": str(eval_folder)},
+    }
     write_atomic(output / MANIFEST, json.dumps(manifest, indent=1))
     return manifest

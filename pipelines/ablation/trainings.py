@@ -12,6 +12,7 @@ through ``CUDA_VISIBLE_DEVICES``), each slot taking the next unfinished training
 ends; a child that fails or crashes is reported and the others go on. Then ``scratchlm ablate`` with
 the same arguments as before finds every training finished and writes the comparison.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,7 +41,7 @@ class Training:
     variant: str
     seed: int
     data: Path  # the variant's shard folder
-    out: Path   # its seed-S folder
+    out: Path  # its seed-S folder
 
 
 def write_plan(output: Path, variants: list[str], seeds: list[int], train: dict[str, Any]) -> Path:
@@ -60,17 +61,28 @@ def read_plan(output: Path) -> tuple[list[Training], dict[str, Any]]:
     try:
         plan = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no training plan (run scratchlm ablate ... --prepare-only first)") from None
+        raise ConfigError(
+            f"{path}: no training plan (run scratchlm ablate ... --prepare-only first)"
+        ) from None
     except ValueError as err:
         raise ConfigError(f"{path}: unreadable training plan: {err}") from None
     for variant in plan["variants"]:
         shards = variant_dir(output, variant) / SHARDS
         if not (shards / MANIFEST).exists():
-            raise ConfigError(f"{shards}: variant {variant} has no encoded shards; rerun scratchlm ablate")
+            raise ConfigError(
+                f"{shards}: variant {variant} has no encoded shards; rerun scratchlm ablate"
+            )
     # seed by seed, so that an interrupted ablation has whole seeds of every variant
-    trainings = [Training(variant, seed, variant_dir(output, variant) / SHARDS,
-                          seed_dir(variant_dir(output, variant), seed))
-                 for seed in plan["seeds"] for variant in plan["variants"]]
+    trainings = [
+        Training(
+            variant,
+            seed,
+            variant_dir(output, variant) / SHARDS,
+            seed_dir(variant_dir(output, variant), seed),
+        )
+        for seed in plan["seeds"]
+        for variant in plan["variants"]
+    ]
     return trainings, plan["train"]
 
 
@@ -83,7 +95,9 @@ def finished(training: Training, max_steps: int) -> bool:
     return run.curve[-1][0] == max_steps
 
 
-def _train(training: Training, train: dict[str, Any], side_by_side: bool = False) -> tuple[bool, str]:
+def _train(
+    training: Training, train: dict[str, Any], side_by_side: bool = False
+) -> tuple[bool, str]:
     """Train one variant × seed (resuming from its checkpoints): (succeeded, a line saying how it
     ended). A training that fails says why and leaves the others to go on.
     ``side_by_side``: other trainings print too, so no progress bar, and every line names the
@@ -96,17 +110,24 @@ def _train(training: Training, train: dict[str, Any], side_by_side: bool = False
     where = os.environ.get("CUDA_VISIBLE_DEVICES")
     config = dataclasses.replace(TrainConfig(**train), seed=training.seed)
     try:
-        result = run_training(config, training.data, training.out,
-                              progress=Progress(config.max_steps, name, bar=not side_by_side))
+        result = run_training(
+            config,
+            training.data,
+            training.out,
+            progress=Progress(config.max_steps, name, bar=not side_by_side),
+        )
     except (ModelError, ConfigError) as err:
         return False, f"failed {name}: {err}"
-    return True, (f"trained {name}{f' on GPU {where}' if where else ''}: {result['tokens']:,} tokens, "
-                  f"validation loss {result.get('val_loss', float('nan')):.4f}")
+    return True, (
+        f"trained {name}{f' on GPU {where}' if where else ''}: {result['tokens']:,} tokens, "
+        f"validation loss {result.get('val_loss', float('nan')):.4f}"
+    )
 
 
 def gpu_count() -> int:
     """GPUs on this machine (0 without CUDA)."""
     import torch
+
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
@@ -128,8 +149,10 @@ def run_trainings(output: Path, jobs: int | None = None, log: Log = print) -> in
     jobs, gpus = resolve_jobs(jobs)
     trainings, train = read_plan(output)
     todo = [t for t in trainings if not finished(t, train["max_steps"])]
-    log(f"{len(trainings) - len(todo)} of {len(trainings)} "
-        f"trainings already finished; {len(todo)} to train")
+    log(
+        f"{len(trainings) - len(todo)} of {len(trainings)} "
+        f"trainings already finished; {len(todo)} to train"
+    )
     if jobs == 1:
         failed = []
         for training in todo:
@@ -141,25 +164,35 @@ def run_trainings(output: Path, jobs: int | None = None, log: Log = print) -> in
         failed = _side_by_side(output, todo, jobs, gpus)
     if failed:
         names = ", ".join(f"{t.variant} seed {t.seed}" for t in failed)
-        raise ConfigError(f"{len(failed)} of {len(todo)} trainings failed ({names}; the lines above say why); "
-                          f"the others are kept: run again to retry")
+        raise ConfigError(
+            f"{len(failed)} of {len(todo)} trainings failed ({names}; the lines above say why); "
+            f"the others are kept: run again to retry"
+        )
     return len(todo)
 
 
 def _side_by_side(output: Path, todo: list[Training], jobs: int, gpus: int) -> list[Training]:
     """Train ``todo`` in ``jobs`` child processes at a time, slot i on GPU i; each child prints its
     own lines. Returns the trainings whose process failed (a crash too: the others go on)."""
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")  # slot i takes the i-th GPU this process may use
+    visible = os.environ.get(
+        "CUDA_VISIBLE_DEVICES"
+    )  # slot i takes the i-th GPU this process may use
     devices = visible.split(",") if visible else [str(i) for i in range(gpus)]
     pending, running, failed = list(todo), {}, []
     while pending or running:
-        for slot in [s for s in range(jobs) if s not in running][:len(pending)]:
+        for slot in [s for s in range(jobs) if s not in running][: len(pending)]:
             training = pending.pop(0)
             env = {**os.environ, **({"CUDA_VISIBLE_DEVICES": devices[slot]} if gpus else {})}
             if not gpus:  # CPU trainings side by side share the cores instead of each taking all
                 env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))
-            command = [sys.executable, "-m", "scratchlm.pipelines.ablation.trainings", str(output),
-                       "--only", f"{training.variant}:{training.seed}"]
+            command = [
+                sys.executable,
+                "-m",
+                "scratchlm.pipelines.ablation.trainings",
+                str(output),
+                "--only",
+                f"{training.variant}:{training.seed}",
+            ]
             running[slot] = (training, subprocess.Popen(command, env=env))
         time.sleep(0.2)
         for slot, (training, process) in list(running.items()):
@@ -185,10 +218,16 @@ def train_one(output: Path, only: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("output", type=Path, help="the ablation folder (holding trainings.json)")
-    p.add_argument("--jobs", type=int, default=None, help="trainings at a time (default: one per GPU, else 1)")
-    p.add_argument("--only", metavar="VARIANT:SEED", help=argparse.SUPPRESS)  # one child of --jobs N
+    p.add_argument(
+        "--jobs", type=int, default=None, help="trainings at a time (default: one per GPU, else 1)"
+    )
+    p.add_argument(
+        "--only", metavar="VARIANT:SEED", help=argparse.SUPPRESS
+    )  # one child of --jobs N
     args = p.parse_args(argv)
     try:
         if args.only:

@@ -3,6 +3,7 @@
 ``register`` adds its parser(s) and sets ``func``: a callable taking the parsed arguments and
 returning the exit code.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -1,4 +1,5 @@
 """Options that several subcommands share."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,23 +8,35 @@ from scratchlm.pipelines.recipe import DOC_TIMEOUT_S, TASK_BYTES
 
 
 def add_doc_timeout(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--doc-timeout", type=float, default=None, metavar="SECONDS",
-                        help="per-document deadline of every curation step; a document on which a step runs "
-                             f"longer is that step's reject, '<step>:timeout' (default: the recipe's "
-                             f"doc_timeout_s, else {DOC_TIMEOUT_S:g}; 0: none)")
+    parser.add_argument(
+        "--doc-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="per-document deadline of every curation step; a document on which a step runs "
+        f"longer is that step's reject, '<step>:timeout' (default: the recipe's "
+        f"doc_timeout_s, else {DOC_TIMEOUT_S:g}; 0: none)",
+    )
 
 
 def add_task_bytes(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--task-bytes", default=None, metavar="SIZE",
-                        help="an input file larger than this is read as several tasks, cut at line "
-                             "starts (JSONL), row groups (Parquet), gzip members or zstd frames, "
-                             "or WARC records, with the same documents and ids; bytes or a size as "
-                             "64MiB or 1GB (default: the recipe's task_bytes, else "
-                             f"{TASK_BYTES >> 20}MiB; 0: never split)")
+    parser.add_argument(
+        "--task-bytes",
+        default=None,
+        metavar="SIZE",
+        help="an input file larger than this is read as several tasks, cut at line "
+        "starts (JSONL), row groups (Parquet), gzip members or zstd frames, "
+        "or WARC records, with the same documents and ids; bytes or a size as "
+        "64MiB or 1GB (default: the recipe's task_bytes, else "
+        f"{TASK_BYTES >> 20}MiB; 0: never split)",
+    )
 
 
 def add_keep_intermediate(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--keep-intermediate", action="store_true",
-                        help="write every curation step's full output into its folder, not only the output of "
-                             "the steps that end a fused segment (for debugging; default: the recipe's "
-                             "keep_intermediate, else off)")
+    parser.add_argument(
+        "--keep-intermediate",
+        action="store_true",
+        help="write every curation step's full output into its folder, not only the output of "
+        "the steps that end a fused segment (for debugging; default: the recipe's "
+        "keep_intermediate, else off)",
+    )

@@ -1,5 +1,6 @@
 """``scratchlm fetch``: download a URL or a list of them into a local mirror that ``curate``
 reads."""
+
 from __future__ import annotations
 
 import argparse
@@ -29,11 +30,15 @@ def fetch(args: argparse.Namespace) -> int:
             skipped += 1
             continue
         label = f"[{number}/{len(entries)}] {entry.path}"
-        with tqdm(desc=label, unit="B", unit_scale=True, disable=not sys.stderr.isatty(), leave=False) as bar:
+        with tqdm(
+            desc=label, unit="B", unit_scale=True, disable=not sys.stderr.isatty(), leave=False
+        ) as bar:
+
             def advance(count: int, total: int | None) -> None:
                 if total is not None and bar.total != total:
                     bar.total = total
                 bar.update(count)
+
             try:
                 digest = download(entry, args.output, options, advance)
             except OSError as err:
@@ -48,22 +53,39 @@ def fetch(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "fetch", help="download files (a URL or a list of them) into a local mirror",
+        "fetch",
+        help="download files (a URL or a list of them) into a local mirror",
         description="Download into a local mirror with SHA-256 "
-                    "checksums (DIR/.sha256sums), resuming partial "
-                    "downloads and skipping complete files. TARGET is a URL, "
-                    "or a list of URLs or paths: @FILE, "
-                    "a local file, or a URL ending in .paths/.txt (.gz too), e.g. Common Crawl's wet.paths.gz "
-                    "with --base-url https://data.commoncrawl.org/")
-    p.add_argument("target", metavar="URL_OR_LIST", help="a URL, or a list of URLs or relative paths")
+        "checksums (DIR/.sha256sums), resuming partial "
+        "downloads and skipping complete files. TARGET is a URL, "
+        "or a list of URLs or paths: @FILE, "
+        "a local file, or a URL ending in .paths/.txt (.gz too), e.g. Common Crawl's wet.paths.gz "
+        "with --base-url https://data.commoncrawl.org/",
+    )
+    p.add_argument(
+        "target", metavar="URL_OR_LIST", help="a URL, or a list of URLs or relative paths"
+    )
     p.add_argument("--output", required=True, type=Path, metavar="DIR", help="mirror folder")
     p.add_argument("--base-url", help="prefix for relative paths in the list")
     p.add_argument("--limit", type=int, default=0, help="fetch only the first N entries (0: all)")
-    p.add_argument("--verify", action="store_true", help="re-hash complete files; fetch again on mismatch")
+    p.add_argument(
+        "--verify", action="store_true", help="re-hash complete files; fetch again on mismatch"
+    )
     defaults = RemoteOptions()
-    p.add_argument("--timeout", type=float, default=defaults.timeout_s, help="seconds per connect and per read")
-    p.add_argument("--retries", type=int, default=defaults.retries, help="retries on 5xx, 429 and connection errors")
-    p.add_argument("--backoff", type=float, default=defaults.backoff_s,
-                   help="first retry delay in seconds, doubled each time")
+    p.add_argument(
+        "--timeout", type=float, default=defaults.timeout_s, help="seconds per connect and per read"
+    )
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=defaults.retries,
+        help="retries on 5xx, 429 and connection errors",
+    )
+    p.add_argument(
+        "--backoff",
+        type=float,
+        default=defaults.backoff_s,
+        help="first retry delay in seconds, doubled each time",
+    )
     p.add_argument("--max-bytes", type=int, default=defaults.max_bytes, help="size cap per file")
     p.set_defaults(func=fetch)

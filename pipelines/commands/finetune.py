@@ -3,6 +3,7 @@
 The work lives in ``pipelines.finetune_tasks``, imported when a task runs, so that building the
 CLI parser does not import torch.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,42 +15,84 @@ from scratchlm.model.finetune_config import DPO_BETA, FinetuneConfig
 
 def task(name: str) -> Callable[[argparse.Namespace], int]:
     """The handler ``pipelines.finetune_tasks.<name>``, imported on first use."""
+
     def handler(args: argparse.Namespace) -> int:
         from scratchlm.pipelines import finetune_tasks
+
         return getattr(finetune_tasks, name)(args)
+
     return handler
 
 
 def add_common(p: argparse.ArgumentParser, train_layers: str) -> None:
     d = FinetuneConfig()
-    p.add_argument("--checkpoint", type=Path, required=True, metavar="DIR",
-                   help="pretrained checkpoint (a step-* folder or a training output folder)")
-    p.add_argument("--output", "--out", dest="out", type=Path, required=True, metavar="DIR",
-                   help="output folder for the fine-tuned model")
-    p.add_argument("--tokenizer", type=Path, metavar="FILE", help="tokenizer.json (default: the checkpoint's)")
-    p.add_argument("--train-layers", default=train_layers,
-                   help="what trains besides the head: all, last-block+norm, or N last blocks (+ final norm); "
-                        "ignored with LoRA, where only adapters (and a classifier head) train")
+    p.add_argument(
+        "--checkpoint",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="pretrained checkpoint (a step-* folder or a training output folder)",
+    )
+    p.add_argument(
+        "--output",
+        "--out",
+        dest="out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="output folder for the fine-tuned model",
+    )
+    p.add_argument(
+        "--tokenizer", type=Path, metavar="FILE", help="tokenizer.json (default: the checkpoint's)"
+    )
+    p.add_argument(
+        "--train-layers",
+        default=train_layers,
+        help="what trains besides the head: all, last-block+norm, or N last blocks (+ final norm); "
+        "ignored with LoRA, where only adapters (and a classifier head) train",
+    )
     p.add_argument("--epochs", type=int, default=d.epochs, help="passes over the training data")
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="examples per optimizer step")
+    p.add_argument(
+        "--batch-size", type=int, default=d.batch_size, help="examples per optimizer step"
+    )
     p.add_argument("--lr", type=float, default=d.lr, help="AdamW learning rate")
     p.add_argument("--weight-decay", type=float, default=d.weight_decay, help="AdamW weight decay")
-    p.add_argument("--seed", type=int, default=d.seed, help="seed of batch order, dropout and held-out split")
-    p.add_argument("--lora-rank", type=int, default=d.lora_rank,
-                   help="LoRA rank on attention and MLP projections (0: off); base weights stay frozen")
-    p.add_argument("--lora-alpha", type=float, default=d.lora_alpha, help="LoRA scale numerator (scale = alpha / rank)")
+    p.add_argument(
+        "--seed", type=int, default=d.seed, help="seed of batch order, dropout and held-out split"
+    )
+    p.add_argument(
+        "--lora-rank",
+        type=int,
+        default=d.lora_rank,
+        help="LoRA rank on attention and MLP projections (0: off); base weights stay frozen",
+    )
+    p.add_argument(
+        "--lora-alpha",
+        type=float,
+        default=d.lora_alpha,
+        help="LoRA scale numerator (scale = alpha / rank)",
+    )
     p.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "finetune", help="fine-tune a checkpoint (classify, instruct, dpo); merge LoRA")
+        "finetune", help="fine-tune a checkpoint (classify, instruct, dpo); merge LoRA"
+    )
     tasks = p.add_subparsers(dest="task", metavar="TASK", required=True)
 
     c = tasks.add_parser("classify", help="text classifier over the last token (book ch. 6)")
     add_common(c, "last-block+norm")
-    c.add_argument("--train", type=Path, required=True, metavar="FILE", help="labelled texts (JSON/JSONL)")
-    c.add_argument("--val", type=Path, required=True, metavar="FILE", help="validation texts, accuracy each epoch")
+    c.add_argument(
+        "--train", type=Path, required=True, metavar="FILE", help="labelled texts (JSON/JSONL)"
+    )
+    c.add_argument(
+        "--val",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="validation texts, accuracy each epoch",
+    )
     c.add_argument("--test", type=Path, metavar="FILE", help="test texts, accuracy at the end")
     c.add_argument("--text-field", default="text", help="record field holding the text")
     c.add_argument("--label-field", default="label", help="record field holding the label")
@@ -57,37 +100,83 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     i = tasks.add_parser("instruct", help="instruction tuning on Alpaca-style records (book ch. 7)")
     add_common(i, "all")
-    i.add_argument("--data", type=Path, required=True, metavar="FILE",
-                   help="records with instruction, input, output (JSON list or JSONL)")
-    i.add_argument("--val", type=Path, metavar="FILE", help="validation records (default: hold out --val-fraction)")
-    i.add_argument("--val-fraction", type=float, default=0.1, help="share of --data held out without --val")
+    i.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="records with instruction, input, output (JSON list or JSONL)",
+    )
+    i.add_argument(
+        "--val",
+        type=Path,
+        metavar="FILE",
+        help="validation records (default: hold out --val-fraction)",
+    )
+    i.add_argument(
+        "--val-fraction", type=float, default=0.1, help="share of --data held out without --val"
+    )
     i.add_argument("--show", type=int, default=2, help="validation records answered at the end")
     i.add_argument("--max-new-tokens", type=int, default=64, help="longest answer shown")
     i.set_defaults(func=task("instruct"))
 
     o = tasks.add_parser("dpo", help="preference tuning (DPO) on prompt, chosen, rejected records")
     add_common(o, "all")
-    o.add_argument("--data", type=Path, required=True, metavar="FILE",
-                   help="preference records: prompt (or instruction, input), chosen, rejected "
-                        "(JSON list or JSONL)")
-    o.add_argument("--val", type=Path, metavar="FILE",
-                   help="held-out pairs (default: hold out --val-fraction)")
-    o.add_argument("--val-fraction", type=float, default=0.1,
-                   help="share of --data held out without --val")
-    o.add_argument("--beta", type=float, default=DPO_BETA,
-                   help="how strongly the model is held to the reference, the --checkpoint model "
-                        "(larger: closer)")
+    o.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="preference records: prompt (or instruction, input), chosen, rejected "
+        "(JSON list or JSONL)",
+    )
+    o.add_argument(
+        "--val", type=Path, metavar="FILE", help="held-out pairs (default: hold out --val-fraction)"
+    )
+    o.add_argument(
+        "--val-fraction", type=float, default=0.1, help="share of --data held out without --val"
+    )
+    o.add_argument(
+        "--beta",
+        type=float,
+        default=DPO_BETA,
+        help="how strongly the model is held to the reference, the --checkpoint model "
+        "(larger: closer)",
+    )
     o.add_argument("--log-every", type=int, default=10, help="steps per logged training record")
-    o.add_argument("--eval-every", type=int, default=50,
-                   help="steps between held-out evaluations (and after each epoch)")
-    o.add_argument("--checkpoint-every", type=int, default=100,
-                   help="steps between saved states to --resume from")
+    o.add_argument(
+        "--eval-every",
+        type=int,
+        default=50,
+        help="steps between held-out evaluations (and after each epoch)",
+    )
+    o.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=100,
+        help="steps between saved states to --resume from",
+    )
     o.add_argument("--resume", action="store_true", help="continue the killed run in --output")
     o.set_defaults(func=task("dpo"))
 
     m = tasks.add_parser("merge", help="merge saved LoRA adapters into their base checkpoint")
-    m.add_argument("--adapters", type=Path, required=True, metavar="DIR", help="a fine-tuning output with adapters")
-    m.add_argument("--output", "--out", dest="out", type=Path, required=True, metavar="DIR",
-                   help="output folder for the merged checkpoint")
-    m.add_argument("--checkpoint", type=Path, metavar="DIR", help="base checkpoint (default: the recorded one)")
+    m.add_argument(
+        "--adapters",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="a fine-tuning output with adapters",
+    )
+    m.add_argument(
+        "--output",
+        "--out",
+        dest="out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="output folder for the merged checkpoint",
+    )
+    m.add_argument(
+        "--checkpoint", type=Path, metavar="DIR", help="base checkpoint (default: the recorded one)"
+    )
     m.set_defaults(func=task("merge"))

@@ -1,4 +1,5 @@
 """``scratchlm mix RECIPE --output DIR``: a mixture recipe's shards, training and report."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,12 +21,16 @@ def mix(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "mix", help="mix weighted sources into one set of token shards (then train, report)",
+        "mix",
+        help="mix weighted sources into one set of token shards (then train, report)",
         description="Run a mixture recipe: curate its raw-input sources, train its tokenizer on a "
-                    "sample following the weights, encode the sources, write the mixed shards "
-                    "(OUTPUT/shards), then train when the recipe has a train section.")
+        "sample following the weights, encode the sources, write the mixed shards "
+        "(OUTPUT/shards), then train when the recipe has a train section.",
+    )
     p.add_argument("recipe", help="recipe YAML file with a mix section")
-    p.add_argument("--output", required=True, type=Path, metavar="DIR", help="run folder (required)")
+    p.add_argument(
+        "--output", required=True, type=Path, metavar="DIR", help="run folder (required)"
+    )
     p.add_argument("--workers", type=int, default=1, help="parallel worker processes")
     p.add_argument("--executor", choices=EXECUTORS, default="local", help="executor")
     p.set_defaults(func=mix)

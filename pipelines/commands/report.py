@@ -1,5 +1,6 @@
 """``scratchlm report RUN_DIR``: the curation report of a run folder (HTML page, plots, data
 card)."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,9 +17,16 @@ def report(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("report",
-                              help="write RUN_DIR/report/index.html, its plots and datacard.md")
-    p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run folder written by curate or run")
-    p.add_argument("--sample-rows", type=int, default=SAMPLE_ROWS,
-                   help="documents read per step (kept and dropped each) for the plots and examples")
+    p = subparsers.add_parser(
+        "report", help="write RUN_DIR/report/index.html, its plots and datacard.md"
+    )
+    p.add_argument(
+        "run_dir", type=Path, metavar="RUN_DIR", help="a run folder written by curate or run"
+    )
+    p.add_argument(
+        "--sample-rows",
+        type=int,
+        default=SAMPLE_ROWS,
+        help="documents read per step (kept and dropped each) for the plots and examples",
+    )
     p.set_defaults(func=report)

@@ -1,4 +1,5 @@
 """``scratchlm shard`` (curated documents to token shards) and ``scratchlm shard verify DIR``."""
+
 from __future__ import annotations
 
 import argparse
@@ -18,9 +19,16 @@ from scratchlm.tokenizer.verify import verify_shards
 def shard(args: argparse.Namespace) -> int:
     missing = [name for name in ("input", "tokenizer", "output") if getattr(args, name) is None]
     if missing:
-        raise ConfigError(f"shard: --{' --'.join(missing)} required (or: scratchlm shard verify DIR)")
-    options = {"shard_tokens": args.shard_tokens, "val_fraction": args.val_fraction,
-               "eos_token": args.eos_token, "parallel": args.parallel, "encoder": args.encoder}
+        raise ConfigError(
+            f"shard: --{' --'.join(missing)} required (or: scratchlm shard verify DIR)"
+        )
+    options = {
+        "shard_tokens": args.shard_tokens,
+        "val_fraction": args.val_fraction,
+        "eos_token": args.eos_token,
+        "parallel": args.parallel,
+        "encoder": args.encoder,
+    }
     config = build(ShardConfig, options, "shard")
     workers = args.workers if args.workers is not None else os.cpu_count() or 1
     if config.parallel == "threads":  # read by tokenizers when its thread pool starts
@@ -40,41 +48,71 @@ def verify(args: argparse.Namespace) -> int:
     if not report.ok:
         print(f"{args.folder}: {len(report.problems)} problem(s)")
         return 1
-    print(f"ok: {report.shards} shards, {report.tokens:,} tokens, {report.docs:,} documents; "
-          f"{report.decoded} sampled documents decode to their source text")
+    print(
+        f"ok: {report.shards} shards, {report.tokens:,} tokens, {report.docs:,} documents; "
+        f"{report.decoded} sampled documents decode to their source text"
+    )
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     defaults = ShardConfig()
     p = subparsers.add_parser(
-        "shard", help="encode curated documents into token shards (or: shard verify DIR)",
+        "shard",
+        help="encode curated documents into token shards (or: shard verify DIR)",
         usage="%(prog)s --input PATH... --tokenizer FILE --output DIR [options]\n"
-              "       %(prog)s verify DIR [--samples N] [--seed N]")
-    p.add_argument("--input", nargs="+", metavar="PATH", help="a curated step folder or JSONL/Parquet files")
+        "       %(prog)s verify DIR [--samples N] [--seed N]",
+    )
+    p.add_argument(
+        "--input", nargs="+", metavar="PATH", help="a curated step folder or JSONL/Parquet files"
+    )
     p.add_argument("--tokenizer", type=Path, metavar="FILE", help="tokenizer.json")
     p.add_argument("--output", type=Path, metavar="DIR", help="shard folder")
-    p.add_argument("--shard-tokens", type=int, default=defaults.shard_tokens, help="most tokens in one shard")
-    p.add_argument("--val-fraction", type=float, default=defaults.val_fraction,
-                   help="share of documents (by a hash of their id) in the val split")
-    p.add_argument("--eos-token", default=defaults.eos_token, help="token appended after each document")
-    p.add_argument("--parallel", choices=("threads", "processes"), default=defaults.parallel,
-                   help="tokenizer threads in this process, "
-                        "or one single-threaded worker process per input file")
-    p.add_argument("--encoder", choices=("auto", "tokenizers"), default=defaults.encoder,
-                   help="auto: fastokens where it gives tokenizers' ids exactly, else tokenizers "
-                        "(manifest.json's encoders names what ran); tokenizers: always tokenizers")
-    p.add_argument("--workers", type=int, default=None,
-                   help="tokenizer threads, or worker processes (default: "
-                        "this machine's cores, as the tokenizer "
-                        "takes inside scratchlm run)")
+    p.add_argument(
+        "--shard-tokens", type=int, default=defaults.shard_tokens, help="most tokens in one shard"
+    )
+    p.add_argument(
+        "--val-fraction",
+        type=float,
+        default=defaults.val_fraction,
+        help="share of documents (by a hash of their id) in the val split",
+    )
+    p.add_argument(
+        "--eos-token", default=defaults.eos_token, help="token appended after each document"
+    )
+    p.add_argument(
+        "--parallel",
+        choices=("threads", "processes"),
+        default=defaults.parallel,
+        help="tokenizer threads in this process, "
+        "or one single-threaded worker process per input file",
+    )
+    p.add_argument(
+        "--encoder",
+        choices=("auto", "tokenizers"),
+        default=defaults.encoder,
+        help="auto: fastokens where it gives tokenizers' ids exactly, else tokenizers "
+        "(manifest.json's encoders names what ran); tokenizers: always tokenizers",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="tokenizer threads, or worker processes (default: "
+        "this machine's cores, as the tokenizer "
+        "takes inside scratchlm run)",
+    )
     p.add_argument("--executor", choices=EXECUTORS, default="local", help="executor")
     p.set_defaults(func=shard)
-    commands = p.add_subparsers(dest="shard_command", metavar="verify",
-                                title="or check a shard folder")
-    v = commands.add_parser("verify",
-                            help="check a shard folder: checksums, token range, offsets, decoding")
+    commands = p.add_subparsers(
+        dest="shard_command", metavar="verify", title="or check a shard folder"
+    )
+    v = commands.add_parser(
+        "verify", help="check a shard folder: checksums, token range, offsets, decoding"
+    )
     v.add_argument("folder", type=Path, metavar="DIR", help="shard folder (with manifest.json)")
-    v.add_argument("--samples", type=int, default=8, help="documents per split decoded against their source")
+    v.add_argument(
+        "--samples", type=int, default=8, help="documents per split decoded against their source"
+    )
     v.add_argument("--seed", type=int, default=0, help="seed for choosing the sampled documents")
     v.set_defaults(func=verify)

@@ -1,5 +1,6 @@
 """``scratchlm stages [NAME]``: the recipe's curation stages, and one stage's options with
 defaults."""
+
 from __future__ import annotations
 
 import argparse
@@ -58,13 +59,16 @@ def describe(name: str) -> str:
             tail = " (required)"
         lines.append(f"  {f.name}: {type_name(hints[f.name])}{tail}")
         if f.name in notes:
-            lines += textwrap.wrap(notes[f.name], 96, initial_indent=" " * 6,
-                                   subsequent_indent=" " * 6)
+            lines += textwrap.wrap(
+                notes[f.name], 96, initial_indent=" " * 6, subsequent_indent=" " * 6
+            )
     signals = stage_signals(name)
     if signals:
         lines += ["", "meta fields written (field: what it measures; bounding options):"]
-        lines += [f"  {s.field}: {s.meaning}" + (f"; {', '.join(s.bounds)}" if s.bounds else "")
-                  for s in signals]
+        lines += [
+            f"  {s.field}: {s.meaning}" + (f"; {', '.join(s.bounds)}" if s.bounds else "")
+            for s in signals
+        ]
     return "\n".join(lines)
 
 
@@ -84,6 +88,8 @@ def stages(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("stages", help="list the curation stages a recipe step can name, or one stage's options")
+    p = subparsers.add_parser(
+        "stages", help="list the curation stages a recipe step can name, or one stage's options"
+    )
     p.add_argument("name", nargs="?", default=None, help="a stage: print its options and defaults")
     p.set_defaults(func=stages)

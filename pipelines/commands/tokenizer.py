@@ -1,4 +1,5 @@
 """``scratchlm tokenizer train`` and ``scratchlm tokenizer eval``."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,13 +16,19 @@ from scratchlm.tokenizer.train import TOKENIZER_FILE, train_to_folder
 
 
 def train(args: argparse.Namespace) -> int:
-    options = {"vocab_size": args.vocab_size, "min_frequency": args.min_frequency,
-               "special_tokens": args.special_tokens, "limit_bytes": args.limit_bytes}
+    options = {
+        "vocab_size": args.vocab_size,
+        "min_frequency": args.min_frequency,
+        "special_tokens": args.special_tokens,
+        "limit_bytes": args.limit_bytes,
+    }
     config = build(BpeConfig, options, "tokenizer train")
     stats = train_to_folder(corpus_files(args.input), config, args.output)
-    print(f"trained {stats['vocab_size']:,} tokens on "
-          f"{stats['docs']:,} documents ({stats['bytes'] / 1e6:.1f} MB) "
-          f"in {stats['seconds']:.1f} s, peak RSS {stats['peak_rss_mb']:.0f} MiB")
+    print(
+        f"trained {stats['vocab_size']:,} tokens on "
+        f"{stats['docs']:,} documents ({stats['bytes'] / 1e6:.1f} MB) "
+        f"in {stats['seconds']:.1f} s, peak RSS {stats['peak_rss_mb']:.0f} MiB"
+    )
     print(f"{args.output / TOKENIZER_FILE}  sha256 {stats['sha256']}")
     return 0
 
@@ -32,7 +39,9 @@ def evaluate_command(args: argparse.Namespace) -> int:
     stats = evaluate(tokenizer, islice(docs, args.limit_docs))
     print(eval_table(stats))
     if args.json:
-        rows = [stats[ALL].row(ALL)] + [s.row(lang) for lang, s in sorted(stats.items()) if lang != ALL]
+        rows = [stats[ALL].row(ALL)] + [
+            s.row(lang) for lang, s in sorted(stats.items()) if lang != ALL
+        ]
         args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
     return 0 if stats[ALL].exact == stats[ALL].docs else 1
 
@@ -42,24 +51,61 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="tokenizer_command", metavar="COMMAND", required=True)
     defaults = BpeConfig()
 
-    p = commands.add_parser("train",
-                            help="train a byte-level BPE (HF tokenizers) on curated documents")
-    p.add_argument("--input", nargs="+", required=True, metavar="PATH",
-                   help="a curated step folder (its part-*.parquet shards) or JSONL/Parquet/text files")
-    p.add_argument("--output", type=Path, required=True, metavar="DIR", help="folder for tokenizer.json and its stats")
-    p.add_argument("--vocab-size", type=int, default=defaults.vocab_size, help="tokens in the vocabulary")
-    p.add_argument("--special-tokens", nargs="+", default=list(defaults.special_tokens), metavar="TOKEN",
-                   help=f"special tokens, ids 0, 1, ...; the first must be {EOS_TOKEN}")
-    p.add_argument("--min-frequency", type=int, default=defaults.min_frequency,
-                   help="a pair is merged only if it occurs at least this often")
-    p.add_argument("--limit-bytes", type=int, default=None, help="train on at most this many bytes of text")
+    p = commands.add_parser(
+        "train", help="train a byte-level BPE (HF tokenizers) on curated documents"
+    )
+    p.add_argument(
+        "--input",
+        nargs="+",
+        required=True,
+        metavar="PATH",
+        help="a curated step folder (its part-*.parquet shards) or JSONL/Parquet/text files",
+    )
+    p.add_argument(
+        "--output",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="folder for tokenizer.json and its stats",
+    )
+    p.add_argument(
+        "--vocab-size", type=int, default=defaults.vocab_size, help="tokens in the vocabulary"
+    )
+    p.add_argument(
+        "--special-tokens",
+        nargs="+",
+        default=list(defaults.special_tokens),
+        metavar="TOKEN",
+        help=f"special tokens, ids 0, 1, ...; the first must be {EOS_TOKEN}",
+    )
+    p.add_argument(
+        "--min-frequency",
+        type=int,
+        default=defaults.min_frequency,
+        help="a pair is merged only if it occurs at least this often",
+    )
+    p.add_argument(
+        "--limit-bytes", type=int, default=None, help="train on at most this many bytes of text"
+    )
     p.set_defaults(func=train)
 
     p = commands.add_parser(
-        "eval", help="bytes per token, byte-fallback share and round trip, per language")
-    p.add_argument("--tokenizer", type=Path, required=True, metavar="PATH",
-                   help="tokenizer.json, or the folder holding it")
-    p.add_argument("--input", nargs="+", required=True, metavar="PATH", help="curated step folder or files")
-    p.add_argument("--limit-docs", type=int, default=None, help="evaluate at most this many documents")
-    p.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the table as JSON")
+        "eval", help="bytes per token, byte-fallback share and round trip, per language"
+    )
+    p.add_argument(
+        "--tokenizer",
+        type=Path,
+        required=True,
+        metavar="PATH",
+        help="tokenizer.json, or the folder holding it",
+    )
+    p.add_argument(
+        "--input", nargs="+", required=True, metavar="PATH", help="curated step folder or files"
+    )
+    p.add_argument(
+        "--limit-docs", type=int, default=None, help="evaluate at most this many documents"
+    )
+    p.add_argument(
+        "--json", type=Path, default=None, metavar="FILE", help="also write the table as JSON"
+    )
     p.set_defaults(func=evaluate_command)

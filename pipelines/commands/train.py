@@ -3,6 +3,7 @@
 Text is encoded and decoded here with the run's ``tokenizer.json`` (the ``tokenizers`` library);
 ``model/`` itself only sees token ids.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,11 +37,19 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     for f in dataclasses.fields(TrainConfig):
         flag, help_text = "--" + f.name.replace("_", "-"), f.metadata.get("help", "")
         if f.name == "model":
-            parser.add_argument("--set", dest="model", action="append", default=[], metavar="FIELD=VALUE",
-                                help="a GPTConfig field to override (repeatable), "
-                                     "e.g. --set n_layer=6 --set dropout=0.0")
+            parser.add_argument(
+                "--set",
+                dest="model",
+                action="append",
+                default=[],
+                metavar="FIELD=VALUE",
+                help="a GPTConfig field to override (repeatable), "
+                "e.g. --set n_layer=6 --set dropout=0.0",
+            )
         elif hints[f.name] is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
+            parser.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_text
+            )
         else:
             parser.add_argument(flag, type=parse_value, default=f.default, help=help_text)
 
@@ -58,19 +67,25 @@ def train_command(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     if args.restart:
         removed = clear_run(args.out)
-        print(f"restart: removed {', '.join(removed)} from {args.out}" if removed
-              else f"restart: nothing to remove in {args.out}")
+        print(
+            f"restart: removed {', '.join(removed)} from {args.out}"
+            if removed
+            else f"restart: nothing to remove in {args.out}"
+        )
     try:
         result = run_training(cfg, args.data, args.out, args.device)
     except TrainingInterrupted as err:
         if not args.restart:
             raise
-        raise TrainingInterrupted(f"{err} (leave out --restart to continue it)",
-                                  err.signum) from None
+        raise TrainingInterrupted(
+            f"{err} (leave out --restart to continue it)", err.signum
+        ) from None
     if "val_loss" in result:
-        print(f"done: {result['steps']} steps, {result['tokens']:,} tokens, "
-              f"val loss {result['val_loss']:.4f}, "
-              f"val ppl {result['val_ppl']:.1f}; checkpoints and loss.png in {args.out}")
+        print(
+            f"done: {result['steps']} steps, {result['tokens']:,} tokens, "
+            f"val loss {result['val_loss']:.4f}, "
+            f"val ppl {result['val_ppl']:.1f}; checkpoints and loss.png in {args.out}"
+        )
     return 0
 
 
@@ -81,7 +96,10 @@ def sample_command(args: argparse.Namespace) -> int:
     from scratchlm.model.generate import generate
     from scratchlm.model.instruct import extract_response, format_prompt, uses_prompt_format
     from scratchlm.model.quantize import quantize_int8
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() and not args.int8 else "cpu"))
+
+    device = torch.device(
+        args.device or ("cuda" if torch.cuda.is_available() and not args.int8 else "cpu")
+    )
     model, saved = load_model(checkpoint_folder(args.checkpoint), device)
     if args.int8:
         model = quantize_int8(model)
@@ -93,9 +111,21 @@ def sample_command(args: argparse.Namespace) -> int:
     ids = ids or [saved.state.get("eos_id", 0)]
     prompt = torch.tensor([ids], device=device)
     gen = torch.Generator(device=device).manual_seed(args.seed)
-    out = generate(model, prompt, args.max_new_tokens, args.temperature, args.top_k, args.top_p,
-                   eos_id=tok.token_to_id(EOS_TOKEN) if instruct else None, generator=gen)
-    print(extract_response(tok.decode(out[0, len(ids):].tolist())) if instruct else tok.decode(out[0].tolist()))
+    out = generate(
+        model,
+        prompt,
+        args.max_new_tokens,
+        args.temperature,
+        args.top_k,
+        args.top_p,
+        eos_id=tok.token_to_id(EOS_TOKEN) if instruct else None,
+        generator=gen,
+    )
+    print(
+        extract_response(tok.decode(out[0, len(ids) :].tolist()))
+        if instruct
+        else tok.decode(out[0].tolist())
+    )
     return 0
 
 
@@ -103,14 +133,19 @@ def eval_command(args: argparse.Namespace) -> int:
     args.checkpoint = checkpoint_folder(args.checkpoint)
     if args.task:
         from scratchlm.pipelines.task_eval import run_tasks
-        return run_tasks(args.checkpoint, args.task, args.batch_size, args.device, args.precision,
-                         args.json)
+
+        return run_tasks(
+            args.checkpoint, args.task, args.batch_size, args.device, args.precision, args.json
+        )
     if args.preferences:
         from scratchlm.pipelines.finetune_tasks import evaluate_preferences
+
         return evaluate_preferences(args)
     if args.data is None:
-        raise ConfigError("eval: give --data DIR (loss on a shard split) or --task FILE... "
-                          "(accuracy), or --preferences FILE (DPO terms)")
+        raise ConfigError(
+            "eval: give --data DIR (loss on a shard split) or --task FILE... "
+            "(accuracy), or --preferences FILE (DPO terms)"
+        )
     from scratchlm.model.data import BatchLoader, open_shards
     from scratchlm.model.evaluate import (
         autocast_dtype,
@@ -120,12 +155,15 @@ def eval_command(args: argparse.Namespace) -> int:
         validation_sets,
     )
     from scratchlm.pipelines.task_eval import show_results
+
     device = pick_device(args.device)
     model, saved = load_model(args.checkpoint, device)
     shards = open_shards(args.data)
     if shards.vocab_size > model.config.vocab_size:
-        raise ModelError(f"{args.data}: vocabulary of {shards.vocab_size} "
-                         f"exceeds the model's {model.config.vocab_size}")
+        raise ModelError(
+            f"{args.data}: vocabulary of {shards.vocab_size} "
+            f"exceeds the model's {model.config.vocab_size}"
+        )
     block = model.config.block_size
     if args.split == "val":  # a mixture's: each source's, as training logs them
         sets = validation_sets(shards, block, args.batch_size, device, args.max_tokens)
@@ -134,10 +172,20 @@ def eval_command(args: argparse.Namespace) -> int:
         sets = {None: loader.eval_batches(args.max_tokens)}
     result = validation_loss(model, sets, device, autocast_dtype(args.precision, device))
     loss, tokens = result.loss, result.tokens
-    report = {"checkpoint": str(saved.folder), "split": args.split, "loss": loss,
-              "perplexity": math.exp(min(loss, 50.0)), "tokens": tokens}
-    rows = [f"checkpoint  {saved.folder}", f"split       {args.split}", f"tokens      {tokens:,}",
-            f"loss        {loss:.4f}", f"perplexity  {report['perplexity']:.2f}"]
+    report = {
+        "checkpoint": str(saved.folder),
+        "split": args.split,
+        "loss": loss,
+        "perplexity": math.exp(min(loss, 50.0)),
+        "tokens": tokens,
+    }
+    rows = [
+        f"checkpoint  {saved.folder}",
+        f"split       {args.split}",
+        f"tokens      {tokens:,}",
+        f"loss        {loss:.4f}",
+        f"perplexity  {report['perplexity']:.2f}",
+    ]
     if result.by_source:
         report["loss_by_source"] = result.by_source
         width = max(map(len, result.by_source))
@@ -150,57 +198,114 @@ def eval_command(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("train", help="pretrain a GPT on a token shard folder")
     p.add_argument("--data", type=Path, required=True, help="shard folder (manifest.json)")
-    p.add_argument("--output", "--out", dest="out", type=Path, required=True, metavar="DIR",
-                   help="output folder: log.jsonl, loss.png, step-* checkpoints")
+    p.add_argument(
+        "--output",
+        "--out",
+        dest="out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="output folder: log.jsonl, loss.png, step-* checkpoints",
+    )
     start = p.add_mutually_exclusive_group()
-    start.add_argument("--resume", action="store_true",
-                       help="continue the run in --output from its newest checkpoint (the default; "
-                            "a run of another configuration is refused)")
-    start.add_argument("--restart", action="store_true",
-                       help="start over: first remove the step-* checkpoints, log.jsonl and "
-                            "loss.png that --output holds")
+    start.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --output from its newest checkpoint (the default; "
+        "a run of another configuration is refused)",
+    )
+    start.add_argument(
+        "--restart",
+        action="store_true",
+        help="start over: first remove the step-* checkpoints, log.jsonl and "
+        "loss.png that --output holds",
+    )
     p.add_argument("--device", default=None, help="cpu or cuda; None: cuda when available")
     add_config_options(p)
     p.set_defaults(func=train_command)
 
     p = subparsers.add_parser("sample", help="continue a prompt with a trained model")
-    p.add_argument("--checkpoint", type=Path, required=True,
-                   help="checkpoint folder, a training --output folder (its newest checkpoint) "
-                        "or a scratchlm run folder")
+    p.add_argument(
+        "--checkpoint",
+        type=Path,
+        required=True,
+        help="checkpoint folder, a training --output folder (its newest checkpoint) "
+        "or a scratchlm run folder",
+    )
     p.add_argument("--prompt", default="", help="text to continue (empty: start from end-of-text)")
     p.add_argument("--max-new-tokens", type=int, default=100, help="tokens to generate")
     p.add_argument("--temperature", type=float, default=0.8, help="0 for greedy decoding")
-    p.add_argument("--top-k", type=int, default=50, help="sample among the k likeliest tokens (0: all)")
-    p.add_argument("--top-p", type=float, default=None, help="sample within the nucleus of this probability")
+    p.add_argument(
+        "--top-k", type=int, default=50, help="sample among the k likeliest tokens (0: all)"
+    )
+    p.add_argument(
+        "--top-p", type=float, default=None, help="sample within the nucleus of this probability"
+    )
     p.add_argument("--seed", type=int, default=0, help="sampling seed (same seed, same text)")
     p.add_argument("--device", default=None, help="cpu or cuda; None: cuda when available")
-    p.add_argument("--int8", action="store_true", help="int8 dynamic quantization of the Linear layers (CPU)")
-    p.add_argument("--input", default="", help="an instruction-tuned model's optional input for the --prompt instruction")
+    p.add_argument(
+        "--int8", action="store_true", help="int8 dynamic quantization of the Linear layers (CPU)"
+    )
+    p.add_argument(
+        "--input",
+        default="",
+        help="an instruction-tuned model's optional input for the --prompt instruction",
+    )
     p.set_defaults(func=sample_command)
 
     p = subparsers.add_parser("eval", help="loss and perplexity of a checkpoint on a shard split")
-    p.add_argument("--checkpoint", type=Path, required=True,
-                   help="checkpoint folder, a training --output folder (its newest checkpoint) "
-                        "or a scratchlm run folder")
-    p.add_argument("--data", type=Path, help="shard folder (manifest.json): loss and perplexity on --split")
-    p.add_argument("--task", type=Path, nargs="+", metavar="FILE",
-                   help="instead of --data: accuracy on evaluation JSONL files (HellaSwag ctx/endings/label, "
-                        "context/choices/answer, or text passages for "
-                        "last-word accuracy); see pipelines/task_eval.py")
-    p.add_argument("--json", type=Path, metavar="FILE",
-                   help="also write the results as JSON (-: print only the JSON)")
-    p.add_argument("--preferences", type=Path, metavar="FILE",
-                   help="instead of --data: DPO loss, reward accuracy and margin on preference "
-                        "records")
-    p.add_argument("--reference", type=Path, metavar="DIR",
-                   help="with --preferences: the reference model (default: a DPO checkpoint's "
-                        "starting one)")
-    p.add_argument("--beta", type=float,
-                   help="with --preferences: DPO beta (default: the checkpoint's, else 0.1)")
+    p.add_argument(
+        "--checkpoint",
+        type=Path,
+        required=True,
+        help="checkpoint folder, a training --output folder (its newest checkpoint) "
+        "or a scratchlm run folder",
+    )
+    p.add_argument(
+        "--data", type=Path, help="shard folder (manifest.json): loss and perplexity on --split"
+    )
+    p.add_argument(
+        "--task",
+        type=Path,
+        nargs="+",
+        metavar="FILE",
+        help="instead of --data: accuracy on evaluation JSONL files (HellaSwag ctx/endings/label, "
+        "context/choices/answer, or text passages for "
+        "last-word accuracy); see pipelines/task_eval.py",
+    )
+    p.add_argument(
+        "--json",
+        type=Path,
+        metavar="FILE",
+        help="also write the results as JSON (-: print only the JSON)",
+    )
+    p.add_argument(
+        "--preferences",
+        type=Path,
+        metavar="FILE",
+        help="instead of --data: DPO loss, reward accuracy and margin on preference records",
+    )
+    p.add_argument(
+        "--reference",
+        type=Path,
+        metavar="DIR",
+        help="with --preferences: the reference model (default: a DPO checkpoint's starting one)",
+    )
+    p.add_argument(
+        "--beta",
+        type=float,
+        help="with --preferences: DPO beta (default: the checkpoint's, else 0.1)",
+    )
     p.add_argument("--split", default="val", help="the shard split to score (train or val)")
-    p.add_argument("--max-tokens", type=int, default=1 << 20, help="evaluate at most this many tokens")
+    p.add_argument(
+        "--max-tokens", type=int, default=1 << 20, help="evaluate at most this many tokens"
+    )
     p.add_argument("--batch-size", type=int, default=8, help="sequences per forward pass")
-    p.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
-                   help="auto: bf16 autocast on CUDA, fp32 on CPU")
+    p.add_argument(
+        "--precision",
+        default="auto",
+        choices=["auto", "bf16", "fp32"],
+        help="auto: bf16 autocast on CUDA, fp32 on CPU",
+    )
     p.add_argument("--device", default=None, help="cpu or cuda; None: cuda when available")
     p.set_defaults(func=eval_command)

@@ -1,4 +1,5 @@
 """Executors schedule work over shards; stage code never knows which one runs it."""
+
 from __future__ import annotations
 
 from scratchlm.curate.errors import ConfigError
@@ -17,6 +18,8 @@ def make_executor(name: str, workers: int, ray_address: str | None = None) -> Ex
         try:
             from scratchlm.pipelines.executors.ray import RayExecutor
         except ImportError as err:
-            raise ConfigError(f"--executor ray needs Ray: pip install 'scratchlm[ray]' ({err})") from None
+            raise ConfigError(
+                f"--executor ray needs Ray: pip install 'scratchlm[ray]' ({err})"
+            ) from None
         return RayExecutor(workers, address=ray_address)
     raise ConfigError(f"--executor: unknown executor {name!r} (known: {', '.join(EXECUTORS)})")

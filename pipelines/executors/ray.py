@@ -6,6 +6,7 @@ shard writer writes temporary files and renames them, so a retried task overwrit
 exception raised by the stage itself is not retried: it is a bug or bad data, and it stops the run.
 Outputs go to the run folder, which every node must see at the same path (NFS, Lustre, EFS...).
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, Sequence
@@ -36,15 +37,22 @@ class RayExecutor:
             return self.workers
         return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
-    def map(self, fn: Callable[[Any], Any], items: Sequence[Any], desc: str = "",
-            weights: Sequence[int] | None = None) -> list[Any]:
+    def map(
+        self,
+        fn: Callable[[Any], Any],
+        items: Sequence[Any],
+        desc: str = "",
+        weights: Sequence[int] | None = None,
+    ) -> list[Any]:
         """``fn`` over ``items`` as Ray tasks, results in item order; at most ``workers`` run at
         once (``weights``: the items' sizes, for the progress display's ETA)."""
         results: list[Any] = [None] * len(items)
         if not items:
             return results
         self._connect()
-        remote = ray.remote(fn).options(num_cpus=1, max_retries=TASK_RETRIES, retry_exceptions=False)
+        remote = ray.remote(fn).options(
+            num_cpus=1, max_retries=TASK_RETRIES, retry_exceptions=False
+        )
         limit = self._in_flight()
         pending: dict[Any, int] = {}
         queue = iter(enumerate(items))

@@ -1,5 +1,6 @@
 """The curation report: ``RUN_DIR/report/index.html`` (self-contained), its PNG plots, and
 ``datacard.md``."""
+
 from __future__ import annotations
 
 import re
@@ -29,7 +30,9 @@ def _file_name(name: str, taken: set[str]) -> str:
 
 def write_report(run_dir: Path, sample_rows: int = SAMPLE_ROWS) -> Path:
     """Write the report of the run in ``run_dir``; returns the path of ``index.html``."""
-    from scratchlm.pipelines.report.sections import build_sections  # matplotlib: imported only when a report is made
+    from scratchlm.pipelines.report.sections import (
+        build_sections,  # matplotlib: imported only when a report is made
+    )
 
     run = load_run(Path(run_dir), sample_rows)
     out = run.run_dir / REPORT_DIR
@@ -41,8 +44,12 @@ def write_report(run_dir: Path, sample_rows: int = SAMPLE_ROWS) -> Path:
             path = out / _file_name(plot.name, taken)
             write_atomic(path, plot.png)
             plot.name = path.stem
-    intro = [para(f"Run folder {run.run_dir}: "
-                  f"{len(run.inputs):,} input file(s), {len(run.stats)} step(s).")]
+    intro = [
+        para(
+            f"Run folder {run.run_dir}: "
+            f"{len(run.inputs):,} input file(s), {len(run.stats)} step(s)."
+        )
+    ]
     write_atomic(out / DATACARD, datacard(run))
     index = out / PAGE
     write_atomic(index, render(f"Curation report: {run.name}", intro, sections))

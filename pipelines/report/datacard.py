@@ -1,5 +1,6 @@
 """The data card (``report/datacard.md``): sources, recipe, counts, licences and known
 limitations."""
+
 from __future__ import annotations
 
 from scratchlm.pipelines.report.run import RunData
@@ -23,16 +24,24 @@ def limitations(run: RunData) -> list[str]:
     if not stages & DEDUP_STAGES:
         notes.append("No deduplication step: repeated and near-repeated documents remain.")
     if stages <= {"read", LANGUAGE_STAGE} | DEDUP_STAGES:
-        notes.append("No quality filter: boilerplate, spam and machine-generated text are not removed.")
+        notes.append(
+            "No quality filter: boilerplate, spam and machine-generated text are not removed."
+        )
     errors = sum(len(s["errors"]) for s in run.stats.values())
     if errors:
-        notes.append(f"{errors} file error(s) while reading (truncated or corrupt inputs); the documents "
-                     "after each error position are missing. They are listed in stats.json.")
+        notes.append(
+            f"{errors} file error(s) while reading (truncated or corrupt inputs); the documents "
+            "after each error position are missing. They are listed in stats.json."
+        )
     if not run.recipe or not run.recipe.licences:
-        notes.append("The recipe declares no licences: the terms of use of the sources are unknown here.")
+        notes.append(
+            "The recipe declares no licences: the terms of use of the sources are unknown here."
+        )
     notes.append("Licences are as declared in the recipe, not checked per document.")
-    notes.append("Filters are heuristics with published thresholds; the report's reject examples show what "
-                 "they remove, and they also remove some good text and keep some bad text.")
+    notes.append(
+        "Filters are heuristics with published thresholds; the report's reject examples show what "
+        "they remove, and they also remove some good text and keep some bad text."
+    )
     return notes
 
 
@@ -47,12 +56,17 @@ def datacard(run: RunData) -> str:
     lines.append("| step | docs in | docs out | dropped | bytes in | bytes out |")
     lines.append("|---|---:|---:|---:|---:|---:|")
     for folder, s in run.stats.items():
-        lines.append(f"| {_cell(folder)} | {s['docs_in']:,} | {s['docs_out']:,} | {s['docs_dropped']:,} "
-                     f"| {s['bytes_in']:,} | {s['bytes_out']:,} |")
+        lines.append(
+            f"| {_cell(folder)} | {s['docs_in']:,} | {s['docs_out']:,} | {s['docs_dropped']:,} "
+            f"| {s['bytes_in']:,} | {s['bytes_out']:,} |"
+        )
     splits = (run.manifest or {}).get("splits", {})
     if splits:
         lines += ["", "| split | tokens | docs |", "|---|---:|---:|"]
-        lines.extend(f"| {_cell(name)} | {v['tokens']:,} | {v['docs']:,} |" for name, v in sorted(splits.items()))
+        lines.extend(
+            f"| {_cell(name)} | {v['tokens']:,} | {v['docs']:,} |"
+            for name, v in sorted(splits.items())
+        )
     lines += ["", "## Licences", ""]
     licences = run.recipe.licences if run.recipe else []
     if licences:

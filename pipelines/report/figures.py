@@ -1,4 +1,5 @@
 """The report's plots as PNG bytes (matplotlib's Agg canvas, no pyplot state, no display needed)."""
+
 from __future__ import annotations
 
 import io
@@ -45,7 +46,14 @@ def funnel(steps: Sequence[str], docs: Sequence[int], nbytes: Sequence[int]) -> 
 
 def _label_bars(ax, totals: Sequence[float], fmt: str = "{:,}") -> None:
     for y, value in enumerate(totals):
-        ax.annotate(fmt.format(value), (value, y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+        ax.annotate(
+            fmt.format(value),
+            (value, y),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
 
 
 def bars(title: str, labels: Sequence[str], series: dict[str, Sequence[int]], xlabel: str) -> bytes:
@@ -75,8 +83,14 @@ def length_histograms(series: dict[str, Sequence[int]]) -> bytes:
     values = [max(v, 1) for lengths in series.values() for v in lengths]
     edges = _log_edges(min(values, default=1), max(values, default=10))
     for (name, lengths), color in zip(series.items(), (DROPPED, KEPT)):
-        ax.hist([max(v, 1) for v in lengths], bins=edges, histtype="step", linewidth=1.8, color=color,
-                label=f"{name} ({len(lengths):,} docs)")
+        ax.hist(
+            [max(v, 1) for v in lengths],
+            bins=edges,
+            histtype="step",
+            linewidth=1.8,
+            color=color,
+            label=f"{name} ({len(lengths):,} docs)",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("characters per document")
     ax.set_ylabel("documents")
@@ -111,7 +125,11 @@ def _signal_panel(ax: Any, signal: Signal) -> None:
     span = (high - low) or 1.0
     log = low >= 0 and high >= 1000 and bool(np.all(values == np.round(values)))
     # thresholds near the data widen the axis to show them; far ones are only listed in the table
-    near = (lambda v: max(low, 1.0) / 10 <= v <= high * 10) if log else (lambda v: low - 2 * span <= v <= high + 2 * span)
+    near = (
+        (lambda v: max(low, 1.0) / 10 <= v <= high * 10)
+        if log
+        else (lambda v: low - 2 * span <= v <= high + 2 * span)
+    )
     shown = {k: v for k, v in signal.thresholds.items() if near(v)}
     start, stop = min([low, *shown.values()]), max([high, *shown.values()])
     if log:  # heavy-tailed counts (words, characters): log bins, zeros in the first bin
@@ -128,8 +146,16 @@ def _signal_panel(ax: Any, signal: Signal) -> None:
     for value in shown.values():
         right = value > middle  # label on the inner side of the line, so it stays inside the axes
         ax.axvline(value, color="black", linestyle="--", linewidth=1.2, label="threshold")
-        ax.annotate(f"{value:g}", (value, 1), xycoords=("data", "axes fraction"), xytext=(-2 if right else 2, -2),
-                    textcoords="offset points", va="top", ha="right" if right else "left", fontsize=7)
+        ax.annotate(
+            f"{value:g}",
+            (value, 1),
+            xycoords=("data", "axes fraction"),
+            xytext=(-2 if right else 2, -2),
+            textcoords="offset points",
+            va="top",
+            ha="right" if right else "left",
+            fontsize=7,
+        )
     ax.set_title(signal.field, fontsize=9)
     ax.tick_params(labelsize=7)
     count_axis(ax.yaxis)
@@ -140,19 +166,34 @@ def signal_grid(title: str, signals: Sequence[Signal], columns: int = 3) -> byte
     columns = min(columns, len(signals))
     rows = math.ceil(len(signals) / columns)
     width, height = 4.0 * columns + 0.4, 2.6 * rows + 1.0
-    fig = Figure(figsize=(width, height))  # margins in inches: a layout engine triples the drawing time
-    fig.subplots_adjust(left=0.55 / width, right=1 - 0.15 / width, bottom=0.35 / height, top=1 - 0.95 / height,
-                        wspace=0.3, hspace=0.55)
+    fig = Figure(
+        figsize=(width, height)
+    )  # margins in inches: a layout engine triples the drawing time
+    fig.subplots_adjust(
+        left=0.55 / width,
+        right=1 - 0.15 / width,
+        bottom=0.35 / height,
+        top=1 - 0.95 / height,
+        wspace=0.3,
+        hspace=0.55,
+    )
     axes = fig.subplots(rows, columns, squeeze=False).ravel()
     for ax, signal in zip(axes, signals):
         _signal_panel(ax, signal)
-    for ax in axes[len(signals):]:
+    for ax in axes[len(signals) :]:
         ax.set_visible(False)
     fig.suptitle(title, y=1 - 0.12 / height, va="top")
     unique: dict[str, Any] = {}
-    for ax in axes[:len(signals)]:
+    for ax in axes[: len(signals)]:
         handles, labels = ax.get_legend_handles_labels()
         unique.update(zip(labels, handles))
-    fig.legend(unique.values(), unique.keys(), loc="upper right", ncols=3, fontsize=8, frameon=False,
-               bbox_to_anchor=(1 - 0.15 / width, 1 - 0.45 / height))
+    fig.legend(
+        unique.values(),
+        unique.keys(),
+        loc="upper right",
+        ncols=3,
+        fontsize=8,
+        frameon=False,
+        bbox_to_anchor=(1 - 0.15 / width, 1 - 0.45 / height),
+    )
     return png(fig)

@@ -3,6 +3,7 @@ PNG.
 
 Fragments are built only with the helpers here, which escape whatever they are given.
 """
+
 from __future__ import annotations
 
 import base64
@@ -29,7 +30,7 @@ nav.toc a { margin-right: 1em; white-space: nowrap; }
 
 @dataclass
 class Plot:
-    name: str    # file name without .png
+    name: str  # file name without .png
     png: bytes
     alt: str
 
@@ -37,9 +38,11 @@ class Plot:
 @dataclass
 class Section:
     title: str
-    notes: list[str] = field(default_factory=list)   # fragments from the helpers below, above the plots
+    notes: list[str] = field(
+        default_factory=list
+    )  # fragments from the helpers below, above the plots
     plots: list[Plot] = field(default_factory=list)
-    parts: list[str] = field(default_factory=list)   # and below them
+    parts: list[str] = field(default_factory=list)  # and below them
 
 
 def para(text: str, cls: str = "") -> str:
@@ -80,8 +83,10 @@ def link(href: str, text: str) -> str:
 
 def _image(plot: Plot) -> str:
     data = base64.b64encode(plot.png).decode("ascii")
-    return (f'<img src="data:image/png;base64,{data}" '
-            f'alt="{escape(plot.alt)}" title="{escape(plot.name)}.png">')
+    return (
+        f'<img src="data:image/png;base64,{data}" '
+        f'alt="{escape(plot.alt)}" title="{escape(plot.name)}.png">'
+    )
 
 
 def render(title: str, intro: Sequence[str], sections: Sequence[Section]) -> str:
@@ -93,6 +98,9 @@ def render(title: str, intro: Sequence[str], sections: Sequence[Section]) -> str
         body.extend(section.notes)
         body.extend(_image(p) for p in section.plots)
         body.extend(section.parts)
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>\n"
-            + "\n".join(body) + "\n</body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )

@@ -1,5 +1,6 @@
 """Everything the report reads from a run folder, loaded once: stats, recipe, inputs, samples, token
 manifest."""
+
 from __future__ import annotations
 
 import json
@@ -20,12 +21,12 @@ MANIFEST = Path(SHARDS_DIR) / shard_format.MANIFEST
 @dataclass
 class RunData:
     run_dir: Path
-    stats: dict[str, dict[str, Any]]   # step folder -> its stats.json, in step order
-    recipe: Recipe | None              # None when recipe.yaml no longer loads (recipe_error says why)
+    stats: dict[str, dict[str, Any]]  # step folder -> its stats.json, in step order
+    recipe: Recipe | None  # None when recipe.yaml no longer loads (recipe_error says why)
     recipe_text: str
     recipe_error: str
     inputs: list[str]
-    samples: list[StepSample]          # one per step folder, same order as ``stats``
+    samples: list[StepSample]  # one per step folder, same order as ``stats``
     manifest: dict[str, Any] | None
     sample_rows: int
 
@@ -55,7 +56,9 @@ def load_run(run_dir: Path, sample_rows: int = SAMPLE_ROWS) -> RunData:
     finished)."""
     stats_file = run_dir / layout.STATS
     if not stats_file.exists():
-        raise FileNotFoundError(f"{stats_file}: no run statistics (is {run_dir} a finished `scratchlm curate` run?)")
+        raise FileNotFoundError(
+            f"{stats_file}: no run statistics (is {run_dir} a finished `scratchlm curate` run?)"
+        )
     stats = _json(stats_file)
     recipe_file = run_dir / layout.RECIPE
     recipe, recipe_error = None, ""
@@ -69,4 +72,6 @@ def load_run(run_dir: Path, sample_rows: int = SAMPLE_ROWS) -> RunData:
     manifest_file = run_dir / MANIFEST
     manifest = _json(manifest_file) if manifest_file.exists() else None
     samples = [sample_step(run_dir / folder, sample_rows) for folder in stats]
-    return RunData(run_dir, stats, recipe, recipe_text, recipe_error, inputs, samples, manifest, sample_rows)
+    return RunData(
+        run_dir, stats, recipe, recipe_text, recipe_error, inputs, samples, manifest, sample_rows
+    )

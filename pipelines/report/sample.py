@@ -5,6 +5,7 @@ Up to ``SAMPLE_FILES`` shards, evenly spaced, each contribute their first ``limi
 rows, read in batches of only the columns needed, so the report's memory and time stay flat
 however large the run is.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,8 @@ import pyarrow.parquet as pq
 from scratchlm.curate import layout
 from scratchlm.curate.shards import BATCH_ROWS, done_shards
 
-SAMPLE_ROWS = 20_000     # rows read per step, for outputs and for rejects alike
-SAMPLE_FILES = 256       # shards opened per step at most, evenly spaced (a crawl has tens of thousands)
+SAMPLE_ROWS = 20_000  # rows read per step, for outputs and for rejects alike
+SAMPLE_FILES = 256  # shards opened per step at most, evenly spaced (a crawl has tens of thousands)
 SNIPPETS_PER_REASON = 3
 SNIPPET_CHARS = 400
 
@@ -34,11 +35,11 @@ class Example:
     """A dropped document as the report shows it; a duplicate names the document it repeats."""
 
     id: str
-    text: str                  # its excerpt
+    text: str  # its excerpt
     numbers: dict[str, float]  # its numeric meta
-    duplicate_of: str = ""     # the kept document's id (dedup steps)
-    duplicate_part: str = ""   # the step's output shard holding the kept document
-    lang: str = ""             # meta.lang, where a language step wrote it
+    duplicate_of: str = ""  # the kept document's id (dedup steps)
+    duplicate_part: str = ""  # the step's output shard holding the kept document
+    lang: str = ""  # meta.lang, where a language step wrote it
 
 
 def excerpt(text: str) -> str:
@@ -51,12 +52,14 @@ class Sample:
     """What the report keeps of some shards: lengths, numeric meta fields, languages and reject
     snippets."""
 
-    total_rows: int = 0       # rows in the shards read from
-    skipped_files: int = 0    # shards not read at all (beyond SAMPLE_FILES)
-    lengths: array = field(default_factory=lambda: array("q"))           # characters per document
-    numbers: dict[str, array] = field(default_factory=lambda: defaultdict(lambda: array("d")))  # numeric meta
-    langs: Counter = field(default_factory=Counter)                       # meta.lang
-    keys: set[str] = field(default_factory=set)                           # every meta field seen
+    total_rows: int = 0  # rows in the shards read from
+    skipped_files: int = 0  # shards not read at all (beyond SAMPLE_FILES)
+    lengths: array = field(default_factory=lambda: array("q"))  # characters per document
+    numbers: dict[str, array] = field(
+        default_factory=lambda: defaultdict(lambda: array("d"))
+    )  # numeric meta
+    langs: Counter = field(default_factory=Counter)  # meta.lang
+    keys: set[str] = field(default_factory=set)  # every meta field seen
     # reason -> its first few documents
     snippets: dict[str, list[Example]] = field(default_factory=lambda: defaultdict(list))
 
@@ -78,12 +81,16 @@ class Sample:
 
 def numeric(meta: dict[str, Any]) -> dict[str, float]:
     """The finite numeric fields of a document's meta."""
-    return {key: float(value) for key, value in meta.items()
-            if isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value)}
+    return {
+        key: float(value)
+        for key, value in meta.items()
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    }
 
 
-def _first_batches(parquet: pq.ParquetFile, columns: list[str], quota: int) -> Iterator[dict[str, Any]]:
+def _first_batches(
+    parquet: pq.ParquetFile, columns: list[str], quota: int
+) -> Iterator[dict[str, Any]]:
     """Batches (as Arrow columns) of the first ``quota`` rows of one shard."""
     left = quota
     for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns):
@@ -101,7 +108,9 @@ def spread(files: list[Path], most: int) -> list[Path]:
     return [files[i * len(files) // most] for i in range(most)]
 
 
-def sample_shards(files: list[Path], limit: int = SAMPLE_ROWS, most_files: int = SAMPLE_FILES) -> Sample:
+def sample_shards(
+    files: list[Path], limit: int = SAMPLE_ROWS, most_files: int = SAMPLE_FILES
+) -> Sample:
     """Sample the first rows of up to ``most_files`` shards of ``files`` (document or reject
     shards)."""
     sample = Sample()
@@ -146,9 +155,16 @@ def _add_snippets(sample: Sample, batch: dict[str, Any]) -> None:
             text = batch["text"][row].as_py()
             meta = json.loads(batch["meta"][row].as_py())
             snippet = excerpt(text) if text.strip() else fetch_facts(reason, meta)
-            found.append(Example(batch["id"][row].as_py(), snippet, numeric(meta),
-                                 str(meta.get("duplicate_of", "")),
-                                 str(meta.get("duplicate_part", "")), str(meta.get("lang", ""))))
+            found.append(
+                Example(
+                    batch["id"][row].as_py(),
+                    snippet,
+                    numeric(meta),
+                    str(meta.get("duplicate_of", "")),
+                    str(meta.get("duplicate_part", "")),
+                    str(meta.get("lang", "")),
+                )
+            )
 
 
 def find_text(shard: Path, doc_id: str) -> str | None:
@@ -180,7 +196,9 @@ def kept_sample_rows(index: int, shards: int) -> int:
     """How many of its first kept documents shard ``index`` of ``shards`` keeps for the report where
     its step writes no full output: what ``sample_shards`` reads of it (0 for a shard it skips)."""
     most = min(shards, SAMPLE_FILES)
-    step = -(-index * most // shards)  # the first of spread's picks i * shards // most at or after index
+    step = -(
+        -index * most // shards
+    )  # the first of spread's picks i * shards // most at or after index
     return math.ceil(SAMPLE_ROWS / most) if step < most and step * shards // most == index else 0
 
 

@@ -3,6 +3,7 @@
 Which options bound which field is each stage's own declaration (its ``SIGNALS``, read through
 ``curate.stages.stage_signals``); a field no stage declares is still plotted, just without a line.
 """
+
 from __future__ import annotations
 
 from typing import Any

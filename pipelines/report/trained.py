@@ -1,5 +1,6 @@
 """The report's sections on what ``scratchlm run`` made of the curated text: the tokenizer and the
 training (read from ``RUN/tokenizer/`` and ``RUN/train/``; absent after ``scratchlm curate``)."""
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,16 @@ def _per_language(run: RunData) -> list[list[object]]:
     langs = sorted((k for k in stats if k != ALL), key=lambda k: (-stats[k].bytes, k))
     if langs in ([], ["unknown"]):
         return []
-    return [[lang, stats[lang].docs, stats[lang].bytes, stats[lang].tokens,
-             round(stats[lang].bytes_per_token, 3)] for lang in [*langs, ALL]]
+    return [
+        [
+            lang,
+            stats[lang].docs,
+            stats[lang].bytes,
+            stats[lang].tokens,
+            round(stats[lang].bytes_per_token, 3),
+        ]
+        for lang in [*langs, ALL]
+    ]
 
 
 def tokenizer(run: RunData) -> Section | None:
@@ -48,25 +57,41 @@ def tokenizer(run: RunData) -> Section | None:
         return None
     stats = json.loads(stats_file.read_text(encoding="utf-8"))
     section = Section("Tokenizer")
-    rows = [["vocabulary", stats["vocab_size"]], ["documents trained on", stats["docs"]],
-            ["MB of text trained on", round(stats["bytes"] / 1e6, 2)],
-            ["training seconds", stats["seconds"]]]
+    rows = [
+        ["vocabulary", stats["vocab_size"]],
+        ["documents trained on", stats["docs"]],
+        ["MB of text trained on", round(stats["bytes"] / 1e6, 2)],
+        ["training seconds", stats["seconds"]],
+    ]
     splits = (run.manifest or {}).get("splits", {})
     final = list(run.stats.values())[-1] if run.stats else {}
     shard_tokens = sum(split["tokens"] for split in splits.values())
     if shard_tokens and final.get("bytes_out"):
         per_token = round(final["bytes_out"] / shard_tokens, 3)
         rows.append(["bytes per token over the shards", per_token])
-        section.notes.append(para("Bytes per token: the curated text's UTF-8 bytes over the "
-                                  "shards' tokens (one end-of-text token per document included)."))
+        section.notes.append(
+            para(
+                "Bytes per token: the curated text's UTF-8 bytes over the "
+                "shards' tokens (one end-of-text token per document included)."
+            )
+        )
     section.parts.append(table(["", "value"], rows, "tokenizer"))
     by_language = _per_language(run) if run.stats else []
     if by_language:
-        section.parts.append(para(f"Bytes per token by language (meta.lang), over the first "
-                                  f"{LANGUAGE_DOCS:,} curated documents at most, each encoded "
-                                  "alone (no end-of-text token):"))
-        section.parts.append(table(["language", "documents", "bytes", "tokens", "bytes per token"],
-                                   by_language, "tokenizer-languages"))
+        section.parts.append(
+            para(
+                f"Bytes per token by language (meta.lang), over the first "
+                f"{LANGUAGE_DOCS:,} curated documents at most, each encoded "
+                "alone (no end-of-text token):"
+            )
+        )
+        section.parts.append(
+            table(
+                ["language", "documents", "bytes", "tokens", "bytes per token"],
+                by_language,
+                "tokenizer-languages",
+            )
+        )
     return section
 
 
@@ -79,12 +104,18 @@ def training(run: RunData) -> Section | None:
     start, steps = starts[-1], [r for r in records if isinstance(r, Step)]
     evals = [r for r in records if isinstance(r, Evaluation)]
     section = Section("Training")
-    rows = [["parameters", start.params], ["preset", start.train["preset"]],
-            ["steps done", steps[-1].step if steps else 0], ["of max_steps", start.max_steps],
-            ["tokens per step", start.batch_tokens]]
+    rows = [
+        ["parameters", start.params],
+        ["preset", start.train["preset"]],
+        ["steps done", steps[-1].step if steps else 0],
+        ["of max_steps", start.max_steps],
+        ["tokens per step", start.batch_tokens],
+    ]
     if evals:
-        rows += [["validation loss", round(evals[-1].val_loss, 4)],
-                 ["validation perplexity", round(evals[-1].val_ppl, 2)]]
+        rows += [
+            ["validation loss", round(evals[-1].val_loss, 4)],
+            ["validation perplexity", round(evals[-1].val_ppl, 2)],
+        ]
     section.parts.append(table(["", "value"], rows, "training"))
     if (folder / LOSS_PLOT).exists():
         section.plots.append(Plot("loss", (folder / LOSS_PLOT).read_bytes(), "training loss"))

@@ -1,4 +1,5 @@
 """The recipe's ``bpe`` section: train the byte-level BPE on the final curated step."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,9 +19,11 @@ def run_section(config: BpeConfig, run_dir: Path, curated_dir: Path, executor: E
     stats = trained_already([f.source for f in files], config, output)
     if stats is None:
         stats = train_to_folder(files, config, output)
-        print(f"bpe: trained {stats['vocab_size']:,} tokens on {stats['docs']:,} documents "
-              f"({stats['bytes'] / 1e6:.1f} MB) "
-              f"in {stats['seconds']:.1f} s: {output / TOKENIZER_FILE}")
+        print(
+            f"bpe: trained {stats['vocab_size']:,} tokens on {stats['docs']:,} documents "
+            f"({stats['bytes'] / 1e6:.1f} MB) "
+            f"in {stats['seconds']:.1f} s: {output / TOKENIZER_FILE}"
+        )
     else:
         print(f"bpe: already trained: {output / TOKENIZER_FILE}")
     return stats

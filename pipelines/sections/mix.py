@@ -7,6 +7,7 @@ that can be checked without work is checked first (paths, recipes, the tokenizer
 mixture's one tokenizer (``RUN/sources/NAME/shards``), after which the epochs of every source
 are checked before any mixture shard is written (``tokenizer/mixing.py``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -47,9 +48,11 @@ def curated_step(name: str, folder: Path) -> Path:
         steps = list(json.loads(stats.read_text(encoding="utf-8")))
         if steps and (folder / steps[-1]).is_dir():
             return folder / steps[-1]
-    raise MixError(f"mix: source {name!r}: {folder} is neither a curated run folder "
-                   f"(stats.json) nor a curated step folder (part-*.parquet; a step that ran fused "
-                   f"with the next ones keeps none: pass its run folder, or rerun with --keep-intermediate)")
+    raise MixError(
+        f"mix: source {name!r}: {folder} is neither a curated run folder "
+        f"(stats.json) nor a curated step folder (part-*.parquet; a step that ran fused "
+        f"with the next ones keeps none: pass its run folder, or rerun with --keep-intermediate)"
+    )
 
 
 @dataclasses.dataclass
@@ -88,8 +91,11 @@ def prepare(config: MixConfig) -> list[Prepared]:
 
 
 def shard_sources(prepared: list[Prepared]) -> list[Source]:
-    return [open_source(p.name, p.shards, p.spec.weight, p.spec.max_epochs, p.spec.licence)
-            for p in prepared if p.shards is not None]
+    return [
+        open_source(p.name, p.shards, p.spec.weight, p.spec.max_epochs, p.spec.licence)
+        for p in prepared
+        if p.shards is not None
+    ]
 
 
 def check_known_epochs(config: MixConfig, prepared: list[Prepared]) -> None:
@@ -107,8 +113,12 @@ def curate_sources(prepared: list[Prepared], run_dir: Path, executor: Executor) 
     for item in prepared:
         if item.recipe is not None:
             print(f"mix: curating source {item.name!r}")
-            result = run_curation(item.recipe, list(item.spec.input or ()),
-                                  run_dir / SOURCES_DIR / item.name, executor)
+            result = run_curation(
+                item.recipe,
+                list(item.spec.input or ()),
+                run_dir / SOURCES_DIR / item.name,
+                executor,
+            )
             item.curated = result.final_dir
 
 
@@ -117,23 +127,31 @@ def check_tokenizer(config: MixConfig, bpe: BpeConfig | None, prepared: list[Pre
     curated = [p.name for p in prepared if p.shards is None]
     given = [p for p in prepared if p.shards is not None]
     if curated and config.tokenizer is None and bpe is None:
-        raise MixError(f"mix: the curated source(s) {', '.join(curated)} need a tokenizer: add a "
-                       f"bpe section (trained on a sample following the weights) or give "
-                       f"mix.tokenizer")
+        raise MixError(
+            f"mix: the curated source(s) {', '.join(curated)} need a tokenizer: add a "
+            f"bpe section (trained on a sample following the weights) or give "
+            f"mix.tokenizer"
+        )
     if curated and given and config.tokenizer is None:
-        raise MixError(f"mix: source {given[0].name!r} is a shard folder with its own tokenizer; "
-                       f"the bpe section would train another: give mix.tokenizer: "
-                       f"{given[0].shards / TOKENIZER_FILE}")
+        raise MixError(
+            f"mix: source {given[0].name!r} is a shard folder with its own tokenizer; "
+            f"the bpe section would train another: give mix.tokenizer: "
+            f"{given[0].shards / TOKENIZER_FILE}"
+        )
     if config.tokenizer is not None and not Path(config.tokenizer).is_file():
         raise MixError(f"mix.tokenizer: {config.tokenizer} does not exist")
-    tokenizer = Path(config.tokenizer) if config.tokenizer else (
-        given[0].shards / TOKENIZER_FILE if given else None)
+    tokenizer = (
+        Path(config.tokenizer)
+        if config.tokenizer
+        else (given[0].shards / TOKENIZER_FILE if given else None)
+    )
     if given and tokenizer is not None:
         check_sources(shard_sources(prepared), file_sha256(tokenizer))
 
 
-def mixture_tokenizer(config: MixConfig, bpe: BpeConfig | None, prepared: list[Prepared],
-                      run_dir: Path) -> Path:
+def mixture_tokenizer(
+    config: MixConfig, bpe: BpeConfig | None, prepared: list[Prepared], run_dir: Path
+) -> Path:
     """The tokenizer given in ``mix.tokenizer``; else trained by ``bpe`` on a sample following the
     weights; else the one the (all shard-folder) sources share."""
     curated = [p for p in prepared if p.shards is None]
@@ -144,7 +162,9 @@ def mixture_tokenizer(config: MixConfig, bpe: BpeConfig | None, prepared: list[P
     return prepared[0].shards / TOKENIZER_FILE
 
 
-def train_mixture_tokenizer(bpe: BpeConfig, seed: int, curated: list[Prepared], output: Path) -> Path:
+def train_mixture_tokenizer(
+    bpe: BpeConfig, seed: int, curated: list[Prepared], output: Path
+) -> Path:
     """Train the BPE on a sample whose bytes follow the curated sources' weights (relative to each
     other), or keep an identical earlier training."""
     groups = [WeightedFiles(p.name, corpus_files([str(p.curated)]), p.spec.weight) for p in curated]
@@ -152,26 +172,39 @@ def train_mixture_tokenizer(bpe: BpeConfig, seed: int, curated: list[Prepared], 
     unlimited = dataclasses.replace(bpe, limit_bytes=None)  # the sample itself is limited
     stats = trained_already(inputs, unlimited, output)
     if stats is None:
-        stats = train_texts_to_folder(weighted_sample(groups, bpe.limit_bytes, seed), unlimited,
-                                      output, inputs)
-        print(f"mix: tokenizer of {stats['vocab_size']:,} tokens trained on a weighted sample of "
-              f"{stats['docs']:,} documents ({stats['bytes'] / 1e6:.1f} MB): "
-              f"{output / TOKENIZER_FILE}")
+        stats = train_texts_to_folder(
+            weighted_sample(groups, bpe.limit_bytes, seed), unlimited, output, inputs
+        )
+        print(
+            f"mix: tokenizer of {stats['vocab_size']:,} tokens trained on a weighted sample of "
+            f"{stats['docs']:,} documents ({stats['bytes'] / 1e6:.1f} MB): "
+            f"{output / TOKENIZER_FILE}"
+        )
     return output / TOKENIZER_FILE
 
 
-def encode_sources(prepared: list[Prepared], tokenizer: Path, shard: ShardConfig, run_dir: Path,
-                   executor: Executor) -> list[Source]:
+def encode_sources(
+    prepared: list[Prepared], tokenizer: Path, shard: ShardConfig, run_dir: Path, executor: Executor
+) -> list[Source]:
     """Every source as a shard folder: curated ones encoded with the mixture's tokenizer."""
     sources = []
     for p in prepared:
         folder = p.shards
         if folder is None:
             folder = run_dir / SOURCES_DIR / p.name / SHARDS_DIR
-            manifest = shard_corpus(corpus_files([str(p.curated)]), tokenizer, folder, shard,
-                                    executor, log=lambda _: None, replace=True)
+            manifest = shard_corpus(
+                corpus_files([str(p.curated)]),
+                tokenizer,
+                folder,
+                shard,
+                executor,
+                log=lambda _: None,
+                replace=True,
+            )
             print(f"mix: source {p.name!r}: {shard_summary(manifest)}")
-        sources.append(open_source(p.name, folder, p.spec.weight, p.spec.max_epochs, p.spec.licence))
+        sources.append(
+            open_source(p.name, folder, p.spec.weight, p.spec.max_epochs, p.spec.licence)
+        )
     return sources
 
 
@@ -184,8 +217,9 @@ def check_mixture(recipe: Recipe) -> list[Prepared]:
     return prepared
 
 
-def run_mixture(recipe: Recipe, prepared: list[Prepared], run_dir: Path,
-                executor: Executor) -> dict:
+def run_mixture(
+    recipe: Recipe, prepared: list[Prepared], run_dir: Path, executor: Executor
+) -> dict:
     """Curate, tokenize and encode the (checked) sources as needed, then write ``RUN/shards``;
     returns its manifest."""
     config: MixConfig = recipe.sections["mix"]
@@ -194,10 +228,19 @@ def run_mixture(recipe: Recipe, prepared: list[Prepared], run_dir: Path,
     tokenizer = mixture_tokenizer(config, recipe.sections.get("bpe"), prepared, run_dir)
     sources = encode_sources(prepared, tokenizer, shard, run_dir, executor)
     output = run_dir / SHARDS_DIR
-    manifest = mix_shards(sources, tokenizer, output, config.total_tokens, config.seed,
-                          shard.shard_tokens, replace=True)
+    manifest = mix_shards(
+        sources,
+        tokenizer,
+        output,
+        config.total_tokens,
+        config.seed,
+        shard.shard_tokens,
+        replace=True,
+    )
     for s in manifest["mixture"]["sources"]:
-        print(f"mix: {s['name']}: weight {s['weight']:g}, {s['tokens']:,} tokens "
-              f"({s['share']:.2%}), {s['docs']:,} documents, {s['epochs']:.2f} epochs")
+        print(
+            f"mix: {s['name']}: weight {s['weight']:g}, {s['tokens']:,} tokens "
+            f"({s['share']:.2%}), {s['docs']:,} documents, {s['epochs']:.2f} epochs"
+        )
     print(f"mix: {shard_summary(manifest)}: {output}")
     return manifest

@@ -1,4 +1,5 @@
 """The recipe's ``shard`` section: encode the final curated step with the run's tokenizer."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,8 +17,10 @@ SHARDS_DIR = "shards"
 
 def shard_summary(manifest: dict) -> str:
     splits = manifest["splits"]
-    counts = ", ".join(f"{s}: {v['tokens']:,} tokens, {v['docs']:,} docs in {v['shards']} shards"
-                       for s, v in splits.items())
+    counts = ", ".join(
+        f"{s}: {v['tokens']:,} tokens, {v['docs']:,} docs in {v['shards']} shards"
+        for s, v in splits.items()
+    )
     encoders = manifest.get("encoders")  # absent in manifests written before it was recorded
     return f"{counts} (encoded with {', '.join(encoders)})" if encoders else counts
 
@@ -29,7 +32,8 @@ def run_section(config: ShardConfig, run_dir: Path, curated_dir: Path, executor:
     if not tokenizer.exists():
         raise ConfigError(f"shard: {tokenizer} does not exist; add a bpe section to the recipe")
     output = Path(run_dir) / SHARDS_DIR
-    manifest = shard_corpus(corpus_files([str(curated_dir)]), tokenizer, output, config, executor,
-                            replace=True)
+    manifest = shard_corpus(
+        corpus_files([str(curated_dir)]), tokenizer, output, config, executor, replace=True
+    )
     print(f"shard: {shard_summary(manifest)}: {output}")
     return manifest

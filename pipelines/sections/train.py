@@ -1,5 +1,6 @@
 """The recipe's ``train`` section: pretrain on ``run_dir/shards`` into ``run_dir/train``, then print
 a sample."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,15 +26,27 @@ def run_section(config: TrainConfig, run_dir: Path, curated_dir: Path, executor:
         result = run_training(config, data, out)
     except OtherTraining as err:
         clear_run(out)
-        print(f"train: {out} held a run of another configuration ({'; '.join(err.changes)}): "
-              f"training again from step 0")
+        print(
+            f"train: {out} held a run of another configuration ({'; '.join(err.changes)}): "
+            f"training again from step 0"
+        )
         result = run_training(config, data, out)
     model, saved = load_model(out, torch.device("cpu"))
     tok = load_tokenizer(saved.tokenizer_path)
     prompt = torch.tensor([tok.encode("The").ids])
-    text = tok.decode(generate(model, prompt, 60, temperature=0.8, top_k=50,
-                               generator=torch.Generator().manual_seed(config.seed))[0].tolist())
-    print(f"train: {result['steps']} steps, {result['tokens']:,} tokens, validation loss "
-          f"{result.get('val_loss', float('nan')):.3f}; checkpoints and loss.png in {out}")
+    text = tok.decode(
+        generate(
+            model,
+            prompt,
+            60,
+            temperature=0.8,
+            top_k=50,
+            generator=torch.Generator().manual_seed(config.seed),
+        )[0].tolist()
+    )
+    print(
+        f"train: {result['steps']} steps, {result['tokens']:,} tokens, validation loss "
+        f"{result.get('val_loss', float('nan')):.3f}; checkpoints and loss.png in {out}"
+    )
     print(f"train: sample: {text!r}")
     return result
