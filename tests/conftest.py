@@ -31,6 +31,17 @@ def run_cli(
     )
 
 
+def start_curate(
+    recipe: Path, inputs: Path, out: Path, *options: str, cwd: Path = REPO, **popen: object
+) -> subprocess.Popen:
+    """``scratchlm curate RECIPE --input INPUTS --output OUT OPTIONS`` started in the background,
+    importing this checkout from any ``cwd``; its standard output is discarded."""
+    command = [sys.executable, "-m", "scratchlm.pipelines", "curate", str(recipe)]
+    command += ["--input", str(inputs), "--output", str(out), *options]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, **popen)
+
+
 def kill_9_after(
     process: subprocess.Popen, folder: Path, pattern: str, count: int, timeout: float = 60
 ) -> None:

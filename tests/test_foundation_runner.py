@@ -16,7 +16,7 @@ from scratchlm.curate.errors import ConfigError
 from scratchlm.pipelines.executors import make_executor
 from scratchlm.pipelines.recipe import parse_recipe
 from scratchlm.pipelines.runner import run_curation
-from tests.conftest import DATA, REPO, kill_9_after, run_cli
+from tests.conftest import DATA, REPO, kill_9_after, run_cli, start_curate
 
 RECIPE = {"name": "t", "steps": [{"read": {}}]}
 
@@ -75,24 +75,7 @@ def _outputs(run: Path) -> dict[str, bytes]:
 
 
 def _curate(recipe: Path, inputs: Path, out: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "scratchlm.pipelines",
-            "curate",
-            str(recipe),
-            "--input",
-            str(inputs),
-            "--output",
-            str(out),
-            "--workers",
-            "1",
-        ],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    return start_curate(recipe, inputs, out, "--workers", "1", stderr=subprocess.PIPE)
 
 
 def test_kill_9_then_rerun_gives_identical_bytes_and_a_finished_run_does_nothing(

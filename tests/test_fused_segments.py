@@ -10,7 +10,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from scratchlm.pipelines.executors import make_executor
 from scratchlm.pipelines.recipe import load_recipe, with_keep_intermediate
 from scratchlm.pipelines.report import write_report
 from scratchlm.pipelines.runner import run_curation, segments
-from tests.conftest import DATA, REPO
+from tests.conftest import DATA, start_curate
 from tests.test_report_page import _parse
 
 STEPS = '''
@@ -186,23 +185,8 @@ def test_a_run_of_the_unfused_layout_resumes_to_the_same_bytes(tmp_path, corpus,
 
 
 def _curate(recipe: Path, inputs: Path, output: Path, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "scratchlm.pipelines",
-            "curate",
-            str(recipe),
-            "--input",
-            str(inputs),
-            "--output",
-            str(output),
-        ],
-        cwd=cwd,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+    return start_curate(
+        recipe, inputs, output, cwd=cwd, start_new_session=True, stderr=subprocess.PIPE
     )
 
 

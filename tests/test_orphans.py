@@ -5,11 +5,10 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from conftest import DATA, REPO
+from tests.conftest import DATA, start_curate
 
 SLOW_STEP = "import time\n\ndef slow(doc):\n    time.sleep(0.05)\n    return None\n"
 
@@ -44,23 +43,8 @@ def test_workers_and_shard_children_die_with_a_killed_driver(tmp_path: Path) -> 
     recipe = tmp_path / "recipe.yaml"
     steps = [{"read": {}}, {"custom": {"function": f"{tmp_path / 'steps.py'}:slow"}}]
     recipe.write_text(json.dumps({"name": "orphans", "steps": steps}), encoding="utf-8")
-    driver = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "scratchlm.pipelines",
-            "curate",
-            str(recipe),
-            "--input",
-            str(DATA / "prose"),
-            "--output",
-            str(tmp_path / "run"),
-            "--workers",
-            "2",
-        ],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    driver = start_curate(
+        recipe, DATA / "prose", tmp_path / "run", "--workers", "2", stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 120
     below: set[int] = set()

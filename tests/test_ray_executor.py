@@ -26,7 +26,7 @@ from scratchlm.curate.stage import MapStage
 from scratchlm.pipelines.executors import make_executor
 from scratchlm.pipelines.recipe import Recipe, Step, parse_recipe
 from scratchlm.pipelines.runner import run_curation
-from tests.conftest import DATA, REPO
+from tests.conftest import DATA, REPO, start_curate
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.xdist_group(
@@ -191,29 +191,8 @@ def test_a_recipe_with_global_dedup_stages_gives_the_same_bytes_under_local_and_
 
 
 def _curate_cli(recipe: Path, inputs: Path, out: Path, address: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "scratchlm.pipelines",
-            "curate",
-            str(recipe),
-            "--input",
-            str(inputs),
-            "--output",
-            str(out),
-            "--executor",
-            "ray",
-            "--ray-address",
-            address,
-            "--workers",
-            "1",
-        ],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    options = ["--executor", "ray", "--ray-address", address, "--workers", "1"]
+    return start_curate(recipe, inputs, out, *options, stderr=subprocess.PIPE, text=True)
 
 
 def test_a_killed_driver_resumes_on_ray_to_the_same_bytes(tmp_path: Path, ray_cluster: str) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import gzip
 import importlib
 import json
-import os
 import subprocess
-import sys
 import tracemalloc
 from pathlib import Path
 
@@ -23,7 +21,7 @@ from scratchlm.curate.readers.spans import plan_spans
 from scratchlm.pipelines.executors import make_executor
 from scratchlm.pipelines.recipe import TASK_BYTES, byte_size, parse_recipe
 from scratchlm.pipelines.runner import run_curation
-from tests.conftest import DATA, REPO, kill_9_after, run_cli
+from tests.conftest import DATA, kill_9_after, run_cli, start_curate
 
 STEPS = [{"read": {}}, {"gopher_quality": {}}, {"exact_dedup": {}}]
 BAD_LINE = b"{not json\n"
@@ -323,28 +321,7 @@ def test_the_ray_executor_runs_the_same_tasks(inputs: dict[str, Path], tmp_path:
 
 
 def _curate(recipe: Path, inputs: Path, out: Path, task_bytes: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "scratchlm.pipelines",
-            "curate",
-            str(recipe),
-            "--input",
-            str(inputs),
-            "--output",
-            str(out),
-            "--workers",
-            "2",
-            "--task-bytes",
-            task_bytes,
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    return start_curate(recipe, inputs, out, "--workers", "2", "--task-bytes", task_bytes)
 
 
 def test_kill_9_then_resume_of_a_split_run_is_exact(
