@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from scratchlm.pipelines.recipe import DOC_TIMEOUT_S, TASK_BYTES
 
@@ -39,4 +40,11 @@ def add_keep_intermediate(parser: argparse.ArgumentParser) -> None:
         help="write every curation step's full output into its folder, not only the output of "
         "the steps that end a fused segment (for debugging; default: the recipe's "
         "keep_intermediate, else off)",
+    )
+
+
+def add_output_folder(parser: argparse.ArgumentParser, help: str) -> None:
+    """``--output DIR`` (or ``--out``), required, as ``args.out``."""
+    parser.add_argument(
+        "--output", "--out", dest="out", type=Path, required=True, metavar="DIR", help=help
     )

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from scratchlm.model.finetune_config import DPO_BETA, FinetuneConfig
+from scratchlm.pipelines.commands._options import add_output_folder
 
 
 def task(name: str) -> Callable[[argparse.Namespace], int]:
@@ -33,15 +34,7 @@ def add_common(p: argparse.ArgumentParser, train_layers: str) -> None:
         metavar="DIR",
         help="pretrained checkpoint (a step-* folder or a training output folder)",
     )
-    p.add_argument(
-        "--output",
-        "--out",
-        dest="out",
-        type=Path,
-        required=True,
-        metavar="DIR",
-        help="output folder for the fine-tuned model",
-    )
+    add_output_folder(p, "output folder for the fine-tuned model")
     p.add_argument(
         "--tokenizer", type=Path, metavar="FILE", help="tokenizer.json (default: the checkpoint's)"
     )
@@ -167,15 +160,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="a fine-tuning output with adapters",
     )
-    m.add_argument(
-        "--output",
-        "--out",
-        dest="out",
-        type=Path,
-        required=True,
-        metavar="DIR",
-        help="output folder for the merged checkpoint",
-    )
+    add_output_folder(m, "output folder for the merged checkpoint")
     m.add_argument(
         "--checkpoint", type=Path, metavar="DIR", help="base checkpoint (default: the recorded one)"
     )

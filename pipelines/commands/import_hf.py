@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from scratchlm.pipelines.commands._options import add_output_folder
+
 
 def run_import(args: argparse.Namespace) -> int:
     from scratchlm.pipelines.hf_interop import (
@@ -30,13 +32,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="GPT-2 folder: config.json, model.safetensors (or pytorch_model.bin), tokenizer files",
     )
-    p.add_argument(
-        "--output",
-        "--out",
-        dest="out",
-        type=Path,
-        required=True,
-        metavar="DIR",
-        help="output folder (gets step-0000000/)",
-    )
+    add_output_folder(p, "output folder (gets step-0000000/)")
     p.set_defaults(func=run_import)

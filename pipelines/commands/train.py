@@ -17,6 +17,7 @@ from typing import Any
 from scratchlm.curate.errors import ConfigError
 from scratchlm.model.config import TrainConfig
 from scratchlm.model.errors import ModelError, TrainingInterrupted
+from scratchlm.pipelines.commands._options import add_output_folder
 from scratchlm.pipelines.config import build
 from scratchlm.pipelines.training import checkpoint_folder, clear_run, run_training
 from scratchlm.tokenizer.config import EOS_TOKEN
@@ -198,15 +199,7 @@ def eval_command(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("train", help="pretrain a GPT on a token shard folder")
     p.add_argument("--data", type=Path, required=True, help="shard folder (manifest.json)")
-    p.add_argument(
-        "--output",
-        "--out",
-        dest="out",
-        type=Path,
-        required=True,
-        metavar="DIR",
-        help="output folder: log.jsonl, loss.png, step-* checkpoints",
-    )
+    add_output_folder(p, "output folder: log.jsonl, loss.png, step-* checkpoints")
     start = p.add_mutually_exclusive_group()
     start.add_argument(
         "--resume",
