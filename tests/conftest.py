@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import signal
 import subprocess
@@ -31,13 +33,58 @@ def run_cli(
     )
 
 
+# Running ``scratchlm curate``: its arguments, in a subprocess, in this process; test inputs.
+
+
+def curate_args(recipe: Path, inputs: Path | list[Path], out: Path, *options: str) -> list[str]:
+    """The arguments of ``scratchlm curate RECIPE --input INPUTS --output OUT OPTIONS``."""
+    sources = [inputs] if isinstance(inputs, Path) else inputs
+    return ["curate", str(recipe), "--input", *map(str, sources), "--output", str(out), *options]
+
+
+def run_curate(
+    recipe: Path, inputs: Path | list[Path], out: Path, *options: str, **run: object
+) -> subprocess.CompletedProcess:
+    """``scratchlm curate RECIPE --input INPUTS --output OUT OPTIONS`` run by :func:`run_cli`
+    (``run``: its ``cwd`` and ``timeout``)."""
+    return run_cli(*curate_args(recipe, inputs, out, *options), **run)
+
+
+def curate_in_process(
+    tmp_path: Path, recipe: str, inputs: Path | list[Path], *options: str
+) -> Path:
+    """Curate ``inputs`` into ``tmp_path/run`` in this process with the recipe text ``recipe``
+    (written to ``tmp_path/recipe.yaml``), asserting that it succeeds; the run folder."""
+    from scratchlm.pipelines.cli import main
+
+    path = tmp_path / "recipe.yaml"
+    path.write_text(recipe, encoding="utf-8")
+    out = tmp_path / "run"
+    assert main(curate_args(path, inputs, out, *options)) == 0
+    return out
+
+
+def write_brown_and_copies(folder: Path, records: int, copies: int) -> None:
+    """``brown.jsonl`` in ``folder``: the first ``records`` Brown corpus records; and
+    ``brown-again.jsonl``: the first ``copies`` of them again under new ids."""
+    brown = (
+        gzip.decompress((DATA / "prose" / "brown.jsonl.gz").read_bytes()).decode().splitlines()
+    )[:records]
+    (folder / "brown.jsonl").write_text("\n".join(brown) + "\n")
+    again = [
+        json.dumps({**json.loads(line), "id": f"again-{i}"})
+        for i, line in enumerate(brown[:copies])
+    ]
+    (folder / "brown-again.jsonl").write_text("\n".join(again) + "\n")
+
+
 def start_curate(
     recipe: Path, inputs: Path, out: Path, *options: str, cwd: Path = REPO, **popen: object
 ) -> subprocess.Popen:
     """``scratchlm curate RECIPE --input INPUTS --output OUT OPTIONS`` started in the background,
     importing this checkout from any ``cwd``; its standard output is discarded."""
-    command = [sys.executable, "-m", "scratchlm.pipelines", "curate", str(recipe)]
-    command += ["--input", str(inputs), "--output", str(out), *options]
+    command = [sys.executable, "-m", "scratchlm.pipelines"]
+    command += curate_args(recipe, inputs, out, *options)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, **popen)
 

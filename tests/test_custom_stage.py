@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import run_cli
+from conftest import curate_args, run_cli, run_curate
 from scratchlm.pipelines.executors.local import LocalExecutor
 from scratchlm.pipelines.recipe import parse_recipe
 from scratchlm.pipelines.runner import run_curation
@@ -212,15 +212,7 @@ def test_bad_functions_are_refused_before_any_work(prose, tmp_path, options, mes
     recipe.write_text(
         json.dumps({"name": "c", "steps": [{"read": {}}, {"custom": options}]}), encoding="utf-8"
     )
-    done = run_cli(
-        "curate",
-        str(recipe),
-        "--input",
-        str(prose),
-        "--output",
-        str(tmp_path / "out"),
-        cwd=tmp_path,
-    )
+    done = run_curate(recipe, prose, tmp_path / "out", cwd=tmp_path)
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "steps[1].custom" in done.stderr and message in done.stderr
     assert not (tmp_path / "out").exists()
@@ -237,7 +229,7 @@ def test_resuming_after_the_function_changed_is_refused(prose, tmp_path):
         ),
         encoding="utf-8",
     )
-    args = ("curate", str(recipe), "--input", str(prose), "--output", str(tmp_path / "out"))
+    args = curate_args(recipe, prose, tmp_path / "out")
     assert run_cli(*args, cwd=tmp_path).returncode == 0
     again = run_cli(*args, cwd=tmp_path)
     assert again.returncode == 0 and re.search(r"^02_custom +60 +56 +4 ", again.stdout, re.M)

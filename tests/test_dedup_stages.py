@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from scratchlm.curate.errors import ConfigError
 from scratchlm.pipelines.executors.local import LocalExecutor
 from scratchlm.pipelines.recipe import parse_recipe
 from scratchlm.pipelines.runner import run_curation
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_curate, start_curate
 
 
 def brown(data_dir: Path, n: int) -> list[dict]:
@@ -219,24 +217,8 @@ def test_resume_after_kill_gives_the_same_output(corpus, tmp_path):
         "name: dedup-test\nsteps:\n  - read: {}\n  - minhash: {memory_mb: 0.0005}\n",
         encoding="utf-8",
     )
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "scratchlm.pipelines",
-            "curate",
-            str(recipe),
-            "--input",
-            str(corpus),
-            "--output",
-            str(killed),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_curate(recipe, corpus, killed, stderr=subprocess.DEVNULL)
     first_shard = killed / "02_minhash" / "_work" / "shards" / "part-00000" / "done.json"
     while proc.poll() is None and not first_shard.exists():
         time.sleep(0.002)
@@ -245,7 +227,7 @@ def test_resume_after_kill_gives_the_same_output(corpus, tmp_path):
     assert not (
         killed / "02_minhash" / "_work" / "summary.json"
     ).exists()  # killed inside the global passes
-    resumed = run_cli("curate", str(recipe), "--input", str(corpus), "--output", str(killed))
+    resumed = run_curate(recipe, corpus, killed)
     assert resumed.returncode == 0, resumed.stderr
     for path in sorted((tmp_path / "clean" / "02_minhash").rglob("*.parquet")):
         relative = path.relative_to(tmp_path / "clean")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import run_cli
+from conftest import run_curate
 from scratchlm.curate.document import Document
 from scratchlm.curate.stage import BatchStage
 from scratchlm.curate.writer import ShardWriter
@@ -81,22 +81,8 @@ def test_a_never_returning_function_is_rejected_as_a_timeout_and_the_shard_goes_
     if executor == "ray":
         pytest.importorskip("ray")
     out = tmp_path / f"run-{executor}"
-    done = run_cli(
-        "curate",
-        str(_recipe(tmp_path, "hang")),
-        "--input",
-        str(corpus),
-        "--output",
-        str(out),
-        "--workers",
-        "2",
-        "--executor",
-        executor,
-        "--doc-timeout",
-        "2",
-        cwd=tmp_path,
-        timeout=240,
-    )
+    options = ("--workers", "2", "--executor", executor, "--doc-timeout", "2")
+    done = run_curate(_recipe(tmp_path, "hang"), corpus, out, *options, cwd=tmp_path, timeout=240)
     assert done.returncode == 0, done.stderr
     kept = _rows(out / "02_custom")
     assert [r["id"] for r in kept] == [f"a{i}" for i in (0, 1, 3, 4, 5)] + [
@@ -126,16 +112,7 @@ def test_a_never_returning_function_is_rejected_as_a_timeout_and_the_shard_goes_
 
 def test_a_document_that_kills_its_process_is_rejected_as_a_crash(tmp_path, corpus):
     out = tmp_path / "run"
-    done = run_cli(
-        "curate",
-        str(_recipe(tmp_path, "die")),
-        "--input",
-        str(corpus),
-        "--output",
-        str(out),
-        cwd=tmp_path,
-        timeout=120,
-    )
+    done = run_curate(_recipe(tmp_path, "die"), corpus, out, cwd=tmp_path, timeout=120)
     assert done.returncode == 0, done.stderr
     assert len(_rows(out / "02_custom")) == 10
     stats = json.loads((out / "02_custom" / "stats.json").read_text())
@@ -146,17 +123,8 @@ def test_without_a_deadline_nothing_is_supervised(tmp_path, corpus):
     """--doc-timeout 0 runs the stage in the worker itself: the crash takes the run down, as it
     must."""
     out = tmp_path / "run"
-    done = run_cli(
-        "curate",
-        str(_recipe(tmp_path, "die")),
-        "--input",
-        str(corpus),
-        "--output",
-        str(out),
-        "--doc-timeout",
-        "0",
-        cwd=tmp_path,
-        timeout=120,
+    done = run_curate(
+        _recipe(tmp_path, "die"), corpus, out, "--doc-timeout", "0", cwd=tmp_path, timeout=120
     )
     assert done.returncode != 0
 
@@ -349,15 +317,7 @@ def test_a_bad_deadline_is_refused_before_any_work(tmp_path, corpus, value, erro
     recipe.write_text(
         f"name: t\ndoc_timeout_s: {literal}\nsteps:\n  - read: {{}}\n", encoding="utf-8"
     )
-    done = run_cli(
-        "curate",
-        str(recipe),
-        "--input",
-        str(corpus),
-        "--output",
-        str(tmp_path / "run"),
-        cwd=tmp_path,
-    )
+    done = run_curate(recipe, corpus, tmp_path / "run", cwd=tmp_path)
     assert done.returncode != 0
     assert (
         f"doc_timeout_s: expected a number of seconds >= 0 (0: no deadline), {error}" in done.stderr

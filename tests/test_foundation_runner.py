@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -16,7 +15,7 @@ from scratchlm.curate.errors import ConfigError
 from scratchlm.pipelines.executors import make_executor
 from scratchlm.pipelines.recipe import parse_recipe
 from scratchlm.pipelines.runner import run_curation
-from tests.conftest import DATA, REPO, kill_9_after, run_cli, start_curate
+from tests.conftest import DATA, kill_9_after, run_curate, start_curate
 
 RECIPE = {"name": "t", "steps": [{"read": {}}]}
 
@@ -97,24 +96,7 @@ def test_kill_9_then_rerun_gives_identical_bytes_and_a_finished_run_does_nothing
     assert not list(broken.rglob("*.tmp"))
 
     done_times = {p: p.stat().st_mtime_ns for p in broken.rglob("*.done")}
-    rerun = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "scratchlm.pipelines",
-            "curate",
-            str(recipe),
-            "--input",
-            str(inputs),
-            "--output",
-            str(broken),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert rerun.returncode == 0
+    assert run_curate(recipe, inputs, broken, timeout=120).returncode == 0
     assert {p: p.stat().st_mtime_ns for p in broken.rglob("*.done")} == done_times
 
 
@@ -136,7 +118,7 @@ def test_file_errors_are_printed_one_a_line_and_a_run_with_nothing_readable_fail
     (bad / "empty.jsonl").write_bytes(b"")
     recipe = tmp_path / "r.yaml"
     recipe.write_text("name: t\nsteps:\n  - read: {}\n", encoding="utf-8")
-    done = run_cli("curate", str(recipe), "--input", str(bad), "--output", str(tmp_path / "run"))
+    done = run_curate(recipe, bad, tmp_path / "run")
     assert done.returncode == 2
     lines = [line for line in done.stdout.splitlines() if line.startswith("file error: ")]
     assert [line.split(" at ")[0] for line in lines] == [
@@ -150,7 +132,7 @@ def test_file_errors_are_printed_one_a_line_and_a_run_with_nothing_readable_fail
     )
 
     (bad / "good.jsonl").write_text('{"id": "a", "text": "some text"}\n', encoding="utf-8")
-    done = run_cli("curate", str(recipe), "--input", str(bad), "--output", str(tmp_path / "run2"))
+    done = run_curate(recipe, bad, tmp_path / "run2")
     assert done.returncode == 0, done.stderr
     assert sum(line.startswith("file error: ") for line in done.stdout.splitlines()) == 2
 
@@ -232,9 +214,7 @@ def test_repeated_ids_and_blank_lines_are_counted_in_stats_table_and_report(tmp_
     recipe = tmp_path / "r.yaml"
     recipe.write_text("name: t\nsteps:\n  - read: {}\n", encoding="utf-8")
     run = tmp_path / "run"
-    done = run_cli(
-        "curate", str(recipe), "--input", str(tmp_path / "in.jsonl"), "--output", str(run)
-    )
+    done = run_curate(recipe, tmp_path / "in.jsonl", run)
     assert done.returncode == 0, done.stderr
     table_row = next(line for line in done.stdout.splitlines() if line.startswith("01_read"))
     assert table_row.split() == [

@@ -9,7 +9,7 @@ import re
 import subprocess
 import sys
 
-from conftest import REPO
+from conftest import REPO, curate_args
 
 
 def test_plain_progress_lines_count_documents_while_a_shard_runs(tmp_path):
@@ -33,19 +33,8 @@ def test_plain_progress_lines_count_documents_while_a_shard_runs(tmp_path):
         "name: t\nsteps:\n  - read: {}\n  - custom: {function: slow.py:slow}\n", encoding="utf-8"
     )
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "scratchlm.pipelines",
-            "curate",
-            str(recipe),
-            "--input",
-            str(folder),
-            "--output",
-            str(tmp_path / "run"),
-            "--workers",
-            "2",
-        ],
+        [sys.executable, "-m", "scratchlm.pipelines"]
+        + curate_args(recipe, folder, tmp_path / "run", "--workers", "2"),
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -26,7 +26,7 @@ from scratchlm.curate.stage import MapStage
 from scratchlm.pipelines.executors import make_executor
 from scratchlm.pipelines.recipe import Recipe, Step, parse_recipe
 from scratchlm.pipelines.runner import run_curation
-from tests.conftest import DATA, REPO, start_curate
+from tests.conftest import DATA, REPO, start_curate, write_brown_and_copies
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.xdist_group(
@@ -155,14 +155,7 @@ def test_a_recipe_with_global_dedup_stages_gives_the_same_bytes_under_local_and_
 ) -> None:
     inputs = tmp_path / "in"
     inputs.mkdir()
-    brown = (
-        gzip.decompress((DATA / "prose" / "brown.jsonl.gz").read_bytes()).decode().splitlines()[:30]
-    )
-    (inputs / "brown.jsonl").write_text("\n".join(brown) + "\n")
-    again = [
-        json.dumps({**json.loads(line), "id": f"again-{i}"}) for i, line in enumerate(brown[:5])
-    ]
-    (inputs / "brown-again.jsonl").write_text("\n".join(again) + "\n")
+    write_brown_and_copies(inputs, 30, 5)
     (inputs / "langid.jsonl.gz").write_bytes((DATA / "langid-dev.jsonl.gz").read_bytes())
     recipe = parse_recipe(
         {

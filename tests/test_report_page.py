@@ -21,7 +21,7 @@ from tokenizers import Tokenizer
 from scratchlm.pipelines.cli import main
 from scratchlm.pipelines.report import write_report
 from scratchlm.pipelines.report.sample import sample_shards
-from tests.conftest import DATA, run_cli
+from tests.conftest import DATA, curate_in_process, run_cli, write_brown_and_copies
 
 pytestmark = pytest.mark.xdist_group(
     "report"
@@ -92,14 +92,7 @@ def curated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     inputs = root / "in"
     inputs.mkdir()
     shutil.copy(DATA / "langid-dev.jsonl.gz", inputs / "langid.jsonl.gz")
-    brown = (
-        gzip.decompress((DATA / "prose" / "brown.jsonl.gz").read_bytes()).decode().splitlines()[:40]
-    )
-    (inputs / "brown.jsonl").write_text("\n".join(brown) + "\n")
-    again = [
-        json.dumps({**json.loads(line), "id": f"again-{i}"}) for i, line in enumerate(brown[:6])
-    ]
-    (inputs / "brown-again.jsonl").write_text("\n".join(again) + "\n")
+    write_brown_and_copies(inputs, 40, 6)
     (inputs / "hostile.jsonl").write_text(json.dumps({"id": "hostile<1>", "text": HOSTILE}) + "\n")
     recipe = root / "recipe.yaml"
     recipe.write_text(RECIPE)
@@ -238,24 +231,9 @@ def test_a_language_not_kept_example_shows_its_language_not_its_score(curated: P
 
 
 def test_a_read_only_run_leaves_out_the_sections_it_has_no_data_for(tmp_path: Path) -> None:
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text("name: bare\nsteps:\n  - read: {}\n")
     (tmp_path / "empty.jsonl").write_bytes(b"")
-    out = tmp_path / "run"
-    assert (
-        main(
-            [
-                "curate",
-                str(recipe),
-                "--input",
-                str(DATA / "prose" / "kjv.jsonl.gz"),
-                str(tmp_path / "empty.jsonl"),
-                "--output",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    inputs = [DATA / "prose" / "kjv.jsonl.gz", tmp_path / "empty.jsonl"]
+    out = curate_in_process(tmp_path, "name: bare\nsteps:\n  - read: {}\n", inputs)
     page = (out / "report" / "index.html").read_text()
     assert "Funnel" in page and "Document lengths" in page
     for absent in (

@@ -17,9 +17,9 @@ from matplotlib.figure import Figure
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from scratchlm.pipelines.cli import main
 from scratchlm.pipelines.report.figures import Signal, _signal_panel
 from scratchlm.pipelines.report.sample import excerpt
+from tests.conftest import curate_in_process
 
 KJV = Path(__file__).parent / "data" / "prose" / "kjv.jsonl.gz"
 
@@ -32,14 +32,11 @@ def test_a_few_documents_give_whole_number_ticks() -> None:
 
 
 def test_signals_zero_on_every_document_are_named_not_plotted(tmp_path, capsys) -> None:
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(
-        "name: zeros\nsteps:\n  - read: {}\n  - pii: {}\n  - gopher_quality: {action: annotate}\n",
-        encoding="utf-8",
+    recipe = (
+        "name: zeros\nsteps:\n  - read: {}\n  - pii: {}\n  - gopher_quality: {action: annotate}\n"
     )
-    out = tmp_path / "run"
-    assert main(["curate", str(recipe), "--input", str(KJV), "--output", str(out)]) == 0
-    page = (tmp_path / "run" / "report" / "index.html").read_text(encoding="utf-8")
+    out = curate_in_process(tmp_path, recipe, KJV)
+    page = (out / "report" / "index.html").read_text(encoding="utf-8")
     assert (
         "Zero on every sampled document, so not plotted: 02_pii pii_email, 02_pii pii_ip, "
         "02_pii pii_phone, 03_gopher_quality gopher_bullet_lines_ratio,"
@@ -80,10 +77,7 @@ def test_rejects_without_text_show_url_status_and_content_type(tmp_path) -> None
             [("Content-Type", "image/png")],
             b"\x89PNG\r\n",
         )
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text("name: fetch\nsteps:\n  - read: {}\n", encoding="utf-8")
-    out = tmp_path / "run"
-    assert main(["curate", str(recipe), "--input", str(crawl), "--output", str(out)]) == 0
+    out = curate_in_process(tmp_path, "name: fetch\nsteps:\n  - read: {}\n", crawl)
     page = html.unescape((out / "report" / "index.html").read_text(encoding="utf-8"))
     assert (
         "(no text) url: http://example.org/old; content type: text/html; "
@@ -94,13 +88,8 @@ def test_rejects_without_text_show_url_status_and_content_type(tmp_path) -> None
 
 
 def test_the_report_shows_what_each_rule_dropped_and_why(tmp_path) -> None:
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(
-        "name: rules\nsteps:\n  - read: {}\n  - gopher_quality: {min_words: 400}\n",
-        encoding="utf-8",
-    )
-    out = tmp_path / "run"
-    assert main(["curate", str(recipe), "--input", str(KJV), "--output", str(out)]) == 0
+    recipe = "name: rules\nsteps:\n  - read: {}\n  - gopher_quality: {min_words: 400}\n"
+    out = curate_in_process(tmp_path, recipe, KJV)
     rejects = pq.read_table(out / "02_gopher_quality" / "rejects" / "part-00000.parquet")
     reasons = Counter(rejects.column("reason").to_pylist())
     page = (out / "report" / "index.html").read_text(encoding="utf-8")
@@ -133,10 +122,7 @@ def test_a_near_duplicate_example_shows_the_document_it_duplicates(tmp_path) -> 
     inputs.mkdir()
     for name, records in (("a.jsonl", originals), ("b.jsonl", copies)):
         (inputs / name).write_text("".join(json.dumps(d) + "\n" for d in records), encoding="utf-8")
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text("name: near\nsteps:\n  - read: {}\n  - minhash: {}\n", encoding="utf-8")
-    out = tmp_path / "run"
-    assert main(["curate", str(recipe), "--input", str(inputs), "--output", str(out)]) == 0
+    out = curate_in_process(tmp_path, "name: near\nsteps:\n  - read: {}\n  - minhash: {}\n", inputs)
     page = (out / "report" / "index.html").read_text(encoding="utf-8")
     for copy, original in zip(copies, originals):
         dropped = excerpt(copy["text"])

@@ -11,8 +11,7 @@ import pytest
 import scratchlm.curate.stages as stages
 from scratchlm.curate.signals import Signal
 from scratchlm.curate.stages import stage_signals
-from scratchlm.pipelines.cli import main
-from tests.conftest import DATA
+from tests.conftest import DATA, curate_in_process
 from tests.test_report_page import _parse
 
 LETTERS_STAGE = '''\
@@ -61,25 +60,11 @@ def test_a_new_stages_declared_signal_is_in_the_report_with_its_threshold(
     assert stage_signals("letters") == (
         Signal("letter_count", "letters in the text", ("min_letters",)),
     )
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text("name: letters\nsteps:\n  - read: {}\n  - letters: {min_letters: 3000}\n")
-    out = tmp_path / "run"
-    assert (
-        main(
-            [
-                "curate",
-                str(recipe),
-                "--input",
-                str(DATA / "prose" / "kjv.jsonl.gz"),
-                "--output",
-                str(out),
-                "--workers",
-                "1",
-                "--doc-timeout",
-                "0",
-            ]
-        )
-        == 0
+    out = curate_in_process(
+        tmp_path,
+        "name: letters\nsteps:\n  - read: {}\n  - letters: {min_letters: 3000}\n",
+        DATA / "prose" / "kjv.jsonl.gz",
+        *("--workers", "1", "--doc-timeout", "0"),
     )
     rows = {(r[0], r[1]): r for r in _parse(out / "report" / "index.html").tables["signals"][1:]}
     step, field, kept, dropped, limits, beyond = rows[("02_letters", "letter_count")]
