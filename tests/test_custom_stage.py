@@ -12,8 +12,8 @@ import pytest
 
 from conftest import curate_args, run_cli, run_curate
 from scratchlm.pipelines.executors.local import LocalExecutor
-from scratchlm.pipelines.recipe import parse_recipe
-from scratchlm.pipelines.runner import run_curation
+from scratchlm.pipelines.recipe import Recipe, parse_recipe
+from scratchlm.pipelines.runner import CurationResult, run_curation
 
 FUNCTIONS = '''
 from scratchlm.curate.document import Document
@@ -73,25 +73,34 @@ def _rows(folder: Path) -> list[dict]:
     return [r for p in sorted(folder.glob("part-*.parquet")) for r in pq.read_table(p).to_pylist()]
 
 
+def _texts(path: Path) -> dict[str, str]:
+    """The text of each record of the JSONL file ``path``, by id."""
+    return {
+        json.loads(line)["id"]: json.loads(line)["text"] for line in path.read_text().splitlines()
+    }
+
+
+def _custom_recipe(*steps: dict) -> Recipe:
+    """A recipe that reads its input, then runs a ``custom`` step of each options in ``steps``."""
+    return parse_recipe(
+        {"name": "custom", "steps": [{"read": {}}, *({"custom": step} for step in steps)]}
+    )
+
+
+def _curate(recipe: Recipe, source: Path, out: Path, workers: int = 1) -> CurationResult:
+    """Curate the file ``source`` into ``out`` with ``recipe`` on local workers, quietly."""
+    return run_curation(recipe, [str(source)], out, LocalExecutor(workers), log=lambda *_: None)
+
+
 def test_custom_functions_filter_transform_and_fail_per_document(prose, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # FILE.py paths are relative to the working directory
-    texts = {
-        json.loads(line)["id"]: json.loads(line)["text"] for line in prose.read_text().splitlines()
-    }
-    recipe = parse_recipe(
-        {
-            "name": "custom",
-            "steps": [
-                {"read": {}},
-                {"custom": {"function": "my_filters.py:drop_short", "options": {"min_words": 300}}},
-                {"custom": {"function": "my_filters.py:shout_titles", "name": "shout"}},
-                {"custom": {"function": "my_filters.py:fragile"}},
-            ],
-        }
+    texts = _texts(prose)
+    recipe = _custom_recipe(
+        {"function": "my_filters.py:drop_short", "options": {"min_words": 300}},
+        {"function": "my_filters.py:shout_titles", "name": "shout"},
+        {"function": "my_filters.py:fragile"},
     )
-    result = run_curation(
-        recipe, [str(prose)], tmp_path / "run", LocalExecutor(2), log=lambda *_: None
-    )
+    result = _curate(recipe, prose, tmp_path / "run", workers=2)
     stats = json.loads((tmp_path / "run" / "stats.json").read_text())
     short = [i for i, t in texts.items() if len(t.split()) < 300]
     assert (
@@ -118,18 +127,8 @@ def test_custom_functions_filter_transform_and_fail_per_document(prose, tmp_path
 
 def test_annotate_mode_keeps_every_document(prose, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    recipe = parse_recipe(
-        {
-            "name": "custom",
-            "steps": [
-                {"read": {}},
-                {"custom": {"function": "my_filters.py:drop_short", "action": "annotate"}},
-            ],
-        }
-    )
-    result = run_curation(
-        recipe, [str(prose)], tmp_path / "run", LocalExecutor(1), log=lambda *_: None
-    )
+    recipe = _custom_recipe({"function": "my_filters.py:drop_short", "action": "annotate"})
+    result = _curate(recipe, prose, tmp_path / "run")
     assert len(_rows(result.final_dir)) == 60
     stats = json.loads((tmp_path / "run" / "stats.json").read_text())["02_custom"]
     assert stats["annotated"] == {
@@ -143,27 +142,11 @@ def test_a_users_batch_stage_answers_whole_batches_and_fails_per_document(
     """One call per batch (the shard's 60 documents in one); when a batch call raises, each
     document is asked alone and only the failing ones are rejected."""
     monkeypatch.chdir(tmp_path)
-    texts = {
-        json.loads(line)["id"]: json.loads(line)["text"] for line in prose.read_text().splitlines()
-    }
-    recipe = parse_recipe(
-        {
-            "name": "custom",
-            "steps": [
-                {"read": {}},
-                {
-                    "custom": {
-                        "function": "my_filters.py:BatchedShort",
-                        "options": {"min_words": 300},
-                        "name": "short",
-                    }
-                },
-            ],
-        }
+    texts = _texts(prose)
+    recipe = _custom_recipe(
+        {"function": "my_filters.py:BatchedShort", "options": {"min_words": 300}, "name": "short"}
     )
-    result = run_curation(
-        recipe, [str(prose)], tmp_path / "run", LocalExecutor(1), log=lambda *_: None
-    )
+    result = _curate(recipe, prose, tmp_path / "run")
     failing = {i for i, t in texts.items() if "sunday" in t.lower()}
     short = {i for i, t in texts.items() if len(t.split()) < 300} - failing
     assert failing and short
@@ -183,9 +166,7 @@ def test_a_users_batch_stage_answers_whole_batches_and_fails_per_document(
         ),
         encoding="utf-8",
     )
-    again = run_curation(
-        recipe, [str(no_sunday)], tmp_path / "again", LocalExecutor(1), log=lambda *_: None
-    )
+    again = _curate(recipe, no_sunday, tmp_path / "again")
     assert {json.loads(r["meta"])["batch"] for r in _rows(again.final_dir)} == {60 - len(failing)}
 
 

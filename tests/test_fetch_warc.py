@@ -147,6 +147,19 @@ def write(tmp_path: Path, name: str, data: bytes) -> Path:
     return path
 
 
+def only_one_record_lost(path: Path, member: int, error: str) -> str:
+    """Check that reading ``path`` keeps the other ten records and gives one error, at the start of
+    ``MEMBERS[member]``, that names ``error``; that error's text."""
+    docs, rejects, errors = items(path)
+    assert len(docs) + len(rejects) == 10
+    assert (
+        len(errors) == 1
+        and errors[0].offset == f"byte {offset_of(member)}"
+        and error in errors[0].error
+    )
+    return errors[0].error
+
+
 def test_corrupt_middle_member_costs_only_that_record(tmp_path):
     damaged = bytearray(MEMBERS[6])
     for i in range(len(damaged) // 2, len(damaged) // 2 + 64):
@@ -154,10 +167,7 @@ def test_corrupt_middle_member_costs_only_that_record(tmp_path):
     path = write(
         tmp_path, "corrupt.warc.gz", b"".join(MEMBERS[:6]) + bytes(damaged) + b"".join(MEMBERS[7:])
     )
-    docs, rejects, errors = items(path)
-    assert len(docs) + len(rejects) == 10
-    assert len(errors) == 1 and errors[0].offset == f"byte {offset_of(6)}"
-    assert "corrupt gzip member" in errors[0].error and f"{offset_of(7):,}" in errors[0].error
+    assert f"{offset_of(7):,}" in only_one_record_lost(path, 6, "corrupt gzip member")
 
 
 @pytest.mark.parametrize("delta", [+4000, -4000])
@@ -167,25 +177,13 @@ def test_lying_content_length_is_an_error_for_that_record(tmp_path, delta):
     length, _, tail = rest.partition(b"\r\n")
     lying = gzip.compress(head + sep + str(int(length) + delta).encode() + b"\r\n" + tail, mtime=0)
     path = write(tmp_path, "lying.warc.gz", b"".join(MEMBERS[:3]) + lying + b"".join(MEMBERS[4:]))
-    docs, rejects, errors = items(path)
-    assert len(docs) + len(rejects) == 10
-    assert (
-        len(errors) == 1
-        and errors[0].offset == f"byte {offset_of(3)}"
-        and "Content-Length" in errors[0].error
-    )
+    only_one_record_lost(path, 3, "Content-Length")
 
 
 def test_truncated_file_keeps_every_complete_record(tmp_path):
     last = MEMBERS[11]
     path = write(tmp_path, "cut.warc.gz", b"".join(MEMBERS[:11]) + last[: len(last) // 2])
-    docs, rejects, errors = items(path)
-    assert len(docs) + len(rejects) == 10
-    assert (
-        len(errors) == 1
-        and errors[0].offset == f"byte {offset_of(11)}"
-        and "truncated" in errors[0].error
-    )
+    only_one_record_lost(path, 11, "truncated")
 
 
 def test_uncompressed_and_whole_file_gzip_warcs_stream_through(tmp_path):

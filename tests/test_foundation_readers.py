@@ -134,16 +134,17 @@ def test_parquet_reader_with_meta_json_and_extra_columns(tmp_path: Path) -> None
     assert docs[1].meta == {"score": 0.7, "source": "t.parquet#2"}
 
 
+def _three_rows(folder: Path, ids: list[str], metas: list[str]) -> list:
+    """The items read from ``folder/t.parquet``, written with the texts "one", "two", "three" and
+    the given ``id`` and ``meta`` columns."""
+    table = pa.table({"id": ids, "text": ["one", "two", "three"], "meta": metas})
+    pq.write_table(table, folder / "t.parquet")
+    return _items(folder / "t.parquet")
+
+
 def test_parquet_row_with_bad_meta_is_rejected_and_the_file_goes_on(tmp_path: Path) -> None:
-    table = pa.table(
-        {
-            "id": ["a", "b", "c"],
-            "text": ["one", "two", "three"],
-            "meta": ['{"url": "u"}', '{"url": ', "[1, 2]"],
-        }
-    )
-    pq.write_table(table, tmp_path / "t.parquet")
-    good, truncated, listed = _items(tmp_path / "t.parquet")
+    metas = ['{"url": "u"}', '{"url": ', "[1, 2]"]
+    good, truncated, listed = _three_rows(tmp_path, ["a", "b", "c"], metas)
     assert isinstance(good, Document) and good.meta == {"url": "u", "source": "t.parquet#1"}
     assert isinstance(truncated, Rejected) and truncated.reason == "read:bad_meta"
     assert (truncated.doc.id, truncated.doc.text) == ("b", "two")
@@ -194,15 +195,7 @@ def test_a_repeated_id_in_one_file_is_counted_and_made_unique(tmp_path: Path) ->
 
 
 def test_a_repeated_id_of_a_rejected_record_is_made_unique_too(tmp_path: Path) -> None:
-    table = pa.table(
-        {
-            "id": ["a", "a", "a"],
-            "text": ["one", "two", "three"],
-            "meta": ['{"url": "u"}', "[1]", "{}"],
-        }
-    )
-    pq.write_table(table, tmp_path / "t.parquet")
-    items = _items(tmp_path / "t.parquet")
+    items = _three_rows(tmp_path, ["a", "a", "a"], ['{"url": "u"}', "[1]", "{}"])
     kinds = ["Document", "Counted", "Rejected", "Counted", "Document"]
     assert [type(i).__name__ for i in items] == kinds
     assert [items[0].id, items[2].doc.id, items[4].id] == ["a", "a~2", "a~3"]

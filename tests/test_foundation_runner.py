@@ -137,20 +137,24 @@ def test_file_errors_are_printed_one_a_line_and_a_run_with_nothing_readable_fail
     assert sum(line.startswith("file error: ") for line in done.stdout.splitlines()) == 2
 
 
+def _curate_one_file(tmp_path: Path, lines: str, recipe: dict) -> tuple[Path, Path]:
+    """Curate ``tmp_path/in/a.jsonl``, holding ``lines``, into ``tmp_path/run`` with ``recipe``;
+    the input folder and the run folder."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "a.jsonl").write_text(lines, encoding="utf-8")
+    run = tmp_path / "run"
+    run_curation(
+        parse_recipe(recipe), [str(inputs)], run, make_executor("local", 1), log=lambda _: None
+    )
+    return inputs, run
+
+
 def test_a_run_folder_as_input_stands_for_its_curated_output_not_its_rejects(tmp_path):
     from scratchlm.curate.inputs import expand_inputs
 
-    inputs = tmp_path / "in"
-    inputs.mkdir()
-    (inputs / "a.jsonl").write_text('{"id": "a", "text": "kept"}\n{oops\n', encoding="utf-8")
-    run = tmp_path / "run"
-    run_curation(
-        parse_recipe({"name": "t", "steps": [{"read": {}}, {"sample": {"rate": 1.0}}]}),
-        [str(inputs)],
-        run,
-        make_executor("local", 1),
-        log=lambda _: None,
-    )
+    sample = {"name": "t", "steps": [{"read": {}}, {"sample": {"rate": 1.0}}]}
+    _, run = _curate_one_file(tmp_path, '{"id": "a", "text": "kept"}\n{oops\n', sample)
     assert (run / "01_read" / "rejects" / "part-00000.parquet").exists()
     assert [(f.source, Path(f.path)) for f in expand_inputs([str(run)])] == [
         ("02_sample/part-00000.parquet", run / "02_sample" / "part-00000.parquet")
@@ -188,13 +192,7 @@ def test_a_run_folder_as_input_stands_for_its_curated_output_not_its_rejects(tmp
 
 
 def test_a_folder_refused_over_other_inputs_keeps_its_recorded_recipe(tmp_path):
-    inputs = tmp_path / "in"
-    inputs.mkdir()
-    (inputs / "a.jsonl").write_text('{"id": "a", "text": "kept"}\n', encoding="utf-8")
-    run = tmp_path / "run"
-    run_curation(
-        parse_recipe(RECIPE), [str(inputs)], run, make_executor("local", 1), log=lambda _: None
-    )
+    inputs, run = _curate_one_file(tmp_path, '{"id": "a", "text": "kept"}\n', RECIPE)
     recorded = (run / "recipe.yaml").read_bytes()
     (inputs / "b.jsonl").write_text('{"id": "b", "text": "new"}\n', encoding="utf-8")
     changed = parse_recipe({**RECIPE, "train": {"preset": "tiny", "max_steps": 3}})

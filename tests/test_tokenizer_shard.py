@@ -90,19 +90,23 @@ def shard_documents(folder: Path) -> dict[str, list[str]]:
     return docs
 
 
+def shard(
+    files: list, tokenizer_path: Path, folder: Path, config: ShardConfig = CONFIG, workers: int = 1
+) -> dict:
+    """``shard_corpus`` of ``files`` into ``folder`` on ``workers`` local workers, quietly; the
+    manifest."""
+    return shard_corpus(
+        files, tokenizer_path, folder, config, LocalExecutor(workers), log=lambda *_: None
+    )
+
+
 def source_documents(curated: Path) -> list:
     return [doc for f in corpus_files([str(curated)]) for doc in iter_documents(f)]
 
 
 def test_every_document_appears_exactly_once(curated, tokenizer_path, tmp_path) -> None:
-    manifest = shard_corpus(
-        corpus_files([str(curated)]),
-        tokenizer_path,
-        tmp_path / "shards",
-        IN_PROCESSES,
-        LocalExecutor(2),
-        log=lambda *_: None,
-    )
+    files = corpus_files([str(curated)])
+    manifest = shard(files, tokenizer_path, tmp_path / "shards", IN_PROCESSES, workers=2)
     sources = source_documents(curated)
     decoded = shard_documents(tmp_path / "shards")
     for split in ("train", "val"):
@@ -124,14 +128,7 @@ def test_split_is_stable_when_documents_are_added(raw, tokenizer_path, tmp_path)
     large = curate(raw + [more], tmp_path / "large")
     config = ShardConfig(shard_tokens=50_000, val_fraction=0.3)
     for name, curated in (("s1", small), ("s2", large)):
-        shard_corpus(
-            corpus_files([str(curated)]),
-            tokenizer_path,
-            tmp_path / name,
-            config,
-            LocalExecutor(1),
-            log=lambda *_: None,
-        )
+        shard(corpus_files([str(curated)]), tokenizer_path, tmp_path / name, config)
     before, after = shard_documents(tmp_path / "s1"), shard_documents(tmp_path / "s2")
     for split in ("train", "val"):
         assert not Counter(before[split]) - Counter(after[split])  # no document left its split
@@ -148,9 +145,7 @@ class InterruptedExecutor(LocalExecutor):
 
 def test_resumed_run_writes_the_same_bytes(curated, tokenizer_path, tmp_path) -> None:
     files = corpus_files([str(curated)])
-    shard_corpus(
-        files, tokenizer_path, tmp_path / "whole", CONFIG, LocalExecutor(1), log=lambda *_: None
-    )
+    shard(files, tokenizer_path, tmp_path / "whole")
     with pytest.raises(KeyboardInterrupt):
         shard_corpus(
             files,
@@ -161,14 +156,7 @@ def test_resumed_run_writes_the_same_bytes(curated, tokenizer_path, tmp_path) ->
             log=lambda *_: None,
         )
     assert len(list((tmp_path / "resumed" / "_work").glob("part-*.done"))) == 1
-    shard_corpus(
-        files,
-        tokenizer_path,
-        tmp_path / "resumed",
-        IN_PROCESSES,
-        LocalExecutor(2),
-        log=lambda *_: None,
-    )
+    shard(files, tokenizer_path, tmp_path / "resumed", IN_PROCESSES, workers=2)
     whole = sorted(p.name for p in (tmp_path / "whole").iterdir())
     assert whole == sorted(p.name for p in (tmp_path / "resumed").iterdir())
     for name in whole:
@@ -176,26 +164,12 @@ def test_resumed_run_writes_the_same_bytes(curated, tokenizer_path, tmp_path) ->
             tmp_path / "resumed" / name
         ).read_bytes(), name
     with pytest.raises(ConfigError, match="other inputs"):
-        shard_corpus(
-            files[:1],
-            tokenizer_path,
-            tmp_path / "whole",
-            CONFIG,
-            LocalExecutor(1),
-            log=lambda *_: None,
-        )
+        shard(files[:1], tokenizer_path, tmp_path / "whole")
 
 
 def test_verify_passes_then_names_the_altered_shard(curated, tokenizer_path, tmp_path) -> None:
     folder = tmp_path / "shards"
-    shard_corpus(
-        corpus_files([str(curated)]),
-        tokenizer_path,
-        folder,
-        CONFIG,
-        LocalExecutor(1),
-        log=lambda *_: None,
-    )
+    shard(corpus_files([str(curated)]), tokenizer_path, folder)
     result = run_cli("shard", "verify", str(folder), "--samples", "4")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "8 sampled documents decode" in result.stdout
@@ -213,14 +187,7 @@ def test_verify_checks_offsets_and_decoding_beyond_checksums(
     curated, tokenizer_path, tmp_path
 ) -> None:
     folder = tmp_path / "shards"
-    shard_corpus(
-        corpus_files([str(curated)]),
-        tokenizer_path,
-        folder,
-        CONFIG,
-        LocalExecutor(1),
-        log=lambda *_: None,
-    )
+    shard(corpus_files([str(curated)]), tokenizer_path, folder)
     manifest = json.loads((folder / "manifest.json").read_text())
     entry = manifest["shards"][0]
     offsets = np.load(folder / entry["docs_file"])
@@ -238,14 +205,7 @@ def test_verify_compares_sampled_documents_with_their_source(raw, tokenizer_path
     for source, copy in zip(raw, inputs):
         copy.write_bytes(source.read_bytes())
     folder = tmp_path / "shards"
-    shard_corpus(
-        corpus_files([str(p) for p in inputs]),
-        tokenizer_path,
-        folder,
-        CONFIG,
-        LocalExecutor(1),
-        log=lambda *_: None,
-    )
+    shard(corpus_files([str(p) for p in inputs]), tokenizer_path, folder)
     result = run_cli("shard", "verify", str(folder), "--samples", "10000")  # every document
     assert result.returncode == 0, result.stdout + result.stderr
     lines = inputs[1].read_text().splitlines()
