@@ -23,9 +23,20 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Literal, Protocol, Sequence, TypeVar, Union
+from typing import (
+    TYPE_CHECKING,
+    Callable,
+    ClassVar,
+    Iterable,
+    Literal,
+    Protocol,
+    Sequence,
+    TypeVar,
+    Union,
+)
 
 from scratchlm.curate.document import Document
+from scratchlm.curate.signals import Signal
 
 if TYPE_CHECKING:
     from scratchlm.curate.readers import ReaderOptions, ReadItem
@@ -54,6 +65,8 @@ class Executor(Protocol):
 class Source(ABC):
     """The first step: input files (local or remote) into documents."""
 
+    SIGNALS: ClassVar[tuple[Signal, ...]] = ()  # the numeric meta fields it writes
+
     @abstractmethod
     def options(self) -> ReaderOptions:
         """How the files are read (the run's read tasks are planned with these too)."""
@@ -65,6 +78,8 @@ class Source(ABC):
 
 class MapStage(ABC):
     """A step answering for one document at a time."""
+
+    SIGNALS: ClassVar[tuple[Signal, ...]] = ()  # the numeric meta fields it writes
 
     @abstractmethod
     def __call__(self, doc: Document) -> StageResult: ...
@@ -87,6 +102,8 @@ class BatchStage(MapStage):
 class GlobalStage(ABC):
     """A step that reads all of its input before answering for any document; it ends a fused
     segment (the steps before it write their output, which its ``prepare`` reads)."""
+
+    SIGNALS: ClassVar[tuple[Signal, ...]] = ()  # the numeric meta fields it writes
 
     @abstractmethod
     def prepare(self, inputs: Sequence[Path], workdir: Path, executor: Executor) -> MapStage:
