@@ -4,41 +4,33 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Sequence
 
 from scratchlm.pipelines.deadline import die_with
-from scratchlm.pipelines.progress import progress_bar
+from scratchlm.pipelines.executors.base import BaseExecutor
 
 
-class LocalExecutor:
+class LocalExecutor(BaseExecutor):
     def __init__(self, workers: int = 1) -> None:
         self.workers = max(1, workers)
 
-    def map(
-        self,
-        fn: Callable[[Any], Any],
-        items: Sequence[Any],
-        desc: str = "",
-        weights: Sequence[int] | None = None,
-    ) -> list[Any]:
-        """``fn`` over ``items``, results in item order; a progress display counts finished items
-        (weighted by ``weights``, their sizes, where given)."""
-        results: list[Any] = [None] * len(items)
-        with progress_bar(len(items), desc, weights) as bar:
-            if self.workers == 1 or len(items) <= 1:
-                for i, item in enumerate(items):
-                    results[i] = fn(item)
-                    bar.advance(results[i], i)
-                return results
-            context = multiprocessing.get_context("fork")
-            workers = min(self.workers, len(items))
-            # the workers die with this process: a driver killed with -9 leaves no idle pool behind
-            with ProcessPoolExecutor(
-                workers, mp_context=context, initializer=die_with, initargs=(os.getpid(),)
-            ) as pool:
-                futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
-                for future in as_completed(futures):
-                    results[futures[future]] = future.result()
-                    bar.advance(results[futures[future]], futures[future])
-        return results
+    def completed(
+        self, fn: Callable[[Any], Any], items: Sequence[Any]
+    ) -> Iterator[tuple[int, Any]]:
+        """Each item in turn in this process (one worker or one item), else in a pool of
+        ``workers`` processes, as they finish."""
+        if self.workers == 1 or len(items) <= 1:
+            for i, item in enumerate(items):
+                yield i, fn(item)
+            return
+        context = multiprocessing.get_context("fork")
+        workers = min(self.workers, len(items))
+        # the workers die with this process: a driver killed with -9 leaves no idle pool behind
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=die_with, initargs=(os.getpid(),)
+        ) as pool:
+            futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
+            for future in as_completed(futures):
+                yield futures[future], future.result()

@@ -9,16 +9,17 @@ Outputs go to the run folder, which every node must see at the same path (NFS, L
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Callable, Sequence
 
 import ray
 
-from scratchlm.pipelines.progress import progress_bar
+from scratchlm.pipelines.executors.base import BaseExecutor
 
 TASK_RETRIES = 3  # attempts after the first when a worker process dies mid-task
 
 
-class RayExecutor:
+class RayExecutor(BaseExecutor):
     """``workers`` caps the tasks in flight (0: one per CPU of the cluster); ``address`` picks the
     cluster."""
 
@@ -37,18 +38,10 @@ class RayExecutor:
             return self.workers
         return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
-    def map(
-        self,
-        fn: Callable[[Any], Any],
-        items: Sequence[Any],
-        desc: str = "",
-        weights: Sequence[int] | None = None,
-    ) -> list[Any]:
-        """``fn`` over ``items`` as Ray tasks, results in item order; at most ``workers`` run at
-        once (``weights``: the items' sizes, for the progress display's ETA)."""
-        results: list[Any] = [None] * len(items)
-        if not items:
-            return results
+    def completed(
+        self, fn: Callable[[Any], Any], items: Sequence[Any]
+    ) -> Iterator[tuple[int, Any]]:
+        """Each item as a Ray task, as they finish; at most ``workers`` run at once."""
         self._connect()
         remote = ray.remote(fn).options(
             num_cpus=1, max_retries=TASK_RETRIES, retry_exceptions=False
@@ -56,17 +49,14 @@ class RayExecutor:
         limit = self._in_flight()
         pending: dict[Any, int] = {}
         queue = iter(enumerate(items))
-        with progress_bar(len(items), desc, weights) as bar:
-            for index, item in queue:
-                pending[remote.remote(item)] = index
-                if len(pending) >= limit:
-                    break
-            while pending:
-                (ready,), _ = ray.wait(list(pending), num_returns=1)
-                index = pending.pop(ready)
-                results[index] = ray.get(ready)
-                bar.advance(results[index], index)
-                for next_index, item in queue:
-                    pending[remote.remote(item)] = next_index
-                    break
-        return results
+        for index, item in queue:
+            pending[remote.remote(item)] = index
+            if len(pending) >= limit:
+                break
+        while pending:
+            (ready,), _ = ray.wait(list(pending), num_returns=1)
+            index = pending.pop(ready)
+            yield index, ray.get(ready)
+            for next_index, item in queue:
+                pending[remote.remote(item)] = next_index
+                break
