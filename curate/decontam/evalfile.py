@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -66,30 +66,46 @@ def _strings(value: object, key: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+@dataclass(frozen=True)
+class _ChoiceLayout:
+    """Where a multiple-choice layout keeps an item's parts, and how its texts are cleaned."""
+
+    layout: Layout
+    context: str  # the key of the context
+    choices: str  # of the list of choices
+    answer: str  # of the right choice's index
+    record: str  # what messages call a record of this layout
+    clean: Callable[[str], str]
+
+    def parse(self, record: dict[str, object], line: int, where: str) -> EvalItem:
+        """The item of a record holding ``choices``."""
+        choices = _strings(record[self.choices], self.choices, where)
+        context = record.get(self.context)
+        if not isinstance(context, str):
+            raise ConfigError(f"{where}: {self.record} without a string '{self.context}'")
+        return EvalItem(
+            line,
+            self.layout,
+            self.clean(context),
+            tuple(self.clean(c) for c in choices),
+            _answer(record.get(self.answer), len(choices), where),
+        )
+
+
+_CHOICE_LAYOUTS = (
+    _ChoiceLayout("hellaswag", "ctx", "endings", "label", "HellaSwag record", clean_hellaswag),
+    # str: the texts as written
+    _ChoiceLayout("choices", "context", "choices", "answer", "multiple-choice record", str),
+)
+
+
 def parse_record(record: object, line: int, where: str) -> EvalItem:
     """One JSON record as an item, its layout told by its keys."""
     if not isinstance(record, dict):
         raise ConfigError(f"{where}: expected a JSON object")
-    if "endings" in record:
-        endings = _strings(record["endings"], "endings", where)
-        ctx = record.get("ctx")
-        if not isinstance(ctx, str):
-            raise ConfigError(f"{where}: HellaSwag record without a string 'ctx'")
-        return EvalItem(
-            line,
-            "hellaswag",
-            clean_hellaswag(ctx),
-            tuple(clean_hellaswag(e) for e in endings),
-            _answer(record.get("label"), len(endings), where),
-        )
-    if "choices" in record:
-        choices = _strings(record["choices"], "choices", where)
-        context = record.get("context")
-        if not isinstance(context, str):
-            raise ConfigError(f"{where}: multiple-choice record without a string 'context'")
-        return EvalItem(
-            line, "choices", context, choices, _answer(record.get("answer"), len(choices), where)
-        )
+    for layout in _CHOICE_LAYOUTS:
+        if layout.choices in record:
+            return layout.parse(record, line, where)
     if isinstance(record.get("text"), str):
         return EvalItem(line, "passage", record["text"])
     raise ConfigError(
