@@ -49,14 +49,6 @@ REQUIREMENTS = [
     "fasteners==0.20",
     "regex==2026.12.2",
 ]  # datatrove 0.10.1 imports regex without declaring it
-FILTERS = [
-    "language",
-    "gopher_repetition",
-    "gopher_quality",
-    "c4_quality",
-    "c4_badwords",
-    "fineweb_quality",
-]
 CHAIN = ["language", "gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality"]
 
 
@@ -93,6 +85,7 @@ def build_corpus(shakespeare: bool) -> Path:
 
 
 def ours() -> dict:
+    """Our stage of each filter compared, by name, in the order of the table's rows."""
     return {
         "language": Language(keep=["en"]),
         "gopher_repetition": GopherRepetition(),
@@ -215,7 +208,7 @@ def main() -> None:
     )
     kinds: dict[str, Counter] = {}
     examples: dict[tuple, list[str]] = defaultdict(list)
-    for name in FILTERS:
+    for name in mine:
         a, b = mine[name], theirs["decisions"][name]
         cells = Counter((x is True, y is True) for x, y in zip(a, b))
         agree = (cells[(True, True)] + cells[(False, False)]) / len(records)
@@ -231,7 +224,7 @@ def main() -> None:
                 if len(examples[kind]) < args.examples:
                     examples[kind].append(record["id"])
     print("\nkinds of disagreement (ours / datatrove): count, examples")
-    for name in FILTERS:
+    for name in mine:
         for kind, count in kinds[name].most_common():
             print(f"  {kind[1]} / {kind[2]}: {count}  {', '.join(examples[kind])}")
 
