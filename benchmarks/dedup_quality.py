@@ -17,7 +17,6 @@ The real runner then runs ``read`` and ``minhash`` (14 x 8) with and without ver
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import tempfile
@@ -27,6 +26,7 @@ import numpy as np
 import pyarrow.parquet as pq
 from scipy.sparse import csr_matrix
 
+from benchmarks._cli import int_parser
 from benchmarks.dedup_data import edit, prose_texts, warc_pages
 from scratchlm.curate.dedup.normalize import Normalization
 from scratchlm.curate.dedup.signatures import shingles
@@ -160,14 +160,7 @@ def report(docs: list[dict], jac: np.ndarray, cluster: dict[str, str], label: st
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--families", type=int, default=120)
-    parser.add_argument("--variants", type=int, default=4)
-    parser.add_argument("--singles", type=int, default=150)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = int_parser(__doc__, families=120, variants=4, singles=150, seed=0).parse_args()
     docs = build_corpus(args.families, args.variants, args.singles, args.seed)
     norm = Normalization(punctuation=True, digits=True)
     jac = exact_jaccard(docs, norm, 5)

@@ -10,11 +10,12 @@ over.
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+from benchmarks._cli import int_parser
 
 REPO = Path(__file__).resolve().parents[1]
 CHILD = """
@@ -39,12 +40,7 @@ print(json.dumps({"chunk": chunk, "loss": loss.item(), "extra_mb": (peak - base)
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    p.add_argument("--tokens", type=int, default=8192)
-    p.add_argument("--vocab", type=int, default=50_304)
-    p.add_argument("--width", type=int, default=768)
+    p = int_parser(__doc__, tokens=8192, vocab=50_304, width=768)
     p.add_argument(
         "--chunks", type=int, nargs="+", default=[0, 4096, 1024, 256], help="0: the whole logits"
     )

@@ -12,7 +12,6 @@ sizes the ranges from ``memory_mb``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks._cli import int_parser
 from scratchlm.curate.dedup.pipeline import BYTES_PER_MERGE_ITEM
 from scratchlm.curate.dedup.spills import write_spills
 
@@ -48,12 +48,7 @@ print(json.dumps({"before": before, "peak": status("VmHWM"), "edges": edges}))
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    p.add_argument("--items", type=int, default=1_000_000)
-    p.add_argument("--spills", type=int, default=10)
-    args = p.parse_args()
+    args = int_parser(__doc__, items=1_000_000, spills=10).parse_args()
     gen = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
         folders = []

@@ -12,7 +12,6 @@ process whose only child it is).
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import subprocess
@@ -20,6 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks._cli import int_parser
 from benchmarks.dedup_data import prose_texts
 
 SCRATCHLM = [sys.executable, "-m", "scratchlm.pipelines"]
@@ -63,13 +63,7 @@ def child_cost(cmd: list[str]) -> tuple[float, float]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    p.add_argument("--docs", type=int, default=200_000)
-    p.add_argument("--files", type=int, default=50)
-    p.add_argument("--words", type=int, default=120)
-    args = p.parse_args()
+    args = int_parser(__doc__, docs=200_000, files=50, words=120).parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         size = write_inputs(work / "input", args.docs, args.files, args.words)

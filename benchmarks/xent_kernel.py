@@ -14,7 +14,6 @@ It checks first that the kernel's loss and gradient match the compiled reference
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -26,16 +25,12 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import triton  # noqa: E402
 
+from benchmarks._cli import int_parser  # noqa: E402
 from scratchlm.model.xent_rows import _kernel_rows  # noqa: E402
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    p.add_argument("--rows", type=int, default=16_384)
-    p.add_argument("--vocab", type=int, default=50_304)
-    args = p.parse_args()
+    args = int_parser(__doc__, rows=16_384, vocab=50_304).parse_args()
     torch.manual_seed(0)
     logits = (torch.randn(args.rows, args.vocab, device="cuda") * 3).to(torch.bfloat16)
     targets = torch.randint(0, args.vocab, (args.rows,), device="cuda")
