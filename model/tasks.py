@@ -76,16 +76,22 @@ def wilson_interval(correct: int, total: int, z: float = Z95) -> tuple[float, fl
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+@dataclass(frozen=True)
+class Scoring:
+    """How requests are scored: by ``model``, in batches of ``batch_size`` on ``device``, each
+    request cut to the model's context of ``max_tokens``."""
+
+    model: LogitsFn
+    max_tokens: int
+    batch_size: int = 32
+    device: torch.device | str = "cpu"
+
+
 @torch.no_grad()
-def score_requests(
-    model: LogitsFn,
-    requests: Sequence[Request],
-    max_tokens: int,
-    batch_size: int = 32,
-    device: torch.device | str = "cpu",
-) -> list[Score]:
+def score_requests(scoring: Scoring, requests: Sequence[Request]) -> list[Score]:
     """Scores of the requests, batched by length; contexts are cut from the left to fit
-    ``max_tokens``."""
+    ``scoring.max_tokens``."""
+    max_tokens, batch_size, device = scoring.max_tokens, scoring.batch_size, scoring.device
     rows: list[list[int]] = []
     for number, request in enumerate(requests):
         if not request.context or not request.continuation:
@@ -112,7 +118,8 @@ def score_requests(
             inputs[r, : len(row) - 1] = torch.tensor(row[:-1])
             targets[r, : len(row) - 1] = torch.tensor(row[1:])
             wanted[r, len(row) - 1 - cont : len(row) - 1] = True
-        logits = model(inputs.to(device))[wanted.to(device)].float()  # (continuation tokens, vocab)
+        # (continuation tokens, vocab)
+        logits = scoring.model(inputs.to(device))[wanted.to(device)].float()
         chosen = targets[wanted].to(device)
         logprobs = torch.log_softmax(logits, dim=-1).gather(1, chosen[:, None])[:, 0]
         greedy = logits.argmax(dim=-1) == chosen
@@ -141,16 +148,10 @@ class ChoiceResult:
     ]  # (by log-likelihood, by log-likelihood per character) per item
 
 
-def multiple_choice(
-    model: LogitsFn,
-    items: Sequence[ChoiceItem],
-    max_tokens: int,
-    batch_size: int = 32,
-    device: torch.device | str = "cpu",
-) -> ChoiceResult:
+def multiple_choice(scoring: Scoring, items: Sequence[ChoiceItem]) -> ChoiceResult:
     """Accuracy of picking the most likely choice, raw and normalised by each choice's length."""
     requests = [Request(item.context, choice) for item in items for choice in item.choices]
-    scores = iter(score_requests(model, requests, max_tokens, batch_size, device))
+    scores = iter(score_requests(scoring, requests))
     predictions, right, right_norm = [], 0, 0
     for item in items:
         lps = [next(scores).logprob for _ in item.choices]
@@ -174,14 +175,8 @@ class LastWordResult:
         return math.exp(-self.mean_logprob)
 
 
-def last_word(
-    model: LogitsFn,
-    requests: Sequence[Request],
-    max_tokens: int,
-    batch_size: int = 32,
-    device: torch.device | str = "cpu",
-) -> LastWordResult:
+def last_word(scoring: Scoring, requests: Sequence[Request]) -> LastWordResult:
     """How often greedy decoding reproduces each continuation (a passage's last word) exactly."""
-    scores = score_requests(model, requests, max_tokens, batch_size, device)
+    scores = score_requests(scoring, requests)
     mean = sum(s.logprob for s in scores) / len(scores) if scores else float("nan")
     return LastWordResult(Accuracy(sum(s.greedy for s in scores), len(scores)), mean)

@@ -15,12 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from scratchlm.curate.decontam.evalfile import EvalItem, read_eval_file
 from scratchlm.curate.errors import ConfigError
 from scratchlm.model.evaluate import autocast, autocast_dtype, load_model, pick_device
-from scratchlm.model.tasks import ChoiceItem, LogitsFn, Request, last_word, multiple_choice
+from scratchlm.model.tasks import ChoiceItem, Request, Scoring, last_word, multiple_choice
 from scratchlm.pipelines.finetune_data import TextTokenizer
 
 
@@ -47,14 +45,7 @@ def encode(tok: TextTokenizer, texts: list[str]) -> list[list[int]]:
     return [ids or [tok.eos_id] for ids in tok.encode(texts)]
 
 
-def evaluate_file(
-    model: LogitsFn,
-    tok: TextTokenizer,
-    path: Path,
-    max_tokens: int,
-    batch_size: int,
-    device: torch.device | str,
-) -> dict[str, Any]:
+def evaluate_file(scoring: Scoring, tok: TextTokenizer, path: Path) -> dict[str, Any]:
     """The accuracy record of one evaluation file."""
     items = read_eval_file(path)
     layout = file_layout(path, items)
@@ -69,7 +60,7 @@ def evaluate_file(
         contexts, words = zip(*(item.context.rsplit(maxsplit=1) for item in items))
         targets = encode(tok, [" " + word for word in words])
         requests = [Request(c, t) for c, t in zip(encode(tok, list(contexts)), targets)]
-        result = last_word(model, requests, max_tokens, batch_size, device)
+        result = last_word(scoring, requests)
         record.update(acc=result.acc.to_dict(), perplexity=result.perplexity)
         return record
     contexts = encode(tok, [item.context for item in items])
@@ -85,7 +76,7 @@ def evaluate_file(
                 [len(text) for text in texts],
             )
         )
-    result = multiple_choice(model, encoded, max_tokens, batch_size, device)
+    result = multiple_choice(scoring, encoded)
     record.update(acc=result.acc.to_dict(), acc_norm=result.acc_norm.to_dict())
     return record
 
@@ -143,11 +134,9 @@ def run_tasks(
     dev = pick_device(device)
     model, saved = load_model(checkpoint_dir, dev)
     tok = TextTokenizer.load(saved.tokenizer_path)
+    scoring = Scoring(model, model.config.block_size, batch_size, dev)
     with autocast(dev, autocast_dtype(precision, dev)):
-        records = [
-            evaluate_file(model, tok, Path(task), model.config.block_size, batch_size, dev)
-            for task in tasks
-        ]
+        records = [evaluate_file(scoring, tok, Path(task)) for task in tasks]
     report = {"checkpoint": str(saved.folder), "step": saved.state.get("step"), "results": records}
     show_results(report, results_table(records), json_out)
     return 0

@@ -19,6 +19,7 @@ from scratchlm.model.tasks import (
     Accuracy,
     ChoiceItem,
     Request,
+    Scoring,
     last_word,
     multiple_choice,
     score_requests,
@@ -48,7 +49,7 @@ def bigram(ids: torch.Tensor) -> torch.Tensor:
 def test_scores_are_summed_log_probabilities_of_the_continuation() -> None:
     requests = [Request([3], [4, 2, 0]), Request([0], [1]), Request([1, 1, 1, 1, 1, 1], [3])]
     for batch_size in (1, 2, 3):
-        scores = score_requests(bigram, requests, max_tokens=4, batch_size=batch_size)
+        scores = score_requests(Scoring(bigram, max_tokens=4, batch_size=batch_size), requests)
         # 0.2 * 0.4 * 0.5; 0.4; 0.125 (the long context is cut to fit 4 tokens, the bigram does
         # not mind)
         assert [s.logprob for s in scores] == pytest.approx(
@@ -69,7 +70,7 @@ def test_accuracy_equals_a_hand_computed_value() -> None:
         # after 2: [0] 0.5 > [4] 0.2; right both ways
         ChoiceItem([2, 2], [[0], [4]], answer=0, lengths=[1, 1]),
     ]
-    result = multiple_choice(bigram, items, max_tokens=8, batch_size=2)
+    result = multiple_choice(Scoring(bigram, max_tokens=8, batch_size=2), items)
     assert result.predictions == [(0, 0), (1, 0), (0, 0)]
     assert (result.acc.correct, result.acc.total) == (1, 3)
     assert (result.acc_norm.correct, result.acc_norm.total) == (2, 3)
@@ -82,7 +83,7 @@ def test_last_word_accuracy_is_greedy_exact_match() -> None:
         Request([4], [2]),  # argmax after 4 is 2: right
         Request([1], [3]),  # argmax after 1 is 0, not 3: wrong
     ]
-    result = last_word(bigram, requests, max_tokens=8)
+    result = last_word(Scoring(bigram, max_tokens=8), requests)
     assert (result.acc.correct, result.acc.total) == (3, 4)
     expected = (math.log(0.4) + math.log(0.5 * 0.4) + math.log(0.4) + math.log(0.125)) / 4
     assert result.mean_logprob == pytest.approx(expected, abs=1e-6)

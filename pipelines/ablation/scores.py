@@ -77,23 +77,20 @@ def score_training(
         if cached.get("key") == key:
             return cached
     from scratchlm.model.evaluate import load_model, pick_device
+    from scratchlm.model.tasks import Scoring
     from scratchlm.pipelines.finetune_data import TextTokenizer
     from scratchlm.pipelines.task_eval import evaluate_file
 
     dev = pick_device(device)
     model, saved = load_model(training, dev)
     tok = TextTokenizer.load(saved.tokenizer_path)
+    scoring = Scoring(model, model.config.block_size, BATCH, dev)
     scores = {
         "key": key,
         "heldout": {
             name: _heldout_loss(model, folder, eval_tokens, dev) for name, folder in heldout.items()
         },
-        "tasks": {
-            Path(task).name: evaluate_file(
-                model, tok, Path(task), model.config.block_size, BATCH, dev
-            )
-            for task in tasks
-        },
+        "tasks": {Path(task).name: evaluate_file(scoring, tok, Path(task)) for task in tasks},
     }
     write_atomic(cache, json.dumps(scores, indent=1))
     return scores
