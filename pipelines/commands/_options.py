@@ -48,3 +48,15 @@ def add_output_folder(parser: argparse.ArgumentParser, help: str) -> None:
     parser.add_argument(
         "--output", "--out", dest="out", type=Path, required=True, metavar="DIR", help=help
     )
+
+
+def add_path(
+    parser: argparse.ArgumentParser,
+    flag: str,
+    help: str,
+    *,
+    metavar: str | None = "FILE",
+    required: bool = False,
+) -> None:
+    """An option whose value is a file or folder, as a ``Path``."""
+    parser.add_argument(flag, type=Path, required=required, metavar=metavar, help=help)

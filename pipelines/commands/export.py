@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from scratchlm.curate.errors import ConfigError
+from scratchlm.pipelines.commands._options import add_path
 
 
 def export(args: argparse.Namespace) -> int:
@@ -28,12 +29,12 @@ def export(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("export", help="write a checkpoint in another ecosystem's format")
-    p.add_argument(
+    add_path(
+        p,
         "--checkpoint",
-        type=Path,
-        required=True,
+        "a step-* folder or a training output folder (its newest checkpoint)",
         metavar="DIR",
-        help="a step-* folder or a training output folder (its newest checkpoint)",
+        required=True,
     )
     p.add_argument(
         "--to",
@@ -41,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="hf",
         help="format: hf = GPT-2 folder with config.json, model.safetensors and tokenizer files",
     )
-    p.add_argument("--output", type=Path, metavar="DIR", help="folder to write")
+    add_path(p, "--output", "folder to write", metavar="DIR")
     p.add_argument(
         "output_folder",
         type=Path,

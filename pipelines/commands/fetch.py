@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from tqdm import tqdm
 
 from scratchlm.curate.errors import ConfigError
 from scratchlm.curate.mirror import download, is_complete, list_entries, read_sums
 from scratchlm.curate.remote import RemoteOptions
+from scratchlm.pipelines.commands._options import add_path
 
 
 def fetch(args: argparse.Namespace) -> int:
@@ -65,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "target", metavar="URL_OR_LIST", help="a URL, or a list of URLs or relative paths"
     )
-    p.add_argument("--output", required=True, type=Path, metavar="DIR", help="mirror folder")
+    add_path(p, "--output", "mirror folder", metavar="DIR", required=True)
     p.add_argument("--base-url", help="prefix for relative paths in the list")
     p.add_argument("--limit", type=int, default=0, help="fetch only the first N entries (0: all)")
     p.add_argument(

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from pathlib import Path
 
 from scratchlm.model.finetune_config import DPO_BETA, FinetuneConfig
-from scratchlm.pipelines.commands._options import add_output_folder
+from scratchlm.pipelines.commands._options import add_output_folder, add_path
 
 
 def task(name: str) -> Callable[[argparse.Namespace], int]:
@@ -27,17 +26,15 @@ def task(name: str) -> Callable[[argparse.Namespace], int]:
 
 def add_common(p: argparse.ArgumentParser, train_layers: str) -> None:
     d = FinetuneConfig()
-    p.add_argument(
+    add_path(
+        p,
         "--checkpoint",
-        type=Path,
-        required=True,
+        "pretrained checkpoint (a step-* folder or a training output folder)",
         metavar="DIR",
-        help="pretrained checkpoint (a step-* folder or a training output folder)",
+        required=True,
     )
     add_output_folder(p, "output folder for the fine-tuned model")
-    p.add_argument(
-        "--tokenizer", type=Path, metavar="FILE", help="tokenizer.json (default: the checkpoint's)"
-    )
+    add_path(p, "--tokenizer", "tokenizer.json (default: the checkpoint's)")
     p.add_argument(
         "--train-layers",
         default=train_layers,
@@ -76,36 +73,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     c = tasks.add_parser("classify", help="text classifier over the last token (book ch. 6)")
     add_common(c, "last-block+norm")
-    c.add_argument(
-        "--train", type=Path, required=True, metavar="FILE", help="labelled texts (JSON/JSONL)"
-    )
-    c.add_argument(
-        "--val",
-        type=Path,
-        required=True,
-        metavar="FILE",
-        help="validation texts, accuracy each epoch",
-    )
-    c.add_argument("--test", type=Path, metavar="FILE", help="test texts, accuracy at the end")
+    add_path(c, "--train", "labelled texts (JSON/JSONL)", required=True)
+    add_path(c, "--val", "validation texts, accuracy each epoch", required=True)
+    add_path(c, "--test", "test texts, accuracy at the end")
     c.add_argument("--text-field", default="text", help="record field holding the text")
     c.add_argument("--label-field", default="label", help="record field holding the label")
     c.set_defaults(func=task("classify"))
 
     i = tasks.add_parser("instruct", help="instruction tuning on Alpaca-style records (book ch. 7)")
     add_common(i, "all")
-    i.add_argument(
-        "--data",
-        type=Path,
-        required=True,
-        metavar="FILE",
-        help="records with instruction, input, output (JSON list or JSONL)",
+    add_path(
+        i, "--data", "records with instruction, input, output (JSON list or JSONL)", required=True
     )
-    i.add_argument(
-        "--val",
-        type=Path,
-        metavar="FILE",
-        help="validation records (default: hold out --val-fraction)",
-    )
+    add_path(i, "--val", "validation records (default: hold out --val-fraction)")
     i.add_argument(
         "--val-fraction", type=float, default=0.1, help="share of --data held out without --val"
     )
@@ -115,17 +95,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     o = tasks.add_parser("dpo", help="preference tuning (DPO) on prompt, chosen, rejected records")
     add_common(o, "all")
-    o.add_argument(
+    add_path(
+        o,
         "--data",
-        type=Path,
+        "preference records: prompt (or instruction, input), chosen, rejected (JSON list or JSONL)",
         required=True,
-        metavar="FILE",
-        help="preference records: prompt (or instruction, input), chosen, rejected "
-        "(JSON list or JSONL)",
     )
-    o.add_argument(
-        "--val", type=Path, metavar="FILE", help="held-out pairs (default: hold out --val-fraction)"
-    )
+    add_path(o, "--val", "held-out pairs (default: hold out --val-fraction)")
     o.add_argument(
         "--val-fraction", type=float, default=0.1, help="share of --data held out without --val"
     )
@@ -153,15 +129,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     o.set_defaults(func=task("dpo"))
 
     m = tasks.add_parser("merge", help="merge saved LoRA adapters into their base checkpoint")
-    m.add_argument(
-        "--adapters",
-        type=Path,
-        required=True,
-        metavar="DIR",
-        help="a fine-tuning output with adapters",
-    )
+    add_path(m, "--adapters", "a fine-tuning output with adapters", metavar="DIR", required=True)
     add_output_folder(m, "output folder for the merged checkpoint")
-    m.add_argument(
-        "--checkpoint", type=Path, metavar="DIR", help="base checkpoint (default: the recorded one)"
-    )
+    add_path(m, "--checkpoint", "base checkpoint (default: the recorded one)", metavar="DIR")
     m.set_defaults(func=task("merge"))

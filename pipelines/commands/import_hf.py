@@ -4,9 +4,8 @@ checkpoint."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from scratchlm.pipelines.commands._options import add_output_folder
+from scratchlm.pipelines.commands._options import add_output_folder, add_path
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -25,12 +24,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "import", help="read a local Hugging Face GPT-2 folder into a checkpoint"
     )
-    p.add_argument(
+    add_path(
+        p,
         "--from-hf",
-        type=Path,
-        required=True,
+        "GPT-2 folder: config.json, model.safetensors (or pytorch_model.bin), tokenizer files",
         metavar="DIR",
-        help="GPT-2 folder: config.json, model.safetensors (or pytorch_model.bin), tokenizer files",
+        required=True,
     )
     add_output_folder(p, "output folder (gets step-0000000/)")
     p.set_defaults(func=run_import)

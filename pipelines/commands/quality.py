@@ -6,9 +6,9 @@ import argparse
 import json
 from collections.abc import Iterator
 from itertools import islice
-from pathlib import Path
 
 from scratchlm.curate.text.classifier import TrainOptions, train
+from scratchlm.pipelines.commands._options import add_path
 from scratchlm.tokenizer.corpus import corpus_files
 from scratchlm.tokenizer.corpus import iter_texts as file_texts
 
@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--negative", nargs="+", required=True, metavar="PATH", help="files of random web text"
     )
-    p.add_argument("--output", type=Path, required=True, help="model file to write (.bin)")
+    add_path(p, "--output", "model file to write (.bin)", metavar=None, required=True)
     p.add_argument(
         "--max-docs", type=int, default=None, help="at most this many documents per class"
     )

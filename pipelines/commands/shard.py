@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from scratchlm.curate.errors import ConfigError
+from scratchlm.pipelines.commands._options import add_path
 from scratchlm.pipelines.config import build
 from scratchlm.pipelines.executors import EXECUTORS, make_executor
 from scratchlm.pipelines.sections.shard import shard_summary
@@ -66,8 +67,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--input", nargs="+", metavar="PATH", help="a curated step folder or JSONL/Parquet files"
     )
-    p.add_argument("--tokenizer", type=Path, metavar="FILE", help="tokenizer.json")
-    p.add_argument("--output", type=Path, metavar="DIR", help="shard folder")
+    add_path(p, "--tokenizer", "tokenizer.json")
+    add_path(p, "--output", "shard folder", metavar="DIR")
     p.add_argument(
         "--shard-tokens", type=int, default=defaults.shard_tokens, help="most tokens in one shard"
     )

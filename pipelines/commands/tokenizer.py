@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 from itertools import chain, islice
-from pathlib import Path
 
+from scratchlm.pipelines.commands._options import add_path
 from scratchlm.pipelines.config import build
 from scratchlm.tokenizer.config import EOS_TOKEN, BpeConfig
 from scratchlm.tokenizer.corpus import corpus_files, iter_documents
@@ -61,13 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="PATH",
         help="a curated step folder (its part-*.parquet shards) or JSONL/Parquet/text files",
     )
-    p.add_argument(
-        "--output",
-        type=Path,
-        required=True,
-        metavar="DIR",
-        help="folder for tokenizer.json and its stats",
-    )
+    add_path(p, "--output", "folder for tokenizer.json and its stats", metavar="DIR", required=True)
     p.add_argument(
         "--vocab-size", type=int, default=defaults.vocab_size, help="tokens in the vocabulary"
     )
@@ -92,12 +86,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "eval", help="bytes per token, byte-fallback share and round trip, per language"
     )
-    p.add_argument(
-        "--tokenizer",
-        type=Path,
-        required=True,
-        metavar="PATH",
-        help="tokenizer.json, or the folder holding it",
+    add_path(
+        p, "--tokenizer", "tokenizer.json, or the folder holding it", metavar="PATH", required=True
     )
     p.add_argument(
         "--input", nargs="+", required=True, metavar="PATH", help="curated step folder or files"
@@ -105,7 +95,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--limit-docs", type=int, default=None, help="evaluate at most this many documents"
     )
-    p.add_argument(
-        "--json", type=Path, default=None, metavar="FILE", help="also write the table as JSON"
-    )
+    add_path(p, "--json", "also write the table as JSON")
     p.set_defaults(func=evaluate_command)

@@ -17,7 +17,7 @@ from typing import Any
 from scratchlm.curate.errors import ConfigError
 from scratchlm.model.config import TrainConfig
 from scratchlm.model.errors import ModelError, TrainingInterrupted
-from scratchlm.pipelines.commands._options import add_output_folder
+from scratchlm.pipelines.commands._options import add_output_folder, add_path
 from scratchlm.pipelines.config import build
 from scratchlm.pipelines.training import checkpoint_folder, clear_run, run_training
 from scratchlm.tokenizer.config import EOS_TOKEN
@@ -198,7 +198,7 @@ def eval_command(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("train", help="pretrain a GPT on a token shard folder")
-    p.add_argument("--data", type=Path, required=True, help="shard folder (manifest.json)")
+    add_path(p, "--data", "shard folder (manifest.json)", metavar=None, required=True)
     add_output_folder(p, "output folder: log.jsonl, loss.png, step-* checkpoints")
     start = p.add_mutually_exclusive_group()
     start.add_argument(
@@ -254,8 +254,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="checkpoint folder, a training --output folder (its newest checkpoint) "
         "or a scratchlm run folder",
     )
-    p.add_argument(
-        "--data", type=Path, help="shard folder (manifest.json): loss and perplexity on --split"
+    add_path(
+        p, "--data", "shard folder (manifest.json): loss and perplexity on --split", metavar=None
     )
     p.add_argument(
         "--task",
@@ -266,23 +266,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "context/choices/answer, or text passages for "
         "last-word accuracy); see pipelines/task_eval.py",
     )
-    p.add_argument(
-        "--json",
-        type=Path,
-        metavar="FILE",
-        help="also write the results as JSON (-: print only the JSON)",
-    )
-    p.add_argument(
+    add_path(p, "--json", "also write the results as JSON (-: print only the JSON)")
+    add_path(
+        p,
         "--preferences",
-        type=Path,
-        metavar="FILE",
-        help="instead of --data: DPO loss, reward accuracy and margin on preference records",
+        "instead of --data: DPO loss, reward accuracy and margin on preference records",
     )
-    p.add_argument(
+    add_path(
+        p,
         "--reference",
-        type=Path,
+        "with --preferences: the reference model (default: a DPO checkpoint's starting one)",
         metavar="DIR",
-        help="with --preferences: the reference model (default: a DPO checkpoint's starting one)",
     )
     p.add_argument(
         "--beta",
