@@ -121,6 +121,13 @@ def coerce(value: Any, hint: Any, path: str, one_item: bool = True) -> Any:
     raise ConfigError(f"{path}: expected {type_name(hint)}, got {value!r}")
 
 
+def field_values(cls: type, namespace: object) -> dict[str, Any]:
+    """The values ``namespace`` (parsed command-line options, say) holds for the fields of the
+    dataclass ``cls``, by field name; a field it has no attribute for is left out."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    return {name: getattr(namespace, name) for name in names if hasattr(namespace, name)}
+
+
 def build(cls: type, options: Any, path: str) -> Any:
     """An instance of dataclass ``cls`` from a mapping of options (``None`` means all defaults)."""
     if options is None:

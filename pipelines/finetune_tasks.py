@@ -23,6 +23,7 @@ from scratchlm.model.generate import generate
 from scratchlm.model.instruct import extract_response, record_prompt
 from scratchlm.model.train_log import LOG_NAME, append_record
 from scratchlm.model.train_log import read_records as read_log
+from scratchlm.pipelines.config import field_values
 from scratchlm.pipelines.finetune_data import (
     Rejects,
     TextTokenizer,
@@ -39,15 +40,8 @@ Item = TypeVar("Item")
 
 
 def config_of(args: argparse.Namespace) -> FinetuneConfig:
-    return FinetuneConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        seed=args.seed,
-        lora_rank=args.lora_rank,
-        lora_alpha=args.lora_alpha,
-    )
+    """The command's FinetuneConfig: the fields it has options for, the others' defaults."""
+    return FinetuneConfig(**field_values(FinetuneConfig, args))
 
 
 def logger(out: Path, after_step: int = 0):
@@ -189,12 +183,7 @@ def merge(args: argparse.Namespace) -> int:
 
 
 def dpo(args: argparse.Namespace) -> int:
-    cfg = dataclasses.replace(
-        config_of(args),
-        log_every=args.log_every,
-        eval_every=args.eval_every,
-        checkpoint_every=args.checkpoint_every,
-    )
+    cfg = config_of(args)
     if args.beta <= 0:
         raise ConfigError(f"--beta must be positive, got {args.beta}")
     state_dir = args.out / ft.RESUME

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from scratchlm.pipelines.recipe import DOC_TIMEOUT_S, TASK_BYTES
 
@@ -60,3 +61,26 @@ def add_path(
 ) -> None:
     """An option whose value is a file or folder, as a ``Path``."""
     parser.add_argument(flag, type=Path, required=required, metavar=metavar, help=help)
+
+
+def value_kind(hint: Any) -> dict[str, Any]:
+    """How an option reads a value of the type hint ``hint``: a Literal's values as ``choices``,
+    text as it is, anything else through the type."""
+    if get_origin(hint) is Literal:
+        return {"choices": get_args(hint)}
+    return {} if hint is str else {"type": hint}
+
+
+def add_field_options(
+    parser: argparse.ArgumentParser,
+    defaults: Any,
+    helps: dict[str, str],
+    flags: dict[str, str] | None = None,
+) -> None:
+    """An option per field of the dataclass instance ``defaults`` that ``helps`` names, in its
+    order: ``--field-name`` (or ``flags[field]``), of the field's type, defaulting to its value."""
+    hints = get_type_hints(type(defaults))
+    for name, text in helps.items():
+        flag = (flags or {}).get(name, "--" + name.replace("_", "-"))
+        kind = value_kind(hints[name])
+        parser.add_argument(flag, default=getattr(defaults, name), help=text, **kind)

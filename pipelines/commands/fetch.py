@@ -11,7 +11,7 @@ from tqdm import tqdm
 from scratchlm.curate.errors import ConfigError
 from scratchlm.curate.mirror import download, is_complete, list_entries, read_sums
 from scratchlm.curate.remote import RemoteOptions
-from scratchlm.pipelines.commands._options import add_path
+from scratchlm.pipelines.commands._options import add_field_options, add_path
 
 
 def fetch(args: argparse.Namespace) -> int:
@@ -71,21 +71,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--verify", action="store_true", help="re-hash complete files; fetch again on mismatch"
     )
-    defaults = RemoteOptions()
-    p.add_argument(
-        "--timeout", type=float, default=defaults.timeout_s, help="seconds per connect and per read"
-    )
-    p.add_argument(
-        "--retries",
-        type=int,
-        default=defaults.retries,
-        help="retries on 5xx, 429 and connection errors",
-    )
-    p.add_argument(
-        "--backoff",
-        type=float,
-        default=defaults.backoff_s,
-        help="first retry delay in seconds, doubled each time",
-    )
-    p.add_argument("--max-bytes", type=int, default=defaults.max_bytes, help="size cap per file")
+    helps = {
+        "timeout_s": "seconds per connect and per read",
+        "retries": "retries on 5xx, 429 and connection errors",
+        "backoff_s": "first retry delay in seconds, doubled each time",
+        "max_bytes": "size cap per file",
+    }
+    flags = {"timeout_s": "--timeout", "backoff_s": "--backoff"}
+    add_field_options(p, RemoteOptions(), helps, flags)
     p.set_defaults(func=fetch)

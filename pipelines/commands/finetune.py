@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Callable
 
 from scratchlm.model.finetune_config import DPO_BETA, FinetuneConfig
-from scratchlm.pipelines.commands._options import add_output_folder, add_path
+from scratchlm.pipelines.commands._options import add_field_options, add_output_folder, add_path
 
 
 def task(name: str) -> Callable[[argparse.Namespace], int]:
@@ -25,7 +25,6 @@ def task(name: str) -> Callable[[argparse.Namespace], int]:
 
 
 def add_common(p: argparse.ArgumentParser, train_layers: str) -> None:
-    d = FinetuneConfig()
     add_path(
         p,
         "--checkpoint",
@@ -41,27 +40,17 @@ def add_common(p: argparse.ArgumentParser, train_layers: str) -> None:
         help="what trains besides the head: all, last-block+norm, or N last blocks (+ final norm); "
         "ignored with LoRA, where only adapters (and a classifier head) train",
     )
-    p.add_argument("--epochs", type=int, default=d.epochs, help="passes over the training data")
-    p.add_argument(
-        "--batch-size", type=int, default=d.batch_size, help="examples per optimizer step"
-    )
-    p.add_argument("--lr", type=float, default=d.lr, help="AdamW learning rate")
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay, help="AdamW weight decay")
-    p.add_argument(
-        "--seed", type=int, default=d.seed, help="seed of batch order, dropout and held-out split"
-    )
-    p.add_argument(
-        "--lora-rank",
-        type=int,
-        default=d.lora_rank,
-        help="LoRA rank on attention and MLP projections (0: off); base weights stay frozen",
-    )
-    p.add_argument(
-        "--lora-alpha",
-        type=float,
-        default=d.lora_alpha,
-        help="LoRA scale numerator (scale = alpha / rank)",
-    )
+    helps = {
+        "epochs": "passes over the training data",
+        "batch_size": "examples per optimizer step",
+        "lr": "AdamW learning rate",
+        "weight_decay": "AdamW weight decay",
+        "seed": "seed of batch order, dropout and held-out split",
+        "lora_rank": "LoRA rank on attention and MLP projections (0: off); "
+        "base weights stay frozen",
+        "lora_alpha": "LoRA scale numerator (scale = alpha / rank)",
+    }
+    add_field_options(p, FinetuneConfig(), helps)
     p.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
 
 

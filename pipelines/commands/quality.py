@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from itertools import islice
 
 from scratchlm.curate.text.classifier import TrainOptions, train
-from scratchlm.pipelines.commands._options import add_path
+from scratchlm.pipelines.commands._options import add_field_options, add_path
+from scratchlm.pipelines.config import field_values
 from scratchlm.tokenizer.corpus import corpus_files
 from scratchlm.tokenizer.corpus import iter_texts as file_texts
 
@@ -20,16 +21,7 @@ def iter_texts(arguments: list[str], limit: int | None) -> Iterator[str]:
 
 
 def train_command(args: argparse.Namespace) -> int:
-    options = TrainOptions(
-        epoch=args.epoch,
-        lr=args.lr,
-        dim=args.dim,
-        word_ngrams=args.word_ngrams,
-        bucket=args.bucket,
-        min_count=args.min_count,
-        valid_fraction=args.valid_fraction,
-        seed=args.seed,
-    )
+    options = TrainOptions(**field_values(TrainOptions, args))
     report = train(
         iter_texts(args.positive, args.max_docs),
         iter_texts(args.negative, args.max_docs),
@@ -57,27 +49,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--max-docs", type=int, default=None, help="at most this many documents per class"
     )
-    defaults = TrainOptions()
-    p.add_argument("--epoch", type=int, default=defaults.epoch, help="training epochs")
-    p.add_argument("--lr", type=float, default=defaults.lr, help="learning rate")
-    p.add_argument("--dim", type=int, default=defaults.dim, help="embedding size")
-    p.add_argument(
-        "--word-ngrams", type=int, default=defaults.word_ngrams, help="word n-gram length"
-    )
-    p.add_argument(
-        "--bucket",
-        type=int,
-        default=defaults.bucket,
-        help="hash buckets for word n-grams (model size)",
-    )
-    p.add_argument("--min-count", type=int, default=defaults.min_count, help="minimum word count")
-    p.add_argument(
-        "--valid-fraction",
-        type=float,
-        default=defaults.valid_fraction,
-        help="held-out share for the report",
-    )
-    p.add_argument(
-        "--seed", type=int, default=defaults.seed, help="seed of the shuffle and of fastText"
-    )
+    helps = {
+        "epoch": "training epochs",
+        "lr": "learning rate",
+        "dim": "embedding size",
+        "word_ngrams": "word n-gram length",
+        "bucket": "hash buckets for word n-grams (model size)",
+        "min_count": "minimum word count",
+        "valid_fraction": "held-out share for the report",
+        "seed": "seed of the shuffle and of fastText",
+    }
+    add_field_options(p, TrainOptions(), helps)
     p.set_defaults(func=train_command)

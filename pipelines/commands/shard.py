@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 from scratchlm.curate.errors import ConfigError
-from scratchlm.pipelines.commands._options import add_path
-from scratchlm.pipelines.config import build
+from scratchlm.pipelines.commands._options import add_field_options, add_path
+from scratchlm.pipelines.config import build, field_values
 from scratchlm.pipelines.executors import EXECUTORS, make_executor
 from scratchlm.pipelines.sections.shard import shard_summary
 from scratchlm.tokenizer.config import ShardConfig
@@ -23,14 +23,7 @@ def shard(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"shard: --{' --'.join(missing)} required (or: scratchlm shard verify DIR)"
         )
-    options = {
-        "shard_tokens": args.shard_tokens,
-        "val_fraction": args.val_fraction,
-        "eos_token": args.eos_token,
-        "parallel": args.parallel,
-        "encoder": args.encoder,
-    }
-    config = build(ShardConfig, options, "shard")
+    config = build(ShardConfig, field_values(ShardConfig, args), "shard")
     workers = args.workers if args.workers is not None else os.cpu_count() or 1
     if config.parallel == "threads":  # read by tokenizers when its thread pool starts
         os.environ.setdefault("RAYON_NUM_THREADS", str(max(1, workers)))
@@ -69,32 +62,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_path(p, "--tokenizer", "tokenizer.json")
     add_path(p, "--output", "shard folder", metavar="DIR")
-    p.add_argument(
-        "--shard-tokens", type=int, default=defaults.shard_tokens, help="most tokens in one shard"
-    )
-    p.add_argument(
-        "--val-fraction",
-        type=float,
-        default=defaults.val_fraction,
-        help="share of documents (by a hash of their id) in the val split",
-    )
-    p.add_argument(
-        "--eos-token", default=defaults.eos_token, help="token appended after each document"
-    )
-    p.add_argument(
-        "--parallel",
-        choices=("threads", "processes"),
-        default=defaults.parallel,
-        help="tokenizer threads in this process, "
+    helps = {
+        "shard_tokens": "most tokens in one shard",
+        "val_fraction": "share of documents (by a hash of their id) in the val split",
+        "eos_token": "token appended after each document",
+        "parallel": "tokenizer threads in this process, "
         "or one single-threaded worker process per input file",
-    )
-    p.add_argument(
-        "--encoder",
-        choices=("auto", "tokenizers"),
-        default=defaults.encoder,
-        help="auto: fastokens where it gives tokenizers' ids exactly, else tokenizers "
+        "encoder": "auto: fastokens where it gives tokenizers' ids exactly, else tokenizers "
         "(manifest.json's encoders names what ran); tokenizers: always tokenizers",
-    )
+    }
+    add_field_options(p, defaults, helps)
     p.add_argument(
         "--workers",
         type=int,

@@ -7,7 +7,7 @@ import json
 from itertools import chain, islice
 
 from scratchlm.pipelines.commands._options import add_path
-from scratchlm.pipelines.config import build
+from scratchlm.pipelines.config import build, field_values
 from scratchlm.tokenizer.config import EOS_TOKEN, BpeConfig
 from scratchlm.tokenizer.corpus import corpus_files, iter_documents
 from scratchlm.tokenizer.evaluate import ALL, eval_table, evaluate
@@ -16,13 +16,7 @@ from scratchlm.tokenizer.train import TOKENIZER_FILE, train_to_folder
 
 
 def train(args: argparse.Namespace) -> int:
-    options = {
-        "vocab_size": args.vocab_size,
-        "min_frequency": args.min_frequency,
-        "special_tokens": args.special_tokens,
-        "limit_bytes": args.limit_bytes,
-    }
-    config = build(BpeConfig, options, "tokenizer train")
+    config = build(BpeConfig, field_values(BpeConfig, args), "tokenizer train")
     stats = train_to_folder(corpus_files(args.input), config, args.output)
     print(
         f"trained {stats['vocab_size']:,} tokens on "

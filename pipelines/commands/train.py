@@ -18,7 +18,7 @@ from scratchlm.curate.errors import ConfigError
 from scratchlm.model.config import TrainConfig
 from scratchlm.model.errors import ModelError, TrainingInterrupted
 from scratchlm.pipelines.commands._options import add_output_folder, add_path
-from scratchlm.pipelines.config import build
+from scratchlm.pipelines.config import build, field_values
 from scratchlm.pipelines.training import checkpoint_folder, clear_run, run_training
 from scratchlm.tokenizer.config import EOS_TOKEN
 from scratchlm.tokenizer.files import load_tokenizer
@@ -56,7 +56,7 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    options = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
+    options = field_values(TrainConfig, args)
     pairs = [item.split("=", 1) for item in options["model"]]
     if any(len(p) != 2 for p in pairs):
         raise ConfigError(f"--set expects FIELD=VALUE, got {options['model']}")
