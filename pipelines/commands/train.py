@@ -196,6 +196,22 @@ def eval_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_checkpoint(parser: argparse.ArgumentParser) -> None:
+    """``--checkpoint``, the model ``sample`` and ``eval`` load."""
+    add_path(
+        parser,
+        "--checkpoint",
+        "checkpoint folder, a training --output folder (its newest checkpoint) "
+        "or a scratchlm run folder",
+        metavar=None,
+        required=True,
+    )
+
+
+def add_device(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default=None, help="cpu or cuda; None: cuda when available")
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("train", help="pretrain a GPT on a token shard folder")
     add_path(p, "--data", "shard folder (manifest.json)", metavar=None, required=True)
@@ -213,18 +229,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="start over: first remove the step-* checkpoints, log.jsonl and "
         "loss.png that --output holds",
     )
-    p.add_argument("--device", default=None, help="cpu or cuda; None: cuda when available")
+    add_device(p)
     add_config_options(p)
     p.set_defaults(func=train_command)
 
     p = subparsers.add_parser("sample", help="continue a prompt with a trained model")
-    p.add_argument(
-        "--checkpoint",
-        type=Path,
-        required=True,
-        help="checkpoint folder, a training --output folder (its newest checkpoint) "
-        "or a scratchlm run folder",
-    )
+    add_checkpoint(p)
     p.add_argument("--prompt", default="", help="text to continue (empty: start from end-of-text)")
     p.add_argument("--max-new-tokens", type=int, default=100, help="tokens to generate")
     p.add_argument("--temperature", type=float, default=0.8, help="0 for greedy decoding")
@@ -235,7 +245,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--top-p", type=float, default=None, help="sample within the nucleus of this probability"
     )
     p.add_argument("--seed", type=int, default=0, help="sampling seed (same seed, same text)")
-    p.add_argument("--device", default=None, help="cpu or cuda; None: cuda when available")
+    add_device(p)
     p.add_argument(
         "--int8", action="store_true", help="int8 dynamic quantization of the Linear layers (CPU)"
     )
@@ -247,13 +257,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=sample_command)
 
     p = subparsers.add_parser("eval", help="loss and perplexity of a checkpoint on a shard split")
-    p.add_argument(
-        "--checkpoint",
-        type=Path,
-        required=True,
-        help="checkpoint folder, a training --output folder (its newest checkpoint) "
-        "or a scratchlm run folder",
-    )
+    add_checkpoint(p)
     add_path(
         p, "--data", "shard folder (manifest.json): loss and perplexity on --split", metavar=None
     )
@@ -294,5 +298,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=["auto", "bf16", "fp32"],
         help="auto: bf16 autocast on CUDA, fp32 on CPU",
     )
-    p.add_argument("--device", default=None, help="cpu or cuda; None: cuda when available")
+    add_device(p)
     p.set_defaults(func=eval_command)
