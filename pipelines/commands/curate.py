@@ -64,17 +64,11 @@ def run(args: argparse.Namespace, sections: bool = True) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "curate",
-        help="run a recipe's curation steps",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    commands = (
+        ("curate", "run a recipe's curation steps", curate),
+        ("run", "run a whole recipe: curation, then bpe, shard and train", run),
     )
-    add_run_options(p)
-    p.set_defaults(func=curate)
-    p = subparsers.add_parser(
-        "run",
-        help="run a whole recipe: curation, then bpe, shard and train",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    add_run_options(p)
-    p.set_defaults(func=run)
+    for name, summary, func in commands:
+        p = subparsers.add_parser(name, help=summary)
+        add_run_options(p)
+        p.set_defaults(func=func)
