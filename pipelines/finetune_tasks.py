@@ -81,6 +81,11 @@ def describe(model: torch.nn.Module) -> str:
     return f"training {trainable:,} of {total:,} parameters ({trainable / total:.2%})"
 
 
+def announce(train: list, val: list, what: str, model: torch.nn.Module) -> None:
+    """Print how many training and validation ``what`` (with details) there are and what trains."""
+    print(f"{len(train)} training and {len(val)} validation {what}; {describe(model)}", flush=True)
+
+
 def classify(args: argparse.Namespace) -> int:
     cfg = config_of(args)
     model, base, tok = load(args)
@@ -92,12 +97,8 @@ def classify(args: argparse.Namespace) -> int:
     )
     ft.setup(model, cfg, args.train_layers, classes=len(labels))
     majority = max(np.bincount([label for _, label in val], minlength=len(labels))) / len(val)
-    print(
-        f"{len(train)} training and {len(val)} validation texts, "
-        f"{len(labels)} labels ({', '.join(labels)}); "
-        f"majority-class validation accuracy {majority:.4f}; {describe(model)}",
-        flush=True,
-    )
+    labelled = f"texts, {len(labels)} labels ({', '.join(labels)})"
+    announce(train, val, f"{labelled}; majority-class validation accuracy {majority:.4f}", model)
     history = ft.finetune_classifier(model, train, val, tok.eos_id, cfg, logger(args.out))
     info: dict[str, Any] = {
         "task": "classify",
@@ -138,11 +139,8 @@ def instruct(args: argparse.Namespace) -> int:
     if not train:
         raise ConfigError(f"{args.data}: no record whose prompt fits the {block}-token context")
     ft.setup(model, cfg, args.train_layers)
-    print(
-        f"{len(train)} training and {len(val)} validation "
-        f"records ({dropped} dropped: prompt fills the "
-        f"{block}-token context); {describe(model)}",
-        flush=True,
+    announce(
+        train, val, f"records ({dropped} dropped: prompt fills the {block}-token context)", model
     )
     history = ft.finetune_instruct(model, train, val, tok.eos_id, cfg, logger(args.out))
     folder = ft.save(
