@@ -38,20 +38,20 @@ from scratchlm.tokenizer.train import new_byte_level_bpe
 TANH_GELU = ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")
 LAYER_NORM_EPS = 1e-5  # torch.nn.LayerNorm's default, which model.gpt uses
 HF_WEIGHTS = "model.safetensors"  # a Hugging Face model folder's weights
-# (ours, GPT-2's, Conv1D weight that needs a transpose)
+# a block's layers: (ours, GPT-2's, a Conv1D in GPT-2, whose weight needs a transpose)
+BLOCK_LAYERS = [
+    ("norm1", "ln_1", False),
+    ("att.qkv", "attn.c_attn", True),
+    ("att.out_proj", "attn.c_proj", True),
+    ("norm2", "ln_2", False),
+    ("ff.up", "mlp.c_fc", True),
+    ("ff.down", "mlp.c_proj", True),
+]
+# each layer's weight and bias: (ours, GPT-2's, needs a transpose)
 BLOCK_NAMES = [
-    ("norm1.weight", "ln_1.weight", False),
-    ("norm1.bias", "ln_1.bias", False),
-    ("att.qkv.weight", "attn.c_attn.weight", True),
-    ("att.qkv.bias", "attn.c_attn.bias", False),
-    ("att.out_proj.weight", "attn.c_proj.weight", True),
-    ("att.out_proj.bias", "attn.c_proj.bias", False),
-    ("norm2.weight", "ln_2.weight", False),
-    ("norm2.bias", "ln_2.bias", False),
-    ("ff.up.weight", "mlp.c_fc.weight", True),
-    ("ff.up.bias", "mlp.c_fc.bias", False),
-    ("ff.down.weight", "mlp.c_proj.weight", True),
-    ("ff.down.bias", "mlp.c_proj.bias", False),
+    (f"{ours}.{param}", f"{theirs}.{param}", conv1d and param == "weight")
+    for ours, theirs, conv1d in BLOCK_LAYERS
+    for param in ("weight", "bias")
 ]
 TOP_NAMES = [
     ("tok_emb.weight", "wte.weight"),
