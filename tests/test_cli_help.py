@@ -4,14 +4,19 @@ output cut short by its reader (``| head``) ends quietly."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import subprocess
 import sys
+from pathlib import Path
+from typing import Literal
 
 import pytest
 
 from scratchlm.pipelines.cli import build_parser, main, subparsers_of
+from scratchlm.pipelines.commands._options import add_field_options
+from scratchlm.pipelines.config import field_values
 from tests.conftest import REPO
 
 PARSERS = {p.prog: p for p in subparsers_of(build_parser())}
@@ -83,3 +88,26 @@ def test_output_cut_short_by_its_reader_is_no_traceback() -> None:
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=120) == 1
     assert stderr == ""
+
+
+def test_field_options_take_type_default_and_choices_from_the_dataclass() -> None:
+    @dataclasses.dataclass
+    class Options:
+        rate: float = 0.5
+        name: str = "a"
+        mode: Literal["x", "y"] = "x"
+        folder: Path = Path("f")
+
+    parser = argparse.ArgumentParser()
+    add_field_options(parser, Options(), {"rate": "r", "mode": "m", "folder": "d", "name": "n"})
+    parsed = parser.parse_args(["--rate", "2", "--mode", "y", "--folder", "g"])
+    assert Options(**field_values(Options, parsed)) == Options(2.0, "a", "y", Path("g"))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--mode", "z"])
+
+
+@pytest.mark.parametrize("hint", [bool, int | None])
+def test_a_field_no_typed_option_reads_is_refused(hint) -> None:
+    Options = dataclasses.make_dataclass("Options", [("value", hint, None)])
+    with pytest.raises(TypeError, match="no field option reads"):
+        add_field_options(argparse.ArgumentParser(), Options(), {"value": "v"})

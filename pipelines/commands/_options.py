@@ -65,10 +65,15 @@ def add_path(
 
 def value_kind(hint: Any) -> dict[str, Any]:
     """How an option reads a value of the type hint ``hint``: a Literal's values as ``choices``,
-    text as it is, anything else through the type."""
+    text as it is, a number or path through its type. Any other hint (a flag, an optional value)
+    needs an option of its own: ``bool("False")`` is true."""
     if get_origin(hint) is Literal:
         return {"choices": get_args(hint)}
-    return {} if hint is str else {"type": hint}
+    if hint is str:
+        return {}
+    if hint in (int, float, Path):
+        return {"type": hint}
+    raise TypeError(f"no field option reads a value of type {hint!r}; declare that option by hand")
 
 
 def add_field_options(
