@@ -20,6 +20,7 @@ from scratchlm.model.errors import ModelError
 from scratchlm.model.train import Trainer
 from scratchlm.model.xent_rows import kernel_available
 from train_shards import brown_shards
+from training_helpers import six_step_config, tiny_config
 
 torch.set_num_threads(1)
 
@@ -49,18 +50,7 @@ def test_loss_and_gradients_match_the_plain_loss(chunk: int) -> None:
 
 def test_training_with_a_chunked_loss_matches_the_plain_loss(tmp_path: Path) -> None:
     shards = brown_shards(tmp_path / "shards", chars=40_000, vocab_size=300)
-    base = TrainConfig(
-        max_steps=6,
-        micro_batch=4,
-        log_every=1,
-        eval_every=0,
-        eval_tokens=512,
-        samples=0,
-        checkpoint_every=0,
-        warmup_steps=2,
-        lr=3e-3,
-        model={"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 32, "dropout": 0.0},
-    )
+    base = six_step_config(log_every=1, eval_tokens=512, lr=3e-3)
     losses = []
     for chunk in (0, 37):
         trainer = Trainer(
@@ -103,14 +93,7 @@ def test_the_default_chunks_only_where_the_row_kernel_runs() -> None:
 
 def test_a_cpu_trainer_takes_the_whole_logits_by_default(tmp_path: Path) -> None:
     shards = brown_shards(tmp_path / "shards", chars=40_000, vocab_size=300)
-    cfg = TrainConfig(
-        max_steps=1,
-        micro_batch=2,
-        eval_every=0,
-        samples=0,
-        checkpoint_every=0,
-        model={"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 32},
-    )
+    cfg = tiny_config(max_steps=1, micro_batch=2, checkpoint_every=0)
     trainer = Trainer(cfg, shards, tmp_path / "out", device="cpu")
     assert trainer.model.head.loss_chunk == 0
     trainer.run()

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from scratchlm.model.config import TrainConfig
 from scratchlm.model.train import train
 from scratchlm.pipelines.cli import main
 from train_shards import brown_shards
+from training_helpers import tiny_config
 
 torch.set_num_threads(1)
 PROSE = Path(__file__).parent / "data" / "prose" / "brown.jsonl.gz"
@@ -23,16 +23,7 @@ def run(tmp_path_factory) -> tuple[Path, Path]:
     """A run folder as ``scratchlm run`` leaves it: ``RUN/train/step-*``; and its shards."""
     root = tmp_path_factory.mktemp("run")
     shards = brown_shards(root / "shards", chars=40_000)
-    cfg = TrainConfig(
-        max_steps=2,
-        micro_batch=2,
-        log_every=1,
-        eval_every=0,
-        eval_tokens=256,
-        samples=0,
-        warmup_steps=1,
-        model={"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 32},
-    )
+    cfg = tiny_config(max_steps=2, micro_batch=2, log_every=1, eval_tokens=256, warmup_steps=1)
     train(cfg, shards, root / "train", device="cpu")
     return root, shards
 

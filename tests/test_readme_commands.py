@@ -18,11 +18,11 @@ import torch
 
 from conftest import DATA, REPO
 from fetch_http import FetchServer
-from scratchlm.model.config import TrainConfig
 from scratchlm.model.train import train
 from scratchlm.pipelines.cli import build_parser, main, subparsers_of
 from test_fetch_warc import wet_file
 from train_shards import brown_shards, read_texts
+from training_helpers import tiny_config
 
 torch.set_num_threads(1)
 pytestmark = pytest.mark.xdist_group("readme")  # one worker builds the demo folder once
@@ -132,20 +132,10 @@ def checkout(tmp_path_factory) -> Path:
         == 0
     )
     shards = brown_shards(demo / "shards", chars=40_000)
-    train(
-        TrainConfig(
-            max_steps=2,
-            micro_batch=2,
-            eval_every=0,
-            eval_tokens=512,
-            samples=0,
-            warmup_steps=1,
-            model={"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 256},
-        ),
-        shards,
-        demo / "train",
-        device="cpu",
+    cfg = tiny_config(
+        {"block_size": 256}, max_steps=2, micro_batch=2, eval_tokens=512, warmup_steps=1
     )
+    train(cfg, shards, demo / "train", device="cpu")
     for name in ("tests", "pipelines"):
         (root / name).symlink_to(REPO / name)
     return root

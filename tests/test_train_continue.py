@@ -4,25 +4,21 @@ command continues from it, another configuration is refused, ``--restart`` start
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import REPO
-from scratchlm.model.config import TrainConfig
 from scratchlm.model.errors import ModelError
 from scratchlm.model.train import LOG_NAME, train
 from scratchlm.pipelines.cli import main
 from train_shards import brown_shards
+from training_helpers import start_one_thread, tiny_command, tiny_config
 
 torch.set_num_threads(1)
-TINY = ["--set", "n_layer=1", "--set", "n_head=2", "--set", "n_embd=32", "--set", "block_size=32"]
 
 
 @pytest.fixture(scope="module")
@@ -33,32 +29,17 @@ def shards(tmp_path_factory) -> Path:
 def train_args(
     shards: Path, out: Path, max_steps: int = 1_000_000, log_every: int = 1
 ) -> list[str]:
-    return [
-        "train",
-        "--data",
-        str(shards),
-        "--out",
-        str(out),
-        "--max-steps",
-        str(max_steps),
-        "--micro-batch",
-        "2",
-        "--log-every",
-        str(log_every),
-        "--eval-every",
-        "0",
-        "--checkpoint-every",
-        "0",
-        "--eval-tokens",
-        "256",
-        "--samples",
-        "0",
-        "--warmup-steps",
-        "2",
-        "--device",
-        "cpu",
-        *TINY,
-    ]
+    return tiny_command(
+        shards,
+        out,
+        max_steps=max_steps,
+        micro_batch=2,
+        log_every=log_every,
+        checkpoint_every=0,
+        eval_tokens=256,
+        warmup_steps=2,
+        device="cpu",
+    )
 
 
 def step_records(out: Path) -> list[int]:
@@ -71,15 +52,7 @@ def interrupt(
     args: list[str], out: Path, signum: int, after_step: int
 ) -> subprocess.CompletedProcess:
     """Run ``scratchlm ARGS``, send ``signum`` once the log shows a step past ``after_step``."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "scratchlm.pipelines", *args],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_one_thread(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while proc.poll() is None and time.monotonic() < deadline:
         if (out / LOG_NAME).exists() and max(step_records(out)[-1:], default=-1) > after_step:
@@ -132,16 +105,7 @@ def test_signals_save_a_checkpoint_and_the_same_command_continues(shards, tmp_pa
 
 
 def test_a_folder_holding_a_run_is_refused_unless_continued(shards, tmp_path) -> None:
-    cfg = TrainConfig(
-        max_steps=2,
-        micro_batch=2,
-        log_every=1,
-        eval_every=0,
-        eval_tokens=256,
-        samples=0,
-        warmup_steps=1,
-        model={"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 32},
-    )
+    cfg = tiny_config(max_steps=2, micro_batch=2, log_every=1, eval_tokens=256, warmup_steps=1)
     train(cfg, shards, tmp_path / "run")
     with pytest.raises(ModelError, match=r"holds a training run \(step-0000002\); continue it"):
         train(cfg, shards, tmp_path / "run")

@@ -9,22 +9,14 @@ import pytest
 import torch
 
 from scratchlm.model import checkpoint
-from scratchlm.model.config import TrainConfig
 from scratchlm.model.errors import ModelError
 from scratchlm.model.train import LOG_NAME, Trainer, train
 from train_shards import brown_shards
+from training_helpers import SMALL_MODEL, quiet_config
 
 torch.set_num_threads(1)
-MODEL = {"n_layer": 2, "n_head": 2, "n_embd": 64, "block_size": 64, "dropout": 0.0}
 SHORT = dict(
-    micro_batch=8,
-    lr=3e-3,
-    warmup_steps=5,
-    log_every=1,
-    eval_every=0,
-    eval_tokens=2048,
-    samples=0,
-    checkpoint_every=0,
+    micro_batch=8, lr=3e-3, warmup_steps=5, log_every=1, eval_tokens=2048, checkpoint_every=0
 )
 
 
@@ -39,11 +31,11 @@ def first_loss(out: Path) -> float:
 def test_init_from_loads_the_checkpoint_and_continues_from_its_loss(tmp_path: Path) -> None:
     shards = brown_shards(tmp_path / "shards")
     base = tmp_path / "base"
-    train(TrainConfig(max_steps=80, model=MODEL, **SHORT), shards, base)
+    train(quiet_config(max_steps=80, model=SMALL_MODEL, **SHORT), shards, base)
     saved = checkpoint.load(checkpoint.resolve(base))
 
     # the preset names another architecture: the checkpoint's wins
-    continued = TrainConfig(preset="gpt2-124m", init_from=str(base), max_steps=5, **SHORT)
+    continued = quiet_config(preset="gpt2-124m", init_from=str(base), max_steps=5, **SHORT)
     trainer = Trainer(continued, shards, tmp_path / "continued")
     assert trainer.mc.n_embd == 64 and trainer.mc.n_layer == 2
     for name, tensor in trainer.model.state_dict().items():
@@ -51,7 +43,7 @@ def test_init_from_loads_the_checkpoint_and_continues_from_its_loss(tmp_path: Pa
             assert torch.equal(tensor, saved.weights[name]), name
 
     fresh = tmp_path / "fresh"
-    train(TrainConfig(max_steps=5, model=MODEL, **SHORT), shards, fresh)
+    train(quiet_config(max_steps=5, model=SMALL_MODEL, **SHORT), shards, fresh)
     train(continued, shards, tmp_path / "continued")
     assert first_loss(tmp_path / "continued") < first_loss(fresh) - 1.0
 
@@ -60,7 +52,7 @@ def test_init_from_a_missing_checkpoint_is_refused(tmp_path: Path) -> None:
     shards = brown_shards(tmp_path / "shards")
     with pytest.raises(ModelError, match="no checkpoint here"):
         Trainer(
-            TrainConfig(init_from=str(tmp_path / "nothing"), max_steps=1, **SHORT),
+            quiet_config(init_from=str(tmp_path / "nothing"), max_steps=1, **SHORT),
             shards,
             tmp_path / "o",
         )

@@ -4,10 +4,8 @@ or skip."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,14 +13,13 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO
 from scratchlm.model.config import TrainConfig
 from scratchlm.model.errors import ModelError
 from scratchlm.model.train import LOG_NAME, Trainer, train
 from train_shards import brown_shards
+from training_helpers import SMALL_MODEL, run_one_thread, start_one_thread, train_command
 
 torch.set_num_threads(1)
-MODEL = {"n_layer": 2, "n_head": 2, "n_embd": 64, "block_size": 64, "dropout": 0.0}
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +41,7 @@ def records(out: Path, key: str) -> list[tuple]:
 def test_loss_falls_below_a_unigram_model(shards, tmp_path) -> None:
     cfg = TrainConfig(
         max_steps=120,
-        model=MODEL,
+        model=SMALL_MODEL,
         micro_batch=8,
         lr=3e-3,
         warmup_steps=10,
@@ -65,69 +62,29 @@ def test_loss_falls_below_a_unigram_model(shards, tmp_path) -> None:
     )  # a continuation of the 16-token prompt
 
 
-def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "scratchlm.pipelines", *args]
+# the run that is killed and resumed, as settings of the command line and of TrainConfig alike
+RESUMED = {
+    "max_steps": 30,
+    "micro_batch": 4,
+    "log_every": 1,
+    "eval_every": 15,
+    "checkpoint_every": 10,
+    "eval_tokens": 1024,
+    "sample_tokens": 8,
+}
+RESUMED_MODEL = {"n_layer": 2, "n_embd": 32, "block_size": 32, "dropout": 0.1}
 
 
 def train_args(shards: Path, out: Path) -> list[str]:
-    return [
-        "train",
-        "--data",
-        str(shards),
-        "--out",
-        str(out),
-        "--max-steps",
-        "30",
-        "--micro-batch",
-        "4",
-        "--log-every",
-        "1",
-        "--eval-every",
-        "15",
-        "--checkpoint-every",
-        "10",
-        "--eval-tokens",
-        "1024",
-        "--sample-tokens",
-        "8",
-        "--set",
-        "n_layer=2",
-        "--set",
-        "n_embd=32",
-        "--set",
-        "block_size=32",
-        "--set",
-        "dropout=0.1",
-        "--device",
-        "cpu",
-    ]
+    return train_command(shards, out, RESUMED_MODEL, **RESUMED, device="cpu")
 
 
 def test_kill_and_resume_matches_an_unbroken_run(shards, tmp_path) -> None:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     whole, broken = tmp_path / "whole", tmp_path / "broken"
     # the unbroken run, in this process, with what the command line below asks for
-    train(
-        TrainConfig(
-            max_steps=30,
-            micro_batch=4,
-            log_every=1,
-            eval_every=15,
-            checkpoint_every=10,
-            eval_tokens=1024,
-            sample_tokens=8,
-            model={"n_layer": 2, "n_embd": 32, "block_size": 32, "dropout": 0.1},
-        ),
-        shards,
-        whole,
-        device="cpu",
-    )
-    proc = subprocess.Popen(
-        cli(*train_args(shards, broken)),
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    train(TrainConfig(**RESUMED, model=RESUMED_MODEL), shards, whole, device="cpu")
+    proc = start_one_thread(
+        *train_args(shards, broken), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 120
     while (
@@ -141,14 +98,7 @@ def test_kill_and_resume_matches_an_unbroken_run(shards, tmp_path) -> None:
     assert (broken / "step-0000010").exists() and not (broken / "step-0000030").exists()
     with open(broken / "log.jsonl", "a", encoding="utf-8") as log:
         log.write('{"step": 17, "loss": 4.1')  # as if the kill came in the middle of a log write
-    resumed = subprocess.run(
-        cli(*train_args(shards, broken), "--resume"),
-        cwd=REPO,
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-    )
+    resumed = run_one_thread(*train_args(shards, broken), "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert "from step 0" not in resumed.stdout
     assert records(broken, "loss") == records(whole, "loss")  # every step, bit for bit
@@ -159,47 +109,33 @@ def test_kill_and_resume_matches_an_unbroken_run(shards, tmp_path) -> None:
         "step-0000030",
     ]  # the last 2 kept
 
-    sample = subprocess.run(
-        cli(
-            "sample",
-            "--checkpoint",
-            str(whole),
-            "--prompt",
-            "The jury said",
-            "--max-new-tokens",
-            "12",
-            "--device",
-            "cpu",
-        ),
-        cwd=REPO,
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
+    sample = run_one_thread(
+        "sample",
+        "--checkpoint",
+        str(whole),
+        "--prompt",
+        "The jury said",
+        "--max-new-tokens",
+        "12",
+        "--device",
+        "cpu",
     )
     assert sample.returncode == 0, sample.stderr
     assert (
         sample.stdout.startswith("The jury said") and len(sample.stdout) > len("The jury said") + 5
     )
-    ev = subprocess.run(
-        cli(
-            "eval",
-            "--checkpoint",
-            str(whole / "step-0000030"),
-            "--data",
-            str(shards),
-            "--max-tokens",
-            "2048",
-            "--device",
-            "cpu",
-            "--json",
-            "-",
-        ),
-        cwd=REPO,
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
+    ev = run_one_thread(
+        "eval",
+        "--checkpoint",
+        str(whole / "step-0000030"),
+        "--data",
+        str(shards),
+        "--max-tokens",
+        "2048",
+        "--device",
+        "cpu",
+        "--json",
+        "-",
     )
     assert ev.returncode == 0, ev.stderr
     figures = json.loads(ev.stdout)
@@ -217,7 +153,7 @@ def poison(trainer: Trainer) -> torch.Tensor:
 
 def test_nonfinite_loss_stops_naming_the_step_or_is_skipped(shards, tmp_path) -> None:
     cfg = TrainConfig(
-        max_steps=4, model=MODEL, micro_batch=2, log_every=2, checkpoint_every=0, samples=0
+        max_steps=4, model=SMALL_MODEL, micro_batch=2, log_every=2, checkpoint_every=0, samples=0
     )
     trainer = Trainer(cfg, shards, tmp_path / "stop")
     poison(trainer)
