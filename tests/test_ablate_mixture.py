@@ -15,20 +15,11 @@ from scratchlm.pipelines.ablation.spec import load_ablation
 from scratchlm.pipelines.executors.local import LocalExecutor
 from tests.mix_sources import PROSE, pieces, source_folders
 from tests.train_shards import read_texts
+from tests.training_helpers import ablation_train
 
-TRAIN = {
-    "preset": "tiny",
-    "model": {"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 32},
-    "micro_batch": 4,
-    "max_steps": 4,
-    "warmup_steps": 1,
-    "eval_every": 2,
-    "log_every": 2,
-    "eval_tokens": 1024,
-    "samples": 0,
-    "checkpoint_every": 0,
-    "keep_checkpoints": 1,
-}
+TRAIN = ablation_train(
+    micro_batch=4, max_steps=4, warmup_steps=1, eval_every=2, log_every=2, eval_tokens=1024
+)
 WEIGHTS = {"light": {"brown": 0.8, "kjv": 0.2}, "heavy": {"brown": 0.4, "kjv": 0.6}}
 
 

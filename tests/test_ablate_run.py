@@ -13,6 +13,7 @@ import sys
 from html.parser import HTMLParser
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -22,28 +23,20 @@ from scratchlm.curate.errors import ConfigError
 from scratchlm.curate.text.clean import clean_text
 from scratchlm.model.data import BatchLoader, open_shards
 from scratchlm.model.evaluate import load_model, loss_sum
+from scratchlm.pipelines.ablation.compare import VariantResult
 from scratchlm.pipelines.ablation.run import run_ablation
 from scratchlm.pipelines.ablation.scores import score_training
 from scratchlm.pipelines.ablation.spec import load_ablation
 from scratchlm.pipelines.executors.local import LocalExecutor
 from scratchlm.tokenizer.train import STATS_FILE
+from training_helpers import ablation_train
 
 ROOT = Path(__file__).parent.parent
 DATA = ROOT / "tests" / "data"
 SEEDS = 2
-TRAIN = {
-    "preset": "tiny",
-    "model": {"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 32},
-    "micro_batch": 8,
-    "max_steps": 16,
-    "warmup_steps": 4,
-    "eval_every": 8,
-    "log_every": 4,
-    "eval_tokens": 4096,
-    "samples": 0,
-    "checkpoint_every": 0,
-    "keep_checkpoints": 1,
-}
+TRAIN = ablation_train(
+    micro_batch=8, max_steps=16, warmup_steps=4, eval_every=8, log_every=4, eval_tokens=4096
+)
 
 
 def _jsonl(path: Path, records: list[dict]) -> Path:
@@ -94,6 +87,22 @@ class _Tables(HTMLParser):
                 target.append(data)
 
 
+def _ablate(
+    spec: Path, inputs: list[str], evaluations: list[str], out: Path, **options: Any
+) -> list[VariantResult]:
+    """``run_ablation`` of the spec file with ``SEEDS`` seeds on one local worker, quietly."""
+    return run_ablation(
+        load_ablation(spec),
+        inputs,
+        evaluations,
+        out,
+        SEEDS,
+        LocalExecutor(1),
+        log=lambda _: None,
+        **options,
+    )
+
+
 @pytest.fixture(scope="module")
 def ablation(tmp_path_factory):
     """Brown prose plus 1,000 short texts in 10 languages; variant ``all`` keeps every document,
@@ -135,15 +144,8 @@ def ablation(tmp_path_factory):
     }
     (root / "mini.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
     out = root / "out"
-    results = run_ablation(
-        load_ablation(root / "mini.yaml"),
-        inputs,
-        evaluations,
-        out,
-        SEEDS,
-        LocalExecutor(1),
-        log=lambda _: None,
-        tasks=[str(root / "choices.jsonl")],
+    results = _ablate(
+        root / "mini.yaml", inputs, evaluations, out, tasks=[str(root / "choices.jsonl")]
     )
     return root, out, inputs, evaluations, results
 
@@ -303,15 +305,7 @@ def test_unfair_runs_are_refused(ablation, tmp_path, tamper, message):
             next(e for e in manifest["shards"] if e["split"] == "val")["sha256"] = "f" * 64
         manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
-        run_ablation(
-            load_ablation(root / "mini.yaml"),
-            inputs,
-            evaluations,
-            copy,
-            SEEDS,
-            LocalExecutor(1),
-            log=lambda _: None,
-        )
+        _ablate(root / "mini.yaml", inputs, evaluations, copy)
     assert not (copy / "ablation.html").exists()
 
 
@@ -321,15 +315,7 @@ def test_a_rerun_with_other_training_settings_is_refused(ablation, tmp_path):
     spec["train"]["max_steps"] += 1
     (tmp_path / "longer.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
     with pytest.raises(ConfigError, match="holds an ablation with other"):
-        run_ablation(
-            load_ablation(tmp_path / "longer.yaml"),
-            inputs,
-            evaluations,
-            out,
-            SEEDS,
-            LocalExecutor(1),
-            log=lambda _: None,
-        )
+        _ablate(tmp_path / "longer.yaml", inputs, evaluations, out)
 
 
 def test_a_shared_first_step_is_curated_once(ablation):
@@ -349,16 +335,7 @@ def test_prepare_here_train_elsewhere_then_compare(ablation, tmp_path):
     the rerun trains nothing and compares the same figures as the one-command ablation."""
     root, _, inputs, evaluations, results = ablation
     split = tmp_path / "split"
-    prepared = run_ablation(
-        load_ablation(root / "mini.yaml"),
-        inputs,
-        evaluations,
-        split,
-        SEEDS,
-        LocalExecutor(1),
-        log=lambda _: None,
-        prepare_only=True,
-    )
+    prepared = _ablate(root / "mini.yaml", inputs, evaluations, split, prepare_only=True)
     assert (
         prepared == []
         and not list(split.glob("variants/*/seed-*"))
@@ -398,15 +375,7 @@ def test_prepare_here_train_elsewhere_then_compare(ablation, tmp_path):
         command, check=False, capture_output=True, text=True, cwd=ROOT, timeout=300
     )
     assert "4 of 4 trainings already finished; 0 to train" in again.stdout
-    compared = run_ablation(
-        load_ablation(root / "mini.yaml"),
-        inputs,
-        evaluations,
-        split,
-        SEEDS,
-        LocalExecutor(1),
-        log=lambda _: None,
-    )
+    compared = _ablate(root / "mini.yaml", inputs, evaluations, split)
     assert [p.stat().st_mtime_ns for p in logs] == stamps
     for mine, theirs in zip(compared, results):
         assert mine.name == theirs.name and mine.losses == pytest.approx(theirs.losses, abs=1e-3)
@@ -416,32 +385,14 @@ def test_prepare_here_train_elsewhere_then_compare(ablation, tmp_path):
 def test_a_bad_jobs_count_stops_before_any_work(ablation, tmp_path):
     root, _, inputs, evaluations, _ = ablation
     with pytest.raises(ConfigError, match="--jobs: expected at least 1, got 0"):
-        run_ablation(
-            load_ablation(root / "mini.yaml"),
-            inputs,
-            evaluations,
-            tmp_path / "out",
-            SEEDS,
-            LocalExecutor(1),
-            log=lambda _: None,
-            jobs=0,
-        )
+        _ablate(root / "mini.yaml", inputs, evaluations, tmp_path / "out", jobs=0)
     assert not (tmp_path / "out").exists()
 
 
 def test_a_failed_training_is_named_and_the_others_finish(ablation, tmp_path):
     root, _, inputs, evaluations, _ = ablation
     out = tmp_path / "out"
-    run_ablation(
-        load_ablation(root / "mini.yaml"),
-        inputs,
-        evaluations,
-        out,
-        SEEDS,
-        LocalExecutor(1),
-        log=lambda _: None,
-        prepare_only=True,
-    )
+    _ablate(root / "mini.yaml", inputs, evaluations, out, prepare_only=True)
     shard = next((out / "variants" / "english" / "shards").glob("train-*.npy"))
     shard.unlink()  # a hard link to tokens/: replace, do not edit in place
     shard.write_bytes(
@@ -475,15 +426,7 @@ def test_a_missing_input_stops_before_the_folder_is_written(ablation, tmp_path):
         (inputs, [str(tmp_path / "nope.txt")]),
     ):
         with pytest.raises(ConfigError, match=r"input path .*nope.* does not exist"):
-            run_ablation(
-                load_ablation(root / "mini.yaml"),
-                args[0],
-                args[1],
-                tmp_path / "out",
-                SEEDS,
-                LocalExecutor(1),
-                log=lambda _: None,
-            )
+            _ablate(root / "mini.yaml", args[0], args[1], tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 

@@ -35,6 +35,19 @@ def six_step_config(**fields: Any) -> TrainConfig:
     )
 
 
+def ablation_train(**fields: Any) -> dict[str, Any]:
+    """An ablation's ``train:`` section for ``TINY_MODEL``, one checkpoint kept, saved only at the
+    end, no samples; ``fields`` set the rest."""
+    return {
+        "preset": "tiny",
+        "model": TINY_MODEL,
+        "samples": 0,
+        "checkpoint_every": 0,
+        "keep_checkpoints": 1,
+        **fields,
+    }
+
+
 def train_command(data: Path, out: Path, model: dict[str, Any], **options: Any) -> list[str]:
     """``train --data DATA --out OUT``, each option as ``--name value``, then each model entry as
     ``--set key=value``."""
