@@ -28,6 +28,21 @@ def run(tmp_path_factory) -> tuple[Path, Path]:
     return root, shards
 
 
+def eval_args(checkpoint: Path, shards: Path) -> list[str]:
+    """``eval`` of ``checkpoint`` on 256 tokens of ``shards`` on the CPU."""
+    return [
+        "eval",
+        "--checkpoint",
+        str(checkpoint),
+        "--data",
+        str(shards),
+        "--max-tokens",
+        "256",
+        "--device",
+        "cpu",
+    ]
+
+
 def test_sample_and_eval_find_a_run_folders_checkpoint(run, capsys) -> None:
     root, shards = run
     assert (
@@ -47,22 +62,7 @@ def test_sample_and_eval_find_a_run_folders_checkpoint(run, capsys) -> None:
         == 0
     )
     assert capsys.readouterr().out.startswith("The")
-    assert (
-        main(
-            [
-                "eval",
-                "--checkpoint",
-                str(root),
-                "--data",
-                str(shards),
-                "--max-tokens",
-                "256",
-                "--device",
-                "cpu",
-            ]
-        )
-        == 0
-    )
+    assert main(eval_args(root, shards)) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[:3] == [
         f"checkpoint  {root / 'train' / 'step-0000002'}",
@@ -74,17 +74,7 @@ def test_sample_and_eval_find_a_run_folders_checkpoint(run, capsys) -> None:
 
 def test_eval_json_and_a_missing_split(run, capsys) -> None:
     root, shards = run
-    args = [
-        "eval",
-        "--checkpoint",
-        str(root / "train"),
-        "--data",
-        str(shards),
-        "--max-tokens",
-        "256",
-        "--device",
-        "cpu",
-    ]
+    args = eval_args(root / "train", shards)
     assert main([*args, "--json", "-"]) == 0
     figures = json.loads(capsys.readouterr().out)
     assert figures["tokens"] == 256 and figures["split"] == "val"

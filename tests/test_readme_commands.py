@@ -110,6 +110,11 @@ def _readme_commands(starts: tuple[str, ...]) -> list[str]:
     return [c for c in COMMANDS if c.startswith(starts)]
 
 
+def _subcommands(commands: list[str]) -> list[str]:
+    """The word after ``scratchlm`` of each command."""
+    return [c.split()[1] for c in commands]
+
+
 @pytest.fixture(scope="module")
 def checkout(tmp_path_factory) -> Path:
     """A folder laid out as a clone after ``make demo``: ``runs/demo`` (curated, shards and a tiny
@@ -143,14 +148,7 @@ def checkout(tmp_path_factory) -> Path:
 
 def test_the_commands_on_the_demo_run_folder_run(checkout, capsys, monkeypatch) -> None:
     follow_ups = _readme_commands(ON_THE_DEMO)
-    assert [c.split()[1] for c in follow_ups] == [
-        "sample",
-        "eval",
-        "report",
-        "train",
-        "finetune",
-        "export",
-    ]
+    assert _subcommands(follow_ups) == ["sample", "eval", "report", "train", "finetune", "export"]
     monkeypatch.chdir(checkout)  # the commands name runs/demo and tests/data from the checkout
     capsys.readouterr()
     for command in follow_ups:
@@ -179,14 +177,7 @@ def _alpaca_records(count: int) -> list[dict]:
 
 def test_the_fine_tuning_commands_run_on_the_demo_run_folder(checkout, capsys, monkeypatch) -> None:
     chain = _readme_commands(FINE_TUNING)
-    assert [c.split()[1] for c in chain] == [
-        "finetune",
-        "sample",
-        "finetune",
-        "finetune",
-        "eval",
-        "import",
-    ]
+    assert _subcommands(chain) == ["finetune", "sample", "finetune", "finetune", "eval", "import"]
     monkeypatch.chdir(checkout)
     monkeypatch.setenv("HOME", str(checkout / "home"))  # ~/gpt2: the demo model, exported
     (checkout / "alpaca.json").write_text(json.dumps(_alpaca_records(24)), encoding="utf-8")

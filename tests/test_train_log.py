@@ -5,6 +5,7 @@ named their kind are read as they were."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,20 +20,25 @@ from scratchlm.model.train_log import (
     to_json,
 )
 
-START = Start(
-    step=0,
-    max_steps=10,
-    world=1,
-    accumulation=2,
-    batch_tokens=512,
-    device="cpu",
-    params=1000,
-    model={"n_layer": 1},
-    train={"preset": "tiny"},
-    data_id="ab12",
-    loss_chunk=0,
-    kernels={"mlp": "plain"},
-)
+
+def start_record(**later: Any) -> Start:
+    """The start record of these logs; ``later``: the fields that start records gained later
+    (data digest, loss chunk, kernels)."""
+    return Start(
+        step=0,
+        max_steps=10,
+        world=1,
+        accumulation=2,
+        batch_tokens=512,
+        device="cpu",
+        params=1000,
+        model={"n_layer": 1},
+        train={"preset": "tiny"},
+        **later,
+    )
+
+
+START = start_record(data_id="ab12", loss_chunk=0, kernels={"mlp": "plain"})
 STEP = Step(
     step=5, loss=5.5, lr=1e-3, grad_norm=0.8, tokens=2560, tokens_per_s=900.0, mfu=None, skipped=0
 )
@@ -92,17 +98,7 @@ def test_a_log_of_before_records_named_their_kind_is_read_as_before(tmp_path: Pa
         encoding="utf-8",
     )
     start, step, evaluation = read_log(log)
-    assert start == Start(
-        step=0,
-        max_steps=10,
-        world=1,
-        accumulation=2,
-        batch_tokens=512,
-        device="cpu",
-        params=1000,
-        model={"n_layer": 1},
-        train={"preset": "tiny"},
-    )
+    assert start == start_record()
     assert start.data_id is None and start.kernels == {}
     assert step == STEP and evaluation == EVALUATION
 
