@@ -28,6 +28,7 @@ import math
 import multiprocessing
 import os
 import signal
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -164,7 +165,7 @@ class _ShardChild:
 
     def _serve(self, tasks: Any) -> None:
         os.setpgrp()  # its own process group: a kill takes whatever it started too
-        die_with(self.supervisor)
+        settle_fork(self.supervisor)
         self.tasks.close()
         progress.count_into(self.shared, _DOCS, _BYTES)
         watch = Watch(self.shared)
@@ -246,6 +247,18 @@ class _ShardChild:
             if status == "error":
                 raise WorkerError(payload)
             return payload
+
+
+def settle_fork(parent: int) -> None:
+    """What a forked curation process (a pool worker, a shard child) does first: die with
+    ``parent``; and where ``parent`` had imported torch, run torch on one thread. A forked copy
+    cannot use the OpenMP threads its parent's torch started (its first parallel operation hangs),
+    and curation's parallelism is its processes anyway; a process that imports torch after the
+    fork starts threads of its own."""
+    die_with(parent)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
 
 
 def die_with(parent: int) -> None:

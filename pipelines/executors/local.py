@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Sequence
 
-from scratchlm.pipelines.deadline import die_with
+from scratchlm.pipelines.deadline import settle_fork
 from scratchlm.pipelines.executors.base import BaseExecutor
 
 
@@ -27,9 +27,10 @@ class LocalExecutor(BaseExecutor):
             return
         context = multiprocessing.get_context("fork")
         workers = min(self.workers, len(items))
-        # the workers die with this process: a driver killed with -9 leaves no idle pool behind
+        # the workers die with this process (a driver killed with -9 leaves no idle pool behind)
+        # and run torch on one thread (settle_fork)
         with ProcessPoolExecutor(
-            workers, mp_context=context, initializer=die_with, initargs=(os.getpid(),)
+            workers, mp_context=context, initializer=settle_fork, initargs=(os.getpid(),)
         ) as pool:
             futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
             for future in as_completed(futures):
