@@ -15,13 +15,13 @@ import pytest
 import torch
 
 from scratchlm.curate.shards import iter_documents
-from scratchlm.model.config import TrainConfig
 from scratchlm.model.evaluate import load_model
 from scratchlm.model.train import train
 from scratchlm.pipelines.executors.local import LocalExecutor
 from scratchlm.pipelines.recipe import parse_recipe
 from scratchlm.pipelines.runner import run_curation
 from tests.train_shards import brown_shards
+from tests.training_helpers import tiny_config
 
 ROOT = Path(__file__).parent.parent
 
@@ -30,15 +30,13 @@ ROOT = Path(__file__).parent.parent
 def checkpoint(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("ppl")
     shards = brown_shards(root / "shards", chars=120_000, vocab_size=512)
-    config = TrainConfig(
+    config = tiny_config(
+        {"block_size": 64},
         preset="tiny",
-        model={"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 64},
         micro_batch=8,
         max_steps=60,
         warmup_steps=5,
-        eval_every=0,
         eval_tokens=2048,
-        samples=0,
         checkpoint_every=0,
         keep_checkpoints=1,
     )
