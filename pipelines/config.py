@@ -123,7 +123,8 @@ def coerce(value: Any, hint: Any, path: str, one_item: bool = True) -> Any:
 
 def field_values(cls: type, namespace: object) -> dict[str, Any]:
     """The values ``namespace`` (parsed command-line options, say) holds for the fields of the
-    dataclass ``cls``, by field name; a field it has no attribute for is left out."""
+    dataclass ``cls``, matched by attribute name alone (an option's ``dest`` is its field's name);
+    a field it has no attribute for is left out, keeping its default."""
     names = [f.name for f in dataclasses.fields(cls)]
     return {name: getattr(namespace, name) for name in names if hasattr(namespace, name)}
 

@@ -99,9 +99,11 @@ def test_field_options_take_type_default_and_choices_from_the_dataclass() -> Non
         folder: Path = Path("f")
 
     parser = argparse.ArgumentParser()
-    add_field_options(parser, Options(), {"rate": "r", "mode": "m", "folder": "d", "name": "n"})
-    parsed = parser.parse_args(["--rate", "2", "--mode", "y", "--folder", "g"])
+    helps = {"rate": "r", "mode": "m", "folder": "d", "name": "n"}
+    add_field_options(parser, Options(), helps, flags={"folder": "--dir"})
+    parsed = parser.parse_args(["--rate", "2", "--mode", "y", "--dir", "g"])
     assert Options(**field_values(Options, parsed)) == Options(2.0, "a", "y", Path("g"))
+    assert "--dir DIR" in parser.format_help()
     with pytest.raises(SystemExit):
         parser.parse_args(["--mode", "z"])
 

@@ -83,9 +83,13 @@ def add_field_options(
     flags: dict[str, str] | None = None,
 ) -> None:
     """An option per field of the dataclass instance ``defaults`` that ``helps`` names, in its
-    order: ``--field-name`` (or ``flags[field]``), of the field's type, defaulting to its value."""
+    order: ``--field-name`` (or ``flags[field]``, its value still stored under the field's name
+    for ``pipelines.config.field_values``), of the field's type, defaulting to its value."""
     hints = get_type_hints(type(defaults))
     for name, text in helps.items():
-        flag = (flags or {}).get(name, "--" + name.replace("_", "-"))
         kind = value_kind(hints[name])
+        flag = "--" + name.replace("_", "-")
+        if flags and name in flags:
+            flag = flags[name]
+            kind |= {"dest": name, "metavar": flag.lstrip("-").replace("-", "_").upper()}
         parser.add_argument(flag, default=getattr(defaults, name), help=text, **kind)

@@ -12,11 +12,12 @@ from scratchlm.curate.errors import ConfigError
 from scratchlm.curate.mirror import download, is_complete, list_entries, read_sums
 from scratchlm.curate.remote import RemoteOptions
 from scratchlm.pipelines.commands._options import add_field_options, add_path
+from scratchlm.pipelines.config import field_values
 
 
 def fetch(args: argparse.Namespace) -> int:
     try:
-        options = RemoteOptions(args.timeout, args.retries, args.backoff, args.max_bytes)
+        options = RemoteOptions(**field_values(RemoteOptions, args))
     except ValueError as err:
         raise ConfigError(f"fetch: {err}") from None
     entries = list_entries(args.target, args.base_url, options)
