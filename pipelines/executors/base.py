@@ -24,8 +24,9 @@ class BaseExecutor(ABC):
         results: list[Any] = [None] * len(items)
         if not items:
             return results
+        finished = self.completed(fn, items)
         with progress_bar(len(items), desc, weights) as bar:
-            for index, result in self.completed(fn, items):
+            for index, result in finished:
                 results[index] = result
                 bar.advance(result, index)
         return results
@@ -34,4 +35,5 @@ class BaseExecutor(ABC):
     def completed(
         self, fn: Callable[[Any], Any], items: Sequence[Any]
     ) -> Iterator[tuple[int, Any]]:
-        """(index, ``fn(item)``) of every item, as each finishes."""
+        """(index, ``fn(item)``) of every item, as each finishes; what it does before returning
+        the iterator (joining a cluster) happens before the progress display opens."""

@@ -41,12 +41,17 @@ class RayExecutor(BaseExecutor):
     def completed(
         self, fn: Callable[[Any], Any], items: Sequence[Any]
     ) -> Iterator[tuple[int, Any]]:
-        """Each item as a Ray task, as they finish; at most ``workers`` run at once."""
+        """Each item as a Ray task, as they finish; at most ``workers`` run at once. Joins the
+        cluster at once, before the progress display opens."""
         self._connect()
         remote = ray.remote(fn).options(
             num_cpus=1, max_retries=TASK_RETRIES, retry_exceptions=False
         )
-        limit = self._in_flight()
+        return self._as_finished(remote, items, self._in_flight())
+
+    @staticmethod
+    def _as_finished(remote: Any, items: Sequence[Any], limit: int) -> Iterator[tuple[int, Any]]:
+        """The items submitted to ``remote``, at most ``limit`` in flight, as they finish."""
         pending: dict[Any, int] = {}
         queue = iter(enumerate(items))
         for index, item in queue:
