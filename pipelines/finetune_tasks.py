@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -81,7 +82,7 @@ def describe(model: torch.nn.Module) -> str:
     return f"training {trainable:,} of {total:,} parameters ({trainable / total:.2%})"
 
 
-def announce(train: list, val: list, what: str, model: torch.nn.Module) -> None:
+def announce(train: Sequence[Any], val: Sequence[Any], what: str, model: torch.nn.Module) -> None:
     """Print how many training and validation ``what`` (with details) there are and what trains."""
     print(f"{len(train)} training and {len(val)} validation {what}; {describe(model)}", flush=True)
 

@@ -59,7 +59,8 @@ def add_path(
     metavar: str | None = "FILE",
     required: bool = False,
 ) -> None:
-    """An option whose value is a file or folder, as a ``Path``."""
+    """An option whose value is a file or folder, as a ``Path``; ``metavar=None`` shows
+    argparse's own placeholder, the option's name in capitals (``--data DATA``)."""
     parser.add_argument(flag, type=Path, required=required, metavar=metavar, help=help)
 
 

@@ -209,6 +209,7 @@ def add_checkpoint(parser: argparse.ArgumentParser) -> None:
 
 
 def add_device(parser: argparse.ArgumentParser) -> None:
+    """``--device``, where ``train``, ``sample`` and ``eval`` run."""
     parser.add_argument("--device", default=None, help="cpu or cuda; None: cuda when available")
 
 
