@@ -16,7 +16,7 @@ from scratchlm.curate.document import Document
 from scratchlm.curate.extract import WebOptions
 from scratchlm.curate.readers.compression import BROKEN_STREAM_ERRORS, UTF8_BOM, open_binary
 from scratchlm.curate.remote import RemoteOptions, is_remote, suffix_name
-from scratchlm.curate.text.clean import clean_document
+from scratchlm.curate.text.clean import clean_document, clean_id
 
 if TYPE_CHECKING:
     from scratchlm.curate.readers.spans import Span
@@ -232,7 +232,7 @@ def part_ids(job: tuple[str, str, ReaderOptions, Span]) -> tuple[np.ndarray, np.
     path, source, options, span = job
     seen = _Queried(span.seen)
     for _ in unique_ids(
-        _cleaned(reader_for(file_format(path, options))(path, source, options, span)),
+        _cleaned(reader_for(file_format(path, options))(path, source, options, span), _clean_id),
         span.records,
         seen,
     ):
@@ -269,13 +269,21 @@ def seen_across_parts(
     return planned
 
 
-def _cleaned(items: Iterator[ReadItem]) -> Iterator[ReadItem]:
+def _cleaned(
+    items: Iterator[ReadItem], clean: Callable[[Document], object] = clean_document
+) -> Iterator[ReadItem]:
+    """``items`` with each document, kept or rejected, passed through ``clean``."""
     for item in items:
         if isinstance(item, Document):
-            clean_document(item)
+            clean(item)
         elif isinstance(item, Rejected):
-            clean_document(item.doc)
+            clean(item.doc)
         yield item
+
+
+def _clean_id(doc: Document) -> None:
+    """Only the id as ``clean_document`` leaves it: planning hashes ids, not texts."""
+    doc.id = clean_id(doc.id)
 
 
 def derived_id(source: str, index: int) -> str:

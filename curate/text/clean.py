@@ -69,12 +69,16 @@ def _encodable(value: Any) -> Any:
     return value
 
 
+def clean_id(doc_id: str) -> str:
+    """``doc_id`` as ``clean_document`` leaves it: lone surrogates replaced. O(len(doc_id))."""
+    return _encodable(doc_id) if _SURROGATE.search(doc_id) else doc_id
+
+
 def clean_document(doc: Document) -> Document:
     """``doc`` made writable (changed in place and returned); see the module's docstring.
     Worst case: O(n) in the sizes of text, id and meta."""
     doc.text, surrogates, controls = clean_text(doc.text)
-    if _SURROGATE.search(doc.id):
-        doc.id = _encodable(doc.id)
+    doc.id = clean_id(doc.id)
     if _has_surrogates(doc.meta):
         doc.meta = _encodable(doc.meta)
     if surrogates or controls:
