@@ -4,9 +4,8 @@ A worker streams documents of every size through Python and Arrow. Two allocator
 they free: glibc raises its mmap threshold each time a large block is freed (up to 32 MB), so
 later large strings come from the heap, which fragments and seldom shrinks; and Arrow's default
 pool (mimalloc) keeps freed pages for reuse. With glibc's threshold fixed at 128 KiB and Arrow on
-the system allocator, a FineWeb worker's peak RSS on the scale benchmark's input drops by about
-70 MB (docs/benchmarks.md), at no measurable cost: blocks of 128 KiB and more are rare per
-document.
+the system allocator, freed blocks go back to the system (docs/benchmarks.md, "Curation at
+scale", has the workers' peak RSS with these settings).
 """
 
 from __future__ import annotations
