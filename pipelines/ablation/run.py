@@ -7,8 +7,8 @@ DIR/variants/NAME/curated/           # the variant's curation run (NN_stage fold
 DIR/tokenizer/tokenizer.json         # one BPE, trained on the union of the variants' documents
 DIR/eval/                            # the --eval text, encoded once
 DIR/variants/NAME/tokens/            # the variant's documents, all in train
-DIR/variants/NAME/shards/            # train from tokens/, val = the eval shards (what training
-reads) DIR/variants/NAME/seed-S/            # one training: log.jsonl, checkpoints, loss.png
+DIR/variants/NAME/shards/            # what training reads: train from tokens/, val = eval shards
+DIR/variants/NAME/seed-S/            # one training: log.jsonl, checkpoints, loss.png
 DIR/ablation.html, ablation.png, ablation.json
 DIR/plan.json                        # inputs, eval text, bpe, shard and train: a rerun must match
 ```
