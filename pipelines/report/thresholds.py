@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scratchlm.curate.stages import stage_names, stage_signals
+from scratchlm.curate.stages import stage_signals
 
 
 def beyond(limits: dict[str, float], value: float) -> bool:
@@ -24,9 +24,11 @@ def beyond(limits: dict[str, float], value: float) -> bool:
 def thresholds(stage_name: str, stage: Any, field: str) -> dict[str, float]:
     """The recipe's threshold values for ``field`` of the step running ``stage`` (empty when none
     are known)."""
-    if stage_name not in stage_names():
+    try:
+        signals = stage_signals(stage_name)
+    except KeyError:  # not a stage of this version
         return {}
     found: dict[str, float] = {}
-    for signal in stage_signals(stage_name):
+    for signal in signals:
         found.update(signal.limits(stage, field))
     return found
