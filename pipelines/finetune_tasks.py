@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from scratchlm.curate.errors import ConfigError
-from scratchlm.model import checkpoint
+from scratchlm.model import checkpoint, train_log
 from scratchlm.model import finetune as ft
 from scratchlm.model.data import sha256_file
 from scratchlm.model.dpo import answer_logprobs, preference_metrics
@@ -23,7 +23,6 @@ from scratchlm.model.finetune_config import DPO_BETA, FinetuneConfig
 from scratchlm.model.generate import generate
 from scratchlm.model.instruct import extract_response, record_prompt
 from scratchlm.model.train_log import LOG_NAME, append_record
-from scratchlm.model.train_log import read_records as read_log
 from scratchlm.pipelines.config import field_values
 from scratchlm.pipelines.finetune_data import (
     Rejects,
@@ -49,7 +48,11 @@ def logger(out: Path, after_step: int = 0):
     """Print each record and append it to ``OUT/log.jsonl``, which keeps the records of the first
     ``after_step`` steps (those of a run continued from there) and loses the rest."""
     out.mkdir(parents=True, exist_ok=True)
-    kept = [r for r in read_log(out / LOG_NAME) if r["step"] <= after_step] if after_step else []
+    kept = (
+        [r for r in train_log.read_records(out / LOG_NAME) if r["step"] <= after_step]
+        if after_step
+        else []
+    )
     (out / LOG_NAME).write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
 
     def log(record: dict[str, Any]) -> None:
