@@ -36,9 +36,11 @@ def run_cli(
 # Running ``scratchlm curate``: its arguments, in a subprocess, in this process; test inputs.
 
 
-def curate_args(recipe: Path, inputs: Path | list[Path], out: Path, *options: str) -> list[str]:
+def curate_args(
+    recipe: Path, inputs: str | Path | list[Path], out: Path, *options: str
+) -> list[str]:
     """The arguments of ``scratchlm curate RECIPE --input INPUTS --output OUT OPTIONS``."""
-    sources = [inputs] if isinstance(inputs, Path) else inputs
+    sources = [inputs] if isinstance(inputs, (str, Path)) else inputs
     return ["curate", str(recipe), "--input", *map(str, sources), "--output", str(out), *options]
 
 
