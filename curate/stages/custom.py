@@ -173,22 +173,29 @@ class Custom(FilterStage):
         return functools.partial(function, **self.options)
 
     def __call__(self, doc: Document) -> StageResult:
+        return self._one(doc, None)
+
+    def _one(self, doc: Document, target: Callable[[Document], Any] | None) -> StageResult:
+        """``doc``'s answer from ``target`` (looked up here when None)."""
         try:
-            result = self._target()(doc)
+            result = (target or self._target())(doc)
         except Exception as err:
             return self._error(doc, f"{type(err).__name__}: {err}")
         return self._answer(doc, result)
 
     def map_batch(self, docs: list[Document]) -> list[StageResult]:
         """A user's ``BatchStage`` answers the batch in one call; when that call raises, each
-        document is answered alone, so that only the ones it fails on are rejected."""
+        document is answered alone, so that only the ones it fails on are rejected. The target is
+        looked up once a batch."""
+        target, results = None, None
         try:
             target = self._target()
-            results = list(target.map_batch(docs)) if isinstance(target, BatchStage) else None
+            if isinstance(target, BatchStage):
+                results = list(target.map_batch(docs))
         except Exception:
             results = None
         if results is None:
-            return [self(doc) for doc in docs]
+            return [self._one(doc, target) for doc in docs]
         if len(results) != len(docs):
             error = f"map_batch returned {len(results)} answers for {len(docs)} documents"
             return [self._error(doc, error) for doc in docs]
