@@ -101,19 +101,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="how strongly the model is held to the reference, the --checkpoint model "
         "(larger: closer)",
     )
-    o.add_argument("--log-every", type=int, default=10, help="steps per logged training record")
-    o.add_argument(
-        "--eval-every",
-        type=int,
-        default=50,
-        help="steps between held-out evaluations (and after each epoch)",
-    )
-    o.add_argument(
-        "--checkpoint-every",
-        type=int,
-        default=100,
-        help="steps between saved states to --resume from",
-    )
+    schedule = {
+        "log_every": "steps per logged training record",
+        "eval_every": "steps between held-out evaluations (and after each epoch)",
+        "checkpoint_every": "steps between saved states to --resume from",
+    }
+    # DPO evaluates and saves on a schedule by default; the other tasks do neither
+    add_field_options(o, FinetuneConfig(eval_every=50, checkpoint_every=100), schedule)
     o.add_argument("--resume", action="store_true", help="continue the killed run in --output")
     o.set_defaults(func=task("dpo"))
 
