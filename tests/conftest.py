@@ -17,16 +17,26 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
 
 
+def cli(*args: str) -> list[str]:
+    """The command line of ``scratchlm ARGS`` in this Python."""
+    return [sys.executable, "-m", "scratchlm.pipelines", *args]
+
+
+def cli_env(**variables: str) -> dict[str, str]:
+    """This process's environment with unbuffered output and ``variables`` set."""
+    return {**os.environ, "PYTHONUNBUFFERED": "1", **variables}
+
+
 def run_cli(
-    *args: str, cwd: Path | None = None, timeout: float = 300
+    *args: str, cwd: Path | None = None, timeout: float = 300, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
-    """``scratchlm ARGS`` as a user would run it, capturing its output."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    """``scratchlm ARGS`` as a user would run it, capturing its output (``env``: variables to set
+    besides this process's)."""
     return subprocess.run(
-        [sys.executable, "-m", "scratchlm.pipelines", *args],
+        cli(*args),
         check=False,
         cwd=cwd or REPO,
-        env=env,
+        env=cli_env(**(env or {})),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -85,8 +95,7 @@ def start_curate(
 ) -> subprocess.Popen:
     """``scratchlm curate RECIPE --input INPUTS --output OUT OPTIONS`` started in the background,
     importing this checkout from any ``cwd``; its standard output is discarded."""
-    command = [sys.executable, "-m", "scratchlm.pipelines"]
-    command += curate_args(recipe, inputs, out, *options)
+    command = cli(*curate_args(recipe, inputs, out, *options))
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, **popen)
 

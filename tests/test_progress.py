@@ -4,12 +4,9 @@ from the shard workers (forked, under the per-document deadline's child too)."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 
-from conftest import REPO, curate_args
+from conftest import REPO, curate_args, run_cli
 
 
 def test_plain_progress_lines_count_documents_while_a_shard_runs(tmp_path):
@@ -32,14 +29,11 @@ def test_plain_progress_lines_count_documents_while_a_shard_runs(tmp_path):
     recipe.write_text(
         "name: t\nsteps:\n  - read: {}\n  - custom: {function: slow.py:slow}\n", encoding="utf-8"
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "scratchlm.pipelines"]
-        + curate_args(recipe, folder, tmp_path / "run", "--workers", "2"),
+    done = run_cli(
+        *curate_args(recipe, folder, tmp_path / "run", "--workers", "2"),
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
         timeout=120,
-        env={**os.environ, "SCRATCHLM_PROGRESS_S": "0.3", "PYTHONPATH": str(REPO)},
+        env={"SCRATCHLM_PROGRESS_S": "0.3", "PYTHONPATH": str(REPO)},
     )
     assert done.returncode == 0, done.stderr
     lines = re.findall(

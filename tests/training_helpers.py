@@ -3,13 +3,11 @@ on one thread as those tests run it."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import REPO
+from conftest import REPO, cli, cli_env, run_cli
 from scratchlm.model.config import TrainConfig
 
 TINY_MODEL = {"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 32}
@@ -64,23 +62,14 @@ def tiny_command(data: Path, out: Path, **options: Any) -> list[str]:
     return train_command(data, out, TINY_MODEL, **{**QUIET, **options})
 
 
-def cli(*args: str) -> list[str]:
-    """The command line of ``scratchlm ARGS`` in this Python."""
-    return [sys.executable, "-m", "scratchlm.pipelines", *args]
-
-
-def one_thread() -> dict[str, str]:
-    """This process's environment, with one OpenMP thread and unbuffered output."""
-    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+ONE_THREAD = {"OMP_NUM_THREADS": "1"}
 
 
 def start_one_thread(*args: str, **popen: Any) -> subprocess.Popen:
     """``scratchlm ARGS`` started from the repository on one thread."""
-    return subprocess.Popen(cli(*args), cwd=REPO, env=one_thread(), **popen)
+    return subprocess.Popen(cli(*args), cwd=REPO, env=cli_env(**ONE_THREAD), **popen)
 
 
 def run_one_thread(*args: str) -> subprocess.CompletedProcess:
     """``scratchlm ARGS`` run from the repository on one thread, its output captured."""
-    return subprocess.run(
-        cli(*args), cwd=REPO, env=one_thread(), check=False, capture_output=True, text=True
-    )
+    return run_cli(*args, env=ONE_THREAD)
