@@ -49,11 +49,12 @@ def run_dedup(
     threshold: float = 0.0,
     by_score: bool = False,
     earlier: tuple[list[Path], list[int]] = ([], []),
-) -> dict:
-    """All passes; ``earlier`` are the shard folders and counts of an index to dedup against."""
+) -> None:
+    """All passes, their summary in ``WORKDIR/summary.json`` (a finished workdir is left as it is);
+    ``earlier`` are the shard folders and counts of an index to dedup against."""
     summary_file = workdir / "summary.json"
     if summary_file.exists():
-        return load_json(summary_file)
+        return
     folders = scan(
         inputs, workdir / SIGNATURES, spec, executor, desc=f"{workdir.parent.name} signatures"
     )
@@ -76,7 +77,6 @@ def run_dedup(
         corpus, [Path(t.out) for t in tasks], workdir, memory_bytes, chunk_items, by_score
     )
     save_json(summary_file, summary)
-    return summary
 
 
 @functools.lru_cache(maxsize=4)
